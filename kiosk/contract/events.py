@@ -1,0 +1,107 @@
+"""Kiosk events on `R/kiosk/event`, one model per `type`."""
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field, TypeAdapter
+
+from kiosk.contract.base import ReportModel, Timestamp
+from kiosk.contract.ids import Id
+
+CueId = Literal[
+    "liftoff_lumbar",
+    "liftoff_pelvis",
+    "too_deep",
+    "depth_reached",
+    "shallow",
+    "descent_fast",
+    "bounce",
+    "lockout",
+    "sensor_lost",
+    "pain_stop",
+]
+Severity = Literal["info", "warn", "stop"]
+Role = Literal["member", "staff"]
+ScanRejectReason = Literal["bad_signature", "expired", "unknown_key", "malformed", "not_allowed"]
+PainKind = Literal["sharp", "radiating", "numbness", "dull"]
+SensorFaultKind = Literal["stale", "rate_low", "invalid_payloads", "out_of_range"]
+SessionEndReason = Literal["logout", "timeout", "command"]
+Mm = Annotated[float, Field(ge=-200, le=2000)]
+Seconds = Annotated[float, Field(ge=0)]
+
+
+class _Event(ReportModel):
+    ts: Timestamp
+    session: str | None = None
+
+
+class SessionStart(_Event):
+    type: Literal["session_start"] = "session_start"
+    member: Id
+    role: Role
+
+
+class RepDone(_Event):
+    type: Literal["rep"] = "rep"
+    rep: Annotated[int, Field(ge=1)]
+    depth_mm: Mm
+    eccentric_s: Seconds
+    concentric_s: Seconds
+
+
+class CueRaised(_Event):
+    type: Literal["cue"] = "cue"
+    cue: CueId
+    severity: Severity
+    rep: Annotated[int, Field(ge=0)] = 0
+
+
+class SetEnd(_Event):
+    type: Literal["set_end"] = "set_end"
+    set_number: Annotated[int, Field(ge=1, alias="set")]
+    reps: Annotated[int, Field(ge=0)]
+    max_depth_mm: Mm
+    liftoffs: Annotated[int, Field(ge=0)]
+    stopped: bool = False
+    suggestions: list[str] = []
+
+
+class SessionEnd(_Event):
+    type: Literal["session_end"] = "session_end"
+    reason: SessionEndReason
+    sets: Annotated[int, Field(ge=0)]
+    reps: Annotated[int, Field(ge=0)]
+    member: Id | None = None
+    duration_s: Seconds = 0.0
+    max_depth_mm: Mm | None = None
+    liftoffs: Annotated[int, Field(ge=0)] = 0
+
+
+class PainReport(_Event):
+    type: Literal["pain_report"] = "pain_report"
+    member: Id
+    kind: PainKind
+
+
+class ScanRejected(_Event):
+    type: Literal["scan_rejected"] = "scan_rejected"
+    reason: ScanRejectReason
+    detail: str = ""
+
+
+class SensorFault(_Event):
+    type: Literal["sensor_fault"] = "sensor_fault"
+    fault: SensorFaultKind
+    detail: str = ""
+
+
+class ProfileSaved(_Event):
+    type: Literal["profile_saved"] = "profile_saved"
+    member: Id
+    rev: Annotated[int, Field(ge=0)]
+
+
+KioskEvent = Annotated[
+    Union[SessionStart, RepDone, CueRaised, SetEnd, SessionEnd, PainReport, ScanRejected, SensorFault, ProfileSaved],
+    Field(discriminator="type"),
+]
+KIOSK_EVENT = TypeAdapter(KioskEvent)

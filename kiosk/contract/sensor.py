@@ -1,0 +1,41 @@
+"""What the machine's sensor node publishes under `R/sensor/`."""
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from kiosk.contract.base import ReportModel, Seq, SensorModel, Timestamp
+
+# Sled travel in mm. A real sled travels well under 1.5 m; the range is wide
+# enough for any machine and calibration offset yet rejects garbage.
+TravelMm = Annotated[float, Field(ge=-200.0, le=2000.0)]
+
+
+class DepthSample(SensorModel):
+    """Sled travel from full extension: 0 with legs extended, growing as the sled comes down."""
+
+    seq: Seq
+    ts: Timestamp
+    mm: TravelMm
+
+
+LiftoffZone = Literal["lumbar", "pelvis"]
+
+
+class LiftoffEvent(SensorModel):
+    """The lower back (`lumbar`) or the hips (`pelvis`) left (`start`) or returned to (`end`) their pad."""
+
+    seq: Seq
+    ts: Timestamp
+    type: Literal["liftoff"]
+    zone: LiftoffZone
+    state: Literal["start", "end"]
+
+
+class SensorStatus(ReportModel):
+    """Retained health of the sensor node; the broker publishes `lost` as its Will."""
+
+    state: Literal["ready", "disconnected", "lost"]
+    ts: Timestamp
+    fw: Annotated[str, Field(max_length=64)] = ""
+    rate_hz: Annotated[float, Field(ge=0, le=10_000)] = 0.0
