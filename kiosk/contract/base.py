@@ -1,7 +1,8 @@
 """Base models and the JSON codec every payload goes through.
 
-Three strictness levels, following the contract:
-- `CommandModel`: commands and config; unknown fields are an error.
+Four strictness levels, following the contract:
+- `CommandModel`: commands; unknown fields are an error, types strict.
+- `ConfigModel`: config; unknown fields are an error, values coerced.
 - `SensorModel`: sensor data; strict types, finite numbers, unknown fields
   ignored but kept visible in `model_extra` so the receiver can count them.
 - `ReportModel`: what kiosks publish for others; unknown fields from a newer
@@ -19,6 +20,12 @@ _COMMON = dict(allow_inf_nan=False, serialize_by_alias=True, validate_by_name=Tr
 
 class CommandModel(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, **_COMMON)
+
+
+class ConfigModel(BaseModel):
+    """Configuration: unknown keys are an error, but values are coerced (TOML and env give strings)."""
+
+    model_config = ConfigDict(extra="forbid", **_COMMON)
 
 
 class SensorModel(BaseModel):

@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from kiosk.contract.base import CommandModel, ReportModel
+from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.ids import Id
 
 PositiveS = Annotated[float, Field(gt=0, le=3600)]
 
 
-class MachineGeometry(CommandModel):
+class MachineGeometry(ConfigModel):
     """A machine model's mechanics: notch numbers mean different angles on different machines."""
 
     machine_type: Literal["sled_45", "horizontal"] = "sled_45"
@@ -36,7 +36,7 @@ class MachineGeometry(CommandModel):
         return len(self.backrest_angles_deg)
 
 
-class CueThresholds(CommandModel):
+class CueThresholds(ConfigModel):
     """Cue engine thresholds; defaults follow shared/domain/legpress-guidance.md."""
 
     descent_fast_s: Annotated[float, Field(gt=0, le=10)] = 2.0
@@ -52,7 +52,7 @@ class CueThresholds(CommandModel):
     lumbar_liftoffs_to_stop: Annotated[int, Field(ge=1, le=10)] = 2
 
 
-class KioskConfig(CommandModel):
+class KioskConfig(ConfigModel):
     """Everything an operator may tune remotely, with the defaults a kiosk starts from."""
 
     version: Annotated[str, Field(max_length=64)] = "default"

@@ -1,0 +1,69 @@
+"""`legpress-kiosk`: the kiosk app. `--headless` runs the core with a text presenter."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from pydantic import BaseModel
+
+from kiosk import __version__
+from kiosk.core.kiosk import Kiosk
+from kiosk.core.settings import SettingsError, load_settings
+
+log = logging.getLogger("legpress-kiosk")
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="legpress-kiosk", description="Leg press kiosk")
+    parser.add_argument("--headless", action="store_true", help="run without a window; scans are read from stdin, one a line")
+    parser.add_argument("--config", help="TOML settings file (default: $LEGPRESS_CONFIG)")
+    parser.add_argument("--version", action="version", version=__version__)
+    return parser.parse_args(argv)
+
+
+def _text_presenter(model: BaseModel) -> None:
+    """What the screen would show, as a log line."""
+    log.info("screen: %s %s", type(model).__name__, model.model_dump_json(by_alias=True))
+
+
+def _read_scans(kiosk: Kiosk) -> None:
+    for line in sys.stdin:
+        text = line.strip()
+        if text:
+            kiosk.scan(text)
+
+
+def run_headless(kiosk: Kiosk) -> int:
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    kiosk.observe(_text_presenter)
+    kiosk.start()
+    threading.Thread(target=_read_scans, args=(kiosk,), name="stdin-scans", daemon=True).start()
+    log.info("kiosk %s/%s running headless against %s", kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)
+    stop.wait()
+    log.info("stopping")
+    kiosk.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+    except SettingsError as exc:
+        print(f"legpress-kiosk: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    kiosk = Kiosk(settings)
+    if args.headless:
+        return run_headless(kiosk)
+    from kiosk.ui.main import run_window
+
+    return run_window(kiosk)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

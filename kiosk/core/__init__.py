@@ -1,0 +1,1 @@
+"""The kiosk's core: everything but the screen. Never imports Kivy."""

@@ -1,0 +1,81 @@
+"""The core's single thread: every input (MQTT message, scan, touch, clock tick) is queued
+here and handled in order, so session, profile and cue state need no locks and the
+network thread never waits on kiosk logic."""
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+class Inbox:
+    """A worker thread draining a queue of callables, with a periodic tick."""
+
+    def __init__(self, on_tick: Callable[[float], None], tick_s: float = 0.1, name: str = "kiosk-core"):
+        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=10_000)
+        self._on_tick = on_tick
+        self._tick_s = tick_s
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self.errors = 0
+        self.overflows = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def post(self, job: Callable[[], None]) -> None:
+        try:
+            self._queue.put_nowait(job)
+        except queue.Full:
+            # Dropping beats blocking the MQTT thread; the count shows up in diagnostics.
+            self.overflows += 1
+
+    def call(self, job: Callable[[], object], timeout: float = 5.0) -> object:
+        """Run `job` on the core thread and wait for its result (for tests and the UI's queries)."""
+        done = threading.Event()
+        box: list = []
+
+        def wrapped() -> None:
+            try:
+                box.append((True, job()))
+            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                box.append((False, exc))
+            done.set()
+
+        self.post(wrapped)
+        if not done.wait(timeout):
+            raise TimeoutError("core thread did not answer")
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._queue.put(None)
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        next_tick = time.monotonic() + self._tick_s
+        while True:
+            try:
+                job = self._queue.get(timeout=max(0.0, next_tick - time.monotonic()))
+            except queue.Empty:
+                pass
+            else:
+                if job is None:
+                    return
+                self._guarded(job)
+            # Ticks run between jobs even under a flood of samples, so timeouts still fire.
+            if time.monotonic() >= next_tick:
+                next_tick = time.monotonic() + self._tick_s
+                self._guarded(lambda: self._on_tick(time.time()))
+
+    def _guarded(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        except Exception:  # noqa: BLE001 - the kiosk counts, reports and carries on
+            self.errors += 1
+            log.exception("core job failed")

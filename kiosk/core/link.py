@@ -1,0 +1,209 @@
+"""One MQTT connection over paho-mqtt 2 (MQTT v5), shared by kiosk, simulator and fleet tools.
+
+What messages mean lives elsewhere: this class only connects, keeps its
+subscriptions across reconnects, and hands raw payloads to handlers. Any
+exception a handler raises is caught, logged and counted here, because an
+exception escaping a paho callback kills paho's network thread and the kiosk
+would silently go deaf.
+"""
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from pydantic import BaseModel
+
+from kiosk.contract.base import encode
+from kiosk.core.broker_url import BrokerUrl
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[str, bytes, Properties | None], None]
+
+
+@dataclass
+class LinkStats:
+    """Counters for diagnostics and telemetry."""
+
+    connects: int = 0
+    disconnects: int = 0
+    refused: int = 0
+    callback_errors: int = 0
+    received: int = 0
+    last_error: str = ""
+
+
+@dataclass
+class _Subscription:
+    topic_filter: str
+    handler: Handler
+    qos: int
+
+
+@dataclass
+class Will:
+    topic: str
+    payload: bytes
+    qos: int = 1
+    retain: bool = True
+
+
+class MqttLink:
+    """A resilient MQTT v5 client: async connect, backoff reconnect, Will, resubscribe on connect."""
+
+    def __init__(
+        self,
+        client_id: str,
+        broker: BrokerUrl | str,
+        will: Will | None = None,
+        keepalive: int = 10,
+        reconnect_min_s: int = 1,
+        reconnect_max_s: int = 30,
+    ):
+        self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
+        self.client_id = client_id
+        self.stats = LinkStats()
+        self._keepalive = keepalive
+        self._subs: list[_Subscription] = []
+        self._on_connect_hooks: list[Callable[[], None]] = []
+        self._connected = threading.Event()
+        self._lock = threading.Lock()
+        self._started = False
+
+        self._client = mqtt.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=client_id,
+            protocol=MQTTProtocolVersion.MQTTv5,
+        )
+        if self.broker.username:
+            self._client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            self._client.tls_set()
+        if will is not None:
+            # The Will must be set before connecting: the broker stores it at CONNECT.
+            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+        self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
+        self._client.on_connect = self._guard(self._handle_connect)
+        self._client.on_disconnect = self._guard(self._handle_disconnect)
+        self._client.on_message = self._guard(self._handle_message)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
+        """Register a handler; the subscription is (re)made on every connect."""
+        sub = _Subscription(topic_filter, handler, qos)
+        with self._lock:
+            self._subs.append(sub)
+        if self.connected:
+            self._client.subscribe(topic_filter, qos)
+
+    def on_connect(self, hook: Callable[[], None]) -> None:
+        """Run `hook` after each successful (re)connect, once subscriptions are made."""
+        self._on_connect_hooks.append(hook)
+
+    def start(self) -> None:
+        """Connect in the background; retries until the broker is there."""
+        if self._started:
+            return
+        self._started = True
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self._keepalive)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 2.0) -> None:
+        """Disconnect cleanly (the broker then discards the Will) and stop the network thread."""
+        if not self._started:
+            return
+        self._started = False
+        try:
+            self._client.disconnect()
+        finally:
+            self._client.loop_stop()
+        self._connected.clear()
+
+    def publish(
+        self,
+        topic: str,
+        payload: BaseModel | bytes | str | None,
+        qos: int = 1,
+        retain: bool = False,
+        properties: Properties | None = None,
+    ) -> mqtt.MQTTMessageInfo:
+        """Publish a contract model (encoded with the contract codec) or raw bytes."""
+        data = encode(payload) if isinstance(payload, BaseModel) else payload
+        return self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
+
+    def publish_and_wait(self, topic: str, payload: BaseModel | bytes | str | None, qos: int = 1,
+                         retain: bool = False, timeout: float = 2.0) -> bool:
+        """Publish and wait until the broker has it (for goodbyes just before exit)."""
+        info = self.publish(topic, payload, qos=qos, retain=retain)
+        try:
+            info.wait_for_publish(timeout)
+        except (RuntimeError, ValueError) as exc:
+            log.warning("publish to %s not confirmed: %s", topic, exc)
+            return False
+        return info.is_published()
+
+    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def guarded(*args: object) -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # noqa: BLE001 - anything escaping kills paho's thread
+                self.stats.callback_errors += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("MQTT callback %s failed", fn.__name__)
+
+        guarded.__name__ = fn.__name__
+        return guarded
+
+    def _handle_connect(self, client: mqtt.Client, _userdata: object, _flags: object, reason_code: object,
+                        _properties: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            # A refused CONNACK is not a connection (Frigate's flaw to avoid).
+            self.stats.refused += 1
+            self.stats.last_error = f"broker refused connection: {reason_code}"
+            self._connected.clear()
+            log.error("broker %s refused %s: %s", self.broker, self.client_id, reason_code)
+            return
+        self.stats.connects += 1
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            client.subscribe(sub.topic_filter, sub.qos)
+        self._connected.set()
+        log.info("connected to %s as %s", self.broker, self.client_id)
+        for hook in self._on_connect_hooks:
+            try:
+                hook()
+            except Exception as exc:  # noqa: BLE001 - one bad hook must not stop the others
+                self.stats.callback_errors += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("on-connect hook failed")
+
+    def _handle_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object,
+                           _properties: object) -> None:
+        if self._connected.is_set():
+            self.stats.disconnects += 1
+            log.warning("disconnected from %s: %s", self.broker, reason_code)
+        self._connected.clear()
+
+    def _handle_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        self.stats.received += 1
+        with self._lock:
+            subs = list(self._subs)
+        for sub in subs:
+            if mqtt.topic_matches_sub(sub.topic_filter, msg.topic):
+                try:
+                    sub.handler(msg.topic, msg.payload, getattr(msg, "properties", None))
+                except Exception as exc:  # noqa: BLE001 - a bad message must never kill the link
+                    self.stats.callback_errors += 1
+                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                    log.exception("handler for %s failed on %s", sub.topic_filter, msg.topic)

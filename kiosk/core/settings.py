@@ -1,0 +1,123 @@
+"""Kiosk settings from a TOML file and `LEGPRESS_*` environment variables.
+
+Precedence: environment over file over defaults. The file is named by
+`LEGPRESS_CONFIG` (or `--config`); nested tables map to variables with `__`,
+e.g. `LEGPRESS_TUNING__IDLE_TIMEOUT_S=60`. A wrong setting stops start-up with
+one line that names it, because a kiosk that starts half-configured is worse
+than one that does not start.
+"""
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+from kiosk.contract.config import KioskConfig
+from kiosk.contract.ids import Id
+from kiosk.core.broker_url import BrokerUrl
+
+ENV_PREFIX = "LEGPRESS_"
+CAMERA_KINDS = ("none", "picamera2", "opencv:<index>", "files:<dir>")
+
+
+def _check_broker(url: str) -> str:
+    BrokerUrl.parse(url)
+    return url
+
+
+def check_camera(spec: str) -> str:
+    """Validate a `LEGPRESS_CAMERA` value without opening the camera."""
+    kind, _, arg = spec.partition(":")
+    if spec in ("none", "picamera2"):
+        return spec
+    if kind == "opencv" and arg.isdigit():
+        return spec
+    if kind == "files" and arg:
+        return spec
+    raise ValueError(f"camera {spec!r} must be one of: {', '.join(CAMERA_KINDS)}")
+
+
+class SettingsError(Exception):
+    """A setting that stops start-up; the message is one line naming it."""
+
+
+class KioskSettings(BaseSettings):
+    """What one kiosk needs to start: where it is, where the broker is, what it may trust."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", validate_default=True
+    )
+
+    site: Id
+    machine: Id
+    broker: Annotated[str, AfterValidator(_check_broker)] = "mqtt://127.0.0.1:1883"
+    data_dir: Path = Path.home() / ".local" / "share" / "legpress"
+    trusted_keys: Path | None = None
+    machine_model: Id = "generic-45"
+    camera: Annotated[str, AfterValidator(check_camera)] = "none"
+    log_level: str = "INFO"
+    tuning: KioskConfig = KioskConfig()
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    @property
+    def broker_url(self) -> BrokerUrl:
+        return BrokerUrl.parse(self.broker)
+
+    @property
+    def trusted_keys_dir(self) -> Path:
+        return self.trusted_keys or self.data_dir / "trusted_keys"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file comes from model_config (set by load_settings), not from
+        # os.environ, so loading settings never changes the process environment.
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
+
+
+def _setting_name(loc: tuple) -> str:
+    path = [str(p) for p in loc if not isinstance(p, int)]
+    env = ENV_PREFIX + "__".join(p.upper() for p in path)
+    return f"{'.'.join(path)} ({env})" if path else "settings"
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> KioskSettings:
+    """Build the settings or raise `SettingsError` with one readable line."""
+    toml_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
+    settings_cls = KioskSettings
+    if toml_file:
+        path = Path(toml_file)
+        if not path.is_file():
+            raise SettingsError(f"config file {path} ({ENV_PREFIX}CONFIG) does not exist")
+        try:
+            tomllib.loads(path.read_text())
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
+        settings_cls = type("KioskSettings", (KioskSettings,), {
+            "model_config": SettingsConfigDict(**{**KioskSettings.model_config, "toml_file": path}),
+            "__module__": __name__,
+        })
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        value = err.get("input")
+        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {value!r})"
+        msg = err["msg"].removeprefix("Value error, ")
+        more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
+        raise SettingsError(f"setting {_setting_name(err['loc'])}: {msg}{shown}{more}") from None

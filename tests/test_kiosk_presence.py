@@ -1,0 +1,105 @@
+"""The kiosk's presence on a real broker: retained status, Will, clean goodbye, late broker."""
+
+import json
+import signal
+import subprocess
+
+import pytest
+
+from kiosk.devbroker import Broker, Collector
+from tests.kiosk_process import kiosk_env, start_kiosk
+
+STATUS = "gym/v1/testgym/lp1/kiosk/status"
+INFO = "gym/v1/testgym/lp1/kiosk/info"
+
+
+def _state(msg) -> str:
+    return json.loads(msg.payload)["state"] if msg.payload else ""
+
+
+@pytest.fixture
+def kiosk_proc(broker, tmp_path):
+    proc = start_kiosk(kiosk_env(broker.url, tmp_path / "data"), tmp_path / "kiosk.log")
+    yield proc
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
+def test_new_subscriber_gets_retained_ready_status_and_info(broker, kiosk_proc, collect):
+    first = collect(STATUS)
+    first.wait_for(lambda m: _state(m) == "ready")
+    late = collect(STATUS)
+    ready = late.wait_for(lambda m: _state(m) == "ready")
+    assert ready.retain, "a late subscriber must get the status as a retained message"
+    status = json.loads(ready.payload)
+    assert status["mode"] == "idle" and status["boot"] == 1 and status["version"]
+    info = json.loads(collect(INFO).wait_for(lambda m: m.retain).payload)
+    assert info["machine_model"] == "generic-45"
+    assert info["contract_version"] == "gym/v1"
+
+
+def test_sigkill_makes_the_broker_publish_lost(broker, kiosk_proc, collect):
+    status = collect(STATUS)
+    status.wait_for(lambda m: _state(m) == "ready")
+    kiosk_proc.kill()
+    kiosk_proc.wait(5)
+    lost = status.wait_for(lambda m: _state(m) == "lost", timeout=30)
+    assert json.loads(lost.payload)["boot"] == 1
+    assert _state(collect(STATUS).wait_for(lambda m: m.retain)) == "lost"
+
+
+def test_sigterm_publishes_disconnected_and_exits_zero(broker, kiosk_proc, collect):
+    status = collect(STATUS)
+    status.wait_for(lambda m: _state(m) == "ready")
+    kiosk_proc.send_signal(signal.SIGTERM)
+    assert kiosk_proc.wait(10) == 0
+    status.wait_for(lambda m: _state(m) == "disconnected")
+    retained = collect(STATUS).wait_for(lambda m: m.retain)
+    assert _state(retained) == "disconnected", "a clean stop must not leave the Will behind"
+
+
+def test_sigint_also_stops_cleanly(broker, kiosk_proc, collect):
+    status = collect(STATUS)
+    status.wait_for(lambda m: _state(m) == "ready")
+    kiosk_proc.send_signal(signal.SIGINT)
+    assert kiosk_proc.wait(10) == 0
+    status.wait_for(lambda m: _state(m) == "disconnected")
+
+
+def test_kiosk_started_before_the_broker_connects_once_it_is_up(tmp_path):
+    broker = Broker()
+    proc = start_kiosk(kiosk_env(broker.url, tmp_path / "data"), tmp_path / "kiosk.log")
+    try:
+        with pytest.raises(subprocess.TimeoutExpired):
+            proc.wait(2.5)  # still running and retrying, not crashed
+        broker.start()
+        status = Collector(broker, STATUS)
+        try:
+            status.wait_for(lambda m: _state(m) == "ready", timeout=30)
+        finally:
+            status.close()
+    finally:
+        proc.kill()
+        proc.wait(5)
+        broker.close()
+
+
+def test_boot_counter_grows_with_each_start(broker, tmp_path, collect):
+    env = kiosk_env(broker.url, tmp_path / "data")
+    status = collect(STATUS)
+    for boot in (1, 2):
+        proc = start_kiosk(env, tmp_path / f"kiosk{boot}.log")
+        status.wait_for(lambda m, b=boot: _state(m) == "ready" and json.loads(m.payload)["boot"] == b)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+
+
+def test_bad_setting_stops_startup_with_one_line_naming_it(broker, tmp_path):
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_MACHINE="Leg Press #1")
+    log = tmp_path / "kiosk.log"
+    proc = start_kiosk(env, log)
+    assert proc.wait(20) == 2
+    out = log.read_text().strip().splitlines()
+    assert len(out) == 1, out
+    assert "LEGPRESS_MACHINE" in out[0] and "Leg Press #1" in out[0]

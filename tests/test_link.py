@@ -1,0 +1,69 @@
+"""The MQTT link against a real mosquitto: resubscribes, survives bad handlers, respects refusals."""
+
+import threading
+
+from kiosk.core.link import MqttLink
+from kiosk.devbroker import Broker, DEV_CONF, publish
+
+
+def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):
+    got = []
+    seen = threading.Event()
+
+    def fragile(topic, payload, _props):
+        if payload == b"boom":
+            raise ValueError("bad message")
+        got.append(payload)
+        seen.set()
+
+    link = MqttLink("t-fragile", broker.url)
+    link.subscribe("t/x", fragile)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        publish(broker, "t/x", b"boom")
+        publish(broker, "t/x", b"fine")
+        assert seen.wait(10)
+        assert got == [b"fine"]
+        assert link.stats.callback_errors == 1
+        assert "bad message" in link.stats.last_error
+    finally:
+        link.stop()
+
+
+def test_subscriptions_survive_a_broker_restart(broker):
+    got = threading.Event()
+    link = MqttLink("t-resub", broker.url, reconnect_min_s=1, reconnect_max_s=2)
+    link.subscribe("t/after", lambda *_: got.set())
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        broker.stop()
+        broker.start()
+        deadline_ok = False
+        for _ in range(100):
+            if link.connected and link.stats.connects >= 2:
+                deadline_ok = True
+                break
+            threading.Event().wait(0.1)
+        assert deadline_ok, "link did not reconnect"
+        publish(broker, "t/after", b"1")
+        assert got.wait(10), "subscription was not renewed after reconnect"
+        assert link.stats.disconnects >= 1
+    finally:
+        link.stop()
+
+
+def test_a_refused_connection_is_not_treated_as_connected(tmp_path):
+    conf = tmp_path / "refusing.conf"
+    conf.write_text(DEV_CONF.read_text().replace("allow_anonymous true", "allow_anonymous false"))
+    refusing = Broker(conf).start()
+    link = MqttLink("t-refused", refusing.url)
+    try:
+        link.start()
+        assert not link.wait_connected(3)
+        assert link.stats.refused >= 1
+        assert "refused" in link.stats.last_error
+    finally:
+        link.stop()
+        refusing.close()
