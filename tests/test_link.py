@@ -9,8 +9,12 @@ from kiosk.devbroker import Broker, DEV_CONF, publish
 def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):
     got = []
     seen = threading.Event()
+    ready = threading.Event()
 
     def fragile(topic, payload, _props):
+        if payload == b"ping":
+            ready.set()
+            return
         if payload == b"boom":
             raise ValueError("bad message")
         got.append(payload)
@@ -21,6 +25,11 @@ def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):
     link.start()
     try:
         assert link.wait_connected(10)
+        # The SUBACK may trail the CONNACK: ping until the subscription is live.
+        for _ in range(50):
+            publish(broker, "t/x", b"ping")
+            if ready.wait(0.2):
+                break
         publish(broker, "t/x", b"boom")
         publish(broker, "t/x", b"fine")
         assert seen.wait(10)

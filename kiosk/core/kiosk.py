@@ -1,7 +1,9 @@
-"""The kiosk core: status, sessions and cues over MQTT, without any screen.
+"""The kiosk core: presence, scans, sessions, profiles and live cues over MQTT, without a screen.
 
 The Kivy UI and the headless text presenter both observe this one class;
-`--headless` is this core with a text presenter, not a second program.
+`--headless` is this core with a text presenter, not a second program. All
+state changes happen on the core thread (`Inbox`): MQTT and camera threads
+only post work to it.
 """
 
 import logging
@@ -13,16 +15,34 @@ from pydantic import BaseModel
 
 from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
-from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus
-from kiosk.contract.topics import MachineTopics
+from kiosk.contract.base import PayloadError, decode
+from kiosk.contract.events import CueRaised, PainKind, PainReport, ProfileSaved, ScanRejected, SensorFault
+from kiosk.contract.events import SessionEnd, SessionEndReason, SessionStart, SetEnd
+from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus, KioskTelemetry, LinkHealth
+from kiosk.contract.profile import MachineSettings
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.contract.topics import MachineTopics, member_profiles_filter, parse
 from kiosk.core.boot import next_boot
+from kiosk.core.cues.engine import CueEngine
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink, Will
+from kiosk.core.machine import first_time_settings, geometry_for
+from kiosk.core.member_codes import TrustedKeys, verify_code
+from kiosk.core.profiles import ProfileBook, with_settings
+from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
+from kiosk.core.camera import CameraUnavailable
+from kiosk.core.scanner import Scanner
+from kiosk.core.sensor_health import SensorMonitor
+from kiosk.core.session import ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
+from kiosk.core.system import cpu_temperature_c, memory_mb
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[BaseModel], None]
+# Sled movement smaller than this is sensor noise, not a member at work.
+ACTIVITY_MM = 10.0
+INVALID_REPORT_EVERY_S = 30.0
 
 
 @dataclass
@@ -33,45 +53,305 @@ class Clock:
 
 
 class Kiosk:
-    """One kiosk beside one leg press: its MQTT presence, mode and member sessions."""
+    """One kiosk beside one leg press: its MQTT presence, mode, member sessions and cues."""
 
     def __init__(self, settings: KioskSettings, clock: Clock | None = None):
         self.settings = settings
+        self.config = settings.tuning
         self.clock = clock or Clock()
         self.topics = MachineTopics(settings.site, settings.machine)
+        self.geometry = geometry_for(settings.machine_model, self.config)
         self.boot = next_boot(settings.data_dir)
         self.mode: KioskMode = "idle"
         self.started_at = self.clock.now()
+        self.session: Session | None = None
+        self.engine: CueEngine | None = None
+        self.sensor = SensorMonitor()
+        self.fps: float | None = None  # set by the UI when there is one
+        self.calibration = CalibrationStore(settings.data_dir, self.geometry.travel_mm)
+        self.last_raw_mm: float | None = None
+        self.pads: dict[str, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
+        self.profiles = ProfileBook(settings.data_dir / "profiles.sqlite3")
+        self.keys = TrustedKeys.load(settings.trusted_keys_dir) if settings.trusted_keys_dir.is_dir() else TrustedKeys()
+        if not len(self.keys):
+            log.warning("no trusted keys in %s: every member code will be refused", settings.trusted_keys_dir)
         self._observers: list[Observer] = []
+        self._last_activity_mm: float | None = None
+        self._last_invalid_report = 0.0
+        self._next_telemetry = 0.0
         self.inbox = Inbox(on_tick=self._on_tick)
+        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
         self.link = MqttLink(
             client_id=f"kiosk-{settings.site}-{settings.machine}",
             broker=settings.broker_url,
             will=Will(self.topics.kiosk_status, self._status("lost").model_dump_json().encode()),
         )
         self.link.on_connect(lambda: self.inbox.post(self._announce))
+        self.link.subscribe(self.topics.sensor_depth, self._on_depth_message, qos=0)
+        self.link.subscribe(self.topics.sensor_event, self._on_event_message, qos=1)
+        self.link.subscribe(member_profiles_filter(settings.site), self._on_profile_message, qos=1)
+
+    # -- lifecycle -------------------------------------------------------
 
     def observe(self, observer: Observer) -> None:
-        """Call `observer` (on the core thread) with every event and status the kiosk publishes."""
+        """Call `observer` (on the core thread) with every event, status and scan feedback."""
         self._observers.append(observer)
 
     def start(self) -> None:
         self.inbox.start()
         self.link.start()
+        try:
+            self.scanner.start()
+        except CameraUnavailable as exc:
+            # No camera is no reason to stop: USB scanners and typed codes still work.
+            self.scanner.last_error = str(exc)
+            log.error("camera %s unavailable: %s", self.settings.camera, exc)
 
     def stop(self) -> None:
-        """Say goodbye (`disconnected`, retained) and leave; the broker then drops the Will."""
+        """End any session, say goodbye (`disconnected`, retained) and leave; the broker drops the Will."""
+        try:
+            self.inbox.call(lambda: self._end_session("command") if self.session else None)
+        except TimeoutError:
+            log.warning("core busy at shutdown; leaving without closing the session")
         if self.link.connected:
             self.link.publish_and_wait(self.topics.kiosk_status, self._status("disconnected"), retain=True)
+        self.scanner.stop()
         self.link.stop()
         self.inbox.stop()
+        self.profiles.close()
+
+    # -- inputs from people (any thread) -----------------------------------
 
     def scan(self, text: str) -> None:
         """A code from the camera, a keyboard-wedge scanner or typed by staff."""
         self.inbox.post(lambda: self._handle_scan(text))
 
+    def touch(self) -> None:
+        """Any touch on the screen keeps the session alive."""
+        self.inbox.post(self._mark_activity)
+
+    def end_session(self, reason: SessionEndReason = "logout") -> None:
+        self.inbox.post(lambda: self._end_session(reason) if self.session else None)
+
+    def report_pain(self, kind: PainKind) -> None:
+        self.inbox.post(lambda: self._handle_pain(kind))
+
+    def calibrate(self, step: str) -> SledCalibration:
+        """Maintenance: `zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
+
+        Raises ValueError with a message for the technician when it cannot be done.
+        """
+        return self.inbox.call(lambda: self._calibrate(step))
+
+    def _calibrate(self, step: str) -> SledCalibration:
+        if step in ("lumbar", "pelvis"):
+            return self.calibration.pad_checked(step)
+        if self.last_raw_mm is None or (self.sensor.silent_for(self.clock.now()) or 0) > 1.0:
+            raise ValueError("No live sled reading: check the sensor before calibrating.")
+        if step == "zero":
+            return self.calibration.set_zero(self.last_raw_mm)
+        if step == "full":
+            return self.calibration.set_full(self.last_raw_mm)
+        raise ValueError(f"unknown calibration step {step!r}")
+
+    def save_settings(self, settings: MachineSettings) -> None:
+        """The member edited their settings on screen: save them to the profile now."""
+        self.inbox.post(lambda: self._handle_settings(settings))
+
+    # -- scans and sessions ------------------------------------------------
+
     def _handle_scan(self, text: str) -> None:
-        log.info("scan received (%d characters)", len(text))
+        now = self.clock.now()
+        self.keys.reload()
+        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern)
+        if not verdict.accepted:
+            log.info("scan refused: %s (%s)", verdict.reason, verdict.detail)
+            self._notify(ScanFeedback(accepted=False, message=verdict.message))
+            self._emit(ScanRejected(ts=now, session=self.session.id if self.session else None,
+                                    reason=verdict.reason, detail=verdict.detail[:200]))
+            return
+        claims = verdict.claims
+        self._notify(ScanFeedback(accepted=True, message=verdict.message, member=claims.sub, name=claims.name,
+                                  role=claims.role))
+        if claims.role == "staff":
+            if self.session:
+                self._end_session("logout")
+            self.set_mode("idle" if self.mode == "maintenance" else "maintenance")
+            return
+        if self.session and self.session.member == claims.sub:
+            self._end_session("logout")
+            return
+        if self.session:
+            self._end_session("logout")
+        self._start_session(claims.sub, claims.name, claims.role, now)
+
+    def _start_session(self, member: str, name: str, role: str, now: float) -> None:
+        model = self.settings.machine_model
+        profile = self.profiles.get(member)
+        saved = profile.machines.get(model) if profile else None
+        settings = saved or first_time_settings(self.geometry)
+        self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
+                               started=now, settings=settings, profile=profile, first_time=saved is None)
+        self.engine = self._new_engine(settings)
+        self._last_activity_mm = self.sensor.last_mm
+        self.set_mode("session")
+        self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
+
+    def _new_engine(self, settings: MachineSettings) -> CueEngine:
+        return CueEngine(settings=settings, geometry=self.geometry, thresholds=self.config.cues,
+                         session=self.session.id if self.session else None)
+
+    def _end_session(self, reason: SessionEndReason) -> None:
+        session, now = self.session, self.clock.now()
+        if session is None:
+            return
+        self._close_set(now)
+        learnt = self.engine.learnt_settings() if self.engine else session.settings
+        if learnt != session.settings:
+            session.settings, session.settings_changed = learnt, True
+        if session.settings_changed:
+            self._save_profile(session, now)
+        self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
+                              member=session.member, duration_s=max(0.0, now - session.started),
+                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
+        self.session, self.engine = None, None
+        self.set_mode("idle")
+
+    def _close_set(self, now: float) -> None:
+        if self.engine is not None:
+            for event in self.engine.end(self.sensor.sensor_time(now)):
+                self._emit(event)
+
+    def _save_profile(self, session: Session, now: float) -> None:
+        latest = self.profiles.get(session.member) or session.profile
+        profile = with_settings(latest, session.member, session.name, self.settings.machine_model,
+                                session.settings, now)
+        self.profiles.offer(profile)
+        self.link.publish(self.topics.profile(session.member), profile, qos=1, retain=True)
+        session.profile, session.settings_changed = profile, False
+        self._emit(ProfileSaved(ts=now, session=session.id, member=session.member, rev=profile.rev))
+
+    def _handle_settings(self, settings: MachineSettings) -> None:
+        if self.session is None:
+            return
+        self.session.settings, self.session.first_time = settings, False
+        self.session.settings_changed = True
+        self.engine = self._new_engine(settings)
+        self._mark_activity()
+        self._save_profile(self.session, self.clock.now())
+
+    def _handle_pain(self, kind: PainKind) -> None:
+        now = self.clock.now()
+        if self.session is None:
+            return
+        rep = self.engine.reps_in_set if self.engine else 0
+        self._emit(CueRaised(ts=now, session=self.session.id, cue="pain_stop", severity="stop", rep=rep))
+        self._emit(PainReport(ts=now, session=self.session.id, member=self.session.member, kind=kind))
+        self._close_set(now)
+
+    def _mark_activity(self) -> None:
+        if self.session:
+            self.session.last_activity = self.clock.now()
+
+    # -- sensor streams ------------------------------------------------------
+
+    def _on_depth_message(self, _topic: str, payload: bytes, _props: object) -> None:
+        received_at = self.clock.now()
+        self.inbox.post(lambda: self._handle_depth(payload, received_at))
+
+    def _on_event_message(self, _topic: str, payload: bytes, _props: object) -> None:
+        received_at = self.clock.now()
+        self.inbox.post(lambda: self._handle_liftoff(payload, received_at))
+
+    def _decode_sensor(self, model: type, payload: bytes, received_at: float):
+        try:
+            item = decode(model, payload)
+        except PayloadError as exc:
+            self.sensor.invalid += 1
+            if received_at - self._last_invalid_report >= INVALID_REPORT_EVERY_S:
+                self._last_invalid_report = received_at
+                self._emit(SensorFault(ts=received_at, session=self.session.id if self.session else None,
+                                       fault="invalid_payloads",
+                                       detail=f"{self.sensor.invalid} refused so far; last: {exc}"[:200]))
+            return None
+        self.sensor.sample_seen(received_at, item.ts, len(item.unknown_fields))
+        return item
+
+    def _handle_depth(self, payload: bytes, received_at: float) -> None:
+        raw = self._decode_sensor(DepthSample, payload, received_at)
+        if raw is None:
+            return
+        self.last_raw_mm = raw.mm
+        sample = raw.model_copy(update={"mm": self.calibration.calibration.to_mm(raw.mm)})
+        self.sensor.last_mm = sample.mm
+        if self.session and (self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM):
+            self._last_activity_mm = sample.mm
+            self.session.last_activity = received_at
+        if self.engine is not None:
+            for event in self.engine.on_depth(sample):
+                self._emit(event)
+
+    def _handle_liftoff(self, payload: bytes, received_at: float) -> None:
+        event = self._decode_sensor(LiftoffEvent, payload, received_at)
+        if event is None:
+            return
+        self.pads[event.zone] = event.state == "start"
+        if self.session:
+            self.session.last_activity = received_at
+        if self.engine is not None:
+            for out in self.engine.on_liftoff(event):
+                self._emit(out)
+
+    def _on_profile_message(self, topic: str, payload: bytes, _props: object) -> None:
+        parsed = parse(topic)
+        if parsed is None or parsed.member is None:
+            return
+        self.inbox.post(lambda: self._handle_profile(parsed.member, payload))
+
+    def _handle_profile(self, member: str, payload: bytes) -> None:
+        profile = self.profiles.receive(member, payload)
+        session = self.session
+        if profile is None or session is None or session.member != member or session.settings_changed:
+            return
+        # A newer profile arrived for the member at the machine (saved on another kiosk, or the
+        # retained copy came in after the scan): show it, unless they already edited here.
+        saved = profile.machines.get(self.settings.machine_model)
+        session.profile = profile
+        if saved is not None and saved != session.settings:
+            session.settings, session.first_time = saved, False
+            self.engine = self._new_engine(saved)
+            self._notify(ScanFeedback(accepted=True, message="Your saved settings were updated.",
+                                      member=member, name=session.name, role=session.role))
+
+    # -- clock ---------------------------------------------------------------
+
+    def _on_tick(self, now: float) -> None:
+        if self.engine is not None and self.sensor.last_seen is not None:
+            for event in self.engine.tick(self.sensor.sensor_time(now)):
+                self._emit(event)
+        if self.session and now - self.session.last_activity >= self.config.idle_timeout_s:
+            log.info("session of %s timed out", self.session.member)
+            self._end_session("timeout")
+        if now >= self._next_telemetry and self.link.connected:
+            self._next_telemetry = now + self.config.telemetry_interval_s
+            self.link.publish(self.topics.kiosk_telemetry, self.telemetry(now), qos=0)
+
+    # -- what the kiosk says about itself ---------------------------------------
+
+    def telemetry(self, now: float | None = None) -> KioskTelemetry:
+        now = self.clock.now() if now is None else now
+        health = self.engine.health if self.engine else None
+        return KioskTelemetry(
+            ts=now,
+            uptime_s=round(now - self.started_at, 1),
+            memory_mb=memory_mb(),
+            cpu_temp_c=cpu_temperature_c(),
+            fps=self.fps,
+            sensor=self.sensor.snapshot(dropped=health.dropped if health else 0,
+                                        out_of_range=health.out_of_range if health else 0, now=now),
+            broker=LinkHealth(connected=self.link.connected, connects=self.link.stats.connects,
+                              disconnects=self.link.stats.disconnects, callback_errors=self.link.stats.callback_errors),
+        )
 
     def _status(self, state: str) -> KioskStatus:
         return KioskStatus(state=state, mode=self.mode, ts=self.clock.now(), version=__version__, boot=self.boot)
@@ -80,7 +360,7 @@ class Kiosk:
         return KioskInfo(
             version=__version__,
             machine_model=self.settings.machine_model,
-            config_version=self.settings.tuning.version,
+            config_version=self.config.version,
             contract_version=CONTRACT_VERSION,
             site=self.settings.site,
             machine=self.settings.machine,
@@ -100,12 +380,15 @@ class Kiosk:
             self.mode = mode
             self._publish_status()
 
+    def _emit(self, event: BaseModel) -> None:
+        if isinstance(event, SetEnd) and self.session is not None:
+            self.session.sets.append(event)
+        self.link.publish(self.topics.kiosk_event, event, qos=1)
+        self._notify(event)
+
     def _notify(self, model: BaseModel) -> None:
         for observer in self._observers:
             try:
                 observer(model)
             except Exception:  # noqa: BLE001 - a faulty screen must not stop the core
                 log.exception("observer failed on %s", type(model).__name__)
-
-    def _on_tick(self, now: float) -> None:
-        pass

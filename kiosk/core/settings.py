@@ -18,9 +18,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
 from kiosk.core.broker_url import BrokerUrl
+from kiosk.core.camera import source_from_spec
 
 ENV_PREFIX = "LEGPRESS_"
-CAMERA_KINDS = ("none", "picamera2", "opencv:<index>", "files:<dir>")
 
 
 def _check_broker(url: str) -> str:
@@ -30,14 +30,8 @@ def _check_broker(url: str) -> str:
 
 def check_camera(spec: str) -> str:
     """Validate a `LEGPRESS_CAMERA` value without opening the camera."""
-    kind, _, arg = spec.partition(":")
-    if spec in ("none", "picamera2"):
-        return spec
-    if kind == "opencv" and arg.isdigit():
-        return spec
-    if kind == "files" and arg:
-        return spec
-    raise ValueError(f"camera {spec!r} must be one of: {', '.join(CAMERA_KINDS)}")
+    source_from_spec(spec)
+    return spec
 
 
 class SettingsError(Exception):

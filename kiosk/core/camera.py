@@ -1,0 +1,277 @@
+"""Where scanned QR codes come from: camera sources and frame decoding.
+
+`LEGPRESS_CAMERA` picks one source:
+- `picamera2`: the Pi camera. picamera2 comes from Raspberry Pi OS
+  (`apt install python3-picamera2`), not from PyPI, so on the Pi the venv
+  must be made with `--system-site-packages` to see it;
+- `opencv:<index>`: a USB webcam through OpenCV (`pip install 'legpress-kiosk[opencv]'`);
+- `files:<dir>`: each image that appears in a folder (development, tests, or
+  another capture program);
+- `none`: no camera; codes come from a keyboard-wedge scanner or are typed.
+
+The camera libraries are imported only when their source opens, so a kiosk
+without them starts, and one configured for them says what is missing.
+"""
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import zxingcpp
+from PIL import Image
+
+log = logging.getLogger(__name__)
+
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
+PI_CAMERA_SIZE = (1280, 720)
+
+
+class CameraUnavailable(RuntimeError):
+    """The configured camera cannot be opened; the message says what to install or plug in."""
+
+
+def decode_image(image: Image.Image | Any) -> list[str]:
+    """Texts of the QR codes in one frame, each once, in the order found.
+
+    `image` is a PIL image or a numpy array (grayscale, or BGR as OpenCV and
+    picamera2's RGB888 give). Only QR codes are looked for: other barcode
+    kinds would only add false reads from a camera pointed at a gym.
+    """
+    if isinstance(image, Image.Image):
+        image = _luminance(image)
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    return list(dict.fromkeys(code.text for code in found if code.text))
+
+
+def _luminance(image: Image.Image) -> Image.Image:
+    if image.mode == "L":
+        return image
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        # Transparent pixels are black underneath; a code printed on "nothing" is dark on white.
+        rgba = image.convert("RGBA")
+        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image.convert("L")
+
+
+class CameraSource:
+    """One place frames come from. The Scanner's worker thread calls `scan_once` in a loop."""
+
+    description = ""
+
+    def open(self) -> None:
+        """Get the device ready; raises CameraUnavailable with what to do about it."""
+
+    def scan_once(self) -> list[str] | None:
+        """Decode one frame: its code texts, or None when there was no frame to look at."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release the device; safe to call more than once."""
+
+    def probe(self) -> str:
+        """Open, read one frame and close: the maintenance screen's camera test."""
+        try:
+            self.open()
+            try:
+                texts = self.scan_once()
+            finally:
+                self.close()
+        except Exception as exc:  # noqa: BLE001 - the test reports any failure as text
+            return f"{self.description}: not working: {exc}"
+        seen = f", sees {len(texts)} code(s)" if texts else ""
+        return f"{self.description}: working, read a frame{seen}"
+
+
+class FolderSource(CameraSource):
+    """`files:<dir>`: decode each image file that appears in a folder, then move it aside.
+
+    A decoded file goes to `<dir>/done/`, one with no code or that cannot be
+    read to `<dir>/failed/` (the log says why). A file still being written is
+    left alone: it is taken once it reads as a whole image, or, if it never
+    does, once its size and time stay the same between two polls. Writers that
+    can should write under a hidden name (`.name`) and rename, which is never
+    half seen.
+    """
+
+    def __init__(self, directory: str | Path):
+        self.directory = Path(directory)
+        self.done = self.directory / "done"
+        self.failed = self.directory / "failed"
+        self.description = f"files:{self.directory}"
+        self._last_seen: dict[str, tuple[int, int]] = {}
+        self._stuck: set[str] = set()
+
+    def open(self) -> None:
+        try:
+            self.done.mkdir(parents=True, exist_ok=True)
+            self.failed.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise CameraUnavailable(f"{self.description}: cannot use the folder: {exc}") from None
+
+    def scan_once(self) -> list[str] | None:
+        waiting = self._waiting()
+        self._last_seen = {name: sig for name, sig in self._last_seen.items() if name in waiting}
+        for path in waiting.values():
+            texts = self._take(path)
+            if texts is not None:
+                return texts
+        return None
+
+    def probe(self) -> str:
+        if not self.directory.is_dir():
+            return f"{self.description}: not working: the folder does not exist"
+        return f"{self.description}: watching, {len(self._waiting())} image(s) waiting"
+
+    def _waiting(self) -> dict[str, Path]:
+        """Image files in the folder, oldest first."""
+        found = []
+        for path in self.directory.iterdir():
+            if path.name.startswith(".") or path.name in self._stuck or path.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                if path.is_file():
+                    found.append((path.stat().st_mtime_ns, path.name, path))
+            except OSError:
+                continue
+        return {name: path for _, name, path in sorted(found)}
+
+    def _take(self, path: Path) -> list[str] | None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        signature = (stat.st_size, stat.st_mtime_ns)
+        settled = self._last_seen.get(path.name) == signature
+        self._last_seen[path.name] = signature
+        try:
+            with Image.open(path) as image:
+                image.load()
+                texts = decode_image(image)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file is the writer's problem, not ours
+            if not settled:
+                return None
+            self._move(path, self.failed, f"unreadable image ({type(exc).__name__}: {exc})")
+            return []
+        if texts:
+            self._move(path, self.done, f"{len(texts)} code(s)")
+        else:
+            self._move(path, self.failed, "no QR code found")
+        return texts
+
+    def _move(self, path: Path, folder: Path, why: str) -> None:
+        target = folder / path.name
+        n = 0
+        while target.exists():
+            n += 1
+            target = folder / f"{path.stem}-{n}{path.suffix}"
+        try:
+            path.rename(target)
+        except OSError as exc:
+            # Left in place it would be decoded again on every poll.
+            self._stuck.add(path.name)
+            log.error("cannot move %s to %s/ (%s); ignoring it from now on", path, folder.name, exc)
+            return
+        self._last_seen.pop(path.name, None)
+        log.log(logging.INFO if folder == self.done else logging.WARNING, "%s -> %s/: %s", path.name, folder.name, why)
+
+
+class OpenCvSource(CameraSource):
+    """`opencv:<index>`: a USB webcam. A camera that stops giving frames is reopened on the next try."""
+
+    def __init__(self, index: int):
+        self.index = index
+        self.description = f"opencv:{index}"
+        self._cv2: Any = None
+        self._capture: Any = None
+
+    def open(self) -> None:
+        try:
+            import cv2
+        except ImportError:
+            raise CameraUnavailable(
+                f"LEGPRESS_CAMERA={self.description} needs OpenCV, which is not installed: "
+                "pip install 'legpress-kiosk[opencv]' (opencv-python-headless)"
+            ) from None
+        self._cv2 = cv2
+        self._reopen()
+
+    def _reopen(self) -> None:
+        capture = self._cv2.VideoCapture(self.index)
+        if not capture.isOpened():
+            capture.release()
+            raise CameraUnavailable(f"{self.description}: no camera at index {self.index} (is it plugged in?)")
+        self._capture = capture
+
+    def scan_once(self) -> list[str] | None:
+        if self._capture is None:
+            self._reopen()
+        ok, frame = self._capture.read()
+        if not ok or frame is None:
+            self.close()
+            raise CameraUnavailable(f"{self.description}: the camera stopped giving frames (unplugged?)")
+        return decode_image(frame)
+
+    def close(self) -> None:
+        if self._capture is not None:
+            self._capture.release()
+            self._capture = None
+
+
+class PiCameraSource(CameraSource):
+    """`picamera2`: the Raspberry Pi camera.
+
+    picamera2 is a Raspberry Pi OS package (`python3-picamera2`): on the Pi
+    the kiosk's venv must be created with `--system-site-packages` to import it.
+    """
+
+    description = "picamera2"
+
+    def __init__(self) -> None:
+        self._camera: Any = None
+
+    def open(self) -> None:
+        try:
+            from picamera2 import Picamera2
+        except ImportError as exc:
+            raise CameraUnavailable(
+                f"LEGPRESS_CAMERA=picamera2 needs the picamera2 library, which cannot be imported ({exc}): "
+                "on Raspberry Pi OS run `apt install python3-picamera2` and create the venv with "
+                "--system-site-packages"
+            ) from None
+        try:
+            camera = Picamera2()
+            # RGB888 is BGR in memory, the layout decode_image takes from OpenCV too.
+            camera.configure(camera.create_video_configuration(main={"format": "RGB888", "size": PI_CAMERA_SIZE}))
+            camera.start()
+        except Exception as exc:  # noqa: BLE001 - libcamera raises many kinds; all mean "no camera"
+            raise CameraUnavailable(f"picamera2: no usable camera ({type(exc).__name__}: {exc})") from None
+        self._camera = camera
+
+    def scan_once(self) -> list[str] | None:
+        return decode_image(self._camera.capture_array("main"))
+
+    def close(self) -> None:
+        if self._camera is not None:
+            camera, self._camera = self._camera, None
+            camera.stop()
+            camera.close()
+
+
+def source_from_spec(spec: str) -> CameraSource | None:
+    """The source a `LEGPRESS_CAMERA` value names (None for `none`), without opening it."""
+    kind, colon, arg = spec.strip().partition(":")
+    if not colon and kind == "none":
+        return None
+    if not colon and kind == "picamera2":
+        return PiCameraSource()
+    if colon and kind == "opencv":
+        if not (arg.isascii() and arg.isdigit()):
+            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: the camera index must be a whole number, e.g. opencv:0")
+        return OpenCvSource(int(arg))
+    if colon and kind == "files":
+        if not arg.strip():
+            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: name the folder to watch, e.g. files:/tmp/scans")
+        return FolderSource(arg)
+    raise ValueError(
+        f"LEGPRESS_CAMERA={spec!r} is not a camera source: use picamera2, opencv:<index>, files:<dir> or none"
+    )

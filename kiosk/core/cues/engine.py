@@ -1,0 +1,313 @@
+"""The live cue engine: depth samples and lift-off events in, contract events out.
+
+A pure state machine. It never reads a clock: every input carries its time
+(the sensor's `ts`, or `now` for `tick` and `end`, on the sensor's clock), so
+a recorded trace replays to exactly the same events.
+"""
+
+from pydantic import TypeAdapter, ValidationError
+
+from kiosk.contract.base import Timestamp
+from kiosk.contract.config import CueThresholds, MachineGeometry
+from kiosk.contract.events import CueId, CueRaised, RepDone, SensorFault, SetEnd, Severity
+from kiosk.contract.profile import MachineSettings
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core.cues.gate import CueGate
+from kiosk.core.cues.health import RESTART, DUPLICATE, SeqGuard, StreamHealth
+from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
+from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
+
+CueEvent = CueRaised | RepDone | SetEnd | SensorFault
+
+# Readings this far outside the sled's travel are still believed (calibration
+# offset plus noise); beyond it the sensor is misreading.
+RANGE_TOLERANCE_MM = 20.0
+# Sensor faults are for staff: one report per this interval, with a count.
+FAULT_REPEAT_S = 10.0
+
+_RANK = {"stop": 0, "warn": 1, "info": 2}
+_TIMESTAMP = TypeAdapter(Timestamp)
+
+
+def _priority(event: CueEvent) -> int:
+    return _RANK[event.severity] if isinstance(event, CueRaised) else len(_RANK)
+
+
+def _is_time(value: float) -> bool:
+    try:
+        _TIMESTAMP.validate_python(value)
+    except ValidationError:
+        return False
+    return True
+
+
+class CueEngine:
+    """Counts reps and raises live cues for one member's session on one machine.
+
+    Each input returns the events it caused, cues first in priority order
+    (stop, warn, info), then reps, set ends and sensor faults. A lumbar
+    lift-off lowers the member's max depth (see `learnt_settings`); enough of
+    them in one set stop the set.
+    """
+
+    def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
+                 thresholds: CueThresholds | None = None, session: str | None = None):
+        self.settings = settings
+        self.geometry = geometry
+        self.thresholds = thresholds = thresholds or CueThresholds()
+        self.session = session
+        self._max = settings.max_depth_mm
+        self._target = settings.target_depth_mm
+        self._floor = depth_floor(settings.top_mm, settings.max_depth_mm)
+        # A third of the hysteresis is the noise band: a member resting right at
+        # the top position must not read as locking out on every noisy sample.
+        self._lockout_mm = settings.top_mm - thresholds.lockout_margin_mm - thresholds.hysteresis_mm / 3
+        self._lowest_mm = -RANGE_TOLERANCE_MM
+        self._deepest_mm = geometry.travel_mm + RANGE_TOLERANCE_MM
+        self._tracker = RepTracker(thresholds.hysteresis_mm)
+        self._gate = CueGate(thresholds.repeat_s)
+        self._depth_seq = SeqGuard()
+        self._event_seq = SeqGuard()
+        self._health = StreamHealth()
+        self._sets: list[SetEnd] = []
+        self._set_open = False
+        # After a set ends mid-rep, the sled must settle at the top before a
+        # new set can start: pushing back up from a stop is not a descent.
+        self._armed = True
+        self._reps = 0
+        self._set_deepest = 0.0
+        self._liftoffs = 0
+        self._lumbar = 0
+        self._reached = self._too_deep = self._locked_out = False
+        self._last_mm: float | None = None
+        self._last_ts: float | None = None
+        self._lost = False
+        self._range_report_ts: float | None = None
+        self._range_unreported = 0
+
+    # -- inputs ------------------------------------------------------------
+
+    def on_depth(self, sample: DepthSample) -> list[CueEvent]:
+        ts, mm = sample.ts, sample.mm
+        verdict = self._depth_seq.admit(sample.seq, ts)
+        if verdict and self._refused(verdict):
+            return []
+        if not self._lowest_mm <= mm <= self._deepest_mm:
+            return self._out_of_range(ts, mm)
+        tracker = self._tracker
+        self._last_mm, self._last_ts = mm, ts
+        if self._lost:
+            self._lost = False
+            # Lowering and pushing times across a gap mean nothing; drop that rep.
+            if tracker.phase != "top":
+                tracker.abandon(ts, mm)
+        out: list[CueEvent] = []
+        flags = tracker.update(ts, mm)
+        if flags:
+            self._transitions(flags, ts, out)
+        if self._set_open:
+            self._watch(ts, mm, out)
+        elif not self._armed and tracker.phase == "top":
+            self._armed = True
+        if len(out) > 1:
+            out.sort(key=_priority)
+        return out
+
+    def on_liftoff(self, event: LiftoffEvent) -> list[CueEvent]:
+        ts = event.ts
+        verdict = self._event_seq.admit(event.seq, ts)
+        if verdict and self._refused(verdict):
+            return []
+        # Outside a set the member is getting in or out of the seat.
+        if not self._set_open or event.state != "start":
+            return []
+        out: list[CueEvent] = []
+        self._liftoffs += 1
+        if event.zone == "lumbar":
+            self._lumbar_liftoff(ts, out)
+        else:
+            self._cue(out, "liftoff_pelvis", "warn", ts)
+        return out
+
+    def tick(self, now: float) -> list[CueEvent]:
+        """Let time pass without samples: notices a silent sensor, and a set resting at the top."""
+        out: list[CueEvent] = []
+        if not self._set_open or not _is_time(now):
+            return out
+        if not self._lost and self._last_ts is not None and now - self._last_ts >= self.thresholds.sensor_lost_s:
+            self._lost = True
+            self._cue(out, "sensor_lost", "warn", now)
+            out.append(SensorFault(ts=now, session=self.session, fault="stale",
+                                   detail=f"no depth reading for {now - self._last_ts:.1f} s; live cues are off"))
+        self._rest_check(now, out)
+        return out
+
+    def end(self, now: float) -> list[CueEvent]:
+        """Close the open set, if any (the session ends, or the member pressed stop)."""
+        out: list[CueEvent] = []
+        if self._set_open:
+            ts = now if _is_time(now) else (self._last_ts or 0.0)
+            self._close_set(ts, out)
+        return out
+
+    # -- what the session and the screen read --------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        return self._tracker.phase
+
+    @property
+    def set_open(self) -> bool:
+        return self._set_open
+
+    @property
+    def reps_in_set(self) -> int:
+        """Reps finished in the open set (0 between sets)."""
+        return self._reps
+
+    @property
+    def last_depth_mm(self) -> float | None:
+        return self._last_mm
+
+    @property
+    def max_depth_mm(self) -> float:
+        """The member's max depth, lowered by lumbar lift-offs during this session."""
+        return self._max
+
+    @property
+    def target_depth_mm(self) -> float:
+        return self._target
+
+    @property
+    def sets(self) -> list[SetEnd]:
+        return list(self._sets)
+
+    @property
+    def health(self) -> StreamHealth:
+        h = self._health
+        return StreamHealth(h.duplicates, h.out_of_order, h.out_of_range, h.restarts)
+
+    def learnt_settings(self) -> MachineSettings:
+        """The session's settings with the learnt max (and, if needed, target) depth, to save to the profile."""
+        if self._max == self.settings.max_depth_mm and self._target == self.settings.target_depth_mm:
+            return self.settings
+        return self.settings.model_copy(update={"max_depth_mm": self._max, "target_depth_mm": self._target})
+
+    # -- internals -----------------------------------------------------------
+
+    def _refused(self, verdict: int) -> bool:
+        if verdict == RESTART:
+            self._health.restarts += 1
+            return False
+        if verdict == DUPLICATE:
+            self._health.duplicates += 1
+        else:
+            self._health.out_of_order += 1
+        return True
+
+    def _out_of_range(self, ts: float, mm: float) -> list[CueEvent]:
+        self._health.out_of_range += 1
+        self._range_unreported += 1
+        last = self._range_report_ts
+        if last is not None and 0 <= ts - last < FAULT_REPEAT_S:
+            return []
+        self._range_report_ts = ts
+        count, self._range_unreported = self._range_unreported, 0
+        detail = f"{count} depth reading(s) outside 0-{self.geometry.travel_mm:g} mm of travel, last {mm:.0f} mm"
+        return [SensorFault(ts=ts, session=self.session, fault="out_of_range", detail=detail)]
+
+    def _transitions(self, flags: int, ts: float, out: list[CueEvent]) -> None:
+        if self._set_open:
+            if flags & REP:
+                self._rep_done(ts, out)
+            if flags & TURN:
+                self._turned(ts, out)
+        if flags & DESCENT:
+            if not self._set_open:
+                if not self._armed:
+                    return
+                self._open_set()
+            self._reached = self._too_deep = self._locked_out = False
+
+    def _open_set(self) -> None:
+        self._set_open = True
+        self._reps = self._liftoffs = self._lumbar = 0
+        self._set_deepest = self._last_mm or 0.0
+
+    def _rep_done(self, ts: float, out: list[CueEvent]) -> None:
+        rep = self._tracker.rep
+        if rep is None:
+            return
+        self._reps += 1
+        out.append(RepDone(ts=ts, session=self.session, rep=self._reps, depth_mm=round(rep.depth_mm, 1),
+                           eccentric_s=round(rep.eccentric_s, 2), concentric_s=round(rep.concentric_s, 2)))
+
+    def _turned(self, ts: float, out: list[CueEvent]) -> None:
+        rep = self._tracker.rep
+        if rep is None:
+            return
+        th = self.thresholds
+        if rep.depth_mm < th.shallow_fraction * self._target:
+            self._cue(out, "shallow", "info", ts)
+        if rep.eccentric_s < th.descent_fast_s:
+            self._cue(out, "descent_fast", "info", ts)
+        if rep.reversal_mm_s2 >= th.bounce_mm_s2:
+            self._cue(out, "bounce", "info", ts)
+
+    def _watch(self, ts: float, mm: float, out: list[CueEvent]) -> None:
+        """Checks on every sample of an open set."""
+        if mm > self._set_deepest:
+            self._set_deepest = mm
+        phase = self._tracker.phase
+        if phase == "lowering" or phase == "bottom":
+            if not self._reached and mm >= self._target - self.thresholds.depth_reached_tolerance_mm:
+                self._reached = self._cue(out, "depth_reached", "info", ts)
+            if not self._too_deep and mm > self._max:
+                self._too_deep = self._cue(out, "too_deep", "warn", ts)
+        else:
+            if not self._locked_out and mm < self._lockout_mm:
+                self._locked_out = self._cue(out, "lockout", "warn", ts)
+            if phase == "top":
+                self._rest_check(ts, out)
+
+    def _rest_check(self, now: float, out: list[CueEvent]) -> None:
+        tracker = self._tracker
+        if self._set_open and tracker.phase == "top" and now - tracker.top_since >= self.thresholds.set_rest_s:
+            self._close_set(now, out)
+
+    def _lumbar_liftoff(self, ts: float, out: list[CueEvent]) -> None:
+        self._lumbar += 1
+        # A depth from before a sensor dropout is no measure of where the back lifted.
+        if self._last_mm is not None and not self._lost:
+            self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
+                                                self._floor), 1)
+            self._target = min(self._target, self._max)
+        # Every lumbar lift-off is shown, whatever the repeat interval: each one
+        # is a new event that counts towards stopping the set.
+        if self._lumbar >= self.thresholds.lumbar_liftoffs_to_stop:
+            self._cue(out, "liftoff_lumbar", "stop", ts, gated=False)
+            self._close_set(ts, out, stopped=True)
+        else:
+            self._cue(out, "liftoff_lumbar", "warn", ts, gated=False)
+
+    def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
+        out.append(SetEnd(ts=ts, session=self.session, set_number=len(self._sets) + 1, reps=self._reps,
+                          max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
+                          suggestions=list(STOP_SUGGESTIONS) if stopped else []))
+        self._sets.append(out[-1])
+        self._set_open = False
+        self._reps = 0
+        tracker = self._tracker
+        if tracker.phase != "top" and self._last_mm is not None:
+            tracker.abandon(ts, self._last_mm)
+            self._armed = False
+
+    def _cue(self, out: list[CueEvent], cue: CueId, severity: Severity, ts: float, gated: bool = True) -> bool:
+        if gated:
+            if not self._gate.allow(cue, ts):
+                return False
+        else:
+            self._gate.note(cue, ts)
+        rep = self._reps + (self._tracker.phase != "top")
+        out.append(CueRaised(ts=ts, session=self.session, cue=cue, severity=severity, rep=rep))
+        return True

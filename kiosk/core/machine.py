@@ -1,0 +1,45 @@
+"""Machine models and the safe first-time settings a new member starts from.
+
+A member's settings are kept per machine model because notch numbers mean
+different angles on different machines. An unknown model name still works:
+it gets the geometry of a common 45-degree sled (about 500 mm of travel).
+"""
+
+from kiosk.contract.config import KioskConfig, MachineGeometry
+from kiosk.contract.profile import MachineSettings
+
+DEFAULT_GEOMETRY = MachineGeometry()
+
+# Fractions of full sled travel (0 = legs straight). A first-timer stops about
+# where the knees reach 90 degrees, well short of where most people's pelvis
+# starts to roll; the guided setup then replaces these with their own reps.
+FIRST_TARGET_FRACTION = 0.5
+FIRST_MAX_FRACTION = 0.65
+# The top of each rep stays a little short of straight legs (a soft bend).
+FIRST_TOP_FRACTION = 0.06
+
+
+def geometry_for(model: str, config: KioskConfig) -> MachineGeometry:
+    return config.machine_models.get(model, DEFAULT_GEOMETRY)
+
+
+def most_reclined_notch(geometry: MachineGeometry) -> int:
+    """Backrest angles are measured from the floor, so the smallest angle is the most reclined."""
+    angles = geometry.backrest_angles_deg
+    return angles.index(min(angles)) + 1
+
+
+def first_time_settings(geometry: MachineGeometry) -> MachineSettings:
+    """Safe defaults: reclined back, feet mid-plate at shoulder width, toes slightly out, shallow range."""
+    travel = geometry.travel_mm
+    return MachineSettings(
+        backrest_notch=most_reclined_notch(geometry),
+        # Horizontal machines: the middle carriage notch; a sled has only one.
+        seat_notch=(geometry.seat_notches + 1) // 2,
+        foot_height="mid",
+        foot_width="shoulder",
+        toe_angle_deg=15,
+        target_depth_mm=round(travel * FIRST_TARGET_FRACTION, 1),
+        max_depth_mm=round(travel * FIRST_MAX_FRACTION, 1),
+        top_mm=round(travel * FIRST_TOP_FRACTION, 1),
+    )

@@ -1,0 +1,51 @@
+"""A member's session at the machine: from a valid scan to logout, timeout or command."""
+
+import uuid
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from kiosk.contract.events import Role, SetEnd
+from kiosk.contract.profile import MachineSettings, MemberProfile
+
+
+class ScanFeedback(BaseModel):
+    """What the screen says right after a scan, accepted or not."""
+
+    accepted: bool
+    message: str
+    member: str | None = None
+    name: str = ""
+    role: Role | None = None
+
+
+@dataclass
+class Session:
+    """One member at the machine; the screen forgets it when the session ends."""
+
+    member: str
+    name: str
+    role: Role
+    started: float
+    settings: MachineSettings
+    profile: MemberProfile | None
+    first_time: bool
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    last_activity: float = 0.0
+    sets: list[SetEnd] = field(default_factory=list)
+    settings_changed: bool = False
+
+    def __post_init__(self) -> None:
+        self.last_activity = self.last_activity or self.started
+
+    @property
+    def reps(self) -> int:
+        return sum(s.reps for s in self.sets)
+
+    @property
+    def liftoffs(self) -> int:
+        return sum(s.liftoffs for s in self.sets)
+
+    @property
+    def max_depth_mm(self) -> float | None:
+        return max((s.max_depth_mm for s in self.sets), default=None)

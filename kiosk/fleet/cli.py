@@ -1,0 +1,44 @@
+"""`legpress-fleet`: the operators' command line.
+
+Each concern registers its own subcommand (`keys`, `members`, ...). A wrong
+argument or input ends with one line on stderr and exit code 2; a valid
+request that cannot be carried out (broker away) with exit code 1.
+"""
+
+import argparse
+import logging
+import sys
+
+from kiosk.fleet import CommandFailed, keys, members
+
+
+class FleetParser(argparse.ArgumentParser):
+    """Reports usage errors in one line instead of argparse's usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> FleetParser:
+    parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    keys.register(commands)
+    members.register(commands)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.run(args)
+    except CommandFailed as exc:
+        print(f"legpress-fleet: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        print(f"legpress-fleet: error: {exc.strerror or exc}{where}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"legpress-fleet: error: {exc}", file=sys.stderr)
+        return 2

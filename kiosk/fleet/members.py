@@ -1,0 +1,125 @@
+"""`legpress-fleet members`: issue member codes and cards, erase a member's profile."""
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from kiosk.contract.base import describe_validation_error
+from kiosk.contract.ids import check_id
+from kiosk.contract.member_code import MemberClaims
+from kiosk.contract.topics import member_profile
+from kiosk.core.link import MqttLink
+from kiosk.core.member_codes import load_private_key, sign_code
+from kiosk.fleet import CommandFailed
+from kiosk.fleet.cards import write_cards
+
+DAY_S = 86400
+
+
+def issue_code(key_path: str | Path, member: str, name: str, role: str = "member",
+               expires_at: float | None = None, now: float | None = None) -> str:
+    """A signed code for `member`; the key id is the key file's name (`<kid>.key`)."""
+    key_path = Path(key_path)
+    kid = check_id(key_path.stem, f"key id (from the file name {key_path.name})")
+    check_id(member, "member")
+    if not name.strip() or not name.isprintable():
+        raise ValueError(f"name {name!r} must be printable text, not empty")
+    key = load_private_key(key_path)
+    issued = float(int(time.time() if now is None else now))
+    try:
+        claims = MemberClaims(sub=member, name=name.strip(), role=role, iat=issued, exp=expires_at, kid=kid)
+    except ValidationError as exc:
+        raise ValueError(describe_validation_error(exc)) from None
+    return sign_code(claims, key)
+
+
+def parse_expiry(text: str) -> float:
+    """`--expires`: an ISO date (valid through that day) or date-time; local time unless it has an offset."""
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        pass
+    else:
+        return datetime.combine(day + timedelta(days=1), datetime.min.time()).timestamp()
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise ValueError(f"--expires {text!r} is not an ISO date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00") from None
+
+
+def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
+    """Delete a member's retained profile (an empty retained message); returns the topic."""
+    topic = member_profile(site, member)
+    link = MqttLink(f"legpress-fleet-{os.getpid()}", broker)
+    link.start()
+    try:
+        if not link.wait_connected(timeout):
+            why = link.stats.last_error or "no answer"
+            raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
+        if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout):
+            raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
+    finally:
+        link.stop()
+    return topic
+
+
+def _positive_days(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days of 1 or more")
+    return int(text)
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    members = commands.add_parser("members", help="member codes, cards and profiles")
+    actions = members.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    issue = actions.add_parser("issue", help="sign a member code, print it and write printable cards")
+    issue.add_argument("--key", required=True, help="the signing key, <kid>.key (from `keys new`)")
+    issue.add_argument("--member", required=True, help="member id")
+    issue.add_argument("--name", required=True, help="first name shown on the card and the kiosk (40 characters at most)")
+    issue.add_argument("--role", choices=("member", "staff"), default="member")
+    lifetime = issue.add_mutually_exclusive_group()
+    lifetime.add_argument("--days", type=_positive_days, help="valid for this many days (default: no expiry)")
+    lifetime.add_argument("--expires", help="valid until this ISO date (through that day) or date-time")
+    issue.add_argument("--out", default=".", help="folder for <member>.png and <member>.svg (default: here)")
+    issue.set_defaults(run=_issue)
+
+    erase = actions.add_parser("erase", help="delete a member's saved profile from the site broker")
+    erase.add_argument("--member", required=True, help="member id")
+    _env_default(erase, "--site", "LEGPRESS_SITE", "site id")
+    _env_default(erase, "--broker", "LEGPRESS_BROKER", "mqtt://[user:pass@]host:port")
+    erase.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
+    erase.set_defaults(run=_erase)
+
+
+def _env_default(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
+    value = os.environ.get(env)
+    parser.add_argument(flag, default=value, required=value is None, help=f"{what} (default: ${env})")
+
+
+def _issue(args: argparse.Namespace) -> int:
+    now = time.time()
+    if args.days is not None:
+        expires_at: float | None = float(int(now) + args.days * DAY_S)
+    elif args.expires is not None:
+        expires_at = parse_expiry(args.expires)
+        if expires_at <= now:
+            raise ValueError(f"--expires {args.expires} is already past")
+    else:
+        expires_at = None
+    code = issue_code(args.key, args.member, args.name, args.role, expires_at, now)
+    png, svg = write_cards(code, args.member, args.name.strip(), args.out)
+    print(code)
+    print(f"cards: {png} {svg}", file=sys.stderr)
+    return 0
+
+
+def _erase(args: argparse.Namespace) -> int:
+    topic = erase_member(args.broker, args.site, args.member, args.timeout)
+    print(f"erased {args.member}'s profile ({topic})")
+    return 0

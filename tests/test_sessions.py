@@ -1,0 +1,180 @@
+"""Members tap in and out; sessions, modes and rejections on a real broker."""
+
+import json
+import time
+
+import pytest
+
+from kiosk.contract.profile import MachineSettings
+from tests.kiosk_harness import Keyring, make_kiosk
+
+
+def _events(collector, type_name):
+    return [json.loads(m.payload) for m in collector.messages if json.loads(m.payload).get("type") == type_name]
+
+
+@pytest.fixture
+def keyring(tmp_path):
+    return Keyring(tmp_path)
+
+
+@pytest.fixture
+def running(broker, tmp_path, keyring):
+    made = []
+
+    def start(machine="lp1", data="data", **overrides):
+        kiosk, screen = make_kiosk(broker.url, tmp_path / data, keyring, machine=machine, **overrides)
+        kiosk.start()
+        assert kiosk.link.wait_connected(10)
+        made.append(kiosk)
+        return kiosk, screen
+
+    yield start
+    for kiosk in made:
+        kiosk.stop()
+
+
+def test_valid_scan_opens_a_session_and_the_same_code_again_closes_it(running, keyring, collect):
+    events = collect("gym/v1/testgym/lp1/kiosk/event")
+    status = collect("gym/v1/testgym/lp1/kiosk/status")
+    kiosk, screen = running()
+    code = keyring.code("m_sam", "Sam")
+    kiosk.scan(code)
+    start = events.wait_for(lambda m: b"session_start" in m.payload)
+    body = json.loads(start.payload)
+    assert body["member"] == "m_sam" and body["role"] == "member" and body["session"]
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "session")
+    kiosk.scan(code)
+    end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload).payload)
+    assert end["reason"] == "logout" and end["session"] == body["session"]
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and m is not status.messages[0])
+    assert kiosk.session is None
+
+
+def test_another_member_scanning_ends_the_first_session_and_starts_theirs(running, keyring, collect):
+    events = collect("gym/v1/testgym/lp1/kiosk/event")
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    kiosk.scan(keyring.code("m_ana", "Ana"))
+    events.wait_for(lambda m: b'"member":"m_ana"' in m.payload and b"session_start" in m.payload)
+    kinds = [(e["type"], e.get("member")) for e in map(lambda m: json.loads(m.payload), events.messages)]
+    assert kinds[:3] == [("session_start", "m_sam"), ("session_end", "m_sam"), ("session_start", "m_ana")]
+
+
+def test_staff_code_opens_maintenance_mode_instead_of_a_session(running, keyring, collect):
+    status = collect("gym/v1/testgym/lp1/kiosk/status")
+    kiosk, screen = running()
+    staff = keyring.code("t_alex", "Alex", role="staff")
+    kiosk.scan(staff)
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
+    assert kiosk.session is None
+    kiosk.scan(staff)
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and json.loads(m.payload) != json.loads(status.messages[0].payload))
+
+
+def test_rejected_scan_publishes_its_reason_and_changes_nothing_else(running, keyring, collect, tmp_path):
+    events = collect("gym/v1/testgym/lp1/kiosk/event")
+    kiosk, screen = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    events.wait_for(lambda m: b"session_start" in m.payload)
+    expired = keyring.code("m_ana", "Ana", now=time.time() - 10 * 86400, expires_at=time.time() - 86400)
+    kiosk.scan(expired)
+    rejected = json.loads(events.wait_for(lambda m: b"scan_rejected" in m.payload).payload)
+    assert rejected["reason"] == "expired"
+    feedback = screen.wait_for(lambda m: getattr(m, "accepted", None) is False)
+    assert "expired" in feedback.message.lower()
+    assert kiosk.session is not None and kiosk.session.member == "m_sam"
+    assert [json.loads(m.payload)["type"] for m in events.messages] == ["session_start", "scan_rejected"]
+
+
+def test_idle_session_times_out(running, keyring, collect):
+    events = collect("gym/v1/testgym/lp1/kiosk/event")
+    kiosk, _ = running(tuning={"idle_timeout_s": 0.5})
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload, timeout=10).payload)
+    assert end["reason"] == "timeout"
+
+
+def test_new_member_gets_safe_first_time_defaults_for_an_unknown_model(running, keyring):
+    kiosk, screen = running(machine_model="never-heard-of-it")
+    kiosk.scan(keyring.code("m_new", "Noor"))
+    screen.wait_for(lambda m: getattr(m, "type", None) == "session_start")
+    session = kiosk.session
+    assert session.first_time
+    s = session.settings
+    assert s.backrest_notch == 1, "first-timers start on the most reclined notch"
+    assert (s.foot_height, s.foot_width) == ("mid", "shoulder") and 10 <= s.toe_angle_deg <= 20
+    assert 0 < s.top_mm < s.target_depth_mm < s.max_depth_mm < 500
+
+
+def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, collect):
+    first, _ = running(machine="lp1", data="a")
+    second, screen2 = running(machine="lp2", data="b")
+    first.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: first.session is not None)
+    mine = first.session.settings.model_copy(update={"backrest_notch": 4, "target_depth_mm": 280.0})
+    first.save_settings(mine)
+    collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
+    retained = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: m.retain)
+    assert json.loads(retained.payload)["machines"]["generic-45"]["backrest_notch"] == 4
+    _wait(lambda: second.profiles.rev("m_sam") == 1)
+    second.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: second.session is not None)
+    assert second.session.settings.backrest_notch == 4
+    assert second.session.settings.target_depth_mm == 280.0
+    assert not second.session.first_time
+
+
+def test_a_stale_rev_is_ignored(running, broker):
+    from kiosk.devbroker import publish
+
+    kiosk, _ = running()
+    topic = "gym/v1/testgym/members/m_sam/profile"
+
+    def profile(rev, notch):
+        return json.dumps({"member": "m_sam", "name": "Sam", "rev": rev, "updated": 1.0, "machines": {
+            "generic-45": {"backrest_notch": notch, "target_depth_mm": 250, "max_depth_mm": 300, "top_mm": 30}}})
+
+    publish(broker, topic, profile(5, 3), retain=True)
+    _wait(lambda: kiosk.profiles.rev("m_sam") == 5)
+    publish(broker, topic, profile(3, 7), retain=True)
+    publish(broker, "gym/v1/testgym/members/m_other/profile", profile(9, 1), retain=True)  # names m_sam: refused
+    _wait(lambda: kiosk.profiles.stats.stale_ignored >= 1 and kiosk.profiles.stats.invalid >= 1)
+    assert kiosk.profiles.get("m_sam").machines["generic-45"].backrest_notch == 3
+    assert kiosk.profiles.get("m_other") is None
+
+
+def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring, broker):
+    kiosk, screen = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: kiosk.session is not None)
+    kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 6}))
+    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    kiosk.scan(keyring.code("m_sam", "Sam"))  # log out
+    _wait(lambda: kiosk.session is None)
+    broker.stop()
+    _wait(lambda: not kiosk.link.connected)
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: kiosk.session is not None)
+    assert kiosk.session.settings.backrest_notch == 6
+    broker.start()
+
+
+def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, broker):
+    from kiosk.fleet.members import erase_member
+
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: kiosk.session is not None)
+    kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 2}))
+    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    erase_member(broker.url, "testgym", "m_sam")
+    _wait(lambda: kiosk.profiles.get("m_sam") is None)
+
+
+def _wait(condition, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
