@@ -103,3 +103,25 @@ def test_bad_setting_stops_startup_with_one_line_naming_it(broker, tmp_path):
     out = log.read_text().strip().splitlines()
     assert len(out) == 1, out
     assert "LEGPRESS_MACHINE" in out[0] and "Leg Press #1" in out[0]
+
+
+def test_headless_kiosk_takes_codes_typed_on_stdin(broker, tmp_path, collect):
+    from tests.kiosk_harness import Keyring
+
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    status, events = collect(STATUS), collect("gym/v1/testgym/lp1/kiosk/event")
+    proc = start_kiosk(env, tmp_path / "kiosk.log")
+    try:
+        status.wait_for(lambda m: _state(m) == "ready")
+        proc.stdin.write(b"not a code\n" + keyring.code("m_sam", "Sam").encode() + b"\n")
+        proc.stdin.flush()
+        assert json.loads(events.wait_for(lambda m: b"scan_rejected" in m.payload).payload)["reason"] == "not_allowed"
+        assert json.loads(events.wait_for(lambda m: b"session_start" in m.payload).payload)["member"] == "m_sam"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload).payload)
+        assert end["reason"] == "command"
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -24,6 +24,7 @@ CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 RANGE_TOLERANCE_MM = 20.0
 # Sensor faults are for staff: one report per this interval, with a count.
 FAULT_REPEAT_S = 10.0
+LOCKOUT_READINGS = 3
 
 _RANK = {"stop": 0, "warn": 1, "info": 2}
 _TIMESTAMP = TypeAdapter(Timestamp)
@@ -79,6 +80,7 @@ class CueEngine:
         self._liftoffs = 0
         self._lumbar = 0
         self._reached = self._too_deep = self._locked_out = False
+        self._past_top = 0
         self._last_mm: float | None = None
         self._last_ts: float | None = None
         self._lost = False
@@ -228,6 +230,7 @@ class CueEngine:
                     return
                 self._open_set()
             self._reached = self._too_deep = self._locked_out = False
+            self._past_top = 0
 
     def _open_set(self) -> None:
         self._set_open = True
@@ -265,10 +268,19 @@ class CueEngine:
             if not self._too_deep and mm > self._max:
                 self._too_deep = self._cue(out, "too_deep", "warn", ts)
         else:
-            if not self._locked_out and mm < self._lockout_mm:
-                self._locked_out = self._cue(out, "lockout", "warn", ts)
+            self._watch_top(ts, mm, out)
             if phase == "top":
                 self._rest_check(ts, out)
+
+    def _watch_top(self, ts: float, mm: float, out: list[CueEvent]) -> None:
+        # Several readings in a row past the line, so one noisy reading of a
+        # member resting right at the top position is not a lockout.
+        if mm >= self._lockout_mm:
+            self._past_top = 0
+            return
+        self._past_top += 1
+        if not self._locked_out and self._past_top >= LOCKOUT_READINGS:
+            self._locked_out = self._cue(out, "lockout", "warn", ts)
 
     def _rest_check(self, now: float, out: list[CueEvent]) -> None:
         tracker = self._tracker
