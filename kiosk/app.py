@@ -40,6 +40,8 @@ def run_headless(kiosk: Kiosk) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     kiosk.observe(_text_presenter)
+    # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
+    kiosk.on_restart = stop.set
     kiosk.start()
     threading.Thread(target=_read_scans, args=(kiosk,), name="stdin-scans", daemon=True).start()
     log.info("kiosk %s/%s running headless against %s", kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)

@@ -1,5 +1,6 @@
 """`legpress-fleet keys` and `legpress-fleet members`, run as an operator would."""
 
+import io
 import subprocess
 import sys
 import time
@@ -16,8 +17,9 @@ from PIL import Image
 from kiosk.contract.base import encode
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
-from kiosk.core.member_codes import TrustedKeys, verify_code
-from kiosk.fleet.cards import TITLE
+from kiosk.contract.member_code import MemberClaims
+from kiosk.core.member_codes import TrustedKeys, sign_code, verify_code
+from kiosk.fleet.cards import TITLE, card_png
 from kiosk.fleet.cli import main
 from kiosk.devbroker import Broker, publish
 
@@ -44,19 +46,19 @@ def issue(key_dir: Path, out: Path, *extra: str) -> int:
                  "--out", str(out), *extra)
 
 
-def test_keys_new_writes_a_private_key_only_its_owner_can_read_and_a_public_key(key_dir: Path, capsys):
-    private, public = key_dir / "main.key", key_dir / "main.pem"
+def test_keys_new_writes_a_private_key_only_its_owner_can_read_and_a_public_key(tmp_path: Path, capsys):
+    assert fleet("keys", "new", "--kid", "spring", "--dir", str(tmp_path / "new")) == 0
+    private, public = tmp_path / "new" / "spring.key", tmp_path / "new" / "spring.pem"
     assert private.stat().st_mode & 0o777 == 0o600
     assert public.stat().st_mode & 0o777 == 0o644
     assert isinstance(serialization.load_pem_private_key(private.read_bytes(), None), Ed25519PrivateKey)
     assert isinstance(serialization.load_pem_public_key(public.read_bytes()), Ed25519PublicKey)
     assert b"BEGIN PRIVATE KEY" in private.read_bytes() and b"BEGIN PUBLIC KEY" in public.read_bytes()
-    assert "main.pem" in capsys.readouterr().out
+    assert "spring.pem" in capsys.readouterr().out
 
 
 def test_keys_new_refuses_to_overwrite_an_existing_key(key_dir: Path, capsys):
     before = (key_dir / "main.key").read_bytes()
-    capsys.readouterr()
     assert fleet("keys", "new", "--kid", "main", "--dir", str(key_dir)) == 2
     err = capsys.readouterr().err
     assert "already exists" in err and err.count("\n") == 1
@@ -76,7 +78,6 @@ def test_keys_new_refuses_a_key_id_the_contract_does_not_allow(tmp_path: Path, c
 
 
 def test_issued_code_is_printed_and_verifies_with_the_public_keys(key_dir: Path, tmp_path: Path, capsys):
-    capsys.readouterr()
     assert issue(key_dir, tmp_path / "cards", "--role", "staff", "--days", "30") == 0
     code = capsys.readouterr().out.strip()
     assert code.startswith("LP1.") and "\n" not in code
@@ -90,13 +91,20 @@ def test_issued_code_is_printed_and_verifies_with_the_public_keys(key_dir: Path,
 
 
 def test_printed_card_png_decodes_back_to_the_issued_code(key_dir: Path, tmp_path: Path, capsys):
-    capsys.readouterr()
     assert issue(key_dir, tmp_path / "cards") == 0
     code = capsys.readouterr().out.strip()
     card = Image.open(tmp_path / "cards" / "anna.png")
-    assert card.info["dpi"] == pytest.approx((300, 300))
+    assert card.info["dpi"] == pytest.approx((300, 300), abs=0.01)
     found = zxingcpp.read_barcodes(card)
     assert [(b.format, b.text) for b in found] == [(zxingcpp.BarcodeFormat.QRCode, code)]
+
+
+def test_longest_possible_code_still_prints_as_a_card_that_scans():
+    claims = MemberClaims(sub="m" * 32, name="Ł" * 40, role="staff", iat=1_760_000_000.123456,
+                          exp=1_860_000_000.654321, kid="k" * 32)
+    code = sign_code(claims, Ed25519PrivateKey.generate())
+    card = Image.open(io.BytesIO(card_png(code, claims.sub, claims.name)))
+    assert [b.text for b in zxingcpp.read_barcodes(card)] == [code]
 
 
 def test_printed_card_svg_holds_the_title_name_id_and_code(key_dir: Path, tmp_path: Path, capsys):
@@ -116,7 +124,6 @@ def test_name_with_markup_characters_stays_text_in_the_svg(key_dir: Path, tmp_pa
 
 
 def test_expires_date_keeps_the_code_valid_through_that_day(key_dir: Path, tmp_path: Path, capsys):
-    capsys.readouterr()
     assert issue(key_dir, tmp_path, "--expires", "2099-12-31") == 0
     claims = verify_code(capsys.readouterr().out, TrustedKeys.load(key_dir), time.time()).claims
     assert claims.exp == datetime(2100, 1, 1).timestamp()
@@ -140,7 +147,6 @@ def test_expires_date_keeps_the_code_valid_through_that_day(key_dir: Path, tmp_p
 )
 def test_bad_issue_arguments_exit_2_with_one_line(key_dir: Path, tmp_path: Path, capsys, extra: list[str],
                                                   message: str):
-    capsys.readouterr()
     assert issue(key_dir, tmp_path / "cards", *extra) == 2
     captured = capsys.readouterr()
     assert message in captured.err and captured.err.count("\n") == 1
@@ -149,7 +155,6 @@ def test_bad_issue_arguments_exit_2_with_one_line(key_dir: Path, tmp_path: Path,
 
 
 def test_issuing_with_a_missing_or_public_key_file_exits_2(key_dir: Path, tmp_path: Path, capsys):
-    capsys.readouterr()
     common = ["members", "issue", "--member", "anna", "--name", "Anna", "--out", str(tmp_path)]
     assert fleet(*common, "--key", str(key_dir / "absent.key")) == 2
     assert "absent.key" in capsys.readouterr().err

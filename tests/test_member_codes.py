@@ -86,7 +86,8 @@ def claims_dict(**changes: object) -> dict:
 def test_code_issued_with_the_fleet_tool_lets_the_member_in(code: str, keys: TrustedKeys):
     verdict = verify_code(code, keys, NOW + 60)
     assert verdict.accepted and verdict.reason is None
-    assert verdict.claims == MemberClaims(sub="anna", name="Anna", role="member", iat=NOW, exp=NOW + 30 * DAY, kid="main")
+    expected = MemberClaims(sub="anna", name="Anna", role="member", iat=NOW, exp=NOW + 30 * DAY, kid="main")
+    assert verdict.claims == expected
     assert "Anna" in verdict.message
 
 
@@ -274,7 +275,7 @@ def test_trusted_keys_skip_files_that_are_not_ed25519_public_keys(tmp_path: Path
     shutil.copy(trusted_dir / "main.pem", trusted_dir / "Bad Name.pem")
     with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
         keys = TrustedKeys.load(trusted_dir)
-    assert keys.kids == ["main"]
+    assert keys.kids() == ["main"]
     warned = caplog.text
     for name in ("garbage.pem", "rsa.pem", "private.pem", "Bad Name.pem"):
         assert name in warned
@@ -288,13 +289,31 @@ def test_reload_picks_up_added_and_removed_keys(tmp_path: Path, trusted_dir: Pat
     shutil.copy(new_public, trusted_dir / "spring.pem")
     (trusted_dir / "main.pem").unlink()
     keys.reload()
-    assert keys.kids == ["spring"]
+    assert keys.kids() == ["spring"]
     assert verify_code(text, keys, NOW).accepted
 
 
-def test_missing_trusted_keys_folder_is_a_clear_error(tmp_path: Path):
-    with pytest.raises(FileNotFoundError, match="trusted keys directory"):
-        TrustedKeys.load(tmp_path / "nowhere")
+def test_missing_trusted_keys_folder_refuses_codes_until_it_appears(tmp_path: Path, operator: Path, caplog):
+    folder = tmp_path / "not-yet"
+    with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
+        keys = TrustedKeys.load(folder)
+    assert len(keys) == 0 and "does not exist" in caplog.text
+    text = issue_code(operator, "anna", "Anna", now=NOW)
+    assert verify_code(text, keys, NOW).reason == "unknown_key"
+    folder.mkdir()
+    shutil.copy(operator.with_suffix(".pem"), folder / "main.pem")
+    keys.reload()
+    assert verify_code(text, keys, NOW).accepted
+
+
+def test_reloading_an_unchanged_folder_does_not_warn_again(trusted_dir: Path, caplog):
+    (trusted_dir / "garbage.pem").write_text("hello")
+    with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
+        keys = TrustedKeys.load(trusted_dir)
+        for _ in range(5):
+            keys.reload()
+    assert caplog.text.count("garbage.pem") == 1
+    assert keys.kids() == ["main"]
 
 
 def test_signing_needs_an_ed25519_key():

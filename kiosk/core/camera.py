@@ -14,6 +14,7 @@ without them starts, and one configured for them says what is missing.
 """
 
 import logging
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +54,7 @@ def _luminance(image: Image.Image) -> Image.Image:
     return image.convert("L")
 
 
-class CameraSource:
+class CameraSource(ABC):
     """One place frames come from. The Scanner's worker thread calls `scan_once` in a loop."""
 
     description = ""
@@ -61,9 +62,9 @@ class CameraSource:
     def open(self) -> None:
         """Get the device ready; raises CameraUnavailable with what to do about it."""
 
+    @abstractmethod
     def scan_once(self) -> list[str] | None:
         """Decode one frame: its code texts, or None when there was no frame to look at."""
-        raise NotImplementedError
 
     def close(self) -> None:
         """Release the device; safe to call more than once."""

@@ -18,6 +18,8 @@ from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.events import CueRaised, PainKind, PainReport, ProfileSaved, ScanRejected, SensorFault
 from kiosk.contract.events import SessionEnd, SessionEndReason, SessionStart, SetEnd
+from kiosk.contract.commands import OutOfOrder, ShowMessage
+from kiosk.contract.config import KioskConfig
 from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus, KioskTelemetry, LinkHealth
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
@@ -27,13 +29,15 @@ from kiosk.core.cues.engine import CueEngine
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink, Will
 from kiosk.core.machine import first_time_settings, geometry_for
-from kiosk.core.member_codes import TrustedKeys, verify_code
+from kiosk.core.member_codes import ScanVerdict, TrustedKeys, verify_code
 from kiosk.core.profiles import ProfileBook, with_settings
 from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.scanner import Scanner
 from kiosk.core.sensor_health import SensorMonitor
-from kiosk.core.session import ScanFeedback, Session
+from kiosk.core.commands import CommandDesk
+from kiosk.core.remote_config import ConfigKeeper
+from kiosk.core.session import OperatorNotice, ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
 from kiosk.core.system import cpu_temperature_c, memory_mb
 
@@ -43,6 +47,7 @@ Observer = Callable[[BaseModel], None]
 # Sled movement smaller than this is sensor noise, not a member at work.
 ACTIVITY_MM = 10.0
 INVALID_REPORT_EVERY_S = 30.0
+OUT_OF_ORDER_MESSAGE = "This machine is out of order right now. Please use another one or ask the staff."
 
 
 @dataclass
@@ -57,10 +62,12 @@ class Kiosk:
 
     def __init__(self, settings: KioskSettings, clock: Clock | None = None):
         self.settings = settings
-        self.config = settings.tuning
+        self.config_keeper = ConfigKeeper(settings.tuning)
+        self.out_of_order_reason: str | None = None
+        self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
         self.clock = clock or Clock()
         self.topics = MachineTopics(settings.site, settings.machine)
-        self.geometry = geometry_for(settings.machine_model, self.config)
+        self.geometry = geometry_for(settings.machine_model, self.config_keeper.applied)
         self.boot = next_boot(settings.data_dir)
         self.mode: KioskMode = "idle"
         self.started_at = self.clock.now()
@@ -90,6 +97,17 @@ class Kiosk:
         self.link.subscribe(self.topics.sensor_depth, self._on_depth_message, qos=0)
         self.link.subscribe(self.topics.sensor_event, self._on_event_message, qos=1)
         self.link.subscribe(member_profiles_filter(settings.site), self._on_profile_message, qos=1)
+        self.commands = CommandDesk(self.link, self.topics)
+        for name, handler in self._command_handlers().items():
+            self.commands.register(name, handler)
+        for topic_filter in (self.topics.cmd_filter, self.topics.broadcast_cmd_filter):
+            self.link.subscribe(topic_filter, self._on_command_message, qos=1)
+        self.link.subscribe(self.topics.site_config_set, self._on_config_message("site"), qos=1)
+        self.link.subscribe(self.topics.kiosk_config_set, self._on_config_message("kiosk"), qos=1)
+
+    @property
+    def config(self) -> KioskConfig:
+        return self.config_keeper.applied
 
     # -- lifecycle -------------------------------------------------------
 
@@ -164,6 +182,8 @@ class Kiosk:
         now = self.clock.now()
         self.keys.reload()
         verdict = verify_code(text, self.keys, now, self.config.member_id_pattern)
+        if verdict.accepted and self.mode == "out_of_order" and verdict.claims.role != "staff":
+            verdict = ScanVerdict(False, None, "not_allowed", OUT_OF_ORDER_MESSAGE, "kiosk is out of order")
         if not verdict.accepted:
             log.info("scan refused: %s (%s)", verdict.reason, verdict.detail)
             self._notify(ScanFeedback(accepted=False, message=verdict.message))
@@ -176,7 +196,7 @@ class Kiosk:
         if claims.role == "staff":
             if self.session:
                 self._end_session("logout")
-            self.set_mode("idle" if self.mode == "maintenance" else "maintenance")
+            self.set_mode(self._resting_mode() if self.mode == "maintenance" else "maintenance")
             return
         if self.session and self.session.member == claims.sub:
             self._end_session("logout")
@@ -215,7 +235,10 @@ class Kiosk:
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
         self.session, self.engine = None, None
-        self.set_mode("idle")
+        self.set_mode(self._resting_mode())
+
+    def _resting_mode(self) -> KioskMode:
+        return "out_of_order" if self.out_of_order_reason else "idle"
 
     def _close_set(self, now: float) -> None:
         if self.engine is not None:
@@ -323,6 +346,108 @@ class Kiosk:
             self._notify(ScanFeedback(accepted=True, message="Your saved settings were updated.",
                                       member=member, name=session.name, role=session.role))
 
+    # -- operators -------------------------------------------------------------
+
+    def _on_command_message(self, topic: str, payload: bytes, properties: object) -> None:
+        self.inbox.post(lambda: self.commands.handle(topic, payload, properties))
+
+    def _on_config_message(self, scope: str) -> Callable[[str, bytes, object], None]:
+        def handler(_topic: str, payload: bytes, _props: object) -> None:
+            self.inbox.post(lambda: self._handle_config(scope, payload))
+
+        return handler
+
+    def _handle_config(self, scope: str, payload: bytes) -> None:
+        if self.config_keeper.offer(scope, payload):
+            self.geometry = geometry_for(self.settings.machine_model, self.config)
+            self.calibration.calibration.travel_mm = self.geometry.travel_mm
+            log.info("config %s applied from the %s push", self.config.version, scope)
+        else:
+            log.error("%s", self.config_keeper.error)
+        self.link.publish(self.topics.kiosk_config_state, self.config_keeper.state(), retain=True)
+        self.link.publish(self.topics.kiosk_info, self.info(), retain=True)
+
+    def _command_handlers(self) -> dict[str, Callable]:
+        return {
+            "out_of_order": self._cmd_out_of_order,
+            "in_service": self._cmd_in_service,
+            "message": self._cmd_message,
+            "end_session": self._cmd_end_session,
+            "diagnostics": lambda _cmd: self.diagnostics(),
+            "rebirth": self._cmd_rebirth,
+            "restart": self._cmd_restart,
+        }
+
+    def _cmd_out_of_order(self, cmd: OutOfOrder) -> dict:
+        self.out_of_order_reason = cmd.reason
+        if self.session:
+            self._end_session("command")
+        if self.mode != "maintenance":
+            self.set_mode("out_of_order")
+        self._notify(OperatorNotice(kind="out_of_order", text=cmd.reason))
+        return {"mode": self.mode}
+
+    def _cmd_in_service(self, _cmd: object) -> dict:
+        self.out_of_order_reason = None
+        if self.mode == "out_of_order":
+            self.set_mode("idle")
+        self._notify(OperatorNotice(kind="in_service", text=""))
+        return {"mode": self.mode}
+
+    def _cmd_message(self, cmd: ShowMessage) -> dict:
+        self._notify(OperatorNotice(kind="message", text=cmd.text, seconds=cmd.seconds))
+        return {"shown_s": cmd.seconds}
+
+    def _cmd_end_session(self, _cmd: object) -> dict:
+        ended = self.session.id if self.session else None
+        if ended:
+            self._end_session("command")
+        return {"ended_session": ended}
+
+    def _cmd_rebirth(self, _cmd: object) -> dict:
+        self._announce()
+        self.link.publish(self.topics.kiosk_config_state, self.config_keeper.state(), retain=True)
+        return {"republished": ["status", "info", "config/state"]}
+
+    def _cmd_restart(self, _cmd: object) -> dict:
+        if self.on_restart is None:
+            raise RuntimeError("this kiosk was not started by a supervisor that can restart it")
+        # After the reply is on its way: the app stops the core and exits for systemd to restart it.
+        self.inbox.post(self.on_restart)
+        return {"restarting": True}
+
+    def diagnostics(self) -> dict:
+        """The self-test report behind the `diagnostics` command and the maintenance screen."""
+        now = self.clock.now()
+        silent = self.sensor.silent_for(now)
+        checks = {
+            "broker": self.link.connected,
+            "sensor_live": silent is not None and silent < self.config.cues.sensor_lost_s,
+            "sensor_rate_ok": self.sensor.rate_hz >= 20 if silent is not None and silent < 2 else False,
+            "trusted_keys": len(self.keys) > 0,
+            "camera": self.settings.camera == "none" or self.scanner.running,
+            "calibrated": self.calibration.calibration.full_raw_mm is not None,
+        }
+        return {
+            "ok": all(checks.values()),
+            "checks": checks,
+            "mode": self.mode,
+            "version": __version__,
+            "config_version": self.config.version,
+            "machine_model": self.settings.machine_model,
+            "boot": self.boot,
+            "telemetry": self.telemetry(now).model_dump(mode="json"),
+            "camera": self.scanner.probe(),
+            "calibration": self.calibration.calibration.model_dump(mode="json"),
+            "pads_lifted": dict(self.pads),
+            "profiles": vars(self.profiles.stats),
+            "link": vars(self.link.stats),
+            "commands": {"handled": self.commands.handled, "refused": self.commands.refused},
+            "core_errors": self.inbox.errors,
+            "core_overflows": self.inbox.overflows,
+            "trusted_key_ids": self.keys.kids(),
+        }
+
     # -- clock ---------------------------------------------------------------
 
     def _on_tick(self, now: float) -> None:
@@ -369,6 +494,7 @@ class Kiosk:
     def _announce(self) -> None:
         self._publish_status()
         self.link.publish(self.topics.kiosk_info, self.info(), retain=True)
+        self.link.publish(self.topics.kiosk_config_state, self.config_keeper.state(), retain=True)
 
     def _publish_status(self) -> None:
         status = self._status("ready")

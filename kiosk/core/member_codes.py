@@ -29,8 +29,9 @@ from kiosk.contract.member_code import CODE_PREFIX, MemberClaims
 
 log = logging.getLogger(__name__)
 
-# Longer than any code we mint (about 300 characters) with room to spare;
-# anything beyond is not ours, and refusing it early bounds the work.
+# The longest code we can mint is about 520 characters (a 40-character name
+# of 4-byte characters); anything much longer is not ours, and refusing it
+# early bounds the work.
 MAX_CODE_CHARS = 2048
 SIGNATURE_BYTES = 64
 # Claims made for a plain membership id carry this kid: no key signed them.
@@ -40,7 +41,8 @@ _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 MESSAGES: dict[ScanRejectReason, str] = {
     "malformed": "This code can't be read as a gym code. Try again, or ask the front desk.",
-    "bad_signature": "This code isn't valid: it may have been changed or copied wrongly. Ask the front desk for a new one.",
+    "bad_signature": "This code isn't valid: it may have been changed or copied wrongly. "
+    "Ask the front desk for a new one.",
     "unknown_key": "This machine doesn't recognise who issued this code. Ask the front desk for a new one.",
     "expired": "This code has expired. Ask the front desk for a new one.",
     "not_allowed": "This code can't be used on this machine. Ask the front desk.",
@@ -98,47 +100,66 @@ class TrustedKeys:
     """The public keys a kiosk trusts, by kid, read from a directory of `<kid>.pem` files.
 
     A file that is not an Ed25519 public key is skipped with a warning naming
-    it, so one bad file cannot lock every member out. `reload` swaps the whole
-    set at once, so a scan verifying on another thread sees the old set or the
-    new one, never half of each.
+    it, so one bad file cannot lock every member out. `reload` is cheap when
+    nothing changed (it compares names, sizes and times), so the kiosk may call
+    it before every scan and a key copied in takes effect at once. It swaps
+    the whole set at once: a scan verifying on another thread sees the old set
+    or the new one, never half of each.
     """
 
-    def __init__(self, keys: dict[str, Ed25519PublicKey] | None = None, directory: Path | None = None):
-        self._keys = dict(keys or {})
-        self.directory = directory
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory is not None else None
+        self._keys: dict[str, Ed25519PublicKey] = {}
+        self._listing: tuple | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> "TrustedKeys":
-        trusted = cls(directory=Path(directory))
+        """Keys from `directory`; a folder that does not exist (yet) gives none, with a warning."""
+        trusted = cls(directory)
         trusted.reload()
         return trusted
 
     def reload(self) -> None:
-        """Read the directory again; on error the current keys stay."""
+        """Read the directory again if its key files changed; keys not from a directory stay as they are."""
         if self.directory is None:
-            raise ValueError("these trusted keys were not loaded from a directory")
-        if not self.directory.is_dir():
-            raise FileNotFoundError(f"trusted keys directory {self.directory} does not exist")
+            return
+        listing = self._list()
+        if listing == self._listing:
+            return
+        self._listing = listing
         keys = {}
-        for path in sorted(self.directory.glob("*.pem")):
-            key = _read_public_key(path)
+        for name, _, _ in listing:
+            key = _read_public_key(self.directory / name)
             if key is not None:
-                keys[path.stem] = key
+                keys[Path(name).stem] = key
         self._keys = keys
-        log.info("trusted keys from %s: %s", self.directory, ", ".join(keys) or "none")
+        if not self.directory.is_dir():
+            log.warning("trusted keys directory %s does not exist: every signed code will be refused", self.directory)
+        else:
+            log.info("trusted keys from %s: %s", self.directory, ", ".join(keys) or "none")
+
+    def _list(self) -> tuple[tuple[str, int, int], ...]:
+        found = []
+        try:
+            paths = sorted(self.directory.glob("*.pem"))
+        except OSError:
+            return ()
+        for path in paths:
+            try:
+                stat = path.stat()
+            except OSError:
+                continue
+            found.append((path.name, stat.st_size, stat.st_mtime_ns))
+        return tuple(found)
 
     def get(self, kid: str) -> Ed25519PublicKey | None:
         return self._keys.get(kid)
 
-    @property
     def kids(self) -> list[str]:
         return sorted(self._keys)
 
     def __len__(self) -> int:
         return len(self._keys)
-
-    def __contains__(self, kid: object) -> bool:
-        return kid in self._keys
 
     def signer_of(self, body: bytes, signature: bytes) -> str | None:
         """The kid of the trusted key that made `signature` over `body`, if any."""

@@ -58,7 +58,11 @@ class Scanner:
         return self._thread is not None and self._thread.is_alive()
 
     def start(self) -> None:
-        """Open the camera here, so a missing one raises CameraUnavailable to the caller, then read in the background."""
+        """Open the camera, then read in the background.
+
+        Opening happens on the caller's thread, so a missing camera raises
+        CameraUnavailable there instead of dying quietly in the worker.
+        """
         if self.source is None or self.running:
             return
         self.source.open()

@@ -1,6 +1,7 @@
 """A member's session at the machine: from a valid scan to logout, timeout or command."""
 
 import uuid
+from typing import Literal
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
@@ -17,6 +18,14 @@ class ScanFeedback(BaseModel):
     member: str | None = None
     name: str = ""
     role: Role | None = None
+
+
+class OperatorNotice(BaseModel):
+    """What operators told this kiosk to show: out of order, back in service, or a message."""
+
+    kind: Literal["out_of_order", "in_service", "message"]
+    text: str
+    seconds: float = 0.0
 
 
 @dataclass

@@ -49,7 +49,9 @@ def parse_expiry(text: str) -> float:
     try:
         return datetime.fromisoformat(text).timestamp()
     except ValueError:
-        raise ValueError(f"--expires {text!r} is not an ISO date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00") from None
+        raise ValueError(
+            f"--expires {text!r} is not an ISO date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00"
+        ) from None
 
 
 def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
@@ -81,7 +83,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     issue = actions.add_parser("issue", help="sign a member code, print it and write printable cards")
     issue.add_argument("--key", required=True, help="the signing key, <kid>.key (from `keys new`)")
     issue.add_argument("--member", required=True, help="member id")
-    issue.add_argument("--name", required=True, help="first name shown on the card and the kiosk (40 characters at most)")
+    issue.add_argument("--name", required=True,
+                       help="first name shown on the card and the kiosk (40 characters at most)")
     issue.add_argument("--role", choices=("member", "staff"), default="member")
     lifetime = issue.add_mutually_exclusive_group()
     lifetime.add_argument("--days", type=_positive_days, help="valid for this many days (default: no expiry)")

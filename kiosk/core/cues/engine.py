@@ -101,8 +101,7 @@ class CueEngine:
         if self._lost:
             self._lost = False
             # Lowering and pushing times across a gap mean nothing; drop that rep.
-            if tracker.phase != "top":
-                tracker.abandon(ts, mm)
+            tracker.drop_rep()
         out: list[CueEvent] = []
         flags = tracker.update(ts, mm)
         if flags:
@@ -309,9 +308,8 @@ class CueEngine:
         self._sets.append(out[-1])
         self._set_open = False
         self._reps = 0
-        tracker = self._tracker
-        if tracker.phase != "top" and self._last_mm is not None:
-            tracker.abandon(ts, self._last_mm)
+        if self._tracker.phase != "top":
+            self._tracker.drop_rep()
             self._armed = False
 
     def _cue(self, out: list[CueEvent], cue: CueId, severity: Severity, ts: float, gated: bool = True) -> bool:

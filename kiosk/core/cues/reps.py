@@ -89,10 +89,9 @@ class RepTracker:
             self.phase = "bottom"
         return 0
 
-    def abandon(self, ts: float, mm: float) -> None:
-        """Forget the rep in progress (set stopped, or data lost mid-rep); the sled is on its way up."""
+    def drop_rep(self) -> None:
+        """Forget the rep in progress (set stopped, or data lost mid-rep) but keep following the sled."""
         self.rep = None
-        self._start_push(ts, mm)
 
     def _descend(self, ts: float, mm: float) -> None:
         self.phase = "lowering"

@@ -1,0 +1,92 @@
+"""Operator commands: one request in, exactly one reply out, whatever the request looks like.
+
+Like zigbee2mqtt's request/response: the reply echoes `transaction` and is
+always `{status, data, error}`. It goes to `R/kiosk/res/{name}`, or to the
+MQTT v5 Response Topic with the request's Correlation Data when the requester
+set them. An unknown command or bad arguments get an `error` reply; nothing a
+request carries can raise into the kiosk.
+"""
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.contract.base import PayloadError, decode
+from kiosk.contract.commands import COMMANDS, Command, CommandReply
+from kiosk.contract.topics import MachineTopics, parse
+from kiosk.core.link import MqttLink
+
+log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[Command], dict[str, Any] | None]
+
+
+class CommandDesk:
+    """Routes `cmd` messages to handlers and sends their replies."""
+
+    def __init__(self, link: MqttLink, topics: MachineTopics):
+        self._link = link
+        self._topics = topics
+        self._handlers: dict[str, CommandHandler] = {}
+        self.handled = 0
+        self.refused = 0
+
+    def register(self, name: str, handler: CommandHandler) -> None:
+        if name not in COMMANDS:
+            raise ValueError(f"{name} is not a contract command")
+        self._handlers[name] = handler
+
+    def handle(self, topic: str, payload: bytes, properties: Properties | None) -> None:
+        parsed = parse(topic)
+        if parsed is None or parsed.name is None:
+            return  # the subscriptions only deliver contract command topics
+        name = parsed.name
+        transaction = _transaction_of(payload)
+        try:
+            reply = self._run(name, payload)
+        except Exception as exc:  # noqa: BLE001 - a failing handler still owes the operator a reply
+            log.exception("command %s failed", name)
+            reply = CommandReply(transaction=transaction, status="error", error=f"{name} failed: {exc}")
+        if reply.status == "error":
+            self.refused += 1
+        else:
+            self.handled += 1
+        self._reply(name, reply, properties)
+
+    def _run(self, name: str, payload: bytes) -> CommandReply:
+        transaction = _transaction_of(payload)
+        model = COMMANDS.get(name)
+        handler = self._handlers.get(name)
+        if model is None or handler is None:
+            known = ", ".join(sorted(self._handlers))
+            return CommandReply(transaction=transaction, status="error",
+                                error=f"unknown command {name!r}; this kiosk knows: {known}")
+        try:
+            command = decode(model, payload)
+        except PayloadError as exc:
+            return CommandReply(transaction=transaction, status="error", error=f"bad {name} request: {exc}")
+        return CommandReply(transaction=command.transaction, status="ok", data=handler(command))
+
+    def _reply(self, name: str, reply: CommandReply, request: Properties | None) -> None:
+        response_topic = getattr(request, "ResponseTopic", None) if request is not None else None
+        if response_topic:
+            props = Properties(PacketTypes.PUBLISH)
+            correlation = getattr(request, "CorrelationData", None)
+            if correlation is not None:
+                props.CorrelationData = correlation
+            self._link.publish(response_topic, reply, qos=1, properties=props)
+        else:
+            self._link.publish(self._topics.res(name), reply, qos=1)
+
+
+def _transaction_of(payload: bytes) -> str:
+    """The request's transaction if one can be read at all, so even a refusal can be matched."""
+    try:
+        value = json.loads(payload).get("transaction", "") if len(payload) < 65536 else ""
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return ""
+    return value[:64] if isinstance(value, str) else ""

@@ -1,0 +1,81 @@
+"""The first-time guided setup: two slow reps teach target depth and top position."""
+
+from kiosk.contract.profile import MachineSettings
+from kiosk.core.guided_setup import GuidedSetup
+from kiosk.sim.motion import SledPath
+
+RATE_HZ = 50
+
+
+def feed(setup: GuidedSetup, path: SledPath, noise_mm: float = 0.0):
+    """Sample `path` like a sensor would, with a deterministic +-noise, until the setup is done or the path ends."""
+    steps = int((path.end - path.start) * RATE_HZ) + 1
+    for i in range(steps):
+        ts = path.start + i / RATE_HZ
+        jitter = noise_mm if i % 2 else -noise_mm
+        if setup.update(path.at(ts) + jitter, ts):
+            return setup.result
+    return setup.result
+
+
+def slow_reps(depths: list[float], top: float = 30.0, rest_top: float | None = None, down_s: float = 2.5) -> SledPath:
+    path = SledPath(start=100.0, mm=top).hold(1.0)
+    for depth in depths:
+        path.move(depth, down_s).move(rest_top if rest_top is not None else top, 1.5).hold(1.0)
+    return path
+
+
+def test_two_slow_reps_set_target_short_of_the_deepest_point():
+    result = feed(GuidedSetup(max_depth_mm=400), slow_reps([280, 300]))
+    assert result is not None
+    assert result.target_depth_mm == 280.0  # deepest 300, less the 20 mm margin
+    assert len(result.reps) == 2
+
+
+def test_target_never_goes_beyond_the_current_max_depth():
+    result = feed(GuidedSetup(max_depth_mm=250), slow_reps([320, 330]))
+    assert result.target_depth_mm == 250.0
+
+
+def test_top_is_the_highest_rest_between_reps_plus_a_soft_knee_margin():
+    path = SledPath(start=100.0, mm=40.0).hold(1.0).move(300, 2.5).move(22, 1.5).hold(1.0).move(300, 2.5).move(40, 1.5)
+    result = feed(GuidedSetup(max_depth_mm=400), path.hold(1.0))
+    assert result.top_mm == 37.0  # highest point between reps 22 mm + 15 mm
+
+
+def test_fast_reps_are_not_counted():
+    setup = GuidedSetup(max_depth_mm=400)
+    feed(setup, slow_reps([300, 300], down_s=0.8))
+    assert setup.result is None
+    assert setup.fast_reps == 2
+    assert feed(setup, slow_reps([290, 290]).hold(0.1)) is not None
+
+
+def test_small_shuffles_are_not_reps():
+    path = SledPath(start=100.0, mm=30.0).hold(1.0)
+    for _ in range(5):
+        path.move(70, 2.0).move(30, 2.0)
+    setup = GuidedSetup(max_depth_mm=400)
+    assert feed(setup, path) is None
+    assert setup.reps == []
+
+
+def test_noise_at_the_top_and_bottom_does_not_split_a_rep():
+    setup = GuidedSetup(max_depth_mm=400)
+    result = feed(setup, slow_reps([300, 310]), noise_mm=4.0)
+    assert result is not None and len(result.reps) == 2
+    assert setup.fast_reps == 0
+
+
+def test_result_applies_to_the_members_settings_only_where_it_learnt():
+    settings = MachineSettings(backrest_notch=1, target_depth_mm=250, max_depth_mm=325, top_mm=30)
+    result = feed(GuidedSetup(max_depth_mm=settings.max_depth_mm), slow_reps([280, 290]))
+    updated = result.apply(settings)
+    assert (updated.target_depth_mm, updated.top_mm) == (270.0, 45.0)
+    assert updated.max_depth_mm == 325 and updated.backrest_notch == 1
+
+
+def test_once_done_it_keeps_its_result():
+    setup = GuidedSetup(max_depth_mm=400)
+    first = feed(setup, slow_reps([280, 300]))
+    assert setup.update(390.0, 1e6) is first
