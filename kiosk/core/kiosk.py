@@ -79,7 +79,7 @@ class Kiosk:
         self.last_raw_mm: float | None = None
         self.pads: dict[str, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
         self.profiles = ProfileBook(settings.data_dir / "profiles.sqlite3")
-        self.keys = TrustedKeys.load(settings.trusted_keys_dir) if settings.trusted_keys_dir.is_dir() else TrustedKeys()
+        self.keys = TrustedKeys.load(settings.trusted_keys_dir)
         if not len(self.keys):
             log.warning("no trusted keys in %s: every member code will be refused", settings.trusted_keys_dir)
         self._observers: list[Observer] = []

@@ -149,21 +149,43 @@ class RepTracker:
         noisy samples twice for an acceleration amplifies 1-2 mm of noise into
         tens of thousands of mm/s2.
         """
-        level = self._bottom_mm - self.hysteresis_mm
-        entered = None
-        after = self._trail[-1]
-        for sample in reversed(self._trail):
-            if sample[0] <= self._bottom_ts and sample[1] <= level:
-                entered = _crossing(sample, after, level)
+        samples = list(self._trail)
+        samples.append((ts, mm))
+        deepest = max(range(len(samples)), key=lambda i: samples[i][1])
+        if deepest == 0:
+            return 0.0
+        level = _peak(samples[deepest - 1], samples[deepest], samples[deepest + 1], self.hysteresis_mm / 2)
+        level -= self.hysteresis_mm
+        entered = left = None
+        for i in range(deepest, 0, -1):
+            if samples[i - 1][1] <= level:
+                entered = _crossing(samples[i - 1], samples[i], level)
                 break
-            after = sample
-        if entered is None:
+        for i in range(deepest, len(samples) - 1):
+            if samples[i + 1][1] <= level:
+                left = _crossing(samples[i], samples[i + 1], level)
+                break
+        if entered is None or left is None or left <= entered:
             return 0.0
-        left = _crossing(self._trail[-1], (ts, mm), level)
         dwell = left - entered
-        if dwell <= 0:
-            return 0.0
         return 8 * self.hysteresis_mm / (dwell * dwell)
+
+
+def _peak(before: tuple[float, float], top: tuple[float, float], after: tuple[float, float], limit: float) -> float:
+    """The deepest point of the parabola through three samples around the deepest one.
+
+    At 20 Hz the deepest sample can miss a sharp turn by several mm; the
+    parabola puts it back, and `limit` keeps noise from inventing depth.
+    """
+    (t0, d0), (t1, d1), (t2, d2) = before, top, after
+    if not t0 < t1 < t2:
+        return d1
+    slope = (d1 - d0) / (t1 - t0)
+    curve = ((d2 - d1) / (t2 - t1) - slope) / (t2 - t0)
+    if curve >= 0:
+        return d1
+    t = (t0 + t1) / 2 - slope / (2 * curve)
+    return min(d1 + limit, max(d1, d0 + slope * (t - t0) + curve * (t - t0) * (t - t1)))
 
 
 def _crossing(a: tuple[float, float], b: tuple[float, float], level: float) -> float:

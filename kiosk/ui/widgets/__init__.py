@@ -1,0 +1,1 @@
+"""Reusable widgets: buttons, panels, the machine drawing, gauges and the cue banner."""
