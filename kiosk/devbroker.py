@@ -13,7 +13,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -92,44 +92,49 @@ class Received:
     properties: object = None
 
 
-@dataclass
-class Collector:
-    """Subscribes to a topic filter on a broker and keeps everything it receives."""
+class Recording:
+    """Things arriving on another thread, kept in order, with a wait for the one you expect."""
 
-    broker: Broker
-    topic_filter: str
-    messages: list[Received] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
+    def __init__(self, what: str):
+        self.what = what
+        self.items: list = []
         self._cond = threading.Condition()
-        self._subscribed = threading.Event()
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
-        self._client.on_connect = lambda c, *_: c.subscribe(self.topic_filter, 1)
-        self._client.on_subscribe = lambda *_: self._subscribed.set()
-        self._client.on_message = self._on_message
-        self._client.connect(self.broker.host, self.broker.port)
-        self._client.loop_start()
-        if not self._subscribed.wait(10):
-            raise RuntimeError(f"could not subscribe to {self.topic_filter}")
 
-    def _on_message(self, _c: object, _u: object, msg: mqtt.MQTTMessage) -> None:
+    def add(self, item: object) -> None:
         with self._cond:
-            self.messages.append(Received(msg.topic, msg.payload, bool(msg.retain), msg.properties))
+            self.items.append(item)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable[[Received], bool], timeout: float = 10.0) -> Received:
-        """The first message (already received or arriving) that satisfies `predicate`."""
+    def wait_for(self, predicate: Callable, timeout: float = 10.0):
+        """The first item (already here or arriving within `timeout`) that satisfies `predicate`."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
-                for msg in self.messages:
-                    if predicate(msg):
-                        return msg
+                for item in self.items:
+                    if predicate(item):
+                        return item
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    seen = [(m.topic, m.payload[:120]) for m in self.messages[-10:]]
-                    raise AssertionError(f"no matching message on {self.topic_filter} in {timeout} s; last seen: {seen}")
+                    raise AssertionError(f"nothing matching on {self.what} in {timeout} s; last seen: {self.items[-8:]}")
                 self._cond.wait(remaining)
+
+
+class Collector(Recording):
+    """Subscribes to a topic filter on a broker and keeps everything it receives."""
+
+    def __init__(self, broker: Broker, topic_filter: str):
+        super().__init__(topic_filter)
+        self.messages: list[Received] = self.items
+        self._subscribed = threading.Event()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
+        self._client.on_subscribe = lambda *_: self._subscribed.set()
+        self._client.on_message = lambda _c, _u, msg: self.add(
+            Received(msg.topic, msg.payload, bool(msg.retain), msg.properties))
+        self._client.connect(broker.host, broker.port)
+        self._client.loop_start()
+        if not self._subscribed.wait(10):
+            raise RuntimeError(f"could not subscribe to {topic_filter}")
 
     def close(self) -> None:
         self._client.disconnect()

@@ -1,7 +1,5 @@
 """An in-process Kiosk core on a real broker, with everything it tells its screen recorded."""
 
-import threading
-import time
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -9,36 +7,19 @@ from pydantic import BaseModel
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.member_codes import new_signing_key
 from kiosk.core.settings import load_settings
+from kiosk.devbroker import Recording
 from kiosk.fleet.members import issue_code
 
 
-class Screen:
+class Screen(Recording):
     """Records what the core shows, the way a UI observer would receive it."""
 
     def __init__(self) -> None:
-        self.seen: list[BaseModel] = []
-        self._cond = threading.Condition()
+        super().__init__("the screen")
+        self.seen = self.items
 
     def __call__(self, model: BaseModel) -> None:
-        with self._cond:
-            self.seen.append(model)
-            self._cond.notify_all()
-
-    def wait_for(self, predicate, timeout: float = 10.0) -> BaseModel:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for model in self.seen:
-                    if predicate(model):
-                        return model
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"screen never showed it; last: {self.seen[-5:]}")
-                self._cond.wait(left)
-
-    def of_type(self, type_name: str) -> list[BaseModel]:
-        with self._cond:
-            return [m for m in self.seen if getattr(m, "type", None) == type_name]
+        self.add(model)
 
 
 class Keyring:
