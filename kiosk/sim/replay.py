@@ -20,7 +20,7 @@ class Replay:
     rejected: int = 0
 
 
-def engine_for(trace: Trace, thresholds: CueThresholds | None = None, session: str | None = "s1") -> CueEngine:
+def engine_for(trace: Trace, thresholds: CueThresholds | None = None, session: str | None = None) -> CueEngine:
     return CueEngine(settings=trace.settings, geometry=trace.geometry, thresholds=thresholds, session=session)
 
 

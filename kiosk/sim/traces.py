@@ -7,6 +7,7 @@ and seed always give the same bytes.
 
 import random
 from dataclasses import dataclass, replace
+
 from kiosk.contract.base import encode
 from kiosk.contract.config import CueThresholds, MachineGeometry
 from kiosk.contract.profile import MachineSettings
@@ -137,7 +138,10 @@ def _plan(scenario: str, rng: random.Random, count: int) -> list[_Rep]:
         plan[count // 2].top_s = 2 * DROPOUT_MARGIN_S + rng.uniform(1.6, 2.2)
         return plan
     if scenario == "shallow":
-        return [rep(depth=s.target_depth_mm * rng.uniform(0.5, 0.65)) for _ in range(count)]
+        # On a short rep the first few mm of lowering hide in the sensor noise,
+        # so the engine reads it a little quick; these members lower slowly
+        # enough to stay clear of descent_fast.
+        return [rep(depth=s.target_depth_mm * rng.uniform(0.5, 0.65), lowering=(2.8, 3.5)) for _ in range(count)]
     return [rep() for _ in range(count)]
 
 

@@ -100,8 +100,10 @@ class CueEngine:
         self._last_mm, self._last_ts = mm, ts
         if self._lost:
             self._lost = False
-            # Lowering and pushing times across a gap mean nothing; drop that rep.
-            tracker.drop_rep()
+            # A lowering timed across a gap means nothing; drop that rep. A push
+            # that was nearly home before the gap still counts.
+            if tracker.phase == "lowering" or tracker.phase == "bottom":
+                tracker.drop_rep()
         out: list[CueEvent] = []
         flags = tracker.update(ts, mm)
         if flags:

@@ -1,0 +1,64 @@
+"""`legpress-sim`: play a scenario as the machine's sensor node would, to a real broker."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+import time
+
+from kiosk.sim.node import NodeOffline, SensorNode
+from kiosk.sim.traces import SCENARIOS, generate
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="legpress-sim", description=__doc__)
+    parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:pass@]host:port")
+    parser.add_argument("--site", default="demo")
+    parser.add_argument("--machine", default="lp1")
+    parser.add_argument("--scenario", default="good", choices=SCENARIOS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rate", type=float, default=None, help="depth samples per second (default: drawn from the seed, 20-100)")
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--realtime", dest="realtime", action="store_true", default=True,
+                      help="send at the pace of the trace's timestamps (default)")
+    pace.add_argument("--fast", dest="realtime", action="store_false", help="send as fast as the link takes it")
+    parser.add_argument("--loop", action="store_true", help="play again and again (next seed each time) until stopped")
+    args = parser.parse_args(argv)
+    if args.rate is not None and not 1 <= args.rate <= 1000:
+        parser.error("--rate must be between 1 and 1000")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    stop = threading.Event()
+    # The demo and systemd stop us with SIGTERM; it must still say `disconnected`.
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        node = SensorNode(args.broker, args.site, args.machine)
+        node.start()
+    except (ValueError, NodeOffline) as exc:
+        print(f"legpress-sim: {exc}", file=sys.stderr)
+        return 2
+    seed = args.seed
+    try:
+        while not stop.is_set():
+            # Timestamps are the sensor's own clock: start each play at the wall time.
+            trace = generate(args.scenario, seed, rate_hz=args.rate, start_ts=time.time())
+            sent = node.play(trace, realtime=args.realtime, stop=stop)
+            print(f"legpress-sim: {args.scenario} seed {seed}: {sent} messages, {trace.truth.reps} reps "
+                  f"at {trace.rate_hz:.0f} Hz to {node.topics.root}", flush=True)
+            if not args.loop:
+                break
+            seed += 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        node.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
