@@ -57,7 +57,8 @@ def _env(broker: Broker, work: Path, camera_dir: Path) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo", description=__doc__)
     parser.add_argument("--headless", action="store_true", help="no window: the kiosk logs what it would show")
-    parser.add_argument("--scenario", default="good", help="simulator scenario (good, butt-wink, too-deep, ...)")
+    parser.add_argument("--scenario", default="good,fast-descent,good,too-deep,butt-wink",
+                        help="simulator scenarios played in turn (good, butt-wink, too-deep, ...)")
     parser.add_argument("--work", default=".demo", help="folder for the demo's data (default: .demo)")
     args = parser.parse_args(argv)
     work = Path(args.work).resolve()

@@ -78,3 +78,19 @@ def test_terminated_node_says_disconnected(broker, collect) -> None:
     assert proc.wait(10) == 0
     status.wait_for(status_is("disconnected"))
     assert not any(status_is("lost")(m) for m in status.messages)
+
+
+def test_several_scenarios_play_in_turn(broker) -> None:
+    result = subprocess.run([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", TOPICS.site,
+                             "--machine", TOPICS.machine, "--scenario", "good,shallow", "--fast", "--seed", "3"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    played = [line.split()[1] for line in result.stdout.splitlines() if line.startswith("legpress-sim:")]
+    assert played == ["good", "shallow"]
+
+
+def test_unknown_scenario_is_refused_in_one_line(broker) -> None:
+    result = subprocess.run([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--scenario", "good,moonwalk"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "moonwalk" in result.stderr and "Traceback" not in result.stderr

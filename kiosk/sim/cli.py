@@ -11,12 +11,21 @@ from kiosk.sim.node import NodeOffline, SensorNode
 from kiosk.sim.traces import SCENARIOS, generate
 
 
+def _scenarios(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in SCENARIOS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"unknown scenario {', '.join(unknown) or text!r}; choose from {', '.join(SCENARIOS)}")
+    return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="legpress-sim", description=__doc__)
     parser.add_argument("--broker", default="mqtt://127.0.0.1:1883", help="mqtt://[user:pass@]host:port")
     parser.add_argument("--site", default="demo")
     parser.add_argument("--machine", default="lp1")
-    parser.add_argument("--scenario", default="good", choices=SCENARIOS)
+    parser.add_argument("--scenario", default="good", type=_scenarios,
+                        help=f"one of {', '.join(SCENARIOS)}, or several separated by commas, played in turn")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--rate", type=float, default=None, help="depth samples per second (default: drawn from the seed, 20-100)")
     pace = parser.add_mutually_exclusive_group()
@@ -42,15 +51,17 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, NodeOffline) as exc:
         print(f"legpress-sim: {exc}", file=sys.stderr)
         return 2
-    seed = args.seed
+    seed, turn = args.seed, 0
     try:
         while not stop.is_set():
+            scenario = args.scenario[turn % len(args.scenario)]
             # Timestamps are the sensor's own clock: start each play at the wall time.
-            trace = generate(args.scenario, seed, rate_hz=args.rate, start_ts=time.time())
+            trace = generate(scenario, seed, rate_hz=args.rate, start_ts=time.time())
             sent = node.play(trace, realtime=args.realtime, stop=stop)
-            print(f"legpress-sim: {args.scenario} seed {seed}: {sent} messages, {trace.truth.reps} reps "
+            print(f"legpress-sim: {scenario} seed {seed}: {sent} messages, {trace.truth.reps} reps "
                   f"at {trace.rate_hz:.0f} Hz to {node.topics.root}", flush=True)
-            if not args.loop:
+            turn += 1
+            if not args.loop and turn >= len(args.scenario):
                 break
             seed += 1
     except KeyboardInterrupt:
