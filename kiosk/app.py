@@ -29,10 +29,9 @@ def _text_presenter(model: BaseModel) -> None:
 
 
 def _read_scans(kiosk: Kiosk) -> None:
+    # Through the scanner's repeat suppression: a wedge scanner that reads a card twice is one scan.
     for line in sys.stdin:
-        text = line.strip()
-        if text:
-            kiosk.scan(text)
+        kiosk.scanner.submit_text(line)
 
 
 def run_headless(kiosk: Kiosk) -> int:
@@ -59,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"legpress-kiosk: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    kiosk = Kiosk(settings)
+    try:
+        kiosk = Kiosk(settings)
+    except OSError as exc:
+        # Settings were fine on paper but the disk says no (read-only card, permissions).
+        print(f"legpress-kiosk: cannot use data folder {settings.data_dir} (LEGPRESS_DATA_DIR): {exc}", file=sys.stderr)
+        return 2
     if args.headless:
         return run_headless(kiosk)
     from kiosk.ui.main import run_window

@@ -9,6 +9,7 @@ from kiosk.contract.config import CueThresholds
 from kiosk.contract.events import KIOSK_EVENT, CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues import CueEngine
+from kiosk.core.cues.health import SeqGuard
 from kiosk.core.cues.safety import depth_floor
 from kiosk.sim.replay import engine_for, replay
 from kiosk.sim.traces import LUMBAR_LIFTS_MM, SCENARIOS, TRACE_GEOMETRY, TRACE_SETTINGS, generate
@@ -415,3 +416,21 @@ def test_rep_counts_match_the_generator_across_seeds(scenario: str, seed: int) -
     events = replay(trace, engine).events
     assert sum(s.reps for s in engine.sets) == trace.truth.reps
     assert cues_in(events) == trace.truth.cues
+
+
+def test_a_forged_far_future_liftoff_cannot_hide_the_real_ones() -> None:
+    trace = generate("butt-wink", 2)
+    engine = engine_for(trace)
+    forged = LiftoffEvent(seq=2**63 - 1, ts=32503680000.0, type="liftoff", zone="pelvis", state="end")
+    engine.on_liftoff(forged)
+    events = replay(trace, engine).events
+    assert ("liftoff_lumbar", "warn") in {(e.cue, e.severity) for e in events if e.type == "cue"}
+
+
+def test_a_forged_far_future_depth_sample_stalls_the_stream_only_briefly() -> None:
+    trace = generate("good", 3)
+    engine = engine_for(trace)
+    engine.on_depth(DepthSample(seq=2**63 - 1, ts=32503680000.0, mm=100.0))
+    reps = [e for e in replay(trace, engine).events if e.type == "rep"]
+    assert len(reps) == trace.truth.reps
+    assert engine.health.out_of_order == SeqGuard.RESYNC_AFTER - 1

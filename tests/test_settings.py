@@ -64,3 +64,22 @@ def test_broken_toml_and_missing_file_say_so(tmp_path):
         load_settings(toml)
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+@pytest.mark.parametrize("env,named", [
+    ({"LEGPRESS_DATA_DIR": "/proc/no-such-place"}, "LEGPRESS_DATA_DIR"),
+    ({"LEGPRESS_TRUSTED_KEYS": "/etc/hostname"}, "LEGPRESS_TRUSTED_KEYS"),
+    ({"LEGPRESS_TUNING": "{bad"}, "tuning"),
+    ({"LEGPRESS_BROKER": "mqtt://broker:0"}, "LEGPRESS_BROKER"),
+    ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": "(a+)+b"}, "nested repeats"),
+    ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": "M[0-9"}, "not a valid regular expression"),
+])
+def test_settings_the_disk_or_the_parser_refuses_are_named_too(monkeypatch, tmp_path, env, named):
+    monkeypatch.setenv("LEGPRESS_SITE", "g")
+    monkeypatch.setenv("LEGPRESS_MACHINE", "m")
+    monkeypatch.setenv("LEGPRESS_DATA_DIR", str(tmp_path / "data"))
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert named in str(err.value) and "\n" not in str(err.value)

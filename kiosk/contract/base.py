@@ -9,6 +9,7 @@ Four strictness levels, following the contract:
   kiosk are ignored so old tools keep reading new kiosks.
 """
 
+import json
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
@@ -87,6 +88,25 @@ def decode(model: type[M] | TypeAdapter, payload: bytes | str) -> M:
     except ValidationError as exc:
         reason = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "invalid"
         raise PayloadError(reason, describe_validation_error(exc)) from None
+
+
+def parse_json_object(payload: bytes | str) -> dict[str, Any]:
+    """A raw payload as a JSON object, for the few places that merge or peek before validating.
+
+    Same limits and reasons as `decode`; deep nesting is refused, not a crash.
+    """
+    raw = payload.encode() if isinstance(payload, str) else bytes(payload)
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        raise PayloadError("too_large", f"payload of {len(raw)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
+    try:
+        value = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("not_json", f"not JSON: {exc}") from None
+    except RecursionError:
+        raise PayloadError("not_json", "JSON nested too deeply") from None
+    if not isinstance(value, dict):
+        raise PayloadError("not_object", "payload must be a JSON object")
+    return value
 
 
 def encode(model: BaseModel) -> bytes:

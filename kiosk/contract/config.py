@@ -5,6 +5,9 @@ site config and its own file, validates the whole, and either applies it or
 keeps the old one and reports the error on `R/kiosk/config/state`.
 """
 
+import re
+from re import _constants as re_constants  # the parse tree is the only way to see nested repeats
+from re import _parser as re_parser
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -65,15 +68,40 @@ class KioskConfig(ConfigModel):
     machine_models: dict[Id, MachineGeometry] = {}
 
     @model_validator(mode="after")
-    def _pattern_compiles(self) -> "KioskConfig":
+    def _pattern_is_safe(self) -> "KioskConfig":
         if self.member_id_pattern is not None:
-            import re
-
-            try:
-                re.compile(self.member_id_pattern)
-            except re.error as exc:
-                raise ValueError(f"member_id_pattern is not a valid regular expression: {exc}") from None
+            check_id_pattern(self.member_id_pattern)
         return self
+
+
+def check_id_pattern(pattern: str) -> None:
+    """Refuse a membership-id pattern that does not compile or could backtrack for minutes.
+
+    Python's `re` has no time limit, and a pattern like `(a+)+b` on a
+    32-character scan would freeze the kiosk; nested repeats are what cause it.
+    """
+    try:
+        parsed = re_parser.parse(pattern)
+    except re.error as exc:
+        raise ValueError(f"member_id_pattern is not a valid regular expression: {exc}") from None
+    if _nested_repeat(parsed, inside_repeat=False):
+        raise ValueError("member_id_pattern repeats a group that itself repeats (like (a+)+); "
+                         "write it without nested repeats")
+
+
+def _nested_repeat(items, inside_repeat: bool) -> bool:
+    for op, arg in items:
+        if op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT):
+            low, high, sub = arg
+            if inside_repeat or _nested_repeat(sub, inside_repeat=high > 1):
+                return True
+        elif op is re_constants.SUBPATTERN:
+            if _nested_repeat(arg[-1], inside_repeat):
+                return True
+        elif op is re_constants.BRANCH:
+            if any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
+                return True
+    return False
 
 
 def merge_config(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
@@ -29,6 +29,13 @@ class MachineSettings(ReportModel):
     top_mm: TravelMm
     notes: Annotated[str, Field(max_length=500)] = ""
 
+    @model_validator(mode="after")
+    def _depths_in_order(self) -> "MachineSettings":
+        # The cue engine relies on this order: top of the rep, then target, then the deepest safe point.
+        if not self.top_mm < self.target_depth_mm <= self.max_depth_mm:
+            raise ValueError("depths must satisfy top_mm < target_depth_mm <= max_depth_mm")
+        return self
+
 
 class MemberProfile(ReportModel):
     """A member's saved settings per machine model. `rev` only grows."""
@@ -37,6 +44,7 @@ class MemberProfile(ReportModel):
 
     member: Id
     name: Annotated[str, Field(max_length=40)] = ""
-    rev: Annotated[int, Field(ge=0)]
+    # Bounded to what every JSON reader holds exactly, so `rev + 1` always fits.
+    rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp
     machines: dict[Id, MachineSettings] = {}

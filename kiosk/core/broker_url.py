@@ -21,6 +21,8 @@ class BrokerUrl:
             raise ValueError(f"broker URL {url!r} is malformed: {exc}") from None
         if parts.scheme not in ("mqtt", "mqtts"):
             raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+        if port == 0:
+            raise ValueError(f"broker URL {url!r} has port 0; use 1-65535")
         if not parts.hostname:
             raise ValueError(f"broker URL {url!r} has no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:

@@ -7,7 +7,6 @@ set them. An unknown command or bad arguments get an `error` reply; nothing a
 request carries can raise into the kiosk.
 """
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.contract.base import PayloadError, decode
+from kiosk.contract.base import PayloadError, decode, parse_json_object
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
 from kiosk.contract.topics import MachineTopics, parse
 from kiosk.core.link import MqttLink
@@ -41,10 +40,9 @@ class CommandDesk:
         self._handlers[name] = handler
 
     def handle(self, topic: str, payload: bytes, properties: Properties | None) -> None:
-        parsed = parse(topic)
-        if parsed is None or parsed.name is None:
-            return  # the subscriptions only deliver contract command topics
-        name = parsed.name
+        # The last topic level is the name even when it breaks the naming rule
+        # (`End-Session`): such a request still gets its refusal.
+        name = topic.rsplit("/", 1)[-1]
         transaction = _transaction_of(payload)
         try:
             reply = self._run(name, payload)
@@ -64,7 +62,7 @@ class CommandDesk:
         if model is None or handler is None:
             known = ", ".join(sorted(self._handlers))
             return CommandReply(transaction=transaction, status="error",
-                                error=f"unknown command {name!r}; this kiosk knows: {known}")
+                                error=f"unknown command {name[:40]!r}; this kiosk knows: {known}")
         try:
             command = decode(model, payload)
         except PayloadError as exc:
@@ -73,20 +71,42 @@ class CommandDesk:
 
     def _reply(self, name: str, reply: CommandReply, request: Properties | None) -> None:
         response_topic = getattr(request, "ResponseTopic", None) if request is not None else None
+        props = None
+        if response_topic and not _fit_for_replies(response_topic):
+            log.warning("ignoring response topic %r: replies may not go there", response_topic[:100])
+            reply = reply.model_copy(update={"error": (reply.error + "; " if reply.error else "")
+                                             + "response topic refused, replying on the res topic"})
+            response_topic = None
         if response_topic:
             props = Properties(PacketTypes.PUBLISH)
             correlation = getattr(request, "CorrelationData", None)
             if correlation is not None:
                 props.CorrelationData = correlation
-            self._link.publish(response_topic, reply, qos=1, properties=props)
-        else:
-            self._link.publish(self._topics.res(name), reply, qos=1)
+        topic = response_topic or f"{self._topics.root}/kiosk/res/{name}"
+        try:
+            self._link.publish(topic, reply, qos=1, properties=props)
+        except ValueError as exc:
+            log.error("reply to %s could not be sent: %s", name[:40], exc)
+
+
+def _fit_for_replies(topic: str) -> bool:
+    """A requester's Response Topic, unless it has wildcards or names a contract topic other than a reply.
+
+    Without this check a request could make the kiosk publish on its own
+    status, on a command topic (even its own), or on another kiosk's tree.
+    """
+    if not topic or "+" in topic or "#" in topic or "\0" in topic or len(topic) > 512:
+        return False
+    if topic.startswith("gym/"):
+        parsed = parse(topic)
+        return parsed is not None and parsed.kind == "kiosk_res"
+    return True
 
 
 def _transaction_of(payload: bytes) -> str:
     """The request's transaction if one can be read at all, so even a refusal can be matched."""
     try:
-        value = json.loads(payload).get("transaction", "") if len(payload) < 65536 else ""
-    except (ValueError, AttributeError, UnicodeDecodeError):
+        value = parse_json_object(payload).get("transaction", "")
+    except PayloadError:
         return ""
     return value[:64] if isinstance(value, str) else ""

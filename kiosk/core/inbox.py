@@ -14,7 +14,9 @@ log = logging.getLogger(__name__)
 class Inbox:
     """A worker thread draining a queue of callables, with a periodic tick."""
 
-    def __init__(self, on_tick: Callable[[float], None], tick_s: float = 0.1, name: str = "kiosk-core"):
+    def __init__(self, on_tick: Callable[[float], None], tick_s: float = 0.1, name: str = "kiosk-core",
+                 clock: Callable[[], float] = time.time):
+        self._clock = clock
         self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=10_000)
         self._on_tick = on_tick
         self._tick_s = tick_s
@@ -71,7 +73,7 @@ class Inbox:
             # Ticks run between jobs even under a flood of samples, so timeouts still fire.
             if time.monotonic() >= next_tick:
                 next_tick = time.monotonic() + self._tick_s
-                self._guarded(lambda: self._on_tick(time.time()))
+                self._guarded(lambda: self._on_tick(self._clock()))
 
     def _guarded(self, job: Callable[[], None]) -> None:
         try:

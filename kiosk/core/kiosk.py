@@ -47,7 +47,12 @@ Observer = Callable[[BaseModel], None]
 # Sled movement smaller than this is sensor noise, not a member at work.
 ACTIVITY_MM = 10.0
 INVALID_REPORT_EVERY_S = 30.0
-OUT_OF_ORDER_MESSAGE = "This machine is out of order right now. Please use another one or ask the staff."
+PROFILE_SYNC_S = 1.0
+# Member codes are refused in these modes; staff codes still open and close maintenance.
+BUSY_MESSAGES = {
+    "out_of_order": "This machine is out of order right now. Please use another one or ask the staff.",
+    "maintenance": "A technician is working on this machine. Please wait a moment or use another one.",
+}
 
 
 @dataclass
@@ -86,7 +91,7 @@ class Kiosk:
         self._last_activity_mm: float | None = None
         self._last_invalid_report = 0.0
         self._next_telemetry = 0.0
-        self.inbox = Inbox(on_tick=self._on_tick)
+        self.inbox = Inbox(on_tick=self._on_tick, clock=self.clock.now)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
         self.link = MqttLink(
             client_id=f"kiosk-{settings.site}-{settings.machine}",
@@ -94,6 +99,7 @@ class Kiosk:
             will=Will(self.topics.kiosk_status, self._status("lost").model_dump_json().encode()),
         )
         self.link.on_connect(lambda: self.inbox.post(self._announce))
+        self._profiles_synced_at = float("inf")
         self.link.subscribe(self.topics.sensor_depth, self._on_depth_message, qos=0)
         self.link.subscribe(self.topics.sensor_event, self._on_event_message, qos=1)
         self.link.subscribe(member_profiles_filter(settings.site), self._on_profile_message, qos=1)
@@ -182,8 +188,8 @@ class Kiosk:
         now = self.clock.now()
         self.keys.reload()
         verdict = verify_code(text, self.keys, now, self.config.member_id_pattern)
-        if verdict.accepted and self.mode == "out_of_order" and verdict.claims.role != "staff":
-            verdict = ScanVerdict(False, None, "not_allowed", OUT_OF_ORDER_MESSAGE, "kiosk is out of order")
+        if verdict.accepted and verdict.claims.role != "staff" and self.mode in BUSY_MESSAGES:
+            verdict = ScanVerdict(False, None, "not_allowed", BUSY_MESSAGES[self.mode], f"kiosk is in {self.mode}")
         if not verdict.accepted:
             log.info("scan refused: %s (%s)", verdict.reason, verdict.detail)
             self._notify(ScanFeedback(accepted=False, message=verdict.message))
@@ -206,9 +212,7 @@ class Kiosk:
         self._start_session(claims.sub, claims.name, claims.role, now)
 
     def _start_session(self, member: str, name: str, role: str, now: float) -> None:
-        model = self.settings.machine_model
-        profile = self.profiles.get(member)
-        saved = profile.machines.get(model) if profile else None
+        profile, saved = self.profiles.settings_for(member, self.settings.machine_model)
         settings = saved or first_time_settings(self.geometry)
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
                                started=now, settings=settings, profile=profile, first_time=saved is None)
@@ -225,12 +229,15 @@ class Kiosk:
         session, now = self.session, self.clock.now()
         if session is None:
             return
-        self._close_set(now)
-        learnt = self.engine.learnt_settings() if self.engine else session.settings
-        if learnt != session.settings:
-            session.settings, session.settings_changed = learnt, True
-        if session.settings_changed:
-            self._save_profile(session, now)
+        try:
+            self._close_set(now)
+            learnt = self.engine.learnt_settings() if self.engine else session.settings
+            if learnt != session.settings and not session.erased:
+                session.settings, session.settings_changed = learnt, True
+            if session.settings_changed:
+                self._save_profile(session, now)
+        except Exception:  # noqa: BLE001 - whatever failed, the member must be logged out
+            log.exception("closing the session of %s failed; ending it anyway", session.member)
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
@@ -246,19 +253,34 @@ class Kiosk:
                 self._emit(event)
 
     def _save_profile(self, session: Session, now: float) -> None:
-        latest = self.profiles.get(session.member) or session.profile
-        profile = with_settings(latest, session.member, session.name, self.settings.machine_model,
-                                session.settings, now)
-        self.profiles.offer(profile)
-        self.link.publish(self.topics.profile(session.member), profile, qos=1, retain=True)
-        session.profile, session.settings_changed = profile, False
-        self._emit(ProfileSaved(ts=now, session=session.id, member=session.member, rev=profile.rev))
+        self.profiles.hold(session.member, session.name, self.settings.machine_model, session.settings)
+        session.settings_changed = False
+        self._publish_held(now)
+
+    def _publish_held(self, now: float) -> None:
+        """Publish held saves once online and in step with the broker's retained profiles."""
+        if not self.link.connected or now < self._profiles_synced_at:
+            return
+        for member, name, model, settings in self.profiles.pending():
+            try:
+                profile = with_settings(self.profiles.get(member), member, name, model, settings, now)
+            except ValueError as exc:
+                log.error("save of %s's settings dropped: %s", member, exc)
+                self.profiles.release(member, model)
+                continue
+            self.profiles.offer(profile)
+            self.link.publish(self.topics.profile(member), profile, qos=1, retain=True)
+            self.profiles.release(member, model)
+            session = self.session if self.session and self.session.member == member else None
+            if session:
+                session.profile = profile
+            self._emit(ProfileSaved(ts=now, session=session.id if session else None, member=member, rev=profile.rev))
 
     def _handle_settings(self, settings: MachineSettings) -> None:
         if self.session is None:
             return
         self.session.settings, self.session.first_time = settings, False
-        self.session.settings_changed = True
+        self.session.settings_changed, self.session.erased = True, False
         self.engine = self._new_engine(settings)
         self._mark_activity()
         self._save_profile(self.session, self.clock.now())
@@ -334,6 +356,10 @@ class Kiosk:
     def _handle_profile(self, member: str, payload: bytes) -> None:
         profile = self.profiles.receive(member, payload)
         session = self.session
+        if not payload and session and session.member == member:
+            # Erased by an operator while at the machine: nothing of this session is saved back.
+            session.profile, session.settings_changed, session.erased = None, False, True
+            return
         if profile is None or session is None or session.member != member or session.settings_changed:
             return
         # A newer profile arrived for the member at the machine (saved on another kiosk, or the
@@ -451,6 +477,7 @@ class Kiosk:
     # -- clock ---------------------------------------------------------------
 
     def _on_tick(self, now: float) -> None:
+        self._publish_held(now)
         if self.engine is not None and self.sensor.last_seen is not None:
             for event in self.engine.tick(self.sensor.sensor_time(now)):
                 self._emit(event)
@@ -492,6 +519,8 @@ class Kiosk:
         )
 
     def _announce(self) -> None:
+        # Retained profiles arrive right after the subscription; held saves wait for them.
+        self._profiles_synced_at = self.clock.now() + PROFILE_SYNC_S
         self._publish_status()
         self.link.publish(self.topics.kiosk_info, self.info(), retain=True)
         self.link.publish(self.topics.kiosk_config_state, self.config_keeper.state(), retain=True)

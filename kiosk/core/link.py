@@ -22,6 +22,8 @@ from kiosk.core.broker_url import BrokerUrl
 
 log = logging.getLogger(__name__)
 
+MAX_QUEUED = 2000
+
 Handler = Callable[[str, bytes, Properties | None], None]
 
 
@@ -87,6 +89,9 @@ class MqttLink:
             # The Will must be set before connecting: the broker stores it at CONNECT.
             self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
+        # Bounded offline queue: a kiosk cut off for hours must not grow without limit;
+        # status and retained state are republished on every reconnect anyway.
+        self._client.max_queued_messages_set(MAX_QUEUED)
         self._client.on_connect = self._guard(self._handle_connect)
         self._client.on_disconnect = self._guard(self._handle_disconnect)
         self._client.on_message = self._guard(self._handle_message)

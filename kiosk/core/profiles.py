@@ -43,6 +43,13 @@ class ProfileBook:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS profiles (member TEXT PRIMARY KEY, rev INTEGER NOT NULL, body TEXT NOT NULL)"
         )
+        # Saves made here that the broker has not confirmed yet. They are published only
+        # once the kiosk is online and has the latest retained profiles, as `latest.rev + 1`,
+        # so an offline kiosk never pushes an old revision over a newer one.
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS pending (member TEXT NOT NULL, model TEXT NOT NULL, name TEXT NOT NULL, "
+            "settings TEXT NOT NULL, PRIMARY KEY (member, model))"
+        )
 
     def get(self, member: str) -> MemberProfile | None:
         with self._lock:
@@ -75,6 +82,38 @@ class ProfileBook:
         self.stats.stale_ignored += 1
         return False
 
+    def hold(self, member: str, name: str, model: str, settings: MachineSettings) -> None:
+        """Keep a save until it can be published."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO pending (member, model, name, settings) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(member, model) DO UPDATE SET name = excluded.name, settings = excluded.settings",
+                (member, model, name, encode(settings).decode()),
+            )
+
+    def pending(self) -> list[tuple[str, str, str, MachineSettings]]:
+        """Held saves as (member, name, model, settings)."""
+        with self._lock:
+            rows = self._db.execute("SELECT member, name, model, settings FROM pending").fetchall()
+        return [(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
+
+    def release(self, member: str, model: str | None = None) -> None:
+        with self._lock:
+            if model is None:
+                self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
+            else:
+                self._db.execute("DELETE FROM pending WHERE member = ? AND model = ?", (member, model))
+
+    def settings_for(self, member: str, model: str) -> tuple[MemberProfile | None, MachineSettings | None]:
+        """The member's profile and their settings for `model`: a held save wins over the cached profile."""
+        profile = self.get(member)
+        with self._lock:
+            row = self._db.execute("SELECT settings FROM pending WHERE member = ? AND model = ?",
+                                   (member, model)).fetchone()
+        if row is not None:
+            return profile, MachineSettings.model_validate_json(row[0])
+        return profile, profile.machines.get(model) if profile else None
+
     def receive(self, member: str, payload: bytes) -> MemberProfile | None:
         """A retained profile message from the broker; returns the profile if it was new."""
         self.stats.received += 1
@@ -82,6 +121,7 @@ class ProfileBook:
             # An empty retained payload is the contract's way to erase a member.
             with self._lock:
                 self._db.execute("DELETE FROM profiles WHERE member = ?", (member,))
+                self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
             self.stats.erased += 1
             return None
         try:

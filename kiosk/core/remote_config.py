@@ -4,13 +4,11 @@ A push is validated as the whole merged result before it replaces anything;
 a bad one is refused with a readable error and the config in force stays.
 """
 
-import json
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
-from kiosk.contract import MAX_PAYLOAD_BYTES
-from kiosk.contract.base import describe_validation_error
+from kiosk.contract.base import describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
 
 Scope = Literal["site", "kiosk"]
@@ -46,14 +44,4 @@ class ConfigKeeper:
 
 
 def _parse_patch(payload: bytes) -> dict[str, Any]:
-    if not payload:
-        return {}
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ValueError(f"payload of {len(payload)} bytes is over the {MAX_PAYLOAD_BYTES} byte limit")
-    try:
-        patch = json.loads(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise ValueError(f"not JSON: {exc}") from None
-    if not isinstance(patch, dict):
-        raise ValueError("config must be a JSON object")
-    return patch
+    return parse_json_object(payload) if payload else {}

@@ -43,6 +43,7 @@ class Session:
     last_activity: float = 0.0
     sets: list[SetEnd] = field(default_factory=list)
     settings_changed: bool = False
+    erased: bool = False  # an operator erased the member's profile during the session
 
     def __post_init__(self) -> None:
         self.last_activity = self.last_activity or self.started

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from kiosk.contract.config import KioskConfig
@@ -107,7 +108,10 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
             "__module__": __name__,
         })
     try:
-        return settings_cls(**overrides)
+        settings = settings_cls(**overrides)
+    except PydanticSettingsError as exc:
+        # Raised for an environment value that should be JSON (a whole table) and is not.
+        raise SettingsError(f"settings: {exc}") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         value = err.get("input")
@@ -115,3 +119,20 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
         msg = err["msg"].removeprefix("Value error, ")
         more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
         raise SettingsError(f"setting {_setting_name(err['loc'])}: {msg}{shown}{more}") from None
+    _check_folders(settings)
+    return settings
+
+
+def _check_folders(settings: KioskSettings) -> None:
+    """The data folder must be writable and the trusted keys, if they exist, a folder."""
+    try:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = settings.data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise SettingsError(f"setting data_dir ({ENV_PREFIX}DATA_DIR): cannot write to {settings.data_dir}: "
+                            f"{exc.strerror or exc}") from None
+    keys = settings.trusted_keys_dir
+    if keys.exists() and not keys.is_dir():
+        raise SettingsError(f"setting trusted_keys ({ENV_PREFIX}TRUSTED_KEYS): {keys} is a file, not a folder of <kid>.pem keys")

@@ -13,7 +13,7 @@ from kiosk.contract.events import CueId, CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.gate import CueGate
-from kiosk.core.cues.health import RESTART, DUPLICATE, SeqGuard, StreamHealth
+from kiosk.core.cues.health import RESTART, DUPLICATE, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
 
@@ -68,7 +68,7 @@ class CueEngine:
         self._tracker = RepTracker(thresholds.hysteresis_mm)
         self._gate = CueGate(thresholds.repeat_s)
         self._depth_seq = SeqGuard()
-        self._event_seq = SeqGuard()
+        self._event_seq = EventGuard()
         self._health = StreamHealth()
         self._sets: list[SetEnd] = []
         self._set_open = False

@@ -1,5 +1,6 @@
 """Sequence checks on one sensor stream, and the counts the kiosk reports as sensor health."""
 
+from collections import deque
 from dataclasses import dataclass
 
 ACCEPT = 0
@@ -30,15 +31,42 @@ class SeqGuard:
     `ts` can only be a sender that started counting from 0 again.
     """
 
+    # A run of refusals this long means the guard, not the stream, is wrong: a
+    # sender restarted with its clock behind, or one forged message set seq and
+    # ts far ahead. Either way the live stream is followed again.
+    RESYNC_AFTER = 3
+
     def __init__(self) -> None:
         self._seq = -1
         self._ts = -1.0
+        self._refused_run = 0
 
     def admit(self, seq: int, ts: float) -> int:
         if seq > self._seq:
-            self._seq, self._ts = seq, ts
-            return ACCEPT
-        if ts > self._ts:
-            self._seq, self._ts = seq, ts
-            return RESTART
-        return DUPLICATE if seq == self._seq else OUT_OF_ORDER
+            verdict = ACCEPT
+        elif ts > self._ts or self._refused_run + 1 >= self.RESYNC_AFTER:
+            verdict = RESTART
+        else:
+            self._refused_run += 1
+            return DUPLICATE if seq == self._seq else OUT_OF_ORDER
+        self._seq, self._ts, self._refused_run = seq, ts, 0
+        return verdict
+
+
+class EventGuard:
+    """Drops only repeats of lift-off events that were already seen (QoS 1 may deliver twice).
+
+    Unlike depth, a lift-off is never dropped for arriving out of order: it is
+    a safety signal, and one message with a forged high `seq` must not be able
+    to hide the real ones that follow.
+    """
+
+    def __init__(self, memory: int = 64) -> None:
+        self._seen: deque[tuple[int, float]] = deque(maxlen=memory)
+
+    def admit(self, seq: int, ts: float) -> int:
+        key = (seq, ts)
+        if key in self._seen:
+            return DUPLICATE
+        self._seen.append(key)
+        return ACCEPT
