@@ -1,0 +1,171 @@
+"""Renders every kiosk screen at 800x480, 1024x600 and 1280x800 into docs/screenshots/.
+
+Runs the real app in a real window on a real broker and kiosk core; member
+codes are signed with a throwaway key. Live cues, reps and set ends are fed
+to the app as the core would send them, so each picture shows a known state.
+
+    xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots.py
+
+PNGs are reduced to a 64-colour palette to keep them small.
+"""
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from kiosk.ui.main import WindowPlan, configure_kivy, use_headless_kivy_env  # noqa: E402
+
+# Kivy must be configured before its first import.
+use_headless_kivy_env()
+configure_kivy(WindowPlan(False, (800, 480)))
+
+from PIL import Image  # noqa: E402
+
+from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
+from kiosk.contract.sensor import DepthSample  # noqa: E402
+from kiosk.core.member_codes import new_signing_key  # noqa: E402
+from kiosk.core.settings import load_settings  # noqa: E402
+from kiosk.core.kiosk import Kiosk  # noqa: E402
+from kiosk.devbroker import Broker, publish  # noqa: E402
+from kiosk.fleet.members import issue_code  # noqa: E402
+from kiosk.ui.app import KioskApp  # noqa: E402
+from kiosk.ui.driver import AppDriver  # noqa: E402
+
+OUT = REPO / "docs" / "screenshots"
+SIZES = ((800, 480), (1024, 600), (1280, 800))
+
+
+class Shots:
+    """One kiosk on one broker, and the steps that bring each screen into view."""
+
+    def __init__(self, root: Path):
+        self.broker = Broker().start()
+        private, public = new_signing_key("shots", root / "keys")
+        trusted = root / "trusted"
+        trusted.mkdir()
+        (trusted / public.name).write_bytes(public.read_bytes())
+        self.key = private
+        settings = load_settings(site="demo", machine="lp1", broker=self.broker.url, data_dir=root / "data",
+                                 trusted_keys=trusted)
+        self.kiosk = Kiosk(settings)
+        self.app = KioskApp(self.kiosk)
+        self.driver = AppDriver(self.app).start()
+        self.kiosk.start()
+        self.driver.until(lambda: self.kiosk.link.connected, what="broker link")
+        self.seq = 0
+        self.members = 0
+
+    def depth(self, mm: float) -> None:
+        self.seq += 1
+        sample = DepthSample(seq=self.seq, ts=time.time(), mm=mm)
+        publish(self.broker, "gym/v1/demo/lp1/sensor/depth", sample.model_dump_json(), qos=0)
+
+    def feed(self, model) -> None:
+        self.app.on_core(model, time.perf_counter())
+
+    def shoot(self, name: str, size: tuple[int, int], settle_s: float = 0.6) -> None:
+        self.driver.wait(settle_s)
+        path = OUT / f"{name}-{size[0]}x{size[1]}.png"
+        self.driver.screenshot(str(path))
+        Image.open(path).convert("RGB").quantize(64).save(path, optimize=True)
+
+    def run(self, size: tuple[int, int]) -> None:
+        d, app = self.driver, self.app
+        d.set_size(*size)
+        app.forget_member()
+        d.type_text("not-a-member-code")
+        d.until(lambda: app.screen("attract").feedback, what="scan feedback")
+        self.shoot("attract", size)
+
+        self.members += 1
+        d.type_text(issue_code(self.key, f"m{self.members}", "Alex"))
+        d.until(lambda: app.manager.current == "setup", what="first-time setup")
+        self.shoot("setup", size, 1.2)
+        d.tap(app.screen("setup").ids.primary)
+        self.depth(180)
+        d.until(lambda: abs(app.depth_mm - 180) < 1, what="live depth")
+        self.shoot("setup-reps", size)
+        d.tap(app.screen("setup").ids.secondary)
+        d.tap(app.screen("setup").ids.secondary)
+        d.until(lambda: app.manager.current == "checklist", what="checklist")
+        for row in app.screen("checklist").rows[:3]:
+            d.tap(row)
+        self.shoot("checklist", size)
+
+        app.go("settings")
+        settings = app.screen("settings")
+        settings.step("backrest", 2)
+        settings.step("foot_height", 1)
+        self.shoot("settings", size, 1.2)
+
+        session = app.session_id
+        app.go("set")
+        self.depth(240)
+        for rep in range(1, 6):
+            self.feed(RepDone(ts=time.time(), session=session, rep=rep, depth_mm=230 + rep * 4, eccentric_s=2.4,
+                              concentric_s=1.3))
+        self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_pelvis", severity="warn", rep=5))
+        self.shoot("set", size)
+        self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_lumbar", severity="stop", rep=6))
+        self.shoot("stop", size)
+        self.feed(SetEnd(ts=time.time(), session=session, set_number=1, reps=5, max_depth_mm=262, liftoffs=2,
+                         stopped=True, suggestions=[
+                             "Next time, recline the backrest by one notch so your hips have more room.",
+                             "Place your feet a little higher on the plate.",
+                             "Take some weight off until your lower back stays on the pad.",
+                         ]))
+        d.tap(app.stop_overlay.ids.ok)
+        d.until(lambda: app.manager.current == "summary", what="set summary")
+        self.shoot("summary", size)
+
+        app.open_pain()
+        self.shoot("pain", size)
+        app.screen("pain").kind = "radiating"
+        app.screen("pain").confirmed = "Staff have been told."
+        self.shoot("pain-advice", size)
+        self.feed(SessionEnd(ts=time.time(), session=session, reason="logout", sets=1, reps=5, member=f"m{self.members}",
+                             duration_s=420, max_depth_mm=262, liftoffs=2))
+        d.until(lambda: app.manager.current == "summary" and app.screen("summary").final, what="session summary")
+        self.shoot("session-end", size)
+
+        d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
+        d.until(lambda: app.manager.current == "maintenance", what="maintenance")
+        for i in range(40):
+            self.depth(200 + 150 * ((i % 20) / 10 - 1) ** 2)
+            d.frames(1)
+        self.shoot("maintenance", size)
+        d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
+        d.until(lambda: app.manager.current == "attract", what="attract again")
+
+        self.kiosk.inbox.post(lambda: self.kiosk.set_mode("out_of_order"))
+        d.until(lambda: app.out_of_order.shown, what="out of order")
+        self.shoot("out-of-order", size)
+        self.kiosk.inbox.post(lambda: self.kiosk.set_mode("idle"))
+        d.until(lambda: not app.out_of_order.shown, what="back in service")
+        app.show_message("The gym closes in 15 minutes.", 10)
+        self.shoot("message", size)
+        app.toast.hide()
+
+    def close(self) -> None:
+        self.driver.stop()
+        self.kiosk.stop()
+        self.broker.close()
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    shots = Shots(Path(tempfile.mkdtemp(prefix="legpress-shots-")))
+    try:
+        for size in SIZES:
+            shots.run(size)
+    finally:
+        shots.close()
+    print(f"screenshots in {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,89 @@
+"""Layers over every screen: out of order, an operator's message, and a stop cue."""
+
+from kivy.animation import Animation
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.floatlayout import FloatLayout
+
+from kiosk.ui.kv import load_beside
+
+
+class Overlay(FloatLayout):
+    """Covers what is below while `shown`, and takes its touches; invisible and untouchable otherwise."""
+
+    shown = BooleanProperty(False)
+
+    def on_touch_down(self, touch):
+        if not self.shown:
+            return False
+        super().on_touch_down(touch)
+        return True
+
+    def on_touch_move(self, touch):
+        if not self.shown:
+            return False
+        super().on_touch_move(touch)
+        return True
+
+    def on_touch_up(self, touch):
+        if not self.shown:
+            return False
+        super().on_touch_up(touch)
+        return True
+
+
+class OutOfOrderOverlay(Overlay):
+    """Full screen while an operator has put the machine out of order."""
+
+
+class StopOverlay(Overlay):
+    """A `stop` cue takes the whole screen until the member taps it away."""
+
+    headline = StringProperty("")
+    detail = StringProperty("")
+
+    def __init__(self, **kwargs):
+        self.register_event_type("on_dismiss")
+        super().__init__(**kwargs)
+
+    def show(self, headline: str, detail: str) -> None:
+        self.headline, self.detail, self.shown = headline, detail, True
+
+    def dismiss(self) -> None:
+        if self.shown:
+            self.shown = False
+            self.dispatch("on_dismiss")
+
+    def on_dismiss(self) -> None:
+        """Default handler; the app binds its own."""
+
+
+class MessageToast(FloatLayout):
+    """A message from an operator (or the kiosk) over the screen for a few seconds; touches pass through."""
+
+    text = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._hide = Clock.create_trigger(self._fade, 5)
+        self.opacity = 0
+
+    def show(self, text: str, seconds: float) -> None:
+        Animation.cancel_all(self, "opacity")
+        self.text, self.opacity = text, 1
+        self._hide.cancel()
+        self._hide.timeout = max(0.5, seconds)
+        self._hide()
+
+    def hide(self) -> None:
+        self._hide.cancel()
+        self._fade()
+
+    def _fade(self, *_args) -> None:
+        Animation(opacity=0, d=0.3).start(self)
+
+    def on_touch_down(self, touch):
+        return False
+
+
+load_beside(__file__)

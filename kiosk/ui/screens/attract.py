@@ -1,0 +1,46 @@
+"""The attract screen: what to do, the camera, and what the last scan said."""
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.core.session import ScanFeedback
+from kiosk.ui.kv import load_beside
+from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
+
+FEEDBACK_SHOWN_S = 8.0
+
+
+class AttractScreen(Screen):
+    """Waits for a code: tells the member what to do and why the last code was refused."""
+
+    feedback = StringProperty("")
+    accepted = BooleanProperty(False)
+    camera_status = StringProperty("")
+    machine_line = StringProperty("")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self._forget = Clock.create_trigger(self._clear, FEEDBACK_SHOWN_S)
+
+    def on_pre_enter(self, *_args) -> None:
+        kiosk = App.get_running_app().kiosk
+        self.camera_status = kiosk.scanner.probe()
+        self.machine_line = f"{kiosk.settings.site} / {kiosk.settings.machine}  \u00b7  {kiosk.settings.machine_model}"
+
+    def show_feedback(self, feedback: ScanFeedback) -> None:
+        self.feedback, self.accepted = feedback.message, feedback.accepted
+        self._forget.cancel()
+        self._forget()
+
+    def reset(self) -> None:
+        """Forget the last scan's message (it may name the member who just left)."""
+        self._forget.cancel()
+        self.feedback = ""
+
+    def _clear(self, _dt: float) -> None:
+        self.feedback = ""
+
+
+load_beside(__file__)

@@ -1,0 +1,32 @@
+"""The setup checklist before the first rep: the member ticks each line, or skips."""
+
+from kivy.properties import BooleanProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui import words
+from kiosk.ui.kv import load_beside
+from kiosk.ui.widgets.common import CheckRow
+
+
+class ChecklistScreen(Screen):
+    """Six short checks in two columns; `all_ticked` lights up the start button."""
+
+    all_ticked = BooleanProperty(False)
+
+    def on_kv_post(self, _base) -> None:
+        self.rows = []
+        for title, detail in words.CHECKLIST:
+            row = CheckRow(title=title, detail=detail)
+            row.bind(ticked=lambda *_: self._count())
+            self.ids.grid.add_widget(row)
+            self.rows.append(row)
+
+    def reset(self) -> None:
+        for row in self.rows:
+            row.ticked = False
+
+    def _count(self) -> None:
+        self.all_ticked = all(row.ticked for row in self.rows)
+
+
+load_beside(__file__)

@@ -1,0 +1,126 @@
+"""Diagnostics for staff: live sensor readings and plot, rates and counts, link, camera, versions, calibration."""
+
+import threading
+import time
+from collections import deque
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk import __version__
+from kiosk.contract import CONTRACT_VERSION
+from kiosk.contract.events import SensorFault
+from kiosk.ui.kv import load_beside
+from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
+
+# Text refreshes at this rate; the plot takes every poll.
+TEXT_EVERY_S = 0.25
+CAL_STEPS = {
+    "zero": "Zero set: legs straight is now 0 mm.",
+    "full": "Full travel set.",
+    "lumbar": "Lower-back pad marked as checked.",
+    "pelvis": "Seat pad marked as checked.",
+}
+
+
+READINGS = ("raw", "mm", "lumbar", "pelvis", "rate", "received", "stale", "counts", "broker", "calibration",
+            "versions", "config", "fps", "faults")
+
+
+def _mm(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f} mm"
+
+
+class MaintenanceScreen(Screen):
+    """Opened by a staff code; a second scan of it closes it. Calibration runs off the Kivy thread."""
+
+    # Every key is there from the start: kv binds to `values[key]`, not to a `get` call.
+    values = DictProperty(dict.fromkeys(READINGS, ""))
+    result = StringProperty("")
+    result_ok = BooleanProperty(True)
+    busy = BooleanProperty(False)
+
+    def on_kv_post(self, _base) -> None:
+        self.faults: deque[str] = deque(maxlen=4)
+        self._next_text = 0.0
+
+    def on_pre_enter(self, *_args) -> None:
+        self.result = ""
+        self._refresh_text()
+
+    def note_fault(self, fault: SensorFault) -> None:
+        self.faults.appendleft(f"{time.strftime('%H:%M:%S', time.localtime(fault.ts))} {fault.fault}: {fault.detail}")
+
+    def poll(self) -> None:
+        app = App.get_running_app()
+        if app is None:
+            return
+        kiosk = app.kiosk
+        plot = self.ids.plot
+        if kiosk.sensor.last_mm is not None:
+            plot.add(kiosk.sensor.last_mm)
+            plot.redraw()
+        now = time.monotonic()
+        if now >= self._next_text:
+            self._next_text = now + TEXT_EVERY_S
+            self._refresh_text()
+
+    def _refresh_text(self) -> None:
+        kiosk = App.get_running_app().kiosk
+        sensor, now = kiosk.sensor, kiosk.clock.now()
+        silent = sensor.silent_for(now)
+        health = kiosk.telemetry(now)
+        cal = kiosk.calibration.calibration
+        link = kiosk.link
+        self.values = {
+            "raw": _mm(kiosk.last_raw_mm),
+            "mm": _mm(sensor.last_mm),
+            "lumbar": "LIFTED" if kiosk.pads["lumbar"] else "on pad",
+            "pelvis": "LIFTED" if kiosk.pads["pelvis"] else "on pad",
+            "rate": f"{health.sensor.rate_hz:.0f} Hz",
+            "received": str(sensor.received),
+            "stale": "no data yet" if silent is None else ("live" if silent < 1.0 else f"silent {silent:.0f} s"),
+            "counts": f"{sensor.invalid} invalid, {health.sensor.dropped} dropped",
+            "broker": ("connected" if link.connected else "DISCONNECTED")
+                      + f" ({link.stats.connects} connects, {link.stats.disconnects} drops)",
+            "calibration": "not calibrated" if cal.full_raw_mm is None else
+                           f"zero {cal.zero_raw_mm:.0f}, full {cal.full_raw_mm:.0f} raw",
+            "versions": f"{__version__}, contract {CONTRACT_VERSION}",
+            "config": kiosk.config.version,
+            "fps": f"{kiosk.fps or 0:.0f} fps",
+            "faults": "\n".join(self.faults) or "no sensor faults",
+        }
+
+    def camera_test(self) -> None:
+        self._run(lambda kiosk: kiosk.scanner.probe())
+
+    def calibrate(self, step: str) -> None:
+        def work(kiosk):
+            kiosk.calibrate(step)
+            return CAL_STEPS[step]
+        self._run(work)
+
+    def _run(self, work) -> None:
+        """Do a blocking step on a worker thread; only its result comes back to the Kivy thread."""
+        if self.busy:
+            return
+        kiosk = App.get_running_app().kiosk
+        self.busy, self.result = True, "working..."
+
+        def worker() -> None:
+            try:
+                text, ok = work(kiosk), True
+            except (ValueError, TimeoutError) as exc:
+                text, ok = str(exc), False
+            Clock.schedule_once(lambda _dt: self._done(text, ok), 0)
+
+        threading.Thread(target=worker, name="maintenance-step", daemon=True).start()
+
+    def _done(self, text: str, ok: bool) -> None:
+        self.busy, self.result, self.result_ok = False, text, ok
+        self._refresh_text()
+
+
+load_beside(__file__)

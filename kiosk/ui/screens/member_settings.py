@@ -1,0 +1,99 @@
+"""The member's settings for this machine model: the animated drawing, and big - / + to change them."""
+
+from kivy.app import App
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.contract.profile import MachineSettings
+from kiosk.ui import words
+from kiosk.ui.kv import load_beside
+from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
+from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
+
+TOE_STEP, TOE_MIN, TOE_MAX = 5, 0, 30
+DEPTH_STEP_MM = 10.0
+# The target stays this far below the top position, so a rep still has some range.
+MIN_RANGE_MM = 50.0
+
+
+def stepped(settings: MachineSettings, key: str, direction: int, notches: int, seat_notches: int) -> MachineSettings:
+    """The settings with one of them moved a step, kept inside what the machine and the member allow."""
+    s = settings
+    if key == "backrest":
+        return s.model_copy(update={"backrest_notch": min(notches, max(1, s.backrest_notch + direction))})
+    if key == "seat":
+        return s.model_copy(update={"seat_notch": min(seat_notches, max(1, s.seat_notch + direction))})
+    if key == "foot_height":
+        i = min(len(FOOT_HEIGHTS) - 1, max(0, FOOT_HEIGHTS.index(s.foot_height) + direction))
+        return s.model_copy(update={"foot_height": FOOT_HEIGHTS[i]})
+    if key == "foot_width":
+        i = min(len(FOOT_WIDTHS) - 1, max(0, FOOT_WIDTHS.index(s.foot_width) + direction))
+        return s.model_copy(update={"foot_width": FOOT_WIDTHS[i]})
+    if key == "toe":
+        return s.model_copy(update={"toe_angle_deg": min(TOE_MAX, max(TOE_MIN, s.toe_angle_deg + direction * TOE_STEP))})
+    if key == "depth":
+        depth = s.target_depth_mm + direction * DEPTH_STEP_MM
+        return s.model_copy(update={"target_depth_mm": min(s.max_depth_mm, max(s.top_mm + MIN_RANGE_MM, depth))})
+    raise ValueError(f"unknown setting {key!r}")
+
+
+class MemberSettingsScreen(Screen):
+    """Shows the member's saved settings on the drawing; edits go to a draft until Save."""
+
+    draft = ObjectProperty(None, allownone=True)
+    changed = BooleanProperty(False)
+    saved = BooleanProperty(False)  # the core confirmed the last save
+    feet_text = StringProperty("")
+
+    def on_kv_post(self, _base) -> None:
+        app = App.get_running_app()
+        self.geometry = app.geometry
+        if self.geometry.seat_notches <= 1:
+            # A sled's seat does not move: no row for it at all.
+            self.ids.seat_row.parent.remove_widget(self.ids.seat_row)
+        app.bind(settings=lambda _app, settings: self.load(settings))
+
+    def load(self, settings: MachineSettings | None) -> None:
+        self.draft, self.changed = settings, False
+        self.saved = False
+        if settings is not None:
+            self._show(settings)
+
+    def reset(self) -> None:
+        self.load(None)
+
+    def step(self, key: str, direction: int) -> None:
+        if self.draft is None:
+            return
+        self.draft = stepped(self.draft, key, direction, self.geometry.backrest_notches, self.geometry.seat_notches)
+        self.changed = self.draft != App.get_running_app().settings
+        self.saved = False
+        self._show(self.draft, duration=0.4)
+
+    def save(self) -> None:
+        app = App.get_running_app()
+        if self.draft is None or not self.changed:
+            return
+        app.kiosk.save_settings(self.draft)
+        self.changed = False
+        app.settings = self.draft
+
+    def _show(self, s: MachineSettings, duration: float = 0.9) -> None:
+        g = self.geometry
+        angle = g.backrest_angles_deg[min(s.backrest_notch, g.backrest_notches) - 1]
+        values = {
+            "backrest": words.backrest_text(s.backrest_notch, angle),
+            "seat": f"Notch {s.seat_notch} of {g.seat_notches}",
+            "foot_height": words.FOOT_HEIGHT[s.foot_height],
+            "foot_width": words.FOOT_WIDTH[s.foot_width],
+            "toe": f"{s.toe_angle_deg}\u00b0 out",
+            "depth": f"{s.target_depth_mm:.0f} mm  (max {s.max_depth_mm:.0f})",
+        }
+        for row in self.ids.rows.children:
+            row.value = values[row.key]
+        self.feet_text = (f"Feet {words.FOOT_HEIGHT[s.foot_height].lower()}, {words.FOOT_WIDTH[s.foot_width].lower()},"
+                          f" toes {s.toe_angle_deg}\u00b0 out")
+        show_settings(self.ids.side, self.ids.feet, s, g, duration)
+
+
+load_beside(__file__)

@@ -1,0 +1,34 @@
+"""The pain screen: what to do right now, what kind of pain, and when to see someone."""
+
+from kivy.app import App
+from kivy.properties import StringProperty
+from kivy.uix.screenmanager import Screen
+
+from kiosk.ui import words
+from kiosk.ui.kv import load_beside
+from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
+
+
+class PainScreen(Screen):
+    """`kind` is "" until the member says what the pain is like; then the advice shows."""
+
+    kind = StringProperty("")
+    confirmed = StringProperty("")
+
+    def reset(self) -> None:
+        self.kind = self.confirmed = ""
+
+    def choose(self, kind: str) -> None:
+        self.kind = kind
+        App.get_running_app().kiosk.report_pain(kind)
+
+    def reported(self, kind: str) -> None:
+        """The core logged the report for staff."""
+        if kind == self.kind:
+            self.confirmed = words.STAFF_TOLD
+
+    def back(self) -> None:
+        App.get_running_app().show_set_summary()
+
+
+load_beside(__file__)

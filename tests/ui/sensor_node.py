@@ -1,0 +1,92 @@
+"""A stand-in for the machine's sensor node: publishes real depth and lift-off messages over MQTT.
+
+It runs its own thread, like the real node: it plays queued sled paths at
+`rate_hz` and holds the last position in between, so the kiosk never sees
+the sensor go quiet mid-test. `speed` compresses time: samples carry sensor
+time (`ts`) that runs `speed` times faster than the wall clock, which the
+cue engine accepts because it only ever uses the samples' own time.
+"""
+
+import threading
+import time
+from collections import deque
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.contract.topics import MachineTopics
+from kiosk.devbroker import Broker
+from kiosk.sim.motion import SledPath
+
+
+class SensorNode:
+    def __init__(self, broker: Broker, topics: MachineTopics, rate_hz: float = 50.0, speed: float = 2.0,
+                 hold_mm: float = 40.0):
+        self.topics, self.rate_hz, self.speed = topics, rate_hz, speed
+        self.hold_mm = hold_mm
+        self._paths: deque[SledPath] = deque()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._base = time.time()
+        self._sensor_t = 0.0
+        self._seq = 0
+        self._event_seq = 0
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+        self._thread = threading.Thread(target=self._run, name="test-sensor-node", daemon=True)
+        self._thread.start()
+
+    @property
+    def ts(self) -> float:
+        return self._base + self._sensor_t
+
+    def play(self, path: SledPath) -> None:
+        """Queue a path (its own times, from `path.start`); the node holds its last position afterwards."""
+        with self._lock:
+            self._paths.append(path)
+
+    def hold(self, mm: float) -> None:
+        with self._lock:
+            self._paths.clear()
+            self.hold_mm = mm
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._paths
+
+    def liftoff(self, zone: str, state: str) -> None:
+        self._event_seq += 1
+        event = LiftoffEvent(seq=self._event_seq, ts=self.ts, type="liftoff", zone=zone, state=state)
+        self.client.publish(self.topics.sensor_event, event.model_dump_json(), qos=1).wait_for_publish(5)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def _run(self) -> None:
+        step = 1.0 / self.rate_hz
+        offset = None  # sensor time at which the current path's `start` is
+        next_wall = time.monotonic()
+        while not self._stop.is_set():
+            with self._lock:
+                path = self._paths[0] if self._paths else None
+                if path is not None:
+                    if offset is None:
+                        offset = self._sensor_t - path.start
+                    t = self._sensor_t - offset
+                    mm = path.at(min(t, path.end))
+                    if t >= path.end:
+                        self._paths.popleft()
+                        self.hold_mm, offset = path.mm, None
+                else:
+                    mm = self.hold_mm
+            self._seq += 1
+            sample = DepthSample(seq=self._seq, ts=self.ts, mm=round(mm, 1))
+            self.client.publish(self.topics.sensor_depth, sample.model_dump_json(), qos=0)
+            self._sensor_t += step
+            next_wall += step / self.speed
+            self._stop.wait(max(0.0, next_wall - time.monotonic()))

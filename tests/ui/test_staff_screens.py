@@ -1,0 +1,91 @@
+"""Staff and operators, in the real window: diagnostics, calibration, out of order, a message."""
+
+import threading
+
+import pytest
+
+from kiosk.ui import words
+from kiosk.ui.screens.maintenance import CAL_STEPS
+
+pytestmark = pytest.mark.ui
+
+
+def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    staff = ui.keyring.code("tech", "Robin", role="staff")
+    ui.scan(staff)
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    m = app.screen("maintenance")
+
+    ui.node.hold(12.0)
+    d.until(lambda: m.values["raw"] == "12.0 mm", what="live raw reading")
+    assert m.values["broker"].startswith("connected")
+    assert m.values["versions"].startswith("0.1.0")
+    d.tap(m.ids.zero)
+    d.until(lambda: m.result == CAL_STEPS["zero"], what="zero set")
+    d.until(lambda: m.values["mm"] == "0.0 mm", what="calibrated reading")
+
+    # Full travel this close to zero is a technician's mistake: the core says why, in red.
+    ui.node.hold(40.0)
+    d.until(lambda: m.values["raw"] == "40.0 mm", what="sled moved a little")
+    d.tap(m.ids.full)
+    d.until(lambda: not m.busy and m.result != "working...", what="refusal")
+    assert not m.result_ok and "50 mm" in m.ids.result.text
+
+    ui.node.hold(512.0)
+    d.until(lambda: m.values["raw"] == "512.0 mm", what="sled at the bottom")
+    d.tap(m.ids.full)
+    d.until(lambda: m.result == CAL_STEPS["full"], what="full travel set")
+    assert m.result_ok
+    assert ui.kiosk.calibration.calibration.full_raw_mm == 512.0
+    d.wait(0.4)
+    assert len(m.ids.plot._line.points) >= 20  # the plot scrolls from its ring buffer
+
+    ui.node.liftoff("lumbar", "start")
+    d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
+    d.tap(m.ids.lumbar_ok)
+    d.until(lambda: m.result == CAL_STEPS["lumbar"], what="pad checked")
+    assert "lumbar" in ui.kiosk.calibration.calibration.pads_checked
+    ui.node.liftoff("lumbar", "end")
+    d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
+
+    d.tap(m.ids.camera)
+    d.until(lambda: "no camera" in m.result, what="camera test")
+
+    # Leave the sled uncalibrated for whoever comes next, then close with the same staff code.
+    ui.node.hold(0.0)
+    d.until(lambda: m.values["raw"] == "0.0 mm", what="sled back")
+    d.tap(m.ids.zero)
+    d.until(lambda: m.result == CAL_STEPS["zero"], what="zero again")
+    ui.scan(staff)
+    d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
+
+
+def test_out_of_order_covers_every_screen_and_swallows_touches(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    ui.kiosk.inbox.post(lambda: ui.kiosk.set_mode("out_of_order"))
+    d.until(lambda: app.out_of_order.shown, what="out of order overlay")
+    assert app.out_of_order.opacity == 1
+    assert app.out_of_order.ids.title.text == words.OUT_OF_ORDER[0]
+    touched = ui.kiosk.touch
+    calls = []
+    ui.kiosk.touch = lambda: calls.append(1)
+    try:
+        d.wait(1.05)
+        d.tap(app.screen("attract").ids.feedback_box)
+    finally:
+        ui.kiosk.touch = touched
+    assert calls  # the touch still counts as someone at the machine...
+    assert app.manager.current == "attract"  # ...but nothing underneath reacts
+    ui.kiosk.inbox.post(lambda: ui.kiosk.set_mode("idle"))
+    d.until(lambda: not app.out_of_order.shown, what="back in service")
+
+
+def test_operator_message_shows_from_any_thread(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    sender = threading.Thread(target=app.show_message, args=("Closing in 10 minutes", 0.6))
+    sender.start()
+    sender.join()
+    d.until(lambda: app.toast.opacity == 1, what="message shown")
+    assert app.toast.text == "Closing in 10 minutes"
+    d.until(lambda: app.toast.opacity == 0, timeout=3, what="message gone")
