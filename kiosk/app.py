@@ -6,11 +6,10 @@ import signal
 import sys
 import threading
 
-from pydantic import BaseModel
-
 from kiosk import __version__
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import SettingsError, load_settings
+from kiosk.core.text_presenter import TextPresenter
 
 log = logging.getLogger("legpress-kiosk")
 
@@ -23,11 +22,6 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _text_presenter(model: BaseModel) -> None:
-    """What the screen would show, as a log line."""
-    log.info("screen: %s %s", type(model).__name__, model.model_dump_json(by_alias=True))
-
-
 def _read_scans(kiosk: Kiosk) -> None:
     # Through the scanner's repeat suppression: a wedge scanner that reads a card twice is one scan.
     for line in sys.stdin:
@@ -38,7 +32,7 @@ def run_headless(kiosk: Kiosk) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    kiosk.observe(_text_presenter)
+    kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line)))
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
     kiosk.on_restart = stop.set
     kiosk.start()

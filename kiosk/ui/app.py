@@ -28,7 +28,7 @@ from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.sound import CueSound
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.ui.words import cue_text
+from kiosk.core.wording import cue_text
 
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.

@@ -4,7 +4,7 @@ import threading
 
 import pytest
 
-from kiosk.ui import words
+from kiosk.core import wording as words
 from kiosk.ui.screens.maintenance import CAL_STEPS
 
 pytestmark = pytest.mark.ui

@@ -3,7 +3,7 @@
 from kivy.properties import BooleanProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.ui import words
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets.common import CheckRow
 

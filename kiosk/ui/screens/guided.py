@@ -5,7 +5,7 @@ from kivy.properties import NumericProperty, ObjectProperty, OptionProperty, Str
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core.guided_setup import GuidedSetup, SetupResult
-from kiosk.ui import words
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, gauges  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import show_settings

@@ -5,7 +5,7 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.profile import MachineSettings
-from kiosk.ui import words
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings

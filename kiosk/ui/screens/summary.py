@@ -5,7 +5,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.events import RepDone, SessionEnd, SetEnd
-from kiosk.ui import words
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
 

@@ -1,4 +1,7 @@
-"""Everything the screen says to a member, in one place: short, plain, readable from the seat."""
+"""Everything the kiosk says to a member, in one place: short, plain, readable from the seat.
+
+Shared by the Kivy screen and the headless text presenter, so it never imports Kivy.
+"""
 
 from kiosk.contract.events import SetEnd
 
