@@ -8,7 +8,8 @@ from kivy.graphics import Color
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.core.session import ScanFeedback
 from kiosk.sim.motion import SledPath
-from kiosk.ui import theme, words
+from kiosk.core import wording as words
+from kiosk.ui import theme
 
 pytestmark = pytest.mark.ui
 
