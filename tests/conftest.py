@@ -27,3 +27,17 @@ def collect(broker: Broker) -> Iterator:
     yield make
     for c in made:
         c.close()
+
+
+@pytest.fixture
+def kiosk(broker: Broker, tmp_path):
+    """A started in-process Kiosk on the test's broker, with `.keyring` to mint codes and `.screen` recording."""
+    from tests.kiosk_harness import Keyring, make_kiosk
+
+    keyring = Keyring(tmp_path)
+    k, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
+    k.keyring, k.screen = keyring, screen
+    k.start()
+    assert k.link.wait_connected(10)
+    yield k
+    k.stop()

@@ -9,23 +9,12 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+from tests.kiosk_harness import Keyring
 from tests.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"
 DEEP = b"[" * 30000 + b"]" * 30000  # under 64 KiB, but deeper than any JSON parser recurses
 DEEP_OBJECT = b'{"transaction": "t-deep", "reason": ' + b"[" * 20000 + b"]" * 20000 + b"}"
-
-
-@pytest.fixture
-def kiosk(broker, tmp_path):
-    keyring = Keyring(tmp_path)
-    k, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
-    k.keyring, k.screen = keyring, screen
-    k.start()
-    assert k.link.wait_connected(10)
-    yield k
-    k.stop()
 
 
 def _alive(broker, collect) -> None:

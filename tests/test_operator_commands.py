@@ -4,28 +4,15 @@ import json
 import signal
 import uuid
 
-import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+
 from tests.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"
-
-
-@pytest.fixture
-def kiosk(broker, tmp_path):
-    keyring = Keyring(tmp_path)
-    k, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
-    k.keyring, k.screen = keyring, screen
-    k.start()
-    assert k.link.wait_connected(10)
-    yield k
-    k.stop()
 
 
 def _send(broker, collect, name, body, broadcast=False):

@@ -5,7 +5,6 @@ import time
 
 import pytest
 
-from kiosk.contract.profile import MachineSettings
 from tests.kiosk_harness import Keyring, make_kiosk
 
 

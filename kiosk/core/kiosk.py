@@ -31,7 +31,7 @@ from kiosk.core.link import MqttLink, Will
 from kiosk.core.machine import first_time_settings, geometry_for
 from kiosk.core.member_codes import ScanVerdict, TrustedKeys, verify_code
 from kiosk.core.profiles import ProfileBook, with_settings
-from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
+from kiosk.core.calibration import CalibrationStore, SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.scanner import Scanner
 from kiosk.core.sensor_health import SensorMonitor
