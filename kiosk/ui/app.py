@@ -174,6 +174,9 @@ class KioskApp(App):
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
+        elif cue.severity == "warn" and self.manager.current == "setup":
+            # The guided setup has no cue banner, but a warning must never go unseen.
+            self.show_message(" ".join(cue_text(cue.cue, cue.severity)), 4.0)
 
     def _on_set_end(self, set_end: SetEnd) -> None:
         if set_end.session != self.session_id:

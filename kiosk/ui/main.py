@@ -51,6 +51,9 @@ def use_headless_kivy_env() -> None:
 def configure_kivy(plan: WindowPlan) -> None:
     """Kivy settings that must be in place before its window module is imported."""
     os.environ.setdefault("KIVY_NO_ARGS", "1")
+    # Kivy's own log mode takes over the root logger (and prints every library's DEBUG);
+    # the kiosk already configures Python logging, so Kivy joins it.
+    os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
     from kivy.config import Config
 
     Config.set("graphics", "fullscreen", "auto" if plan.fullscreen else "0")
@@ -75,8 +78,13 @@ def run_window(kiosk: Kiosk) -> int:
 
     app = KioskApp(kiosk)
     # systemd stops the kiosk with SIGTERM: leave the loop so the core says goodbye.
+    def leave(*_args: object) -> None:
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: Clock.schedule_once(lambda _dt: app.stop(), 0))
+        signal.signal(sig, leave)
+    # The `restart` command: leave cleanly; systemd (deploy/legpress-kiosk.service) starts us again.
+    kiosk.on_restart = leave
     kiosk.start()
     try:
         app.run()

@@ -82,4 +82,5 @@ def _settle(ui: Ui) -> None:
         ui.kiosk.end_session("logout")
         ui.driver.until(lambda: ui.kiosk.session is None, what="session closed")
     ui.app.forget_member()
+    ui.app.toast.hide()
     ui.driver.until(lambda: ui.current() == "attract" and ui.app.mode == "idle", what="attract screen")

@@ -187,3 +187,19 @@ def test_first_time_member_learns_depth_from_two_slow_reps(fresh):
     assert ui.current() == "checklist"
     d.until(lambda: ui.kiosk.session.settings.target_depth_mm == learnt.target_depth_mm, what="saved to the profile")
     assert not ui.kiosk.session.first_time
+
+
+def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    ui.scan(ui.keyring.code("m-lee", "Lee"))
+    d.until(lambda: ui.current() == "setup", what="guided setup")
+    setup = app.screen("setup")
+    d.tap(setup.ids.primary)
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(230, 2.5))
+    d.until(lambda: ui.node.idle(), what="sled down")
+    ui.node.liftoff("lumbar", "start")
+    d.until(lambda: app.toast.opacity == 1, timeout=3, what="lift-off warning shown")
+    assert app.toast.text.startswith(words.CUES["liftoff_lumbar"][0])
+    assert ui.current() == "setup"
+    ui.node.liftoff("lumbar", "end")
+    ui.node.play(SledPath(start=0.0, mm=230).move(40, 1.5))
