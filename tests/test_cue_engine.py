@@ -434,3 +434,28 @@ def test_a_forged_far_future_depth_sample_stalls_the_stream_only_briefly() -> No
     reps = [e for e in replay(trace, engine).events if e.type == "rep"]
     assert len(reps) == trace.truth.reps
     assert engine.health.out_of_order == SeqGuard.RESYNC_AFTER - 1
+
+
+def test_lumbar_liftoff_is_not_buried_by_a_too_deep_for_the_same_rep() -> None:
+    engine = CueEngine(TRACE_SETTINGS, TRACE_GEOMETRY, session="s1")
+    seq, ts, cues = 0, 1000.0, []
+
+    def move(start: float, end: float, seconds: float) -> None:
+        nonlocal seq, ts
+        steps = int(seconds * 50)
+        for i in range(1, steps + 1):
+            seq, ts = seq + 1, ts + 0.02
+            cues.extend(e.cue for e in engine.on_depth(DepthSample(seq=seq, ts=ts, mm=start + (end - start) * i / steps))
+                        if e.type == "cue")
+
+    move(60, 60, 1.0)
+    move(60, 280, 3.0)
+    lift = LiftoffEvent(seq=1, ts=ts, type="liftoff", zone="lumbar", state="start")
+    cues.extend(e.cue for e in engine.on_liftoff(lift) if e.type == "cue")
+    move(280, 285, 0.3)
+    assert "liftoff_lumbar" in cues and "too_deep" not in cues
+    assert engine.max_depth_mm < 280
+    move(285, 60, 2.0)
+    move(60, 60, 1.0)
+    move(60, 270, 3.0)
+    assert cues.count("too_deep") == 1, "the next rep past the new max is warned"

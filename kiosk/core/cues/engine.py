@@ -295,6 +295,9 @@ class CueEngine:
             self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
                                                 self._floor), 1)
             self._target = min(self._target, self._max)
+        # The lift-off cue already says to push up; a `too_deep` for the same rep,
+        # caused only by the max depth just lowered, would bury it.
+        self._too_deep = True
         # Every lumbar lift-off is shown, whatever the repeat interval: each one
         # is a new event that counts towards stopping the set.
         if self._lumbar >= self.thresholds.lumbar_liftoffs_to_stop:
