@@ -459,3 +459,27 @@ def test_lumbar_liftoff_is_not_buried_by_a_too_deep_for_the_same_rep() -> None:
     move(60, 60, 1.0)
     move(60, 270, 3.0)
     assert cues.count("too_deep") == 1, "the next rep past the new max is warned"
+
+
+def test_reps_that_run_straight_into_the_next_keep_their_depth_and_times() -> None:
+    engine = CueEngine(TRACE_SETTINGS, TRACE_GEOMETRY, session="s1")
+    seq, ts, events = 0, 0.0, []
+
+    def feed(mm: float) -> None:
+        nonlocal seq, ts
+        seq, ts = seq + 1, ts + 0.02
+        events.extend(engine.on_depth(DepthSample(seq=seq, ts=ts, mm=mm)))
+
+    for _ in range(50):
+        feed(60)
+    for _ in range(3):  # no pause at the top between reps
+        for i in range(100):
+            feed(60 + 2 * i)
+        for i in range(100):
+            feed(260 - 2 * i)
+    for _ in range(300):
+        feed(60)
+    reps = [e for e in events if e.type == "rep"]
+    assert [r.rep for r in reps] == [1, 2, 3]
+    assert all(r.depth_mm == pytest.approx(258, abs=3) for r in reps)
+    assert all(r.eccentric_s == pytest.approx(2.0, abs=0.2) and r.concentric_s > 1.0 for r in reps)

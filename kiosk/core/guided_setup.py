@@ -9,13 +9,10 @@ plus a margin, becomes their top position so the knees keep a soft bend.
 Pure logic: samples in with their own time, no clock, no screen.
 """
 
-import math
 from dataclasses import dataclass
-from typing import Literal
 
 from kiosk.contract.profile import MachineSettings
-
-SetupPhase = Literal["top", "lowering", "pushing"]
+from kiosk.core.cues.reps import REP, Rep, RepTracker
 
 
 @dataclass(frozen=True)
@@ -42,11 +39,12 @@ class SetupResult:
 class GuidedSetup:
     """Watches the depth stream for `reps_needed` slow reps and then holds a `SetupResult`.
 
-    A rep is a descent of at least `min_range_mm` below the top it started
-    from, a turn (the sled comes back `hysteresis_mm` from the deepest point)
-    and a return to the upper quarter of that range. A rep lowered faster than
-    `slow_descent_s` is not counted (`fast_reps` grows): a quick rep bounces
-    past where the member can hold the position, so it teaches the wrong depth.
+    Reps are found by the cue engine's `RepTracker` (hysteresis on every
+    phase change), so setup and training count the same reps. A rep must go
+    at least `min_range_mm` below the top it started from (less is a shuffle in
+    the seat); one lowered faster than `slow_descent_s` is not counted
+    (`fast_reps` grows): a quick rep bounces past where the member can hold
+    the position, so it teaches the wrong depth.
     """
 
     def __init__(self, max_depth_mm: float, reps_needed: int = 2, min_range_mm: float = 60.0,
@@ -55,21 +53,13 @@ class GuidedSetup:
         self.max_depth_mm = max_depth_mm
         self.reps_needed = reps_needed
         self.min_range_mm = min_range_mm
-        self.hysteresis_mm = hysteresis_mm
         self.slow_descent_s = slow_descent_s
         self.depth_margin_mm = depth_margin_mm
         self.top_margin_mm = top_margin_mm
-        self.phase: SetupPhase = "top"
         self.reps: list[SetupRep] = []
         self.fast_reps = 0
         self.result: SetupResult | None = None
-        self._top = math.inf
-        self._near_top_ts = 0.0
-        self._start_ts = 0.0
-        self._rep_top = 0.0
-        self._bottom = -math.inf
-        self._bottom_ts = 0.0
-        self._rise_low = math.inf
+        self._tracker = RepTracker(hysteresis_mm)
 
     @property
     def done(self) -> bool:
@@ -77,53 +67,17 @@ class GuidedSetup:
 
     def update(self, mm: float, ts: float) -> SetupResult | None:
         """Feed one sample (mm of sled travel, the sample's time in s); the result once enough reps were seen."""
-        if self.result is not None:
-            return self.result
-        if self.phase == "top":
-            self._at_top(mm, ts)
-        elif self.phase == "lowering":
-            self._lowering(mm, ts)
-        else:
-            self._pushing(mm, ts)
+        if self.result is None and self._tracker.update(ts, mm) & REP:
+            self._count_rep(self._tracker.finished)
         return self.result
 
-    def _at_top(self, mm: float, ts: float) -> None:
-        if mm < self._top:
-            self._top = mm
-        # The rep starts when the sled last left the top, not when the hysteresis confirmed it.
-        if mm <= self._top + self.hysteresis_mm / 3:
-            self._near_top_ts = ts
-        elif mm > self._top + self.hysteresis_mm:
-            self.phase = "lowering"
-            self._rep_top, self._start_ts = self._top, self._near_top_ts
-            self._bottom, self._bottom_ts = mm, ts
-
-    def _lowering(self, mm: float, ts: float) -> None:
-        if mm > self._bottom:
-            self._bottom, self._bottom_ts = mm, ts
-        elif mm < self._bottom - self.hysteresis_mm:
-            if self._bottom - self._rep_top >= self.min_range_mm:
-                self.phase, self._rise_low = "pushing", mm
-            else:
-                # A shuffle in the seat, not a rep: keep the top it started from.
-                self.phase = "top"
-
-    def _pushing(self, mm: float, ts: float) -> None:
-        self._rise_low = min(self._rise_low, mm)
-        if mm > self._rise_low + self.hysteresis_mm:
-            # Went down again before coming up: still the same rep.
-            self.phase = "lowering"
+    def _count_rep(self, rep: Rep) -> None:
+        if rep.depth_mm - rep.start_mm < self.min_range_mm:
             return
-        if mm <= self._rep_top + (self._bottom - self._rep_top) / 4:
-            self._count_rep()
-            self.phase, self._top, self._near_top_ts = "top", mm, ts
-
-    def _count_rep(self) -> None:
-        rep = SetupRep(top_mm=self._rep_top, depth_mm=self._bottom, descent_s=self._bottom_ts - self._start_ts)
-        if rep.descent_s < self.slow_descent_s:
+        if rep.eccentric_s < self.slow_descent_s:
             self.fast_reps += 1
             return
-        self.reps.append(rep)
+        self.reps.append(SetupRep(top_mm=rep.start_mm, depth_mm=rep.depth_mm, descent_s=rep.eccentric_s))
         if len(self.reps) >= self.reps_needed:
             deepest = max(r.depth_mm for r in self.reps)
             highest = min(r.top_mm for r in self.reps)

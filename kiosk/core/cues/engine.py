@@ -239,7 +239,7 @@ class CueEngine:
         self._set_deepest = self._last_mm or 0.0
 
     def _rep_done(self, ts: float, out: list[CueEvent]) -> None:
-        rep = self._tracker.rep
+        rep = self._tracker.finished
         if rep is None:
             return
         self._reps += 1

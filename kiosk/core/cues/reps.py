@@ -52,7 +52,10 @@ class RepTracker:
         self.hysteresis_mm = hysteresis_mm
         self._band = hysteresis_mm / 3
         self.phase: Phase = "top"
-        self.rep: Rep | None = None
+        self.rep: Rep | None = None  # the rep in progress
+        # The rep the last REP flag completed. Not `rep`: a rep that runs straight
+        # into the next descent has already been replaced by the new one.
+        self.finished: Rep | None = None
         self.top_since = 0.0
         # Shallowest point while at the top or pushing, and the last time the sled was near it.
         self._low = math.inf
@@ -138,6 +141,7 @@ class RepTracker:
         if rep is None:
             return 0
         rep.concentric_s = max(0.0, self._arrived_ts - rep.bottom_ts)
+        self.finished = rep
         return REP
 
     def _reversal_mm_s2(self, ts: float, mm: float) -> float:
