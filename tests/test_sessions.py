@@ -177,3 +177,20 @@ def _wait(condition, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+def test_pain_button_alone_tells_staff_and_ends_the_set_before_any_question(running, keyring, collect):
+    events = collect("gym/v1/testgym/lp1/kiosk/event")
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    events.wait_for(lambda m: b"session_start" in m.payload)
+    kiosk.press_pain()
+    stop = json.loads(events.wait_for(lambda m: b"pain_stop" in m.payload).payload)
+    assert stop["severity"] == "stop"
+    kiosk.press_pain()
+    kiosk.report_pain("radiating")
+    report = json.loads(events.wait_for(lambda m: b"pain_report" in m.payload).payload)
+    assert report["kind"] == "radiating" and report["member"] == "m_sam"
+    assert sum(b"pain_stop" in m.payload for m in events.messages) == 1
+    kiosk.press_pain()  # a new episode after the report
+    events.wait_for(lambda m: sum(b"pain_stop" in x.payload for x in events.messages) == 2)

@@ -157,7 +157,12 @@ class Kiosk:
     def end_session(self, reason: SessionEndReason = "logout") -> None:
         self.inbox.post(lambda: self._end_session(reason) if self.session else None)
 
+    def press_pain(self) -> None:
+        """The pain button: staff see a `pain_stop` at once and the set ends, before any question is asked."""
+        self.inbox.post(self._handle_pain_pressed)
+
     def report_pain(self, kind: PainKind) -> None:
+        """What the pain feels like, once the member says so (a `pain_report` for staff)."""
         self.inbox.post(lambda: self._handle_pain(kind))
 
     def calibrate(self, step: str) -> SledCalibration:
@@ -285,14 +290,22 @@ class Kiosk:
         self._mark_activity()
         self._save_profile(self.session, self.clock.now())
 
-    def _handle_pain(self, kind: PainKind) -> None:
+    def _handle_pain_pressed(self) -> None:
         now = self.clock.now()
-        if self.session is None:
+        if self.session is None or self.session.pain_pressed:
             return
+        self.session.pain_pressed = True
+        self._mark_activity()
         rep = self.engine.reps_in_set if self.engine else 0
         self._emit(CueRaised(ts=now, session=self.session.id, cue="pain_stop", severity="stop", rep=rep))
-        self._emit(PainReport(ts=now, session=self.session.id, member=self.session.member, kind=kind))
         self._close_set(now)
+
+    def _handle_pain(self, kind: PainKind) -> None:
+        if self.session is None:
+            return
+        self._handle_pain_pressed()  # a report without a press (headless, tests) still stops first
+        self._emit(PainReport(ts=self.clock.now(), session=self.session.id, member=self.session.member, kind=kind))
+        self.session.pain_pressed = False  # the episode is told; a later press is a new one
 
     def _mark_activity(self) -> None:
         if self.session:

@@ -44,6 +44,7 @@ class Session:
     sets: list[SetEnd] = field(default_factory=list)
     settings_changed: bool = False
     erased: bool = False  # an operator erased the member's profile during the session
+    pain_pressed: bool = False  # `pain_stop` sent, kind not told yet: another press is the same episode
 
     def __post_init__(self) -> None:
         self.last_activity = self.last_activity or self.started
