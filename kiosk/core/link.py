@@ -128,6 +128,8 @@ class MqttLink:
         if not self._started:
             return
         self._started = False
+        # Cleared first so our own clean disconnect is not logged as a lost connection.
+        self._connected.clear()
         try:
             self._client.disconnect()
         finally:

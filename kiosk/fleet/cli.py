@@ -1,15 +1,16 @@
 """`legpress-fleet`: the operators' command line.
 
-Each concern registers its own subcommand (`keys`, `members`, ...). A wrong
-argument or input ends with one line on stderr and exit code 2; a valid
-request that cannot be carried out (broker away) with exit code 1.
+Each concern registers its own subcommand (`status`, `watch`, `command`,
+`config`, `keys`, `members`). A wrong argument or input ends with one line on
+stderr and exit code 2; a valid request that cannot be carried out (broker or
+kiosk away) with exit code 1.
 """
 
 import argparse
 import logging
 import sys
 
-from kiosk.fleet import CommandFailed, keys, members
+from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -22,8 +23,8 @@ class FleetParser(argparse.ArgumentParser):
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    keys.register(commands)
-    members.register(commands)
+    for concern in (status, watch, command, config, keys, members):
+        concern.register(commands)
     return parser
 
 

@@ -1,7 +1,6 @@
 """`legpress-fleet members`: issue member codes and cards, erase a member's profile."""
 
 import argparse
-import os
 import sys
 import time
 from datetime import date, datetime, timedelta
@@ -13,10 +12,10 @@ from kiosk.contract.base import describe_validation_error
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.topics import member_profile
-from kiosk.core.link import MqttLink
 from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
+from kiosk.fleet.connection import add_site_and_broker, connected
 
 DAY_S = 86400
 
@@ -57,16 +56,9 @@ def parse_expiry(text: str) -> float:
 def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
     """Delete a member's retained profile (an empty retained message); returns the topic."""
     topic = member_profile(site, member)
-    link = MqttLink(f"legpress-fleet-{os.getpid()}", broker)
-    link.start()
-    try:
-        if not link.wait_connected(timeout):
-            why = link.stats.last_error or "no answer"
-            raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
+    with connected(broker, timeout) as link:
         if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout):
             raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
-    finally:
-        link.stop()
     return topic
 
 
@@ -94,15 +86,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     erase = actions.add_parser("erase", help="delete a member's saved profile from the site broker")
     erase.add_argument("--member", required=True, help="member id")
-    _env_default(erase, "--site", "LEGPRESS_SITE", "site id")
-    _env_default(erase, "--broker", "LEGPRESS_BROKER", "mqtt://[user:pass@]host:port")
+    add_site_and_broker(erase)
     erase.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
     erase.set_defaults(run=_erase)
-
-
-def _env_default(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
-    value = os.environ.get(env)
-    parser.add_argument(flag, default=value, required=value is None, help=f"{what} (default: ${env})")
 
 
 def _issue(args: argparse.Namespace) -> int:

@@ -1,0 +1,161 @@
+"""`legpress-fleet config`: push, show and clear the config operators keep on the broker for kiosks.
+
+A push is retained on `gym/v1/{site}/config/set` (site-wide) or on
+`R/kiosk/config/set` (one machine). The file is checked here first, as a
+partial `KioskConfig` merged over the defaults, so a plainly bad file is never
+sent; each kiosk then checks it merged over its own layers and gives its
+verdict on its retained `R/kiosk/config/state`, which is what gets reported.
+"""
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from kiosk.contract.base import PayloadError, describe_validation_error, parse_json_object
+from kiosk.contract.config import ConfigState, KioskConfig, merge_config
+from kiosk.contract.topics import MachineTopics, site_config_set
+from kiosk.fleet import CommandFailed
+from kiosk.fleet.connection import add_site_and_broker, connected, seconds
+from kiosk.fleet.view import CONFIG_STATE, KIOSK_STATUS, BadPayload, FleetView
+
+# Long enough for the broker's retained statuses and old config states to be in before
+# the push, so that a config state arriving after it is the kiosk's answer to it.
+SETTLE_S = 0.5
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    config = commands.add_parser("config", help="push, show or clear kiosk config")
+    actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    push = actions.add_parser("push", help="push a partial config (JSON), wait for the kiosks to apply or refuse it")
+    _scope(push)
+    push.add_argument("file", metavar="FILE", help="a JSON object of KioskConfig fields, or - for standard input")
+    _broker_options(push)
+    push.set_defaults(run=_push)
+
+    show = actions.add_parser("show", help="print the config a kiosk has applied")
+    show.add_argument("--machine", required=True, help="the kiosk's machine id")
+    add_site_and_broker(show)
+    show.add_argument("--wait", type=seconds, default=2.0, help="seconds to wait for its config state (default: 2)")
+    show.set_defaults(run=_show)
+
+    clear = actions.add_parser("clear", help="withdraw a pushed config (site-wide or one machine's)")
+    _scope(clear)
+    _broker_options(clear)
+    clear.set_defaults(run=_clear)
+
+
+def read_partial_config(path: str) -> dict[str, Any]:
+    """The file (`-`: standard input) as a JSON object that is valid over the default config, else ValueError."""
+    name = "standard input" if path == "-" else path
+    raw = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+    try:
+        patch = parse_json_object(raw)
+        KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), patch))
+    except PayloadError as exc:
+        raise ValueError(f"config {name}: {exc}") from None
+    except ValidationError as exc:
+        raise ValueError(f"config {name} refused: {describe_validation_error(exc)}") from None
+    return patch
+
+
+@dataclass
+class Rollout:
+    """Where a push or clear got to: each online kiosk's verdict (None: no answer) and the state of the rest."""
+
+    verdicts: dict[str, ConfigState | BadPayload | None]
+    offline: dict[str, str]
+
+    @property
+    def confirmed(self) -> bool:
+        return all(isinstance(v, ConfigState) and v.status == "ok" for v in self.verdicts.values())
+
+
+def apply(broker: str, site: str, machine: str | None, payload: bytes, timeout: float) -> Rollout:
+    """Retain `payload` as the site's (`machine` None) or one machine's config; wait for the online kiosks' verdicts."""
+    topic = site_config_set(site) if machine is None else MachineTopics(site, machine).kiosk_config_set
+    view = FleetView(site, {"status": KIOSK_STATUS, "config": CONFIG_STATE}, machine)
+    with connected(broker, timeout) as link:
+        view.listen(link)
+        time.sleep(SETTLE_S)
+        online = view.online()
+        sent_at = time.monotonic()
+        if not link.publish_and_wait(topic, payload, qos=1, retain=True, timeout=timeout):
+            raise CommandFailed(f"{link.broker} did not confirm the config on {topic} within {timeout:g} s")
+        view.wait_until(lambda: all(_verdict(view, m, sent_at) is not None for m in online), timeout)
+    known = view.machines() if machine is None else [machine]
+    return Rollout({m: _verdict(view, m, sent_at) for m in online},
+                   {m: view.kiosk_state(m) for m in known if m not in online})
+
+
+def _verdict(view: FleetView, machine: str, sent_at: float) -> ConfigState | BadPayload | None:
+    """The machine's config state if it came after the push (its answer to it), else None."""
+    seen = view.latest(machine, "config")
+    return seen.value if seen is not None and seen.at >= sent_at else None
+
+
+def _push(args: argparse.Namespace) -> int:
+    patch = read_partial_config(args.file)
+    return _apply_and_report(args, json.dumps(patch, separators=(",", ":")).encode())
+
+
+def _clear(args: argparse.Namespace) -> int:
+    # An empty retained message deletes the push on the broker; kiosks fall back to the other layers.
+    return _apply_and_report(args, b"")
+
+
+def _apply_and_report(args: argparse.Namespace, payload: bytes) -> int:
+    rollout = apply(args.broker, args.site, args.machine, payload, args.timeout)
+    where = f"site {args.site}" if args.machine is None else args.machine
+    print(f"{'pushed config to' if payload else 'cleared the pushed config of'} {where} (retained on the broker)")
+    for machine, verdict in rollout.verdicts.items():
+        print(_verdict_text(machine, verdict, args.timeout))
+    for machine, state in rollout.offline.items():
+        print(f"{machine}: not online (its status: {state}); it takes the retained config when it connects")
+    return 0 if rollout.confirmed else 1
+
+
+def _verdict_text(machine: str, verdict: ConfigState | BadPayload | None, timeout: float) -> str:
+    if verdict is None:
+        return f"{machine}: no config state within {timeout:g} s"
+    if isinstance(verdict, BadPayload):
+        return f"{machine}: bad payload on its config state: {verdict.reason}"
+    if verdict.status == "error":
+        return f"{machine}: refused: {verdict.error}"
+    return f"{machine}: applied, config version {verdict.version}"
+
+
+def _show(args: argparse.Namespace) -> int:
+    view = FleetView(args.site, {"config": CONFIG_STATE}, args.machine)
+    with connected(args.broker) as link:
+        view.listen(link)
+        view.wait_until(lambda: view.value(args.machine, "config") is not None, args.wait)
+    state = view.value(args.machine, "config")
+    if state is None:
+        raise CommandFailed(f"{args.machine} of site {args.site} has no config state on the broker "
+                            f"(waited {args.wait:g} s)")
+    if isinstance(state, BadPayload):
+        raise CommandFailed(f"{args.machine}'s config state is a bad payload: {state.reason}")
+    print(f"{args.machine}: {state.status}, config version {state.version}")
+    if state.error:
+        print(f"last push refused: {state.error}")
+    print(json.dumps(state.config, indent=2))
+    return 0
+
+
+def _scope(parser: argparse.ArgumentParser) -> None:
+    scope = parser.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--site-wide", action="store_true", help="every kiosk of the site")
+    scope.add_argument("--machine", help="one kiosk's machine id")
+
+
+def _broker_options(parser: argparse.ArgumentParser) -> None:
+    add_site_and_broker(parser)
+    parser.add_argument("--timeout", type=seconds, default=10.0,
+                        help="seconds to wait for the broker and the kiosks (default: 10)")

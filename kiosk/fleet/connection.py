@@ -1,0 +1,52 @@
+"""How `legpress-fleet` reaches the site broker: the `--site`/`--broker` options and one short-lived link."""
+
+import argparse
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from kiosk.core.link import MqttLink
+from kiosk.fleet import CommandFailed
+
+CONNECT_TIMEOUT_S = 10.0
+
+
+def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
+    """An option that defaults to an environment variable, and is required only when that is unset."""
+    value = os.environ.get(env)
+    parser.add_argument(flag, default=value, required=value is None, help=f"{what} (default: ${env})")
+
+
+def add_site_and_broker(parser: argparse.ArgumentParser) -> None:
+    _env_option(parser, "--site", "LEGPRESS_SITE", "site id")
+    _env_option(parser, "--broker", "LEGPRESS_BROKER", "mqtt://[user:pass@]host:port")
+
+
+@contextmanager
+def connected(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttLink]:
+    """A link connected to `broker` for the length of one command, then closed cleanly.
+
+    Raises `CommandFailed` when the broker does not accept the connection within `timeout`.
+    """
+    # Unique per run: two tools sharing a client id would keep throwing each other off the broker.
+    link = MqttLink(f"legpress-fleet-{os.getpid()}-{uuid.uuid4().hex[:8]}", broker)
+    link.start()
+    try:
+        if not link.wait_connected(timeout):
+            why = link.stats.last_error or "no answer"
+            raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
+        yield link
+    finally:
+        link.stop()
+
+
+def seconds(text: str) -> float:
+    """An argparse type for `--wait` and `--timeout`: a number of seconds above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
+    return value

@@ -1,0 +1,89 @@
+"""`legpress-fleet watch`: a site's kiosk events and status changes as they happen, one line each."""
+
+import argparse
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.contract.events import ScanRejected
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.contract.sensor import SensorStatus
+from kiosk.core.text_presenter import TextPresenter
+from kiosk.fleet.connection import add_site_and_broker, connected
+from kiosk.fleet.view import KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
+
+SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS}
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    watch = commands.add_parser("watch", help="follow a site's kiosk events and status changes until Ctrl-C")
+    add_site_and_broker(watch)
+    watch.add_argument("--machine", help="only this machine (default: every machine of the site)")
+    watch.set_defaults(run=_watch)
+
+
+class EventLog:
+    """Turns what the fleet publishes into lines, in the words the kiosk's own screen uses."""
+
+    def __init__(self, write: Callable[[str], None]):
+        self._write = write
+        # One presenter per machine: it remembers a set's cues to advise at the set's end.
+        self._presenters: dict[str, TextPresenter] = {}
+        self.lines = 0
+        self.bad_payloads = 0
+
+    def __call__(self, machine: str, name: str, value: Any, previous: Seen | None) -> None:
+        if isinstance(value, BadPayload):
+            self.bad_payloads += 1
+            self._write(f"warning: bad payload on {value.topic}: {value.reason}")
+            return
+        text = self._describe(machine, name, value, None if previous is None else previous.value)
+        if text is not None:
+            self.lines += 1
+            self._write(f"{time.strftime('%H:%M:%S', time.localtime(value.ts))} {machine}  {text}")
+
+    def _describe(self, machine: str, name: str, value: Any, before: Any) -> str | None:
+        if name == "status":
+            if isinstance(before, KioskStatus) and (before.state, before.mode) == (value.state, value.mode):
+                return None
+            return f"kiosk {value.state}, mode {value.mode} (version {value.version}, boot {value.boot})"
+        if name == "sensor":
+            if isinstance(before, SensorStatus) and before.state == value.state:
+                return None
+            return f"sensor {value.state}" + (f", {value.rate_hz:g} Hz" if value.state == "ready" else "")
+        if isinstance(value, ScanRejected):
+            return f"scan rejected ({value.reason})" + (f": {value.detail}" if value.detail else "")
+        # Only the presenter's wording is wanted here, through describe(); nothing is said through it.
+        presenter = self._presenters.setdefault(machine, TextPresenter(say=lambda _line: None))
+        return presenter.describe(value) or value.type
+
+
+def follow(broker: str, site: str, machine: str | None, stop: threading.Event,
+           write: Callable[[str], None]) -> EventLog:
+    """Write a line per event and status change until `stop` is set; returns the counts."""
+    log = EventLog(write)
+    view = FleetView(site, SOURCES, machine, on_message=log)
+    with connected(broker) as link:
+        view.listen(link)
+        stop.wait()
+    return log
+
+
+def _print_line(line: str) -> None:
+    # Flushed per line: watch is mostly piped into a file or `grep`, where output is block-buffered.
+    print(line, flush=True)
+
+
+def _watch(args: argparse.Namespace) -> int:
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        log = follow(args.broker, args.site, args.machine, stop, _print_line)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    print(f"watched {log.lines} lines, {log.bad_payloads} bad payloads", file=sys.stderr)
+    return 0
