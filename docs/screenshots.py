@@ -3,6 +3,8 @@
 Runs the real app in a real window on a real broker and kiosk core; member
 codes are signed with a throwaway key. Live cues, reps and set ends are fed
 to the app as the core would send them, so each picture shows a known state.
+A stand-in sensor keeps publishing the sled's position, as the real node does;
+it goes quiet for the "no sensor" picture.
 
     xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python docs/screenshots.py
 
@@ -24,11 +26,14 @@ configure_kivy(WindowPlan(False, (800, 480)))
 
 from PIL import Image  # noqa: E402
 
+from kivy.clock import Clock  # noqa: E402
+
 from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
 from kiosk.core.member_codes import new_signing_key  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
+from kiosk.core.session import OperatorNotice  # noqa: E402
 from kiosk.devbroker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
@@ -57,10 +62,19 @@ class Shots:
         self.driver.until(lambda: self.kiosk.link.connected, what="broker link")
         self.seq = 0
         self.members = 0
+        self.sled_mm = 40.0
+        self.sensor_on = True
+        self._sensor = Clock.schedule_interval(lambda _dt: self._sample(), 0.1)
 
     def depth(self, mm: float) -> None:
+        self.sled_mm = mm
+        self._sample()
+
+    def _sample(self) -> None:
+        if not self.sensor_on:
+            return
         self.seq += 1
-        sample = DepthSample(seq=self.seq, ts=time.time(), mm=mm)
+        sample = DepthSample(seq=self.seq, ts=time.time(), mm=self.sled_mm)
         publish(self.broker, "gym/v1/demo/lp1/sensor/depth", sample.model_dump_json(), qos=0)
 
     def feed(self, model) -> None:
@@ -76,6 +90,7 @@ class Shots:
         d, app = self.driver, self.app
         d.set_size(*size)
         app.forget_member()
+        self.depth(40)
         d.type_text("not-a-member-code")
         d.until(lambda: app.screen("attract").feedback, what="scan feedback")
         self.shoot("attract", size)
@@ -109,6 +124,14 @@ class Shots:
                               concentric_s=1.3))
         self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_pelvis", severity="warn", rep=5))
         self.shoot("set", size)
+        self.feed(OperatorNotice(kind="message", text="The gym closes in 15 minutes.", seconds=10))
+        self.shoot("message", size)
+        app.toast.hide()
+        self.sensor_on = False
+        d.until(lambda: app.sensor_stale, what="sensor gone quiet")
+        self.shoot("no-sensor", size)
+        self.sensor_on = True
+        d.until(lambda: not app.sensor_stale, what="sensor back")
         self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_lumbar", severity="stop", rep=6))
         self.shoot("stop", size)
         self.feed(SetEnd(ts=time.time(), session=session, set_number=1, reps=5, max_depth_mm=262, liftoffs=2,
@@ -123,9 +146,14 @@ class Shots:
 
         app.open_pain()
         self.shoot("pain", size)
-        app.screen("pain").kind = "radiating"
-        app.screen("pain").confirmed = "Staff have been told."
+        app.screen("pain").choose("radiating")
+        d.until(lambda: app.screen("pain").confirmed, what="pain report confirmed")
         self.shoot("pain-advice", size)
+        # The set the pain button stopped, as the member sees it after the pain screen.
+        app.pending_set = (app.last_set[0], app.last_set[1], ["pain_stop"])
+        d.tap(app.screen("pain").ids.back)
+        d.until(lambda: app.manager.current == "summary", what="pain summary")
+        self.shoot("pain-summary", size)
         self.feed(SessionEnd(ts=time.time(), session=session, reason="logout", sets=1, reps=5, member=f"m{self.members}",
                              duration_s=420, max_depth_mm=262, liftoffs=2))
         d.until(lambda: app.manager.current == "summary" and app.screen("summary").final, what="session summary")
@@ -142,14 +170,13 @@ class Shots:
 
         self.kiosk.inbox.post(lambda: self.kiosk.set_mode("out_of_order"))
         d.until(lambda: app.out_of_order.shown, what="out of order")
+        app.out_of_order.pain_shown = True  # as right after a session was cut short
         self.shoot("out-of-order", size)
         self.kiosk.inbox.post(lambda: self.kiosk.set_mode("idle"))
         d.until(lambda: not app.out_of_order.shown, what="back in service")
-        app.show_message("The gym closes in 15 minutes.", 10)
-        self.shoot("message", size)
-        app.toast.hide()
 
     def close(self) -> None:
+        self._sensor.cancel()
         self.driver.stop()
         self.kiosk.stop()
         self.broker.close()

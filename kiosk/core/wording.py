@@ -18,7 +18,7 @@ CUES: dict[str, tuple[str, str]] = {
     "sensor_lost": ("Sensor not answering", "Live tips are off. Please tell staff."),
     "pain_stop": ("Stop now", "Rest the weight on the safety handles."),
 }
-STOPPED_SET = ("Set stopped", "Your lower back lifted twice. Rest the weight on the safety handles.")
+STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
 
 # What a set's cues say to try next time, when the set ended without a stop.
 CUE_ADVICE = {
@@ -63,8 +63,17 @@ PAIN_ADVICE = {
 }
 SEE_SOMEONE = "If pain lasts, or you feel numbness or pain down the leg, see a physio or a doctor."
 STAFF_TOLD = "Staff have been told."
+PAIN_SET_TITLE = "Set stopped: pain"
+PAIN_ADVICE_TITLE = "Take care"
+PAIN_NO_KIND = "You stopped because of pain. Rest now, and don't train through it."
+# Pains that may come from a nerve or an injury: no more sets today.
+PAIN_ENDS_TRAINING = frozenset({"sharp", "radiating", "numbness"})
+# After the session: a stiff lower back on standing up often comes from tight hip flexors.
+STANDING_UP_TIP = ("Back aches when you stand up? Kneel on one knee and ease your hips forward"
+                   " for about 30 seconds a side: it loosens the front of the hips.")
 
 OUT_OF_ORDER = ("This machine is out of order", "Please use another leg press. Staff know about it.")
+OUT_OF_ORDER_PRESSING = "Pressing right now? Finish the rep and rest the weight on the safety handles."
 ATTRACT_TITLE = "Leg press"
 ATTRACT_STEPS = (
     "Hold your code up to the camera",
@@ -72,6 +81,10 @@ ATTRACT_STEPS = (
     "Press: tips appear as you go",
 )
 NO_CAMERA = "No camera here: use the scanner"
+SCAN_WITHOUT_CAMERA = "Scan your code at the scanner, or ask staff"
+CAMERA_READY = "Camera on: hold your code up to it"
+CAMERA_TROUBLE = "The camera is not working: use the scanner, or ask staff"
+NO_SENSOR = "No sensor"
 FIRST_TIME = (
     "Welcome! First time on this machine",
     "We start safe: backrest well back, feet in the middle, a short range.",
@@ -95,6 +108,12 @@ def next_time(set_end: SetEnd, cues_seen: list[str]) -> list[str]:
         return list(set_end.suggestions)
     advice = [CUE_ADVICE[c] for c in dict.fromkeys(cues_seen) if c in CUE_ADVICE]
     return advice or [ALL_GOOD]
+
+
+def pain_advice(kind: str) -> list[str]:
+    """What the summary says after a set stopped for pain; `kind` is "" if the member never said."""
+    first = PAIN_ADVICE.get(kind, PAIN_NO_KIND)
+    return [first, SEE_SOMEONE]
 
 
 def backrest_text(notch: int, angle: float) -> str:

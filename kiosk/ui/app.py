@@ -14,7 +14,7 @@ from kiosk.contract.events import CueRaised, PainReport, ProfileSaved, RepDone, 
 from kiosk.contract.events import SessionStart, SetEnd
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.session import ScanFeedback
+from kiosk.core.session import OperatorNotice, ScanFeedback
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.overlays import MessageToast, OutOfOrderOverlay, StopOverlay
@@ -33,7 +33,11 @@ from kiosk.core.wording import cue_text
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.
 MOVE_TO_SET_FROM = ("settings", "checklist", "summary")
+# The sled this far past the member's top position is someone pressing, not noise or a nudge.
+PRESSING_MM = 40.0
 SESSION_END_SHOWN_S = 12.0
+# How long the out-of-order screen keeps a Pain button for the member whose session it cut short.
+PAIN_AFTER_OUT_OF_ORDER_S = 120.0
 TOUCH_REPORT_S = 1.0
 
 
@@ -58,6 +62,7 @@ class KioskApp(App):
     set_reps = ListProperty([])
     set_cues = ListProperty([])
     sets_done = ListProperty([])
+    sensor_stale = BooleanProperty(False)  # a session is on and the sensor has gone quiet
 
     def __init__(self, kiosk: Kiosk, **kwargs):
         super().__init__(**kwargs)
@@ -68,8 +73,12 @@ class KioskApp(App):
         self.pending_set: tuple[SetEnd, list, list] | None = None  # ended, not yet summarised
         self.last_set: tuple[SetEnd, list, list] | None = None  # the last one summarised
         self.last_cue: tuple[CueRaised, float] | None = None
+        self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
+        self._sled_down = False
         self._last_touch = 0.0
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
+        self._drop_out_of_order_pain = Clock.create_trigger(
+            lambda _dt: setattr(self.out_of_order, "pain_shown", False), PAIN_AFTER_OUT_OF_ORDER_S)
 
     # -- building ------------------------------------------------------------
 
@@ -87,6 +96,8 @@ class KioskApp(App):
         self.stop_overlay.bind(on_dismiss=lambda *_: self._after_stop())
         self.out_of_order = OutOfOrderOverlay()
         self.toast = MessageToast()
+        # The pain screen is the one screen the out-of-order layer must not cover.
+        self.manager.bind(current=lambda *_: self._cover_out_of_order())
         root = FloatLayout()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
@@ -122,20 +133,37 @@ class KioskApp(App):
             SetEnd: self._on_set_end,
             SessionEnd: self._on_session_end,
             PainReport: lambda m: self.screen("pain").reported(m.kind),
-            ProfileSaved: lambda _m: setattr(self.screen("settings"), "saved", True),
+            ProfileSaved: self._on_profile_saved,
             SensorFault: self.screen("maintenance").note_fault,
+            OperatorNotice: self._on_notice,
         }.get(type(model))
         if handler is not None:
             handler(model)
 
     def _on_status(self, status: KioskStatus) -> None:
         self.mode = status.mode
-        self.out_of_order.shown = status.mode == "out_of_order"
+        if status.mode != "out_of_order":
+            self.out_of_order.pain_shown = False
+        self._cover_out_of_order()
         if status.mode == "maintenance":
             self.forget_member()
             self.go("maintenance")
         elif self.manager.current == "maintenance":
+            # The staff scan that closed maintenance left its welcome on the attract screen.
+            self.screen("attract").reset()
             self.go("attract")
+
+    def _cover_out_of_order(self) -> None:
+        self.out_of_order.shown = self.mode == "out_of_order" and self.manager.current != "pain"
+
+    def _on_notice(self, notice: OperatorNotice) -> None:
+        if notice.kind == "message":
+            self.toast.show(notice.text, notice.seconds)
+
+    def _on_profile_saved(self, saved: ProfileSaved) -> None:
+        # A save held from an earlier member can go out during this session: not this member's "Saved".
+        if self.session_id is not None and saved.session == self.session_id:
+            self.screen("settings").saved = True
 
     def _on_scan(self, feedback: ScanFeedback) -> None:
         self.screen("attract").show_feedback(feedback)
@@ -152,6 +180,7 @@ class KioskApp(App):
         self.member_name = session.name or "Member"
         self.settings = session.settings
         self.first_time = session.first_time
+        self._sled_down = True  # a sled already down at the scan is not someone starting to press
         self.go("setup" if session.first_time else "settings")
 
     def _on_rep(self, rep: RepDone) -> None:
@@ -171,6 +200,8 @@ class KioskApp(App):
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
             self.sound.play(cue.severity)
+            if cue.severity != "info" and self.manager.current == "set":
+                self.toast.hide()  # a message must not hide a warning in the banner's place
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
@@ -192,12 +223,16 @@ class KioskApp(App):
         if end.session != self.session_id:
             return
         self.stop_overlay.shown = False
+        if end.reason == "command":
+            # Put out of order mid-session: the member may still be under the weight.
+            self.out_of_order.pain_shown = True
+            self._drop_out_of_order_pain()
         if end.reason == "timeout" or not end.reps:
             # Nobody is watching (or nothing to show): forget at once.
             self.forget_member()
             return
         last = self.pending_set or self.last_set
-        self.screen("summary").show_session(end, last)
+        self.screen("summary").show_session(end, last, self.pain)
         self.go("summary")
         self.session_id = None
         self._session_end_timer()
@@ -208,13 +243,35 @@ class KioskApp(App):
         if self.pending_set is None:
             self.go("set" if self.session_id else "attract")
             return
-        self.screen("summary").show_set(*self.pending_set)
+        set_end, reps, cues = self.pending_set
+        self.screen("summary").show_set(set_end, reps, cues, self.pain if "pain_stop" in cues else None)
         self.last_set, self.pending_set = self.pending_set, None
         self.go("summary")
 
     def open_pain(self) -> None:
+        """The Pain button, wherever it is: staff are told at once, before the member says what it is like."""
+        self.kiosk.press_pain()
+        if self.session_id:
+            self.pain = ""
+        self.stop_overlay.shown = False  # the pain screen says stop; no summary until it is left
         self.screen("pain").reset()
         self.go("pain")
+
+    def pain_told(self, kind: str) -> None:
+        """The member said what the pain is like."""
+        if self.session_id:
+            self.pain = kind
+        self.kiosk.report_pain(kind)
+
+    def after_pain(self) -> None:
+        """Leaving the pain screen: the set it stopped, told as a pain stop, even if no set was open."""
+        if self.session_id is None:
+            self.go("attract")
+        elif self.pending_set is not None:
+            self.show_set_summary()
+        else:
+            self.screen("summary").show_set(None, [], [], self.pain)
+            self.go("summary")
 
     def finish(self) -> None:
         """The member is done: the core ends the session and its SessionEnd brings the summary."""
@@ -231,6 +288,7 @@ class KioskApp(App):
         self.settings = None
         self.first_time = False
         self.pending_set = self.last_set = None
+        self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []
         self.reps, self.last_rep = 0, None
         self.stop_overlay.shown = False
@@ -255,9 +313,35 @@ class KioskApp(App):
             self.depth_mm = sensor.last_mm
             self.sensor_ts = sensor.last_ts or 0.0
         self.connected = self.kiosk.link.connected
+        self._watch_sensor(sensor.silent_for(self.kiosk.clock.now()))
+        self._watch_sled()
         poll = getattr(self.manager.current_screen, "poll", None)
         if poll is not None:
             poll()
+
+    def _watch_sensor(self, silent: float | None) -> None:
+        """While a session is on and the sensor is quiet, the banner says so and stays (the engine says it once)."""
+        stale = self.session_id is not None and silent is not None and silent > self.kiosk.config.cues.sensor_lost_s
+        if stale == self.sensor_stale:
+            return
+        self.sensor_stale = stale
+        banner = self.screen("set").banner
+        if stale:
+            banner.pin("sensor_lost")
+        else:
+            banner.unpin()
+
+    def _watch_sled(self) -> None:
+        """The sled going down past the top position means someone is pressing: show the set screen and its
+        Pain button, from wherever the member was. Only on the way down, so a summary shown while the
+        sled is still low stays up until the next descent."""
+        down = self.settings is not None and self.depth_mm > self.settings.top_mm + PRESSING_MM
+        went_down, self._sled_down = down and not self._sled_down, down
+        if not went_down or self.session_id is None or self.stop_overlay.shown:
+            return
+        current = self.manager.current
+        if current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage == "intro"):
+            self.go("set")
 
     def _report_fps(self, _dt: float) -> None:
         self.kiosk.fps = round(Clock.get_fps(), 1)

@@ -1,4 +1,8 @@
-"""Layers over every screen: out of order, an operator's message, and a stop cue."""
+"""Layers over every screen: out of order, an operator's message, and a stop cue.
+
+The out-of-order and stop layers keep a Pain button: whoever is under the
+weight when they appear may need it.
+"""
 
 from kivy.animation import Animation
 from kivy.clock import Clock
@@ -33,7 +37,13 @@ class Overlay(FloatLayout):
 
 
 class OutOfOrderOverlay(Overlay):
-    """Full screen while an operator has put the machine out of order."""
+    """Full screen while an operator has put the machine out of order.
+
+    `pain_shown` is set while the member whose session it cut short may still
+    be under the weight.
+    """
+
+    pain_shown = BooleanProperty(False)
 
 
 class StopOverlay(Overlay):
@@ -59,7 +69,11 @@ class StopOverlay(Overlay):
 
 
 class MessageToast(FloatLayout):
-    """A message from an operator (or the kiosk) over the screen for a few seconds; touches pass through."""
+    """A message from an operator (or the kiosk) for a few seconds; touches pass through.
+
+    It sits in the top strip, over the cue banner's place, so it never hides
+    the Pain button or the rep counter; two lines at most.
+    """
 
     text = StringProperty("")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devbroker import Broker
+from kiosk.devbroker import Broker, Collector
 from kiosk.ui.main import use_headless_kivy_env
 from tests.kiosk_harness import Keyring, Screen, make_kiosk
 from tests.ui.sensor_node import SensorNode
@@ -76,7 +76,16 @@ def fresh(ui: Ui) -> Ui:
     _settle(ui)
 
 
+@pytest.fixture
+def events(ui: Ui):
+    """What the kiosk tells staff: its events as they arrive on the broker (`.messages`, `.wait_for`)."""
+    collector = Collector(ui.broker, ui.kiosk.topics.kiosk_event)
+    yield collector
+    collector.close()
+
+
 def _settle(ui: Ui) -> None:
+    ui.node.resume()
     ui.node.hold(40.0)
     if ui.kiosk.session is not None:
         ui.kiosk.end_session("logout")

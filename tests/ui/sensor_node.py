@@ -5,6 +5,8 @@ It runs its own thread, like the real node: it plays queued sled paths at
 the sensor go quiet mid-test. `speed` compresses time: samples carry sensor
 time (`ts`) that runs `speed` times faster than the wall clock, which the
 cue engine accepts because it only ever uses the samples' own time.
+`pause()` silences it the way a node that lost power or its link would:
+its clock runs on, nothing is published until `resume()`.
 """
 
 import threading
@@ -28,6 +30,7 @@ class SensorNode:
         self._paths: deque[SledPath] = deque()
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._paused = threading.Event()
         self._base = time.time()
         self._sensor_t = 0.0
         self._seq = 0
@@ -61,6 +64,12 @@ class SensorNode:
         event = LiftoffEvent(seq=self._event_seq, ts=self.ts, type="liftoff", zone=zone, state=state)
         self.client.publish(self.topics.sensor_event, event.model_dump_json(), qos=1).wait_for_publish(5)
 
+    def pause(self) -> None:
+        self._paused.set()
+
+    def resume(self) -> None:
+        self._paused.clear()
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(5)
@@ -84,9 +93,10 @@ class SensorNode:
                         self.hold_mm, offset = path.mm, None
                 else:
                     mm = self.hold_mm
-            self._seq += 1
-            sample = DepthSample(seq=self._seq, ts=self.ts, mm=round(mm, 1))
-            self.client.publish(self.topics.sensor_depth, sample.model_dump_json(), qos=0)
+            if not self._paused.is_set():
+                self._seq += 1
+                sample = DepthSample(seq=self._seq, ts=self.ts, mm=round(mm, 1))
+                self.client.publish(self.topics.sensor_depth, sample.model_dump_json(), qos=0)
             self._sensor_t += step
             next_wall += step / self.speed
             self._stop.wait(max(0.0, next_wall - time.monotonic()))

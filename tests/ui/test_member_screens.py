@@ -1,21 +1,19 @@
 """A member at the machine, in the real window: scan, settings, a set with live cues, pain, summary, and back."""
 
+import json
 import time
 
 import pytest
 from kivy.graphics import Color
 
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.events import CueRaised, ProfileSaved
 from kiosk.core.session import ScanFeedback
 from kiosk.sim.motion import SledPath
 from kiosk.core import wording as words
 from kiosk.ui import theme
+from tests.ui.members import SAVED, on_set_screen, seed_profile, start_member
 
 pytestmark = pytest.mark.ui
-
-MODEL = "generic-45"
-SAVED = MachineSettings(backrest_notch=2, foot_height="high", toe_angle_deg=10, target_depth_mm=250,
-                        max_depth_mm=330, top_mm=30)
 
 
 def banner_colour(banner) -> tuple:
@@ -24,15 +22,6 @@ def banner_colour(banner) -> tuple:
 
 def row(screen, key: str):
     return next(r for r in screen.ids.rows.children if r.key == key)
-
-
-def seed_profile(ui, member: str) -> None:
-    """The member's profile as the fleet keeps it: retained on the site's profile topic."""
-    from kiosk.devbroker import publish
-
-    profile = MemberProfile(member=member, name="Jo", rev=1, updated=time.time(), machines={MODEL: SAVED})
-    publish(ui.broker, ui.kiosk.topics.profile(member), profile.model_dump_json(), retain=True)
-    ui.driver.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.get(member)) is not None, what="profile")
 
 
 def reps(top: float, depths: list[float], down_s: list[float], up_s: float = 1.2) -> SledPath:
@@ -133,13 +122,18 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
     d.tap(pain.ids.back)
     summary = app.screen("summary")
     assert ui.current() == "summary"
-    assert summary.title == "Set 1 done"
+    # Not a normal set: it says why it stopped, gives the pain advice, and offers no other set.
+    assert summary.ids.header.title == words.PAIN_SET_TITLE
     assert "Reps: 2" in summary.ids.stats.text
     assert summary.ids.bars.depths and len(summary.ids.bars.depths) == 2
+    assert summary.ids.advice.text == f"\u2022 {words.PAIN_ADVICE['sharp']}\n\u2022 {words.SEE_SOMEONE}"
+    assert summary.ids.again.disabled and summary.ids.again.opacity == 0
 
     d.tap(summary.ids.done)  # Finish: the session ends and its summary shows
     d.until(lambda: summary.final, what="session summary")
     assert "Reps: 2" in summary.stats
+    assert words.PAIN_ADVICE["sharp"] in summary.advice
+    assert words.STANDING_UP_TIP in summary.ids.advice.text
     d.tap(summary.ids.done)
     assert ui.current() == "attract"
     assert app.member_name == "" and app.settings is None and app.reps == 0
@@ -203,3 +197,194 @@ def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
     assert ui.current() == "setup"
     ui.node.liftoff("lumbar", "end")
     ui.node.play(SledPath(start=0.0, mm=230).move(40, 1.5))
+
+
+def event(kind: str, **fields):
+    """A predicate for `events.wait_for`: a kiosk event of this type with these fields."""
+    def matches(message) -> bool:
+        data = json.loads(message.payload)
+        return data.get("type") == kind and all(data.get(k) == v for k, v in fields.items())
+    return matches
+
+
+def test_pain_button_tells_staff_at_once_even_if_no_kind_is_ever_chosen(fresh, events):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-pat")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(200, 1.5))
+    d.until(lambda: app.depth_mm > 150, what="sled on its way down")
+    d.tap(app.screen("set").ids.pain)
+    assert ui.current() == "pain"
+    events.wait_for(event("cue", cue="pain_stop", severity="stop", session=app.session_id), timeout=3)
+    d.until(lambda: app.pending_set is not None, what="the set closed by the press")
+    assert not any(event("pain_report")(m) for m in events.messages)
+
+    ui.node.play(SledPath(start=0.0, mm=200).move(40, 1.0))
+    d.tap(app.screen("pain").ids.back)
+    summary = app.screen("summary")
+    assert ui.current() == "summary"
+    assert summary.title == words.PAIN_SET_TITLE
+    assert summary.ids.advice.text == f"\u2022 {words.PAIN_NO_KIND}\n\u2022 {words.SEE_SOMEONE}"
+    assert not summary.ids.again.disabled  # the member did not say it was a pain that ends training
+
+
+def test_a_stop_over_the_whole_screen_keeps_a_pain_button(fresh, events):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-ola")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(270, 2.0))
+    d.until(lambda: ui.node.idle(), what="sled down")
+    for state in ("start", "end", "start"):
+        ui.node.liftoff("lumbar", state)
+    d.until(lambda: app.stop_overlay.shown, timeout=3, what="stop over the whole screen")
+    d.tap(app.stop_overlay.ids.pain)
+    assert ui.current() == "pain" and not app.stop_overlay.shown
+    events.wait_for(event("cue", cue="pain_stop", session=app.session_id), timeout=3)
+    ui.node.liftoff("lumbar", "end")
+    ui.node.play(SledPath(start=0.0, mm=270).move(40, 1.0))
+
+
+def test_sled_going_down_brings_the_set_screen_before_any_rep_or_cue(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-max")
+    d.tap(app.screen("settings").ids.next)
+    assert ui.current() == "checklist"
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(150, 2.0))
+    d.until(lambda: ui.current() == "set", timeout=4, what="set screen while pressing")
+    assert app.reps == 0 and not app.set_cues  # the sled moving was enough
+    assert app.depth_mm < 150
+    ui.node.play(SledPath(start=0.0, mm=150).move(40, 1.0))
+
+
+def test_a_silent_sensor_keeps_its_banner_and_dims_the_gauge_until_samples_return(fresh, monkeypatch):
+    from kiosk.ui.widgets import banner as banner_module
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    monkeypatch.setitem(banner_module.HOLD_S, "warn", 0.4)  # an ordinary warning would be gone well before the end
+    on_set_screen(ui, "m-sol")
+    workout = app.screen("set")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(160, 1.0))
+    d.until(lambda: ui.node.idle(), what="mid-set")
+    ui.node.pause()
+    d.until(lambda: workout.banner.cue == "sensor_lost", timeout=3, what="sensor lost on the banner")
+    assert workout.ids.gauge.opacity < 0.5 and workout.ids.gauge_title.text == words.NO_SENSOR
+    d.wait(1.0)
+    assert workout.banner.cue == "sensor_lost"
+    ui.node.resume()
+    d.until(lambda: not workout.banner.cue, timeout=2, what="banner cleared when samples return")
+    assert workout.ids.gauge.opacity == 1 and workout.ids.gauge_title.text == "Depth"
+
+
+def collide(a, b) -> bool:
+    ax, ay = a.to_window(*a.pos)
+    bx, by = b.to_window(*b.pos)
+    return ax < bx + b.width and bx < ax + a.width and ay < by + b.height and by < ay + a.height
+
+
+def test_a_message_never_covers_the_pain_button_or_the_rep_counter(fresh):
+    from kivy.core.window import Window
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    assert tuple(Window.size) == (800, 480)
+    app.go("set")
+    app.show_message("The gym closes in 15 minutes. Please finish your set and wipe down the machine.", 3)
+    d.until(lambda: app.toast.opacity == 1, what="message shown")
+    box, workout = app.toast.ids.box, app.screen("set")
+    for widget in (workout.ids.pain, workout.ids.counter, workout.ids.finish):
+        assert not collide(box, widget), widget
+    assert app.toast.ids.msg.texture_size[1] <= box.height
+
+
+def test_banner_lets_a_warning_be_read_unless_a_worse_one_comes(fresh, monkeypatch):
+    from kiosk.ui.widgets import banner as banner_module
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    monkeypatch.setattr(banner_module, "READ_S", 0.5)
+    start_member(ui, "m-ray")
+    banner = app.screen("set").banner
+
+    def cue(name: str, severity: str = "warn") -> None:
+        app.on_core(CueRaised(ts=time.time(), session=app.session_id, cue=name, severity=severity), 0.0)
+
+    cue("liftoff_lumbar")
+    cue("lockout")
+    assert banner.cue == "liftoff_lumbar"  # a lesser warning waits
+    cue("lockout")
+    cue("liftoff_pelvis")
+    assert banner.cue == "liftoff_lumbar"
+    d.wait(0.6)
+    cue("lockout")
+    assert banner.cue == "lockout"  # once read, the next warning may follow
+    cue("too_deep")
+    assert banner.cue == "too_deep"  # a worse one at once
+    cue("bounce", "info")
+    assert banner.cue == "too_deep"
+    cue("pain_stop", "stop")
+    assert banner.cue == "pain_stop" and banner.severity == "stop"
+
+
+def test_banner_and_gauge_read_from_the_seat(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    assert app.unit == 1.0  # 800x480: one unit is one pixel, about 5.3 px/mm
+    app.go("set")
+    workout = app.screen("set")
+    banner = workout.banner
+    for name in words.CUES:
+        severity = "stop" if name == "pain_stop" else "warn"
+        banner.reset()
+        assert banner.offer(name, severity)
+        d.frames(1)
+        for label, size in ((banner.ids.headline, 44), (banner.ids.detail, 28)):
+            assert label.font_size >= size
+            assert text_width(label) <= label.width, (name, label.text)
+    banner.reset()
+    assert workout.ids.gauge_title.font_size >= 24
+    assert workout.ids.gauge.width >= 90 and workout.ids.gauge.mark_width >= 6
+
+
+def text_width(label) -> float:
+    """How wide the label's text would be without shortening."""
+    from kivy.core.text import Label as CoreLabel
+
+    core = CoreLabel(text=label.text, font_size=label.font_size, bold=label.bold)
+    core.refresh()
+    return core.texture.size[0]
+
+
+def test_attract_screen_says_how_to_scan_without_a_camera_and_never_probes_it(fresh, monkeypatch):
+    ui, d, app = fresh, fresh.driver, fresh.app
+
+    def probe() -> str:
+        raise AssertionError("probe() may open the camera: never on the Kivy thread")
+
+    monkeypatch.setattr(ui.kiosk.scanner, "probe", probe)
+    attract = app.screen("attract")
+
+    def enter_attract() -> None:
+        app.go("checklist")
+        d.until(lambda: not app.manager.transition.is_active, what="left attract")
+        app.go("attract")
+        d.until(lambda: not app.manager.transition.is_active, what="back on attract")
+
+    enter_attract()
+    assert attract.ids.camera_status.text == words.NO_CAMERA
+    assert words.SCAN_WITHOUT_CAMERA in attract.ids.first_step.text
+    monkeypatch.setattr(ui.kiosk, "settings", ui.kiosk.settings.model_copy(update={"camera": "v4l2:0"}))
+    enter_attract()  # a camera configured but not running
+    assert attract.ids.camera_status.text == words.CAMERA_TROUBLE
+    assert words.SCAN_WITHOUT_CAMERA in attract.ids.first_step.text
+
+
+def test_settings_buttons_grey_out_at_their_limits_and_saves_of_others_do_not_mark_saved(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-uma")
+    settings = app.screen("settings")
+    backrest, feet = row(settings, "backrest"), row(settings, "foot_height")
+    assert feet.value == "High" and feet.ids.plus.disabled  # already as high as it goes
+    d.tap(backrest.ids.minus)
+    assert backrest.value.startswith("Notch 1") and backrest.ids.minus.disabled
+    d.tap(backrest.ids.minus)
+    assert backrest.value.startswith("Notch 1")
+
+    app.on_core(ProfileSaved(ts=time.time(), session=None, member="m-earlier", rev=4), 0.0)
+    assert not settings.saved
+    d.tap(settings.ids.save)
+    d.until(lambda: settings.saved, what="this member's save confirmed")

@@ -1,11 +1,14 @@
 """Staff and operators, in the real window: diagnostics, calibration, out of order, a message."""
 
+import json
 import threading
 
 import pytest
 
 from kiosk.core import wording as words
+from kiosk.devbroker import publish
 from kiosk.ui.screens.maintenance import CAL_STEPS
+from tests.ui.members import on_set_screen
 
 pytestmark = pytest.mark.ui
 
@@ -40,6 +43,13 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     assert ui.kiosk.calibration.calibration.full_raw_mm == 512.0
     d.wait(0.4)
     assert len(m.ids.plot._line.points) >= 20  # the plot scrolls from its ring buffer
+    ui.node.pause()
+    d.wait(0.15)
+    plotted = len(m.ids.plot.readings)
+    d.wait(0.3)
+    assert len(m.ids.plot.readings) == plotted  # a quiet sensor adds no points
+    ui.node.resume()
+    d.until(lambda: len(m.ids.plot.readings) > plotted, what="points again")
 
     ui.node.liftoff("lumbar", "start")
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
@@ -59,26 +69,63 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.result == CAL_STEPS["zero"], what="zero again")
     ui.scan(staff)
     d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
+    assert app.screen("attract").feedback == ""  # no "Welcome, Robin!" left for the next member
 
 
-def test_out_of_order_covers_every_screen_and_swallows_touches(fresh):
+def command(ui, name: str, **fields) -> None:
+    """An operator's command, as the fleet tools send it: over MQTT to this kiosk."""
+    publish(ui.broker, ui.kiosk.topics.cmd(name), json.dumps({"transaction": f"t-{name}", **fields}))
+
+
+def test_out_of_order_command_covers_every_screen_and_swallows_touches(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    ui.kiosk.inbox.post(lambda: ui.kiosk.set_mode("out_of_order"))
+    command(ui, "out_of_order", reason="cable frayed")
     d.until(lambda: app.out_of_order.shown, what="out of order overlay")
-    assert app.out_of_order.opacity == 1
-    assert app.out_of_order.ids.title.text == words.OUT_OF_ORDER[0]
+    overlay = app.out_of_order
+    assert overlay.opacity == 1
+    assert overlay.ids.title.text == words.OUT_OF_ORDER[0]
+    assert overlay.ids.pressing.text == words.OUT_OF_ORDER_PRESSING
+    assert overlay.ids.pain.disabled and not overlay.pain_shown  # nobody was training
+    app.go("checklist")  # a screen whose rows react to a tap, under the overlay
+    checklist = app.screen("checklist")
     touched = ui.kiosk.touch
     calls = []
     ui.kiosk.touch = lambda: calls.append(1)
     try:
         d.wait(1.05)
-        d.tap(app.screen("attract").ids.feedback_box)
+        d.tap(checklist.rows[0])
     finally:
         ui.kiosk.touch = touched
     assert calls  # the touch still counts as someone at the machine...
-    assert app.manager.current == "attract"  # ...but nothing underneath reacts
-    ui.kiosk.inbox.post(lambda: ui.kiosk.set_mode("idle"))
+    assert not checklist.rows[0].ticked  # ...but nothing underneath reacts
+    command(ui, "in_service")
     d.until(lambda: not app.out_of_order.shown, what="back in service")
+
+
+def test_out_of_order_mid_set_keeps_the_pain_button_reachable(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-oto")
+    command(ui, "out_of_order", reason="cable frayed")
+    d.until(lambda: app.out_of_order.shown and app.out_of_order.pain_shown, what="out of order with a pain button")
+    assert not app.out_of_order.ids.pain.disabled
+    d.tap(app.out_of_order.ids.pain)
+    assert ui.current() == "pain"
+    d.until(lambda: not app.out_of_order.shown, what="the pain screen in view")
+    d.tap(app.screen("pain").ids.finish)
+    d.until(lambda: ui.current() == "attract" and app.out_of_order.shown, what="out of order again")
+    command(ui, "in_service")
+    d.until(lambda: not app.out_of_order.shown, what="back in service")
+    assert not app.out_of_order.pain_shown
+
+
+def test_operator_message_command_shows_on_screen_for_its_seconds(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    command(ui, "message", text="Closing in 10 minutes", seconds=2)
+    d.until(lambda: app.toast.opacity == 1, what="message shown")
+    assert app.toast.ids.msg.text == "Closing in 10 minutes"
+    d.wait(1.2)
+    assert app.toast.opacity == 1
+    d.until(lambda: app.toast.opacity == 0, timeout=3, what="message gone after its seconds")
 
 
 def test_operator_message_shows_from_any_thread(fresh):

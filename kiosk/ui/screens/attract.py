@@ -5,6 +5,7 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.core import wording as words
 from kiosk.core.session import ScanFeedback
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
@@ -18,6 +19,7 @@ class AttractScreen(Screen):
     feedback = StringProperty("")
     accepted = BooleanProperty(False)
     camera_status = StringProperty("")
+    first_step = StringProperty(words.ATTRACT_STEPS[0])
     machine_line = StringProperty("")
 
     def __init__(self, **kwargs):
@@ -26,7 +28,13 @@ class AttractScreen(Screen):
 
     def on_pre_enter(self, *_args) -> None:
         kiosk = App.get_running_app().kiosk
-        self.camera_status = kiosk.scanner.probe()
+        # From what the scanner already knows: probing could open the camera and stall the screen.
+        if kiosk.settings.camera == "none":
+            self.camera_status, self.first_step = words.NO_CAMERA, words.SCAN_WITHOUT_CAMERA
+        elif kiosk.scanner.running and not kiosk.scanner.last_error:
+            self.camera_status, self.first_step = words.CAMERA_READY, words.ATTRACT_STEPS[0]
+        else:
+            self.camera_status, self.first_step = words.CAMERA_TROUBLE, words.SCAN_WITHOUT_CAMERA
         self.machine_line = f"{kiosk.settings.site} / {kiosk.settings.machine}  \u00b7  {kiosk.settings.machine_model}"
 
     def show_feedback(self, feedback: ScanFeedback) -> None:

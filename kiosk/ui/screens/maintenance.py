@@ -45,6 +45,7 @@ class MaintenanceScreen(Screen):
     def on_kv_post(self, _base) -> None:
         self.faults: deque[str] = deque(maxlen=4)
         self._next_text = 0.0
+        self._plotted = -1  # `sensor.received` when the plot last took a point
 
     def on_pre_enter(self, *_args) -> None:
         self.result = ""
@@ -59,7 +60,9 @@ class MaintenanceScreen(Screen):
             return
         kiosk = app.kiosk
         plot = self.ids.plot
-        if kiosk.sensor.last_mm is not None:
+        # One point per new sample: a silent sensor must show as a line that stops, not a flat one.
+        if kiosk.sensor.last_mm is not None and kiosk.sensor.received != self._plotted:
+            self._plotted = kiosk.sensor.received
             plot.add(kiosk.sensor.last_mm)
             plot.redraw()
         now = time.monotonic()

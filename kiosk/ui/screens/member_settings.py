@@ -91,6 +91,9 @@ class MemberSettingsScreen(Screen):
         }
         for row in self.ids.rows.children:
             row.value = values[row.key]
+            # A button that can do nothing is greyed out, not left to be pressed in vain.
+            row.can_lower = stepped(s, row.key, -1, g.backrest_notches, g.seat_notches) != s
+            row.can_raise = stepped(s, row.key, 1, g.backrest_notches, g.seat_notches) != s
         self.feet_text = (f"Feet {words.FOOT_HEIGHT[s.foot_height].lower()}, {words.FOOT_WIDTH[s.foot_width].lower()},"
                           f" toes {s.toe_angle_deg}\u00b0 out")
         show_settings(self.ids.side, self.ids.feet, s, g, duration)

@@ -10,7 +10,10 @@ from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
 
 
 class PainScreen(Screen):
-    """`kind` is "" until the member says what the pain is like; then the advice shows."""
+    """`kind` is "" until the member says what the pain is like; then the advice shows.
+
+    Staff already know by the time this screen opens (`KioskApp.open_pain`); the kind only adds detail.
+    """
 
     kind = StringProperty("")
     confirmed = StringProperty("")
@@ -20,7 +23,7 @@ class PainScreen(Screen):
 
     def choose(self, kind: str) -> None:
         self.kind = kind
-        App.get_running_app().kiosk.report_pain(kind)
+        App.get_running_app().pain_told(kind)
 
     def reported(self, kind: str) -> None:
         """The core logged the report for staff."""
@@ -28,7 +31,7 @@ class PainScreen(Screen):
             self.confirmed = words.STAFF_TOLD
 
     def back(self) -> None:
-        App.get_running_app().show_set_summary()
+        App.get_running_app().after_pain()
 
 
 load_beside(__file__)

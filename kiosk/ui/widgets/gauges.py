@@ -18,7 +18,8 @@ class DepthGauge(Widget):
     """A vertical bar from legs straight (top) to full travel (bottom).
 
     The sled marker moves with `depth_mm`; the target (green) and max (red)
-    depths are lines across the bar, the top position a dim line.
+    depths are thick marks across the bar and a little past it, so they read
+    from the seat; the top position is a dim line.
     """
 
     travel_mm = NumericProperty(500.0)
@@ -26,6 +27,7 @@ class DepthGauge(Widget):
     target_mm = NumericProperty(250.0)
     max_mm = NumericProperty(325.0)
     top_mm = NumericProperty(30.0)
+    mark_width = NumericProperty(6.0)  # thickness of the target and max marks, in pixels
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -36,14 +38,14 @@ class DepthGauge(Widget):
             self._fill = Rectangle()
             Color(*theme.TEXT_DIM)
             self._top = Line(width=1.5)
-            Color(*theme.GOOD)
-            self._target = Line(width=3)
-            Color(*theme.BAD)
-            self._max = Line(width=3)
+            Color(*theme.GOOD_TEXT)
+            self._target = Line(width=3, cap="none")
+            Color(*theme.BAD_TEXT)
+            self._max = Line(width=3, cap="none")
             Color(*theme.TEXT)
             self._sled = Line(width=4, cap="round")
         self.bind(pos=self._update, size=self._update, travel_mm=self._update, depth_mm=self._update,
-                  target_mm=self._update, max_mm=self._update, top_mm=self._update)
+                  target_mm=self._update, max_mm=self._update, top_mm=self._update, mark_width=self._update)
 
     def y_for(self, mm: float) -> float:
         """Screen y of a depth: 0 mm at the top of the bar."""
@@ -55,9 +57,14 @@ class DepthGauge(Widget):
         self._back.pos, self._back.size = self.pos, self.size
         sled_y = self.y_for(self.depth_mm)
         self._fill.pos, self._fill.size = (x, sled_y), (w, self.top - sled_y)
-        for line, mm in ((self._top, self.top_mm), (self._target, self.target_mm), (self._max, self.max_mm)):
+        y = self.y_for(self.top_mm)
+        self._top.points = [x, y, x + w, y]
+        past = self.mark_width
+        for line in (self._target, self._max):
+            line.width = self.mark_width / 2
+        for line, mm in ((self._target, self.target_mm), (self._max, self.max_mm)):
             y = self.y_for(mm)
-            line.points = [x, y, x + w, y]
+            line.points = [x - past, y, x + w + past, y]
         self._sled.points = [x - 6, sled_y, x + w + 6, sled_y]
 
 
@@ -129,6 +136,6 @@ class RepBars(Widget):
                 h = min(1.0, depth / travel) * self.height
                 # Bars hang from the top, like the sled going down.
                 Rectangle(pos=(self.x + i * slot + slot * 0.15, self.top - h), size=(slot * 0.7, h))
-            Color(*theme.GOOD)
+            Color(*theme.GOOD_TEXT)
             y = self.top - min(1.0, self.target_mm / travel) * self.height
             Line(points=[self.x, y, self.right, y], width=2)

@@ -1,0 +1,31 @@
+"""A member at the machine, in few steps: the profile the fleet keeps, the scan, the way to the set screen."""
+
+import time
+
+from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.devbroker import publish
+
+MODEL = "generic-45"
+SAVED = MachineSettings(backrest_notch=2, foot_height="high", toe_angle_deg=10, target_depth_mm=250,
+                        max_depth_mm=330, top_mm=30)
+
+
+def seed_profile(ui, member: str) -> None:
+    """The member's profile as the fleet keeps it: retained on the site's profile topic."""
+    profile = MemberProfile(member=member, name="Jo", rev=1, updated=time.time(), machines={MODEL: SAVED})
+    publish(ui.broker, ui.kiosk.topics.profile(member), profile.model_dump_json(), retain=True)
+    ui.driver.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.get(member)) is not None, what="profile")
+
+
+def start_member(ui, member: str, name: str = "Jo") -> None:
+    """A returning member scans in and lands on their settings screen."""
+    seed_profile(ui, member)
+    ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "settings", what="settings screen")
+
+
+def on_set_screen(ui, member: str) -> None:
+    start_member(ui, member)
+    ui.driver.tap(ui.app.screen("settings").ids.next)
+    ui.driver.tap(ui.app.screen("checklist").ids.skip)
+    assert ui.current() == "set"
