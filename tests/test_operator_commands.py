@@ -116,3 +116,16 @@ def test_restart_command_replies_then_the_kiosk_exits_cleanly(broker, collect, t
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
+
+
+def test_pain_right_after_an_out_of_order_command_still_reaches_staff(broker, collect, kiosk):
+    events = collect(f"{R}/kiosk/event")
+    kiosk.scan(kiosk.keyring.code("m_sam"))
+    start = json.loads(events.wait_for(lambda m: b"session_start" in m.payload).payload)
+    _send(broker, collect, "out_of_order", {"reason": "cable frayed"})
+    events.wait_for(lambda m: b"session_end" in m.payload)
+    kiosk.press_pain()
+    kiosk.report_pain("sharp")
+    report = json.loads(events.wait_for(lambda m: b"pain_report" in m.payload).payload)
+    assert report["member"] == "m_sam" and report["session"] == start["session"]
+    assert json.loads(events.wait_for(lambda m: b"pain_stop" in m.payload).payload)["severity"] == "stop"

@@ -48,6 +48,8 @@ Observer = Callable[[BaseModel], None]
 ACTIVITY_MM = 10.0
 INVALID_REPORT_EVERY_S = 30.0
 PROFILE_SYNC_S = 1.0
+# How long after an operator cut a session short its member can still report pain (matches the screen).
+PAIN_AFTER_CUT_S = 120.0
 # Member codes are refused in these modes; staff codes still open and close maintenance.
 BUSY_MESSAGES = {
     "out_of_order": "This machine is out of order right now. Please use another one or ask the staff.",
@@ -77,6 +79,7 @@ class Kiosk:
         self.mode: KioskMode = "idle"
         self.started_at = self.clock.now()
         self.session: Session | None = None
+        self._cut_short: Session | None = None  # a session an operator's command ended, for a late pain report
         self.engine: CueEngine | None = None
         self.sensor = SensorMonitor()
         self.fps: float | None = None  # set by the UI when there is one
@@ -290,22 +293,32 @@ class Kiosk:
         self._mark_activity()
         self._save_profile(self.session, self.clock.now())
 
+    def _pain_session(self) -> Session | None:
+        """Whose pain it is: the member at the machine, or the one an operator's command just cut short."""
+        if self.session is not None:
+            return self.session
+        cut = self._cut_short
+        if cut is not None and self.clock.now() - cut.last_activity <= PAIN_AFTER_CUT_S:
+            return cut
+        return None
+
     def _handle_pain_pressed(self) -> None:
-        now = self.clock.now()
-        if self.session is None or self.session.pain_pressed:
+        now, session = self.clock.now(), self._pain_session()
+        if session is None or session.pain_pressed:
             return
-        self.session.pain_pressed = True
+        session.pain_pressed = True
         self._mark_activity()
         rep = self.engine.reps_in_set if self.engine else 0
-        self._emit(CueRaised(ts=now, session=self.session.id, cue="pain_stop", severity="stop", rep=rep))
+        self._emit(CueRaised(ts=now, session=session.id, cue="pain_stop", severity="stop", rep=rep))
         self._close_set(now)
 
     def _handle_pain(self, kind: PainKind) -> None:
-        if self.session is None:
+        session = self._pain_session()
+        if session is None:
             return
         self._handle_pain_pressed()  # a report without a press (headless, tests) still stops first
-        self._emit(PainReport(ts=self.clock.now(), session=self.session.id, member=self.session.member, kind=kind))
-        self.session.pain_pressed = False  # the episode is told; a later press is a new one
+        self._emit(PainReport(ts=self.clock.now(), session=session.id, member=session.member, kind=kind))
+        session.pain_pressed = False  # the episode is told; a later press is a new one
 
     def _mark_activity(self) -> None:
         if self.session:
@@ -420,6 +433,9 @@ class Kiosk:
     def _cmd_out_of_order(self, cmd: OutOfOrder) -> dict:
         self.out_of_order_reason = cmd.reason
         if self.session:
+            # The member may still be under the weight: their pain button keeps working for a while.
+            self._cut_short = self.session
+            self.session.last_activity = self.clock.now()
             self._end_session("command")
         if self.mode != "maintenance":
             self.set_mode("out_of_order")
