@@ -13,7 +13,7 @@ import segno
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from kiosk.core.camera import CameraUnavailable, FolderSource, decode_image, source_from_spec
+from kiosk.core.camera import CameraUnavailable, FolderSource, decode_image, preview_image, source_from_spec
 from kiosk.core.scanner import Scanner
 
 CODE = (
@@ -117,6 +117,29 @@ def test_code_image_dropped_in_the_folder_is_scanned_and_moved_to_done(running: 
     wait_until(lambda: (inbox / "done" / "frame.png").exists())
     assert not (inbox / "frame.png").exists()
     wait_until(lambda: running.frames == 1)
+
+
+def test_folder_scanner_previews_the_image_it_last_decoded_small_and_rgb(running: Scanner, inbox: Path,
+                                                                          scans: Scans):
+    assert running.preview() is None
+    drop(scaled(2)(made_with_qrcode(CODE)), inbox / "frame.png")
+    assert scans.next() == CODE
+    wait_until(lambda: running.frames == 1)
+    preview = running.preview()
+    assert preview.mode == "RGB" and preview.width <= 320
+    assert preview.getpixel((0, 0)) == (255, 255, 255)  # the card's white border, not a black frame
+
+
+def test_camera_frames_are_previewed_upright_in_rgb_from_bgr_arrays():
+    numpy = pytest.importorskip("numpy")
+    bgr = numpy.zeros((720, 1280, 3), dtype=numpy.uint8)
+    bgr[:, :, 0] = 255  # pure blue, as OpenCV and picamera2 lay it out
+    preview = preview_image(bgr)
+    assert preview.size == (320, 180) and preview.getpixel((5, 5)) == (0, 0, 255)
+
+
+def test_no_camera_has_no_preview():
+    assert Scanner(None, lambda _text: None).preview() is None
 
 
 @pytest.mark.parametrize("suffix", [".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".PNG"])

@@ -71,6 +71,39 @@ def test_staff_code_opens_maintenance_mode_instead_of_a_session(running, keyring
     status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and json.loads(m.payload) != json.loads(status.messages[0].payload))
 
 
+def test_leaving_maintenance_without_a_staff_scan_returns_to_idle(running, keyring, collect):
+    status = collect("gym/v1/testgym/lp1/kiosk/status")
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
+    kiosk.leave_maintenance()
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and m is not status.messages[0])
+    assert kiosk.mode == "idle"
+
+
+def test_maintenance_left_untouched_times_out_to_idle(running, keyring, collect):
+    status = collect("gym/v1/testgym/lp1/kiosk/status")
+    kiosk, _ = running(tuning={"idle_timeout_s": 0.1})
+    kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
+    opened = json.loads(status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance").payload)
+    closed = json.loads(status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle"
+                                        and json.loads(m.payload)["ts"] > opened["ts"]).payload)
+    assert closed["ts"] - opened["ts"] >= 0.5  # five idle timeouts
+    assert kiosk.mode == "idle"
+
+
+def test_touches_keep_maintenance_open_past_its_idle_timeout(running, keyring):
+    kiosk, _ = running(tuning={"idle_timeout_s": 0.1})
+    kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
+    deadline = time.monotonic() + 5
+    while kiosk.mode != "maintenance" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    for _ in range(10):  # 1 s of touches, twice the 0.5 s maintenance timeout
+        kiosk.touch()
+        time.sleep(0.1)
+    assert kiosk.mode == "maintenance"
+
+
 def test_rejected_scan_publishes_its_reason_and_changes_nothing_else(running, keyring, collect, tmp_path):
     events = collect("gym/v1/testgym/lp1/kiosk/event")
     kiosk, screen = running()

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 PI_CAMERA_SIZE = (1280, 720)
+# The attract screen's live view: small enough to copy into a texture a few times a second on a Pi.
+PREVIEW_WIDTH = 320
 
 
 class CameraUnavailable(RuntimeError):
@@ -47,17 +49,38 @@ def decode_image(image: Image.Image | Any) -> list[str]:
 def _luminance(image: Image.Image) -> Image.Image:
     if image.mode == "L":
         return image
+    return _on_white(image).convert("L")
+
+
+def _on_white(image: Image.Image) -> Image.Image:
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         # Transparent pixels are black underneath; a code printed on "nothing" is dark on white.
         rgba = image.convert("RGBA")
-        image = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-    return image.convert("L")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
+    return image
+
+
+def preview_image(frame: Image.Image | Any) -> Image.Image:
+    """A new small RGB copy of a frame (PIL image, or numpy array grayscale or BGR) for the screen."""
+    if isinstance(frame, Image.Image):
+        image = _on_white(frame).convert("RGB")
+        if image.width > PREVIEW_WIDTH:
+            image.thumbnail((PREVIEW_WIDTH, image.height))
+        return image
+    # Every n-th pixel of the array before converting: far cheaper than resizing a full frame.
+    step = -(-frame.shape[1] // PREVIEW_WIDTH)
+    small = frame[::step, ::step]
+    if small.ndim == 3:
+        return Image.fromarray(small[:, :, 2::-1].copy(), "RGB")
+    return Image.fromarray(small.copy()).convert("RGB")
 
 
 class CameraSource(ABC):
     """One place frames come from. The Scanner's worker thread calls `scan_once` in a loop."""
 
     description = ""
+    # The last frame read, from `preview_image`: replaced by the worker thread, never changed in place.
+    last_frame: Image.Image | None = None
 
     def open(self) -> None:
         """Get the device ready; raises CameraUnavailable with what to do about it."""
@@ -68,6 +91,12 @@ class CameraSource(ABC):
 
     def close(self) -> None:
         """Release the device; safe to call more than once."""
+
+    def _keep_preview(self, frame: Image.Image | Any) -> None:
+        try:
+            self.last_frame = preview_image(frame)
+        except Exception:  # noqa: BLE001 - an odd pixel format must not cost the scan
+            log.debug("%s: no preview of this frame", self.description, exc_info=True)
 
     def probe(self) -> str:
         """Open, read one frame and close: the maintenance screen's camera test."""
@@ -148,6 +177,7 @@ class FolderSource(CameraSource):
             with Image.open(path) as image:
                 image.load()
                 texts = decode_image(image)
+                self._keep_preview(image)
         except Exception as exc:  # noqa: BLE001 - any unreadable file is the writer's problem, not ours
             if not settled:
                 return None
@@ -210,6 +240,7 @@ class OpenCvSource(CameraSource):
         if not ok or frame is None:
             self.close()
             raise CameraUnavailable(f"{self.description}: the camera stopped giving frames (unplugged?)")
+        self._keep_preview(frame)
         return decode_image(frame)
 
     def close(self) -> None:
@@ -249,7 +280,9 @@ class PiCameraSource(CameraSource):
         self._camera = camera
 
     def scan_once(self) -> list[str] | None:
-        return decode_image(self._camera.capture_array("main"))
+        frame = self._camera.capture_array("main")
+        self._keep_preview(frame)
+        return decode_image(frame)
 
     def close(self) -> None:
         if self._camera is not None:

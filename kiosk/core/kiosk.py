@@ -28,7 +28,7 @@ from kiosk.core.boot import next_boot
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink, Will
-from kiosk.core.machine import first_time_settings, geometry_for
+from kiosk.core.machine import first_time_settings, geometry_for, on_this_machine
 from kiosk.core.member_codes import ScanVerdict, TrustedKeys, verify_code
 from kiosk.core.profiles import ProfileBook, with_settings
 from kiosk.core.calibration import CalibrationStore, SledCalibration
@@ -50,6 +50,8 @@ INVALID_REPORT_EVERY_S = 30.0
 PROFILE_SYNC_S = 1.0
 # How long after an operator cut a session short its member can still report pain (matches the screen).
 PAIN_AFTER_CUT_S = 120.0
+# Maintenance left untouched this many idle timeouts (7.5 min by default) was forgotten, not in use.
+MAINTENANCE_IDLE_FACTOR = 5
 # Member codes are refused in these modes; staff codes still open and close maintenance.
 BUSY_MESSAGES = {
     "out_of_order": "This machine is out of order right now. Please use another one or ask the staff.",
@@ -92,6 +94,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", settings.trusted_keys_dir)
         self._observers: list[Observer] = []
         self._last_activity_mm: float | None = None
+        self.maintenance_active_at = 0.0  # last touch or sled movement while in maintenance
         self._last_invalid_report = 0.0
         self._next_telemetry = 0.0
         self.inbox = Inbox(on_tick=self._on_tick, clock=self.clock.now)
@@ -157,6 +160,10 @@ class Kiosk:
         """Any touch on the screen keeps the session alive."""
         self.inbox.post(self._mark_activity)
 
+    def leave_maintenance(self) -> None:
+        """The maintenance screen's Done button: back to idle (or out of order) without a staff scan."""
+        self.inbox.post(self._leave_maintenance)
+
     def end_session(self, reason: SessionEndReason = "logout") -> None:
         self.inbox.post(lambda: self._end_session(reason) if self.session else None)
 
@@ -221,7 +228,7 @@ class Kiosk:
 
     def _start_session(self, member: str, name: str, role: str, now: float) -> None:
         profile, saved = self.profiles.settings_for(member, self.settings.machine_model)
-        settings = saved or first_time_settings(self.geometry)
+        settings = on_this_machine(saved, self.geometry) if saved else first_time_settings(self.geometry)
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
                                started=now, settings=settings, profile=profile, first_time=saved is None)
         self.engine = self._new_engine(settings)
@@ -320,9 +327,16 @@ class Kiosk:
         self._emit(PainReport(ts=self.clock.now(), session=session.id, member=session.member, kind=kind))
         session.pain_pressed = False  # the episode is told; a later press is a new one
 
-    def _mark_activity(self) -> None:
+    def _mark_activity(self, at: float | None = None) -> None:
+        at = self.clock.now() if at is None else at
         if self.session:
-            self.session.last_activity = self.clock.now()
+            self.session.last_activity = at
+        elif self.mode == "maintenance":
+            self.maintenance_active_at = at
+
+    def _leave_maintenance(self) -> None:
+        if self.mode == "maintenance":
+            self.set_mode(self._resting_mode())
 
     # -- sensor streams ------------------------------------------------------
 
@@ -355,9 +369,10 @@ class Kiosk:
         self.last_raw_mm = raw.mm
         sample = raw.model_copy(update={"mm": self.calibration.calibration.to_mm(raw.mm)})
         self.sensor.last_mm = sample.mm
-        if self.session and (self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM):
+        watched = self.session is not None or self.mode == "maintenance"
+        if watched and (self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM):
             self._last_activity_mm = sample.mm
-            self.session.last_activity = received_at
+            self._mark_activity(received_at)
         if self.engine is not None:
             for event in self.engine.on_depth(sample):
                 self._emit(event)
@@ -367,8 +382,7 @@ class Kiosk:
         if event is None:
             return
         self.pads[event.zone] = event.state == "start"
-        if self.session:
-            self.session.last_activity = received_at
+        self._mark_activity(received_at)
         if self.engine is not None:
             for out in self.engine.on_liftoff(event):
                 self._emit(out)
@@ -391,6 +405,7 @@ class Kiosk:
         # A newer profile arrived for the member at the machine (saved on another kiosk, or the
         # retained copy came in after the scan): show it, unless they already edited here.
         saved = profile.machines.get(self.settings.machine_model)
+        saved = on_this_machine(saved, self.geometry) if saved else None
         session.profile = profile
         if saved is not None and saved != session.settings:
             session.settings, session.first_time = saved, False
@@ -513,6 +528,10 @@ class Kiosk:
         if self.session and now - self.session.last_activity >= self.config.idle_timeout_s:
             log.info("session of %s timed out", self.session.member)
             self._end_session("timeout")
+        untouched = now - self.maintenance_active_at
+        if self.mode == "maintenance" and untouched >= self.config.idle_timeout_s * MAINTENANCE_IDLE_FACTOR:
+            log.info("maintenance left untouched; leaving it")
+            self._leave_maintenance()
         if now >= self._next_telemetry and self.link.connected:
             self._next_telemetry = now + self.config.telemetry_interval_s
             self.link.publish(self.topics.kiosk_telemetry, self.telemetry(now), qos=0)
@@ -562,6 +581,9 @@ class Kiosk:
     def set_mode(self, mode: KioskMode) -> None:
         if mode != self.mode:
             self.mode = mode
+            if mode == "maintenance":
+                self.maintenance_active_at = self.clock.now()
+                self._last_activity_mm = self.sensor.last_mm
             self._publish_status()
 
     def _emit(self, event: BaseModel) -> None:

@@ -23,6 +23,12 @@ def geometry_for(model: str, config: KioskConfig) -> MachineGeometry:
     return config.machine_models.get(model, DEFAULT_GEOMETRY)
 
 
+def on_this_machine(settings: MachineSettings, geometry: MachineGeometry) -> MachineSettings:
+    """Saved settings kept to the notches the machine has now: a config push can take some away."""
+    return settings.model_copy(update={"backrest_notch": min(settings.backrest_notch, geometry.backrest_notches),
+                                       "seat_notch": min(settings.seat_notch, geometry.seat_notches)})
+
+
 def most_reclined_notch(geometry: MachineGeometry) -> int:
     """Backrest angles are measured from the floor, so the smallest angle is the most reclined."""
     angles = geometry.backrest_angles_deg

@@ -11,6 +11,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from PIL import Image
+
 from kiosk.core.camera import CameraSource, source_from_spec
 
 log = logging.getLogger(__name__)
@@ -92,6 +94,14 @@ class Scanner:
             return False
         self._on_text(text)
         return True
+
+    def preview(self) -> Image.Image | None:
+        """The last frame read, small and RGB; None before the first one or without a camera.
+
+        Safe from any thread: the worker replaces the image, never draws on it,
+        so a caller may keep it. `frames` says when there is a newer one.
+        """
+        return self.source.last_frame if self.source is not None else None
 
     def probe(self) -> str:
         """One line for the maintenance screen's camera test."""

@@ -63,6 +63,9 @@ class KioskApp(App):
     set_cues = ListProperty([])
     sets_done = ListProperty([])
     sensor_stale = BooleanProperty(False)  # a session is on and the sensor has gone quiet
+    # The machine model's geometry, read again from the core at each session and at maintenance:
+    # an operator's config push can change it while the kiosk runs.
+    geometry = ObjectProperty(None)
 
     def __init__(self, kiosk: Kiosk, **kwargs):
         super().__init__(**kwargs)
@@ -147,6 +150,7 @@ class KioskApp(App):
         self._cover_out_of_order()
         if status.mode == "maintenance":
             self.forget_member()
+            self.geometry = self.kiosk.geometry
             self.go("maintenance")
         elif self.manager.current == "maintenance":
             # The staff scan that closed maintenance left its welcome on the attract screen.
@@ -177,6 +181,7 @@ class KioskApp(App):
         self._session_end_timer.cancel()
         self.forget_member()
         self.session_id = session.id
+        self.geometry = self.kiosk.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = session.settings
         self.first_time = session.first_time

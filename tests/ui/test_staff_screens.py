@@ -8,7 +8,7 @@ import pytest
 from kiosk.core import wording as words
 from kiosk.devbroker import publish
 from kiosk.ui.screens.maintenance import CAL_STEPS
-from tests.ui.members import on_set_screen
+from tests.ui.members import on_set_screen, start_member
 
 pytestmark = pytest.mark.ui
 
@@ -70,6 +70,36 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     ui.scan(staff)
     d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
     assert app.screen("attract").feedback == ""  # no "Welcome, Robin!" left for the next member
+
+
+def test_done_leaves_maintenance_without_a_staff_scan(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    ui.scan(ui.keyring.code("tech", "Robin", role="staff"))
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    m = app.screen("maintenance")
+    done, hint = m.ids.done, m.ids.leave_hint
+    assert done.width >= 64 and done.height >= 64
+    assert not done.collide_widget(hint) and hint.texture_size[1] <= hint.height
+    d.tap(done)
+    d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
+
+
+def test_pushed_machine_geometry_shapes_the_next_session(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    topic = ui.kiosk.topics.kiosk_config_set
+    horizontal = {"machine_type": "horizontal", "travel_mm": 400, "backrest_angles_deg": [25], "seat_notches": 4}
+    publish(ui.broker, topic, json.dumps({"machine_models": {ui.kiosk.settings.machine_model: horizontal}}),
+            retain=True)
+    try:
+        d.until(lambda: ui.kiosk.geometry.seat_notches == 4, what="config applied")
+        start_member(ui, "m-geo")  # saved on the old machine at backrest notch 2, beyond the new one's only notch
+        rows = {row.key: row for row in app.screen("settings").ids.rows.children}
+        assert rows["seat"].value == "Notch 1 of 4" and rows["seat"].can_raise
+        assert rows["backrest"].value.startswith("Notch 1") and not rows["backrest"].can_raise
+        assert app.geometry.travel_mm == 400
+    finally:
+        publish(ui.broker, topic, b"", retain=True)
+        d.until(lambda: ui.kiosk.geometry.seat_notches == 1, what="config withdrawn")
 
 
 def command(ui, name: str, **fields) -> None:

@@ -2,6 +2,7 @@
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -11,6 +12,8 @@ from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
 
 FEEDBACK_SHOWN_S = 8.0
+# The camera's live view: a few frames a second shows the card is seen, without costing the Pi its UI.
+PREVIEW_HZ = 5
 
 
 class AttractScreen(Screen):
@@ -21,10 +24,14 @@ class AttractScreen(Screen):
     camera_status = StringProperty("")
     first_step = StringProperty(words.ATTRACT_STEPS[0])
     machine_line = StringProperty("")
+    live = BooleanProperty(False)  # the camera box shows frames, not the camera icon
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._forget = Clock.create_trigger(self._clear, FEEDBACK_SHOWN_S)
+        self._preview_tick = None
+        self._shown_frames = -1
+        self._texture: Texture | None = None
 
     def on_pre_enter(self, *_args) -> None:
         kiosk = App.get_running_app().kiosk
@@ -36,6 +43,38 @@ class AttractScreen(Screen):
         else:
             self.camera_status, self.first_step = words.CAMERA_TROUBLE, words.SCAN_WITHOUT_CAMERA
         self.machine_line = f"{kiosk.settings.site} / {kiosk.settings.machine}  \u00b7  {kiosk.settings.machine_model}"
+
+    def on_enter(self, *_args) -> None:
+        if self._preview_tick is None:
+            self._preview_tick = Clock.schedule_interval(self._show_frame, 1 / PREVIEW_HZ)
+
+    def on_leave(self, *_args) -> None:
+        if self._preview_tick is not None:
+            self._preview_tick.cancel()
+            self._preview_tick = None
+
+    def _show_frame(self, _dt: float) -> None:
+        """Copy the scanner's newest frame into the one texture; the scanner thread already made it small."""
+        scanner = App.get_running_app().kiosk.scanner
+        if scanner.last_error:
+            self.live = False
+            return
+        frames = scanner.frames
+        if frames == self._shown_frames:
+            return
+        self._shown_frames = frames
+        image = scanner.preview()
+        if image is None:
+            self.live = False
+            return
+        texture = self._texture
+        if texture is None or texture.size != image.size:
+            texture = self._texture = Texture.create(size=image.size, colorfmt="rgb")
+            texture.flip_vertical()  # textures fill from the bottom row; images start at the top
+            self.ids.camera_image.texture = texture
+        texture.blit_buffer(image.tobytes(), colorfmt="rgb", bufferfmt="ubyte")
+        self.ids.camera_image.canvas.ask_update()
+        self.live = True
 
     def show_feedback(self, feedback: ScanFeedback) -> None:
         self.feedback, self.accepted = feedback.message, feedback.accepted

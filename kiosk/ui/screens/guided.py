@@ -33,9 +33,9 @@ class GuidedSetupScreen(Screen):
         if settings is None:
             return
         g = App.get_running_app().geometry
-        angle = g.backrest_angles_deg[settings.backrest_notch - 1]
+        notch = min(max(1, settings.backrest_notch), g.backrest_notches)
         self.defaults = "\n".join((
-            f"Backrest: {words.backrest_text(settings.backrest_notch, angle)}, well back",
+            f"Backrest: {words.backrest_text(notch, g.backrest_angles_deg[notch - 1])}, well back",
             f"Feet: {words.FOOT_HEIGHT[settings.foot_height].lower()}, {words.FOOT_WIDTH[settings.foot_width].lower()}",
             f"Depth: {settings.target_depth_mm:.0f} mm, a short range",
         ))

@@ -47,13 +47,22 @@ class MemberSettingsScreen(Screen):
 
     def on_kv_post(self, _base) -> None:
         app = App.get_running_app()
-        self.geometry = app.geometry
-        if self.geometry.seat_notches <= 1:
-            # A sled's seat does not move: no row for it at all.
-            self.ids.seat_row.parent.remove_widget(self.ids.seat_row)
+        self._seat_row = self.ids.seat_row.__self__  # kept while out of the list: ids only hold weak references
+        self._fit_geometry()
         app.bind(settings=lambda _app, settings: self.load(settings))
 
+    def _fit_geometry(self) -> None:
+        """Take the machine's geometry as it is now (a config push may have changed it)."""
+        self.geometry = App.get_running_app().geometry
+        rows, seat = self.ids.rows, self._seat_row
+        # A sled's seat does not move: no row for it at all.
+        if self.geometry.seat_notches <= 1 and seat.parent is not None:
+            rows.remove_widget(seat)
+        elif self.geometry.seat_notches > 1 and seat.parent is None:
+            rows.add_widget(seat, index=len(rows.children) - 1)  # right below the backrest row
+
     def load(self, settings: MachineSettings | None) -> None:
+        self._fit_geometry()
         self.draft, self.changed = settings, False
         self.saved = False
         if settings is not None:
@@ -80,9 +89,9 @@ class MemberSettingsScreen(Screen):
 
     def _show(self, s: MachineSettings, duration: float = 0.9) -> None:
         g = self.geometry
-        angle = g.backrest_angles_deg[min(s.backrest_notch, g.backrest_notches) - 1]
+        notch = min(max(1, s.backrest_notch), g.backrest_notches)
         values = {
-            "backrest": words.backrest_text(s.backrest_notch, angle),
+            "backrest": words.backrest_text(notch, g.backrest_angles_deg[notch - 1]),
             "seat": f"Notch {s.seat_notch} of {g.seat_notches}",
             "foot_height": words.FOOT_HEIGHT[s.foot_height],
             "foot_width": words.FOOT_WIDTH[s.foot_width],
