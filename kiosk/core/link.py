@@ -75,6 +75,7 @@ class MqttLink:
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._started = False
+        self._pending_subacks: set[int] = set()
 
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -95,6 +96,7 @@ class MqttLink:
         self._client.on_connect = self._guard(self._handle_connect)
         self._client.on_disconnect = self._guard(self._handle_disconnect)
         self._client.on_message = self._guard(self._handle_message)
+        self._client.on_subscribe = self._guard(self._handle_subscribe)
 
     @property
     def connected(self) -> bool:
@@ -180,11 +182,29 @@ class MqttLink:
             self._connected.clear()
             log.error("broker %s refused %s: %s", self.broker, self.client_id, reason_code)
             return
-        self.stats.connects += 1
         with self._lock:
             subs = list(self._subs)
-        for sub in subs:
-            client.subscribe(sub.topic_filter, sub.qos)
+        # Connected means able to hear: the link reports itself up (and runs the hooks,
+        # which announce `ready`) only once the broker has acknowledged every subscription.
+        # paho calls this and on_subscribe on the same thread, so no SUBACK can slip past.
+        self._pending_subacks = {client.subscribe(sub.topic_filter, sub.qos)[1] for sub in subs}
+        if not self._pending_subacks:
+            self._ready()
+
+    def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list,
+                          _properties: object) -> None:
+        refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused:
+            # Typically an ACL: the link still comes up, but the operator must see it.
+            self.stats.last_error = f"subscription refused: {', '.join(refused)}"
+            log.error("broker %s refused a subscription of %s: %s", self.broker, self.client_id, refused)
+        if mid in self._pending_subacks:
+            self._pending_subacks.discard(mid)
+            if not self._pending_subacks:
+                self._ready()
+
+    def _ready(self) -> None:
+        self.stats.connects += 1
         self._connected.set()
         log.info("connected to %s as %s", self.broker, self.client_id)
         for hook in self._on_connect_hooks:
