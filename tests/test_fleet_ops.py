@@ -117,8 +117,10 @@ def test_watch_prints_a_line_per_event_and_warns_of_bad_payloads_until_sigterm(b
         lines.wait_for(lambda line: line.startswith(f"warning: bad payload on {SITE}/lp1/kiosk/event"))
     finally:
         watch.send_signal(signal.SIGTERM)
-        _, err = watch.communicate(timeout=10)
+        # Not communicate(): the reader thread owns stdout until it ends at EOF.
+        watch.wait(10)
     reader.join(5)
+    err = watch.stderr.read()
     assert watch.returncode == 0
     assert "1 bad payloads" in err
     assert lines.items[0].endswith("lp1  kiosk ready, mode idle (version 0.1.0, boot 1)")

@@ -14,32 +14,36 @@ class Command(CommandModel):
 
 
 class OutOfOrder(Command):
+    """Refuse members until `in_service`; staff codes still open maintenance."""
+
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class InService(Command):
-    pass
+    """Back in service after `out_of_order`."""
 
 
 class ShowMessage(Command):
+    """Show `text` over any screen for `seconds`."""
+
     text: Annotated[str, Field(min_length=1, max_length=500)]
     seconds: Annotated[float, Field(gt=0, le=86_400)] = 30.0
 
 
 class EndSession(Command):
-    pass
+    """End the member's session now (reason `command`)."""
 
 
 class Diagnostics(Command):
-    pass
+    """Reply with the full self-test report."""
 
 
 class Rebirth(Command):
-    pass
+    """Republish status, info and config state."""
 
 
 class Restart(Command):
-    pass
+    """Leave cleanly so the service manager starts the kiosk again."""
 
 
 COMMANDS: dict[str, type[Command]] = {
