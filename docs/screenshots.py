@@ -24,16 +24,15 @@ from kiosk.ui.main import WindowPlan, configure_kivy, use_headless_kivy_env  # n
 use_headless_kivy_env()
 configure_kivy(WindowPlan(False, (800, 480)))
 
-from PIL import Image  # noqa: E402
-
 from kivy.clock import Clock  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
-from kiosk.core.member_codes import new_signing_key  # noqa: E402
-from kiosk.core.settings import load_settings  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
+from kiosk.core.member_codes import new_signing_key  # noqa: E402
 from kiosk.core.session import OperatorNotice  # noqa: E402
+from kiosk.core.settings import load_settings  # noqa: E402
 from kiosk.devbroker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402

@@ -3,7 +3,7 @@
 import threading
 
 from kiosk.core.link import MqttLink
-from kiosk.devbroker import Broker, DEV_CONF, publish
+from kiosk.devbroker import DEV_CONF, Broker, publish
 
 
 def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):

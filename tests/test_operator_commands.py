@@ -9,7 +9,6 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.devbroker import publish
-
 from tests.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"

@@ -98,9 +98,8 @@ def _nested_repeat(items, inside_repeat: bool) -> bool:
         elif op is re_constants.SUBPATTERN:
             if _nested_repeat(arg[-1], inside_repeat):
                 return True
-        elif op is re_constants.BRANCH:
-            if any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
-                return True
+        elif op is re_constants.BRANCH and any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
+            return True
     return False
 
 

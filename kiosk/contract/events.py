@@ -1,6 +1,6 @@
 """Kiosk events on `R/kiosk/event`, one model per `type`."""
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -101,7 +101,7 @@ class ProfileSaved(_Event):
 
 
 KioskEvent = Annotated[
-    Union[SessionStart, RepDone, CueRaised, SetEnd, SessionEnd, PainReport, ScanRejected, SensorFault, ProfileSaved],
+    SessionStart | RepDone | CueRaised | SetEnd | SessionEnd | PainReport | ScanRejected | SensorFault | ProfileSaved,
     Field(discriminator="type"),
 ]
 KIOSK_EVENT = TypeAdapter(KioskEvent)

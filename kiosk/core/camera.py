@@ -95,7 +95,7 @@ class CameraSource(ABC):
     def _keep_preview(self, frame: Image.Image | Any) -> None:
         try:
             self.last_frame = preview_image(frame)
-        except Exception:  # noqa: BLE001 - an odd pixel format must not cost the scan
+        except Exception:
             log.debug("%s: no preview of this frame", self.description, exc_info=True)
 
     def probe(self) -> str:

@@ -46,7 +46,7 @@ class CommandDesk:
         transaction = _transaction_of(payload)
         try:
             reply = self._run(name, payload)
-        except Exception as exc:  # noqa: BLE001 - a failing handler still owes the operator a reply
+        except Exception as exc:
             log.exception("command %s failed", name)
             reply = CommandReply(transaction=transaction, status="error", error=f"{name} failed: {exc}")
         if reply.status == "error":

@@ -78,6 +78,6 @@ class Inbox:
     def _guarded(self, job: Callable[[], None]) -> None:
         try:
             job()
-        except Exception:  # noqa: BLE001 - the kiosk counts, reports and carries on
+        except Exception:
             self.errors += 1
             log.exception("core job failed")

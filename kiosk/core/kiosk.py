@@ -16,27 +16,37 @@ from pydantic import BaseModel
 from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.base import PayloadError, decode
-from kiosk.contract.events import CueRaised, PainKind, PainReport, ProfileSaved, ScanRejected, SensorFault
-from kiosk.contract.events import SessionEnd, SessionEndReason, SessionStart, SetEnd
 from kiosk.contract.commands import OutOfOrder, ShowMessage
 from kiosk.contract.config import KioskConfig
+from kiosk.contract.events import (
+    CueRaised,
+    PainKind,
+    PainReport,
+    ProfileSaved,
+    ScanRejected,
+    SensorFault,
+    SessionEnd,
+    SessionEndReason,
+    SessionStart,
+    SetEnd,
+)
 from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus, KioskTelemetry, LinkHealth
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.contract.topics import MachineTopics, member_profiles_filter, parse
 from kiosk.core.boot import next_boot
+from kiosk.core.calibration import CalibrationStore, SledCalibration
+from kiosk.core.camera import CameraUnavailable
+from kiosk.core.commands import CommandDesk
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink, Will
 from kiosk.core.machine import first_time_settings, geometry_for, on_this_machine
 from kiosk.core.member_codes import ScanVerdict, TrustedKeys, verify_code
 from kiosk.core.profiles import ProfileBook, with_settings
-from kiosk.core.calibration import CalibrationStore, SledCalibration
-from kiosk.core.camera import CameraUnavailable
+from kiosk.core.remote_config import ConfigKeeper
 from kiosk.core.scanner import Scanner
 from kiosk.core.sensor_health import SensorMonitor
-from kiosk.core.commands import CommandDesk
-from kiosk.core.remote_config import ConfigKeeper
 from kiosk.core.session import OperatorNotice, ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
 from kiosk.core.system import cpu_temperature_c, memory_mb
@@ -251,7 +261,7 @@ class Kiosk:
                 session.settings, session.settings_changed = learnt, True
             if session.settings_changed:
                 self._save_profile(session, now)
-        except Exception:  # noqa: BLE001 - whatever failed, the member must be logged out
+        except Exception:
             log.exception("closing the session of %s failed; ending it anyway", session.member)
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
@@ -596,5 +606,5 @@ class Kiosk:
         for observer in self._observers:
             try:
                 observer(model)
-            except Exception:  # noqa: BLE001 - a faulty screen must not stop the core
+            except Exception:
                 log.exception("observer failed on %s", type(model).__name__)

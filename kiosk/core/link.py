@@ -165,7 +165,7 @@ class MqttLink:
         def guarded(*args: object) -> None:
             try:
                 fn(*args)
-            except Exception as exc:  # noqa: BLE001 - anything escaping kills paho's thread
+            except Exception as exc:
                 self.stats.callback_errors += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("MQTT callback %s failed", fn.__name__)
@@ -210,7 +210,7 @@ class MqttLink:
         for hook in self._on_connect_hooks:
             try:
                 hook()
-            except Exception as exc:  # noqa: BLE001 - one bad hook must not stop the others
+            except Exception as exc:
                 self.stats.callback_errors += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("on-connect hook failed")
@@ -230,7 +230,7 @@ class MqttLink:
             if mqtt.topic_matches_sub(sub.topic_filter, msg.topic):
                 try:
                     sub.handler(msg.topic, msg.payload, getattr(msg, "properties", None))
-                except Exception as exc:  # noqa: BLE001 - a bad message must never kill the link
+                except Exception as exc:
                     self.stats.callback_errors += 1
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"
                     log.exception("handler for %s failed on %s", sub.topic_filter, msg.topic)

@@ -1,8 +1,8 @@
 """A member's session at the machine: from a valid scan to logout, timeout or command."""
 
 import uuid
-from typing import Literal
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, ValidationError, field_validator
-from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id

@@ -39,7 +39,7 @@ def table(view: FleetView, now: float) -> str:
     """One row per machine; a cell whose message was malformed says so instead of a value."""
     rows = [HEADERS, *(_row(view, machine, now) for machine in view.machines())]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
 
 
 def records(view: FleetView, now: float) -> list[dict[str, Any]]:

@@ -10,11 +10,20 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from pydantic import BaseModel
 
-from kiosk.contract.events import CueRaised, PainReport, ProfileSaved, RepDone, SensorFault, SessionEnd
-from kiosk.contract.events import SessionStart, SetEnd
+from kiosk.contract.events import (
+    CueRaised,
+    PainReport,
+    ProfileSaved,
+    RepDone,
+    SensorFault,
+    SessionEnd,
+    SessionStart,
+    SetEnd,
+)
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.session import OperatorNotice, ScanFeedback
+from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.overlays import MessageToast, OutOfOrderOverlay, StopOverlay
@@ -28,7 +37,6 @@ from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.sound import CueSound
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.core.wording import cue_text
 
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.

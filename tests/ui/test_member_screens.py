@@ -7,9 +7,9 @@ import pytest
 from kivy.graphics import Color
 
 from kiosk.contract.events import CueRaised, ProfileSaved
+from kiosk.core import wording as words
 from kiosk.core.session import ScanFeedback
 from kiosk.sim.motion import SledPath
-from kiosk.core import wording as words
 from kiosk.ui import theme
 from tests.ui.members import SAVED, on_set_screen, seed_profile, start_member
 
@@ -26,7 +26,7 @@ def row(screen, key: str):
 
 def reps(top: float, depths: list[float], down_s: list[float], up_s: float = 1.2) -> SledPath:
     path = SledPath(start=0.0, mm=top).hold(0.6)
-    for depth, down in zip(depths, down_s):
+    for depth, down in zip(depths, down_s, strict=False):
         path.move(depth, down).move(top, up_s).hold(0.6)
     return path
 
@@ -285,7 +285,7 @@ def collide(a, b) -> bool:
 def test_a_message_never_covers_the_pain_button_or_the_rep_counter(fresh):
     from kivy.core.window import Window
 
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     assert tuple(Window.size) == (800, 480)
     app.go("set")
     app.show_message("The gym closes in 15 minutes. Please finish your set and wipe down the machine.", 3)
@@ -325,7 +325,7 @@ def test_banner_lets_a_warning_be_read_unless_a_worse_one_comes(fresh, monkeypat
 
 
 def test_banner_and_gauge_read_from_the_seat(fresh):
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     assert app.unit == 1.0  # 800x480: one unit is one pixel, about 5.3 px/mm
     app.go("set")
     workout = app.screen("set")

@@ -159,7 +159,7 @@ def test_operator_message_command_shows_on_screen_for_its_seconds(fresh):
 
 
 def test_operator_message_shows_from_any_thread(fresh):
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     sender = threading.Thread(target=app.show_message, args=("Closing in 10 minutes", 0.6))
     sender.start()
     sender.join()

@@ -13,7 +13,7 @@ from kiosk.contract.events import CueId, CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.gate import CueGate
-from kiosk.core.cues.health import RESTART, DUPLICATE, EventGuard, SeqGuard, StreamHealth
+from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
 
