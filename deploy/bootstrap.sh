@@ -37,6 +37,6 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e ".[ui,test]"
+    .venv/bin/python -m pip install -q -e ".[ui,test,lint]"
     echo "$want" > "$stamp"
 fi

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+from kiosk.contract.events import Role
 from kiosk.core.member_codes import new_signing_key
 from kiosk.devbroker import Broker
 from kiosk.fleet.cards import write_cards
@@ -32,8 +33,9 @@ def prepare(work: Path) -> dict[str, str]:
         _, public = new_signing_key("demo", keys)
         trusted.mkdir(parents=True, exist_ok=True)
         shutil.copy(public, trusted / public.name)
-    codes = {}
-    for member, name, role in ((MEMBER, MEMBER_NAME, "member"), (STAFF, STAFF_NAME, "staff")):
+    codes: dict[str, str] = {}
+    people: tuple[tuple[str, str, Role], ...] = ((MEMBER, MEMBER_NAME, "member"), (STAFF, STAFF_NAME, "staff"))
+    for member, name, role in people:
         code = issue_code(private, member, name, role=role)
         write_cards(code, member, name, cards)
         codes[role] = code
@@ -67,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     codes = prepare(work)
     broker = Broker().start()
     env = _env(broker, work, camera_dir)
+    scan_hint = ("paste a code here and press Enter to scan it" if args.headless
+                 else "or type/paste a code into the kiosk window and press Enter")
     print(f"""
 demo: broker on {broker.url} (loopback only), data in {work}
 demo: to scan a member, copy a card into the kiosk's camera folder:
@@ -74,7 +78,7 @@ demo: to scan a member, copy a card into the kiosk's camera folder:
       (or show {work}/cards/{MEMBER}.png to a webcam with LEGPRESS_CAMERA=opencv:0)
 demo: member code ({MEMBER_NAME}): {codes['member']}
 demo: staff code  ({STAFF_NAME}, opens maintenance): {codes['staff']}
-demo: {'paste a code here and press Enter to scan it' if args.headless else 'or type/paste a code into the kiosk window and press Enter'}
+demo: {scan_hint}
 """, flush=True)
     sim = [sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", SITE, "--machine", MACHINE,
            "--scenario", args.scenario, "--realtime", "--loop"]

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CONF = REPO / "broker_config" / "dev.conf"
@@ -26,7 +28,8 @@ DEV_CONF = REPO / "broker_config" / "dev.conf"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        # An AF_INET address is (host, port); typeshed leaves socket addresses untyped.
+        return int(s.getsockname()[1])
 
 
 def mosquitto_binary() -> str:
@@ -48,16 +51,15 @@ class Broker:
         self.conf = self._dir / "mosquitto.conf"
         self.conf.write_text(text)
         self.log = self._dir / "mosquitto.log"
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "Broker":
-        log = open(self.log, "ab")
-        self._proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
-        log.close()
+        with open(self.log, "ab") as log:
+            self._proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -89,23 +91,26 @@ class Received:
     topic: str
     payload: bytes
     retain: bool
-    properties: object = None
+    properties: Properties | None = None
 
 
-class Recording:
+T = TypeVar("T")
+
+
+class Recording(Generic[T]):
     """Things arriving on another thread, kept in order, with a wait for the one you expect."""
 
     def __init__(self, what: str):
         self.what = what
-        self.items: list = []
+        self.items: list[T] = []
         self._cond = threading.Condition()
 
-    def add(self, item: object) -> None:
+    def add(self, item: T) -> None:
         with self._cond:
             self.items.append(item)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable, timeout: float = 10.0):
+    def wait_for(self, predicate: Callable[[T], bool], timeout: float = 10.0) -> T:
         """The first item (already here or arriving within `timeout`) that satisfies `predicate`."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -115,11 +120,12 @@ class Recording:
                         return item
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"nothing matching on {self.what} in {timeout} s; last seen: {self.items[-8:]}")
+                    raise AssertionError(f"nothing matching on {self.what} in {timeout} s; "
+                                         f"last seen: {self.items[-8:]}")
                 self._cond.wait(remaining)
 
 
-class Collector(Recording):
+class Collector(Recording[Received]):
     """Subscribes to a topic filter on a broker and keeps everything it receives."""
 
     def __init__(self, broker: Broker, topic_filter: str):
@@ -130,7 +136,8 @@ class Collector(Recording):
         self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = lambda _c, _u, msg: self.add(
-            Received(msg.topic, msg.payload, bool(msg.retain), msg.properties))
+            # paho decodes an incoming payload as bytes; its annotation also allows bytearray.
+            Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.properties))
         self._client.connect(broker.host, broker.port)
         self._client.loop_start()
         if not self._subscribed.wait(10):
@@ -142,7 +149,7 @@ class Collector(Recording):
 
 
 def publish(broker: Broker, topic: str, payload: bytes | str | None, qos: int = 1, retain: bool = False,
-            properties: object = None) -> None:
+            properties: Properties | None = None) -> None:
     """Publish one message from a throwaway client and wait until the broker has it."""
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     client.connect(broker.host, broker.port)

@@ -35,7 +35,8 @@ class Keyring:
         return issue_code(self.private, member, name, role=role, **kw)
 
 
-def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1", **overrides) -> tuple[Kiosk, Screen]:
+def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1",
+               **overrides: object) -> tuple[Kiosk, Screen]:
     settings = load_settings(site="testgym", machine=machine, broker=broker_url, data_dir=data_dir,
                              trusted_keys=keyring.trusted, **overrides)
     kiosk = Kiosk(settings)

@@ -72,7 +72,7 @@ def test_a_profile_with_an_absurd_rev_cannot_trap_a_member_in_their_session(brok
     body = {"member": "m_sam", "rev": 2**63 - 1, "updated": 1.0, "machines": {}}
     publish(broker, "gym/v1/testgym/members/m_sam/profile", json.dumps(body), retain=True)
     deadline = time.monotonic() + 5
-    while kiosk.profiles.stats.invalid < 1:
+    while kiosk.profiles.book.stats.invalid < 1:
         assert time.monotonic() < deadline, "absurd rev was not refused"
         time.sleep(0.02)
     kiosk.scan(kiosk.keyring.code("m_sam"))
@@ -89,8 +89,8 @@ def test_hostile_sensor_payloads_are_counted_and_reps_still_count(broker, collec
         publish(broker, f"{R}/sensor/depth", payload, qos=0)
         publish(broker, f"{R}/sensor/event", payload)
     deadline = time.monotonic() + 5
-    while kiosk.sensor.invalid < 12:
-        assert time.monotonic() < deadline, f"only {kiosk.sensor.invalid} bad payloads counted"
+    while kiosk.sensor.monitor.invalid < 12:
+        assert time.monotonic() < deadline, f"only {kiosk.sensor.monitor.invalid} bad payloads counted"
         time.sleep(0.02)
     assert kiosk.inbox.errors == 0 and kiosk.link.stats.callback_errors == 0
     _alive(broker, collect)

@@ -27,7 +27,7 @@ def member_at_machine(broker, tmp_path, collect):
     events = collect(f"{R}/kiosk/event")
     kiosk.start()
     deadline = time.monotonic() + 10
-    while kiosk.profiles.rev("m_sam") != 3:
+    while kiosk.profiles.book.rev("m_sam") != 3:
         assert time.monotonic() < deadline, "retained profile never reached the kiosk"
         time.sleep(0.02)
     kiosk.scan(keyring.code("m_sam", "Sam"))
@@ -45,7 +45,8 @@ def _run_sim(broker, scenario: str, seed: int) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("scenario,seed", [("good", 1), ("butt-wink", 2), ("too-deep", 3), ("chaos", 4), ("lockout", 5)])
+@pytest.mark.parametrize("scenario,seed",
+                         [("good", 1), ("butt-wink", 2), ("too-deep", 3), ("chaos", 4), ("lockout", 5)])
 def test_simulated_set_gives_the_expected_reps_and_cues(broker, member_at_machine, scenario, seed):
     kiosk, events = member_at_machine
     truth = generate(scenario, seed).truth
@@ -59,7 +60,7 @@ def test_simulated_set_gives_the_expected_reps_and_cues(broker, member_at_machin
     assert set_end["stopped"] is truth.stopped
     assert all(e["session"] == kiosk.session.id for e in received if e["type"] in ("rep", "cue", "set_end"))
     if scenario == "chaos":
-        assert kiosk.sensor.invalid > 0, "the hostile payloads were counted"
+        assert kiosk.sensor.monitor.invalid > 0, "the hostile payloads were counted"
 
 
 def test_learnt_max_depth_is_saved_to_the_profile_at_session_end(broker, member_at_machine, collect):

@@ -68,7 +68,8 @@ def test_staff_code_opens_maintenance_mode_instead_of_a_session(running, keyring
     status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
     assert kiosk.session is None
     kiosk.scan(staff)
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and json.loads(m.payload) != json.loads(status.messages[0].payload))
+    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle"
+                    and json.loads(m.payload) != json.loads(status.messages[0].payload))
 
 
 def test_leaving_maintenance_without_a_staff_scan_returns_to_idle(running, keyring, collect):
@@ -149,7 +150,7 @@ def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, 
     collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
     retained = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: m.retain)
     assert json.loads(retained.payload)["machines"]["generic-45"]["backrest_notch"] == 4
-    _wait(lambda: second.profiles.rev("m_sam") == 1)
+    _wait(lambda: second.profiles.book.rev("m_sam") == 1)
     second.scan(keyring.code("m_sam", "Sam"))
     _wait(lambda: second.session is not None)
     assert second.session.settings.backrest_notch == 4
@@ -168,12 +169,12 @@ def test_a_stale_rev_is_ignored(running, broker):
             "generic-45": {"backrest_notch": notch, "target_depth_mm": 250, "max_depth_mm": 300, "top_mm": 30}}})
 
     publish(broker, topic, profile(5, 3), retain=True)
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 5)
+    _wait(lambda: kiosk.profiles.book.rev("m_sam") == 5)
     publish(broker, topic, profile(3, 7), retain=True)
     publish(broker, "gym/v1/testgym/members/m_other/profile", profile(9, 1), retain=True)  # names m_sam: refused
-    _wait(lambda: kiosk.profiles.stats.stale_ignored >= 1 and kiosk.profiles.stats.invalid >= 1)
-    assert kiosk.profiles.get("m_sam").machines["generic-45"].backrest_notch == 3
-    assert kiosk.profiles.get("m_other") is None
+    _wait(lambda: kiosk.profiles.book.stats.stale_ignored >= 1 and kiosk.profiles.book.stats.invalid >= 1)
+    assert kiosk.profiles.book.get("m_sam").machines["generic-45"].backrest_notch == 3
+    assert kiosk.profiles.book.get("m_other") is None
 
 
 def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring, broker):
@@ -181,7 +182,7 @@ def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring
     kiosk.scan(keyring.code("m_sam", "Sam"))
     _wait(lambda: kiosk.session is not None)
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 6}))
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    _wait(lambda: kiosk.profiles.book.rev("m_sam") == 1)
     kiosk.scan(keyring.code("m_sam", "Sam"))  # log out
     _wait(lambda: kiosk.session is None)
     broker.stop()
@@ -199,9 +200,9 @@ def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, br
     kiosk.scan(keyring.code("m_sam", "Sam"))
     _wait(lambda: kiosk.session is not None)
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 2}))
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    _wait(lambda: kiosk.profiles.book.rev("m_sam") == 1)
     erase_member(broker.url, "testgym", "m_sam")
-    _wait(lambda: kiosk.profiles.get("m_sam") is None)
+    _wait(lambda: kiosk.profiles.book.get("m_sam") is None)
 
 
 def _wait(condition, timeout: float = 10.0) -> None:

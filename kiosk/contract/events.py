@@ -20,6 +20,14 @@ CueId = Literal[
     "pain_stop",
 ]
 Severity = Literal["info", "warn", "stop"]
+# Least to most urgent: a more urgent cue goes first on the wire and may replace a less urgent one on screen.
+SEVERITY_ORDER: tuple[Severity, ...] = ("info", "warn", "stop")
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for `info`, growing with urgency."""
+    return SEVERITY_ORDER.index(severity)
+
 Role = Literal["member", "staff"]
 ScanRejectReason = Literal["bad_signature", "expired", "unknown_key", "malformed", "not_allowed"]
 PainKind = Literal["sharp", "radiating", "numbness", "dull"]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel
 
 from kiosk.contract.base import encode
@@ -75,7 +76,8 @@ class MqttLink:
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._started = False
-        self._pending_subacks: set[int] = set()
+        # Message ids of SUBSCRIBEs awaiting their SUBACK; None for one paho could not send (no connection).
+        self._pending_subacks: set[int | None] = set()
 
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -87,8 +89,7 @@ class MqttLink:
         if self.broker.tls:
             self._client.tls_set()
         if will is not None:
-            # The Will must be set before connecting: the broker stores it at CONNECT.
-            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+            self.set_will(will)
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
         # Bounded offline queue: a kiosk cut off for hours must not grow without limit;
         # status and retained state are republished on every reconnect anyway.
@@ -112,6 +113,12 @@ class MqttLink:
             self._subs.append(sub)
         if self.connected:
             self._client.subscribe(topic_filter, qos)
+
+    def set_will(self, will: Will) -> None:
+        """The message the broker publishes if this client vanishes; must be set before `start`."""
+        if self._started:
+            raise RuntimeError("the Will must be set before connecting: the broker stores it at CONNECT")
+        self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
 
     def on_connect(self, hook: Callable[[], None]) -> None:
         """Run `hook` after each successful (re)connect, once subscriptions are made."""
@@ -191,7 +198,7 @@ class MqttLink:
         if not self._pending_subacks:
             self._ready()
 
-    def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list,
+    def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list[ReasonCode],
                           _properties: object) -> None:
         refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
         if refused:
@@ -229,7 +236,8 @@ class MqttLink:
         for sub in subs:
             if mqtt.topic_matches_sub(sub.topic_filter, msg.topic):
                 try:
-                    sub.handler(msg.topic, msg.payload, getattr(msg, "properties", None))
+                    # paho decodes an incoming payload as bytes; its annotation also allows bytearray.
+                    sub.handler(msg.topic, bytes(msg.payload), getattr(msg, "properties", None))
                 except Exception as exc:
                     self.stats.callback_errors += 1
                     self.stats.last_error = f"{type(exc).__name__}: {exc}"

@@ -9,6 +9,10 @@ from pydantic import BaseModel
 from kiosk.contract.events import Role, SetEnd
 from kiosk.contract.profile import MachineSettings, MemberProfile
 
+# How long after an operator's command cut a session short its member can still report pain:
+# they may still be under the weight when the kiosk goes out of order.
+PAIN_AFTER_CUT_S = 120.0
+
 
 class ScanFeedback(BaseModel):
     """What the screen says right after a scan, accepted or not."""

@@ -10,7 +10,7 @@ than one that does not start.
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -85,16 +85,16 @@ class KioskSettings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
-def _setting_name(loc: tuple) -> str:
+def _setting_name(loc: tuple[int | str, ...]) -> str:
     path = [str(p) for p in loc if not isinstance(p, int)]
     env = ENV_PREFIX + "__".join(p.upper() for p in path)
     return f"{'.'.join(path)} ({env})" if path else "settings"
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: object) -> KioskSettings:
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> KioskSettings:
     """Build the settings or raise `SettingsError` with one readable line."""
     toml_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    settings_cls = KioskSettings
+    settings_cls: type[KioskSettings] = KioskSettings
     if toml_file:
         path = Path(toml_file)
         if not path.is_file():
@@ -103,10 +103,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
             tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-        settings_cls = type("KioskSettings", (KioskSettings,), {
+        # A subclass under the same name, so messages and reprs still say KioskSettings; cast because
+        # typeshed types three-argument type() as plain `type`, not as a subclass of its base.
+        settings_cls = cast(type[KioskSettings], type("KioskSettings", (KioskSettings,), {
             "model_config": SettingsConfigDict(**{**KioskSettings.model_config, "toml_file": path}),
             "__module__": __name__,
-        })
+        }))
     try:
         settings = settings_cls(**overrides)
     except PydanticSettingsError as exc:
@@ -135,4 +137,5 @@ def _check_folders(settings: KioskSettings) -> None:
                             f"{exc.strerror or exc}") from None
     keys = settings.trusted_keys_dir
     if keys.exists() and not keys.is_dir():
-        raise SettingsError(f"setting trusted_keys ({ENV_PREFIX}TRUSTED_KEYS): {keys} is a file, not a folder of <kid>.pem keys")
+        raise SettingsError(f"setting trusted_keys ({ENV_PREFIX}TRUSTED_KEYS): {keys} is a file, "
+                            "not a folder of <kid>.pem keys")

@@ -4,6 +4,7 @@ Shared by the Kivy screen and the headless text presenter, so it never imports K
 """
 
 from kiosk.contract.events import SetEnd
+from kiosk.contract.kiosk import KioskMode
 
 # cue id -> (headline, one line of detail)
 CUES: dict[str, tuple[str, str]] = {
@@ -71,6 +72,14 @@ PAIN_ENDS_TRAINING = frozenset({"sharp", "radiating", "numbness"})
 # After the session: a stiff lower back on standing up often comes from tight hip flexors.
 STANDING_UP_TIP = ("Back aches when you stand up? Kneel on one knee and ease your hips forward"
                    " for about 30 seconds a side: it loosens the front of the hips.")
+
+# Member codes are refused in these modes, with this on screen; staff codes still open and close maintenance.
+BUSY: dict[KioskMode, str] = {
+    "out_of_order": "This machine is out of order right now. Please use another one or ask the staff.",
+    "maintenance": "A technician is working on this machine. Please wait a moment or use another one.",
+}
+SETTINGS_UPDATED = "Your saved settings were updated."
+NO_LIVE_SLED_READING = "No live sled reading: check the sensor before calibrating."
 
 OUT_OF_ORDER = ("This machine is out of order", "Please use another leg press. Staff know about it.")
 OUT_OF_ORDER_PRESSING = "Pressing right now? Finish the rep and rest the weight on the safety handles."

@@ -9,6 +9,7 @@ kiosk away) with exit code 1.
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
 
@@ -31,8 +32,10 @@ def build_parser() -> FleetParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Each subcommand sets `run` to its handler (set_defaults); the Namespace itself is untyped.
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return args.run(args)
+        return run(args)
     except CommandFailed as exc:
         print(f"legpress-fleet: {exc}", file=sys.stderr)
         return 1

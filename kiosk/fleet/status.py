@@ -4,12 +4,15 @@ import argparse
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.contract.base import as_dict
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_INFO, KIOSK_STATUS, KIOSK_TELEMETRY, SENSOR_STATUS, BadPayload, FleetView
+
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
 
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS}
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
@@ -17,7 +20,7 @@ BAD = "bad payload"
 NOTHING = "-"
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     status = commands.add_parser("status", help="list every kiosk and sensor node of a site")
     add_site_and_broker(status)
     status.add_argument("--wait", type=seconds, default=2.0,

@@ -60,7 +60,7 @@ def ui():
     driver.set_size(800, 480)
     kiosk.start()
     node = SensorNode(broker, kiosk.topics)
-    driver.until(lambda: kiosk.link.connected and kiosk.sensor.last_mm is not None, what="broker and sensor")
+    driver.until(lambda: kiosk.link.connected and kiosk.snapshot.sled.mm is not None, what="broker and sensor")
     yield Ui(app, driver, kiosk, screen, node, keyring, broker)
     node.close()
     driver.stop()

@@ -106,7 +106,7 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: workout.ids.counter.text == "2", what="rep 2 counted")
     assert workout.ids.tempo.text.startswith("Down ")
-    assert abs(workout.ids.gauge.depth_mm - ui.kiosk.sensor.last_mm) < 20
+    assert abs(workout.ids.gauge.depth_mm - ui.kiosk.snapshot.sled.mm) < 20
 
     d.tap(workout.ids.pain)
     pain = app.screen("pain")

@@ -40,7 +40,7 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.tap(m.ids.full)
     d.until(lambda: m.result == CAL_STEPS["full"], what="full travel set")
     assert m.result_ok
-    assert ui.kiosk.calibration.calibration.full_raw_mm == 512.0
+    assert ui.kiosk.sensor.calibration.full_raw_mm == 512.0
     d.wait(0.4)
     assert len(m.ids.plot._line.points) >= 20  # the plot scrolls from its ring buffer
     ui.node.pause()
@@ -55,7 +55,7 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
     d.tap(m.ids.lumbar_ok)
     d.until(lambda: m.result == CAL_STEPS["lumbar"], what="pad checked")
-    assert "lumbar" in ui.kiosk.calibration.calibration.pads_checked
+    assert "lumbar" in ui.kiosk.sensor.calibration.pads_checked
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
 

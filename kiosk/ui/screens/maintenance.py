@@ -58,12 +58,12 @@ class MaintenanceScreen(Screen):
         app = App.get_running_app()
         if app is None:
             return
-        kiosk = app.kiosk
+        sled = app.kiosk.snapshot.sled
         plot = self.ids.plot
         # One point per new sample: a silent sensor must show as a line that stops, not a flat one.
-        if kiosk.sensor.last_mm is not None and kiosk.sensor.received != self._plotted:
-            self._plotted = kiosk.sensor.received
-            plot.add(kiosk.sensor.last_mm)
+        if sled.mm is not None and sled.received != self._plotted:
+            self._plotted = sled.received
+            plot.add(sled.mm)
             plot.redraw()
         now = time.monotonic()
         if now >= self._next_text:
@@ -71,33 +71,29 @@ class MaintenanceScreen(Screen):
             self._refresh_text()
 
     def _refresh_text(self) -> None:
-        kiosk = App.get_running_app().kiosk
-        sensor, now = kiosk.sensor, kiosk.clock.now()
-        silent = sensor.silent_for(now)
-        health = kiosk.telemetry(now)
-        cal = kiosk.calibration.calibration
-        link = kiosk.link
+        shown = App.get_running_app().kiosk.snapshot
+        sled, cal, silent = shown.sled, shown.calibration, shown.sled.silent_s
         self.values = {
-            "raw": _mm(kiosk.last_raw_mm),
-            "mm": _mm(sensor.last_mm),
-            "lumbar": "LIFTED" if kiosk.pads["lumbar"] else "on pad",
-            "pelvis": "LIFTED" if kiosk.pads["pelvis"] else "on pad",
-            "rate": f"{health.sensor.rate_hz:.0f} Hz",
-            "received": str(sensor.received),
+            "raw": _mm(sled.raw_mm),
+            "mm": _mm(sled.mm),
+            "lumbar": "LIFTED" if sled.lumbar_lifted else "on pad",
+            "pelvis": "LIFTED" if sled.pelvis_lifted else "on pad",
+            "rate": f"{sled.rate_hz:.0f} Hz",
+            "received": str(sled.received),
             "stale": "no data yet" if silent is None else ("live" if silent < 1.0 else f"silent {silent:.0f} s"),
-            "counts": f"{sensor.invalid} invalid, {health.sensor.dropped} dropped",
-            "broker": ("connected" if link.connected else "DISCONNECTED")
-                      + f" ({link.stats.connects} connects, {link.stats.disconnects} drops)",
-            "calibration": "not calibrated" if cal.full_raw_mm is None else
+            "counts": f"{sled.invalid} invalid, {sled.dropped} dropped",
+            "broker": ("connected" if shown.broker_connected else "DISCONNECTED")
+                      + f" ({shown.broker_connects} connects, {shown.broker_disconnects} drops)",
+            "calibration": "not calibrated" if cal is None or cal.full_raw_mm is None else
                            f"zero {cal.zero_raw_mm:.0f}, full {cal.full_raw_mm:.0f} raw",
             "versions": f"{__version__}, contract {CONTRACT_VERSION}",
-            "config": kiosk.config.version,
-            "fps": f"{kiosk.fps or 0:.0f} fps",
+            "config": shown.config_version,
+            "fps": f"{shown.fps or 0:.0f} fps",
             "faults": "\n".join(self.faults) or "no sensor faults",
         }
 
     def camera_test(self) -> None:
-        self._run(lambda kiosk: kiosk.scanner.probe())
+        self._run(lambda kiosk: kiosk.camera_test())
 
     def calibrate(self, step: str) -> None:
         def work(kiosk):

@@ -30,7 +30,8 @@ def stepped(settings: MachineSettings, key: str, direction: int, notches: int, s
         i = min(len(FOOT_WIDTHS) - 1, max(0, FOOT_WIDTHS.index(s.foot_width) + direction))
         return s.model_copy(update={"foot_width": FOOT_WIDTHS[i]})
     if key == "toe":
-        return s.model_copy(update={"toe_angle_deg": min(TOE_MAX, max(TOE_MIN, s.toe_angle_deg + direction * TOE_STEP))})
+        toe = min(TOE_MAX, max(TOE_MIN, s.toe_angle_deg + direction * TOE_STEP))
+        return s.model_copy(update={"toe_angle_deg": toe})
     if key == "depth":
         depth = s.target_depth_mm + direction * DEPTH_STEP_MM
         return s.model_copy(update={"target_depth_mm": min(s.max_depth_mm, max(s.top_mm + MIN_RANGE_MM, depth))})

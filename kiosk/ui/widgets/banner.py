@@ -7,6 +7,7 @@ from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.contract.events import severity_rank
 from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.kv import load_beside
@@ -67,7 +68,7 @@ class CueBanner(BoxLayout):
     def _takes_over(self, cue: str, severity: str) -> bool:
         if not self.severity:
             return True
-        new, old = theme.SEVERITY_RANK[severity], theme.SEVERITY_RANK[self.severity]
+        new, old = severity_rank(severity), severity_rank(self.severity)
         if new != old:
             return new > old
         if severity == "stop" or self._clock() - self._since >= READ_S:
