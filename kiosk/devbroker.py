@@ -18,8 +18,13 @@ from pathlib import Path
 from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
+import paho.mqtt.publish
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.properties import Properties
+from pydantic import BaseModel
+
+from kiosk.contract.base import decode
+from kiosk.contract.events import KIOSK_EVENT, KioskEvent
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CONF = REPO / "broker_config" / "dev.conf"
@@ -86,15 +91,27 @@ class Broker:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=BaseModel)
+T = TypeVar("T")
+
+
 @dataclass
 class Received:
+    """One message as a subscriber got it; read its payload through the contract with `decode` or `event`."""
+
     topic: str
     payload: bytes
     retain: bool
     properties: Properties | None = None
 
+    def decode(self, model: type[M]) -> M:
+        """The payload as `model` (`KioskStatus`, `CommandReply`, ...); raises `PayloadError` if it is not one."""
+        return decode(model, self.payload)
 
-T = TypeVar("T")
+    def event(self) -> KioskEvent:
+        """The payload as a kiosk event (`R/kiosk/event`), whichever type it is."""
+        return decode(KIOSK_EVENT, self.payload)
 
 
 class Recording(Generic[T]):
@@ -143,6 +160,23 @@ class Collector(Recording[Received]):
         if not self._subscribed.wait(10):
             raise RuntimeError(f"could not subscribe to {topic_filter}")
 
+    def events(self) -> list[KioskEvent]:
+        """Everything received so far, as kiosk events, in order (for a collector on `R/kiosk/event`)."""
+        with self._cond:
+            return [m.event() for m in self.messages]
+
+    def wait_for_event(self, kind: type[E], where: Callable[[E], bool] = lambda _e: True,
+                       timeout: float = 10.0) -> E:
+        """The first kiosk event of type `kind` (already here or arriving within `timeout`) for which `where` holds."""
+
+        def matches(m: Received) -> bool:
+            event = m.event()
+            return isinstance(event, kind) and where(event)
+
+        event = self.wait_for(matches, timeout).event()
+        assert isinstance(event, kind)
+        return event
+
     def close(self) -> None:
         self._client.disconnect()
         self._client.loop_stop()
@@ -150,13 +184,18 @@ class Collector(Recording[Received]):
 
 def publish(broker: Broker, topic: str, payload: bytes | str | None, qos: int = 1, retain: bool = False,
             properties: Properties | None = None) -> None:
-    """Publish one message from a throwaway client and wait until the broker has it."""
+    """Publish one message from a throwaway client and return once the broker has it (QoS 1: its PUBACK)."""
+    if properties is None:
+        paho.mqtt.publish.single(topic, payload, qos=qos, retain=retain, hostname=broker.host, port=broker.port,
+                                 protocol=MQTTProtocolVersion.MQTTv5)
+        return
+    # paho's publish.single takes no MQTT v5 properties (eclipse-paho/paho.mqtt.python#739), so a request
+    # with a response topic or correlation data goes through a client of its own.
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
-        info = client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-        info.wait_for_publish(5)
+        client.publish(topic, payload, qos=qos, retain=retain, properties=properties).wait_for_publish(5)
     finally:
         client.disconnect()
         client.loop_stop()

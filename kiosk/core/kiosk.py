@@ -64,7 +64,7 @@ from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
 from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
-from kiosk.core.snapshot import KioskSnapshot, MemberAtMachine, SledReading
+from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.unit import Clock, Unit, Wiring
 
 log = logging.getLogger(__name__)
@@ -505,22 +505,14 @@ class Kiosk:
         self._snapshot = self._take_snapshot()
 
     def _take_snapshot(self) -> KioskSnapshot:
-        now = self.clock.now()
-        self._snapshot_at = now
-        monitor, session, link = self.sensor.monitor, self.session, self.link
-        health = self.engine.health if self.engine else None
-        member = None if session is None else MemberAtMachine(
-            session=session.id, member=session.member, name=session.name, role=session.role,
-            settings=session.settings, first_time=session.first_time)
+        now = self._snapshot_at = self.clock.now()
+        link, config = self.link, self.config
         return KioskSnapshot(
             taken_at=now, mode=self.mode, site=self.settings.site, machine=self.settings.machine,
-            machine_model=self.settings.machine_model, geometry=self.geometry, config_version=self.config.version,
-            sound=self.config.sound, sensor_lost_s=self.config.cues.sensor_lost_s, member=member,
-            sled=SledReading(mm=monitor.last_mm, raw_mm=self.sensor.last_raw_mm, sensor_ts=monitor.last_ts,
-                             received=monitor.received, invalid=monitor.invalid,
-                             dropped=health.dropped if health else 0, rate_hz=monitor.snapshot(now=now).rate_hz,
-                             silent_s=monitor.silent_for(now), lumbar_lifted=self.sensor.pads["lumbar"],
-                             pelvis_lifted=self.sensor.pads["pelvis"]),
+            machine_model=self.settings.machine_model, geometry=self.geometry, config_version=config.version,
+            sound=config.sound, sensor_lost_s=config.cues.sensor_lost_s,
+            member=self.session.at_machine() if self.session else None,
+            sled=self.sensor.reading(now, self.engine.health if self.engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,

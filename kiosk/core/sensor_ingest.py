@@ -19,6 +19,7 @@ from kiosk.core import wording
 from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.cues.health import StreamHealth
 from kiosk.core.sensor_health import SensorMonitor
+from kiosk.core.snapshot import SledReading
 from kiosk.core.unit import Unit, Wiring
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,15 @@ class SensorIngest(Unit):
     def health(self, now: float, stream: StreamHealth | None) -> SensorHealth:
         return self.monitor.snapshot(dropped=stream.dropped if stream else 0,
                                      out_of_range=stream.out_of_range if stream else 0, now=now)
+
+    def reading(self, now: float, stream: StreamHealth | None) -> SledReading:
+        """What the screen shows of the sensor as of `now`."""
+        monitor = self.monitor
+        return SledReading(mm=monitor.last_mm, raw_mm=self.last_raw_mm, sensor_ts=monitor.last_ts,
+                           received=monitor.received, invalid=monitor.invalid,
+                           dropped=stream.dropped if stream else 0, rate_hz=monitor.snapshot(now=now).rate_hz,
+                           silent_s=monitor.silent_for(now), lumbar_lifted=self.pads["lumbar"],
+                           pelvis_lifted=self.pads["pelvis"])
 
     def _store(self) -> CalibrationStore:
         if self._calibration is None:

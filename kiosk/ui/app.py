@@ -23,7 +23,7 @@ from kiosk.contract.events import (
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.machine import is_pressing
-from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback
+from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, SetRecord
 from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
@@ -78,8 +78,8 @@ class KioskApp(App):
         self.title = "Leg press"
         self.geometry = kiosk.snapshot.geometry
         self.session_id: str | None = None
-        self.pending_set: tuple[SetEnd, list, list] | None = None  # ended, not yet summarised
-        self.last_set: tuple[SetEnd, list, list] | None = None  # the last one summarised
+        self.pending_set: SetRecord | None = None  # ended, not yet summarised
+        self.last_set: SetRecord | None = None  # the last one summarised
         self.last_cue: tuple[CueRaised, float] | None = None
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
@@ -224,7 +224,7 @@ class KioskApp(App):
         if set_end.session != self.session_id:
             return
         self.sets_done.append(set_end)
-        self.pending_set = (set_end, list(self.set_reps), list(self.set_cues))
+        self.pending_set = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
         self.set_reps, self.set_cues, self.reps, self.last_rep = [], [], 0, None
         # The member reads the summary once they are done with the stop message or the pain screen.
         if not self.stop_overlay.shown and self.manager.current not in ("pain", "setup"):
@@ -254,8 +254,8 @@ class KioskApp(App):
         if self.pending_set is None:
             self.go("set" if self.session_id else "attract")
             return
-        set_end, reps, cues = self.pending_set
-        self.screen("summary").show_set(set_end, reps, cues, self.pain if "pain_stop" in cues else None)
+        done = self.pending_set
+        self.screen("summary").show_set(done.end, done.reps, done.cues, self.pain if "pain_stop" in done.cues else None)
         self.last_set, self.pending_set = self.pending_set, None
         self.go("summary")
 
@@ -281,7 +281,7 @@ class KioskApp(App):
         elif self.pending_set is not None:
             self.show_set_summary()
         else:
-            self.screen("summary").show_set(None, [], [], self.pain)
+            self.screen("summary").show_set(None, (), (), self.pain)
             self.go("summary")
 
     def finish(self) -> None:

@@ -34,11 +34,8 @@ class GuidedSetupScreen(Screen):
             return
         g = App.get_running_app().geometry
         notch = min(max(1, settings.backrest_notch), g.backrest_notches)
-        self.defaults = "\n".join((
-            f"Backrest: {words.backrest_text(notch, g.backrest_angles_deg[notch - 1])}, well back",
-            f"Feet: {words.FOOT_HEIGHT[settings.foot_height].lower()}, {words.FOOT_WIDTH[settings.foot_width].lower()}",
-            f"Depth: {settings.target_depth_mm:.0f} mm, a short range",
-        ))
+        self.defaults = words.first_time_defaults(words.backrest_text(notch, g.backrest_angles_deg[notch - 1]),
+                                                  settings.foot_height, settings.foot_width, settings.target_depth_mm)
         show_settings(self.ids.side, self.ids.feet, settings, g)
 
     def reset(self) -> None:

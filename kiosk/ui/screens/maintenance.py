@@ -12,17 +12,12 @@ from kivy.uix.screenmanager import Screen
 from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.events import SensorFault
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
 
 # Text refreshes at this rate; the plot takes every poll.
 TEXT_EVERY_S = 0.25
-CAL_STEPS = {
-    "zero": "Zero set: legs straight is now 0 mm.",
-    "full": "Full travel set.",
-    "lumbar": "Lower-back pad marked as checked.",
-    "pelvis": "Seat pad marked as checked.",
-}
 
 
 READINGS = ("raw", "mm", "lumbar", "pelvis", "rate", "received", "stale", "counts", "broker", "calibration",
@@ -92,13 +87,14 @@ class MaintenanceScreen(Screen):
             "faults": "\n".join(self.faults) or "no sensor faults",
         }
 
-    def camera_test(self) -> None:
-        self._run(lambda kiosk: kiosk.camera_test())
+    def self_test(self) -> None:
+        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw."""
+        self._run(lambda kiosk: words.self_test_text(kiosk.diagnostics()))
 
     def calibrate(self, step: str) -> None:
         def work(kiosk):
             kiosk.calibrate(step)
-            return CAL_STEPS[step]
+            return words.CALIBRATION_DONE[step]
         self._run(work)
 
     def _run(self, work) -> None:
