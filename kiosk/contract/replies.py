@@ -114,6 +114,22 @@ class DiagnosticsReport(ReportModel):
     trusted_key_ids: list[str]
 
 
+class EidRange(ReportModel):
+    """Events `from_eid` to `to_eid`, both included."""
+
+    from_eid: int
+    to_eid: int
+
+
+class Replayed(ReportModel):
+    """`replay`: how many events were published again, and the parts of the range this kiosk no longer holds."""
+
+    sent: int
+    missing: list[EidRange] = Field(description="ranges asked for that the journal no longer holds (or never had)")
+    truncated_at: int | None = Field(
+        default=None, description="a range longer than one request may cover stops after this eid; ask again")
+
+
 # The reply `data` of each contract command, by command name.
 REPLIES: dict[str, type[ReportModel]] = {
     "out_of_order": ModeReply,
@@ -123,4 +139,5 @@ REPLIES: dict[str, type[ReportModel]] = {
     "diagnostics": DiagnosticsReport,
     "rebirth": Republished,
     "restart": Restarting,
+    "replay": Replayed,
 }

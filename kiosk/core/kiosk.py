@@ -13,7 +13,7 @@ The units own the topics (see each module's first lines):
 | operators | `operators.py` | `R/kiosk/cmd/#`, `.../broadcast/cmd/#`, `R/kiosk/res/*`, config set/state |
 | sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event` |
 | profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
-| events | `event_stream.py` | `R/kiosk/event` |
+| events | `journal.py` | `R/kiosk/event`, the `replay` command |
 
 What stays here is what spans them: the mode, the member's session and its
 cue engine, the pain protocol, the commands that change modes and sessions,
@@ -41,7 +41,7 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.kiosk import KioskMode, SensorHealth
+from kiosk.contract.kiosk import JournalHealth, KioskMode, SensorHealth
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.replies import DiagnosticsReport, MessageShown, ModeReply, Republished, Restarting, SessionEnded
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
@@ -51,8 +51,8 @@ from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
 from kiosk.core.cues.engine import CueEngine
-from kiosk.core.event_stream import EventStream
 from kiosk.core.inbox import Inbox
+from kiosk.core.journal import EventJournal
 from kiosk.core.link import MqttLink
 from kiosk.core.machine import ACTIVITY_MM, first_time_settings, geometry_for, on_this_machine
 from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
@@ -72,6 +72,9 @@ log = logging.getLogger(__name__)
 Observer = Callable[[BaseModel], None]
 # Maintenance left untouched this many idle timeouts (7.5 min by default) was forgotten, not in use.
 MAINTENANCE_IDLE_FACTOR = 5
+# The broker keeps the kiosk's session (its subscriptions and the QoS 1 commands, config and profiles
+# sent to it) this long while it is away: a restart or a night without network loses none of them.
+SESSION_EXPIRY_S = 86_400
 # While samples stream in, the screen's snapshot is renewed at most this often (about a frame at 60 Hz).
 SNAPSHOT_EVERY_S = 1 / 60
 
@@ -97,7 +100,8 @@ class Kiosk:
         self._maintenance_active_at = 0.0  # last touch or sled movement while in maintenance
         self._snapshot_at = float("-inf")
         self.inbox = Inbox(on_tick=self._on_tick, clock=self.clock.now, on_settled=self._settled)
-        self.link = MqttLink(client_id=f"kiosk-{settings.site}-{settings.machine}", broker=settings.broker_url)
+        self.link = MqttLink(client_id=f"kiosk-{settings.site}-{settings.machine}", broker=settings.broker_url,
+                             session_expiry_s=SESSION_EXPIRY_S)
         self.commands = CommandDesk(self.link, self.topics)
         wiring = Wiring(settings=settings, topics=self.topics, link=self.link, inbox=self.inbox, clock=self.clock,
                         commands=self.commands, emit=self._emit, notify=self._notify)
@@ -107,7 +111,7 @@ class Kiosk:
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, on_depth=self._on_depth,
                                    on_liftoff=self._on_liftoff, session_id=self._session_id)
         self.profiles = ProfileSync(wiring, on_received=self._profile_received, on_saved=self._profile_saved)
-        self.events = EventStream(wiring)
+        self.events = EventJournal(wiring)
         self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events)
         self.keys = TrustedKeys(settings.trusted_keys_dir)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
@@ -351,6 +355,9 @@ class Kiosk:
         if self.engine is not None:
             for out in self.engine.on_liftoff(event):
                 self._emit(out)
+
+    def journal_health(self) -> JournalHealth | None:
+        return self.events.health.model_copy() if self.events.started else None
 
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)

@@ -13,7 +13,16 @@ from typing import Protocol
 from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.config import KioskConfig
-from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus, KioskTelemetry, LinkHealth, LinkState, SensorHealth
+from kiosk.contract.kiosk import (
+    JournalHealth,
+    KioskInfo,
+    KioskMode,
+    KioskStatus,
+    KioskTelemetry,
+    LinkHealth,
+    LinkState,
+    SensorHealth,
+)
 from kiosk.core.boot import next_boot
 from kiosk.core.link import Will
 from kiosk.core.system import cpu_temperature_c, memory_mb
@@ -35,6 +44,8 @@ class KioskFacts(Protocol):
     def fps(self) -> float | None: ...
 
     def sensor_health(self, now: float) -> SensorHealth: ...
+
+    def journal_health(self) -> JournalHealth | None: ...
 
 
 class Presence(Unit):
@@ -94,6 +105,7 @@ class Presence(Unit):
             sensor=self._facts.sensor_health(now),
             broker=LinkHealth(connected=link.connected, connects=link.stats.connects,
                               disconnects=link.stats.disconnects, callback_errors=link.stats.callback_errors),
+            journal=self._facts.journal_health(),
         )
 
     def tick(self, now: float) -> None:

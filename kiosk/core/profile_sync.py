@@ -4,15 +4,20 @@ Retained profiles from the broker fill a local cache (so a scan works while
 the broker is away); a save made here is held in the cache's `pending` table
 and published only once the kiosk is online and has had a moment to receive
 the latest retained profiles, as `latest.rev + 1`, so an offline kiosk never
-pushes an old revision over a newer one. The cache is opened at start.
+pushes an old revision over a newer one. A save leaves the `pending` table
+only once the broker has acknowledged it, so a kill at any moment neither
+loses it nor saves it twice. The cache is opened at start.
 """
 
 import logging
 from collections.abc import Callable
 
+import paho.mqtt.client as mqtt
+
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profiles_filter, parse
-from kiosk.core.profiles import ProfileBook, with_settings
+from kiosk.core.link import acknowledged
+from kiosk.core.profiles import HeldSave, ProfileBook, with_settings
 from kiosk.core.unit import Unit, Wiring
 
 log = logging.getLogger(__name__)
@@ -33,6 +38,8 @@ class ProfileSync(Unit):
         self._on_saved = on_saved
         self._book: ProfileBook | None = None
         self._synced_at = float("inf")
+        # Saves published and not yet acknowledged by the broker, by (member, model).
+        self._in_flight: dict[tuple[str, str], tuple[HeldSave, MemberProfile, mqtt.MQTTMessageInfo]] = {}
 
     @property
     def book(self) -> ProfileBook:
@@ -59,6 +66,7 @@ class ProfileSync(Unit):
         self._publish_held(self.wiring.clock.now())
 
     def tick(self, now: float) -> None:
+        self._confirm_published()
         self._publish_held(now)
 
     def _connected(self) -> None:
@@ -69,15 +77,30 @@ class ProfileSync(Unit):
             return
         book = self.book
         for held in book.pending():
+            if (held.member, held.model) in self._in_flight:
+                continue
+            latest = book.get(held.member)
+            if latest is not None and latest.machines.get(held.model) == held.settings:
+                # Already saved: a kill between the publish and its acknowledgement left it held.
+                book.release(held.member, held.model, held.settings)
+                continue
             try:
-                profile = with_settings(book.get(held.member), held.member, held.name, held.model, held.settings, now)
+                profile = with_settings(latest, held.member, held.name, held.model, held.settings, now)
             except ValueError as exc:
                 log.error("save of %s's settings dropped: %s", held.member, exc)
-                book.release(held.member, held.model)
+                book.release(held.member, held.model, held.settings)
                 continue
-            book.offer(profile)
-            self.wiring.link.publish(self.wiring.topics.profile(held.member), profile, qos=1, retain=True)
-            book.release(held.member, held.model)
+            info = self.wiring.link.publish(self.wiring.topics.profile(held.member), profile, qos=1, retain=True)
+            self._in_flight[(held.member, held.model)] = (held, profile, info)
+
+    def _confirm_published(self) -> None:
+        """A held save leaves the cache's `pending` table only once the broker has acknowledged it."""
+        for key, (held, profile, info) in list(self._in_flight.items()):
+            if not acknowledged(info):
+                continue
+            del self._in_flight[key]
+            self.book.offer(profile)
+            self.book.release(held.member, held.model, held.settings)
             self._on_saved(profile)
 
     def _profile_message(self, topic: str, payload: bytes, _props: object, _received_at: float) -> None:

@@ -107,12 +107,16 @@ class ProfileBook:
             rows = self._db.execute("SELECT member, name, model, settings FROM pending").fetchall()
         return [HeldSave(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
 
-    def release(self, member: str, model: str | None = None) -> None:
+    def release(self, member: str, model: str | None = None, settings: MachineSettings | None = None) -> None:
+        """Forget held saves of `member` (for `model`; only if still `settings`: a newer save stays held)."""
         with self._lock:
             if model is None:
                 self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
-            else:
+            elif settings is None:
                 self._db.execute("DELETE FROM pending WHERE member = ? AND model = ?", (member, model))
+            else:
+                self._db.execute("DELETE FROM pending WHERE member = ? AND model = ? AND settings = ?",
+                                 (member, model, encode(settings).decode()))
 
     def settings_for(self, member: str, model: str) -> tuple[MemberProfile | None, MachineSettings | None]:
         """The member's profile and their settings for `model`: a held save wins over the cached profile."""
