@@ -1,7 +1,7 @@
 """A member at the machine, in the real window: scan, settings, a set with live cues, pain, summary, and back."""
 
-import json
 import time
+from collections.abc import Callable
 
 import pytest
 from kivy.graphics import Color
@@ -9,6 +9,7 @@ from kivy.graphics import Color
 from kiosk.contract.events import CueRaised, ProfileSaved
 from kiosk.core import wording as words
 from kiosk.core.session import ScanFeedback
+from kiosk.devbroker import Received
 from kiosk.sim.motion import SledPath
 from kiosk.ui import theme
 from tests.ui.members import SAVED, on_set_screen, seed_profile, start_member
@@ -199,11 +200,11 @@ def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
     ui.node.play(SledPath(start=0.0, mm=230).move(40, 1.5))
 
 
-def event(kind: str, **fields):
+def event(kind: str, **fields: object) -> Callable[[Received], bool]:
     """A predicate for `events.wait_for`: a kiosk event of this type with these fields."""
-    def matches(message) -> bool:
-        data = json.loads(message.payload)
-        return data.get("type") == kind and all(data.get(k) == v for k, v in fields.items())
+    def matches(message: Received) -> bool:
+        e = message.event()
+        return e.type == kind and all(getattr(e, k, None) == v for k, v in fields.items())
     return matches
 
 

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from kiosk.core import wording as words
+from kiosk.core.wording import CALIBRATION_DONE as CAL_STEPS
 from kiosk.devbroker import publish
-from kiosk.ui.screens.maintenance import CAL_STEPS
 from tests.ui.members import on_set_screen, start_member
 
 pytestmark = pytest.mark.ui
@@ -59,8 +59,8 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
 
-    d.tap(m.ids.camera)
-    d.until(lambda: "no camera" in m.result, what="camera test")
+    d.tap(m.ids.self_test)
+    d.until(lambda: "no camera" in m.result, what="self-test with the camera's verdict")
 
     # Leave the sled uncalibrated for whoever comes next, then close with the same staff code.
     ui.node.hold(0.0)
