@@ -130,6 +130,7 @@ class FolderSource(CameraSource):
         self.description = f"files:{self.directory}"
         self._last_seen: dict[str, tuple[int, int]] = {}
         self._stuck: set[str] = set()
+        self.refused = 0  # entries moved aside unread: not a regular file, too large, too many pixels
 
     def open(self) -> None:
         try:

@@ -28,7 +28,7 @@ from kiosk.core.boot import next_boot
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink, Will
-from kiosk.core.machine import first_time_settings, geometry_for, on_this_machine
+from kiosk.core.machine import FloorStats, first_time_settings, geometry_for, on_this_machine
 from kiosk.core.member_codes import ScanVerdict, TrustedKeys, verify_code
 from kiosk.core.profiles import ProfileBook, with_settings
 from kiosk.core.calibration import CalibrationStore, SledCalibration
@@ -37,6 +37,8 @@ from kiosk.core.scanner import Scanner
 from kiosk.core.sensor_health import SensorMonitor
 from kiosk.core.commands import CommandDesk
 from kiosk.core.remote_config import ConfigKeeper
+from kiosk.core.defences import defence_counters
+from kiosk.core.revocations import Revocations
 from kiosk.core.session import OperatorNotice, ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
 from kiosk.core.system import cpu_temperature_c, memory_mb
@@ -71,7 +73,8 @@ class Kiosk:
 
     def __init__(self, settings: KioskSettings, clock: Clock | None = None):
         self.settings = settings
-        self.config_keeper = ConfigKeeper(settings.tuning)
+        self.config_keeper = ConfigKeeper(settings.tuning, settings.machine_model)
+        self.floor_stats = FloorStats()
         self.out_of_order_reason: str | None = None
         self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
         self.clock = clock or Clock()
@@ -105,6 +108,8 @@ class Kiosk:
             will=Will(self.topics.kiosk_status, self._status("lost").model_dump_json().encode()),
         )
         self.link.on_connect(lambda: self.inbox.post(self._announce))
+        self.revocations = Revocations(settings.data_dir)
+        self.revocations.attach(self.link, settings.site, self.inbox.post)
         self._profiles_synced_at = float("inf")
         self.link.subscribe(self.topics.sensor_depth, self._on_depth_message, qos=0)
         self.link.subscribe(self.topics.sensor_event, self._on_event_message, qos=1)
@@ -202,7 +207,9 @@ class Kiosk:
     def _handle_scan(self, text: str) -> None:
         now = self.clock.now()
         self.keys.reload()
-        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern)
+        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern,
+                              max_age_s=self.config.code_max_age.seconds_by_role())
+        verdict = self.revocations.screen(verdict)
         if verdict.accepted and verdict.claims.role != "staff" and self.mode in BUSY_MESSAGES:
             verdict = ScanVerdict(False, None, "not_allowed", BUSY_MESSAGES[self.mode], f"kiosk is in {self.mode}")
         if not verdict.accepted:
@@ -228,7 +235,8 @@ class Kiosk:
 
     def _start_session(self, member: str, name: str, role: str, now: float) -> None:
         profile, saved = self.profiles.settings_for(member, self.settings.machine_model)
-        settings = on_this_machine(saved, self.geometry) if saved else first_time_settings(self.geometry)
+        settings = (on_this_machine(saved, self.geometry, self.floor_stats) if saved
+                    else first_time_settings(self.geometry))
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
                                started=now, settings=settings, profile=profile, first_time=saved is None)
         self.engine = self._new_engine(settings)
@@ -405,7 +413,7 @@ class Kiosk:
         # A newer profile arrived for the member at the machine (saved on another kiosk, or the
         # retained copy came in after the scan): show it, unless they already edited here.
         saved = profile.machines.get(self.settings.machine_model)
-        saved = on_this_machine(saved, self.geometry) if saved else None
+        saved = on_this_machine(saved, self.geometry, self.floor_stats) if saved else None
         session.profile = profile
         if saved is not None and saved != session.settings:
             session.settings, session.first_time = saved, False
@@ -551,6 +559,8 @@ class Kiosk:
                                         out_of_range=health.out_of_range if health else 0, now=now),
             broker=LinkHealth(connected=self.link.connected, connects=self.link.stats.connects,
                               disconnects=self.link.stats.disconnects, callback_errors=self.link.stats.callback_errors),
+            defences=defence_counters(self.floor_stats, self.profiles.stats, self.commands.redirected,
+                                      self.revocations.stats, self.scanner.source),
         )
 
     def _status(self, state: str) -> KioskStatus:

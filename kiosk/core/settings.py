@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import AfterValidator, ValidationError, field_validator
-from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
 from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.camera import source_from_spec
+from kiosk.core.files import private_dir
 
 ENV_PREFIX = "LEGPRESS_"
 
@@ -126,7 +127,7 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
 def _check_folders(settings: KioskSettings) -> None:
     """The data folder must be writable and the trusted keys, if they exist, a folder."""
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         probe = settings.data_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()
