@@ -5,6 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from kiosk.contract.base import CommandModel, ReportModel
+from kiosk.contract.text import PlainText
 
 Transaction = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -16,7 +17,7 @@ class Command(CommandModel):
 class OutOfOrder(Command):
     """Refuse members until `in_service`; staff codes still open maintenance."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Annotated[PlainText, Field(min_length=1, max_length=200)]
 
 
 class InService(Command):
@@ -24,9 +25,10 @@ class InService(Command):
 
 
 class ShowMessage(Command):
-    """Show `text` over any screen for `seconds`."""
+    """Show `text` over any screen for `seconds`; never over a warn or stop cue, which comes first."""
 
-    text: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[PlainText, Field(min_length=1, max_length=500, description="Plain text on one line: "
+                                     "control and formatting characters (newlines included) are refused.")]
     seconds: Annotated[float, Field(gt=0, le=86_400)] = 30.0
 
 

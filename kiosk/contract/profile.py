@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
+from kiosk.contract.text import PlainText
 from kiosk.contract.sensor import TravelMm
 
 FootHeight = Literal["low", "mid", "high"]
@@ -43,7 +44,7 @@ class MemberProfile(ReportModel):
     model_config = ConfigDict(extra="allow")
 
     member: Id
-    name: Annotated[str, Field(max_length=40)] = ""
+    name: Annotated[PlainText, Field(max_length=40)] = ""
     # Bounded to what every JSON reader holds exactly, so `rev + 1` always fits.
     rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp
