@@ -33,10 +33,24 @@ ATTACK = {"cues": {"lumbar_liftoffs_to_stop": 10, "liftoff_margin_mm": 0, "senso
 
 
 def _push(broker, collect, topic: str, body: dict | bytes, status: str) -> dict:
+    """Push a config layer and return the config state that answers it.
+
+    The kiosk announces its state when it connects too: a taken push is told
+    apart by its version (given or added here), a withdrawal by what follows.
+    """
     state = collect(f"{R}/kiosk/config/state")
+    if isinstance(body, dict) and status == "ok":
+        body = {"version": f"t{time.monotonic_ns()}", **body}
     payload = body if isinstance(body, bytes) else json.dumps(body).encode()
+    seen = len(state.messages)
     publish(broker, topic, payload, retain=True)
-    return json.loads(state.wait_for(lambda m: not m.retain and json.loads(m.payload)["status"] == status).payload)
+
+    def answer(m) -> bool:
+        got = json.loads(m.payload)
+        if got["status"] != status:
+            return False
+        return status == "error" or not isinstance(body, dict) or got["version"] == body["version"]
+    return json.loads(state.wait_for(lambda m: m in state.messages[seen:] and answer(m)).payload)
 
 
 def _diagnostics(broker, collect) -> dict:

@@ -6,8 +6,8 @@ from pydantic import ConfigDict, Field, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PlainText
 from kiosk.contract.sensor import TravelMm
+from kiosk.contract.text import PlainText
 
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]

@@ -20,10 +20,10 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
 from kiosk.contract.topics import member_profile, site_revocations
+from kiosk.core.link import MqttLink
 from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
-from kiosk.core.link import MqttLink
 from kiosk.fleet.connection import add_site_and_broker, connected
 
 DAY_S = 86400
