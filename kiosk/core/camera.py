@@ -167,11 +167,8 @@ class FolderSource(CameraSource):
     def _waiting(self) -> dict[str, Path]:
         """Entries with an image's name in the folder, oldest first: links and devices too, to be refused."""
         found = []
-        try:
-            entries = list(os.scandir(self.directory))
-        except OSError:
-            return {}
-        for entry in entries:
+        # A folder that went away raises: the scanner reports it and tries again.
+        for entry in list(os.scandir(self.directory)):
             name = entry.name
             if name.startswith(".") or name in self._stuck or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
