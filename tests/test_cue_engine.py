@@ -4,12 +4,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.contract.base import encode
+from kiosk.contract.base import decode, encode
 from kiosk.contract.config import CueThresholds
 from kiosk.contract.events import KIOSK_EVENT, CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues import CueEngine
-from kiosk.core.cues.health import SeqGuard
 from kiosk.core.cues.safety import depth_floor
 from kiosk.core.machine import TARGET_MARGIN_MM
 from kiosk.sim.replay import engine_for, replay
@@ -430,13 +429,31 @@ def test_a_forged_far_future_liftoff_cannot_hide_the_real_ones() -> None:
     assert ("liftoff_lumbar", "warn") in {(e.cue, e.severity) for e in events if e.type == "cue"}
 
 
-def test_a_forged_far_future_depth_sample_stalls_the_stream_only_briefly() -> None:
+def test_a_forged_seq_far_ahead_mid_stream_is_refused_and_the_stream_goes_on() -> None:
     trace = generate("good", 3)
+    depth = [decode(DepthSample, i.payload) for i in trace.items if i.kind == "depth"]
     engine = engine_for(trace)
-    engine.on_depth(DepthSample(seq=2**63 - 1, ts=32503680000.0, mm=100.0))
-    reps = [e for e in replay(trace, engine).events if e.type == "rep"]
-    assert len(reps) == trace.truth.reps
-    assert engine.health.out_of_order == SeqGuard.RESYNC_AFTER - 1
+    half = len(depth) // 2
+    events = [e for s in depth[:half] for e in engine.on_depth(s)]
+    events += engine.on_depth(DepthSample(seq=2**63 - 1, ts=depth[half].ts, mm=100.0))
+    events += [e for s in depth[half:] for e in engine.on_depth(s)]
+    assert len([e for e in events if e.type == "rep"]) == trace.truth.reps
+    assert engine.health.out_of_order == 1
+
+
+def test_replayed_old_samples_in_bursts_are_never_taken_for_a_restart() -> None:
+    trace = generate("good", 3)
+    depth = [decode(DepthSample, i.payload) for i in trace.items if i.kind == "depth"]
+    engine = engine_for(trace)
+    events = []
+    for n, sample in enumerate(depth):
+        events += engine.on_depth(sample)
+        if n % 40 == 39:
+            # Three old samples from the bottom of an earlier rep, as a replaying attacker would send them.
+            for old in sorted(depth[:n - 20], key=lambda s: -s.mm)[:3]:
+                events += engine.on_depth(old)
+    assert len([e for e in events if e.type == "rep"]) == trace.truth.reps
+    assert engine.health.restarts == 0 and engine.health.out_of_order > 0
 
 
 def test_lumbar_liftoff_is_not_buried_by_a_too_deep_for_the_same_rep() -> None:

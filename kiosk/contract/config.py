@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PlainText
+from kiosk.contract.text import PLAIN_TEXT
 
 # Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
 # Two lumbar lift-offs in one set stop it (legpress-guidance.md, "Live cues").
@@ -118,7 +118,8 @@ class CodeMaxAge(ConfigModel):
 class KioskConfig(ConfigModel):
     """Everything an operator may tune remotely, with the defaults a kiosk starts from."""
 
-    version: Annotated[PlainText, Field(max_length=64, description="The operators' name for this config.")] = "default"
+    version: Annotated[str, Field(max_length=64, description="The operators' name for this config."),
+                       PLAIN_TEXT] = "default"
     idle_timeout_s: PositiveS = 90.0
     telemetry_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
     sound: bool = Field(True, description="Warning tones; a `stop` always sounds, whatever this says (safety floor).")

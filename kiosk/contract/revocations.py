@@ -12,7 +12,7 @@ from pydantic import Field
 
 from kiosk.contract.base import ConfigModel, Timestamp
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PlainText
+from kiosk.contract.text import PLAIN_TEXT
 
 MAX_REVOCATIONS = 1000
 
@@ -22,7 +22,8 @@ class Revocation(ConfigModel):
 
     member: Id
     issued_before: Annotated[Timestamp, Field(description="Unix time: codes with an older `iat` are refused.")]
-    note: Annotated[PlainText, Field(max_length=200, description="Why, for operators; never shown to members.")] = ""
+    note: Annotated[str, Field(max_length=200, description="Why, for operators; never shown to members."),
+                    PLAIN_TEXT] = ""
 
 
 class RevocationList(ConfigModel):

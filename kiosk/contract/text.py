@@ -7,7 +7,6 @@ them.
 """
 
 import unicodedata
-from typing import Annotated
 
 from pydantic import AfterValidator
 
@@ -23,4 +22,6 @@ def check_plain_text(text: str) -> str:
     return text
 
 
-PlainText = Annotated[str, AfterValidator(check_plain_text)]
+# Put after the field's own length limits, so a too-long text still says so in the usual words:
+# `Annotated[str, Field(max_length=40), PLAIN_TEXT]`.
+PLAIN_TEXT = AfterValidator(check_plain_text)

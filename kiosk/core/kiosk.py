@@ -113,6 +113,7 @@ class Kiosk:
         self._profiles_synced_at = float("inf")
         self.link.subscribe(self.topics.sensor_depth, self._on_depth_message, qos=0)
         self.link.subscribe(self.topics.sensor_event, self._on_event_message, qos=1)
+        self.sensor.attach(self.link, self.topics.sensor_status, self.inbox.post)
         self.link.subscribe(member_profiles_filter(settings.site), self._on_profile_message, qos=1)
         self.commands = CommandDesk(self.link, self.topics)
         for name, handler in self._command_handlers().items():
@@ -367,13 +368,17 @@ class Kiosk:
                                        fault="invalid_payloads",
                                        detail=f"{self.sensor.invalid} refused so far; last: {exc}"[:200]))
             return None
-        self.sensor.sample_seen(received_at, item.ts, len(item.unknown_fields))
+        if not self.sensor.sample_seen(received_at, item, self.calibration.calibration.to_mm, self.geometry.travel_mm):
+            return None
         return item
 
     def _handle_depth(self, payload: bytes, received_at: float) -> None:
         raw = self._decode_sensor(DepthSample, payload, received_at)
         if raw is None:
             return
+        if self.engine is not None and self.sensor.clock.just_restarted:
+            for event in self.engine.sensor_restarted():
+                self._emit(event)
         self.last_raw_mm = raw.mm
         sample = raw.model_copy(update={"mm": self.calibration.calibration.to_mm(raw.mm)})
         self.sensor.last_mm = sample.mm

@@ -147,6 +147,22 @@ class CueEngine:
         self._rest_check(now, out)
         return out
 
+    def sensor_restarted(self) -> list[CueEvent]:
+        """The node restarted (the kiosk saw its new `ready` and `seq` back near 0): its clock may have moved.
+
+        Times from before and after cannot be compared, so the open set ends
+        where the old stream stopped and the stream starts afresh.
+        """
+        out: list[CueEvent] = []
+        if self._set_open:
+            self._close_set(self._last_ts or 0.0, out)
+        self._health.restarts += 1
+        self._depth_seq = SeqGuard()
+        self._tracker = RepTracker(self.thresholds.hysteresis_mm)
+        self._armed, self._lost = True, False
+        self._last_mm = self._last_ts = None
+        return out
+
     def end(self, now: float) -> list[CueEvent]:
         """Close the open set, if any (the session ends, or the member pressed stop)."""
         out: list[CueEvent] = []
