@@ -122,7 +122,8 @@ class KioskConfig(ConfigModel):
                        PLAIN_TEXT] = "default"
     idle_timeout_s: PositiveS = 90.0
     telemetry_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
-    sound: bool = Field(True, description="Warning tones; a `stop` always sounds, whatever this says (safety floor).")
+    sound: Annotated[bool, Field(description="Warning tones; a `stop` always sounds, whatever this says "
+                                 "(safety floor).")] = True
     member_id_pattern: Annotated[str | None, Field(
         max_length=200,
         description="Plain membership ids accepted as well as signed codes (RE2 syntax, matched in linear time); "

@@ -195,10 +195,10 @@ class ProfileBook:
             log.warning("profile of %s refused: rev %d jumps more than %d past the cached %d",
                         member, profile.rev, MAX_REV_JUMP, cached)
             return None
-        profile = self._trimmed(profile)
-        if profile is None:
+        kept = self._trimmed(profile)
+        if kept is None:
             return None
-        return profile if self.offer(profile) else None
+        return kept if self.offer(kept) else None
 
     def _trimmed(self, profile: MemberProfile) -> MemberProfile | None:
         """`profile` without its unknown fields if they are too big to keep; None if it is still too big."""

@@ -43,7 +43,7 @@ class ConfigKeeper:
             if patch:
                 # On its own first: a layer that is no config by itself must not hide behind another one.
                 self._validated(merge_config(_DEFAULTS, patch))
-            candidate = dict(self._patches, **{scope: patch})
+            candidate = {**self._patches, scope: patch}
             config = self._validated(merge_config(merge_config(self._base, candidate["site"]), candidate["kiosk"]))
         except ValueError as exc:
             detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)

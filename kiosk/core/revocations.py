@@ -44,7 +44,10 @@ class Revocations:
     def attach(self, link: MqttLink, site: str, post: Callable[[Callable[[], None]], None]) -> None:
         """Load the kept copy and follow the site's list; `post` hands work to the core thread."""
         self._load()
-        link.subscribe(site_revocations(site), lambda _t, payload, _p: post(lambda: self.offer(payload)), qos=1)
+        link.subscribe(site_revocations(site), lambda _t, payload, _p: post(lambda: self._receive(payload)), qos=1)
+
+    def _receive(self, payload: bytes) -> None:
+        self.offer(payload)
 
     def offer(self, payload: bytes) -> bool:
         """A published list (empty payload: cleared); False if refused, see `error`."""

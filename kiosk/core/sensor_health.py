@@ -70,10 +70,11 @@ class SensorMonitor:
         """
         self.received += 1
         self.unknown_fields += len(item.unknown_fields)
-        depth = isinstance(item, DepthSample)
-        if not self.clock.believable(item.ts, received_at, item.seq if depth else None):
+        if not isinstance(item, DepthSample):
+            return self.clock.believable(item.ts, received_at)
+        if not self.clock.believable(item.ts, received_at, item.seq):
             return False
-        if depth and (travel_mm is None or -TRAVEL_TOLERANCE_MM <= to_mm(item.mm) <= travel_mm + TRAVEL_TOLERANCE_MM):
+        if travel_mm is None or -TRAVEL_TOLERANCE_MM <= to_mm(item.mm) <= travel_mm + TRAVEL_TOLERANCE_MM:
             self._settle(received_at, item.ts)
         return True
 
