@@ -174,6 +174,7 @@ def test_for_any_config_and_profile_the_models_accept_the_engine_stays_inside_th
     assert th.liftoff_margin_mm >= MIN_LIFTOFF_MARGIN_MM and th.repeat_s <= MAX_REPEAT_S
     assert th.hysteresis_mm <= MAX_HYSTERESIS_MM and th.lockout_margin_mm <= MAX_LOCKOUT_MARGIN_MM
     limits = engine.settings
-    assert 0 <= limits.top_mm < engine.target_depth_mm <= engine.max_depth_mm - TARGET_MARGIN_MM
+    # Depths are kept to 0.1 mm: the margin holds to within float rounding.
+    assert 0 <= limits.top_mm < engine.target_depth_mm <= engine.max_depth_mm - TARGET_MARGIN_MM + 1e-9
     assert engine.max_depth_mm <= geometry.travel_mm
     assert limits.backrest_notch <= geometry.backrest_notches and limits.seat_notch <= geometry.seat_notches
