@@ -3,7 +3,9 @@
 import json
 import time
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
@@ -22,7 +24,10 @@ from kiosk.contract.config import (
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.cues import CueEngine
 from kiosk.core.machine import TARGET_MARGIN_MM
+from kiosk.contract.base import encode
+from kiosk.contract.sensor import DepthSample
 from kiosk.devbroker import publish
+from kiosk.sim.motion import SledPath
 
 R = "gym/v1/testgym/lp1"
 PROFILE = "gym/v1/testgym/members/m_sam/profile"
@@ -118,6 +123,22 @@ def _publish_profile(broker, kiosk, settings: dict, rev: int = 3) -> None:
         time.sleep(0.02)
 
 
+def _lower_the_sled(broker, to_mm: float) -> None:
+    """A sensor node's samples, stamped now: a second at the top, then three seconds down to `to_mm`."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.connect(broker.host, broker.port)
+    client.loop_start()
+    try:
+        path = SledPath(time.time(), 40.0).hold(1.0).move(to_mm, 3.0).hold(0.5)
+        for seq in range(226):
+            ts = path.start + seq * 0.02
+            client.publish(f"{R}/sensor/depth", encode(DepthSample(seq=seq, ts=ts, mm=round(path.at(ts), 1))))
+            time.sleep(0.001)
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
 def test_a_profile_beyond_the_machine_is_clamped_for_the_session_and_counted(broker, collect, kiosk):
     events = collect(f"{R}/kiosk/event")
     _publish_profile(broker, kiosk, {"backrest_notch": 3, "max_depth_mm": 2000, "target_depth_mm": 1900,
@@ -129,6 +150,10 @@ def test_a_profile_beyond_the_machine_is_clamped_for_the_session_and_counted(bro
     settings = kiosk.session.settings
     assert settings.max_depth_mm <= 500 and settings.target_depth_mm <= settings.max_depth_mm - TARGET_MARGIN_MM
     assert settings.top_mm >= 0
+    # The attack's own test: down to 518 mm on this 500 mm sled is too deep again.
+    _lower_the_sled(broker, to_mm=518)
+    too_deep = json.loads(events.wait_for(lambda m: b'"too_deep"' in m.payload).payload)
+    assert too_deep["severity"] == "warn"
 
 
 def test_a_normal_profile_is_used_as_saved_and_nothing_is_counted(broker, collect, kiosk):
