@@ -70,7 +70,7 @@ def test_a_flood_of_profiles_with_big_unknown_fields_keeps_the_cache_bounded(bro
             client.publish(f"{PROFILES}/m_{i:05d}/profile", _profile(f"m_{i:05d}", 1, **extra), qos=1, retain=True)
             if i % 200 == 199:
                 # Paced so the broker's queue for the kiosk never overflows: every profile must arrive.
-                _until("the kiosk fell behind the flood", lambda: kiosk.profiles.stats.received > i - 50)
+                _until("the kiosk fell behind the flood", lambda sent=i: kiosk.profiles.stats.received > sent - 50)
         _until("the kiosk did not take in the flood", lambda: kiosk.profiles.stats.received >= flood)
     finally:
         client.disconnect()

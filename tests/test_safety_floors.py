@@ -5,11 +5,12 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from pydantic import ValidationError
 
+from kiosk.contract.base import encode
 from kiosk.contract.config import (
     MAX_HYSTERESIS_MM,
     MAX_LIFTOFFS_TO_STOP,
@@ -22,10 +23,9 @@ from kiosk.contract.config import (
     MachineGeometry,
 )
 from kiosk.contract.profile import MachineSettings
+from kiosk.contract.sensor import DepthSample
 from kiosk.core.cues import CueEngine
 from kiosk.core.machine import TARGET_MARGIN_MM
-from kiosk.contract.base import encode
-from kiosk.contract.sensor import DepthSample
 from kiosk.devbroker import publish
 from kiosk.sim.motion import SledPath
 
