@@ -91,7 +91,7 @@ class Kiosk:
         self.calibration = CalibrationStore(settings.data_dir, self.geometry.travel_mm)
         self.last_raw_mm: float | None = None
         self.pads: dict[str, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
-        self.profiles = ProfileBook(settings.data_dir / "profiles.sqlite3")
+        self.profiles = ProfileBook(settings.data_dir / "profiles.sqlite3", settings.profile_cache_members)
         self.keys = TrustedKeys.load(settings.trusted_keys_dir)
         if not len(self.keys):
             log.warning("no trusted keys in %s: every member code will be refused", settings.trusted_keys_dir)

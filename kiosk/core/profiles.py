@@ -10,7 +10,11 @@ would leave the member's later saves no room to grow.
 What the cache keeps is bounded whatever is published: unknown fields (kept
 so a newer kiosk's settings survive an older kiosk's save) up to
 `MAX_UNKNOWN_BYTES` per profile, profiles up to `MAX_PROFILE_BYTES`, and
-`max_members` members, the least recently seen going first.
+`max_members` members, the least recently seen going first. A forgotten
+member's rev is kept (a few bytes, up to `MAX_FORGOTTEN` of them), and a save
+for them waits until their retained profile comes in again (at the next
+connection), so it can never go out as an older rev than the one the broker
+holds, nor drop their settings for other machines.
 """
 
 import json
@@ -31,9 +35,11 @@ log = logging.getLogger(__name__)
 MAX_REV_JUMP = 100_000
 # Unknown fields are a newer kiosk's additions: a few hundred bytes. Past this they are dropped.
 MAX_UNKNOWN_BYTES = 2048
-# Every machine model of a big gym with long notes fits in a tenth of this.
-MAX_PROFILE_BYTES = 16 * 1024
-MAX_MEMBERS = 2000
+# Every machine model of a big gym with long notes fits in a quarter of this.
+MAX_PROFILE_BYTES = 8 * 1024
+# Most gyms have fewer members; at the size limit this is at most 80 MB of cache.
+MAX_MEMBERS = 10_000
+MAX_FORGOTTEN = 100_000
 
 
 @dataclass
@@ -78,6 +84,7 @@ class ProfileBook:
         # A counter, not a time: the order of sightings is all eviction needs, and no clock can jump it.
         self._seen = self._db.execute("SELECT COALESCE(MAX(seen), 0) FROM profiles").fetchone()[0]
         self.stats.cached = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
+        self._db.execute("CREATE TABLE IF NOT EXISTS forgotten (member TEXT PRIMARY KEY, rev INTEGER NOT NULL)")
         # Saves made here that the broker has not confirmed yet. They are published only
         # once the kiosk is online and has the latest retained profiles, as `latest.rev + 1`,
         # so an offline kiosk never pushes an old revision over a newer one.
@@ -101,8 +108,10 @@ class ProfileBook:
             return None
 
     def rev(self, member: str) -> int:
+        """The newest rev known for `member`, cached or forgotten; -1 if none."""
         with self._lock:
-            row = self._db.execute("SELECT rev FROM profiles WHERE member = ?", (member,)).fetchone()
+            row = self._db.execute("SELECT rev FROM profiles WHERE member = ? UNION ALL "
+                                   "SELECT rev FROM forgotten WHERE member = ?", (member, member)).fetchone()
         return -1 if row is None else row[0]
 
     def offer(self, profile: MemberProfile) -> bool:
@@ -110,14 +119,19 @@ class ProfileBook:
         body = encode(profile).decode()
         with self._lock:
             self._seen += 1
-            cur = self._db.execute(
-                "INSERT INTO profiles (member, rev, body, seen) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(member) DO UPDATE SET rev = excluded.rev, body = excluded.body, seen = excluded.seen "
-                "WHERE excluded.rev > profiles.rev",
-                (profile.member, profile.rev, body, self._seen),
-            )
-            stored = cur.rowcount > 0
+            forgotten = self._db.execute("SELECT rev FROM forgotten WHERE member = ?", (profile.member,)).fetchone()
+            # The same rev as the one forgotten is welcome back: it is the retained copy coming in again.
+            stored = forgotten is None or profile.rev >= forgotten[0]
             if stored:
+                cur = self._db.execute(
+                    "INSERT INTO profiles (member, rev, body, seen) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(member) DO UPDATE SET rev = excluded.rev, body = excluded.body, seen = excluded.seen "
+                    "WHERE excluded.rev > profiles.rev",
+                    (profile.member, profile.rev, body, self._seen),
+                )
+                stored = cur.rowcount > 0
+            if stored:
+                self._db.execute("DELETE FROM forgotten WHERE member = ?", (profile.member,))
                 self._evict()
         if stored:
             self.stats.stored += 1
@@ -130,8 +144,12 @@ class ProfileBook:
         count = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
         excess = count - self.max_members
         if excess > 0:
-            self._db.execute("DELETE FROM profiles WHERE member IN "
-                             "(SELECT member FROM profiles ORDER BY seen ASC LIMIT ?)", (excess,))
+            oldest = "SELECT member FROM profiles ORDER BY seen ASC LIMIT ?"
+            self._db.execute(f"INSERT OR REPLACE INTO forgotten (member, rev) SELECT member, rev FROM profiles "
+                             f"WHERE member IN ({oldest})", (excess,))
+            self._db.execute(f"DELETE FROM profiles WHERE member IN ({oldest})", (excess,))
+            self._db.execute("DELETE FROM forgotten WHERE rowid IN (SELECT rowid FROM forgotten ORDER BY rowid "
+                             "LIMIT MAX(0, (SELECT COUNT(*) FROM forgotten) - ?))", (MAX_FORGOTTEN,))
             self.stats.evicted += excess
             count -= excess
         self.stats.cached = count
@@ -146,9 +164,10 @@ class ProfileBook:
             )
 
     def pending(self) -> list[tuple[str, str, str, MachineSettings]]:
-        """Held saves as (member, name, model, settings)."""
+        """Held saves ready to go as (member, name, model, settings): not those of forgotten members."""
         with self._lock:
-            rows = self._db.execute("SELECT member, name, model, settings FROM pending").fetchall()
+            rows = self._db.execute("SELECT member, name, model, settings FROM pending "
+                                    "WHERE member NOT IN (SELECT member FROM forgotten)").fetchall()
         return [(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
 
     def release(self, member: str, model: str | None = None) -> None:
@@ -176,6 +195,7 @@ class ProfileBook:
             with self._lock:
                 self._db.execute("DELETE FROM profiles WHERE member = ?", (member,))
                 self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
+                self._db.execute("DELETE FROM forgotten WHERE member = ?", (member,))
                 self.stats.cached = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
             self.stats.erased += 1
             return None

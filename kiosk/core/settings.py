@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
@@ -21,6 +21,7 @@ from kiosk.contract.ids import Id
 from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.camera import source_from_spec
 from kiosk.core.files import private_dir
+from kiosk.core.profiles import MAX_MEMBERS
 
 ENV_PREFIX = "LEGPRESS_"
 
@@ -55,6 +56,8 @@ class KioskSettings(BaseSettings):
     machine_model: Id = "generic-45"
     camera: Annotated[str, AfterValidator(check_camera)] = "none"
     log_level: str = "INFO"
+    # Members whose profiles the kiosk keeps offline; the least recently seen are forgotten first.
+    profile_cache_members: Annotated[int, Field(ge=10, le=1_000_000)] = MAX_MEMBERS
     tuning: KioskConfig = KioskConfig()
 
     @field_validator("log_level")
