@@ -203,3 +203,21 @@ def test_for_any_config_and_profile_the_models_accept_the_engine_stays_inside_th
     assert 0 <= limits.top_mm < engine.target_depth_mm <= engine.max_depth_mm - TARGET_MARGIN_MM + 1e-9
     assert engine.max_depth_mm <= geometry.travel_mm
     assert limits.backrest_notch <= geometry.backrest_notches and limits.seat_notch <= geometry.seat_notches
+
+
+def test_a_layer_that_leaves_the_travel_alone_keeps_the_kiosks_own(broker, collect, tmp_path):
+    from tests.kiosk_harness import Keyring, make_kiosk
+
+    local = {"machine_models": {"hammer-45": {"travel_mm": 700}}}
+    kiosk, _ = make_kiosk(broker.url, tmp_path / "data", Keyring(tmp_path), machine_model="hammer-45", tuning=local)
+    kiosk.start()
+    try:
+        assert kiosk.link.wait_connected(10)
+        applied = _push(broker, collect, f"{R}/kiosk/config/set", {"machine_models": {"hammer-45": {"seat_notches": 3}}},
+                        "ok")
+        assert applied["config"]["machine_models"]["hammer-45"]["travel_mm"] == 700
+        refused = _push(broker, collect, f"{R}/kiosk/config/set", {"machine_models": {"hammer-45": {"travel_mm": 500}}},
+                        "error")
+        assert "within 10% of the 700 mm configured on this kiosk" in refused["error"]
+    finally:
+        kiosk.stop()

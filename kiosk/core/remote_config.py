@@ -42,7 +42,7 @@ class ConfigKeeper:
             patch = _parse_patch(payload)
             if patch:
                 # On its own first: a layer that is no config by itself must not hide behind another one.
-                self._validated(merge_config(_DEFAULTS, patch))
+                self._check_layer(patch)
             candidate = {**self._patches, scope: patch}
             config = self._validated(merge_config(merge_config(self._base, candidate["site"]), candidate["kiosk"]))
         except ValueError as exc:
@@ -59,6 +59,14 @@ class ConfigKeeper:
         self._patches[scope] = patch
         self.applied, self.error = config, None
         return True
+
+    def _check_layer(self, patch: dict[str, Any]) -> None:
+        layer = KioskConfig.model_validate(merge_config(_DEFAULTS, patch))
+        # Over the defaults, a layer that leaves the travel alone would seem to set the default one.
+        models = patch.get("machine_models")
+        own = models.get(self._model) if isinstance(models, dict) and self._model is not None else None
+        if self._model is not None and isinstance(own, dict) and "travel_mm" in own:
+            check_travel(self._model, layer.machine_models[self._model].travel_mm, self._local_travel_mm)
 
     def _validated(self, data: dict[str, Any]) -> KioskConfig:
         config = KioskConfig.model_validate(data)
