@@ -124,14 +124,14 @@ class FolderSource(CameraSource):
 
     A decoded file goes to `<dir>/done/`, one with no code or that cannot be
     read to `<dir>/failed/` (the log says why). Only regular files are read:
-    a symlink (it could point at any file the kiosk can read) or a device is
-    moved to `failed/` unopened, and so is an image declaring more than
-    `MAX_FOLDER_PIXELS` or a file over `MAX_FOLDER_FILE_BYTES`, so memory stays
-    flat whatever lands in the folder; `refused` counts them. A file still being written is
-    left alone: it is taken once it reads as a whole image, or, if it never
-    does, once its size and time stay the same between two polls. Writers that
-    can should write under a hidden name (`.name`) and rename, which is never
-    half seen.
+    a symlink (it could point at any file the kiosk can read) or a FIFO or
+    device is moved to `failed/` unopened, and so is an image declaring more
+    than `MAX_FOLDER_PIXELS` or a file over `MAX_FOLDER_FILE_BYTES`, so memory
+    stays flat whatever lands in the folder; `refused` counts them. A file
+    still being written is left alone: it is taken once it reads as a whole
+    image, or, if it never does, once its size and time stay the same between
+    two polls. Writers that can should write under a hidden name (`.name`) and
+    rename, which is never half seen.
     """
 
     def __init__(self, directory: str | Path):

@@ -33,7 +33,6 @@ class FloorStats:
     """How often a member's saved depths had to be brought inside the floors, for telemetry."""
 
     profile_values_clamped: int = 0
-    settings_clamped: int = 0
 
 
 def geometry_for(model: str, config: KioskConfig) -> MachineGeometry:
@@ -82,7 +81,6 @@ def on_this_machine(settings: MachineSettings, geometry: MachineGeometry,
     safe, changed = within_floors(settings, geometry)
     if changed and stats is not None:
         stats.profile_values_clamped += len(changed)
-        stats.settings_clamped += 1
     return safe
 
 

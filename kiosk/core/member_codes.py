@@ -53,7 +53,6 @@ MESSAGES: dict[ScanRejectReason, str] = {
     "not_allowed": "This code can't be used on this machine. Ask the front desk.",
 }
 NOT_YET_VALID = "This code is not valid yet. Ask the front desk to check it."
-TOO_OLD = CODE_TOO_OLD
 
 
 @dataclass(frozen=True)
@@ -277,7 +276,7 @@ def verify_code(
     oldest = max_age_s.get(claims.role) if max_age_s else None
     if oldest is not None and now - claims.iat > oldest + leeway_s:
         return _reject("expired", f"{claims.role} code issued at {claims.iat:.0f} is older than the "
-                       f"{oldest / 3600:g} h this kiosk accepts", TOO_OLD)
+                       f"{oldest / 3600:g} h this kiosk accepts", CODE_TOO_OLD)
     return _accept(claims)
 
 
