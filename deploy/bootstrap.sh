@@ -10,8 +10,10 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: the broker, its clients, a virtual screen for the window and
 # its tests, the GL/input libraries Kivy's wheels load at run time, and the
-# font printed member cards use.
-APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv)
+# font printed member cards use; PostgreSQL and Chromium for the recorder's and
+# the HTML report's tests (the tests start their own server, on a free port).
+APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv
+              postgresql chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -21,7 +23,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# Installing mosquitto may start a system broker; the demo and tests start their own on free ports.
+# Installing mosquitto or postgresql may start a system service; the demo and tests start their own on free ports.
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
@@ -37,6 +39,6 @@ want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e ".[ui,test]"
+    .venv/bin/python -m pip install -q -e ".[ui,test,postgres,report]"
     echo "$want" > "$stamp"
 fi
