@@ -1,0 +1,95 @@
+"""A real PostgreSQL server for the recorder's tests and benchmarks: initdb in a temporary folder, a free port.
+
+Uses Debian's `postgresql` package (installed by deploy/bootstrap.sh). PostgreSQL
+refuses to run as root, so as root the server runs as the `postgres` user the
+package creates, in a folder given to that user.
+"""
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from kiosk.devbroker import free_port
+
+
+def postgres_bin_dir() -> Path:
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True):
+        if os.access(Path(candidate) / "initdb", os.X_OK):
+            return Path(candidate)
+    raise RuntimeError("PostgreSQL is not installed: run deploy/test.sh (it installs it) or apt-get install postgresql")
+
+
+class PostgresServer:
+    """One throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, loopback only), with a database per caller."""
+
+    def __init__(self, durable: bool = False):
+        self.port = free_port()
+        self.host = "127.0.0.1"
+        self._bin = postgres_bin_dir()
+        self._dir = Path(tempfile.mkdtemp(prefix="legpress-postgres-"))
+        self._data = self._dir / "data"
+        self.log = self._dir / "postgres.log"
+        # Tests want speed, benchmarks want the durability a real recorder has.
+        self._durable = durable
+        self._as: list[str] = []
+        if os.geteuid() == 0:
+            self._as = ["runuser", "-u", "postgres", "--"]
+            shutil.chown(self._dir, "postgres", "postgres")
+        self._proc: subprocess.Popen | None = None
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@{self.host}:{self.port}/{database}"
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
+
+    def start(self, timeout: float = 30.0) -> "PostgresServer":
+        self._run(str(self._bin / "initdb"), "-D", str(self._data), "-U", "postgres", "--auth=trust",
+                  "--encoding=UTF8", "--no-instructions")
+        settings = ["-c", f"port={self.port}", "-c", f"listen_addresses={self.host}",
+                    "-c", f"unix_socket_directories={self._dir}", "-c", "max_connections=50"]
+        if not self._durable:
+            settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        log = open(self.log, "ab")
+        os.chmod(self.log, 0o666)
+        self._proc = subprocess.Popen([*self._as, str(self._bin / "postgres"), "-D", str(self._data), *settings],
+                                      stdout=log, stderr=log)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"postgres exited with {self._proc.returncode}: {self.log.read_text()[-2000:]}")
+            ready = subprocess.run([str(self._bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
+                                   capture_output=True)
+            if ready.returncode == 0:
+                return self
+            time.sleep(0.1)
+        raise RuntimeError(f"postgres did not accept connections on port {self.port} within {timeout} s")
+
+    def new_database(self) -> str:
+        """A fresh, empty database; returns its URL."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+        self._proc = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
