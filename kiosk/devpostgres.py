@@ -55,17 +55,15 @@ class PostgresServer:
                     "-c", f"unix_socket_directories={self._dir}", "-c", "max_connections=50"]
         if not self._durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
-        log = open(self.log, "ab")
-        os.chmod(self.log, 0o666)
-        self._proc = subprocess.Popen([*self._as, str(self._bin / "postgres"), "-D", str(self._data), *settings],
-                                      stdout=log, stderr=log)
-        log.close()
+        with open(self.log, "ab") as log:
+            self._proc = subprocess.Popen([*self._as, str(self._bin / "postgres"), "-D", str(self._data), *settings],
+                                          stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
                 raise RuntimeError(f"postgres exited with {self._proc.returncode}: {self.log.read_text()[-2000:]}")
             ready = subprocess.run([str(self._bin / "pg_isready"), "-h", self.host, "-p", str(self.port)],
-                                   capture_output=True)
+                                   check=False, capture_output=True)
             if ready.returncode == 0:
                 return self
             time.sleep(0.1)

@@ -29,8 +29,8 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             depth_mm DOUBLE PRECISION,
             payload TEXT NOT NULL)""",
         "CREATE UNIQUE INDEX events_by_eid ON events (site, machine, eid) WHERE eid IS NOT NULL",
-        "CREATE UNIQUE INDEX events_by_content ON events (site, machine, COALESCE(session, ''), type, ts)"
-        " WHERE eid IS NULL",
+        ("CREATE UNIQUE INDEX events_by_content ON events (site, machine, COALESCE(session, ''), type, ts)"
+         " WHERE eid IS NULL"),
         "CREATE INDEX events_by_time ON events (ts)",
         "CREATE INDEX events_by_session ON events (site, machine, session)",
         """CREATE TABLE statuses (

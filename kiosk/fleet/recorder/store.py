@@ -8,10 +8,10 @@ starts, which SQL spellings differ and which errors are worth retrying.
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from kiosk.fleet.recorder.intake import EventRow, Row, StatusRow, TelemetryRow
 from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
@@ -36,7 +36,7 @@ class Added:
     telemetry: int = 0
     duplicates: int = 0
 
-    def __iadd__(self, other: "Added") -> "Added":
+    def __iadd__(self, other: "Added") -> Self:
         self.events += other.events
         self.statuses += other.statuses
         self.telemetry += other.telemetry
@@ -164,8 +164,3 @@ def open_store(url: str) -> Store:
 
         return PostgresStore(url)
     raise ValueError(f"store {url!r} must be sqlite:PATH or postgresql://user:pass@host:port/db")
-
-
-def chunks(rows: Sequence[Row], size: int) -> Iterator[Sequence[Row]]:
-    for start in range(0, len(rows), size):
-        yield rows[start:start + size]
