@@ -10,7 +10,7 @@ import argparse
 import logging
 import sys
 
-from kiosk.fleet import CommandFailed, command, config, keys, members, record, status, watch
+from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -23,7 +23,7 @@ class FleetParser(argparse.ArgumentParser):
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for concern in (status, watch, command, config, keys, members, record):
+    for concern in (status, watch, command, config, keys, members, record, report):
         concern.register(commands)
     return parser
 

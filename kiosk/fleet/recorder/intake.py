@@ -1,11 +1,15 @@
 """What the recorder keeps of each delivered message: one row, or a reason it was refused.
 
+Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info and member
+profiles (their settings, for the members report).
+
 Every payload is hostile until it fits the contract. A known event type must fit
 its contract model; an unknown type from a newer kiosk is still kept by its
 envelope (type, ts, session, eid), so the record stays complete, and the reports,
 which only read known types, ignore it.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -24,7 +28,8 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
+from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
+from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import parse
 
@@ -98,7 +103,39 @@ class TelemetryRow:
     payload: str
 
 
-Row = EventRow | StatusRow | TelemetryRow
+@dataclass(frozen=True)
+class InfoRow:
+    """What a kiosk is and runs, kept once per distinct combination (a report reads the machine model from it)."""
+
+    site: str
+    machine: str
+    machine_model: str
+    version: str
+    config_version: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One revision of a member's settings per machine model (JSON); the name is not kept, the id is enough."""
+
+    site: str
+    member: str
+    rev: int
+    updated: float
+    received_at: float
+    machines: str
+
+
+@dataclass(frozen=True)
+class ProfileErased:
+    """An operator erased the member: the stored revisions of their settings go too."""
+
+    site: str
+    member: str
+
+
+Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased
 
 
 class Refused(ValueError):
@@ -112,8 +149,15 @@ class Refused(ValueError):
 def to_row(topic: str, payload: bytes, received_at: float) -> Row:
     """The row to store for a delivered message, or `Refused`."""
     parsed = parse(topic)
+    if parsed is not None and parsed.kind == "member_profile" and parsed.member is not None:
+        if not payload:
+            return ProfileErased(parsed.site, parsed.member)
+        return _profile_row(topic, parsed.site, parsed.member, payload, received_at)
     if parsed is None or parsed.machine is None or parsed.kind not in _READERS:
-        raise Refused("foreign_topic", f"{topic!r} is not a kiosk event, status or telemetry topic")
+        raise Refused("foreign_topic", f"{topic!r} is not a topic the recorder keeps")
+    if not payload:
+        # A retained message withdrawn (a machine taken out of the inventory): nothing to keep.
+        raise Refused("empty", f"{topic}: empty payload")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -125,6 +169,25 @@ def to_row(topic: str, payload: bytes, received_at: float) -> Row:
         raise Refused(exc.reason, f"{topic}: {exc}") from None
     except ValidationError as exc:
         raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+
+
+def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+    try:
+        profile = MemberProfile.model_validate(parse_json_object(payload))
+    except PayloadError as exc:
+        raise Refused(exc.reason, f"{topic}: {exc}") from None
+    except ValidationError as exc:
+        raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+    if profile.member != member:
+        raise Refused("invalid", f"{topic}: the profile is {profile.member}'s, not {member}'s")
+    machines = json.dumps({model: s.model_dump(mode="json") for model, s in profile.machines.items()},
+                          sort_keys=True)
+    return ProfileRow(site, member, profile.rev, profile.updated, received_at, machines)
+
+
+def _info_row(site: str, machine: str, fields: dict[str, Any], _text: str, received_at: float) -> InfoRow:
+    info = KioskInfo.model_validate(fields)
+    return InfoRow(site, machine, info.machine_model[:64], info.version[:64], info.config_version[:64], received_at)
 
 
 def _event_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> EventRow:
@@ -173,4 +236,5 @@ _READERS = {
     "kiosk_status": _kiosk_status_row,
     "sensor_status": _sensor_status_row,
     "kiosk_telemetry": _telemetry_row,
+    "kiosk_info": _info_row,
 }

@@ -55,6 +55,27 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             payload TEXT NOT NULL)""",
         "CREATE UNIQUE INDEX telemetry_once ON telemetry (site, machine, ts)",
     )),
+    # The settings a member used: their profile revisions, and each machine's model to pick the settings by.
+    (2, (
+        """CREATE TABLE profiles (
+            id {pk},
+            site TEXT NOT NULL,
+            member TEXT NOT NULL,
+            rev BIGINT NOT NULL,
+            updated DOUBLE PRECISION NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL,
+            machines TEXT NOT NULL)""",
+        "CREATE UNIQUE INDEX profiles_once ON profiles (site, member, rev)",
+        """CREATE TABLE kiosk_info (
+            id {pk},
+            site TEXT NOT NULL,
+            machine TEXT NOT NULL,
+            machine_model TEXT NOT NULL,
+            version TEXT NOT NULL,
+            config_version TEXT NOT NULL,
+            received_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE UNIQUE INDEX kiosk_info_once ON kiosk_info (site, machine, machine_model, version, config_version)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -28,9 +28,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.contract.ids import check_id
-from kiosk.contract.topics import site_root
+from kiosk.contract.topics import member_profiles_filter, site_root
 from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet.recorder.intake import Refused, Row, to_row
 from kiosk.fleet.recorder.store import Added, Store
@@ -42,8 +43,8 @@ HOUR_S = 3600.0
 BATCH = 500
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
-# The tails under R the recorder keeps: events, status changes, telemetry.
-TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "sensor/status")
+# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is.
+TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status")
 
 
 @dataclass
@@ -58,7 +59,8 @@ class Tally:
         refused = sum(self.refused.values())
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.refused.items()))
         return (f"in the last {_duration(period_s)}: {self.received} messages, stored {self.added.events} events, "
-                f"{self.added.statuses} status changes, {self.added.telemetry} telemetry samples; "
+                f"{self.added.statuses} status changes, {self.added.telemetry} telemetry samples, "
+                f"{self.added.profiles} profile revisions ({self.added.erased} erased); "
                 f"{self.added.duplicates} already stored; {refused} refused" + (f" ({reasons})" if reasons else ""))
 
 
@@ -95,6 +97,7 @@ class Recorder:
         self._connection = 0
         self._connected = threading.Event()
         self._last_failure = ""
+        self._session_present = False
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
                                    protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
         if self.broker.username:
@@ -106,6 +109,7 @@ class Recorder:
         self._client.on_connect_fail = self._guard(self._on_connect_fail)
         self._client.on_disconnect = self._guard(self._on_disconnect)
         self._client.on_message = self._guard(self._on_message)
+        self._client.on_subscribe = self._guard(self._on_subscribe)
 
     @property
     def connected(self) -> bool:
@@ -155,11 +159,24 @@ class Recorder:
             self._connection += 1
             self.connects += 1
         self._last_failure = ""
+        self._session_present = bool(flags.session_present)
         root = site_root(self.site)
-        client.subscribe([(f"{root}/+/{tail}", 1) for tail in TAILS])
+        # Retained messages only for a new subscription: a resumed session already had them,
+        # and a site of a thousand kiosks would send them all again on every reconnect.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        filters = [*(f"{root}/+/{tail}" for tail in TAILS), member_profiles_filter(self.site)]
+        client.subscribe([(f, options) for f in filters])
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list,
+                      _properties: object) -> None:
+        refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused:
+            # Typically the broker's ACL: the recorder would miss part of the record, which an operator must see.
+            log.error("the broker refused %d of the recorder's subscriptions: %s", len(refused), ", ".join(refused))
+        # Ready only once the broker confirmed the subscriptions: from then on nothing published is missed.
         self._connected.set()
-        log.info("connected to %s (%s)", self.broker,
-                 "session resumed" if flags.session_present else "new session: nothing was queued for the recorder")
+        log.info("connected to %s and subscribed (%s)", self.broker,
+                 "session resumed" if self._session_present else "new session: nothing was queued for the recorder")
 
     def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         self._failed(f"cannot reach the broker {self.broker}; retrying")

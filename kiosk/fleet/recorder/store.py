@@ -13,17 +13,21 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from kiosk.fleet.recorder.intake import EventRow, Row, StatusRow, TelemetryRow
+from kiosk.fleet.recorder.intake import EventRow, InfoRow, ProfileErased, ProfileRow, Row, StatusRow, TelemetryRow
 from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
 
 _EVENT_COLUMNS = ("site", "machine", "type", "ts", "session", "eid", "replayed", "received_at", "payload",
                   "member", "cue", "rep", "depth_mm")
 _STATUS_COLUMNS = ("site", "machine", "source", "state", "mode", "ts", "at", "received_at", "payload")
 _TELEMETRY_COLUMNS = ("site", "machine", "ts", "received_at", "payload")
+_PROFILE_COLUMNS = ("site", "member", "rev", "updated", "received_at", "machines")
+_INFO_COLUMNS = ("site", "machine", "machine_model", "version", "config_version", "received_at")
 _TABLES: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (EventRow, "events", _EVENT_COLUMNS),
     (StatusRow, "statuses", _STATUS_COLUMNS),
     (TelemetryRow, "telemetry", _TELEMETRY_COLUMNS),
+    (ProfileRow, "profiles", _PROFILE_COLUMNS),
+    (InfoRow, "kiosk_info", _INFO_COLUMNS),
 )
 
 
@@ -34,13 +38,14 @@ class Added:
     events: int = 0
     statuses: int = 0
     telemetry: int = 0
+    profiles: int = 0
+    kiosk_info: int = 0
+    erased: int = 0
     duplicates: int = 0
 
     def __iadd__(self, other: "Added") -> Self:
-        self.events += other.events
-        self.statuses += other.statuses
-        self.telemetry += other.telemetry
-        self.duplicates += other.duplicates
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
 
 
@@ -129,6 +134,11 @@ class Store(ABC):
                 kept = max(cursor.rowcount, 0)
                 setattr(added, table, kept)
                 added.duplicates += len(values) - kept
+            # Erased after this batch's revisions, so an erase that follows a save in one batch wins.
+            for erased in (r for r in rows if isinstance(r, ProfileErased)):
+                cursor.execute(self._sql("DELETE FROM profiles WHERE site = ? AND member = ?"),
+                               (erased.site, erased.member))
+                added.erased += 1
         return added
 
     def read(self, sql: str, params: Sequence[Any] = (), days: Sequence[ReportDay] = ()) -> list[tuple[Any, ...]]:
