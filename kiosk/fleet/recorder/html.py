@@ -14,6 +14,7 @@ from html import escape
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, Period
 
@@ -70,13 +71,15 @@ def _per_machine(days: Sequence[MachineDay], machines: list[str], value: Callabl
 
 
 def _stacked_bars(ax: Axes, days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
-                  unit: str) -> None:
+                  unit: str, integer: bool = True) -> None:
     x, series = _per_machine(days, machines, value)
     bottom = [0.0] * len(x)
     for machine in machines:
         ax.bar(x, series[machine], bottom=bottom, width=0.8, label=machine)
         bottom = [b + v for b, v in zip(bottom, series[machine], strict=True)]
     ax.set_ylabel(unit)
+    if integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def _sessions(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
@@ -98,7 +101,7 @@ def _pain(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
 
 
 def _out_of_order(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
-    _stacked_bars(ax, days, machines, lambda d: d.out_of_order_min, "minutes out of order")
+    _stacked_bars(ax, days, machines, lambda d: d.out_of_order_min, "minutes out of order", integer=False)
 
 
 _CHARTS = (
@@ -119,7 +122,9 @@ def _svg(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Se
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
     ax.grid(axis="y", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper left", fontsize="small", ncols=min(len(machines), 6), frameon=False)
+        # Above the plot, so it never hides a bar.
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1), fontsize="small", ncols=min(len(machines), 8),
+                  frameon=False)
     out = io.StringIO()
     figure.savefig(out, format="svg", metadata={"Date": None})
     text = out.getvalue()
