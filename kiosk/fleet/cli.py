@@ -31,6 +31,8 @@ def build_parser() -> FleetParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Each command says in one line when the broker cannot be reached; the link's own warnings would repeat it.
+    logging.getLogger("kiosk.core.link").setLevel(logging.ERROR)
     try:
         return args.run(args)
     except CommandFailed as exc:

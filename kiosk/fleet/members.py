@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +19,8 @@ from kiosk.fleet.cards import write_cards
 from kiosk.fleet.connection import add_site_and_broker, connected
 
 DAY_S = 86400
+# Long enough for a retained message from the site broker, even a busy one.
+RETAINED_WAIT_S = 2.0
 
 
 def issue_code(key_path: str | Path, member: str, name: str, role: str = "member",
@@ -54,9 +57,19 @@ def parse_expiry(text: str) -> float:
 
 
 def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
-    """Delete a member's retained profile (an empty retained message); returns the topic."""
+    """Delete a member's retained profile (an empty retained message); returns the topic.
+
+    `CommandFailed` when the broker holds no profile of that member: an operator
+    who mistyped the id must not be told it was erased.
+    """
     topic = member_profile(site, member)
+    found = threading.Event()
     with connected(broker, timeout) as link:
+        # The broker sends a retained message right after the subscription is acknowledged.
+        link.subscribe(topic, lambda _topic, payload, _props: found.set() if payload else None, qos=1)
+        if not found.wait(min(RETAINED_WAIT_S, timeout)):
+            raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
+                                "(check the member id)")
         if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout):
             raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
     return topic
