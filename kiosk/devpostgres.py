@@ -24,6 +24,21 @@ def postgres_bin_dir() -> Path:
     raise RuntimeError("PostgreSQL is not installed: run deploy/test.sh (it installs it) or apt-get install postgresql")
 
 
+def _reachable_by_others(folder: Path) -> bool:
+    """True when every folder up to `folder` lets other users through (the server runs as `postgres`)."""
+    return all(os.stat(p).st_mode & 0o001 for p in (folder, *folder.parents))
+
+
+def _scratch_parent() -> str | None:
+    """Where the server's folder goes: the usual temporary folder, unless another user cannot reach it."""
+    if os.geteuid() != 0:
+        return None
+    for candidate in (tempfile.gettempdir(), "/var/tmp", "/dev/shm"):
+        if Path(candidate).is_dir() and _reachable_by_others(Path(candidate)):
+            return candidate
+    raise RuntimeError("no temporary folder the postgres user can reach (tried $TMPDIR, /tmp, /var/tmp, /dev/shm)")
+
+
 class PostgresServer:
     """One throwaway PostgreSQL cluster on 127.0.0.1 (trust auth, loopback only), with a database per caller."""
 
@@ -31,7 +46,7 @@ class PostgresServer:
         self.port = free_port()
         self.host = "127.0.0.1"
         self._bin = postgres_bin_dir()
-        self._dir = Path(tempfile.mkdtemp(prefix="legpress-postgres-"))
+        self._dir = Path(tempfile.mkdtemp(prefix="legpress-postgres-", dir=_scratch_parent()))
         self._data = self._dir / "data"
         self.log = self._dir / "postgres.log"
         # Tests want speed, benchmarks want the durability a real recorder has.
@@ -46,7 +61,9 @@ class PostgresServer:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
-        subprocess.run([*self._as, *args], check=True, capture_output=True, timeout=120)
+        done = subprocess.run([*self._as, *args], check=False, capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
     def start(self, timeout: float = 30.0) -> "PostgresServer":
         self._run(str(self._bin / "initdb"), "-D", str(self._data), "-U", "postgres", "--auth=trust",

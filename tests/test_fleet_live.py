@@ -94,7 +94,8 @@ def test_status_sensor_health_comes_from_the_recorders_store_when_none_is_heard(
     store.close()
     assert fleet("status", *on_site(broker), "--wait", "0.5", "--store", store_url) == 0
     # The recorded telemetry is also the kiosk's last sign of life.
-    assert re.search(r"50 Hz, 7 invalid, 1 dropped \(9[0-2] s ago\)\s+9[0-2] s ago$", row_of(capsys.readouterr().out, "lp5"))
+    row = row_of(capsys.readouterr().out, "lp5")
+    assert re.search(r"50 Hz, 7 invalid, 1 dropped \(9[0-2] s ago\)\s+9[0-2] s ago$", row)
 
 
 def test_status_without_telemetry_says_why_sensor_health_is_missing(broker, capsys):
@@ -183,7 +184,8 @@ def test_connecting_to_a_port_that_never_answers_still_says_no_answer(capsys):
         port = silent.getsockname()[1]
         assert fleet("command", "in_service", "--machine", "lp5", "--timeout", "1", "--site", SITE,
                      "--broker", f"mqtt://127.0.0.1:{port}") == 1
-    assert capsys.readouterr().err == f"legpress-fleet: could not connect to mqtt://127.0.0.1:{port} within 1 s (no answer)\n"
+    err = capsys.readouterr().err
+    assert err == f"legpress-fleet: could not connect to mqtt://127.0.0.1:{port} within 1 s (no answer)\n"
 
 
 def test_erasing_a_member_with_no_saved_profile_says_so_and_sends_nothing(broker, collect, capsys):

@@ -20,8 +20,10 @@ from kiosk.fleet.recorder.store import open_store
 def register(commands: argparse._SubParsersAction) -> None:
     report = commands.add_parser("report", help="usage and safety per machine and day, from the recorder's store")
     add_store_option(report)
-    report.add_argument("--from", dest="first", type=_day, metavar="DATE", help="first day, YYYY-MM-DD (default: the first record)")
-    report.add_argument("--to", dest="last", type=_day, metavar="DATE", help="last day, included, YYYY-MM-DD (default: today)")
+    report.add_argument("--from", dest="first", type=_day, metavar="DATE",
+                        help="first day, YYYY-MM-DD (default: the first record)")
+    report.add_argument("--to", dest="last", type=_day, metavar="DATE",
+                        help="last day, included, YYYY-MM-DD (default: today)")
     report.add_argument("--machine", type=_machine, metavar="ID", help="only this machine (default: every machine)")
     report.add_argument("--format", choices=("csv", "html"), required=True, help="csv, or html with charts")
     report.add_argument("--out", required=True, metavar="FILE", help="the file to write")

@@ -60,7 +60,7 @@ _ENVELOPE = TypeAdapter(EventEnvelope)
 
 @dataclass(frozen=True)
 class EventRow:
-    """One kiosk event. With `eid` it is identified by (site, machine, eid), else by (site, machine, session, type, ts)."""
+    """One kiosk event: identified by (site, machine, eid) with an `eid`, else by (site, machine, session, type, ts)."""
 
     site: str
     machine: str
