@@ -122,17 +122,18 @@ def status_of_a_thousand(broker: Broker, machines: int, wait: float) -> dict[str
     client.connect(broker.host, broker.port)
     client.loop_start()
     now = time.time()
-    infos = []
+    pending = []
     for m in range(machines):
         topics = MachineTopics(SITE, f"k{m:04d}")
         status = KioskStatus(state="ready", mode="idle", ts=now, version="0.1.0", boot=1)
-        info = KioskInfo(version="0.1.0", machine_model="hammer-45", config_version="v1", contract_version="gym/v1",
-                         site=SITE, machine=f"k{m:04d}")
+        kiosk_info = KioskInfo(version="0.1.0", machine_model="hammer-45", config_version="v1",
+                               contract_version="gym/v1", site=SITE, machine=f"k{m:04d}")
         sensor = SensorStatus(state="ready", ts=now, fw="fw-2", rate_hz=50)
-        for topic, model in ((topics.kiosk_status, status), (topics.kiosk_info, info), (topics.sensor_status, sensor)):
-            infos.append(client.publish(topic, encode(model), qos=1, retain=True))
-    for info in infos:
-        info.wait_for_publish(60)
+        for topic, model in ((topics.kiosk_status, status), (topics.kiosk_info, kiosk_info),
+                             (topics.sensor_status, sensor)):
+            pending.append(client.publish(topic, encode(model), qos=1, retain=True))
+    for sent in pending:
+        sent.wait_for_publish(60)
     client.disconnect()
     client.loop_stop()
     timings = {}

@@ -60,14 +60,18 @@ def _period_text(days: Sequence[MachineDay], period: Period) -> str:
 
 
 def _per_machine(days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
-                 ) -> tuple[list[date], dict[str, list[float]]]:
-    """Every day of the report on the x axis, and each machine's value on it (0 where it had no row)."""
-    x = sorted({date.fromisoformat(d.date) for d in days})
-    index = {day: i for i, day in enumerate(x)}
-    series = {m: [0.0] * len(x) for m in machines}
+                 ) -> tuple[list[float], dict[str, list[float]]]:
+    """Every day of the report on the x axis (matplotlib's day numbers), and each machine's value (0: no row)."""
+    x_days = sorted({d.date for d in days})
+    index = {day: i for i, day in enumerate(x_days)}
+    series = {m: [0.0] * len(x_days) for m in machines}
     for d in days:
-        series[d.machine][index[date.fromisoformat(d.date)]] = value(d)
-    return x, series
+        series[d.machine][index[d.date]] = value(d)
+    return [_day_number(day) for day in x_days], series
+
+
+def _day_number(day: str) -> float:
+    return float(mdates.date2num(date.fromisoformat(day)))
 
 
 def _stacked_bars(ax: Axes, days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
@@ -89,7 +93,7 @@ def _sessions(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None
 def _liftoff_rate(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
     for machine in machines:
         # Only days with reps have a rate; a day without is a gap, not a zero.
-        points = [(date.fromisoformat(d.date), d.liftoff_rate) for d in days if d.machine == machine and d.reps]
+        points = [(_day_number(d.date), d.liftoff_rate) for d in days if d.machine == machine and d.reps]
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=machine)
     ax.set_ylabel("lift-offs per 100 reps")

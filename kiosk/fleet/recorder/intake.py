@@ -10,7 +10,8 @@ which only read known types, ignore it.
 """
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError
@@ -204,7 +205,7 @@ def _event_row(site: str, machine: str, fields: dict[str, Any], text: str, recei
         extra.update(cue=event.cue, rep=event.rep)
     if isinstance(event, RepDone):
         extra.update(rep=event.rep, depth_mm=event.depth_mm)
-    return EventRow(**{**row.__dict__, **extra})
+    return replace(row, **extra)
 
 
 def _kiosk_status_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> StatusRow:
@@ -231,7 +232,7 @@ def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, r
     return TelemetryRow(site, machine, telemetry.ts, received_at, text)
 
 
-_READERS = {
+_READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {
     "kiosk_event": _event_row,
     "kiosk_status": _kiosk_status_row,
     "sensor_status": _sensor_status_row,

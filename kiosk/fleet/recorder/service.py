@@ -33,7 +33,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from kiosk.contract.ids import check_id
 from kiosk.contract.topics import member_profiles_filter, site_root
 from kiosk.core.broker_url import BrokerUrl
-from kiosk.fleet.recorder.intake import Refused, Row, to_row
+from kiosk.fleet.recorder.intake import ProfileErased, ProfileRow, Refused, Row, to_row
 from kiosk.fleet.recorder.store import Added, Store
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ class Recorder:
             # Not acknowledged: the broker delivers it again when the recorder is back.
             return
         try:
-            row: Row | None = to_row(msg.topic, msg.payload, self.clock())
+            row: Row | None = to_row(msg.topic, bytes(msg.payload), self.clock())
         except Refused as exc:
             row = None
             with self._counts_lock:
@@ -259,7 +259,8 @@ class Recorder:
             try:
                 added += self.store.add([row])
             except Exception as exc:  # noqa: BLE001 - one row the store refuses must not hold the rest
-                log.warning("the %s store refused a row from %s/%s: %s", self.store.engine, row.site, row.machine, exc)
+                origin = row.member if isinstance(row, (ProfileRow, ProfileErased)) else row.machine
+                log.warning("the %s store refused a row from %s/%s: %s", self.store.engine, row.site, origin, exc)
                 with self._counts_lock:
                     self._period.refused["store_refused"] += 1
                     self.total.refused["store_refused"] += 1
