@@ -227,3 +227,23 @@ def test_html_report_is_one_file_whose_charts_render_in_headless_chromium(record
     colours = image.getcolors(maxcolors=1_000_000) or []
     assert len(colours) > 50
     assert any(r < 100 and g > 100 and b > 150 for _count, (r, g, b) in colours)  # matplotlib's first colour, blue
+
+
+def test_a_real_kiosks_session_is_recorded_and_reported(broker, kiosk, store, store_url, tmp_path):
+    recorder = Recorder(store, broker.url, "testgym", client_id="recorder-real-kiosk")
+    recorder.start()
+    try:
+        assert recorder.wait_connected(10)
+        kiosk.scan(kiosk.keyring.code("m_sam"))  # tap in
+        eventually(lambda: recorder.total.added.events >= 1, what="the session start recorded")
+        kiosk.scan(kiosk.keyring.code("m_sam"))  # tap out
+        eventually(lambda: recorder.total.added.events >= 2, what="the session end recorded")
+    finally:
+        recorder.stop()
+    out = tmp_path / "today.csv"
+    today = date.today().isoformat()
+    assert report(store_url, out, "--format", "csv", "--from", today, "--members") == 0
+    _, rows = read_csv(out)
+    assert [r[:5] for r in rows] == [[today, "testgym", "lp1", "1", "1"]]
+    _, sessions = read_csv(tmp_path / "today-members.csv")
+    assert [s[3] for s in sessions] == ["m_sam"]
