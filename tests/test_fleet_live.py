@@ -146,13 +146,16 @@ def test_watch_stamps_a_line_with_when_it_arrived_not_the_time_inside_a_will(bro
 
 
 def test_watch_says_in_words_when_the_broker_dies_and_when_it_is_back(broker):
+    retain_ready(broker)
     watch = subprocess.Popen([str(FLEET), "watch", *on_site(broker)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, text=True)
-    notices = Recording("watch stderr")
-    reader = threading.Thread(target=lambda: [notices.add(line.rstrip("\n")) for line in watch.stderr], daemon=True)
-    reader.start()
+    notices, lines = Recording("watch stderr"), Recording("watch stdout")
+    readers = [threading.Thread(target=lambda: [notices.add(line.rstrip("\n")) for line in watch.stderr], daemon=True),
+               threading.Thread(target=lambda: [lines.add(line.rstrip("\n")) for line in watch.stdout], daemon=True)]
+    for reader in readers:
+        reader.start()
     try:
-        time.sleep(1.0)
+        lines.wait_for(lambda line: "lp5  kiosk ready" in line, timeout=20)  # watching: the retained status is in
         broker.stop()
         lost = notices.wait_for(lambda line: "lost the broker" in line)
         assert lost.endswith(f"lost the broker {broker.url}: check that it is running and reachable from here; "
@@ -162,7 +165,8 @@ def test_watch_says_in_words_when_the_broker_dies_and_when_it_is_back(broker):
     finally:
         watch.terminate()
         watch.wait(10)
-    reader.join(5)
+    for reader in readers:
+        reader.join(5)
     assert not any("Unspecified error" in line for line in notices.items), notices.items
 
 
