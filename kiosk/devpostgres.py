@@ -8,6 +8,7 @@ package creates, in a folder given to that user.
 import glob
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -51,9 +52,10 @@ class PostgresServer:
         self.log = self._dir / "postgres.log"
         # Tests want speed, benchmarks want the durability a real recorder has.
         self._durable = durable
-        self._as: list[str] = []
+        # As root, every server process runs as `postgres` (set on the child itself, so signals reach it).
+        self._user: str | None = None
         if os.geteuid() == 0:
-            self._as = ["runuser", "-u", "postgres", "--"]
+            self._user = "postgres"
             shutil.chown(self._dir, "postgres", "postgres")
         self._proc: subprocess.Popen | None = None
 
@@ -61,20 +63,24 @@ class PostgresServer:
         return f"postgresql://postgres@{self.host}:{self.port}/{database}"
 
     def _run(self, *args: str) -> None:
-        done = subprocess.run([*self._as, *args], check=False, capture_output=True, text=True, timeout=120)
+        done = subprocess.run(args, check=False, capture_output=True, text=True, timeout=120, cwd=self._dir,
+                              user=self._user, group=self._user)
         if done.returncode != 0:
             raise RuntimeError(f"{Path(args[0]).name} failed ({done.returncode}): {done.stderr.strip()[-2000:]}")
 
     def start(self, timeout: float = 30.0) -> "PostgresServer":
-        self._run(str(self._bin / "initdb"), "-D", str(self._data), "-U", "postgres", "--auth=trust",
-                  "--encoding=UTF8", "--no-instructions")
+        """Start the server (the first time: create its cluster); again after `stop`, on the same port and data."""
+        if not self._data.exists():
+            self._run(str(self._bin / "initdb"), "-D", str(self._data), "-U", "postgres", "--auth=trust",
+                      "--encoding=UTF8", "--no-instructions")
         settings = ["-c", f"port={self.port}", "-c", f"listen_addresses={self.host}",
                     "-c", f"unix_socket_directories={self._dir}", "-c", "max_connections=50"]
         if not self._durable:
             settings += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
         with open(self.log, "ab") as log:
-            self._proc = subprocess.Popen([*self._as, str(self._bin / "postgres"), "-D", str(self._data), *settings],
-                                          stdout=log, stderr=log)
+            self._proc = subprocess.Popen([str(self._bin / "postgres"), "-D", str(self._data), *settings],
+                                          stdout=log, stderr=log, cwd=self._dir, user=self._user,
+                                          group=self._user)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -96,8 +102,9 @@ class PostgresServer:
         return self.url(name)
 
     def stop(self) -> None:
+        """Fast shutdown: clients are disconnected (SIGTERM would wait for them to leave)."""
         if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
+            self._proc.send_signal(signal.SIGINT)
             try:
                 self._proc.wait(15)
             except subprocess.TimeoutExpired:

@@ -43,7 +43,7 @@ def _report(args: argparse.Namespace) -> int:
     if period.first and period.last and period.first > period.last:
         raise ValueError(f"--from {period.first} is after --to {period.last}")
     now = time.time()
-    store = open_store(args.store)
+    store = open_store(args.store, must_exist=True)
     try:
         store.migrate()
         days = machine_days(store, period, now)

@@ -15,6 +15,7 @@ from kiosk.contract.kiosk import KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.devbroker import publish
+from kiosk.devpostgres import PostgresServer
 from kiosk.fleet.recorder import store as store_module
 from kiosk.fleet.recorder.schema import LATEST, MIGRATIONS
 from kiosk.fleet.recorder.service import Recorder
@@ -293,3 +294,31 @@ def test_a_store_url_that_is_neither_engine_is_refused_in_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("legpress-fleet: error: store 'mysql://x' must be sqlite:PATH or "
                                      "postgresql://user:pass@host:port/db")
+
+
+def test_while_postgresql_is_away_the_recorder_holds_its_messages_and_stores_them_when_it_is_back(broker, caplog):
+    caplog.set_level(logging.WARNING, logger="kiosk.fleet.recorder")
+    server = PostgresServer().start()  # its own server: this test stops it
+    try:
+        url = server.new_database()
+        store = open_store(url)
+        r = Recorder(store, broker.url, SITE, client_id="recorder-pg-away")
+        r.start()
+        assert r.wait_connected(10)
+        kiosk = FakeKiosk(broker, "lp1")
+        kiosk.event(SessionStart(ts=7000.0, session="s7", member="m7", role="member"))
+        kiosk.flush()
+        eventually(lambda: r.total.added.events == 1, what="the first event stored")
+        server.stop()
+        for rep in (1, 2, 3):
+            kiosk.event(RepDone(ts=7000.0 + rep, session="s7", rep=rep, depth_mm=250, eccentric_s=2, concentric_s=1))
+        kiosk.flush()
+        eventually(lambda: any("store is away" in m for m in caplog.messages), what="the outage noticed")
+        server.start()
+        eventually(lambda: r.total.added.events == 4, 40, "the held events stored")
+        kiosk.close()
+        r.stop()
+        store.close()
+        assert rows(url, "events") == 4
+    finally:
+        server.close()

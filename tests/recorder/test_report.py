@@ -187,10 +187,28 @@ def test_a_bad_date_or_machine_ends_with_one_line_and_exit_2(store_url, tmp_path
     assert report(store_url, tmp_path / "x.csv", "--format", "csv", "--machine", "LP 1") == 2
 
 
-def test_an_empty_store_gives_the_header_only(store_url, tmp_path):
+def test_an_empty_store_gives_the_header_only(store, store_url, tmp_path):
     out = tmp_path / "empty.csv"
     assert report(store_url, out, "--format", "csv") == 0
     assert read_csv(out) == (list(DAILY_COLUMNS), [])
+
+
+def test_a_store_that_is_not_there_is_said_in_one_line_and_nothing_is_created(tmp_path, capsys):
+    missing = tmp_path / "typo.sqlite"
+    assert report(f"sqlite:{missing}", tmp_path / "x.csv", "--format", "csv") == 1
+    err = capsys.readouterr().err
+    assert err == f"legpress-fleet: no recorder store at {missing} (is that the recorder's --store?)\n"
+    assert not missing.exists()
+
+
+def test_a_postgresql_store_that_cannot_be_reached_is_one_line_without_its_password(tmp_path, capsys):
+    from kiosk.devbroker import free_port
+
+    url = f"postgresql://recorder:s3cret@127.0.0.1:{free_port()}/legpress"
+    assert report(url, tmp_path / "x.csv", "--format", "csv") == 1
+    err = capsys.readouterr().err
+    assert err.startswith("legpress-fleet: cannot open the store postgresql://recorder:***@127.0.0.1:")
+    assert "s3cret" not in err and err.count("\n") == 1
 
 
 def chromium(*args: str, user_dir: Path) -> subprocess.CompletedProcess:
