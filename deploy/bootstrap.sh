@@ -22,8 +22,10 @@ quietly() {
 
 # Debian packages: the broker, its clients, a virtual screen for the window and
 # its tests, the GL/input libraries Kivy's wheels load at run time, and the
-# font printed member cards use.
-APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv)
+# font printed member cards use; PostgreSQL and Chromium for the recorder's and
+# the HTML report's tests (the tests start their own server, on a free port).
+APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv
+              postgresql chromium)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -33,7 +35,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     quietly $SUDO apt-get update -qq
     quietly $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
-# Installing mosquitto may start a system broker; the demo and tests start their own on free ports.
+# Installing mosquitto or postgresql may start a system service; the demo and tests start their own on free ports.
 
 PYTHON="${PYTHON:-python3}"
 "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || {
@@ -52,6 +54,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     quietly .venv/bin/python -m pip install -q --upgrade pip
     # The constraints file pins the tested set; the Pi installs from the same file.
-    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint]"
+    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report]"
     echo "$want" > "$stamp"
 fi

@@ -1,8 +1,8 @@
 """Kiosk events on `R/kiosk/event`, one model per `type`."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, TypeAdapter
+from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
@@ -50,6 +50,16 @@ class _Event(ReportModel):
     eid: Eid | None = None
     # Set on copies sent again by the `replay` command.
     replayed: bool | None = None
+
+    @model_serializer(mode="wrap")
+    def _leave_out_unset_identity(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # `eid` and `replayed` are the contract's later optional additions: a receiver from before them
+        # (or one strict about booleans) sees no field rather than a null.
+        data: dict[str, Any] = handler(self)
+        for name in ("eid", "replayed"):
+            if data.get(name) is None:
+                data.pop(name, None)
+        return data
 
 
 class SessionStart(_Event):

@@ -105,6 +105,8 @@ class MqttLink:
         self._client.on_message = self._guard(self._handle_message)
         self._client.on_subscribe = self._guard(self._handle_subscribe)
         self._client.on_socket_open = self._guard(_no_delay)
+        self._client.on_connect_fail = self._guard(self._handle_connect_fail)
+        self._unreachable_logged = False
 
     @property
     def connected(self) -> bool:
@@ -215,6 +217,13 @@ class MqttLink:
         if not self._pending_subacks:
             self._ready()
 
+    def _handle_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        # paho retries on its own and says nothing; the log says it once per outage, not per retry.
+        self.stats.last_error = "cannot reach the broker"
+        if not self._unreachable_logged:
+            self._unreachable_logged = True
+            log.warning("cannot reach broker %s as %s; retrying until it answers", self.broker, self.client_id)
+
     def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list[ReasonCode],
                           _properties: object) -> None:
         refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
@@ -228,6 +237,7 @@ class MqttLink:
                 self._ready()
 
     def _ready(self) -> None:
+        self._unreachable_logged = False
         self.stats.connects += 1
         self._connected.set()
         log.info("connected to %s as %s", self.broker, self.client_id)

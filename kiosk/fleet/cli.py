@@ -1,7 +1,7 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`). A wrong argument or input ends with one line on
+`config`, `keys`, `members`, `record`, `report`). A wrong argument or input ends with one line on
 stderr and exit code 2; a valid request that cannot be carried out (broker or
 kiosk away) with exit code 1.
 """
@@ -11,7 +11,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
+from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -24,7 +24,7 @@ class FleetParser(argparse.ArgumentParser):
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for concern in (status, watch, command, config, keys, members):
+    for concern in (status, watch, command, config, keys, members, record, report):
         concern.register(commands)
     return parser
 
@@ -34,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # Each subcommand sets `run` to its handler (set_defaults); the Namespace itself is untyped.
     run: Callable[[argparse.Namespace], int] = args.run
+    # Each command says in one line when the broker cannot be reached; the link's own warnings would repeat it.
+    logging.getLogger("kiosk.core.link").setLevel(logging.ERROR)
     try:
         return run(args)
     except CommandFailed as exc:

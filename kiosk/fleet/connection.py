@@ -2,14 +2,20 @@
 
 import argparse
 import os
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.link import MqttLink
 from kiosk.fleet import CommandFailed
 
 CONNECT_TIMEOUT_S = 10.0
+# A broker on the same network accepts well within this; past it, find out why before waiting on.
+PROBE_AFTER_S = 0.5
+PROBE_TIMEOUT_S = 2.0
 
 
 def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str) -> None:
@@ -31,14 +37,37 @@ def connected(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttL
     """
     # Unique per run: two tools sharing a client id would keep throwing each other off the broker.
     link = MqttLink(f"legpress-fleet-{os.getpid()}-{uuid.uuid4().hex[:8]}", broker)
+    deadline = time.monotonic() + timeout
     link.start()
     try:
-        if not link.wait_connected(timeout):
-            why = link.stats.last_error or "no answer"
-            raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
+        if not link.wait_connected(min(PROBE_AFTER_S, timeout)):
+            # paho retries a refused connection quietly; a closed port or an unknown host is
+            # known at once, so it is said at once rather than after the whole timeout.
+            unreachable = why_unreachable(link.broker)
+            if unreachable:
+                raise CommandFailed(f"could not connect to {link.broker}: {unreachable}")
+            if not link.wait_connected(max(0.0, deadline - time.monotonic())):
+                why = link.stats.last_error or why_unreachable(link.broker) or "no answer"
+                raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
         yield link
     finally:
         link.stop()
+
+
+def why_unreachable(broker: BrokerUrl) -> str | None:
+    """Why nothing can be reached at the broker's address, in words; None when something listens there."""
+    try:
+        with socket.create_connection((broker.host, broker.port), timeout=PROBE_TIMEOUT_S):
+            return None
+    except ConnectionRefusedError:
+        return (f"connection refused: nothing listens on {broker.host} port {broker.port}; "
+                "is the broker running, and is that its port?")
+    except socket.gaierror:
+        return f"unknown host {broker.host!r}: check the name in --broker or LEGPRESS_BROKER"
+    except TimeoutError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
 
 
 def seconds(text: str) -> float:

@@ -35,8 +35,8 @@ DAY_S = 86400
 HOUR_S = 3600
 DEFAULT_DAYS = 365
 DEFAULT_STAFF_HOURS = 12
-# How long to wait for the retained list before taking it that there is none yet.
-RETAINED_WAIT_S = 1.0
+# Long enough for a retained message from the site broker, even a busy one.
+RETAINED_WAIT_S = 2.0
 
 
 def issue_code(key_path: str | Path, member: str, name: str, role: Role = "member",
@@ -73,9 +73,19 @@ def parse_expiry(text: str) -> float:
 
 
 def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
-    """Delete a member's retained profile (an empty retained message); returns the topic."""
+    """Delete a member's retained profile (an empty retained message); returns the topic.
+
+    `CommandFailed` when the broker holds no profile of that member: an operator
+    who mistyped the id must not be told it was erased.
+    """
     topic = member_profile(site, member)
+    found = threading.Event()
     with connected(broker, timeout) as link:
+        # The broker sends a retained message right after the subscription is acknowledged.
+        link.subscribe(topic, lambda _topic, payload, _props: found.set() if payload else None, qos=1)
+        if not found.wait(min(RETAINED_WAIT_S, timeout)):
+            raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
+                                "(check the member id)")
         if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout):
             raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
     return topic

@@ -1,20 +1,42 @@
-"""`legpress-fleet status`: every kiosk and sensor node of a site, from what they keep on the broker."""
+"""`legpress-fleet status`: every kiosk and sensor node of a site, from what they keep on the broker.
+
+LAST SEEN is the kiosk's last sign of life: the newest of its retained status,
+and of any telemetry or event heard while listening (by their time and by when
+they arrived); a status is only published when something changes, so on its own
+it says "70 s ago" in the middle of a live session. SENSOR HEALTH comes from
+telemetry, which a kiosk sends every 30 s and the broker does not keep: heard
+while listening, or else read from the recorder's store when one is given.
+"""
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from kiosk.contract.base import as_dict
+from kiosk.contract.base import PayloadError, as_dict, decode
+from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
-from kiosk.fleet.view import KIOSK_INFO, KIOSK_STATUS, KIOSK_TELEMETRY, SENSOR_STATUS, BadPayload, FleetView
+from kiosk.fleet.view import (
+    CONFIG_STATE,
+    KIOSK_EVENTS,
+    KIOSK_INFO,
+    KIOSK_STATUS,
+    KIOSK_TELEMETRY,
+    SENSOR_STATUS,
+    BadPayload,
+    FleetView,
+)
 
 if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
-SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS}
+SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS,
+           "config": CONFIG_STATE, "event": KIOSK_EVENTS}
+# What `--json` shows per machine: the last event is only a sign of life, not state.
+SHOWN = ("status", "info", "telemetry", "sensor", "config")
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
 BAD = "bad payload"
 NOTHING = "-"
@@ -26,11 +48,14 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     status.add_argument("--wait", type=seconds, default=2.0,
                         help="seconds to listen (default: 2); sensor health needs a telemetry, sent every 30 s")
     status.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    status.add_argument("--store", default=os.environ.get("LEGPRESS_STORE"),
+                        help="the recorder's store, for the last telemetry of kiosks not heard from while listening "
+                             "(default: $LEGPRESS_STORE, if set)")
     status.set_defaults(run=_status)
 
 
 def gather(broker: str, site: str, wait: float) -> FleetView:
-    """Listen for `wait` seconds: the retained statuses and info, and any telemetry sent meanwhile."""
+    """Listen for `wait` seconds: the retained statuses, info and config states, and whatever is sent meanwhile."""
     view = FleetView(site, SOURCES)
     with connected(broker) as link:
         view.listen(link)
@@ -38,19 +63,56 @@ def gather(broker: str, site: str, wait: float) -> FleetView:
     return view
 
 
-def table(view: FleetView, now: float) -> str:
+def recorded_telemetry(store_url: str, site: str) -> dict[str, KioskTelemetry]:
+    """Each machine's newest telemetry in the recorder's store; a row that no longer decodes is left out."""
+    from kiosk.fleet.recorder.store import open_store
+
+    store = open_store(store_url)
+    try:
+        rows = store.read("SELECT t.machine, t.payload FROM telemetry t WHERE t.site = ? AND t.ts = "
+                          "(SELECT MAX(n.ts) FROM telemetry n WHERE n.site = t.site AND n.machine = t.machine)",
+                          (site,))
+    finally:
+        store.close()
+    found: dict[str, KioskTelemetry] = {}
+    for machine, payload in rows:
+        try:
+            found[machine] = decode(KioskTelemetry, payload)
+        except PayloadError:
+            continue
+    return found
+
+
+def table(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | None = None) -> str:
     """One row per machine; a cell whose message was malformed says so instead of a value."""
-    rows = [HEADERS, *(_row(view, machine, now) for machine in view.machines())]
+    rows = [HEADERS, *(_row(view, machine, now, recorded or {}) for machine in view.machines())]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows)
 
 
-def records(view: FleetView, now: float) -> list[dict[str, Any]]:
+def notes(view: FleetView, recorded: dict[str, KioskTelemetry] | None = None, wait: float = 0.0) -> list[str]:
+    """What the table cannot say in a cell: refused config pushes, and why sensor health may be missing."""
+    lines = []
+    for machine in view.machines():
+        config = view.value(machine, "config")
+        if isinstance(config, ConfigState) and config.status == "error":
+            lines.append(f"{machine}: the last config push was refused: {config.error} "
+                         f"(still running config {config.version})")
+    missing = [m for m in view.online() if _telemetry(view, m, recorded or {}) is None]
+    if missing:
+        lines.append(f"no telemetry from {', '.join(missing)} in {wait:g} s: kiosks send it every 30 s; "
+                     "listen longer (--wait 31) or read the recorder's (--store) for SENSOR HEALTH")
+    return lines
+
+
+def records(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | None = None) -> list[dict[str, Any]]:
     """The same as the table for scripts: each message as its contract JSON, `{"bad_payload": why}` or null."""
+    recorded = recorded or {}
     return [
         {"machine": machine,
-         **{name: _as_json(view.value(machine, name)) for name in SOURCES},
-         "last_seen_s": _last_seen_age(view, machine, now)}
+         **{name: _as_json(view.value(machine, name)) for name in SHOWN},
+         "telemetry": _as_json(_telemetry(view, machine, recorded)),
+         "last_seen_s": _last_seen_age(view, machine, now, recorded)}
         for machine in view.machines()
     ]
 
@@ -58,25 +120,43 @@ def records(view: FleetView, now: float) -> list[dict[str, Any]]:
 def _status(args: argparse.Namespace) -> int:
     view = gather(args.broker, args.site, args.wait)
     now = time.time()
+    recorded = recorded_telemetry(args.store, args.site) if args.store else {}
     if args.json:
-        print(json.dumps(records(view, now), indent=2))
+        print(json.dumps(records(view, now, recorded), indent=2))
     elif view.machines():
-        print(table(view, now))
+        print(table(view, now, recorded))
+        for line in notes(view, recorded, args.wait):
+            print(line)
     else:
         print(f"nothing heard from any kiosk or sensor node of site {args.site} in {args.wait:g} s")
     return 0
 
 
-def _row(view: FleetView, machine: str, now: float) -> tuple[str, ...]:
-    status, info, telemetry, sensor = (view.value(machine, name) for name in SOURCES)
+def _row(view: FleetView, machine: str, now: float, recorded: dict[str, KioskTelemetry]) -> tuple[str, ...]:
+    status, info, sensor, config = (view.value(machine, name) for name in ("status", "info", "sensor", "config"))
+    refused = isinstance(config, ConfigState) and config.status == "error"
     return (
         machine,
         *_cells(status, 4, lambda s: [s.state, s.mode, s.version, str(s.boot)]),
-        *_cells(info, 2, lambda i: [i.machine_model, i.config_version]),
+        *_cells(info, 2, lambda i: [i.machine_model, i.config_version + (" (push refused)" if refused else "")]),
         *_cells(sensor, 1, lambda s: [f"{s.state} {s.rate_hz:g} Hz" if s.state == "ready" else s.state]),
-        *_cells(telemetry, 1, lambda t: [f"{t.sensor.invalid} invalid, {t.sensor.dropped} dropped"]),
-        _age(_last_seen_age(view, machine, now)),
+        *_cells(_telemetry(view, machine, recorded), 1, lambda t: [_sensor_health(t, now)]),
+        _age(_last_seen_age(view, machine, now, recorded)),
     )
+
+
+def _telemetry(view: FleetView, machine: str, recorded: dict[str, KioskTelemetry]) -> Any:
+    """The telemetry heard while listening, else the recorder's last one (None when neither)."""
+    heard = view.value(machine, "telemetry")
+    return heard if heard is not None else recorded.get(machine)
+
+
+def _sensor_health(telemetry: KioskTelemetry, now: float) -> str:
+    sensor = telemetry.sensor
+    text = f"{sensor.rate_hz:g} Hz, {sensor.invalid} invalid, {sensor.dropped} dropped"
+    # Telemetry read from the store may be old: say how old, so it is not taken for now.
+    age = now - telemetry.ts
+    return text if age < 60 else f"{text} ({_age(age)})"
 
 
 def _cells(value: Any, width: int, read: Callable[[Any], list[str]]) -> list[str]:
@@ -87,10 +167,21 @@ def _cells(value: Any, width: int, read: Callable[[Any], list[str]]) -> list[str
     return read(value)
 
 
-def _last_seen_age(view: FleetView, machine: str, now: float) -> float | None:
-    """Seconds since the kiosk's newest status or telemetry, by its own clock (never below 0)."""
-    stamps = [m.ts for m in (view.value(machine, "status"), view.value(machine, "telemetry"))
-              if isinstance(m, (KioskStatus, KioskTelemetry))]
+def _last_seen_age(view: FleetView, machine: str, now: float,
+                   recorded: dict[str, KioskTelemetry] | None = None) -> float | None:
+    """Seconds since the kiosk's last sign of life (never below 0); None when nothing readable came from it."""
+    stamps = [recorded[machine].ts] if recorded and machine in recorded else []
+    status = view.value(machine, "status")
+    if isinstance(status, KioskStatus):
+        stamps.append(status.ts)
+    monotonic_now = time.monotonic()
+    for name in ("telemetry", "event"):
+        seen = view.latest(machine, name)
+        if seen is None or isinstance(seen.value, BadPayload):
+            continue
+        # Neither is retained, so hearing one at all is life now; its own time can only be newer
+        # than its arrival when the kiosk's clock runs ahead.
+        stamps += [seen.value.ts, now - (monotonic_now - seen.at)]
     return round(max(0.0, now - max(stamps)), 1) if stamps else None
 
 

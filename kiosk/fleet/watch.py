@@ -1,4 +1,12 @@
-"""`legpress-fleet watch`: a site's kiosk events and status changes as they happen, one line each."""
+"""`legpress-fleet watch`: a site's kiosk events and status changes as they happen, one line each.
+
+Each line is stamped with when it arrived: a status `lost` is the sender's Will,
+written when it connected, so its own time says nothing about the loss. An
+event that arrives long after its own time (queued while its kiosk was cut
+off) says when it happened too. When the broker goes away, watch says so in
+words and keeps trying; what was published meanwhile is not shown (the
+recorder keeps it).
+"""
 
 import argparse
 import signal
@@ -19,6 +27,9 @@ if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
 SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS}
+# An event this much older than its arrival was held back somewhere; the line says when it happened.
+LATE_S = 60.0
+LINK_CHECK_S = 0.2
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
@@ -31,8 +42,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
 class EventLog:
     """Turns what the fleet publishes into lines, in the words the kiosk's own screen uses."""
 
-    def __init__(self, write: Callable[[str], None]):
+    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time):
         self._write = write
+        self._clock = clock
         # One presenter per machine: it remembers a set's cues to advise at the set's end.
         self._presenters: dict[str, TextPresenter] = {}
         self.lines = 0
@@ -46,7 +58,10 @@ class EventLog:
         text = self._describe(machine, name, value, None if previous is None else previous.value)
         if text is not None:
             self.lines += 1
-            self._write(f"{time.strftime('%H:%M:%S', time.localtime(value.ts))} {machine}  {text}")
+            arrived = self._clock()
+            if name == "event" and arrived - value.ts > LATE_S:
+                text += f" (happened {_clock_time(value.ts)})"
+            self._write(f"{_clock_time(arrived)} {machine}  {text}")
 
     def _describe(self, machine: str, name: str, value: Any, before: Any) -> str | None:
         if name == "status":
@@ -64,14 +79,30 @@ class EventLog:
         return presenter.describe(value) or value.type
 
 
+def _clock_time(ts: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(ts))
+
+
 def follow(broker: str, site: str, machine: str | None, stop: threading.Event,
-           write: Callable[[str], None]) -> EventLog:
-    """Write a line per event and status change until `stop` is set; returns the counts."""
+           write: Callable[[str], None], say: Callable[[str], None] | None = None) -> EventLog:
+    """Write a line per event and status change until `stop` is set; returns the counts.
+
+    `say` gets the lines about the broker itself (going away, coming back).
+    """
+    say = say or write
     log = EventLog(write)
     view = FleetView(site, SOURCES, machine, on_message=log)
     with connected(broker) as link:
         view.listen(link)
-        stop.wait()
+        up = True
+        while not stop.wait(LINK_CHECK_S):
+            if up and not link.connected:
+                say(f"{_clock_time(time.time())} lost the broker {link.broker}: check that it is running and "
+                    "reachable from here; retrying until it is back (Ctrl-C to stop)")
+            elif not up and link.connected:
+                say(f"{_clock_time(time.time())} reconnected to {link.broker}; what was published meanwhile "
+                    "is not shown here (legpress-fleet report has it, from the recorder)")
+            up = link.connected
     return log
 
 
@@ -80,11 +111,15 @@ def _print_line(line: str) -> None:
     print(line, flush=True)
 
 
+def _say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        log = follow(args.broker, args.site, args.machine, stop, _print_line)
+        log = follow(args.broker, args.site, args.machine, stop, _print_line, _say)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

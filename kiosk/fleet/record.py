@@ -1,0 +1,67 @@
+"""`legpress-fleet record`: the recorder service, keeping a site's events, status changes and telemetry.
+
+Runs until SIGTERM or Ctrl-C, then stores and acknowledges what has arrived
+and exits 0; the broker keeps its session, so a restart picks up what was
+published meanwhile. Logs one line per hour with what it stored.
+"""
+
+import argparse
+import logging
+import os
+import signal
+import threading
+from typing import TYPE_CHECKING
+
+from kiosk.fleet.connection import add_site_and_broker, seconds
+from kiosk.fleet.recorder.service import DAY_S, HOUR_S, Recorder
+from kiosk.fleet.recorder.store import open_store
+
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
+
+def add_store_option(parser: argparse.ArgumentParser) -> None:
+    value = os.environ.get("LEGPRESS_STORE")
+    parser.add_argument("--store", default=value, required=value is None,
+                        help="sqlite:PATH or postgresql://user:pass@host:port/db (default: $LEGPRESS_STORE)")
+
+
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
+    record = commands.add_parser("record", help="keep every kiosk event, status change and telemetry of a site")
+    add_store_option(record)
+    add_site_and_broker(record)
+    record.add_argument("--client-id", help="the recorder's fixed MQTT client id (default: recorder-SITE)")
+    record.add_argument("--session-expiry", type=_hours, default=DAY_S / 3600, metavar="HOURS",
+                        help="how long the broker keeps the recorder's messages while it is away (default: 24)")
+    record.add_argument("--log-every", type=seconds, default=HOUR_S,
+                        help="seconds between the log lines saying what was stored (default: 3600)")
+    record.set_defaults(run=_record)
+
+
+def _record(args: argparse.Namespace) -> int:
+    logging.getLogger("kiosk.fleet.recorder").setLevel(logging.INFO)
+    store = open_store(args.store)
+    recorder = Recorder(store, args.broker, args.site, client_id=args.client_id,
+                        session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every)
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        recorder.start()
+        stop.wait()
+    finally:
+        recorder.stop()
+        store.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return 0
+
+
+def _hours(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    # MQTT's session expiry is a 32-bit count of seconds; a week is plenty for any outage.
+    if not 0 < value <= 168:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours between 0 and 168")
+    return value

@@ -1,0 +1,142 @@
+"""The HTML report: one self-contained file, charts drawn by matplotlib as inline SVG, no network needed.
+
+Charts: sessions per day, lift-off rate per machine over time, pain reports per
+day, out-of-order time per day (each per machine), then the day-by-day table
+the CSV holds. Fonts are drawn as paths, so the file looks the same in any
+browser, on any host.
+"""
+
+import io
+from collections.abc import Callable, Sequence
+from datetime import date
+from html import escape
+
+from matplotlib import dates as mdates
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, Period
+
+WIDTH_IN, HEIGHT_IN = 9.0, 3.2
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1d2327; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
+.chart svg { width: 100%; height: auto; }
+table { border-collapse: collapse; font-size: 0.85rem; width: 100%; }
+th, td { border-bottom: 1px solid #d0d5da; padding: 0.25rem 0.5rem; text-align: right; }
+th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
+.empty { color: #5c6670; }
+"""
+
+
+def render(days: Sequence[MachineDay], period: Period, generated: str) -> str:
+    """The whole report as one HTML document."""
+    machines = sorted({d.machine for d in days})
+    scope = f"machine {escape(period.machine)}" if period.machine else "all machines"
+    when = _period_text(days, period)
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        "<title>Leg press usage and safety report</title>", f"<style>{STYLE}</style>", "</head>", "<body>",
+        "<h1>Leg press usage and safety report</h1>",
+        (f"<p>{when}, {scope}; sites: {escape(', '.join(sorted({d.site for d in days})) or '-')}. "
+        f"Generated {escape(generated)}.</p>"),
+    ]
+    if not days:
+        parts.append('<p class="empty">Nothing was recorded in this period.</p>')
+    else:
+        for chart_id, title, draw in _CHARTS:
+            parts += [f'<section class="chart" id="{chart_id}">', f"<h2>{title}</h2>", _svg(draw, days, machines),
+                      "</section>"]
+        parts += ['<section id="table">', "<h2>Per machine and day</h2>", _table(days), "</section>"]
+    parts += ["</body>", "</html>", ""]
+    return "\n".join(parts)
+
+
+def _period_text(days: Sequence[MachineDay], period: Period) -> str:
+    first = period.first.isoformat() if period.first else (days[0].date if days else "the first record")
+    last = period.last.isoformat() if period.last else (days[-1].date if days else "today")
+    return f"{escape(first)} to {escape(last)}"
+
+
+def _per_machine(days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
+                 ) -> tuple[list[float], dict[str, list[float]]]:
+    """Every day of the report on the x axis (matplotlib's day numbers), and each machine's value (0: no row)."""
+    x_days = sorted({d.date for d in days})
+    index = {day: i for i, day in enumerate(x_days)}
+    series = {m: [0.0] * len(x_days) for m in machines}
+    for d in days:
+        series[d.machine][index[d.date]] = value(d)
+    return [_day_number(day) for day in x_days], series
+
+
+def _day_number(day: str) -> float:
+    return float(mdates.date2num(date.fromisoformat(day)))
+
+
+def _stacked_bars(ax: Axes, days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
+                  unit: str, integer: bool = True) -> None:
+    x, series = _per_machine(days, machines, value)
+    bottom = [0.0] * len(x)
+    for machine in machines:
+        ax.bar(x, series[machine], bottom=bottom, width=0.8, label=machine)
+        bottom = [b + v for b, v in zip(bottom, series[machine], strict=True)]
+    ax.set_ylabel(unit)
+    if integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def _sessions(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
+    _stacked_bars(ax, days, machines, lambda d: d.sessions, "sessions")
+
+
+def _liftoff_rate(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
+    for machine in machines:
+        # Only days with reps have a rate; a day without is a gap, not a zero.
+        points = [(_day_number(d.date), d.liftoff_rate) for d in days if d.machine == machine and d.reps]
+        if points:
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=machine)
+    ax.set_ylabel("lift-offs per 100 reps")
+    ax.set_ylim(bottom=0)
+
+
+def _pain(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
+    _stacked_bars(ax, days, machines, lambda d: d.pain_reports, "pain reports")
+
+
+def _out_of_order(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
+    _stacked_bars(ax, days, machines, lambda d: d.out_of_order_min, "minutes out of order", integer=False)
+
+
+_CHARTS = (
+    ("sessions-per-day", "Sessions per day", _sessions),
+    ("liftoff-rate", "Lift-off rate per machine", _liftoff_rate),
+    ("pain-reports", "Pain reports per day", _pain),
+    ("out-of-order", "Time out of order per day", _out_of_order),
+)
+
+
+def _svg(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Sequence[MachineDay],
+         machines: list[str]) -> str:
+    # A Figure of its own, not pyplot: no global state, no GUI backend, safe in any thread.
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), layout="constrained")
+    ax = figure.subplots()
+    draw(ax, days, machines)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    ax.grid(axis="y", alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        # Above the plot, so it never hides a bar.
+        ax.legend(loc="lower left", bbox_to_anchor=(0, 1), fontsize="small", ncols=min(len(machines), 8),
+                  frameon=False)
+    out = io.StringIO()
+    figure.savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    # Inline in HTML: the XML prolog and doctype belong to a standalone file only.
+    return text[text.index("<svg"):]
+
+
+def _table(days: Sequence[MachineDay]) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in DAILY_COLUMNS)
+    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in d.cells()) + "</tr>" for d in days)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -1,0 +1,247 @@
+"""What the recorder keeps of each delivered message: one row, or a reason it was refused.
+
+Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info and member
+profiles (their settings, for the members report).
+
+Every payload is hostile until it fits the contract. A known event type must fit
+its contract model; an unknown type from a newer kiosk is still kept by its
+envelope (type, ts, session, eid), so the record stays complete, and the reports,
+which only read known types, ignore it.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
+
+from kiosk.contract.base import PayloadError, ReportModel, Timestamp, describe_validation_error, parse_json_object
+from kiosk.contract.events import (
+    KIOSK_EVENT,
+    CueRaised,
+    PainReport,
+    ProfileSaved,
+    RepDone,
+    ScanRejected,
+    SensorFault,
+    SessionEnd,
+    SessionStart,
+    SetEnd,
+)
+from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
+from kiosk.contract.profile import MemberProfile
+from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.topics import parse
+
+KNOWN_EVENT_TYPES = frozenset(
+    model.model_fields["type"].default
+    for model in (SessionStart, RepDone, CueRaised, SetEnd, SessionEnd, PainReport, ScanRejected, SensorFault,
+                  ProfileSaved)
+)
+
+
+class EventEnvelope(ReportModel):
+    """The fields every kiosk event carries, and the contract's optional `eid` and `replayed`.
+
+    The contract's event models ignore fields they do not name, `eid` among them,
+    so the recorder reads the identity through this model.
+    """
+
+    type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+    ts: Timestamp
+    # Kiosks send short hex ids; bounded and printable so a hostile one cannot bloat or break a row.
+    session: Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{1,64}$")] | None = None
+    eid: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    replayed: bool = False
+
+    @field_validator("replayed", mode="before")
+    @classmethod
+    def _null_is_original(cls, value: object) -> object:
+        # An optional field sent as null means what leaving it out means: not a replayed copy.
+        return False if value is None else value
+
+
+_ENVELOPE = TypeAdapter(EventEnvelope)
+
+
+@dataclass(frozen=True)
+class EventRow:
+    """One kiosk event: identified by (site, machine, eid) with an `eid`, else by (site, machine, session, type, ts)."""
+
+    site: str
+    machine: str
+    type: str
+    ts: float
+    session: str | None
+    eid: int | None
+    replayed: bool
+    received_at: float
+    payload: str
+    member: str | None = None
+    cue: str | None = None
+    rep: int | None = None
+    depth_mm: float | None = None
+
+
+@dataclass(frozen=True)
+class StatusRow:
+    """A kiosk's or sensor node's retained status; `at` is when it took effect (see `status_row`)."""
+
+    site: str
+    machine: str
+    source: str  # "kiosk" or "sensor"
+    state: str
+    mode: str | None
+    ts: float
+    at: float
+    received_at: float
+    payload: str
+
+
+@dataclass(frozen=True)
+class TelemetryRow:
+    """One telemetry sample of a kiosk."""
+
+    site: str
+    machine: str
+    ts: float
+    received_at: float
+    payload: str
+
+
+@dataclass(frozen=True)
+class InfoRow:
+    """What a kiosk is and runs, kept once per distinct combination (a report reads the machine model from it)."""
+
+    site: str
+    machine: str
+    machine_model: str
+    version: str
+    config_version: str
+    received_at: float
+
+
+@dataclass(frozen=True)
+class ProfileRow:
+    """One revision of a member's settings per machine model (JSON); the name is not kept, the id is enough."""
+
+    site: str
+    member: str
+    rev: int
+    updated: float
+    received_at: float
+    machines: str
+
+
+@dataclass(frozen=True)
+class ProfileErased:
+    """An operator erased the member: the stored revisions of their settings go too."""
+
+    site: str
+    member: str
+
+
+Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased
+
+
+class Refused(ValueError):
+    """A message the recorder does not keep; `reason` is short and stable, for the counters."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def to_row(topic: str, payload: bytes, received_at: float) -> Row:
+    """The row to store for a delivered message, or `Refused`."""
+    parsed = parse(topic)
+    if parsed is not None and parsed.kind == "member_profile" and parsed.member is not None:
+        if not payload:
+            return ProfileErased(parsed.site, parsed.member)
+        return _profile_row(topic, parsed.site, parsed.member, payload, received_at)
+    if parsed is None or parsed.machine is None or parsed.kind not in _READERS:
+        raise Refused("foreign_topic", f"{topic!r} is not a topic the recorder keeps")
+    if not payload:
+        # A retained message withdrawn (a machine taken out of the inventory): nothing to keep.
+        raise Refused("empty", f"{topic}: empty payload")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Refused("not_utf8", f"{topic}: payload is not UTF-8") from None
+    try:
+        fields = parse_json_object(text)
+        return _READERS[parsed.kind](parsed.site, parsed.machine, fields, text, received_at)
+    except PayloadError as exc:
+        raise Refused(exc.reason, f"{topic}: {exc}") from None
+    except ValidationError as exc:
+        raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+
+
+def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+    try:
+        profile = MemberProfile.model_validate(parse_json_object(payload))
+    except PayloadError as exc:
+        raise Refused(exc.reason, f"{topic}: {exc}") from None
+    except ValidationError as exc:
+        raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+    if profile.member != member:
+        raise Refused("invalid", f"{topic}: the profile is {profile.member}'s, not {member}'s")
+    machines = json.dumps({model: s.model_dump(mode="json") for model, s in profile.machines.items()},
+                          sort_keys=True)
+    return ProfileRow(site, member, profile.rev, profile.updated, received_at, machines)
+
+
+def _info_row(site: str, machine: str, fields: dict[str, Any], _text: str, received_at: float) -> InfoRow:
+    info = KioskInfo.model_validate(fields)
+    return InfoRow(site, machine, info.machine_model[:64], info.version[:64], info.config_version[:64], received_at)
+
+
+def _event_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> EventRow:
+    envelope = _ENVELOPE.validate_python(fields)
+    row = EventRow(site, machine, envelope.type, envelope.ts, envelope.session, envelope.eid, envelope.replayed,
+                   received_at, text)
+    if envelope.type not in KNOWN_EVENT_TYPES:
+        return row
+    event = KIOSK_EVENT.validate_python(fields)
+    extra: dict[str, Any] = {}
+    if isinstance(event, (SessionStart, PainReport, ProfileSaved, SessionEnd)):
+        extra["member"] = event.member
+    if isinstance(event, CueRaised):
+        extra.update(cue=event.cue, rep=event.rep)
+    if isinstance(event, RepDone):
+        extra.update(rep=event.rep, depth_mm=event.depth_mm)
+    return replace(row, **extra)
+
+
+def _kiosk_status_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> StatusRow:
+    status = KioskStatus.model_validate(fields)
+    return StatusRow(site, machine, "kiosk", status.state, status.mode, status.ts,
+                     _took_effect(status.state, status.ts, received_at), received_at, text)
+
+
+def _sensor_status_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> StatusRow:
+    status = SensorStatus.model_validate(fields)
+    return StatusRow(site, machine, "sensor", status.state, None, status.ts,
+                     _took_effect(status.state, status.ts, received_at), received_at, text)
+
+
+def _took_effect(state: str, ts: float, received_at: float) -> float:
+    # A `lost` status is the Will, written when its sender connected: its `ts` is that
+    # connect, not the loss. The broker publishes it when the loss happens, so the
+    # recorder's receipt is the best moment known for it.
+    return received_at if state == "lost" else ts
+
+
+def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> TelemetryRow:
+    telemetry = KioskTelemetry.model_validate(fields)
+    return TelemetryRow(site, machine, telemetry.ts, received_at, text)
+
+
+_READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {
+    "kiosk_event": _event_row,
+    "kiosk_status": _kiosk_status_row,
+    "sensor_status": _sensor_status_row,
+    "kiosk_telemetry": _telemetry_row,
+    "kiosk_info": _info_row,
+}

@@ -1,0 +1,294 @@
+"""The recorder as a service: a persistent MQTT session whose messages are acknowledged only once stored.
+
+The session is fixed (one client id, `clean_start` false, a session expiry of a
+day by default), so while the recorder is stopped or cut off the broker queues
+its QoS 1 messages and delivers them when it is back. Acknowledgements are
+manual: the network thread decodes each message and queues it; the writer
+thread stores a batch in one transaction and only then acknowledges those
+messages, in the order they came (MQTT requires it). A crash between the two
+makes the broker deliver them again, and the store keeps each event once, so
+nothing is lost and nothing is stored twice.
+
+Every message is hostile: one that does not fit the contract is counted by
+reason, acknowledged (redelivering it would not make it fit) and skipped. A
+store that is away (PostgreSQL restarting, SQLite locked) is retried with the
+batch held, unacknowledged; a row the store itself refuses is counted and
+skipped, so one bad row never stops the rest.
+"""
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from kiosk.contract.ids import check_id
+from kiosk.contract.topics import member_profiles_filter, site_root
+from kiosk.core.broker_url import BrokerUrl
+from kiosk.fleet.recorder.intake import ProfileErased, ProfileRow, Refused, Row, to_row
+from kiosk.fleet.recorder.store import Added, Store
+
+log = logging.getLogger(__name__)
+
+DAY_S = 86400
+HOUR_S = 3600.0
+BATCH = 500
+RETRY_MIN_S = 0.5
+RETRY_MAX_S = 30.0
+# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is.
+TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status")
+
+
+@dataclass
+class Tally:
+    """What the recorder did in one period: kept, already there, refused by reason."""
+
+    received: int = 0
+    added: Added = field(default_factory=Added)
+    refused: Counter[str] = field(default_factory=Counter)
+
+    def line(self, period_s: float) -> str:
+        refused = sum(self.refused.values())
+        reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.refused.items()))
+        return (f"in the last {_duration(period_s)}: {self.received} messages, stored {self.added.events} events, "
+                f"{self.added.statuses} status changes, {self.added.telemetry} telemetry samples, "
+                f"{self.added.profiles} profile revisions ({self.added.erased} erased); "
+                f"{self.added.duplicates} already stored; {refused} refused" + (f" ({reasons})" if reasons else ""))
+
+
+@dataclass(frozen=True)
+class _Pending:
+    row: Row | None
+    mid: int
+    qos: int
+    connection: int
+
+
+class Recorder:
+    """Subscribes to every kiosk's events, statuses and telemetry of a site and keeps them in a `Store`."""
+
+    def __init__(self, store: Store, broker: BrokerUrl | str, site: str, client_id: str | None = None,
+                 session_expiry_s: int = DAY_S, log_every_s: float = HOUR_S, batch: int = BATCH,
+                 clock: Callable[[], float] = time.time):
+        self.store = store
+        self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
+        self.site = check_id(site, "site")
+        self.client_id = client_id or f"recorder-{site}"
+        self.session_expiry_s = session_expiry_s
+        self.log_every_s = log_every_s
+        self.batch = batch
+        self.clock = clock
+        self.total = Tally()
+        self.connects = 0
+        self._period = Tally()
+        self._period_started = time.monotonic()
+        self._counts_lock = threading.Lock()
+        self._queue: queue.Queue[_Pending] = queue.Queue()
+        self._closing = threading.Event()
+        self._writer: threading.Thread | None = None
+        self._connection = 0
+        self._connected = threading.Event()
+        self._last_failure = ""
+        self._session_present = False
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                   protocol=MQTTProtocolVersion.MQTTv5, manual_ack=True)
+        if self.broker.username:
+            self._client.username_pw_set(self.broker.username, self.broker.password)
+        if self.broker.tls:
+            self._client.tls_set()
+        self._client.reconnect_delay_set(1, 30)
+        self._client.on_connect = self._guard(self._on_connect)
+        self._client.on_connect_fail = self._guard(self._on_connect_fail)
+        self._client.on_disconnect = self._guard(self._on_disconnect)
+        self._client.on_message = self._guard(self._on_message)
+        self._client.on_subscribe = self._guard(self._on_subscribe)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    def wait_connected(self, timeout: float | None = None) -> bool:
+        return self._connected.wait(timeout)
+
+    def start(self) -> None:
+        """Migrate the store, start the writer, connect in the background (retrying until the broker is there)."""
+        version = self.store.migrate()
+        log.info("recording site %s from %s into %s (schema version %d) as %s", self.site, self.broker,
+                 self.store.engine, version, self.client_id)
+        self._writer = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
+        self._writer.start()
+        connect = Properties(PacketTypes.CONNECT)
+        connect.SessionExpiryInterval = self.session_expiry_s
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=30, clean_start=False,
+                                   properties=connect)
+        self._client.loop_start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Store and acknowledge what has arrived, then disconnect; the broker keeps the session for the restart."""
+        self._closing.set()
+        if self._writer is not None:
+            self._writer.join(timeout)
+        self._client.disconnect()
+        self._client.loop_stop()
+        self._connected.clear()
+        self._log_period(force=True)
+
+    def _guard(self, fn: Callable[..., None]) -> Callable[..., None]:
+        def guarded(*args: object) -> None:
+            try:
+                fn(*args)
+            except Exception:  # anything escaping kills paho's network thread
+                log.exception("recorder callback %s failed", fn.__name__)
+
+        return guarded
+
+    def _on_connect(self, client: mqtt.Client, _userdata: object, flags: mqtt.ConnectFlags,
+                    reason_code: object, _properties: object) -> None:
+        if getattr(reason_code, "is_failure", False):
+            self._failed(f"the broker refused the recorder: {reason_code}")
+            return
+        with self._counts_lock:
+            self._connection += 1
+            self.connects += 1
+        self._last_failure = ""
+        self._session_present = bool(flags.session_present)
+        root = site_root(self.site)
+        # Retained messages only for a new subscription: a resumed session already had them,
+        # and a site of a thousand kiosks would send them all again on every reconnect.
+        options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
+        filters = [*(f"{root}/+/{tail}" for tail in TAILS), member_profiles_filter(self.site)]
+        client.subscribe([(f, options) for f in filters])
+
+    def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list[ReasonCode],
+                      _properties: object) -> None:
+        refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
+        if refused:
+            # Typically the broker's ACL: the recorder would miss part of the record, which an operator must see.
+            log.error("the broker refused %d of the recorder's subscriptions: %s", len(refused), ", ".join(refused))
+        # Ready only once the broker confirmed the subscriptions: from then on nothing published is missed.
+        self._connected.set()
+        log.info("connected to %s and subscribed (%s)", self.broker,
+                 "session resumed" if self._session_present else "new session: nothing was queued for the recorder")
+
+    def _on_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
+        self._failed(f"cannot reach the broker {self.broker}; retrying")
+
+    def _failed(self, why: str) -> None:
+        # Once per outage, not once per retry.
+        if why != self._last_failure:
+            log.error("%s", why)
+            self._last_failure = why
+
+    def _on_disconnect(self, _client: mqtt.Client, _userdata: object, _flags: object, reason_code: object,
+                       _properties: object) -> None:
+        if self._connected.is_set() and not self._closing.is_set():
+            log.warning("lost the broker %s (%s); reconnecting, it keeps the session meanwhile",
+                        self.broker, reason_code)
+        self._connected.clear()
+
+    def _on_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        if self._closing.is_set():
+            # Not acknowledged: the broker delivers it again when the recorder is back.
+            return
+        try:
+            row: Row | None = to_row(msg.topic, bytes(msg.payload), self.clock())
+        except Refused as exc:
+            row = None
+            with self._counts_lock:
+                first = exc.reason not in self._period.refused
+                self._period.refused[exc.reason] += 1
+                self.total.refused[exc.reason] += 1
+            (log.warning if first else log.debug)("refused a message: %s", exc)
+        with self._counts_lock:
+            self._period.received += 1
+            self.total.received += 1
+            connection = self._connection
+        self._queue.put(_Pending(row, msg.mid, msg.qos, connection))
+
+    def _write_loop(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=0.2)
+            except queue.Empty:
+                self._log_period()
+                if self._closing.is_set():
+                    return
+                continue
+            pending = [first]
+            while len(pending) < self.batch:
+                try:
+                    pending.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if self._store(pending):
+                self._acknowledge(pending)
+            self._log_period()
+
+    def _store(self, pending: list[_Pending]) -> bool:
+        """Store the batch's rows; False when the store stayed away until the recorder stopped."""
+        rows = [p.row for p in pending if p.row is not None]
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                added = self.store.add(rows) if rows else Added()
+                break
+            except Exception as exc:  # noqa: BLE001 - the store decides what is worth retrying
+                if not self.store.is_transient(exc):
+                    added = self._store_one_by_one(rows)
+                    break
+                log.warning("the %s store is away (%s); retrying in %g s", self.store.engine, exc, delay)
+                if self._closing.wait(delay):
+                    return False
+                delay = min(delay * 2, RETRY_MAX_S)
+        with self._counts_lock:
+            self._period.added += added
+            self.total.added += added
+        return True
+
+    def _store_one_by_one(self, rows: list[Row]) -> Added:
+        added = Added()
+        for row in rows:
+            try:
+                added += self.store.add([row])
+            except Exception as exc:  # noqa: BLE001 - one row the store refuses must not hold the rest
+                origin = row.member if isinstance(row, (ProfileRow, ProfileErased)) else row.machine
+                log.warning("the %s store refused a row from %s/%s: %s", self.store.engine, row.site, origin, exc)
+                with self._counts_lock:
+                    self._period.refused["store_refused"] += 1
+                    self.total.refused["store_refused"] += 1
+        return added
+
+    def _acknowledge(self, pending: list[_Pending]) -> None:
+        with self._counts_lock:
+            current = self._connection
+        for p in pending:
+            # A message from an earlier connection is delivered again on this one (same
+            # session); its copy is acknowledged then, and stored as already there.
+            if p.qos > 0 and p.connection == current:
+                self._client.ack(p.mid, p.qos)
+
+    def _log_period(self, force: bool = False) -> None:
+        elapsed = time.monotonic() - self._period_started
+        if not force and elapsed < self.log_every_s:
+            return
+        with self._counts_lock:
+            period, self._period = self._period, Tally()
+            self._period_started = time.monotonic()
+        log.info("%s", period.line(elapsed))
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3000:
+        return f"{seconds / 3600:.1f} h"
+    if seconds >= 120:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds:.0f} s"

@@ -1,0 +1,203 @@
+"""One storage interface for the recorder and the reports, two engines behind it.
+
+`Store` holds everything the engines share: the schema's migrations, inserting
+rows once, and running a report query over a table of report days. An engine
+(`SqliteStore`, `PostgresStore`) only says how to connect, how a transaction
+starts, which SQL spellings differ and which errors are worth retrying.
+"""
+
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+from urllib.parse import urlsplit, urlunsplit
+
+from kiosk.fleet import CommandFailed
+from kiosk.fleet.recorder.intake import EventRow, InfoRow, ProfileErased, ProfileRow, Row, StatusRow, TelemetryRow
+from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
+
+_EVENT_COLUMNS = ("site", "machine", "type", "ts", "session", "eid", "replayed", "received_at", "payload",
+                  "member", "cue", "rep", "depth_mm")
+_STATUS_COLUMNS = ("site", "machine", "source", "state", "mode", "ts", "at", "received_at", "payload")
+_TELEMETRY_COLUMNS = ("site", "machine", "ts", "received_at", "payload")
+_PROFILE_COLUMNS = ("site", "member", "rev", "updated", "received_at", "machines")
+_INFO_COLUMNS = ("site", "machine", "machine_model", "version", "config_version", "received_at")
+_TABLES: tuple[tuple[type, str, tuple[str, ...]], ...] = (
+    (EventRow, "events", _EVENT_COLUMNS),
+    (StatusRow, "statuses", _STATUS_COLUMNS),
+    (TelemetryRow, "telemetry", _TELEMETRY_COLUMNS),
+    (ProfileRow, "profiles", _PROFILE_COLUMNS),
+    (InfoRow, "kiosk_info", _INFO_COLUMNS),
+)
+
+
+@dataclass
+class Added:
+    """What one `Store.add` kept (new rows per table) and how many were already there."""
+
+    events: int = 0
+    statuses: int = 0
+    telemetry: int = 0
+    profiles: int = 0
+    kiosk_info: int = 0
+    erased: int = 0
+    duplicates: int = 0
+
+    def __iadd__(self, other: "Added") -> Self:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        return self
+
+
+@dataclass(frozen=True)
+class ReportDay:
+    """One local calendar day of a report, as the Unix times it starts and ends."""
+
+    day: str
+    start_ts: float
+    end_ts: float
+
+
+@dataclass
+class _Dialect:
+    """The SQL that differs between engines, by name, for `str.format` in shared queries."""
+
+    pk: str
+    least: str
+    greatest: str
+    spellings: dict[str, str] = field(default_factory=dict)
+
+    def format(self, sql: str) -> str:
+        return sql.format(pk=self.pk, least=self.least, greatest=self.greatest)
+
+
+class Store(ABC):
+    """A recorder's store: rows kept once, schema migrated, report queries read in one transaction."""
+
+    engine: str
+    dialect: _Dialect
+    placeholder = "?"
+
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[Any]:
+        """A context with a cursor whose work is committed on exit, rolled back on an exception."""
+
+    @abstractmethod
+    def _lock_for_migration(self, cursor: Any) -> None:
+        """Keep other recorders on the same database out while this one migrates."""
+
+    @abstractmethod
+    def is_transient(self, exc: Exception) -> bool:
+        """True when retrying the same work later may succeed (database away, locked), False for bad data."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Close the connection."""
+
+    def _sql(self, sql: str) -> str:
+        sql = self.dialect.format(sql)
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def schema_version(self) -> int:
+        with self._transaction() as cursor:
+            cursor.execute(SCHEMA_VERSION_TABLE)
+            cursor.execute("SELECT MAX(version) FROM schema_version")
+            (version,) = cursor.fetchone()
+        return int(version or 0)
+
+    def migrate(self) -> int:
+        """Bring the schema to the latest version; returns it. Safe with several recorders starting at once."""
+        for version, statements in MIGRATIONS:
+            with self._transaction() as cursor:
+                self._lock_for_migration(cursor)
+                cursor.execute(SCHEMA_VERSION_TABLE)
+                cursor.execute(self._sql("SELECT 1 FROM schema_version WHERE version = ?"), (version,))
+                if cursor.fetchone() is not None:
+                    continue
+                for statement in statements:
+                    cursor.execute(self._sql(statement))
+                cursor.execute(self._sql("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)"),
+                               (version, time.time()))
+        return self.schema_version()
+
+    def add(self, rows: Sequence[Row]) -> Added:
+        """Insert `rows` in one transaction; a row already stored (same identity) is skipped and counted."""
+        added = Added()
+        with self._transaction() as cursor:
+            for row_type, table, columns in _TABLES:
+                values = [tuple(getattr(r, c) for c in columns) for r in rows if isinstance(r, row_type)]
+                if not values:
+                    continue
+                cursor.executemany(self._sql(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+                    " ON CONFLICT DO NOTHING"), values)
+                kept = max(cursor.rowcount, 0)
+                setattr(added, table, kept)
+                added.duplicates += len(values) - kept
+            # Erased after this batch's revisions, so an erase that follows a save in one batch wins.
+            for erased in (r for r in rows if isinstance(r, ProfileErased)):
+                cursor.execute(self._sql("DELETE FROM profiles WHERE site = ? AND member = ?"),
+                               (erased.site, erased.member))
+                added.erased += 1
+        return added
+
+    def read(self, sql: str, params: Sequence[Any] = (), days: Sequence[ReportDay] = ()) -> list[tuple[Any, ...]]:
+        """Run one report query; `days` fill the `report_days` table it may join on."""
+        with self._transaction() as cursor:
+            cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS report_days "
+                           "(day TEXT NOT NULL, start_ts DOUBLE PRECISION NOT NULL, end_ts DOUBLE PRECISION NOT NULL)")
+            cursor.execute("DELETE FROM report_days")
+            if days:
+                cursor.executemany(self._sql("INSERT INTO report_days (day, start_ts, end_ts) VALUES (?, ?, ?)"),
+                                   [(d.day, d.start_ts, d.end_ts) for d in days])
+            cursor.execute(self._sql(sql), tuple(params))
+            return list(cursor.fetchall())
+
+    def count(self, table: str) -> int:
+        """Rows in one of the recorder's tables (for the tests and the hourly log)."""
+        if table not in {t for _, t, _ in _TABLES}:
+            raise ValueError(f"no table {table!r} in the recorder's store")
+        return int(self.read(f"SELECT COUNT(*) FROM {table}")[0][0])
+
+
+def open_store(url: str, must_exist: bool = False) -> Store:
+    """`sqlite:PATH` or `postgresql://user:pass@host:port/db`, connected.
+
+    ValueError for a URL that is neither; `CommandFailed` (one line, no password)
+    when the store cannot be opened, or with `must_exist` a SQLite file is not there.
+    """
+    if url.startswith("sqlite:"):
+        from kiosk.fleet.recorder.sqlite_store import SqliteStore
+
+        path = url.removeprefix("sqlite:").removeprefix("//")
+        if not path:
+            raise ValueError(f"store {url!r} names no file: use sqlite:PATH")
+        if must_exist and not Path(path).is_file():
+            raise CommandFailed(f"no recorder store at {path} (is that the recorder's --store?)")
+        try:
+            return SqliteStore(path)
+        except sqlite3.Error as exc:
+            raise CommandFailed(f"cannot open the store {path}: {exc}") from None
+    if url.startswith(("postgresql://", "postgres://")):
+        import psycopg
+
+        from kiosk.fleet.recorder.postgres_store import PostgresStore
+
+        try:
+            return PostgresStore(url)
+        except psycopg.Error as exc:
+            reason = " ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or type(exc).__name__
+            raise CommandFailed(f"cannot open the store {without_password(url)}: {reason}") from None
+    raise ValueError(f"store {url!r} must be sqlite:PATH or postgresql://user:pass@host:port/db")
+
+
+def without_password(url: str) -> str:
+    """A store URL fit for a log line or an error message."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))

@@ -1,0 +1,91 @@
+"""`legpress-fleet report`: usage and safety per machine and day from the recorder's store, as CSV or HTML.
+
+The CSV columns and their order are a public interface (shared spec): other
+tools read them. `--members` adds one row per member session, in a second CSV
+named like FILE with `-members` before its suffix.
+"""
+
+import argparse
+import csv
+import time
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from kiosk.contract.ids import check_id
+from kiosk.fleet.record import add_store_option
+from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS, Period, machine_days, member_sessions
+from kiosk.fleet.recorder.store import open_store
+
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
+
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
+    report = commands.add_parser("report", help="usage and safety per machine and day, from the recorder's store")
+    add_store_option(report)
+    report.add_argument("--from", dest="first", type=_day, metavar="DATE",
+                        help="first day, YYYY-MM-DD (default: the first record)")
+    report.add_argument("--to", dest="last", type=_day, metavar="DATE",
+                        help="last day, included, YYYY-MM-DD (default: today)")
+    report.add_argument("--machine", type=_machine, metavar="ID", help="only this machine (default: every machine)")
+    report.add_argument("--format", choices=("csv", "html"), required=True, help="csv, or html with charts")
+    report.add_argument("--out", required=True, metavar="FILE", help="the file to write")
+    report.add_argument("--members", action="store_true",
+                        help="also one row per member session, in FILE with -members before the suffix (CSV)")
+    report.set_defaults(run=_report)
+
+
+def members_path(out: str | Path) -> Path:
+    """`report.csv` -> `report-members.csv`; the members file is a CSV whatever the report's format."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}-members{out.suffix if out.suffix == '.csv' else '.csv'}")
+
+
+def _report(args: argparse.Namespace) -> int:
+    period = Period(args.first, args.last, args.machine)
+    if period.first and period.last and period.first > period.last:
+        raise ValueError(f"--from {period.first} is after --to {period.last}")
+    now = time.time()
+    store = open_store(args.store, must_exist=True)
+    try:
+        store.migrate()
+        days = machine_days(store, period, now)
+        sessions = member_sessions(store, period, now) if args.members else []
+    finally:
+        store.close()
+    out = Path(args.out)
+    if args.format == "csv":
+        _write_csv(out, DAILY_COLUMNS, [d.cells() for d in days])
+    else:
+        from kiosk.fleet.recorder.html import render
+
+        generated = datetime.fromtimestamp(now).astimezone().isoformat(timespec="minutes")
+        out.write_text(render(days, period, generated), encoding="utf-8")
+    written = [f"{out} ({len(days)} machine-days)"]
+    if args.members:
+        _write_csv(members_path(out), MEMBER_COLUMNS, [s.cells() for s in sessions])
+        written.append(f"{members_path(out)} ({len(sessions)} member sessions)")
+    print("wrote " + ", ".join(written))
+    return 0
+
+
+def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date, e.g. 2026-12-01") from None
+
+
+def _machine(text: str) -> str:
+    try:
+        return check_id(text, "machine")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -1,0 +1,324 @@
+"""`legpress-fleet record` against a real mosquitto, on SQLite and on a real PostgreSQL (every test, both engines)."""
+
+import logging
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from kiosk.contract.events import CueRaised, RepDone, SessionStart
+from kiosk.contract.kiosk import KioskTelemetry, LinkHealth, SensorHealth
+from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.topics import member_profile
+from kiosk.devbroker import publish
+from kiosk.devpostgres import PostgresServer
+from kiosk.fleet.recorder import store as store_module
+from kiosk.fleet.recorder.schema import LATEST, MIGRATIONS
+from kiosk.fleet.recorder.service import Recorder
+from kiosk.fleet.recorder.store import Store, open_store
+from tests.recorder.kiosks import SITE, FakeKiosk, eventually
+
+FLEET = Path(sys.executable).parent / "legpress-fleet"
+
+
+def rows(store_url: str, table: str) -> int:
+    """Rows as another reader sees them: its own connection, as a report would."""
+    reader = open_store(store_url)
+    try:
+        return reader.count(table)
+    finally:
+        reader.close()
+
+
+def stored_eids(store_url: str) -> list[tuple[str, int]]:
+    reader = open_store(store_url)
+    try:
+        return sorted((m, int(e)) for m, e in reader.read("SELECT machine, eid FROM events WHERE eid IS NOT NULL"))
+    finally:
+        reader.close()
+
+
+@pytest.fixture
+def recorder(broker, store):
+    r = Recorder(store, broker.url, SITE, client_id="recorder-under-test", log_every_s=3600)
+    r.start()
+    assert r.wait_connected(10)
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def lp1(broker):
+    k = FakeKiosk(broker, "lp1")
+    yield k
+    k.close()
+
+
+def start_recorder(broker, store_url: str, log: Path, *extra: str) -> subprocess.Popen:
+    """The recorder as an operator runs it; returns once it has (re)subscribed."""
+    before = log.read_text().count("subscribed") if log.exists() else 0
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(FLEET), "record", "--store", store_url, "--site", SITE, "--broker", broker.url,
+                                 *extra], stdout=out, stderr=subprocess.STDOUT)
+    eventually(lambda: log.read_text().count("subscribed") > before or proc.poll() is not None, 20,
+               "the recorder subscribing")
+    assert proc.poll() is None, log.read_text()
+    return proc
+
+
+def test_recorder_stopped_and_restarted_while_kiosks_publish_loses_no_event_and_stores_none_twice(
+        broker, store_url, tmp_path):
+    log = tmp_path / "recorder.log"
+    proc = start_recorder(broker, store_url, log)
+    kiosks = [FakeKiosk(broker, f"lp{i}") for i in (1, 2, 3)]
+    per_kiosk = 250
+
+    def sent() -> int:
+        return sum(len(k.sent) for k in kiosks)
+
+    def publish_workout(kiosk: FakeKiosk) -> None:
+        kiosk.event(SessionStart(ts=time.time(), session=f"s-{kiosk.machine}", member="m1", role="member"))
+        for rep in range(1, per_kiosk):
+            kiosk.event(RepDone(ts=time.time(), session=f"s-{kiosk.machine}", rep=rep, depth_mm=250.0,
+                                eccentric_s=2.0, concentric_s=1.0))
+            time.sleep(0.004)
+
+    threads = [threading.Thread(target=publish_workout, args=(k,)) for k in kiosks]
+    for t in threads:
+        t.start()
+    try:
+        eventually(lambda: sent() > 150, 20, "150 events sent")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, log.read_text()
+        assert "in the last" in log.read_text()  # its goodbye line says what it stored
+        stopped_at = sent()
+        proc = start_recorder(broker, store_url, log)
+        eventually(lambda: sent() > stopped_at + 200, 20, "200 more events sent")
+        proc.kill()  # a crash: stored rows whose acknowledgement never left are delivered again
+        proc.wait(10)
+        proc = start_recorder(broker, store_url, log)
+        assert "session resumed" in log.read_text().splitlines()[-1]
+    finally:
+        for t in threads:
+            t.join(60)
+        for k in kiosks:
+            k.close()
+    expected = sorted((k.machine, e["eid"]) for k in kiosks for e in k.sent)
+    assert len(expected) == 3 * per_kiosk
+    eventually(lambda: rows(store_url, "events") >= len(expected), 30, "every event stored")
+    time.sleep(1.0)  # any redelivery still under way would show now
+    assert rows(store_url, "events") == len(expected)
+    assert stored_eids(store_url) == expected
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(15) == 0
+
+
+def test_a_redelivered_or_replayed_event_is_stored_once_with_or_without_eid(broker, recorder, store_url, lp1):
+    first = lp1.event(RepDone(ts=1000.0, session="s1", rep=1, depth_mm=250.0, eccentric_s=2, concentric_s=1))
+    lp1.publish(lp1.topics.kiosk_event, first)  # the same event again, as after a lost PUBACK
+    lp1.publish(lp1.topics.kiosk_event, {**first, "replayed": True})  # and replayed by the kiosk
+    no_eid = CueRaised(ts=1001.0, session="s1", cue="liftoff_lumbar", severity="warn", rep=1)
+    lp1.event(no_eid, eid=False)
+    lp1.event(no_eid, eid=False)  # an older kiosk's event: identified by session, type and ts
+    lp1.event(CueRaised(ts=1002.0, session="s1", cue="liftoff_lumbar", severity="warn", rep=1), eid=False)
+    lp1.flush()
+    eventually(lambda: recorder.total.received == 6, what="six deliveries")
+    eventually(lambda: recorder.total.added.duplicates == 3, what="three duplicates")
+    assert rows(store_url, "events") == 3
+    assert recorder.total.added.events == 3
+
+
+def test_statuses_telemetry_info_and_profiles_are_kept_and_a_retained_status_once(broker, store, store_url, lp1):
+    lp1.status("idle", ts=2000.0)
+    telemetry = KioskTelemetry(ts=2001.0, uptime_s=5, sensor=SensorHealth(), broker=LinkHealth(connected=True))
+    lp1.publish(lp1.topics.kiosk_telemetry, telemetry.model_dump(mode="json"))
+    settings = MachineSettings(backrest_notch=4, target_depth_mm=250, max_depth_mm=300, top_mm=20)
+    profile = MemberProfile(member="m1", name="Sam", rev=3, updated=1999.0, machines={"hammer-45": settings})
+    lp1.publish(member_profile(SITE, "m1"), profile.model_dump(mode="json"), retain=True)
+    lp1.flush()
+    for attempt in range(2):  # the second recorder is a new session: the retained messages come again
+        r = Recorder(store, broker.url, SITE, client_id=f"recorder-{attempt}")
+        r.start()
+        assert r.wait_connected(10)
+        if attempt == 0:
+            lp1.publish(lp1.topics.kiosk_telemetry, telemetry.model_dump(mode="json"))
+            lp1.flush()
+            eventually(lambda: rows(store_url, "telemetry") == 1, what="telemetry stored")
+        expected = 3 if attempt == 0 else 2  # the first also heard the live telemetry
+        eventually(lambda r=r, n=expected: r.total.received >= n, what="retained messages")
+        r.stop()
+    assert rows(store_url, "statuses") == 1
+    assert rows(store_url, "profiles") == 1
+    publish(broker, member_profile(SITE, "m1"), b"", retain=True)  # the operator erases the member
+    r = Recorder(store, broker.url, SITE, client_id="recorder-0")
+    r.start()
+    eventually(lambda: r.total.added.erased == 1, what="the erase recorded")
+    r.stop()
+    assert rows(store_url, "profiles") == 0  # their settings go with them
+
+
+HOSTILE = [
+    (b"not json", "not_json"),
+    (b"[1, 2]", "not_object"),
+    (b"\xff\xfe{}", "not_utf8"),
+    (b'{"type": "rep", "ts": 5}', "invalid"),
+    (b'{"type": "rep", "ts": -5, "rep": 1, "depth_mm": 1, "eccentric_s": 1, "concentric_s": 1}', "invalid"),
+    (b'{"type": "pain_report", "ts": 5, "member": "m1", "kind": "sharp", "eid": "seven"}', "invalid"),
+    (b'{"type": "pain_report", "ts": 5, "member": "m1", "kind": "sharp", "session": "a\\u0000b"}', "invalid"),
+    (b'{"type": "DROP TABLE events", "ts": 5}', "invalid"),
+    (b'{"a": ' * 12000 + b"1" + b"}" * 12000, "too_large"),  # under the broker's own packet limit
+    (b'{"x": "' + b"a" * 70000 + b'"}', "too_large"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "not_json"),
+]
+
+
+def test_a_malformed_message_is_counted_and_skipped_and_recording_goes_on(broker, recorder, store_url, lp1):
+    for payload, _reason in HOSTILE:
+        lp1.publish(lp1.topics.kiosk_event, payload)
+    lp1.publish(lp1.topics.kiosk_status, {"state": "weird", "ts": 5})
+    lp1.publish(lp1.topics.kiosk_telemetry, {"ts": "soon"})
+    lp1.publish(f"gym/v1/{SITE}/Not An Id/kiosk/event", b"{}")
+    lp1.event(SessionStart(ts=3000.0, session="s9", member="m9", role="member"))
+    lp1.publish(lp1.topics.kiosk_event, {"type": "new_kind_from_a_newer_kiosk", "ts": 3001.0, "eid": 99})
+    lp1.flush()
+    eventually(lambda: recorder.total.added.events == 2, what="the good events stored")
+    refused = dict(recorder.total.refused)
+    assert sum(refused.values()) == len(HOSTILE) + 3, refused
+    expected: dict[str, int] = {}
+    for _payload, reason in HOSTILE:
+        expected[reason] = expected.get(reason, 0) + 1
+    expected["invalid"] += 2
+    expected["foreign_topic"] = 1
+    assert refused == expected
+    assert rows(store_url, "events") == 2  # the unknown type is kept for the record; reports ignore it
+
+
+def test_the_recorder_logs_what_it_stored_once_per_interval(broker, store, lp1, caplog):
+    caplog.set_level(logging.INFO, logger="kiosk.fleet.recorder")
+    r = Recorder(store, broker.url, SITE, client_id="recorder-logging", log_every_s=0.5)
+    r.start()
+    try:
+        assert r.wait_connected(10)
+        lp1.event(SessionStart(ts=4000.0, session="s4", member="m4", role="member"))
+        lp1.event(RepDone(ts=4003.0, session="s4", rep=1, depth_mm=250.0, eccentric_s=2, concentric_s=1))
+        lp1.publish(lp1.topics.kiosk_event, b"garbage")
+        lp1.flush()
+        line = eventually(lambda: next((m for m in caplog.messages if "stored 2 events" in m), None),
+                          what="the periodic log line")
+        assert "3 messages" in line and "1 refused (not_json 1)" in line
+    finally:
+        r.stop()
+
+
+def test_the_recorder_rides_out_a_broker_restart(broker, recorder, store_url, lp1, caplog):
+    caplog.set_level(logging.INFO, logger="kiosk.fleet.recorder")
+    broker.stop()
+    eventually(lambda: not recorder.connected, what="the recorder noticing")
+    broker.start()
+    eventually(lambda: recorder.connected, 30, "the recorder reconnecting")
+    lp1.event(SessionStart(ts=5000.0, session="s5", member="m5", role="member"))
+    lp1.flush()
+    eventually(lambda: rows(store_url, "events") == 1, what="the event after the restart")
+    assert any("lost the broker" in m for m in caplog.messages)
+    assert recorder.connects == 2
+
+
+def test_a_recorder_with_no_broker_says_so_once_and_connects_when_it_comes(broker, store, caplog):
+    caplog.set_level(logging.INFO, logger="kiosk.fleet.recorder")
+    broker.stop()
+    r = Recorder(store, broker.url, SITE, client_id="recorder-early")
+    r.start()
+    try:
+        eventually(lambda: any("cannot reach the broker" in m for m in caplog.messages), what="the error")
+        time.sleep(2.5)  # paho retries every second or so; the operator reads one line
+        assert sum("cannot reach the broker" in m for m in caplog.messages) == 1
+        broker.start()
+        assert r.wait_connected(40)
+    finally:
+        r.stop()
+
+
+def test_migrations_are_numbered_recorded_and_an_old_store_keeps_its_rows(store_url, monkeypatch):
+    old = open_store(store_url)
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:1])
+    assert old.migrate() == 1
+    old.add([])
+    assert old.read("SELECT version FROM schema_version") == [(1,)]
+    monkeypatch.undo()
+    from kiosk.fleet.recorder.intake import to_row
+
+    old.add([to_row(f"gym/v1/{SITE}/lp1/kiosk/event", b'{"type": "rep", "ts": 7, "rep": 1, "depth_mm": 250,'
+                    b' "eccentric_s": 2, "concentric_s": 1, "eid": 1}', 8.0)])
+    old.close()
+    again = open_store(store_url)
+    try:
+        assert again.migrate() == LATEST == 2
+        assert again.migrate() == LATEST  # a second run changes nothing
+        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+        assert again.count("events") == 1 and again.count("profiles") == 0
+    finally:
+        again.close()
+
+
+def test_one_store_takes_two_recorders_of_different_sites(broker, store_url):
+    stores: list[Store] = [open_store(store_url), open_store(store_url)]
+    recorders = [Recorder(s, broker.url, site, client_id=f"recorder-{site}")
+                 for s, site in zip(stores, ("gym-a", "gym-b"), strict=True)]
+    for r in recorders:
+        r.start()
+        assert r.wait_connected(10)
+    kiosks = [FakeKiosk(broker, "lp1", site="gym-a"), FakeKiosk(broker, "lp1", site="gym-b")]
+    try:
+        for k in kiosks:
+            k.event(SessionStart(ts=6000.0, session="s6", member="m6", role="member"))
+            k.flush()
+        eventually(lambda: rows(store_url, "events") == 2, what="both sites' events")
+        reader = open_store(store_url)
+        assert sorted(reader.read("SELECT site FROM events")) == [("gym-a",), ("gym-b",)]
+        reader.close()
+    finally:
+        for k in kiosks:
+            k.close()
+        for r, s in zip(recorders, stores, strict=True):
+            r.stop()
+            s.close()
+
+
+def test_a_store_url_that_is_neither_engine_is_refused_in_one_line(tmp_path):
+    result = subprocess.run([str(FLEET), "record", "--store", "mysql://x", "--site", SITE,
+                             "--broker", "mqtt://127.0.0.1:1"], check=False, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("legpress-fleet: error: store 'mysql://x' must be sqlite:PATH or "
+                                     "postgresql://user:pass@host:port/db")
+
+
+def test_while_postgresql_is_away_the_recorder_holds_its_messages_and_stores_them_when_it_is_back(broker, caplog):
+    caplog.set_level(logging.WARNING, logger="kiosk.fleet.recorder")
+    server = PostgresServer().start()  # its own server: this test stops it
+    try:
+        url = server.new_database()
+        store = open_store(url)
+        r = Recorder(store, broker.url, SITE, client_id="recorder-pg-away")
+        r.start()
+        assert r.wait_connected(10)
+        kiosk = FakeKiosk(broker, "lp1")
+        kiosk.event(SessionStart(ts=7000.0, session="s7", member="m7", role="member"))
+        kiosk.flush()
+        eventually(lambda: r.total.added.events == 1, what="the first event stored")
+        server.stop()
+        for rep in (1, 2, 3):
+            kiosk.event(RepDone(ts=7000.0 + rep, session="s7", rep=rep, depth_mm=250, eccentric_s=2, concentric_s=1))
+        kiosk.flush()
+        eventually(lambda: any("store is away" in m for m in caplog.messages), what="the outage noticed")
+        server.start()
+        eventually(lambda: r.total.added.events == 4, 40, "the held events stored")
+        kiosk.close()
+        r.stop()
+        store.close()
+        assert rows(url, "events") == 4
+    finally:
+        server.close()
