@@ -1,7 +1,7 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`). A wrong argument or input ends with one line on
+`config`, `keys`, `members`, `broker`). A wrong argument or input ends with one line on
 stderr and exit code 2; a valid request that cannot be carried out (broker or
 kiosk away) with exit code 1.
 """
@@ -11,6 +11,7 @@ import logging
 import sys
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
+from kiosk.fleet.broker import cli as broker
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -23,7 +24,7 @@ class FleetParser(argparse.ArgumentParser):
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for concern in (status, watch, command, config, keys, members):
+    for concern in (status, watch, command, config, keys, members, broker):
         concern.register(commands)
     return parser
 
