@@ -177,7 +177,8 @@ class Recording:
                         return item
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"nothing matching on {self.what} in {timeout} s; last seen: {self.items[-8:]}")
+                    raise AssertionError(f"nothing matching on {self.what} in {timeout} s; "
+                                         f"last seen: {self.items[-8:]}")
                 self._cond.wait(remaining)
 
 

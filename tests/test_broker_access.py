@@ -126,8 +126,8 @@ def test_a_sensor_node_publishes_its_own_sensor_topics_and_nothing_else(gym: Gym
     observer = gym.peer(OBSERVER, "lp-1", subscribe=("#",))
     sensor = gym.peer("sensor-lp-1", "lp-1-sensor")
     forged = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/status", f"{R1}/kiosk/event", f"{R1}/kiosk/config/set",
-              f"{R2}/sensor/event", f"{R2}/sensor/depth", f"{SITE_ROOT}/config/set", f"{SITE_ROOT}/broadcast/cmd/restart",
-              PROFILE, "other"]
+              f"{R2}/sensor/event", f"{R2}/sensor/depth", f"{SITE_ROOT}/config/set",
+              f"{SITE_ROOT}/broadcast/cmd/restart", PROFILE, "other"]
     for topic in forged:
         sensor.publish(topic, b"forged")
     sensor.publish(f"{R1}/sensor/depth", b"genuine depth", qos=0)
