@@ -12,6 +12,7 @@ import sys
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
 from kiosk.fleet.broker import cli as broker
+from kiosk.fleet.connection import resolve_broker_args
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -33,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
+        resolve_broker_args(args)
         return args.run(args)
     except CommandFailed as exc:
         print(f"legpress-fleet: {exc}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""How `legpress-fleet` reaches the site broker: the `--site`/`--broker` options and one short-lived link."""
+"""How `legpress-fleet` reaches the site broker: the `--site` and broker options and one short-lived link."""
 
 import argparse
 import os
@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.core.link import MqttLink
 from kiosk.fleet import CommandFailed
 
@@ -19,12 +20,33 @@ def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str)
 
 
 def add_site_and_broker(parser: argparse.ArgumentParser) -> None:
+    """`--site`, and the broker as `--broker`, `--broker-ca` and `--broker-secrets` (see kiosk/core/broker_url.py)."""
     _env_option(parser, "--site", "LEGPRESS_SITE", "site id")
-    _env_option(parser, "--broker", "LEGPRESS_BROKER", "mqtt://[user:pass@]host:port")
+    parser.add_argument("--broker", default=os.environ.get("LEGPRESS_BROKER"),
+                        help="mqtt[s]://[user:pass@]host:port (default: $LEGPRESS_BROKER)")
+    parser.add_argument("--broker-ca", default=os.environ.get("LEGPRESS_BROKER_CA"), metavar="FILE",
+                        help="CA of the broker's TLS certificate (default: $LEGPRESS_BROKER_CA, else the system's)")
+    parser.add_argument("--broker-secrets", default=os.environ.get("LEGPRESS_BROKER_SECRETS"), metavar="FILE",
+                        help="a secrets/<user>.toml from `legpress-fleet broker render`: login, broker and CA "
+                             "(default: $LEGPRESS_BROKER_SECRETS)")
+    parser.set_defaults(resolve_broker=True)
+
+
+def resolve_broker_args(args: argparse.Namespace) -> None:
+    """Replace `args.broker` by the `BrokerUrl` its three options make together; raises ValueError in one line."""
+    if not getattr(args, "resolve_broker", False):
+        return
+    if not args.broker and not args.broker_secrets:
+        raise ValueError("no broker: give --broker (or LEGPRESS_BROKER) or --broker-secrets "
+                         "(or LEGPRESS_BROKER_SECRETS)")
+    try:
+        args.broker = resolve_broker(args.broker, args.broker_ca, args.broker_secrets)
+    except BrokerSettingError as exc:
+        raise ValueError(f"--{exc.setting.replace('_', '-')}: {exc}") from None
 
 
 @contextmanager
-def connected(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttLink]:
+def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttLink]:
     """A link connected to `broker` for the length of one command, then closed cleanly.
 
     Raises `CommandFailed` when the broker does not accept the connection within `timeout`.

@@ -12,6 +12,7 @@ from kiosk.contract.base import describe_validation_error
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.topics import member_profile
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
@@ -53,7 +54,7 @@ def parse_expiry(text: str) -> float:
         ) from None
 
 
-def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
+def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float = 10.0) -> str:
     """Delete a member's retained profile (an empty retained message); returns the topic."""
     topic = member_profile(site, member)
     with connected(broker, timeout) as link:

@@ -8,6 +8,7 @@ from typing import Any
 
 from kiosk.contract.base import as_dict
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_INFO, KIOSK_STATUS, KIOSK_TELEMETRY, SENSOR_STATUS, BadPayload, FleetView
 
@@ -26,7 +27,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.set_defaults(run=_status)
 
 
-def gather(broker: str, site: str, wait: float) -> FleetView:
+def gather(broker: BrokerUrl | str, site: str, wait: float) -> FleetView:
     """Listen for `wait` seconds: the retained statuses and info, and any telemetry sent meanwhile."""
     view = FleetView(site, SOURCES)
     with connected(broker) as link:
