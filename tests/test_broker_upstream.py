@@ -38,7 +38,8 @@ def upstream_broker(folder: Path, port: int, site_password: str) -> RenderedBrok
                                 "user chain-ops\ntopic readwrite gym/v1/#\n")
     (folder / "mosquitto.conf").write_text("\n".join([
         # Without a `user` line mosquitto started as root becomes `mosquitto`, who cannot read this folder.
-        "per_listener_settings false", f"user {pwd.getpwuid(os.geteuid()).pw_name}", "allow_anonymous false", f"password_file {folder / 'passwd'}",
+        "per_listener_settings false", f"user {pwd.getpwuid(os.geteuid()).pw_name}",
+        "allow_anonymous false", f"password_file {folder / 'passwd'}",
         f"acl_file {folder / 'acl'}", "persistence false", "log_dest stderr",
         f"listener {port}", "use_username_as_clientid true",
         f"certfile {folder / 'server.crt'}", f"keyfile {folder / 'server.key'}", ""]))
