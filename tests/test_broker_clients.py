@@ -110,7 +110,8 @@ def test_legpress_kiosk_exits_2_with_one_line_against_an_open_remote_broker(monk
     assert err.startswith("legpress-kiosk: setting broker (LEGPRESS_BROKER)") and err.count("\n") == 1
 
 
-def test_a_kiosk_on_its_rendered_broker_is_seen_ready_at_the_site(gym: Gym, tmp_path: Path):
+def test_a_kiosk_on_its_rendered_broker_is_seen_at_the_site_and_answers_an_operator(gym: Gym, tmp_path: Path,
+                                                                                   capsys):
     recorder = gym.peer("recorder", "site-local", subscribe=(f"{R1}/kiosk/status",))
     settings = load_settings(site="downtown", machine="lp-1", data_dir=tmp_path / "data",
                              broker_secrets=secrets_file(gym, "kiosk-lp-1"))
@@ -120,6 +121,10 @@ def test_a_kiosk_on_its_rendered_broker_is_seen_ready_at_the_site(gym: Gym, tmp_
         assert kiosk.link.wait_connected(10)
         recorder.received.wait_for(
             lambda m: m.topic == f"{R1}/kiosk/status" and decode(KioskStatus, m.payload).state == "ready", 15)
+        # Request and reply cross the bridge both ways, MQTT v5 Response Topic and Correlation Data included.
+        assert fleet("command", "rebirth", "--machine", "lp-1", "--site", "downtown",
+                     "--broker-secrets", str(secrets_file(gym, "op-ops")), "--timeout", "15") == 0
+        assert "lp-1" in capsys.readouterr().out
     finally:
         kiosk.stop()
     recorder.received.wait_for(
