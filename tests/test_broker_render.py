@@ -259,3 +259,9 @@ def test_an_upstream_gets_its_own_login_and_the_sites_bridge(tmp_path: Path):
     assert "topic gym/v1/downtown/# out 1" in conf and "remote_username site-downtown" in conf
     # The chain's broker holds this login, not the site's: it is in no password file of the render.
     assert "site-downtown" not in (gym.out / "site/passwd").read_text()
+
+
+def test_the_example_inventory_renders(tmp_path: Path):
+    example = Path(__file__).resolve().parent.parent / "broker_config" / "gym.example.toml"
+    assert render(tmp_path, example.read_text()) == 0
+    assert (tmp_path / "out/kiosks/lp-2/mosquitto.conf").is_file()
