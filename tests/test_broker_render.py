@@ -265,3 +265,25 @@ def test_the_example_inventory_renders(tmp_path: Path):
     example = Path(__file__).resolve().parent.parent / "broker_config" / "gym.example.toml"
     assert render(tmp_path, example.read_text()) == 0
     assert (tmp_path / "out/kiosks/lp-2/mosquitto.conf").is_file()
+
+
+def test_a_tampered_password_is_not_kept_and_nothing_is_written(tmp_path: Path, capsys):
+    assert render(tmp_path, GOOD) == 0
+    secrets = tmp_path / "out/secrets/op-ops.toml"
+    lines = [('password = "weak pass"' if line.startswith("password") else line)
+             for line in secrets.read_text().splitlines()]
+    secrets.write_text("\n".join(lines) + "\n")
+    before = {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()}
+    assert render(tmp_path, GOOD) == 2
+    assert "--rotate op-ops" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in (tmp_path / "out").rglob("*") if p.is_file()} == before
+    assert render(tmp_path, GOOD, "--rotate", "op-ops") == 0
+
+
+def test_a_symlinked_folder_in_an_earlier_render_is_refused(tmp_path: Path, capsys):
+    assert render(tmp_path, GOOD) == 0
+    elsewhere = tmp_path / "elsewhere"
+    (tmp_path / "out/secrets").rename(elsewhere)
+    (tmp_path / "out/secrets").symlink_to(elsewhere)
+    assert render(tmp_path, GOOD) == 2
+    assert "symbolic link" in capsys.readouterr().err

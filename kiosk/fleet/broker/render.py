@@ -38,6 +38,8 @@ MANIFEST = "render.toml"
 FORMAT = 1
 # What POSIX allows for a login name mosquitto's `user` line can switch to.
 _POSIX_USER = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\$?$")
+# The passwords render makes (passwd.new_password), and nothing weaker or stranger.
+_KEEPABLE_PASSWORD = re.compile(r"^[A-Za-z0-9_-]{32,128}$")
 
 
 class RenderError(ValueError):
@@ -180,6 +182,10 @@ def _passwords(users: list[MqttUser], layout: conf.Layout, earlier: Manifest | N
                 raise RenderError(f"cannot keep the password of {user.name}: {exc}") from None
             if kept.username != user.name:
                 raise RenderError(f"cannot keep the password of {user.name}: {path} is for {kept.username!r}")
+            if not _KEEPABLE_PASSWORD.fullmatch(kept.password):
+                # It goes into mosquitto.conf (remote_password) and URLs: only what render itself makes.
+                raise RenderError(f"cannot keep the password of {user.name}: the one in {path} is not 32 or more "
+                                  f"URL-safe characters; give --rotate {user.name}")
             passwords[user.name] = kept.password
             result.kept.append(user.name)
         else:
@@ -275,7 +281,19 @@ def plan(inventory: Inventory, out: Path, run_as: str, rotate: list[str]) -> tup
         files[f"{base}/acl"] = acl.kiosk_acl(inventory, m).encode()
     if earlier is not None:
         result.removed = sorted(set(earlier.users) - set(result.users))
+    _refuse_symlinks(out, files)
     return files, result, earlier
+
+
+def _refuse_symlinks(out: Path, files: dict[str, bytes]) -> None:
+    """A symlinked folder inside an earlier render would send secrets wherever it points."""
+    folders = {out / "site" / "data", *(out / "kiosks" / Path(rel).parts[1] / "data"
+                                         for rel in files if rel.startswith("kiosks/"))}
+    for rel in files:
+        folders.update((out / rel).parents)
+    for folder in sorted(folders):
+        if folder.is_relative_to(out) and folder.is_symlink():
+            raise RenderError(f"{folder} is a symbolic link; a render's folders must be its own")
 
 
 def _mkdir_private(path: Path) -> None:
