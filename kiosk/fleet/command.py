@@ -63,7 +63,8 @@ def build_request(name: str, arguments: list[tuple[str, str]], transaction: str)
         raise ValueError(f"bad {name} arguments: {describe_validation_error(exc)}") from None
 
 
-def send(broker: BrokerUrl | str, site: str, request: Command, name: str, machine: str | None, timeout: float) -> FleetView:
+def send(broker: BrokerUrl | str, site: str, request: Command, name: str, machine: str | None,
+         timeout: float) -> FleetView:
     """Send `request` to `machine` (None: broadcast) and collect its replies until all expected are in."""
     sources = {
         "reply": Source(f"kiosk/res/{name}", CommandReply,
