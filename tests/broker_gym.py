@@ -134,6 +134,10 @@ class Peer:
         if not info.is_published():
             raise AssertionError(f"no PUBACK for {topic} on port {self.port}")
 
+    def send(self, topic: str, payload: bytes, qos: int = 1) -> None:
+        """Publish without waiting for the broker: for what the broker answers by disconnecting."""
+        self._client.publish(topic, payload, qos=qos)
+
     def sync(self) -> None:
         """Everything the broker routed to this peer so far has now been received (see the module docstring)."""
         self.publish(SYNC_TOPIC, b"sync", qos=1)

@@ -246,3 +246,13 @@ def test_every_file_of_the_render_is_private_to_its_owner(gym: Gym):
             continue
         mode = path.stat().st_mode & 0o777
         assert mode & 0o077 == 0, f"{Path(path).relative_to(gym.out)} is {oct(mode)}"
+
+
+def test_a_message_over_the_contracts_64_kib_disconnects_its_sender_and_goes_nowhere(gym: Gym, recorder):
+    topic = f"{R2}/kiosk/config/set"
+    sender = gym.peer("op-ops", "site")
+    sender.send(topic, b"x" * (70 * 1024))
+    assert sender.disconnected.wait(5)
+    gym.peer("op-ops", "site").publish(topic, b"y" * 65536)
+    assert len(recorder.wait_for(topic).payload) == 65536
+

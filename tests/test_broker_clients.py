@@ -173,3 +173,15 @@ def test_tls_checks_the_certificate_against_the_given_ca(gym: Gym, tmp_path: Pat
 def test_a_broker_url_never_shows_its_password():
     url = BrokerUrl("localhost", 8883, "op-ops", "s3cret", tls=True)
     assert "s3cret" not in str(url) and "s3cret" not in url.address and str(url) == "mqtts://op-ops:***@localhost:8883"
+
+
+@pytest.mark.parametrize("env,named", [
+    ({"LEGPRESS_BROKER_SECRETS": "/nonexistent/kiosk-lp-1.toml"}, "LEGPRESS_BROKER_SECRETS"),
+    ({"LEGPRESS_BROKER": "mqtt://127.0.0.1:1883", "LEGPRESS_BROKER_CA": "/etc/hostname"}, "LEGPRESS_BROKER_CA"),
+])
+def test_a_broker_setting_the_kiosk_cannot_use_is_named_in_one_line(monkeypatch, tmp_path: Path, env, named):
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings(site="downtown", machine="lp-1", data_dir=tmp_path)
+    assert named in str(err.value) and "\n" not in str(err.value)
