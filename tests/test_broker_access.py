@@ -256,3 +256,15 @@ def test_a_message_over_the_contracts_64_kib_disconnects_its_sender_and_goes_now
     gym.peer("op-ops", "site").publish(topic, b"y" * 65536)
     assert len(recorder.wait_for(topic).payload) == 65536
 
+
+
+def test_on_its_own_broker_a_kiosk_cannot_publish_another_machines_topics_either(gym: Gym):
+    observer = gym.peer(OBSERVER, "lp-1", subscribe=("#",))
+    kiosk = gym.peer("kiosk-lp-1", "lp-1")
+    for topic in (f"{R2}/kiosk/cmd/restart", f"{R2}/kiosk/event", f"{R2}/sensor/event", f"{R2}/kiosk/status",
+                  f"{SITE_ROOT}/config/set", f"{SITE_ROOT}/broadcast/cmd/restart"):
+        kiosk.publish(topic, b"forged")
+    kiosk.publish(f"{R1}/kiosk/event", b"genuine")
+    observer.wait_for(f"{R1}/kiosk/event", b"genuine")
+    observer.sync()
+    assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
