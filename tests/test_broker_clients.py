@@ -185,3 +185,12 @@ def test_a_broker_setting_the_kiosk_cannot_use_is_named_in_one_line(monkeypatch,
     with pytest.raises(SettingsError) as err:
         load_settings(site="downtown", machine="lp-1", data_dir=tmp_path)
     assert named in str(err.value) and "\n" not in str(err.value)
+
+
+def test_fleet_says_when_the_brokers_certificate_is_not_from_the_given_ca(gym: Gym, tmp_path: Path, capsys):
+    other_ca = tmp_path / "other-ca.crt"
+    other_ca.write_bytes(new_ca("elsewhere").cert_pem)
+    assert fleet("command", "rebirth", "--machine", "lp-1", "--site", "downtown", "--timeout", "1",
+                 "--broker-secrets", str(secrets_file(gym, "op-ops")), "--broker-ca", str(other_ca)) == 1
+    err = capsys.readouterr().err
+    assert "could not connect" in err and "TLS: unable to get local issuer certificate" in err, err

@@ -2,6 +2,8 @@
 
 import argparse
 import os
+import socket
+import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -56,11 +58,33 @@ def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> It
     link.start()
     try:
         if not link.wait_connected(timeout):
-            why = link.stats.last_error or "no answer"
+            why = link.stats.last_error or reach(link.broker)
             raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
         yield link
     finally:
         link.stop()
+
+
+def reach(broker: BrokerUrl, timeout: float = 3.0) -> str:
+    """Why a broker that never answered could not be reached: TCP, then TLS as the link does it.
+
+    paho retries silently; an operator needs to tell a wrong port from a wrong CA.
+    """
+    try:
+        sock = socket.create_connection((broker.host, broker.port), timeout=timeout)
+    except OSError as exc:
+        return f"TCP: {exc.strerror or exc}"
+    with sock:
+        if not broker.tls:
+            return "no answer"
+        context = ssl.create_default_context(cafile=str(broker.ca) if broker.ca else None)
+        try:
+            with context.wrap_socket(sock, server_hostname=broker.host):
+                return "no answer"
+        except ssl.SSLCertVerificationError as exc:
+            return f"TLS: {exc.verify_message or exc.reason}"
+        except (ssl.SSLError, OSError) as exc:
+            return f"TLS: {getattr(exc, 'reason', None) or exc}"
 
 
 def seconds(text: str) -> float:
