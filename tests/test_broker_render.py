@@ -287,3 +287,14 @@ def test_a_symlinked_folder_in_an_earlier_render_is_refused(tmp_path: Path, caps
     (tmp_path / "out/secrets").symlink_to(elsewhere)
     assert render(tmp_path, GOOD) == 2
     assert "symbolic link" in capsys.readouterr().err
+
+
+def test_render_changes_nothing_above_its_out_folder(tmp_path: Path):
+    parent = tmp_path / "shared"
+    parent.mkdir()
+    parent.chmod(0o1777)
+    (tmp_path / "gym.toml").write_text(GOOD)
+    for out in (parent / "out", parent / "new" / "deeper" / "out"):
+        assert fleet("broker", "render", str(tmp_path / "gym.toml"), "--out", str(out)) == 0
+        assert out.stat().st_mode & 0o777 == 0o700
+    assert parent.stat().st_mode & 0o7777 == 0o1777

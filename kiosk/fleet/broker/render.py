@@ -296,16 +296,19 @@ def _refuse_symlinks(out: Path, files: dict[str, bytes]) -> None:
             raise RenderError(f"{folder} is a symbolic link; a render's folders must be its own")
 
 
-def _mkdir_private(path: Path) -> None:
-    # Each missing level on its own: mkdir(parents=True) would give the parents the umask's mode.
+def _mkdir_private(path: Path, out: Path) -> None:
+    """`path` (inside `out`, or `out` itself) as a 0700 folder; never changes anything above `out`."""
     if not path.is_dir():
-        _mkdir_private(path.parent)
-        path.mkdir(mode=0o700, exist_ok=True)
-    path.chmod(0o700)
+        if path != out:
+            _mkdir_private(path.parent, out)
+        # Folders above `out` are made as mkdir -p would (umask), never chmod'ed: they are not the render's.
+        path.mkdir(mode=0o700, parents=path == out, exist_ok=True)
+    if path.is_relative_to(out):
+        path.chmod(0o700)
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    _mkdir_private(path.parent)
+def _write_private(path: Path, data: bytes, out: Path) -> None:
+    _mkdir_private(path.parent, out)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
     try:
@@ -338,11 +341,11 @@ def render(inventory: Inventory, out: Path, run_as: str, rotate: list[str] | Non
     """Write the whole render into `out` (see the module docstring for what is kept)."""
     files, result, earlier = plan(inventory, out, run_as, rotate or [])
     out = result.out
-    _mkdir_private(out)
+    _mkdir_private(out, out)
     for rel, data in files.items():
-        _write_private(out / rel, data)
+        _write_private(out / rel, data, out)
     for folder in [out / "site" / "data", *(out / "kiosks" / m.id / "data" for m in inventory.machines)]:
-        _mkdir_private(folder)
+        _mkdir_private(folder, out)
     if earlier is not None:
         machines = {m.id for m in inventory.machines}
         for gone in set(earlier.machines) - machines:
@@ -356,5 +359,5 @@ def render(inventory: Inventory, out: Path, run_as: str, rotate: list[str] | Non
     manifest = Manifest(format=FORMAT, site=inventory.site.id,
                         rendered=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
                         machines=[m.id for m in inventory.machines], users=result.users, files=sorted(files))
-    _write_private(out / MANIFEST, _manifest_toml(manifest).encode())
+    _write_private(out / MANIFEST, _manifest_toml(manifest).encode(), out)
     return result
