@@ -124,7 +124,7 @@ def run(seconds: float) -> dict:
     stop = threading.Event()
     player = threading.Thread(target=node.play, args=(trace,), kwargs={"stop": stop}, daemon=True)
     player.start()
-    driver.until(lambda: kiosk.sensor.rate_hz > 50, timeout=10, what="100 Hz stream")
+    driver.until(lambda: kiosk.sensor.monitor.rate_hz > 50, timeout=10, what="100 Hz stream")
 
     latencies: list[float] = []
     seen = [app.last_cue]
@@ -140,7 +140,7 @@ def run(seconds: float) -> dict:
         while not stop.wait(0.15):
             seq += 1
             state = "start" if seq % 2 else "end"
-            event = LiftoffEvent(seq=seq, ts=kiosk.sensor.sensor_time(time.time()), type="liftoff", zone="pelvis",
+            event = LiftoffEvent(seq=seq, ts=kiosk.sensor.monitor.sensor_time(time.time()), type="liftoff", zone="pelvis",
                                  state=state)
             node.link.publish(node.topics.sensor_event, event, qos=1)
 
@@ -155,7 +155,7 @@ def run(seconds: float) -> dict:
     rss_after = memory_mb()
     player.join(5)
     node.close()
-    rate = kiosk.sensor.rate_hz
+    rate = kiosk.sensor.monitor.rate_hz
     driver.stop()
     kiosk.stop()
     broker.close()

@@ -8,6 +8,18 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
+# Installers talk a lot (build-backend notices, this machine's package mirrors); a newcomer needs one
+# line per step, and everything only when a step fails. The full output stays in .bootstrap.log.
+LOG="$PWD/.bootstrap.log"
+: > "$LOG"
+quietly() {
+    if ! "$@" >>"$LOG" 2>&1; then
+        echo "bootstrap: failed: $*" >&2
+        tail -n 40 "$LOG" >&2
+        exit 1
+    fi
+}
+
 # Debian packages: the broker, its clients, a virtual screen for the window and
 # its tests, the GL/input libraries Kivy's wheels load at run time, and the
 # font printed member cards use.
@@ -18,8 +30,8 @@ for pkg in "${APT_PACKAGES[@]}"; do
 done
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "bootstrap: installing Debian packages: ${missing[*]}"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    quietly $SUDO apt-get update -qq
+    quietly $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 # Installing mosquitto may start a system broker; the demo and tests start their own on free ports.
 
@@ -29,14 +41,14 @@ PYTHON="${PYTHON:-python3}"
 
 if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv"
-    "$PYTHON" -m venv .venv
+    quietly "$PYTHON" -m venv .venv
 fi
 # Reinstall only when pyproject.toml changed since the last successful install.
 stamp=.venv/.legpress-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
-    .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-    .venv/bin/python -m pip install -q -e ".[ui,test]"
+    quietly .venv/bin/python -m pip install -q --upgrade pip
+    quietly .venv/bin/python -m pip install -q -e ".[ui,test,lint]"
     echo "$want" > "$stamp"
 fi

@@ -5,4 +5,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/bootstrap.sh
 export KIVY_NO_ARGS=1 KIVY_LOG_MODE=PYTHON KIVY_HOME="${KIVY_HOME:-$PWD/.venv/kivy-home}"
+# The checks first: they take seconds and say exactly what is wrong. Set LEGPRESS_SKIP_CHECKS=1 to
+# run only the tests while iterating.
+if [ "${LEGPRESS_SKIP_CHECKS:-0}" != "1" ]; then
+    echo "checks: ruff, mypy (strict for kiosk.contract and kiosk.core), import contracts"
+    .venv/bin/ruff check --quiet .
+    .venv/bin/mypy --no-incremental --no-error-summary
+    .venv/bin/lint-imports --no-cache > .venv/lint-imports.log || { cat .venv/lint-imports.log; exit 1; }
+fi
 exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest "$@"

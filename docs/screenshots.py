@@ -24,16 +24,15 @@ from kiosk.ui.main import WindowPlan, configure_kivy, use_headless_kivy_env  # n
 use_headless_kivy_env()
 configure_kivy(WindowPlan(False, (800, 480)))
 
-from PIL import Image  # noqa: E402
-
 from kivy.clock import Clock  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
-from kiosk.core.member_codes import new_signing_key  # noqa: E402
-from kiosk.core.settings import load_settings  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
+from kiosk.core.member_codes import new_signing_key  # noqa: E402
 from kiosk.core.session import OperatorNotice  # noqa: E402
+from kiosk.core.settings import load_settings  # noqa: E402
 from kiosk.devbroker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
@@ -154,8 +153,8 @@ class Shots:
         d.tap(app.screen("pain").ids.back)
         d.until(lambda: app.manager.current == "summary", what="pain summary")
         self.shoot("pain-summary", size)
-        self.feed(SessionEnd(ts=time.time(), session=session, reason="logout", sets=1, reps=5, member=f"m{self.members}",
-                             duration_s=420, max_depth_mm=262, liftoffs=2))
+        self.feed(SessionEnd(ts=time.time(), session=session, reason="logout", sets=1, reps=5,
+                             member=f"m{self.members}", duration_s=420, max_depth_mm=262, liftoffs=2))
         d.until(lambda: app.manager.current == "summary" and app.screen("summary").final, what="session summary")
         self.shoot("session-end", size)
 
@@ -168,11 +167,11 @@ class Shots:
         d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
         d.until(lambda: app.manager.current == "attract", what="attract again")
 
-        self.kiosk.inbox.post(lambda: self.kiosk.set_mode("out_of_order"))
+        self.kiosk.inbox.post(lambda: self.kiosk._set_mode("out_of_order"))
         d.until(lambda: app.out_of_order.shown, what="out of order")
         app.out_of_order.pain_shown = True  # as right after a session was cut short
         self.shoot("out-of-order", size)
-        self.kiosk.inbox.post(lambda: self.kiosk.set_mode("idle"))
+        self.kiosk.inbox.post(lambda: self.kiosk._set_mode("idle"))
         d.until(lambda: not app.out_of_order.shown, what="back in service")
 
     def close(self) -> None:

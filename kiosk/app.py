@@ -16,7 +16,8 @@ log = logging.getLogger("legpress-kiosk")
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="legpress-kiosk", description="Leg press kiosk")
-    parser.add_argument("--headless", action="store_true", help="run without a window; scans are read from stdin, one a line")
+    parser.add_argument("--headless", action="store_true",
+                        help="run without a window; scans are read from stdin, one a line")
     parser.add_argument("--config", help="TOML settings file (default: $LEGPRESS_CONFIG)")
     parser.add_argument("--version", action="version", version=__version__)
     return parser.parse_args(argv)
@@ -25,7 +26,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def _read_scans(kiosk: Kiosk) -> None:
     # Through the scanner's repeat suppression: a wedge scanner that reads a card twice is one scan.
     for line in sys.stdin:
-        kiosk.scanner.submit_text(line)
+        kiosk.scan_typed(line)
 
 
 def run_headless(kiosk: Kiosk) -> int:
@@ -37,7 +38,8 @@ def run_headless(kiosk: Kiosk) -> int:
     kiosk.on_restart = stop.set
     kiosk.start()
     threading.Thread(target=_read_scans, args=(kiosk,), name="stdin-scans", daemon=True).start()
-    log.info("kiosk %s/%s running headless against %s", kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)
+    log.info("kiosk %s/%s running headless against %s",
+             kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)
     stop.wait()
     log.info("stopping")
     kiosk.stop()
@@ -51,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"legpress-kiosk: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+                        stream=sys.stderr)
     try:
         kiosk = Kiosk(settings)
     except OSError as exc:

@@ -21,6 +21,7 @@ import sys
 import time
 from pathlib import Path
 
+from kiosk.contract.events import Role
 from kiosk.core.member_codes import new_signing_key
 from kiosk.devbroker import Broker, RenderedBroker, free_port
 from kiosk.fleet.broker.cli import report
@@ -42,8 +43,9 @@ def prepare(work: Path) -> dict[str, str]:
         _, public = new_signing_key("demo", keys)
         trusted.mkdir(parents=True, exist_ok=True)
         shutil.copy(public, trusted / public.name)
-    codes = {}
-    for member, name, role in ((MEMBER, MEMBER_NAME, "member"), (STAFF, STAFF_NAME, "staff")):
+    codes: dict[str, str] = {}
+    people: tuple[tuple[str, str, Role], ...] = ((MEMBER, MEMBER_NAME, "member"), (STAFF, STAFF_NAME, "staff"))
+    for member, name, role in people:
         code = issue_code(private, member, name, role=role)
         write_cards(code, member, name, cards)
         codes[role] = code
@@ -145,6 +147,8 @@ demo: the kiosk logs in to its own broker as kiosk-{MACHINE}, the simulator to i
         env = _env(work, camera_dir, LEGPRESS_BROKER=broker.url)
         sim_broker = ["--broker", broker.url]
         where = f"demo: broker on {broker.url} (loopback only)"
+    scan_hint = ("paste a code here and press Enter to scan it" if args.headless
+                 else "or type/paste a code into the kiosk window and press Enter")
     print(f"""
 {where}
 demo: data in {work}
@@ -153,7 +157,7 @@ demo: to scan a member, copy a card into the kiosk's camera folder:
       (or show {work}/cards/{MEMBER}.png to a webcam with LEGPRESS_CAMERA=opencv:0)
 demo: member code ({MEMBER_NAME}): {codes['member']}
 demo: staff code  ({STAFF_NAME}, opens maintenance): {codes['staff']}
-demo: {'paste a code here and press Enter to scan it' if args.headless else 'or type/paste a code into the kiosk window and press Enter'}
+demo: {scan_hint}
 """, flush=True)
     sim = [sys.executable, "-m", "kiosk.sim.cli", *sim_broker, "--site", SITE, "--machine", MACHINE,
            "--scenario", args.scenario, "--realtime", "--loop"]

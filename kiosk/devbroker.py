@@ -16,9 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Generic, TypeVar
 
 import paho.mqtt.client as mqtt
+import paho.mqtt.publish
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.properties import Properties
+from pydantic import BaseModel
+
+from kiosk.contract.base import decode
+from kiosk.contract.events import KIOSK_EVENT, KioskEvent
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CONF = REPO / "broker_config" / "dev.conf"
@@ -27,7 +34,8 @@ DEV_CONF = REPO / "broker_config" / "dev.conf"
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        # An AF_INET address is (host, port); typeshed leaves socket addresses untyped.
+        return int(s.getsockname()[1])
 
 
 def mosquitto_binary() -> str:
@@ -49,16 +57,15 @@ class Broker:
         self.conf = self._dir / "mosquitto.conf"
         self.conf.write_text(text)
         self.log = self._dir / "mosquitto.log"
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"mqtt://{self.host}:{self.port}"
 
     def start(self, timeout: float = 10.0) -> "Broker":
-        log = open(self.log, "ab")
-        self._proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
-        log.close()
+        with open(self.log, "ab") as log:
+            self._proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -85,6 +92,11 @@ class Broker:
         shutil.rmtree(self._dir, ignore_errors=True)
 
 
+M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=BaseModel)
+T = TypeVar("T")
+
+
 def listener_ports(conf: Path) -> list[int]:
     """The ports of every `listener` line of a mosquitto.conf."""
     return [int(m.group(1)) for m in re.finditer(r"^listener\s+(\d+)", conf.read_text(), flags=re.M)]
@@ -105,7 +117,7 @@ class RenderedBroker:
         if not self.ports:
             raise ValueError(f"{conf} has no listener")
         self.log = log or conf.with_name("mosquitto.log")
-        self._proc: subprocess.Popen | None = None
+        self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 10.0) -> "RenderedBroker":
         with open(self.log, "ab") as log:
@@ -148,26 +160,36 @@ class RenderedBroker:
 
 @dataclass
 class Received:
+    """One message as a subscriber got it; read its payload through the contract with `decode` or `event`."""
+
     topic: str
     payload: bytes
     retain: bool
-    properties: object = None
+    properties: Properties | None = None
+
+    def decode(self, model: type[M]) -> M:
+        """The payload as `model` (`KioskStatus`, `CommandReply`, ...); raises `PayloadError` if it is not one."""
+        return decode(model, self.payload)
+
+    def event(self) -> KioskEvent:
+        """The payload as a kiosk event (`R/kiosk/event`), whichever type it is."""
+        return decode(KIOSK_EVENT, self.payload)
 
 
-class Recording:
+class Recording(Generic[T]):
     """Things arriving on another thread, kept in order, with a wait for the one you expect."""
 
     def __init__(self, what: str):
         self.what = what
-        self.items: list = []
+        self.items: list[T] = []
         self._cond = threading.Condition()
 
-    def add(self, item: object) -> None:
+    def add(self, item: T) -> None:
         with self._cond:
             self.items.append(item)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable, timeout: float = 10.0):
+    def wait_for(self, predicate: Callable[[T], bool], timeout: float = 10.0) -> T:
         """The first item (already here or arriving within `timeout`) that satisfies `predicate`."""
         deadline = time.monotonic() + timeout
         with self._cond:
@@ -182,7 +204,7 @@ class Recording:
                 self._cond.wait(remaining)
 
 
-class Collector(Recording):
+class Collector(Recording[Received]):
     """Subscribes to a topic filter on a broker and keeps everything it receives."""
 
     def __init__(self, broker: Broker, topic_filter: str):
@@ -193,11 +215,29 @@ class Collector(Recording):
         self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = lambda _c, _u, msg: self.add(
-            Received(msg.topic, msg.payload, bool(msg.retain), msg.properties))
+            # paho decodes an incoming payload as bytes; its annotation also allows bytearray.
+            Received(msg.topic, bytes(msg.payload), bool(msg.retain), msg.properties))
         self._client.connect(broker.host, broker.port)
         self._client.loop_start()
         if not self._subscribed.wait(10):
             raise RuntimeError(f"could not subscribe to {topic_filter}")
+
+    def events(self) -> list[KioskEvent]:
+        """Everything received so far, as kiosk events, in order (for a collector on `R/kiosk/event`)."""
+        with self._cond:
+            return [m.event() for m in self.messages]
+
+    def wait_for_event(self, kind: type[E], where: Callable[[E], bool] = lambda _e: True,
+                       timeout: float = 10.0) -> E:
+        """The first kiosk event of type `kind` (already here or arriving within `timeout`) for which `where` holds."""
+
+        def matches(m: Received) -> bool:
+            event = m.event()
+            return isinstance(event, kind) and where(event)
+
+        event = self.wait_for(matches, timeout).event()
+        assert isinstance(event, kind)
+        return event
 
     def close(self) -> None:
         self._client.disconnect()
@@ -205,14 +245,19 @@ class Collector(Recording):
 
 
 def publish(broker: Broker, topic: str, payload: bytes | str | None, qos: int = 1, retain: bool = False,
-            properties: object = None) -> None:
-    """Publish one message from a throwaway client and wait until the broker has it."""
+            properties: Properties | None = None) -> None:
+    """Publish one message from a throwaway client and return once the broker has it (QoS 1: its PUBACK)."""
+    if properties is None:
+        paho.mqtt.publish.single(topic, payload, qos=qos, retain=retain, hostname=broker.host, port=broker.port,
+                                 protocol=MQTTProtocolVersion.MQTTv5)
+        return
+    # paho's publish.single takes no MQTT v5 properties (eclipse-paho/paho.mqtt.python#739), so a request
+    # with a response topic or correlation data goes through a client of its own.
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:
-        info = client.publish(topic, payload, qos=qos, retain=retain, properties=properties)
-        info.wait_for_publish(5)
+        client.publish(topic, payload, qos=qos, retain=retain, properties=properties).wait_for_publish(5)
     finally:
         client.disconnect()
         client.loop_stop()

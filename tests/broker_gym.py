@@ -13,8 +13,6 @@ peer has not received was not delivered, with no sleep and no timeout guess.
 
 import ssl
 import threading
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,11 +239,3 @@ class Gym:
 def machine_root(machine: str) -> str:
     return f"gym/v1/{SITE}/{machine}"
 
-
-def eventually(check: Callable[[], bool], what: str, timeout: float = 10.0, every: float = 0.05) -> None:
-    """Retry `check` until it is true, for conditions no message announces (a reload taking effect)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: not within {timeout} s")
-        time.sleep(every)

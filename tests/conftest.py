@@ -1,10 +1,15 @@
-"""Shared fixtures: a real mosquitto per test on a free port, and message collectors."""
+"""Shared fixtures: a real mosquitto per test on a free port, message collectors, a kiosk on it."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from kiosk.devbroker import Broker, Collector
+from tests.helpers import FakeClock
+from tests.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
+
+Collect = Callable[[str], Collector]
 
 
 @pytest.fixture
@@ -15,7 +20,7 @@ def broker() -> Iterator[Broker]:
 
 
 @pytest.fixture
-def collect(broker: Broker) -> Iterator:
+def collect(broker: Broker) -> Iterator[Collect]:
     """`collect(topic_filter)` returns a Collector on the test's broker; all are closed after."""
     made: list[Collector] = []
 
@@ -30,13 +35,19 @@ def collect(broker: Broker) -> Iterator:
 
 
 @pytest.fixture
-def kiosk(broker: Broker, tmp_path):
-    """A started in-process Kiosk on the test's broker, with `.keyring` to mint codes and `.screen` recording."""
-    from tests.kiosk_harness import Keyring, make_kiosk
+def clock() -> FakeClock:
+    """Kiosk time the test moves with `clock.advance(seconds)`; a test asking for it gets a `kiosk` on it."""
+    return FakeClock()
 
-    keyring = Keyring(tmp_path)
-    k, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
-    k.keyring, k.screen = keyring, screen
+
+@pytest.fixture
+def kiosk(request: pytest.FixtureRequest, broker: Broker, tmp_path: Path) -> Iterator[KioskUnderTest]:
+    """A started in-process Kiosk on the test's broker, with `.keyring` to mint codes and `.screen` recording.
+
+    On the real clock, unless the test also asks for the `clock` fixture.
+    """
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    k, _ = make_kiosk(broker.url, tmp_path / "data", Keyring(tmp_path), clock=clock)
     k.start()
     assert k.link.wait_connected(10)
     yield k

@@ -1,17 +1,21 @@
 """An in-process Kiosk core on a real broker, with everything it tells its screen recorded."""
 
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel
 
+from kiosk.contract.events import Role
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.member_codes import new_signing_key
-from kiosk.core.settings import load_settings
+from kiosk.core.settings import KioskSettings, load_settings
+from kiosk.core.unit import Clock
 from kiosk.devbroker import Recording
 from kiosk.fleet.members import issue_code
+from tests.helpers import eventually
 
 
-class Screen(Recording):
+class Screen(Recording[BaseModel]):
     """Records what the core shows, the way a UI observer would receive it."""
 
     def __init__(self) -> None:
@@ -31,14 +35,35 @@ class Keyring:
         self.trusted.mkdir(parents=True, exist_ok=True)
         (self.trusted / public.name).write_bytes(public.read_bytes())
 
-    def code(self, member: str, name: str = "Sam", role: str = "member", **kw) -> str:
-        return issue_code(self.private, member, name, role=role, **kw)
+    def code(self, member: str, name: str = "Sam", role: Role = "member", expires_at: float | None = None,
+             now: float | None = None) -> str:
+        return issue_code(self.private, member, name, role=role, expires_at=expires_at, now=now)
 
 
-def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1", **overrides) -> tuple[Kiosk, Screen]:
+class KioskUnderTest(Kiosk):
+    """A Kiosk as tests drive it: `keyring` mints codes it trusts, `screen` records what it shows."""
+
+    def __init__(self, settings: KioskSettings, keyring: Keyring, clock: Clock | None = None) -> None:
+        super().__init__(settings, clock=clock)
+        self.keyring = keyring
+        self.screen = Screen()
+        self.observe(self.screen)
+
+    def ticked(self) -> None:
+        """Wait until the core thread has ticked at the kiosk clock's current time, so its timeouts are checked.
+
+        Runs what the test posted before, then waits for the next snapshot: a tick takes one after its checks.
+        For tests on a `FakeClock` with no sensor or operator traffic (a job would take a snapshot too).
+        """
+        at = self.clock.now()
+        self.inbox.call(lambda: None)
+        before = self.snapshot
+        eventually(lambda: self.snapshot is not before and self.snapshot.taken_at >= at,
+                   what=f"a core tick at kiosk time {at:.1f}")
+
+def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1", clock: Clock | None = None,
+               **overrides: Any) -> tuple[KioskUnderTest, Screen]:
     settings = load_settings(site="testgym", machine=machine, broker=broker_url, data_dir=data_dir,
                              trusted_keys=keyring.trusted, **overrides)
-    kiosk = Kiosk(settings)
-    screen = Screen()
-    kiosk.observe(screen)
-    return kiosk, screen
+    kiosk = KioskUnderTest(settings, keyring, clock=clock)
+    return kiosk, kiosk.screen

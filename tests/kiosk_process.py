@@ -20,8 +20,8 @@ def kiosk_env(broker_url: str, data_dir: Path, **extra: str) -> dict[str, str]:
 
 
 def start_kiosk(env: dict[str, str], log_path: Path) -> subprocess.Popen:
-    log = open(log_path, "wb")
-    try:
+    # The child keeps its own copy of the file descriptor; ours is closed once it has started.
+    with open(log_path, "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "kiosk.app", "--headless"],
             env=env,
@@ -29,5 +29,3 @@ def start_kiosk(env: dict[str, str], log_path: Path) -> subprocess.Popen:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    finally:
-        log.close()

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.broker_gym import Gym, Peer, eventually, machine_root
+from tests.broker_gym import Gym, Peer, machine_root
+from tests.helpers import eventually
 
 R1, R2 = machine_root("lp-1"), machine_root("lp-2")
 SITE_ROOT = "gym/v1/downtown"
@@ -145,9 +146,9 @@ def test_after_rotating_a_kiosk_password_and_a_reload_the_old_one_is_refused(gym
     gym.brokers["site"].reload()
     gym.brokers["lp-1"].reload()
     eventually(lambda: not gym.peer("kiosk-lp-1", "site", password=old, expect=False).accepted,
-               "the site broker refusing the old kiosk password")
+               what="the site broker refusing the old kiosk password")
     eventually(lambda: not gym.peer("kiosk-lp-1", "lp-1", password=old, expect=False).accepted,
-               "the kiosk broker refusing the old kiosk password")
+               what="the kiosk broker refusing the old kiosk password")
     # Bridges are not reloaded by SIGHUP: the kiosk broker is restarted to use the new password.
     gym.brokers["lp-1"].stop()
     gym.start("lp-1")

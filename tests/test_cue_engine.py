@@ -445,8 +445,8 @@ def test_lumbar_liftoff_is_not_buried_by_a_too_deep_for_the_same_rep() -> None:
         steps = int(seconds * 50)
         for i in range(1, steps + 1):
             seq, ts = seq + 1, ts + 0.02
-            cues.extend(e.cue for e in engine.on_depth(DepthSample(seq=seq, ts=ts, mm=start + (end - start) * i / steps))
-                        if e.type == "cue")
+            sample = DepthSample(seq=seq, ts=ts, mm=start + (end - start) * i / steps)
+            cues.extend(e.cue for e in engine.on_depth(sample) if e.type == "cue")
 
     move(60, 60, 1.0)
     move(60, 280, 3.0)

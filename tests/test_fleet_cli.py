@@ -15,13 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from PIL import Image
 
 from kiosk.contract.base import encode
+from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
-from kiosk.contract.member_code import MemberClaims
 from kiosk.core.member_codes import TrustedKeys, sign_code, verify_code
+from kiosk.devbroker import Broker, publish
 from kiosk.fleet.cards import TITLE, card_png
 from kiosk.fleet.cli import main
-from kiosk.devbroker import Broker, publish
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -13,6 +13,7 @@ import pytest
 from pydantic import Field
 
 from kiosk.contract.base import encode
+from kiosk.contract.commands import CommandReply, OutOfOrder
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
@@ -56,14 +57,14 @@ def test_status_lists_each_kiosk_with_its_mode_sensor_and_a_killed_one_as_lost(
     statuses = collect(f"{SITE}/lp3/kiosk/status")
     killed = start_kiosk(kiosk_env(broker.url, tmp_path / "data-lp3", LEGPRESS_MACHINE="lp3"), tmp_path / "lp3.log")
     try:
-        statuses.wait_for(lambda m: json.loads(m.payload)["state"] == "ready", timeout=15)
+        statuses.wait_for(lambda m: m.decode(KioskStatus).state == "ready", timeout=15)
     finally:
         killed.kill()
         killed.wait(5)
         killed.stdin.close()
-    statuses.wait_for(lambda m: json.loads(m.payload)["state"] == "lost")
+    statuses.wait_for(lambda m: m.decode(KioskStatus).state == "lost")
     kiosk.scan(kiosk.keyring.code("t_alex", role="staff"))
-    collect(f"{SITE}/lp1/kiosk/status").wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
+    collect(f"{SITE}/lp1/kiosk/status").wait_for(lambda m: m.decode(KioskStatus).mode == "maintenance")
     sensor = SensorStatus(state="ready", ts=time.time(), fw="fw-2", rate_hz=50)
     publish(broker, f"{SITE}/lp1/sensor/status", encode(sensor), retain=True)
 
@@ -136,12 +137,12 @@ def test_command_out_of_order_gets_an_ok_reply_by_response_topic_and_takes_the_k
     assert out.startswith("lp1: ok\n") and json.loads(out.removeprefix("lp1: ok\n")) == {"mode": "out_of_order"}
     assert kiosk.mode == "out_of_order" and kiosk.out_of_order_reason == "cable frayed"
     request = requests.messages[0]
-    transaction = json.loads(request.payload)["transaction"]
+    transaction = request.decode(OutOfOrder).transaction
     assert request.properties.ResponseTopic == f"{SITE}/lp1/kiosk/res/out_of_order"
     assert request.properties.CorrelationData == transaction.encode()
     reply = replies.wait_for(lambda m: True)
     assert reply.properties.CorrelationData == transaction.encode()
-    assert json.loads(reply.payload)["transaction"] == transaction
+    assert reply.decode(CommandReply).transaction == transaction
 
 
 @pytest.mark.parametrize("argv,complaint", [
@@ -182,7 +183,8 @@ def test_command_with_no_broker_to_reach_exits_1_in_one_line(capsys):
     assert fleet("command", "in_service", "--all", "--timeout", "0.5", "--site", "testgym",
                  "--broker", "mqtt://127.0.0.1:9") == 1
     err = capsys.readouterr().err
-    assert err.startswith("legpress-fleet: could not connect to mqtt://127.0.0.1:9 within 0.5 s") and err.count("\n") == 1
+    assert err.startswith("legpress-fleet: could not connect to mqtt://127.0.0.1:9 within 0.5 s")
+    assert err.count("\n") == 1
 
 def test_config_pushed_site_wide_is_applied_by_every_kiosk_and_shown(broker, kiosk, second_kiosk, tmp_path, capsys):
     pushed = tmp_path / "site.json"

@@ -2,13 +2,19 @@
 
 import json
 import signal
-import time
 
 import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kiosk.contract.commands import CommandReply
+from kiosk.contract.config import ConfigState
+from kiosk.contract.events import ScanRejected, SessionEnd, SessionStart
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.contract.profile import MemberProfile
+from kiosk.core.profile_sync import PROFILE_SYNC_S
 from kiosk.devbroker import publish
+from tests.helpers import eventually
 from tests.kiosk_harness import Keyring
 from tests.kiosk_process import kiosk_env, start_kiosk
 
@@ -21,15 +27,15 @@ def _alive(broker, collect) -> None:
     """The kiosk still answers a plain command."""
     replies = collect(f"{R}/kiosk/res/diagnostics")
     publish(broker, f"{R}/kiosk/cmd/diagnostics", json.dumps({"transaction": "alive"}))
-    assert json.loads(replies.wait_for(lambda m: b'"alive"' in m.payload).payload)["status"] == "ok"
+    assert replies.wait_for(lambda m: m.decode(CommandReply).transaction == "alive").decode(CommandReply).status == "ok"
 
 
 @pytest.mark.parametrize("payload", [DEEP, DEEP_OBJECT, b"\x00\xff" * 100, b"null", b'"text"', b"1e999999"])
 def test_deeply_nested_or_garbage_commands_still_get_an_error_reply(broker, collect, kiosk, payload):
     replies = collect(f"{R}/kiosk/res/out_of_order")
     publish(broker, f"{R}/kiosk/cmd/out_of_order", payload)
-    reply = json.loads(replies.wait_for(lambda m: True).payload)
-    assert reply["status"] == "error" and reply["error"]
+    reply = replies.wait_for(lambda m: True).decode(CommandReply)
+    assert reply.status == "error" and reply.error
     assert kiosk.inbox.errors == 0
     _alive(broker, collect)
 
@@ -38,8 +44,8 @@ def test_deeply_nested_or_garbage_commands_still_get_an_error_reply(broker, coll
 def test_commands_with_names_outside_the_rules_are_refused_with_a_reply(broker, collect, kiosk, name):
     replies = collect(f"{R}/kiosk/res/#")
     publish(broker, f"{R}/kiosk/cmd/{name}", json.dumps({"transaction": "n1"}))
-    reply = json.loads(replies.wait_for(lambda m: True).payload)
-    assert reply["status"] == "error" and "unknown command" in reply["error"] and reply["transaction"] == "n1"
+    reply = replies.wait_for(lambda m: True).decode(CommandReply)
+    assert reply.status == "error" and "unknown command" in reply.error and reply.transaction == "n1"
 
 
 @pytest.mark.parametrize("response_topic", ["ops/#", "ops/+/x", f"{R}/kiosk/status", f"{R}/kiosk/cmd/out_of_order",
@@ -50,9 +56,9 @@ def test_replies_never_go_to_wildcards_or_contract_topics(broker, collect, kiosk
     props = Properties(PacketTypes.PUBLISH)
     props.ResponseTopic = response_topic
     publish(broker, f"{R}/kiosk/cmd/in_service", json.dumps({"transaction": "r1"}), properties=props)
-    reply = json.loads(fallback.wait_for(lambda m: True).payload)
-    assert reply["status"] == "ok" and "response topic refused" in reply["error"]
-    assert all(b"transaction" not in m.payload for m in status.messages)
+    reply = fallback.wait_for(lambda m: True).decode(CommandReply)
+    assert reply.status == "ok" and "response topic refused" in reply.error
+    assert all(b"transaction" not in m.payload for m in status.messages), "no reply, of any shape, on the status"
     assert other.messages == []
     assert kiosk.mode == "idle"
 
@@ -62,8 +68,8 @@ def test_garbage_config_is_refused_on_config_state_and_the_old_config_stays(brok
     state = collect(f"{R}/kiosk/config/state")
     before = kiosk.config
     publish(broker, f"{R}/kiosk/config/set", payload, retain=True)
-    refused = json.loads(state.wait_for(lambda m: json.loads(m.payload)["status"] == "error").payload)
-    assert "previous config kept" in refused["error"]
+    refused = state.wait_for(lambda m: m.decode(ConfigState).status == "error").decode(ConfigState)
+    assert "previous config kept" in refused.error
     assert kiosk.config == before
 
 
@@ -71,15 +77,12 @@ def test_a_profile_with_an_absurd_rev_cannot_trap_a_member_in_their_session(brok
     events = collect(f"{R}/kiosk/event")
     body = {"member": "m_sam", "rev": 2**63 - 1, "updated": 1.0, "machines": {}}
     publish(broker, "gym/v1/testgym/members/m_sam/profile", json.dumps(body), retain=True)
-    deadline = time.monotonic() + 5
-    while kiosk.profiles.stats.invalid < 1:
-        assert time.monotonic() < deadline, "absurd rev was not refused"
-        time.sleep(0.02)
+    eventually(lambda: kiosk.profiles.book.stats.invalid >= 1, timeout=5, what="the absurd rev refused")
     kiosk.scan(kiosk.keyring.code("m_sam"))
-    events.wait_for(lambda m: b"session_start" in m.payload)
+    events.wait_for_event(SessionStart)
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 5}))
     kiosk.scan(kiosk.keyring.code("m_sam"))
-    assert json.loads(events.wait_for(lambda m: b"session_end" in m.payload).payload)["reason"] == "logout"
+    assert events.wait_for_event(SessionEnd).reason == "logout"
     assert kiosk.inbox.errors == 0
 
 
@@ -88,24 +91,17 @@ def test_hostile_sensor_payloads_are_counted_and_reps_still_count(broker, collec
                     b'{"seq": 1, "ts": 1, "mm": NaN}', b'{"seq": 2, "ts": 1e300, "mm": 1}'):
         publish(broker, f"{R}/sensor/depth", payload, qos=0)
         publish(broker, f"{R}/sensor/event", payload)
-    deadline = time.monotonic() + 5
-    while kiosk.sensor.invalid < 12:
-        assert time.monotonic() < deadline, f"only {kiosk.sensor.invalid} bad payloads counted"
-        time.sleep(0.02)
+    eventually(lambda: kiosk.sensor.monitor.invalid >= 12, timeout=5, what="all 12 bad payloads counted")
     assert kiosk.inbox.errors == 0 and kiosk.link.stats.callback_errors == 0
     _alive(broker, collect)
 
 
-def test_an_offline_save_never_overwrites_a_newer_rev(broker, collect, kiosk):
+def test_an_offline_save_never_overwrites_a_newer_rev(broker, collect, kiosk, clock):
     profile_topic = "gym/v1/testgym/members/m_sam/profile"
     kiosk.scan(kiosk.keyring.code("m_sam"))
-    deadline = time.monotonic() + 5
-    while kiosk.session is None:
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    eventually(lambda: kiosk.session is not None, timeout=5, what="a session")
     broker.stop()
-    while kiosk.link.connected:
-        time.sleep(0.02)
+    eventually(lambda: not kiosk.link.connected, what="the link down")
     mine = kiosk.session.settings.model_copy(update={"backrest_notch": 7})
     kiosk.save_settings(mine)
     broker.start()
@@ -113,10 +109,15 @@ def test_an_offline_save_never_overwrites_a_newer_rev(broker, collect, kiosk):
         "backrest_notch": 2, "target_depth_mm": 200, "max_depth_mm": 250, "top_mm": 30}}}
     publish(broker, profile_topic, json.dumps(newer), retain=True)
     saved = collect(profile_topic)
-    final = json.loads(saved.wait_for(lambda m: json.loads(m.payload)["rev"] == 6, timeout=20).payload)
-    assert final["machines"]["generic-45"]["backrest_notch"] == 7
-    assert final["machines"]["other-model"]["backrest_notch"] == 2, "the newer profile's other settings are kept"
-    assert [json.loads(m.payload)["rev"] for m in saved.messages if not m.retain] == [6]
+    eventually(lambda: kiosk.link.connected and kiosk.profiles.book.rev("m_sam") == 5, timeout=20,
+               what="back online with the newer rev")
+    kiosk.ticked()
+    assert [m for m in saved.messages if not m.retain] == [], "the held save waits a moment after reconnecting"
+    clock.advance(PROFILE_SYNC_S)
+    final = saved.wait_for(lambda m: m.decode(MemberProfile).rev == 6).decode(MemberProfile)
+    assert final.machines["generic-45"].backrest_notch == 7
+    assert final.machines["other-model"].backrest_notch == 2, "the newer profile's other settings are kept"
+    assert [m.decode(MemberProfile).rev for m in saved.messages if not m.retain] == [6]
 
 
 def test_a_wedge_scanner_reading_a_card_twice_is_one_scan(broker, tmp_path, collect):
@@ -125,13 +126,13 @@ def test_a_wedge_scanner_reading_a_card_twice_is_one_scan(broker, tmp_path, coll
     status, events = collect(f"{R}/kiosk/status"), collect(f"{R}/kiosk/event")
     proc = start_kiosk(env, tmp_path / "kiosk.log")
     try:
-        status.wait_for(lambda m: json.loads(m.payload)["state"] == "ready")
+        status.wait_for(lambda m: m.decode(KioskStatus).state == "ready")
         code = keyring.code("m_sam", "Sam").encode()
-        proc.stdin.write(code + b"\n" + code + b"\n")
+        # The line after the card is read after it: once it is answered, so is the second read.
+        proc.stdin.write(code + b"\n" + code + b"\n" + b"not a code\n")
         proc.stdin.flush()
-        events.wait_for(lambda m: b"session_start" in m.payload)
-        time.sleep(1.0)
-        assert [json.loads(m.payload)["type"] for m in events.messages] == ["session_start"]
+        events.wait_for_event(ScanRejected)
+        assert [e.type for e in events.events()] == ["session_start", "scan_rejected"]
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:

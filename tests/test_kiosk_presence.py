@@ -1,20 +1,21 @@
 """The kiosk's presence on a real broker: retained status, Will, clean goodbye, late broker."""
 
-import json
 import signal
 import subprocess
 
 import pytest
 
-from kiosk.devbroker import Broker, Collector
+from kiosk.contract.events import ScanRejected, SessionEnd, SessionStart
+from kiosk.contract.kiosk import KioskInfo, KioskStatus
+from kiosk.devbroker import Broker, Collector, Received
 from tests.kiosk_process import kiosk_env, start_kiosk
 
 STATUS = "gym/v1/testgym/lp1/kiosk/status"
 INFO = "gym/v1/testgym/lp1/kiosk/info"
 
 
-def _state(msg) -> str:
-    return json.loads(msg.payload)["state"] if msg.payload else ""
+def _state(msg: Received) -> str:
+    return msg.decode(KioskStatus).state if msg.payload else ""
 
 
 @pytest.fixture
@@ -32,11 +33,11 @@ def test_new_subscriber_gets_retained_ready_status_and_info(broker, kiosk_proc, 
     late = collect(STATUS)
     ready = late.wait_for(lambda m: _state(m) == "ready")
     assert ready.retain, "a late subscriber must get the status as a retained message"
-    status = json.loads(ready.payload)
-    assert status["mode"] == "idle" and status["boot"] == 1 and status["version"]
-    info = json.loads(collect(INFO).wait_for(lambda m: m.retain).payload)
-    assert info["machine_model"] == "generic-45"
-    assert info["contract_version"] == "gym/v1"
+    status = ready.decode(KioskStatus)
+    assert status.mode == "idle" and status.boot == 1 and status.version
+    info = collect(INFO).wait_for(lambda m: m.retain).decode(KioskInfo)
+    assert info.machine_model == "generic-45"
+    assert info.contract_version == "gym/v1"
 
 
 def test_sigkill_makes_the_broker_publish_lost(broker, kiosk_proc, collect):
@@ -45,7 +46,7 @@ def test_sigkill_makes_the_broker_publish_lost(broker, kiosk_proc, collect):
     kiosk_proc.kill()
     kiosk_proc.wait(5)
     lost = status.wait_for(lambda m: _state(m) == "lost", timeout=30)
-    assert json.loads(lost.payload)["boot"] == 1
+    assert lost.decode(KioskStatus).boot == 1
     assert _state(collect(STATUS).wait_for(lambda m: m.retain)) == "lost"
 
 
@@ -90,7 +91,7 @@ def test_boot_counter_grows_with_each_start(broker, tmp_path, collect):
     status = collect(STATUS)
     for boot in (1, 2):
         proc = start_kiosk(env, tmp_path / f"kiosk{boot}.log")
-        status.wait_for(lambda m, b=boot: _state(m) == "ready" and json.loads(m.payload)["boot"] == b)
+        status.wait_for(lambda m, b=boot: _state(m) == "ready" and m.decode(KioskStatus).boot == b)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
 
@@ -116,12 +117,11 @@ def test_headless_kiosk_takes_codes_typed_on_stdin(broker, tmp_path, collect):
         status.wait_for(lambda m: _state(m) == "ready")
         proc.stdin.write(b"not a code\n" + keyring.code("m_sam", "Sam").encode() + b"\n")
         proc.stdin.flush()
-        assert json.loads(events.wait_for(lambda m: b"scan_rejected" in m.payload).payload)["reason"] == "not_allowed"
-        assert json.loads(events.wait_for(lambda m: b"session_start" in m.payload).payload)["member"] == "m_sam"
+        assert events.wait_for_event(ScanRejected).reason == "not_allowed"
+        assert events.wait_for_event(SessionStart).member == "m_sam"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
-        end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload).payload)
-        assert end["reason"] == "command"
+        assert events.wait_for_event(SessionEnd).reason == "command"
     finally:
         if proc.poll() is None:
             proc.kill()

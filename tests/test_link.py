@@ -3,7 +3,8 @@
 import threading
 
 from kiosk.core.link import MqttLink
-from kiosk.devbroker import Broker, DEV_CONF, publish
+from kiosk.devbroker import DEV_CONF, Broker, publish
+from tests.helpers import eventually
 
 
 def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):
@@ -47,13 +48,7 @@ def test_subscriptions_survive_a_broker_restart(broker):
         assert link.wait_connected(10)
         broker.stop()
         broker.start()
-        deadline_ok = False
-        for _ in range(100):
-            if link.connected and link.stats.connects >= 2:
-                deadline_ok = True
-                break
-            threading.Event().wait(0.1)
-        assert deadline_ok, "link did not reconnect"
+        eventually(lambda: link.connected and link.stats.connects >= 2, what="the link reconnected")
         publish(broker, "t/after", b"1")
         assert got.wait(10), "subscription was not renewed after reconnect"
         assert link.stats.disconnects >= 1

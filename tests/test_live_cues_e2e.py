@@ -1,6 +1,5 @@
 """Simulator scenario in, the expected reps and cues out on `kiosk/event`, over a real broker."""
 
-import json
 import subprocess
 import sys
 import time
@@ -8,30 +7,33 @@ import time
 import pytest
 
 from kiosk.contract.base import encode
+from kiosk.contract.events import CueRaised, ProfileSaved, RepDone, SensorFault, SessionStart, SetEnd
 from kiosk.contract.profile import MemberProfile
 from kiosk.core.link import MqttLink
 from kiosk.devbroker import publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
+from tests.helpers import eventually
 from tests.kiosk_harness import Keyring, make_kiosk
 
 R = "gym/v1/testgym/lp1"
 
 
 @pytest.fixture
-def member_at_machine(broker, tmp_path, collect):
-    """A kiosk with a member in session whose saved settings are the ones the traces are made for."""
+def member_at_machine(request, broker, tmp_path, collect):
+    """A kiosk with a member in session whose saved settings are the ones the traces are made for.
+
+    On the real clock, unless the test also asks for the `clock` fixture.
+    """
     profile = MemberProfile(member="m_sam", name="Sam", rev=3, updated=1.0, machines={"generic-45": TRACE_SETTINGS})
     publish(broker, "gym/v1/testgym/members/m_sam/profile", encode(profile), retain=True)
     keyring = Keyring(tmp_path)
-    kiosk, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
+    clock = request.getfixturevalue("clock") if "clock" in request.fixturenames else None
+    kiosk, screen = make_kiosk(broker.url, tmp_path / "data", keyring, clock=clock)
     events = collect(f"{R}/kiosk/event")
     kiosk.start()
-    deadline = time.monotonic() + 10
-    while kiosk.profiles.rev("m_sam") != 3:
-        assert time.monotonic() < deadline, "retained profile never reached the kiosk"
-        time.sleep(0.02)
+    eventually(lambda: kiosk.profiles.book.rev("m_sam") == 3, what="the retained profile in the kiosk's cache")
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    events.wait_for(lambda m: b"session_start" in m.payload)
+    events.wait_for_event(SessionStart)
     assert kiosk.session.settings == TRACE_SETTINGS
     yield kiosk, events
     kiosk.stop()
@@ -45,58 +47,66 @@ def _run_sim(broker, scenario: str, seed: int) -> None:
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("scenario,seed", [("good", 1), ("butt-wink", 2), ("too-deep", 3), ("chaos", 4), ("lockout", 5)])
+@pytest.mark.parametrize("scenario,seed",
+                         [("good", 1), ("butt-wink", 2), ("too-deep", 3), ("chaos", 4), ("lockout", 5)])
 def test_simulated_set_gives_the_expected_reps_and_cues(broker, member_at_machine, scenario, seed):
     kiosk, events = member_at_machine
     truth = generate(scenario, seed).truth
     _run_sim(broker, scenario, seed)
-    set_end = json.loads(events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=30).payload)
-    received = [json.loads(m.payload) for m in events.messages]
-    reps = [e for e in received if e["type"] == "rep"]
-    cues = {(e["cue"], e["severity"]) for e in received if e["type"] == "cue"}
-    assert set_end["reps"] == len(reps) == truth.reps
+    set_end = events.wait_for_event(SetEnd, timeout=30)
+    received = events.events()
+    reps = [e for e in received if isinstance(e, RepDone)]
+    cues = {(e.cue, e.severity) for e in received if isinstance(e, CueRaised)}
+    assert set_end.reps == len(reps) == truth.reps
     assert cues == set(truth.cues)
-    assert set_end["stopped"] is truth.stopped
-    assert all(e["session"] == kiosk.session.id for e in received if e["type"] in ("rep", "cue", "set_end"))
+    assert set_end.stopped is truth.stopped
+    assert all(e.session == kiosk.session.id for e in received if isinstance(e, RepDone | CueRaised | SetEnd))
     if scenario == "chaos":
-        assert kiosk.sensor.invalid > 0, "the hostile payloads were counted"
+        assert kiosk.sensor.monitor.invalid > 0, "the hostile payloads were counted"
 
 
 def test_learnt_max_depth_is_saved_to_the_profile_at_session_end(broker, member_at_machine, collect):
     kiosk, events = member_at_machine
     truth = generate("butt-wink", 2).truth
     _run_sim(broker, "butt-wink", 2)
-    events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=30)
+    events.wait_for_event(SetEnd, timeout=30)
     kiosk.end_session("logout")
-    saved = json.loads(events.wait_for(lambda m: b"profile_saved" in m.payload).payload)
-    assert saved["rev"] == 4
-    profile = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 4)
-    settings = json.loads(profile.payload)["machines"]["generic-45"]
+    assert events.wait_for_event(ProfileSaved).rev == 4
+    profiles = collect("gym/v1/testgym/members/m_sam/profile")
+    profile = profiles.wait_for(lambda m: m.decode(MemberProfile).rev == 4).decode(MemberProfile)
+    settings = profile.machines["generic-45"]
     # The lift-off is placed at the depth the sled had when it came in: within sensor noise of the plan.
-    assert settings["max_depth_mm"] == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
-    assert settings["max_depth_mm"] < TRACE_SETTINGS.max_depth_mm
-    assert settings["target_depth_mm"] <= settings["max_depth_mm"]
+    assert settings.max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
+    assert settings.max_depth_mm < TRACE_SETTINGS.max_depth_mm
+    assert settings.target_depth_mm <= settings.max_depth_mm
 
 
-def test_a_sensor_that_goes_silent_mid_set_raises_sensor_lost_once(broker, member_at_machine):
+def test_a_sensor_that_goes_silent_mid_set_raises_sensor_lost_once(broker, member_at_machine, clock):
     kiosk, events = member_at_machine
     trace = generate("good", 7, rate_hz=50, start_ts=time.time())
-    # Play the trace in real time until the sled is well into the first rep, then go quiet.
+    # Play the trace with the kiosk clock in step until the sled is well into the first rep, then go quiet.
     node = MqttLink("test-node", broker.url)
     node.start()
     assert node.wait_connected(10)
-    t0, first_ts = time.monotonic(), trace.items[0].ts
+    t0, first_ts, monitor = clock.now(), trace.items[0].ts, kiosk.sensor.monitor
     for item in trace.items:
         if item.kind != "depth":
             continue
         if item.ts - first_ts > 3.0:
             break
-        time.sleep(max(0.0, (item.ts - first_ts) - (time.monotonic() - t0)))
+        clock.advance(max(0.0, t0 + (item.ts - first_ts) - clock.now()))
+        seen = monitor.received
         node.publish(f"{R}/sensor/depth", item.payload, qos=0)
+        eventually(lambda seen=seen: monitor.received > seen, what="the sample at the kiosk")
     node.stop()
-    lost = json.loads(events.wait_for(lambda m: b"sensor_lost" in m.payload, timeout=10).payload)
-    assert lost["severity"] == "warn"
-    fault = json.loads(events.wait_for(lambda m: b"sensor_fault" in m.payload, timeout=5).payload)
-    assert fault["fault"] == "stale"
-    time.sleep(1.5)
-    assert sum(b"sensor_lost" in m.payload for m in events.messages) == 1
+    sensor_lost_s = kiosk.config.cues.sensor_lost_s
+    clock.advance(sensor_lost_s / 2)
+    kiosk.ticked()
+    assert not any(isinstance(e, CueRaised) and e.cue == "sensor_lost" for e in events.events()), "lost too soon"
+    clock.advance(sensor_lost_s)
+    lost = events.wait_for_event(CueRaised, lambda e: e.cue == "sensor_lost")
+    assert lost.severity == "warn"
+    assert events.wait_for_event(SensorFault).fault == "stale"
+    clock.advance(30 * sensor_lost_s)
+    kiosk.ticked()
+    assert sum(isinstance(e, CueRaised) and e.cue == "sensor_lost" for e in events.events()) == 1

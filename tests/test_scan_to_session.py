@@ -1,11 +1,10 @@
 """A printed card seen by the camera opens a session: image file -> zxing-cpp -> signature -> broker."""
 
-import json
-
 import pytest
 import qrcode
 from PIL import Image
 
+from kiosk.contract.events import ScanRejected, SessionStart
 from tests.kiosk_harness import Keyring, make_kiosk
 
 
@@ -27,8 +26,7 @@ def test_card_dropped_into_camera_folder_starts_a_session_on_the_broker(broker, 
     try:
         code = keyring.code("m_cam", "Cam")
         _card_by_other_library(code, angle, scale).save(camera / "card.png")
-        start = json.loads(events.wait_for(lambda m: b"session_start" in m.payload, timeout=15).payload)
-        assert start["member"] == "m_cam"
+        assert events.wait_for_event(SessionStart, timeout=15).member == "m_cam"
         assert (camera / "done" / "card.png").exists()
     finally:
         kiosk.stop()
@@ -43,8 +41,7 @@ def test_a_forged_card_is_refused_with_its_reason(broker, collect, tmp_path):
     kiosk.start()
     try:
         _card_by_other_library(stranger.code("m_fake", "Fake"), 0, 1.0).save(camera / "forged.png")
-        rejected = json.loads(events.wait_for(lambda m: b"scan_rejected" in m.payload, timeout=15).payload)
-        assert rejected["reason"] == "bad_signature"
+        assert events.wait_for_event(ScanRejected, timeout=15).reason == "bad_signature"
         assert kiosk.session is None
     finally:
         kiosk.stop()

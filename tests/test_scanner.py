@@ -3,7 +3,6 @@
 import io
 import queue
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from PIL import Image, ImageDraw
 
 from kiosk.core.camera import CameraUnavailable, FolderSource, decode_image, preview_image, source_from_spec
 from kiosk.core.scanner import Scanner
+from tests.helpers import eventually
 
 CODE = (
     "LP1.eyJzdWIiOiJhbm5hIiwibmFtZSI6IkFubmEiLCJyb2xlIjoibWVtYmVyIiwiaWF0IjoxNzYwMDAwMDAwLjAsImtpZCI6Im1haW4ifQ."
@@ -75,14 +75,6 @@ class Scans:
         return False
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
-
-
 def drop(image: Image.Image, path: Path) -> None:
     """Write an image the way a capture program should: under a hidden name, then rename."""
     hidden = path.with_name("." + path.name)
@@ -114,9 +106,9 @@ def test_code_image_dropped_in_the_folder_is_scanned_and_moved_to_done(running: 
                                                                       maker: str, transform: str):
     drop(TRANSFORMS[transform](MAKERS[maker](CODE)), inbox / "frame.png")
     assert scans.next() == CODE
-    wait_until(lambda: (inbox / "done" / "frame.png").exists())
+    eventually(lambda: (inbox / "done" / "frame.png").exists(), what="frame.png moved to done/")
     assert not (inbox / "frame.png").exists()
-    wait_until(lambda: running.frames == 1)
+    eventually(lambda: running.frames == 1, what="1 frame counted")
 
 
 def test_folder_scanner_previews_the_image_it_last_decoded_small_and_rgb(running: Scanner, inbox: Path,
@@ -124,7 +116,7 @@ def test_folder_scanner_previews_the_image_it_last_decoded_small_and_rgb(running
     assert running.preview() is None
     drop(scaled(2)(made_with_qrcode(CODE)), inbox / "frame.png")
     assert scans.next() == CODE
-    wait_until(lambda: running.frames == 1)
+    eventually(lambda: running.frames == 1, what="1 frame counted")
     preview = running.preview()
     assert preview.mode == "RGB" and preview.width <= 320
     assert preview.getpixel((0, 0)) == (255, 255, 255)  # the card's white border, not a black frame
@@ -147,21 +139,21 @@ def test_no_camera_has_no_preview():
 def test_every_supported_image_format_is_scanned(running: Scanner, inbox: Path, scans: Scans, suffix: str):
     drop(made_with_qrcode(CODE), inbox / f"frame{suffix}")
     assert scans.next() == CODE
-    wait_until(lambda: (inbox / "done" / f"frame{suffix}").exists())
+    eventually(lambda: (inbox / "done" / f"frame{suffix}").exists(), what=f"frame{suffix} moved to done/")
 
 
 def test_image_without_a_code_goes_to_failed(running: Scanner, inbox: Path, scans: Scans):
     blank = Image.new("L", (400, 300), 255)
     ImageDraw.Draw(blank).text((20, 20), "no code here", fill=0)
     drop(blank, inbox / "blank.png")
-    wait_until(lambda: (inbox / "failed" / "blank.png").exists())
-    wait_until(lambda: running.frames == 1)
+    eventually(lambda: (inbox / "failed" / "blank.png").exists(), what="blank.png moved to failed/")
+    eventually(lambda: running.frames == 1, what="1 frame counted")
     assert scans.none_within(0.1)
 
 
 def test_file_that_is_not_an_image_goes_to_failed(running: Scanner, inbox: Path, scans: Scans, caplog):
     (inbox / "broken.png").write_bytes(b"this is not a png at all")
-    wait_until(lambda: (inbox / "failed" / "broken.png").exists())
+    eventually(lambda: (inbox / "failed" / "broken.png").exists(), what="broken.png moved to failed/")
     assert scans.none_within(0.1)
     assert "broken.png" in caplog.text and "unreadable" in caplog.text
 
@@ -178,18 +170,18 @@ def test_same_code_in_two_frames_in_a_row_is_one_scan(running: Scanner, inbox: P
     drop(made_with_segno(CODE), inbox / "first.png")
     assert scans.next() == CODE
     drop(made_with_qrcode(CODE), inbox / "second.png")
-    wait_until(lambda: (inbox / "done" / "second.png").exists())
-    wait_until(lambda: running.frames == 2)
+    eventually(lambda: (inbox / "done" / "second.png").exists(), what="second.png moved to done/")
+    eventually(lambda: running.frames == 2, what="2 frames counted")
     assert scans.none_within(0.1)
 
 
 def test_a_name_already_in_done_does_not_overwrite_it(running: Scanner, inbox: Path, scans: Scans):
     drop(made_with_segno("one"), inbox / "frame.png")
     assert scans.next() == "one"
-    wait_until(lambda: (inbox / "done" / "frame.png").exists())
+    eventually(lambda: (inbox / "done" / "frame.png").exists(), what="frame.png moved to done/")
     drop(made_with_segno("two"), inbox / "frame.png")
     assert scans.next() == "two"
-    wait_until(lambda: (inbox / "done" / "frame-1.png").exists())
+    eventually(lambda: (inbox / "done" / "frame-1.png").exists(), what="frame-1.png moved to done/")
 
 
 def test_half_written_image_waits_until_it_is_whole(inbox: Path):
@@ -219,7 +211,7 @@ def test_scanning_goes_on_after_the_folder_disappears_and_returns(running: Scann
     for leftover in (inbox / "done", inbox / "failed"):
         leftover.rmdir()
     inbox.rmdir()
-    wait_until(lambda: running.last_error is not None)
+    eventually(lambda: running.last_error is not None, what="the scanner's error")
     assert "FileNotFoundError" in running.last_error
     assert "last error" in running.probe()
     (inbox / "done").mkdir(parents=True)

@@ -2,26 +2,40 @@
 
 import json
 import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.kiosk_harness import Keyring, make_kiosk
+from kiosk.contract.events import CueRaised, PainReport, ScanRejected, SessionEnd, SessionStart
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.contract.profile import MemberProfile
+from kiosk.devbroker import Broker, Received
+from tests.helpers import FakeClock, eventually
+from tests.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
+
+Running = Callable[..., tuple[KioskUnderTest, Screen]]
 
 
-def _events(collector, type_name):
-    return [json.loads(m.payload) for m in collector.messages if json.loads(m.payload).get("type") == type_name]
+def _mode(m: Received) -> str:
+    return m.decode(KioskStatus).mode
+
+
+def _pain_stops(messages: list[Received]) -> int:
+    return sum(isinstance(e := m.event(), CueRaised) and e.cue == "pain_stop" for m in messages)
 
 
 @pytest.fixture
-def keyring(tmp_path):
+def keyring(tmp_path: Path) -> Keyring:
     return Keyring(tmp_path)
 
 
 @pytest.fixture
-def running(broker, tmp_path, keyring):
-    made = []
+def running(broker: Broker, tmp_path: Path, keyring: Keyring) -> Iterator[Running]:
+    """`running(machine=, data=, clock=, **settings)` starts a kiosk on the test's broker; all are stopped after."""
+    made: list[KioskUnderTest] = []
 
-    def start(machine="lp1", data="data", **overrides):
+    def start(machine: str = "lp1", data: str = "data", **overrides: object) -> tuple[KioskUnderTest, Screen]:
         kiosk, screen = make_kiosk(broker.url, tmp_path / data, keyring, machine=machine, **overrides)
         kiosk.start()
         assert kiosk.link.wait_connected(10)
@@ -39,14 +53,13 @@ def test_valid_scan_opens_a_session_and_the_same_code_again_closes_it(running, k
     kiosk, screen = running()
     code = keyring.code("m_sam", "Sam")
     kiosk.scan(code)
-    start = events.wait_for(lambda m: b"session_start" in m.payload)
-    body = json.loads(start.payload)
-    assert body["member"] == "m_sam" and body["role"] == "member" and body["session"]
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "session")
+    start = events.wait_for_event(SessionStart)
+    assert start.member == "m_sam" and start.role == "member" and start.session
+    status.wait_for(lambda m: _mode(m) == "session")
     kiosk.scan(code)
-    end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload).payload)
-    assert end["reason"] == "logout" and end["session"] == body["session"]
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and m is not status.messages[0])
+    end = events.wait_for_event(SessionEnd)
+    assert end.reason == "logout" and end.session == start.session
+    status.wait_for(lambda m: _mode(m) == "idle" and m is not status.messages[0])
     assert kiosk.session is None
 
 
@@ -55,8 +68,8 @@ def test_another_member_scanning_ends_the_first_session_and_starts_theirs(runnin
     kiosk, _ = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
     kiosk.scan(keyring.code("m_ana", "Ana"))
-    events.wait_for(lambda m: b'"member":"m_ana"' in m.payload and b"session_start" in m.payload)
-    kinds = [(e["type"], e.get("member")) for e in map(lambda m: json.loads(m.payload), events.messages)]
+    events.wait_for_event(SessionStart, lambda e: e.member == "m_ana")
+    kinds = [(e.type, getattr(e, "member", None)) for e in events.events()]
     assert kinds[:3] == [("session_start", "m_sam"), ("session_end", "m_sam"), ("session_start", "m_ana")]
 
 
@@ -65,42 +78,49 @@ def test_staff_code_opens_maintenance_mode_instead_of_a_session(running, keyring
     kiosk, screen = running()
     staff = keyring.code("t_alex", "Alex", role="staff")
     kiosk.scan(staff)
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
+    status.wait_for(lambda m: _mode(m) == "maintenance")
     assert kiosk.session is None
     kiosk.scan(staff)
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and json.loads(m.payload) != json.loads(status.messages[0].payload))
+    status.wait_for(lambda m: _mode(m) == "idle"
+                    and m.decode(KioskStatus) != status.messages[0].decode(KioskStatus))
 
 
 def test_leaving_maintenance_without_a_staff_scan_returns_to_idle(running, keyring, collect):
     status = collect("gym/v1/testgym/lp1/kiosk/status")
     kiosk, _ = running()
     kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance")
+    status.wait_for(lambda m: _mode(m) == "maintenance")
     kiosk.leave_maintenance()
-    status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle" and m is not status.messages[0])
+    status.wait_for(lambda m: _mode(m) == "idle" and m is not status.messages[0])
     assert kiosk.mode == "idle"
 
 
-def test_maintenance_left_untouched_times_out_to_idle(running, keyring, collect):
+def test_maintenance_left_untouched_times_out_to_idle(running, keyring, collect, clock: FakeClock):
     status = collect("gym/v1/testgym/lp1/kiosk/status")
-    kiosk, _ = running(tuning={"idle_timeout_s": 0.1})
+    kiosk, _ = running(clock=clock)
+    forgotten_after = 5 * kiosk.config.idle_timeout_s  # five idle timeouts
     kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
-    opened = json.loads(status.wait_for(lambda m: json.loads(m.payload)["mode"] == "maintenance").payload)
-    closed = json.loads(status.wait_for(lambda m: json.loads(m.payload)["mode"] == "idle"
-                                        and json.loads(m.payload)["ts"] > opened["ts"]).payload)
-    assert closed["ts"] - opened["ts"] >= 0.5  # five idle timeouts
+    opened = status.wait_for(lambda m: _mode(m) == "maintenance").decode(KioskStatus)
+    clock.advance(forgotten_after - 1)
+    kiosk.ticked()
+    assert kiosk.mode == "maintenance", "left before five idle timeouts"
+    clock.advance(2)
+    closed = status.wait_for(lambda m: _mode(m) == "idle" and m.decode(KioskStatus).ts > opened.ts)
+    assert closed.decode(KioskStatus).ts - opened.ts >= forgotten_after
     assert kiosk.mode == "idle"
 
 
-def test_touches_keep_maintenance_open_past_its_idle_timeout(running, keyring):
-    kiosk, _ = running(tuning={"idle_timeout_s": 0.1})
+def test_touches_keep_maintenance_open_past_its_idle_timeout(running, keyring, clock: FakeClock):
+    kiosk, _ = running(clock=clock)
+    forgotten_after = 5 * kiosk.config.idle_timeout_s
     kiosk.scan(keyring.code("t_alex", "Alex", role="staff"))
-    deadline = time.monotonic() + 5
-    while kiosk.mode != "maintenance" and time.monotonic() < deadline:
-        time.sleep(0.01)
-    for _ in range(10):  # 1 s of touches, twice the 0.5 s maintenance timeout
+    eventually(lambda: kiosk.mode == "maintenance", what="maintenance mode")
+    for _ in range(6):  # twice the maintenance timeout, a touch every third of it
+        clock.advance(forgotten_after / 3)
         kiosk.touch()
-        time.sleep(0.1)
+        kiosk.ticked()
+    clock.advance(forgotten_after / 3)
+    kiosk.ticked()
     assert kiosk.mode == "maintenance"
 
 
@@ -108,29 +128,33 @@ def test_rejected_scan_publishes_its_reason_and_changes_nothing_else(running, ke
     events = collect("gym/v1/testgym/lp1/kiosk/event")
     kiosk, screen = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    events.wait_for(lambda m: b"session_start" in m.payload)
+    events.wait_for_event(SessionStart)
     expired = keyring.code("m_ana", "Ana", now=time.time() - 10 * 86400, expires_at=time.time() - 86400)
     kiosk.scan(expired)
-    rejected = json.loads(events.wait_for(lambda m: b"scan_rejected" in m.payload).payload)
-    assert rejected["reason"] == "expired"
+    assert events.wait_for_event(ScanRejected).reason == "expired"
     feedback = screen.wait_for(lambda m: getattr(m, "accepted", None) is False)
     assert "expired" in feedback.message.lower()
     assert kiosk.session is not None and kiosk.session.member == "m_sam"
-    assert [json.loads(m.payload)["type"] for m in events.messages] == ["session_start", "scan_rejected"]
+    assert [e.type for e in events.events()] == ["session_start", "scan_rejected"]
 
 
-def test_idle_session_times_out(running, keyring, collect):
+def test_idle_session_times_out(running, keyring, collect, clock: FakeClock):
     events = collect("gym/v1/testgym/lp1/kiosk/event")
-    kiosk, _ = running(tuning={"idle_timeout_s": 0.5})
+    kiosk, _ = running(clock=clock)
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    end = json.loads(events.wait_for(lambda m: b"session_end" in m.payload, timeout=10).payload)
-    assert end["reason"] == "timeout"
+    start = events.wait_for_event(SessionStart)
+    clock.advance(kiosk.config.idle_timeout_s - 1)
+    kiosk.ticked()
+    assert kiosk.session is not None, "ended before the idle timeout"
+    clock.advance(2)
+    end = events.wait_for_event(SessionEnd)
+    assert end.reason == "timeout" and end.session == start.session
 
 
 def test_new_member_gets_safe_first_time_defaults_for_an_unknown_model(running, keyring):
     kiosk, screen = running(machine_model="never-heard-of-it")
     kiosk.scan(keyring.code("m_new", "Noor"))
-    screen.wait_for(lambda m: getattr(m, "type", None) == "session_start")
+    screen.wait_for(lambda m: isinstance(m, SessionStart))
     session = kiosk.session
     assert session.first_time
     s = session.settings
@@ -143,15 +167,15 @@ def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, 
     first, _ = running(machine="lp1", data="a")
     second, screen2 = running(machine="lp2", data="b")
     first.scan(keyring.code("m_sam", "Sam"))
-    _wait(lambda: first.session is not None)
+    eventually(lambda: first.session is not None, what="a session on the first kiosk")
     mine = first.session.settings.model_copy(update={"backrest_notch": 4, "target_depth_mm": 280.0})
     first.save_settings(mine)
-    collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
+    collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: m.decode(MemberProfile).rev == 1)
     retained = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: m.retain)
-    assert json.loads(retained.payload)["machines"]["generic-45"]["backrest_notch"] == 4
-    _wait(lambda: second.profiles.rev("m_sam") == 1)
+    assert retained.decode(MemberProfile).machines["generic-45"].backrest_notch == 4
+    eventually(lambda: second.profiles.book.rev("m_sam") == 1, what="rev 1 on the second kiosk")
     second.scan(keyring.code("m_sam", "Sam"))
-    _wait(lambda: second.session is not None)
+    eventually(lambda: second.session is not None, what="a session on the second kiosk")
     assert second.session.settings.backrest_notch == 4
     assert second.session.settings.target_depth_mm == 280.0
     assert not second.session.first_time
@@ -167,27 +191,28 @@ def test_a_stale_rev_is_ignored(running, broker):
         return json.dumps({"member": "m_sam", "name": "Sam", "rev": rev, "updated": 1.0, "machines": {
             "generic-45": {"backrest_notch": notch, "target_depth_mm": 250, "max_depth_mm": 300, "top_mm": 30}}})
 
+    book = kiosk.profiles.book
     publish(broker, topic, profile(5, 3), retain=True)
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 5)
+    eventually(lambda: book.rev("m_sam") == 5, what="rev 5 in the cache")
     publish(broker, topic, profile(3, 7), retain=True)
     publish(broker, "gym/v1/testgym/members/m_other/profile", profile(9, 1), retain=True)  # names m_sam: refused
-    _wait(lambda: kiosk.profiles.stats.stale_ignored >= 1 and kiosk.profiles.stats.invalid >= 1)
-    assert kiosk.profiles.get("m_sam").machines["generic-45"].backrest_notch == 3
-    assert kiosk.profiles.get("m_other") is None
+    eventually(lambda: book.stats.stale_ignored >= 1 and book.stats.invalid >= 1, what="stale and invalid counted")
+    assert book.get("m_sam").machines["generic-45"].backrest_notch == 3
+    assert book.get("m_other") is None
 
 
 def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring, broker):
     kiosk, screen = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    _wait(lambda: kiosk.session is not None)
+    eventually(lambda: kiosk.session is not None, what="a session")
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 6}))
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    eventually(lambda: kiosk.profiles.book.rev("m_sam") == 1, what="rev 1 saved")
     kiosk.scan(keyring.code("m_sam", "Sam"))  # log out
-    _wait(lambda: kiosk.session is None)
+    eventually(lambda: kiosk.session is None, what="logged out")
     broker.stop()
-    _wait(lambda: not kiosk.link.connected)
+    eventually(lambda: not kiosk.link.connected, what="the link down")
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    _wait(lambda: kiosk.session is not None)
+    eventually(lambda: kiosk.session is not None, what="a session with the broker down")
     assert kiosk.session.settings.backrest_notch == 6
     broker.start()
 
@@ -197,33 +222,25 @@ def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, br
 
     kiosk, _ = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    _wait(lambda: kiosk.session is not None)
+    eventually(lambda: kiosk.session is not None, what="a session")
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 2}))
-    _wait(lambda: kiosk.profiles.rev("m_sam") == 1)
+    eventually(lambda: kiosk.profiles.book.rev("m_sam") == 1, what="rev 1 saved")
     erase_member(broker.url, "testgym", "m_sam")
-    _wait(lambda: kiosk.profiles.get("m_sam") is None)
-
-
-def _wait(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.02)
+    eventually(lambda: kiosk.profiles.book.get("m_sam") is None, what="m_sam gone from the cache")
 
 
 def test_pain_button_alone_tells_staff_and_ends_the_set_before_any_question(running, keyring, collect):
     events = collect("gym/v1/testgym/lp1/kiosk/event")
     kiosk, _ = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
-    events.wait_for(lambda m: b"session_start" in m.payload)
+    events.wait_for_event(SessionStart)
     kiosk.press_pain()
-    stop = json.loads(events.wait_for(lambda m: b"pain_stop" in m.payload).payload)
-    assert stop["severity"] == "stop"
+    stop = events.wait_for_event(CueRaised, lambda e: e.cue == "pain_stop")
+    assert stop.severity == "stop"
     kiosk.press_pain()
     kiosk.report_pain("radiating")
-    report = json.loads(events.wait_for(lambda m: b"pain_report" in m.payload).payload)
-    assert report["kind"] == "radiating" and report["member"] == "m_sam"
-    assert sum(b"pain_stop" in m.payload for m in events.messages) == 1
+    report = events.wait_for_event(PainReport)
+    assert report.kind == "radiating" and report.member == "m_sam"
+    assert _pain_stops(events.messages) == 1
     kiosk.press_pain()  # a new episode after the report
-    events.wait_for(lambda m: sum(b"pain_stop" in x.payload for x in events.messages) == 2)
+    events.wait_for(lambda m: _pain_stops(events.messages) == 2)

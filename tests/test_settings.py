@@ -39,7 +39,8 @@ def test_broker_url_carries_credentials_but_never_prints_the_password(monkeypatc
     ({"LEGPRESS_SITE": "Down Town", "LEGPRESS_MACHINE": "m"}, "LEGPRESS_SITE"),
     ({"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_BROKER": "http://x:1"}, "LEGPRESS_BROKER"),
     ({"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_CAMERA": "webcam"}, "LEGPRESS_CAMERA"),
-    ({"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_TUNING__IDLE_TIMEOUT_S": "-5"}, "LEGPRESS_TUNING__IDLE_TIMEOUT_S"),
+    ({"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_TUNING__IDLE_TIMEOUT_S": "-5"},
+     "LEGPRESS_TUNING__IDLE_TIMEOUT_S"),
     ({"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_MACHINE_MODEL": "Hammer 45"}, "LEGPRESS_MACHINE_MODEL"),
 ])
 def test_a_wrong_setting_is_named_in_one_line(monkeypatch, env, named):

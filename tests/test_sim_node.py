@@ -90,7 +90,8 @@ def test_several_scenarios_play_in_turn(broker) -> None:
 
 
 def test_unknown_scenario_is_refused_in_one_line(broker) -> None:
-    result = subprocess.run([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--scenario", "good,moonwalk"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--scenario", "good,moonwalk"],
+        capture_output=True, text=True, timeout=30)
     assert result.returncode == 2
     assert "moonwalk" in result.stderr and "Traceback" not in result.stderr

@@ -27,7 +27,7 @@ def test_clean_scenarios_send_valid_ordered_streams(scenario: str) -> None:
     trace = generate(scenario, 3)
     samples = depth_samples(trace)
     assert [s.seq for s in samples] == list(range(len(samples)))
-    assert all(a.ts < b.ts for a, b in zip(samples, samples[1:]))
+    assert all(a.ts < b.ts for a, b in zip(samples, samples[1:], strict=False))
     assert [item.ts for item in trace.items] == sorted(item.ts for item in trace.items)
     assert trace.items[0].ts >= START_TS
     assert trace.truth.reps >= 3
@@ -37,7 +37,7 @@ def test_samples_come_at_20_to_100_hz_with_jitter_and_noise() -> None:
     for seed in range(6):
         trace = generate("good", seed)
         samples = depth_samples(trace)
-        gaps = [b.ts - a.ts for a, b in zip(samples, samples[1:])]
+        gaps = [b.ts - a.ts for a, b in zip(samples, samples[1:], strict=False)]
         assert 20 <= trace.rate_hz <= 100
         assert len(samples) / trace.duration_s == pytest.approx(trace.rate_hz, rel=0.05)
         assert statistics.pstdev(gaps) > 0.02 / trace.rate_hz
@@ -55,7 +55,7 @@ def test_rate_can_be_fixed() -> None:
 def test_reps_are_smooth_and_reach_the_scripted_depth() -> None:
     trace = generate("good", 2, rate_hz=100)
     mm = [s.mm for s in depth_samples(trace)]
-    steps = [abs(b - a) for a, b in zip(mm, mm[1:])]
+    steps = [abs(b - a) for a, b in zip(mm, mm[1:], strict=False)]
     assert max(steps) < 15  # noise plus at most a few mm of travel per 10 ms
     assert TRACE_SETTINGS.target_depth_mm - 5 <= max(mm) <= TRACE_SETTINGS.max_depth_mm
 
@@ -103,8 +103,8 @@ def test_chaos_mixes_garbage_repeats_and_reordering_into_the_stream() -> None:
         if item.kind == "depth":
             seqs.append(model.seq)
     assert refused == havoc.malformed
-    assert sum(1 for a, b in zip(seqs, seqs[1:]) if a == b) == havoc.duplicates
-    assert sum(1 for a, b in zip(seqs, seqs[1:]) if b < a) == havoc.out_of_order + havoc.restarts
+    assert sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if a == b) == havoc.duplicates
+    assert sum(1 for a, b in zip(seqs, seqs[1:], strict=False) if b < a) == havoc.out_of_order + havoc.restarts
     assert havoc.out_of_range > 0 and havoc.unknown_fields > 0
 
 

@@ -10,13 +10,13 @@ Four strictness levels, following the contract:
 """
 
 import json
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, overload
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from kiosk.contract import MAX_PAYLOAD_BYTES
 
-_COMMON = dict(allow_inf_nan=False, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
+_COMMON = ConfigDict(allow_inf_nan=False, serialize_by_alias=True, validate_by_name=True, validate_by_alias=True)
 
 
 class CommandModel(BaseModel):
@@ -46,7 +46,8 @@ class ReportModel(BaseModel):
 Timestamp = Annotated[float, Field(ge=0, le=32503680000)]
 Seq = Annotated[int, Field(ge=0, le=2**63 - 1)]
 
-M = TypeVar("M")
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class PayloadError(ValueError):
@@ -69,7 +70,11 @@ def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
     return "; ".join(parts)
 
 
-def decode(model: type[M] | TypeAdapter, payload: bytes | str) -> M:
+@overload
+def decode(model: type[M], payload: bytes | str) -> M: ...
+@overload
+def decode(model: TypeAdapter[T], payload: bytes | str) -> T: ...
+def decode(model: type[M] | TypeAdapter[T], payload: bytes | str) -> M | T:
     """Validate a raw MQTT payload into `model`, or raise `PayloadError`.
 
     Size is checked before parsing so an oversized payload costs nothing.
@@ -84,7 +89,7 @@ def decode(model: type[M] | TypeAdapter, payload: bytes | str) -> M:
     try:
         if isinstance(model, TypeAdapter):
             return model.validate_json(raw)
-        return model.model_validate_json(raw)  # type: ignore[union-attr]
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         reason = "not_json" if any(e["type"] == "json_invalid" for e in exc.errors()) else "invalid"
         raise PayloadError(reason, describe_validation_error(exc)) from None

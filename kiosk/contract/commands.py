@@ -2,9 +2,10 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from kiosk.contract.base import CommandModel, ReportModel
+from kiosk.contract.events import MAX_SAFE_INT
 
 Transaction = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -46,6 +47,19 @@ class Restart(Command):
     """Leave cleanly so the service manager starts the kiosk again."""
 
 
+class Replay(Command):
+    """Publish again, with `replayed: true`, the events this kiosk still holds with `from_eid <= eid <= to_eid`."""
+
+    from_eid: Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
+    to_eid: Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
+
+    @model_validator(mode="after")
+    def _in_order(self) -> "Replay":
+        if self.to_eid < self.from_eid:
+            raise ValueError("to_eid must not be below from_eid")
+        return self
+
+
 COMMANDS: dict[str, type[Command]] = {
     "out_of_order": OutOfOrder,
     "in_service": InService,
@@ -54,6 +68,7 @@ COMMANDS: dict[str, type[Command]] = {
     "diagnostics": Diagnostics,
     "rebirth": Rebirth,
     "restart": Restart,
+    "replay": Replay,
 }
 
 

@@ -5,15 +5,23 @@ site config and its own file, validates the whole, and either applies it or
 keeps the old one and reports the error on `R/kiosk/config/state`.
 """
 
+import importlib
 import re
-from re import _constants as re_constants  # the parse tree is the only way to see nested repeats
-from re import _parser as re_parser
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.ids import Id
+
+# The parse tree is the only way to see nested repeats. re's parser is private and has no stub
+# (typeshed's sre_parse gets the repeat operands wrong), so it is imported as a plain module and
+# its tree typed below as what `_nested_repeat` reads: (opcode, operands) pairs whose operands'
+# shape depends on the opcode.
+re_constants = importlib.import_module("re._constants")
+re_parser = importlib.import_module("re._parser")
+_ParseTree = Iterable[tuple[object, Any]]
 
 PositiveS = Annotated[float, Field(gt=0, le=3600)]
 
@@ -89,7 +97,7 @@ def check_id_pattern(pattern: str) -> None:
                          "write it without nested repeats")
 
 
-def _nested_repeat(items, inside_repeat: bool) -> bool:
+def _nested_repeat(items: _ParseTree, inside_repeat: bool) -> bool:
     for op, arg in items:
         if op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT):
             low, high, sub = arg
@@ -98,9 +106,8 @@ def _nested_repeat(items, inside_repeat: bool) -> bool:
         elif op is re_constants.SUBPATTERN:
             if _nested_repeat(arg[-1], inside_repeat):
                 return True
-        elif op is re_constants.BRANCH:
-            if any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
-                return True
+        elif op is re_constants.BRANCH and any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
+            return True
     return False
 
 

@@ -1,6 +1,6 @@
 """Kiosk events on `R/kiosk/event`, one model per `type`."""
 
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter
 
@@ -20,6 +20,15 @@ CueId = Literal[
     "pain_stop",
 ]
 Severity = Literal["info", "warn", "stop"]
+# Least to most urgent: a more urgent cue goes first on the wire and may replace a less urgent one on screen.
+SEVERITY_ORDER: tuple[Severity, ...] = ("info", "warn", "stop")
+
+
+def severity_rank(severity: Severity) -> int:
+    """0 for `info`, growing with urgency."""
+    return SEVERITY_ORDER.index(severity)
+
+
 Role = Literal["member", "staff"]
 ScanRejectReason = Literal["bad_signature", "expired", "unknown_key", "malformed", "not_allowed"]
 PainKind = Literal["sharp", "radiating", "numbness", "dull"]
@@ -29,9 +38,18 @@ Mm = Annotated[float, Field(ge=-200, le=2000)]
 Seconds = Annotated[float, Field(ge=0)]
 
 
+# The largest integer a JSON number carries exactly everywhere (JavaScript's Number.MAX_SAFE_INTEGER).
+MAX_SAFE_INT = 2**53 - 1
+Eid = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
+
+
 class _Event(ReportModel):
     ts: Timestamp
     session: str | None = None
+    # Grows by one with every event a kiosk emits and is never reused; a gap means events are missing.
+    eid: Eid | None = None
+    # Set on copies sent again by the `replay` command.
+    replayed: bool | None = None
 
 
 class SessionStart(_Event):
@@ -101,7 +119,7 @@ class ProfileSaved(_Event):
 
 
 KioskEvent = Annotated[
-    Union[SessionStart, RepDone, CueRaised, SetEnd, SessionEnd, PainReport, ScanRejected, SensorFault, ProfileSaved],
+    SessionStart | RepDone | CueRaised | SetEnd | SessionEnd | PainReport | ScanRejected | SensorFault | ProfileSaved,
     Field(discriminator="type"),
 ]
 KIOSK_EVENT = TypeAdapter(KioskEvent)

@@ -23,5 +23,6 @@ def is_valid_id(value: object) -> bool:
 def check_id(value: str, what: str = "id") -> str:
     """Return `value` if it is a valid id, else raise `BadId` naming `what`."""
     if not is_valid_id(value):
-        raise BadId(f"{what} {value!r} is not a valid id (lowercase letters, digits, '_' or '-', 1-32 characters, starting with a letter or digit)")
+        raise BadId(f"{what} {value!r} is not a valid id (lowercase letters, digits, '_' or '-', "
+                    "1-32 characters, starting with a letter or digit)")
     return value

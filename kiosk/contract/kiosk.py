@@ -48,6 +48,19 @@ class LinkHealth(ReportModel):
     callback_errors: int = 0
 
 
+class JournalHealth(ReportModel):
+    """The kiosk's event journal: what waits for the broker, what it holds for `replay`, what it had to drop."""
+
+    held: int = 0
+    undelivered: int = 0
+    last_eid: int | None = None
+    oldest_eid: int | None = None
+    pruned: int = 0
+    pruned_undelivered: int = 0
+    write_errors: int = 0
+    last_error: str | None = None
+
+
 class KioskTelemetry(ReportModel):
     """Published every 30 s on `R/kiosk/telemetry`."""
 
@@ -58,3 +71,4 @@ class KioskTelemetry(ReportModel):
     fps: float | None = None
     sensor: SensorHealth
     broker: LinkHealth
+    journal: JournalHealth | None = None

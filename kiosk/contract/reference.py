@@ -8,6 +8,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, TypeAdapter
 
@@ -19,6 +20,7 @@ from kiosk.contract.ids import ID_PATTERN
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.profile import MemberProfile
+from kiosk.contract.replies import REPLIES
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"
@@ -66,7 +68,7 @@ how this code base implements it.
 """
 
 
-def _schema(model: type[BaseModel] | TypeAdapter) -> str:
+def _schema(model: type[BaseModel] | TypeAdapter[Any]) -> str:
     schema = model.json_schema() if isinstance(model, TypeAdapter) else model.model_json_schema(by_alias=True)
     return "```json\n" + json.dumps(schema, indent=2, sort_keys=True) + "\n```\n"
 
@@ -76,10 +78,10 @@ def render() -> str:
     for topic, direction, qos, retained, model in TOPICS:
         name = f"`{model.__name__}`" if model else ("`KioskEvent`" if topic.endswith("event") else "`Command`")
         out.append(f"| `{topic}` | {direction} | {qos} | {retained} | {name} |\n")
-    out.append("\n## Commands\n\n| name | model |\n|---|---|\n")
+    out.append("\n## Commands\n\n| name | request | reply `data` |\n|---|---|---|\n")
     for name, model in COMMANDS.items():
-        out.append(f"| `{name}` | `{model.__name__}` |\n")
-    sections: list[tuple[str, type[BaseModel] | TypeAdapter]] = [
+        out.append(f"| `{name}` | `{model.__name__}` | `{REPLIES[name].__name__}` |\n")
+    sections: list[tuple[str, type[BaseModel] | TypeAdapter[Any]]] = [
         ("DepthSample", DepthSample),
         ("LiftoffEvent", LiftoffEvent),
         ("SensorStatus", SensorStatus),
@@ -91,13 +93,14 @@ def render() -> str:
         ("ConfigState", ConfigState),
         *((f"Command `{name}`: {model.__name__}", model) for name, model in COMMANDS.items()),
         ("CommandReply", CommandReply),
+        *((f"Reply data `{model.__name__}`", model) for model in dict.fromkeys(REPLIES.values())),
         ("MemberProfile", MemberProfile),
         ("MemberClaims (inside a member QR code)", MemberClaims),
     ]
     out.append("\n## Payload schemas\n")
-    for title, model in sections:
+    for title, section_model in sections:
         out.append(f"\n### {title}\n\n")
-        out.append(_schema(model))
+        out.append(_schema(section_model))
     return "".join(out)
 
 

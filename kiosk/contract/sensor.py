@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from kiosk.contract.base import ReportModel, Seq, SensorModel, Timestamp
+from kiosk.contract.base import ReportModel, SensorModel, Seq, Timestamp
 
 # Sled travel in mm. A real sled travels well under 1.5 m; the range is wide
 # enough for any machine and calibration offset yet rejects garbage.

@@ -52,6 +52,10 @@ class CalibrationStore:
             except (ValidationError, OSError) as exc:
                 log.error("calibration file %s unusable, running uncalibrated: %s", self.path, exc)
 
+    def set_travel(self, travel_mm: float) -> None:
+        """The machine model's travel changed (a config push): kept in memory, the file holds the readings."""
+        self.calibration = self.calibration.model_copy(update={"travel_mm": travel_mm})
+
     def set_zero(self, raw: float) -> SledCalibration:
         return self._save(self.calibration.model_copy(update={"zero_raw_mm": raw, "full_raw_mm": None}))
 

@@ -42,7 +42,7 @@ def decode_image(image: Image.Image | Any) -> list[str]:
     """
     if isinstance(image, Image.Image):
         image = _luminance(image)
-    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormat.QRCode)
+    found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
     return list(dict.fromkeys(code.text for code in found if code.text))
 
 
@@ -82,20 +82,20 @@ class CameraSource(ABC):
     # The last frame read, from `preview_image`: replaced by the worker thread, never changed in place.
     last_frame: Image.Image | None = None
 
-    def open(self) -> None:
+    def open(self) -> None:  # noqa: B027 - optional hook, a no-op for sources with nothing to open
         """Get the device ready; raises CameraUnavailable with what to do about it."""
 
     @abstractmethod
     def scan_once(self) -> list[str] | None:
         """Decode one frame: its code texts, or None when there was no frame to look at."""
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op for sources with nothing to release
         """Release the device; safe to call more than once."""
 
     def _keep_preview(self, frame: Image.Image | Any) -> None:
         try:
             self.last_frame = preview_image(frame)
-        except Exception:  # noqa: BLE001 - an odd pixel format must not cost the scan
+        except Exception:
             log.debug("%s: no preview of this frame", self.description, exc_info=True)
 
     def probe(self) -> str:

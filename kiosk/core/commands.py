@@ -9,25 +9,26 @@ request carries can raise into the kiosk.
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from kiosk.contract.base import PayloadError, decode, parse_json_object
+from kiosk.contract.base import PayloadError, ReportModel, decode, parse_json_object
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
+from kiosk.contract.replies import REPLIES
 from kiosk.contract.topics import MachineTopics, parse
 from kiosk.core.link import MqttLink
 
 log = logging.getLogger(__name__)
 
-CommandHandler = Callable[[Command], dict[str, Any] | None]
+# A handler answers with its command's reply model (kiosk.contract.replies.REPLIES).
+CommandHandler = Callable[[Command], ReportModel]
 
 
 class CommandDesk:
-    """Routes `cmd` messages to handlers and sends their replies."""
+    """Routes `cmd` messages to the handlers units registered and sends their replies."""
 
-    def __init__(self, link: MqttLink, topics: MachineTopics):
+    def __init__(self, link: MqttLink, topics: MachineTopics) -> None:
         self._link = link
         self._topics = topics
         self._handlers: dict[str, CommandHandler] = {}
@@ -37,7 +38,13 @@ class CommandDesk:
     def register(self, name: str, handler: CommandHandler) -> None:
         if name not in COMMANDS:
             raise ValueError(f"{name} is not a contract command")
+        if name in self._handlers:
+            raise ValueError(f"command {name} already has a handler")
         self._handlers[name] = handler
+
+    @property
+    def names(self) -> list[str]:
+        return sorted(self._handlers)
 
     def handle(self, topic: str, payload: bytes, properties: Properties | None) -> None:
         # The last topic level is the name even when it breaks the naming rule
@@ -46,7 +53,7 @@ class CommandDesk:
         transaction = _transaction_of(payload)
         try:
             reply = self._run(name, payload)
-        except Exception as exc:  # noqa: BLE001 - a failing handler still owes the operator a reply
+        except Exception as exc:
             log.exception("command %s failed", name)
             reply = CommandReply(transaction=transaction, status="error", error=f"{name} failed: {exc}")
         if reply.status == "error":
@@ -67,7 +74,10 @@ class CommandDesk:
             command = decode(model, payload)
         except PayloadError as exc:
             return CommandReply(transaction=transaction, status="error", error=f"bad {name} request: {exc}")
-        return CommandReply(transaction=command.transaction, status="ok", data=handler(command))
+        data = handler(command)
+        if not isinstance(data, REPLIES[name]):
+            raise TypeError(f"{name} answered with {type(data).__name__}, not {REPLIES[name].__name__}")
+        return CommandReply(transaction=command.transaction, status="ok", data=data.model_dump(mode="json"))
 
     def _reply(self, name: str, reply: CommandReply, request: Properties | None) -> None:
         response_topic = getattr(request, "ResponseTopic", None) if request is not None else None

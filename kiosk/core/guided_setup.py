@@ -68,7 +68,9 @@ class GuidedSetup:
     def update(self, mm: float, ts: float) -> SetupResult | None:
         """Feed one sample (mm of sled travel, the sample's time in s); the result once enough reps were seen."""
         if self.result is None and self._tracker.update(ts, mm) & REP:
-            self._count_rep(self._tracker.finished)
+            rep = self._tracker.finished
+            if rep is not None:  # always set once REP is returned
+                self._count_rep(rep)
         return self.result
 
     def _count_rep(self, rep: Rep) -> None:

@@ -7,18 +7,27 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import TypeVar
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 
 class Inbox:
-    """A worker thread draining a queue of callables, with a periodic tick."""
+    """A worker thread draining a queue of callables, with a periodic tick.
+
+    `on_settled` runs after every job and tick (the kiosk renews the screen's
+    snapshot there), so it sees the state each job left behind.
+    """
 
     def __init__(self, on_tick: Callable[[float], None], tick_s: float = 0.1, name: str = "kiosk-core",
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, on_settled: Callable[[], None] | None = None) -> None:
         self._clock = clock
-        self._queue: queue.Queue[Callable[[], None] | None] = queue.Queue(maxsize=10_000)
+        self._queue: queue.Queue[Callable[[], object] | None] = queue.Queue(maxsize=10_000)
         self._on_tick = on_tick
+        self._on_settled = on_settled
         self._tick_s = tick_s
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.errors = 0
@@ -27,32 +36,30 @@ class Inbox:
     def start(self) -> None:
         self._thread.start()
 
-    def post(self, job: Callable[[], None]) -> None:
+    def post(self, job: Callable[[], object]) -> None:
         try:
             self._queue.put_nowait(job)
         except queue.Full:
             # Dropping beats blocking the MQTT thread; the count shows up in diagnostics.
             self.overflows += 1
 
-    def call(self, job: Callable[[], object], timeout: float = 5.0) -> object:
-        """Run `job` on the core thread and wait for its result (for tests and the UI's queries)."""
-        done = threading.Event()
-        box: list = []
+    def call(self, job: Callable[[], T], timeout: float = 5.0) -> T:
+        """Run `job` on the core thread and wait for its result or its exception (for the UI and tests)."""
+        future: Future[T] = Future()
 
-        def wrapped() -> None:
-            try:
-                box.append((True, job()))
-            except Exception as exc:  # noqa: BLE001 - re-raised in the caller's thread
-                box.append((False, exc))
-            done.set()
+        def run() -> None:
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(job())
+                except Exception as exc:  # noqa: BLE001 - raised again in the caller's thread
+                    future.set_exception(exc)
 
-        self.post(wrapped)
-        if not done.wait(timeout):
-            raise TimeoutError("core thread did not answer")
-        ok, value = box[0]
-        if not ok:
-            raise value
-        return value
+        self.post(run)
+        try:
+            return future.result(timeout)
+        except TimeoutError:
+            future.cancel()
+            raise TimeoutError("core thread did not answer") from None
 
     def stop(self, timeout: float = 5.0) -> None:
         self._queue.put(None)
@@ -75,9 +82,11 @@ class Inbox:
                 next_tick = time.monotonic() + self._tick_s
                 self._guarded(lambda: self._on_tick(self._clock()))
 
-    def _guarded(self, job: Callable[[], None]) -> None:
+    def _guarded(self, job: Callable[[], object]) -> None:
         try:
             job()
-        except Exception:  # noqa: BLE001 - the kiosk counts, reports and carries on
+            if self._on_settled is not None:
+                self._on_settled()
+        except Exception:
             self.errors += 1
             log.exception("core job failed")

@@ -8,13 +8,16 @@ would silently go deaf.
 """
 
 import logging
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel
 
 from kiosk.contract.base import encode
@@ -65,17 +68,22 @@ class MqttLink:
         keepalive: int = 10,
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
+        session_expiry_s: int = 0,
     ):
+        """`session_expiry_s` > 0 asks the broker to keep this client's session (subscriptions and the
+        QoS 1 messages for it) that long while it is away, also across a restart of this process."""
         self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
         self.client_id = client_id
         self.stats = LinkStats()
         self._keepalive = keepalive
+        self._session_expiry_s = session_expiry_s
         self._subs: list[_Subscription] = []
         self._on_connect_hooks: list[Callable[[], None]] = []
         self._connected = threading.Event()
         self._lock = threading.Lock()
         self._started = False
-        self._pending_subacks: set[int] = set()
+        # Message ids of SUBSCRIBEs awaiting their SUBACK; None for one paho could not send (no connection).
+        self._pending_subacks: set[int | None] = set()
 
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -89,8 +97,7 @@ class MqttLink:
             # (a render's dev CA), else the host's public CAs.
             self._client.tls_set(ca_certs=str(self.broker.ca) if self.broker.ca else None)
         if will is not None:
-            # The Will must be set before connecting: the broker stores it at CONNECT.
-            self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
+            self.set_will(will)
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)
         # Bounded offline queue: a kiosk cut off for hours must not grow without limit;
         # status and retained state are republished on every reconnect anyway.
@@ -99,6 +106,7 @@ class MqttLink:
         self._client.on_disconnect = self._guard(self._handle_disconnect)
         self._client.on_message = self._guard(self._handle_message)
         self._client.on_subscribe = self._guard(self._handle_subscribe)
+        self._client.on_socket_open = self._guard(_no_delay)
 
     @property
     def connected(self) -> bool:
@@ -112,8 +120,16 @@ class MqttLink:
         sub = _Subscription(topic_filter, handler, qos)
         with self._lock:
             self._subs.append(sub)
+        # paho keeps the filters in a topic tree: one lookup per message, not a match against every filter.
+        self._client.message_callback_add(topic_filter, self._guard(self._dispatcher(sub)))
         if self.connected:
             self._client.subscribe(topic_filter, qos)
+
+    def set_will(self, will: Will) -> None:
+        """The message the broker publishes if this client vanishes; must be set before `start`."""
+        if self._started:
+            raise RuntimeError("the Will must be set before connecting: the broker stores it at CONNECT")
+        self._client.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
 
     def on_connect(self, hook: Callable[[], None]) -> None:
         """Run `hook` after each successful (re)connect, once subscriptions are made."""
@@ -124,7 +140,15 @@ class MqttLink:
         if self._started:
             return
         self._started = True
-        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self._keepalive)
+        properties = None
+        if self._session_expiry_s > 0:
+            properties = Properties(PacketTypes.CONNECT)
+            properties.SessionExpiryInterval = self._session_expiry_s
+        # A kept session is resumed on the first connect too: what operators sent while this kiosk
+        # was restarting is waiting for it.
+        clean_start = False if self._session_expiry_s > 0 else mqtt.MQTT_CLEAN_START_FIRST_ONLY
+        self._client.connect_async(self.broker.host, self.broker.port, keepalive=self._keepalive,
+                                   clean_start=clean_start, properties=properties)
         self._client.loop_start()
 
     def stop(self, timeout: float = 2.0) -> None:
@@ -167,7 +191,7 @@ class MqttLink:
         def guarded(*args: object) -> None:
             try:
                 fn(*args)
-            except Exception as exc:  # noqa: BLE001 - anything escaping kills paho's thread
+            except Exception as exc:
                 self.stats.callback_errors += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("MQTT callback %s failed", fn.__name__)
@@ -193,7 +217,7 @@ class MqttLink:
         if not self._pending_subacks:
             self._ready()
 
-    def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list,
+    def _handle_subscribe(self, _client: mqtt.Client, _userdata: object, mid: int, reason_codes: list[ReasonCode],
                           _properties: object) -> None:
         refused = [str(rc) for rc in reason_codes if getattr(rc, "is_failure", False)]
         if refused:
@@ -212,7 +236,7 @@ class MqttLink:
         for hook in self._on_connect_hooks:
             try:
                 hook()
-            except Exception as exc:  # noqa: BLE001 - one bad hook must not stop the others
+            except Exception as exc:
                 self.stats.callback_errors += 1
                 self.stats.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("on-connect hook failed")
@@ -224,15 +248,44 @@ class MqttLink:
             log.warning("disconnected from %s: %s", self.broker, reason_code)
         self._connected.clear()
 
+    def _dispatcher(self, sub: _Subscription) -> Callable[[mqtt.Client, object, mqtt.MQTTMessage], None]:
+        def dispatch(_client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+            self.stats.received += 1
+            try:
+                # paho decodes an incoming payload as bytes; its annotation also allows bytearray.
+                sub.handler(msg.topic, bytes(msg.payload), getattr(msg, "properties", None))
+            except Exception as exc:
+                self.stats.callback_errors += 1
+                self.stats.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("handler for %s failed on %s", sub.topic_filter, msg.topic)
+
+        dispatch.__name__ = f"dispatch {sub.topic_filter}"
+        return dispatch
+
     def _handle_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
+        # Only messages no filter of ours matches land here (a broker that sends more than asked).
         self.stats.received += 1
-        with self._lock:
-            subs = list(self._subs)
-        for sub in subs:
-            if mqtt.topic_matches_sub(sub.topic_filter, msg.topic):
-                try:
-                    sub.handler(msg.topic, msg.payload, getattr(msg, "properties", None))
-                except Exception as exc:  # noqa: BLE001 - a bad message must never kill the link
-                    self.stats.callback_errors += 1
-                    self.stats.last_error = f"{type(exc).__name__}: {exc}"
-                    log.exception("handler for %s failed on %s", sub.topic_filter, msg.topic)
+
+
+def acknowledged(info: mqtt.MQTTMessageInfo) -> bool:
+    """Whether the broker has acknowledged a QoS 1 publish.
+
+    paho's `is_published()` raises for a message it queued while the socket was
+    down (rc "not connected"), although it sends that message after the next
+    connect and marks it published when the broker acknowledges it; so the
+    flag itself is read then.
+    """
+    try:
+        return info.is_published()
+    except RuntimeError:
+        return bool(getattr(info, "_published", False))
+    except ValueError:  # paho's queue was full: it never took the message
+        return False
+
+
+def _no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+    """Send each packet at once. With Nagle's algorithm a cue published right after paho acknowledged the
+    lift-off that caused it waits for the broker's delayed ACK (about 40 ms on Linux)."""
+    setsockopt = getattr(sock, "setsockopt", None)
+    if setsockopt is not None:
+        setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -10,6 +10,11 @@ from kiosk.contract.profile import MachineSettings
 
 DEFAULT_GEOMETRY = MachineGeometry()
 
+# Sled movement smaller than this is sensor noise, not a member at work (it keeps a session alive).
+ACTIVITY_MM = 10.0
+# The sled this far below the member's top position means someone is pressing.
+PRESSING_MM = 40.0
+
 # Fractions of full sled travel (0 = legs straight). A first-timer stops about
 # where the knees reach 90 degrees, well short of where most people's pelvis
 # starts to roll; the guided setup then replaces these with their own reps.
@@ -27,6 +32,11 @@ def on_this_machine(settings: MachineSettings, geometry: MachineGeometry) -> Mac
     """Saved settings kept to the notches the machine has now: a config push can take some away."""
     return settings.model_copy(update={"backrest_notch": min(settings.backrest_notch, geometry.backrest_notches),
                                        "seat_notch": min(settings.seat_notch, geometry.seat_notches)})
+
+
+def is_pressing(depth_mm: float, settings: MachineSettings) -> bool:
+    """Whether the sled is far enough down from the member's top position to be a rep in progress."""
+    return depth_mm > settings.top_mm + PRESSING_MM
 
 
 def most_reclined_notch(geometry: MachineGeometry) -> int:

@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
@@ -51,26 +52,38 @@ NOT_YET_VALID = "This code is not valid yet. Ask the front desk to check it."
 
 
 @dataclass(frozen=True)
-class ScanVerdict:
-    """What the kiosk makes of one scanned text.
+class Admitted:
+    """A code that lets its holder in; `message` greets them on screen."""
+
+    claims: MemberClaims
+    message: str
+    accepted: Literal[True] = True
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A code that does not let anyone in.
 
     `message` is for the member on screen; `detail` is for operators (logs and
     the `scan_rejected` event) and may be technical.
     """
 
-    accepted: bool
-    claims: MemberClaims | None
-    reason: ScanRejectReason | None
+    reason: ScanRejectReason
     message: str
     detail: str = ""
+    accepted: Literal[False] = False
 
 
-def _accept(claims: MemberClaims) -> ScanVerdict:
-    return ScanVerdict(True, claims, None, f"Welcome, {claims.name or claims.sub}!")
+# What the kiosk makes of one scanned text: narrow it with `isinstance` or `accepted`.
+ScanVerdict = Admitted | Refused
 
 
-def _reject(reason: ScanRejectReason, detail: str, message: str | None = None) -> ScanVerdict:
-    return ScanVerdict(False, None, reason, message or MESSAGES[reason], detail)
+def _accept(claims: MemberClaims) -> Admitted:
+    return Admitted(claims, f"Welcome, {claims.name or claims.sub}!")
+
+
+def _reject(reason: ScanRejectReason, detail: str, message: str | None = None) -> Refused:
+    return Refused(reason, message or MESSAGES[reason], detail)
 
 
 def _b64encode(data: bytes) -> str:
@@ -110,7 +123,7 @@ class TrustedKeys:
     def __init__(self, directory: str | Path | None = None):
         self.directory = Path(directory) if directory is not None else None
         self._keys: dict[str, Ed25519PublicKey] = {}
-        self._listing: tuple | None = None
+        self._listing: tuple[tuple[str, int, int], ...] | None = None
 
     @classmethod
     def load(cls, directory: str | Path) -> "TrustedKeys":
@@ -140,6 +153,8 @@ class TrustedKeys:
 
     def _list(self) -> tuple[tuple[str, int, int], ...]:
         found = []
+        if self.directory is None:
+            return ()
         try:
             paths = sorted(self.directory.glob("*.pem"))
         except OSError:

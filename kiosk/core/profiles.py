@@ -19,6 +19,16 @@ from kiosk.contract.profile import MachineSettings, MemberProfile
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class HeldSave:
+    """A member's settings for one machine model, saved on this kiosk and waiting to be published."""
+
+    member: str
+    name: str
+    model: str
+    settings: MachineSettings
+
+
 @dataclass
 class ProfileStats:
     received: int = 0
@@ -91,18 +101,22 @@ class ProfileBook:
                 (member, model, name, encode(settings).decode()),
             )
 
-    def pending(self) -> list[tuple[str, str, str, MachineSettings]]:
-        """Held saves as (member, name, model, settings)."""
+    def pending(self) -> list["HeldSave"]:
+        """Saves made here and not yet published."""
         with self._lock:
             rows = self._db.execute("SELECT member, name, model, settings FROM pending").fetchall()
-        return [(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
+        return [HeldSave(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
 
-    def release(self, member: str, model: str | None = None) -> None:
+    def release(self, member: str, model: str | None = None, settings: MachineSettings | None = None) -> None:
+        """Forget held saves of `member` (for `model`; only if still `settings`: a newer save stays held)."""
         with self._lock:
             if model is None:
                 self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
-            else:
+            elif settings is None:
                 self._db.execute("DELETE FROM pending WHERE member = ? AND model = ?", (member, model))
+            else:
+                self._db.execute("DELETE FROM pending WHERE member = ? AND model = ? AND settings = ?",
+                                 (member, model, encode(settings).decode()))
 
     def settings_for(self, member: str, model: str) -> tuple[MemberProfile | None, MachineSettings | None]:
         """The member's profile and their settings for `model`: a held save wins over the cached profile."""

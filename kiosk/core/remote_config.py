@@ -27,7 +27,7 @@ class ConfigKeeper:
         """Apply a pushed patch (empty payload: withdraw it); False if refused, see `error`."""
         try:
             patch = _parse_patch(payload)
-            candidate = dict(self._patches, **{scope: patch})
+            candidate = {**self._patches, scope: patch}
             merged = merge_config(merge_config(self._base, candidate["site"]), candidate["kiosk"])
             config = KioskConfig.model_validate(merged)
         except ValueError as exc:

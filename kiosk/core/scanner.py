@@ -133,7 +133,7 @@ class Scanner:
                 for text in texts:
                     try:
                         self.submit_text(text)
-                    except Exception:  # noqa: BLE001 - the receiver's bug must not blind the camera
+                    except Exception:
                         log.exception("scan handler failed")
         finally:
             source.close()

@@ -1,13 +1,27 @@
 """A member's session at the machine: from a valid scan to logout, timeout or command."""
 
 import uuid
-from typing import Literal
 from dataclasses import dataclass, field
+from typing import Literal
 
 from pydantic import BaseModel
 
-from kiosk.contract.events import Role, SetEnd
+from kiosk.contract.events import RepDone, Role, SetEnd
 from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.core.snapshot import MemberAtMachine
+
+# How long after an operator's command cut a session short its member can still report pain:
+# they may still be under the weight when the kiosk goes out of order.
+PAIN_AFTER_CUT_S = 120.0
+
+
+@dataclass(frozen=True)
+class SetRecord:
+    """One finished set as the member saw it: its `set_end`, the reps and the cues raised during it."""
+
+    end: SetEnd
+    reps: tuple[RepDone, ...]
+    cues: tuple[str, ...]
 
 
 class ScanFeedback(BaseModel):
@@ -48,6 +62,10 @@ class Session:
 
     def __post_init__(self) -> None:
         self.last_activity = self.last_activity or self.started
+
+    def at_machine(self) -> MemberAtMachine:
+        return MemberAtMachine(session=self.id, member=self.member, name=self.name, role=self.role,
+                               settings=self.settings, first_time=self.first_time)
 
     @property
     def reps(self) -> int:

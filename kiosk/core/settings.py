@@ -10,7 +10,7 @@ than one that does not start.
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, cast
 
 from pydantic import AfterValidator, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -91,16 +91,16 @@ class KioskSettings(BaseSettings):
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
 
-def _setting_name(loc: tuple) -> str:
+def _setting_name(loc: tuple[int | str, ...]) -> str:
     path = [str(p) for p in loc if not isinstance(p, int)]
     env = ENV_PREFIX + "__".join(p.upper() for p in path)
     return f"{'.'.join(path)} ({env})" if path else "settings"
 
 
-def load_settings(config_file: str | Path | None = None, **overrides: object) -> KioskSettings:
+def load_settings(config_file: str | Path | None = None, **overrides: Any) -> KioskSettings:
     """Build the settings or raise `SettingsError` with one readable line."""
     toml_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    settings_cls = KioskSettings
+    settings_cls: type[KioskSettings] = KioskSettings
     if toml_file:
         path = Path(toml_file)
         if not path.is_file():
@@ -109,10 +109,12 @@ def load_settings(config_file: str | Path | None = None, **overrides: object) ->
             tomllib.loads(path.read_text())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-        settings_cls = type("KioskSettings", (KioskSettings,), {
+        # A subclass under the same name, so messages and reprs still say KioskSettings; cast because
+        # typeshed types three-argument type() as plain `type`, not as a subclass of its base.
+        settings_cls = cast(type[KioskSettings], type("KioskSettings", (KioskSettings,), {
             "model_config": SettingsConfigDict(**{**KioskSettings.model_config, "toml_file": path}),
             "__module__": __name__,
-        })
+        }))
     try:
         settings = settings_cls(**overrides)
     except PydanticSettingsError as exc:

@@ -9,7 +9,14 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from kiosk.contract.events import (
-    CueRaised, PainReport, ProfileSaved, RepDone, SensorFault, SessionEnd, SessionStart, SetEnd,
+    CueRaised,
+    PainReport,
+    ProfileSaved,
+    RepDone,
+    SensorFault,
+    SessionEnd,
+    SessionStart,
+    SetEnd,
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core import wording

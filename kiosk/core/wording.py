@@ -3,7 +3,11 @@
 Shared by the Kivy screen and the headless text presenter, so it never imports Kivy.
 """
 
-from kiosk.contract.events import SetEnd
+from collections.abc import Sequence
+
+from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+from kiosk.contract.kiosk import KioskMode
+from kiosk.contract.replies import DiagnosticsReport
 
 # cue id -> (headline, one line of detail)
 CUES: dict[str, tuple[str, str]] = {
@@ -72,6 +76,14 @@ PAIN_ENDS_TRAINING = frozenset({"sharp", "radiating", "numbness"})
 STANDING_UP_TIP = ("Back aches when you stand up? Kneel on one knee and ease your hips forward"
                    " for about 30 seconds a side: it loosens the front of the hips.")
 
+# Member codes are refused in these modes, with this on screen; staff codes still open and close maintenance.
+BUSY: dict[KioskMode, str] = {
+    "out_of_order": "This machine is out of order right now. Please use another one or ask the staff.",
+    "maintenance": "A technician is working on this machine. Please wait a moment or use another one.",
+}
+SETTINGS_UPDATED = "Your saved settings were updated."
+NO_LIVE_SLED_READING = "No live sled reading: check the sensor before calibrating."
+
 OUT_OF_ORDER = ("This machine is out of order", "Please use another leg press. Staff know about it.")
 OUT_OF_ORDER_PRESSING = "Pressing right now? Finish the rep and rest the weight on the safety handles."
 ATTRACT_TITLE = "Leg press"
@@ -102,7 +114,69 @@ def cue_text(cue: str, severity: str) -> tuple[str, str]:
     return CUES.get(cue, (cue.replace("_", " ").capitalize(), ""))
 
 
-def next_time(set_end: SetEnd, cues_seen: list[str]) -> list[str]:
+# Sentences the screens show beside their buttons.
+LINK_UP = "connected"
+LINK_DOWN = "offline: cues still work"
+RANGE_SET = "Your range is set"
+REP_TOO_QUICK = "Too quick: that one did not count."
+PAIN_QUESTION = "What does it feel like?"
+WEIGHT_RACKED = "OK, weight is racked"
+LEAVE_MAINTENANCE = "Tap Done, or scan your staff code again, to leave."
+# What the technician reads after each calibration step.
+CALIBRATION_DONE = {
+    "zero": "Zero set: legs straight is now 0 mm.",
+    "full": "Full travel set.",
+    "lumbar": "Lower-back pad marked as checked.",
+    "pelvis": "Seat pad marked as checked.",
+}
+
+SELF_TEST_NAMES = {
+    "broker": "broker link", "sensor_live": "sensor live", "sensor_rate_ok": "sensor rate",
+    "trusted_keys": "trusted keys", "camera": "camera", "calibrated": "calibration",
+}
+
+
+def self_test_text(report: DiagnosticsReport) -> str:
+    """The self-test in two lines for the technician: what failed, and what the camera saw."""
+    failed = [SELF_TEST_NAMES[name] for name, ok in report.checks.model_dump().items() if not ok]
+    verdict = "Self-test passed." if not failed else "Self-test failed: " + ", ".join(failed) + "."
+    return f"{verdict}\nCamera: {report.camera}"
+
+
+NEXT_TIME_TITLE = "Next time"
+SESSION_DONE_TITLE = "All done. See you next time!"
+
+
+def set_title(set_end: SetEnd) -> str:
+    return f"Set {set_end.set_number} {'stopped' if set_end.stopped else 'done'}"
+
+
+def set_stats(set_end: SetEnd, reps: Sequence[RepDone]) -> list[str]:
+    """The lines of a set's summary: reps, depth, lift-offs and the average lowering and pushing times."""
+    return [
+        f"Reps: {set_end.reps}",
+        f"Deepest: {mm(set_end.max_depth_mm)}",
+        f"Lift-offs: {set_end.liftoffs}",
+        f"Down: {seconds(_mean([r.eccentric_s for r in reps]))}",
+        f"Up: {seconds(_mean([r.concentric_s for r in reps]))}",
+    ]
+
+
+def session_stats(end: SessionEnd) -> list[str]:
+    return [
+        f"Sets: {end.sets}",
+        f"Reps: {end.reps}",
+        f"Deepest: {mm(end.max_depth_mm)}",
+        f"Lift-offs: {end.liftoffs}",
+        f"Time: {int(end.duration_s // 60)} min",
+    ]
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
+
+
+def next_time(set_end: SetEnd, cues_seen: Sequence[str]) -> list[str]:
     """What to change next time: the core's suggestions after a stopped set, else advice from the set's cues."""
     if set_end.suggestions:
         return list(set_end.suggestions)
@@ -118,6 +192,31 @@ def pain_advice(kind: str) -> list[str]:
 
 def backrest_text(notch: int, angle: float) -> str:
     return f"Notch {notch}  ({angle:.0f}\u00b0)"
+
+
+def seat_text(notch: int, notches: int) -> str:
+    return f"Notch {notch} of {notches}"
+
+
+def toe_text(degrees: int) -> str:
+    return f"{degrees}\u00b0 out"
+
+
+def depth_text(target_mm: float, max_mm: float) -> str:
+    return f"{target_mm:.0f} mm  (max {max_mm:.0f})"
+
+
+def feet_text(height: str, width: str, toe_deg: int) -> str:
+    return f"Feet {FOOT_HEIGHT[height].lower()}, {FOOT_WIDTH[width].lower()}, toes {toe_text(toe_deg)}"
+
+
+def first_time_defaults(backrest: str, height: str, width: str, target_mm: float) -> str:
+    """What the guided setup starts from, in three lines."""
+    return "\n".join((
+        f"Backrest: {backrest}, well back",
+        f"Feet: {FOOT_HEIGHT[height].lower()}, {FOOT_WIDTH[width].lower()}",
+        f"Depth: {target_mm:.0f} mm, a short range",
+    ))
 
 
 def seconds(value: float | None) -> str:

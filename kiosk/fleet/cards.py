@@ -39,7 +39,8 @@ class _Layout:
 
 
 def _layout(qr: segno.QRCode, name: str) -> _Layout:
-    modules = qr.symbol_size(scale=1, border=QUIET_ZONE)[0]
+    # Whole modules at scale 1: segno types the size as int | float only for the sake of float scales.
+    modules = int(qr.symbol_size(scale=1, border=QUIET_ZONE)[0])
     scale = max(4, TARGET_QR_PX // modules)
     qr_px = modules * scale
     width = qr_px + 2 * MARGIN

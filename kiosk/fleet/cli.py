@@ -1,14 +1,15 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`, `broker`). A wrong argument or input ends with one line on
-stderr and exit code 2; a valid request that cannot be carried out (broker or
-kiosk away) with exit code 1.
+`config`, `keys`, `members`, `broker`). A wrong argument or input ends with
+one line on stderr and exit code 2; a valid request that cannot be carried out
+(broker or kiosk away) with exit code 1.
 """
 
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, status, watch
 from kiosk.fleet.broker import cli as broker
@@ -33,9 +34,11 @@ def build_parser() -> FleetParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Each subcommand sets `run` to its handler (set_defaults); the Namespace itself is untyped.
+    run: Callable[[argparse.Namespace], int] = args.run
     try:
         resolve_broker_args(args)
-        return args.run(args)
+        return run(args)
     except CommandFailed as exc:
         print(f"legpress-fleet: {exc}", file=sys.stderr)
         return 1

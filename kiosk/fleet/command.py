@@ -19,6 +19,8 @@ import argparse
 import json
 import sys
 import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -32,8 +34,11 @@ from kiosk.fleet import CommandFailed
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_STATUS, FleetView, Source
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
 
-def register(commands: argparse._SubParsersAction) -> None:
+
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     command = commands.add_parser("command", help="send a command to one kiosk or every kiosk of a site")
     command.add_argument("name", metavar="NAME", choices=sorted(COMMANDS), help=f"one of: {', '.join(COMMANDS)}")
     target = command.add_mutually_exclusive_group(required=True)
@@ -42,7 +47,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     command.add_argument("--arg", dest="arguments", action="append", type=_key_value, default=[],
                          metavar="KEY=VALUE", help="a command argument, e.g. --arg reason='cable frayed' (repeatable)")
     add_site_and_broker(command)
-    command.add_argument("--timeout", type=seconds, default=5.0, help="seconds to wait for the broker and the replies (default: 5)")
+    command.add_argument("--timeout", type=seconds, default=5.0,
+                         help="seconds to wait for the broker and the replies (default: 5)")
     command.set_defaults(run=_command)
 
 
@@ -72,7 +78,7 @@ def send(broker: BrokerUrl | str, site: str, request: Command, name: str, machin
         "status": KIOSK_STATUS,
     }
     view = FleetView(site, sources, machine)
-    expected = (lambda: [machine]) if machine else view.online
+    expected: Callable[[], list[str]] = (lambda: [machine]) if machine else view.online
     with connected(broker, timeout) as link:
         # Subscribed before sending, on the same connection, so no reply can come before its subscription.
         view.listen(link)

@@ -13,7 +13,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -25,12 +25,15 @@ from kiosk.fleet import CommandFailed
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import CONFIG_STATE, KIOSK_STATUS, BadPayload, FleetView
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
 # Long enough for the broker's retained statuses and old config states to be in before
 # the push, so that a config state arriving after it is the kiosk's answer to it.
 SETTLE_S = 0.5
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     config = commands.add_parser("config", help="push, show or clear kiosk config")
     actions = config.add_subparsers(dest="action", required=True, metavar="ACTION")
 

@@ -106,7 +106,7 @@ class Inventory(_Section):
         return next(m for m in self.machines if m.id == machine_id)
 
 
-def _where(loc: tuple) -> str:
+def _where(loc: tuple[str | int, ...]) -> str:
     out = ""
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
@@ -136,7 +136,8 @@ def _port_clashes(inventory: Inventory) -> None:
     listeners.setdefault(site.broker_host, []).extend(
         [("site.tls_port", site.tls_port), ("site.local_port", site.local_port)])
     for i, m in enumerate(inventory.machines):
-        host = m.host if m.host not in (None, "127.0.0.1", "localhost", "::1") else f"machine {m.id}"
+        own_pi = m.host is None or m.host in ("127.0.0.1", "localhost", "::1")
+        host = f"machine {m.id}" if own_pi or m.host is None else m.host
         listeners.setdefault(host, []).extend(
             [(f"machines[{i}].kiosk_local_port", m.kiosk_local_port), (f"machines[{i}].sensor_port", m.sensor_port)])
     for entries in listeners.values():

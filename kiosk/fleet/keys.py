@@ -1,11 +1,15 @@
 """`legpress-fleet keys`: the operators' signing keys for member codes."""
 
 import argparse
+from typing import TYPE_CHECKING
 
 from kiosk.core.member_codes import new_signing_key
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
 
-def register(commands: argparse._SubParsersAction) -> None:
+
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     keys = commands.add_parser("keys", help="manage the keys that sign member codes")
     actions = keys.add_subparsers(dest="action", required=True, metavar="ACTION")
     new = actions.add_parser("new", help="make a signing key pair: <kid>.key (private) and <kid>.pem (public)")

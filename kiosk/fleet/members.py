@@ -5,10 +5,12 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error
+from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.topics import member_profile
@@ -18,10 +20,13 @@ from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
 from kiosk.fleet.connection import add_site_and_broker, connected
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
 DAY_S = 86400
 
 
-def issue_code(key_path: str | Path, member: str, name: str, role: str = "member",
+def issue_code(key_path: str | Path, member: str, name: str, role: Role = "member",
                expires_at: float | None = None, now: float | None = None) -> str:
     """A signed code for `member`; the key id is the key file's name (`<kid>.key`)."""
     key_path = Path(key_path)
@@ -69,7 +74,7 @@ def _positive_days(text: str) -> int:
     return int(text)
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     members = commands.add_parser("members", help="member codes, cards and profiles")
     actions = members.add_subparsers(dest="action", required=True, metavar="ACTION")
 

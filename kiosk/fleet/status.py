@@ -4,7 +4,7 @@ import argparse
 import json
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.contract.base import as_dict
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
@@ -12,13 +12,16 @@ from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_INFO, KIOSK_STATUS, KIOSK_TELEMETRY, SENSOR_STATUS, BadPayload, FleetView
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS}
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
 BAD = "bad payload"
 NOTHING = "-"
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     status = commands.add_parser("status", help="list every kiosk and sensor node of a site")
     add_site_and_broker(status)
     status.add_argument("--wait", type=seconds, default=2.0,
@@ -40,7 +43,7 @@ def table(view: FleetView, now: float) -> str:
     """One row per machine; a cell whose message was malformed says so instead of a value."""
     rows = [HEADERS, *(_row(view, machine, now) for machine in view.machines())]
     widths = [max(len(row[i]) for row in rows) for i in range(len(HEADERS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows)
 
 
 def records(view: FleetView, now: float) -> list[dict[str, Any]]:

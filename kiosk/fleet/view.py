@@ -40,7 +40,7 @@ class Source:
     """One kind of message under `R` (`tail`, e.g. `kiosk/status`) and the model it must fit."""
 
     tail: str
-    model: type[BaseModel] | TypeAdapter
+    model: type[BaseModel] | TypeAdapter[Any]
     # False for messages that are not ours to keep, such as another operator's command reply.
     keep: Callable[[Any], bool] = _keep_all
 

@@ -6,7 +6,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kiosk.contract.events import ScanRejected
 from kiosk.contract.kiosk import KioskStatus
@@ -16,10 +16,13 @@ from kiosk.core.text_presenter import TextPresenter
 from kiosk.fleet.connection import add_site_and_broker, connected
 from kiosk.fleet.view import KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
 
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
+
 SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS}
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     watch = commands.add_parser("watch", help="follow a site's kiosk events and status changes until Ctrl-C")
     add_site_and_broker(watch)
     watch.add_argument("--machine", help="only this machine (default: every machine of the site)")

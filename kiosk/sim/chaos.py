@@ -61,8 +61,8 @@ def wreck(depth: list[TraceItem], events: list[TraceItem],
     reboot = slots[32]
     base = samples[reboot].seq
     out: list[TraceItem] = []
-    for i, (item, sample) in enumerate(zip(depth, samples)):
-        changes: dict = {}
+    for i, (item, sample) in enumerate(zip(depth, samples, strict=False)):
+        changes: dict[str, int | float] = {}
         if i >= reboot:
             changes["seq"] = sample.seq - base
         if i in wild:
@@ -78,10 +78,12 @@ def wreck(depth: list[TraceItem], events: list[TraceItem],
         # Delivered after the next sample; indexes shift by the repeats before it.
         j = i + sum(1 for r in repeat if r < i)
         mine, nxt = out[j], out[j + 1]
-        out[j], out[j + 1] = TraceItem(mine.ts, "depth", nxt.payload), TraceItem(nxt.ts + EPSILON_S, "depth", mine.payload)
+        out[j], out[j + 1] = (TraceItem(mine.ts, "depth", nxt.payload),
+                              TraceItem(nxt.ts + EPSILON_S, "depth", mine.payload))
     at = [depth[rng.randrange(len(depth))].ts + EPSILON_S for _ in MALFORMED_DEPTH + MALFORMED_EVENT]
-    out += [TraceItem(t, "depth", p) for t, p in zip(at, MALFORMED_DEPTH)]
-    garbage_events = [TraceItem(t, "event", p) for t, p in zip(at[len(MALFORMED_DEPTH):], MALFORMED_EVENT)]
+    out += [TraceItem(t, "depth", p) for t, p in zip(at, MALFORMED_DEPTH, strict=False)]
+    garbage_events = [TraceItem(t, "event", p)
+                      for t, p in zip(at[len(MALFORMED_DEPTH):], MALFORMED_EVENT, strict=False)]
     # A lone 'end' with no 'start' before it is valid and must not raise a cue.
     stray = LiftoffEvent(seq=0, ts=round(depth[len(depth) // 2].ts, 4), type="liftoff", zone="pelvis", state="end")
     garbage_events.append(TraceItem(depth[len(depth) // 2].ts + EPSILON_S, "event", encode(stray)))

@@ -17,7 +17,8 @@ def _scenarios(text: str) -> list[str]:
     names = [name.strip() for name in text.split(",") if name.strip()]
     unknown = [name for name in names if name not in SCENARIOS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown scenario {', '.join(unknown) or text!r}; choose from {', '.join(SCENARIOS)}")
+        raise argparse.ArgumentTypeError(f"unknown scenario {', '.join(unknown) or text!r}; "
+                                         f"choose from {', '.join(SCENARIOS)}")
     return names
 
 
@@ -35,7 +36,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scenario", default="good", type=_scenarios,
                         help=f"one of {', '.join(SCENARIOS)}, or several separated by commas, played in turn")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--rate", type=float, default=None, help="depth samples per second (default: drawn from the seed, 20-100)")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="depth samples per second (default: drawn from the seed, 20-100)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", dest="realtime", action="store_true", default=True,
                       help="send at the pace of the trace's timestamps (default)")

@@ -77,7 +77,10 @@ class _Rep:
 
 def generate(scenario: str, seed: int = 0, rate_hz: float | None = None, reps: int | None = None,
              sets: int = 1, start_ts: float = START_TS) -> Trace:
-    """The trace of `scenario` (one of SCENARIOS) for `seed`; rate and rep count are drawn from the seed unless given."""
+    """The trace of `scenario` (one of SCENARIOS) for `seed`.
+
+    Rate and rep count are drawn from the seed unless given.
+    """
     if scenario not in SCENARIOS:
         raise ValueError(f"unknown scenario {scenario!r}; choose one of {', '.join(SCENARIOS)}")
     if scenario == "butt-wink" and sets != 1:

@@ -10,11 +10,21 @@ from kivy.uix.floatlayout import FloatLayout
 from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from pydantic import BaseModel
 
-from kiosk.contract.events import CueRaised, PainReport, ProfileSaved, RepDone, SensorFault, SessionEnd
-from kiosk.contract.events import SessionStart, SetEnd
+from kiosk.contract.events import (
+    CueRaised,
+    PainReport,
+    ProfileSaved,
+    RepDone,
+    SensorFault,
+    SessionEnd,
+    SessionStart,
+    SetEnd,
+)
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.session import OperatorNotice, ScanFeedback
+from kiosk.core.machine import is_pressing
+from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, SetRecord
+from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.overlays import MessageToast, OutOfOrderOverlay, StopOverlay
@@ -28,16 +38,11 @@ from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.sound import CueSound
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.core.wording import cue_text
 
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.
 MOVE_TO_SET_FROM = ("settings", "checklist", "summary")
-# The sled this far past the member's top position is someone pressing, not noise or a nudge.
-PRESSING_MM = 40.0
 SESSION_END_SHOWN_S = 12.0
-# How long the out-of-order screen keeps a Pain button for the member whose session it cut short.
-PAIN_AFTER_OUT_OF_ORDER_S = 120.0
 TOUCH_REPORT_S = 1.0
 
 
@@ -71,17 +76,17 @@ class KioskApp(App):
         super().__init__(**kwargs)
         self.kiosk = kiosk
         self.title = "Leg press"
-        self.geometry = kiosk.geometry
+        self.geometry = kiosk.snapshot.geometry
         self.session_id: str | None = None
-        self.pending_set: tuple[SetEnd, list, list] | None = None  # ended, not yet summarised
-        self.last_set: tuple[SetEnd, list, list] | None = None  # the last one summarised
+        self.pending_set: SetRecord | None = None  # ended, not yet summarised
+        self.last_set: SetRecord | None = None  # the last one summarised
         self.last_cue: tuple[CueRaised, float] | None = None
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
         self._last_touch = 0.0
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
         self._drop_out_of_order_pain = Clock.create_trigger(
-            lambda _dt: setattr(self.out_of_order, "pain_shown", False), PAIN_AFTER_OUT_OF_ORDER_S)
+            lambda _dt: setattr(self.out_of_order, "pain_shown", False), PAIN_AFTER_CUT_S)
 
     # -- building ------------------------------------------------------------
 
@@ -104,12 +109,12 @@ class KioskApp(App):
         root = FloatLayout()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
-        self.sound = CueSound(self.kiosk.settings.data_dir / "sounds", self.kiosk.settings.tuning.sound)
+        self.sound = CueSound(self.kiosk.settings.data_dir / "sounds", self.kiosk.snapshot.sound)
         self.kiosk.observe(CoreBridge(self.on_core, time.perf_counter))
         self.wedge = KeyboardWedge(self.kiosk.scan)
         Window.bind(on_touch_down=self._touched)
         self._ticks = [Clock.schedule_interval(self._poll, 1 / POLL_HZ), Clock.schedule_interval(self._report_fps, 1.0)]
-        self.mode = self.kiosk.mode
+        self.mode = self.kiosk.snapshot.mode
         return root
 
     def open_settings(self, *_args):
@@ -150,7 +155,7 @@ class KioskApp(App):
         self._cover_out_of_order()
         if status.mode == "maintenance":
             self.forget_member()
-            self.geometry = self.kiosk.geometry
+            self.geometry = self.kiosk.snapshot.geometry
             self.go("maintenance")
         elif self.manager.current == "maintenance":
             # The staff scan that closed maintenance left its welcome on the attract screen.
@@ -175,13 +180,14 @@ class KioskApp(App):
             self.show_message(feedback.message, 4.0)
 
     def _on_session_start(self, start: SessionStart) -> None:
-        session = self.kiosk.session
-        if session is None or session.id != start.session:
+        shown = self.kiosk.snapshot
+        session = shown.member
+        if session is None or session.session != start.session:
             return
         self._session_end_timer.cancel()
         self.forget_member()
-        self.session_id = session.id
-        self.geometry = self.kiosk.geometry  # before the settings: the screens draw them on it
+        self.session_id = session.session
+        self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = session.settings
         self.first_time = session.first_time
@@ -218,7 +224,7 @@ class KioskApp(App):
         if set_end.session != self.session_id:
             return
         self.sets_done.append(set_end)
-        self.pending_set = (set_end, list(self.set_reps), list(self.set_cues))
+        self.pending_set = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
         self.set_reps, self.set_cues, self.reps, self.last_rep = [], [], 0, None
         # The member reads the summary once they are done with the stop message or the pain screen.
         if not self.stop_overlay.shown and self.manager.current not in ("pain", "setup"):
@@ -248,8 +254,8 @@ class KioskApp(App):
         if self.pending_set is None:
             self.go("set" if self.session_id else "attract")
             return
-        set_end, reps, cues = self.pending_set
-        self.screen("summary").show_set(set_end, reps, cues, self.pain if "pain_stop" in cues else None)
+        done = self.pending_set
+        self.screen("summary").show_set(done.end, done.reps, done.cues, self.pain if "pain_stop" in done.cues else None)
         self.last_set, self.pending_set = self.pending_set, None
         self.go("summary")
 
@@ -275,7 +281,7 @@ class KioskApp(App):
         elif self.pending_set is not None:
             self.show_set_summary()
         else:
-            self.screen("summary").show_set(None, [], [], self.pain)
+            self.screen("summary").show_set(None, (), (), self.pain)
             self.go("summary")
 
     def finish(self) -> None:
@@ -313,20 +319,20 @@ class KioskApp(App):
     # -- polling and touches -------------------------------------------------------
 
     def _poll(self, _dt: float) -> None:
-        sensor = self.kiosk.sensor
-        if sensor.last_mm is not None:
-            self.depth_mm = sensor.last_mm
-            self.sensor_ts = sensor.last_ts or 0.0
-        self.connected = self.kiosk.link.connected
-        self._watch_sensor(sensor.silent_for(self.kiosk.clock.now()))
+        shown = self.kiosk.snapshot
+        if shown.sled.mm is not None:
+            self.depth_mm = shown.sled.mm
+            self.sensor_ts = shown.sled.sensor_ts or 0.0
+        self.connected = shown.broker_connected
+        self._watch_sensor(shown.sled.silent_s, shown.sensor_lost_s)
         self._watch_sled()
         poll = getattr(self.manager.current_screen, "poll", None)
         if poll is not None:
             poll()
 
-    def _watch_sensor(self, silent: float | None) -> None:
+    def _watch_sensor(self, silent: float | None, lost_after_s: float) -> None:
         """While a session is on and the sensor is quiet, the banner says so and stays (the engine says it once)."""
-        stale = self.session_id is not None and silent is not None and silent > self.kiosk.config.cues.sensor_lost_s
+        stale = self.session_id is not None and silent is not None and silent > lost_after_s
         if stale == self.sensor_stale:
             return
         self.sensor_stale = stale
@@ -340,7 +346,7 @@ class KioskApp(App):
         """The sled going down past the top position means someone is pressing: show the set screen and its
         Pain button, from wherever the member was. Only on the way down, so a summary shown while the
         sled is still low stays up until the next descent."""
-        down = self.settings is not None and self.depth_mm > self.settings.top_mm + PRESSING_MM
+        down = self.settings is not None and is_pressing(self.depth_mm, self.settings)
         went_down, self._sled_down = down and not self._sled_down, down
         if not went_down or self.session_id is None or self.stop_overlay.shown:
             return
@@ -349,7 +355,7 @@ class KioskApp(App):
             self.go("set")
 
     def _report_fps(self, _dt: float) -> None:
-        self.kiosk.fps = round(Clock.get_fps(), 1)
+        self.kiosk.report_fps(round(Clock.get_fps(), 1))
 
     def _touched(self, _window, _touch) -> bool:
         now = time.monotonic()

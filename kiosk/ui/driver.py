@@ -66,7 +66,8 @@ class AppDriver:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise AssertionError(f"timed out waiting for {what or predicate}; screen is {self.app.manager.current!r}")
+                raise AssertionError(f"timed out waiting for {what or predicate}; "
+                                     f"screen is {self.app.manager.current!r}")
             EventLoop.idle()
 
     def tap(self, widget) -> None:

@@ -30,7 +30,6 @@ PAIN_HEADLINE = (1, 0.55, 0.5, 1)
 SEVERITY_COLOUR = {"info": INFO, "warn": WARN, "stop": STOP}
 # Amber needs dark text for contrast; blue and red take white.
 SEVERITY_TEXT = {"info": TEXT, "warn": (0.05, 0.05, 0.05, 1), "stop": TEXT}
-SEVERITY_RANK = {"info": 1, "warn": 2, "stop": 3}
 
 # Where a cue stands among cues of its own severity: a higher one may replace
 # a lower one at once, the rest wait their turn (`CueBanner`).

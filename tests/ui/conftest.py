@@ -7,15 +7,21 @@ starts from the attract screen with no member, and leaves it that way.
 
 import os
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from kiosk.devbroker import Broker, Collector
 from kiosk.ui.main import use_headless_kivy_env
-from tests.kiosk_harness import Keyring, Screen, make_kiosk
+from tests.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
 from tests.ui.sensor_node import SensorNode
+
+if TYPE_CHECKING:  # imported for real only once Kivy is configured, in the `ui` fixture
+    from kiosk.ui.app import KioskApp
+    from kiosk.ui.driver import AppDriver
 
 # Before any test module imports Kivy. SDL's dummy audio still loads and "plays" the cue sounds.
 use_headless_kivy_env()
@@ -25,9 +31,9 @@ use_headless_kivy_env()
 class Ui:
     """Everything a UI test drives: the app and its driver, the core, the sensor node, the signing key."""
 
-    app: object
-    driver: object
-    kiosk: object
+    app: "KioskApp"
+    driver: "AppDriver"
+    kiosk: KioskUnderTest
     screen: Screen
     node: SensorNode
     keyring: Keyring
@@ -38,11 +44,11 @@ class Ui:
         self.driver.type_text(code)
 
     def current(self) -> str:
-        return self.app.manager.current
+        return str(self.app.manager.current)
 
 
 @pytest.fixture(scope="session")
-def ui():
+def ui() -> Iterator[Ui]:
     if not os.environ.get("DISPLAY"):
         pytest.skip("UI tests need a display: run them under xvfb-run (deploy/test.sh does)")
     from kiosk.ui.main import WindowPlan, configure_kivy
@@ -60,7 +66,7 @@ def ui():
     driver.set_size(800, 480)
     kiosk.start()
     node = SensorNode(broker, kiosk.topics)
-    driver.until(lambda: kiosk.link.connected and kiosk.sensor.last_mm is not None, what="broker and sensor")
+    driver.until(lambda: kiosk.link.connected and kiosk.snapshot.sled.mm is not None, what="broker and sensor")
     yield Ui(app, driver, kiosk, screen, node, keyring, broker)
     node.close()
     driver.stop()
@@ -69,7 +75,7 @@ def ui():
 
 
 @pytest.fixture
-def fresh(ui: Ui) -> Ui:
+def fresh(ui: Ui) -> Iterator[Ui]:
     """The kiosk idle on the attract screen, before and after the test."""
     _settle(ui)
     yield ui
@@ -77,7 +83,7 @@ def fresh(ui: Ui) -> Ui:
 
 
 @pytest.fixture
-def events(ui: Ui):
+def events(ui: Ui) -> Iterator[Collector]:
     """What the kiosk tells staff: its events as they arrive on the broker (`.messages`, `.wait_for`)."""
     collector = Collector(ui.broker, ui.kiosk.topics.kiosk_event)
     yield collector

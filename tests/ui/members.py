@@ -14,7 +14,7 @@ def seed_profile(ui, member: str) -> None:
     """The member's profile as the fleet keeps it: retained on the site's profile topic."""
     profile = MemberProfile(member=member, name="Jo", rev=1, updated=time.time(), machines={MODEL: SAVED})
     publish(ui.broker, ui.kiosk.topics.profile(member), profile.model_dump_json(), retain=True)
-    ui.driver.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.get(member)) is not None, what="profile")
+    ui.driver.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get(member)) is not None, what="profile")
 
 
 def start_member(ui, member: str, name: str = "Jo") -> None:

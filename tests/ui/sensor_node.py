@@ -12,11 +12,12 @@ its clock runs on, nothing is published until `resume()`.
 import threading
 import time
 from collections import deque
+from typing import Literal
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone
 from kiosk.contract.topics import MachineTopics
 from kiosk.devbroker import Broker
 from kiosk.sim.motion import SledPath
@@ -59,7 +60,7 @@ class SensorNode:
         with self._lock:
             return not self._paths
 
-    def liftoff(self, zone: str, state: str) -> None:
+    def liftoff(self, zone: LiftoffZone, state: Literal["start", "end"]) -> None:
         self._event_seq += 1
         event = LiftoffEvent(seq=self._event_seq, ts=self.ts, type="liftoff", zone=zone, state=state)
         self.client.publish(self.topics.sensor_event, event.model_dump_json(), qos=1).wait_for_publish(5)

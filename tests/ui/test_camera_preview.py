@@ -1,7 +1,7 @@
 """The attract screen's camera box, in the real window: what the camera last saw, or its icon."""
 
-import qrcode
 import pytest
+import qrcode
 
 from kiosk.core.scanner import Scanner
 

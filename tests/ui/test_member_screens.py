@@ -1,15 +1,16 @@
 """A member at the machine, in the real window: scan, settings, a set with live cues, pain, summary, and back."""
 
-import json
 import time
+from collections.abc import Callable
 
 import pytest
 from kivy.graphics import Color
 
 from kiosk.contract.events import CueRaised, ProfileSaved
-from kiosk.core.session import ScanFeedback
-from kiosk.sim.motion import SledPath
 from kiosk.core import wording as words
+from kiosk.core.session import ScanFeedback
+from kiosk.devbroker import Received
+from kiosk.sim.motion import SledPath
 from kiosk.ui import theme
 from tests.ui.members import SAVED, on_set_screen, seed_profile, start_member
 
@@ -26,7 +27,7 @@ def row(screen, key: str):
 
 def reps(top: float, depths: list[float], down_s: list[float], up_s: float = 1.2) -> SledPath:
     path = SledPath(start=0.0, mm=top).hold(0.6)
-    for depth, down in zip(depths, down_s):
+    for depth, down in zip(depths, down_s, strict=False):
         path.move(depth, down).move(top, up_s).hold(0.6)
     return path
 
@@ -106,7 +107,7 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: workout.ids.counter.text == "2", what="rep 2 counted")
     assert workout.ids.tempo.text.startswith("Down ")
-    assert abs(workout.ids.gauge.depth_mm - ui.kiosk.sensor.last_mm) < 20
+    assert abs(workout.ids.gauge.depth_mm - ui.kiosk.snapshot.sled.mm) < 20
 
     d.tap(workout.ids.pain)
     pain = app.screen("pain")
@@ -199,11 +200,11 @@ def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
     ui.node.play(SledPath(start=0.0, mm=230).move(40, 1.5))
 
 
-def event(kind: str, **fields):
+def event(kind: str, **fields: object) -> Callable[[Received], bool]:
     """A predicate for `events.wait_for`: a kiosk event of this type with these fields."""
-    def matches(message) -> bool:
-        data = json.loads(message.payload)
-        return data.get("type") == kind and all(data.get(k) == v for k, v in fields.items())
+    def matches(message: Received) -> bool:
+        e = message.event()
+        return e.type == kind and all(getattr(e, k, None) == v for k, v in fields.items())
     return matches
 
 
@@ -285,7 +286,7 @@ def collide(a, b) -> bool:
 def test_a_message_never_covers_the_pain_button_or_the_rep_counter(fresh):
     from kivy.core.window import Window
 
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     assert tuple(Window.size) == (800, 480)
     app.go("set")
     app.show_message("The gym closes in 15 minutes. Please finish your set and wipe down the machine.", 3)
@@ -325,7 +326,7 @@ def test_banner_lets_a_warning_be_read_unless_a_worse_one_comes(fresh, monkeypat
 
 
 def test_banner_and_gauge_read_from_the_seat(fresh):
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     assert app.unit == 1.0  # 800x480: one unit is one pixel, about 5.3 px/mm
     app.go("set")
     workout = app.screen("set")

@@ -6,8 +6,8 @@ import threading
 import pytest
 
 from kiosk.core import wording as words
+from kiosk.core.wording import CALIBRATION_DONE as CAL_STEPS
 from kiosk.devbroker import publish
-from kiosk.ui.screens.maintenance import CAL_STEPS
 from tests.ui.members import on_set_screen, start_member
 
 pytestmark = pytest.mark.ui
@@ -40,7 +40,7 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.tap(m.ids.full)
     d.until(lambda: m.result == CAL_STEPS["full"], what="full travel set")
     assert m.result_ok
-    assert ui.kiosk.calibration.calibration.full_raw_mm == 512.0
+    assert ui.kiosk.sensor.calibration.full_raw_mm == 512.0
     d.wait(0.4)
     assert len(m.ids.plot._line.points) >= 20  # the plot scrolls from its ring buffer
     ui.node.pause()
@@ -55,12 +55,12 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
     d.tap(m.ids.lumbar_ok)
     d.until(lambda: m.result == CAL_STEPS["lumbar"], what="pad checked")
-    assert "lumbar" in ui.kiosk.calibration.calibration.pads_checked
+    assert "lumbar" in ui.kiosk.sensor.calibration.pads_checked
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
 
-    d.tap(m.ids.camera)
-    d.until(lambda: "no camera" in m.result, what="camera test")
+    d.tap(m.ids.self_test)
+    d.until(lambda: "no camera" in m.result, what="self-test with the camera's verdict")
 
     # Leave the sled uncalibrated for whoever comes next, then close with the same staff code.
     ui.node.hold(0.0)
@@ -159,7 +159,7 @@ def test_operator_message_command_shows_on_screen_for_its_seconds(fresh):
 
 
 def test_operator_message_shows_from_any_thread(fresh):
-    ui, d, app = fresh, fresh.driver, fresh.app
+    _ui, d, app = fresh, fresh.driver, fresh.app
     sender = threading.Thread(target=app.show_message, args=("Closing in 10 minutes", 0.6))
     sender.start()
     sender.join()

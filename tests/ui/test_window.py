@@ -1,6 +1,5 @@
 """`legpress-kiosk` without --headless: the window opens, the kiosk goes online, SIGTERM closes both cleanly."""
 
-import json
 import os
 import signal
 import subprocess
@@ -9,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.contract.kiosk import KioskStatus
 from kiosk.ui.main import DEFAULT_WINDOW, WindowPlan, window_plan
 from tests.kiosk_process import kiosk_env
 
@@ -37,10 +37,10 @@ def test_kiosk_window_starts_and_stops_on_sigterm(broker, collect, tmp_path: Pat
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "kiosk.app"], env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
-        status.wait_for(lambda m: json.loads(m.payload).get("state") == "ready", timeout=30)
+        status.wait_for(lambda m: m.decode(KioskStatus).state == "ready", timeout=30)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0, log.read_text()[-2000:]
     finally:
         if proc.poll() is None:
             proc.kill()
-    status.wait_for(lambda m: json.loads(m.payload).get("state") == "disconnected")
+    status.wait_for(lambda m: m.decode(KioskStatus).state == "disconnected")

@@ -9,11 +9,11 @@ from pydantic import TypeAdapter, ValidationError
 
 from kiosk.contract.base import Timestamp
 from kiosk.contract.config import CueThresholds, MachineGeometry
-from kiosk.contract.events import CueId, CueRaised, RepDone, SensorFault, SetEnd, Severity
+from kiosk.contract.events import CueId, CueRaised, RepDone, SensorFault, SetEnd, Severity, severity_rank
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.gate import CueGate
-from kiosk.core.cues.health import RESTART, DUPLICATE, EventGuard, SeqGuard, StreamHealth
+from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
 
@@ -26,12 +26,12 @@ RANGE_TOLERANCE_MM = 20.0
 FAULT_REPEAT_S = 10.0
 LOCKOUT_READINGS = 3
 
-_RANK = {"stop": 0, "warn": 1, "info": 2}
 _TIMESTAMP = TypeAdapter(Timestamp)
 
 
 def _priority(event: CueEvent) -> int:
-    return _RANK[event.severity] if isinstance(event, CueRaised) else len(_RANK)
+    # Most urgent first; events that are not cues come after every cue.
+    return -severity_rank(event.severity) if isinstance(event, CueRaised) else 1
 
 
 def _is_time(value: float) -> bool:
@@ -307,10 +307,11 @@ class CueEngine:
             self._cue(out, "liftoff_lumbar", "warn", ts, gated=False)
 
     def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
-        out.append(SetEnd(ts=ts, session=self.session, set_number=len(self._sets) + 1, reps=self._reps,
-                          max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
-                          suggestions=list(STOP_SUGGESTIONS) if stopped else []))
-        self._sets.append(out[-1])
+        end = SetEnd(ts=ts, session=self.session, set_number=len(self._sets) + 1, reps=self._reps,
+                     max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
+                     suggestions=list(STOP_SUGGESTIONS) if stopped else [])
+        out.append(end)
+        self._sets.append(end)
         self._set_open = False
         self._reps = 0
         if self._tracker.phase != "top":

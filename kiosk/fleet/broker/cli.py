@@ -4,9 +4,13 @@ import argparse
 import os
 import pwd
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.fleet.broker.render import RenderResult, render
 from kiosk.fleet.inventory import load_inventory
+
+if TYPE_CHECKING:
+    from kiosk.fleet.cli import FleetParser
 
 RENDER_HELP = """\
 Writes, under DIR: site/ (mosquitto.conf, passwd, acl), kiosks/<machine>/ (the same for each kiosk's
@@ -16,7 +20,7 @@ render of the same site: rendering again keeps passwords and certificates unless
 removes what belonged to machines and operators no longer in the inventory."""
 
 
-def register(commands: argparse._SubParsersAction) -> None:
+def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     broker = commands.add_parser("broker", help="configure the site broker and the kiosks' brokers")
     actions = broker.add_subparsers(dest="action", required=True, metavar="ACTION")
     rend = actions.add_parser("render", help="write every broker's configuration from the site inventory",

@@ -357,7 +357,7 @@ def render(inventory: Inventory, out: Path, run_as: str, rotate: list[str] | Non
             if target.is_relative_to(out) and target.is_file():
                 target.unlink()
     manifest = Manifest(format=FORMAT, site=inventory.site.id,
-                        rendered=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                        rendered=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
                         machines=[m.id for m in inventory.machines], users=result.users, files=sorted(files))
     _write_private(out / MANIFEST, _manifest_toml(manifest).encode(), out)
     return result

@@ -34,15 +34,15 @@ class AttractScreen(Screen):
         self._texture: Texture | None = None
 
     def on_pre_enter(self, *_args) -> None:
-        kiosk = App.get_running_app().kiosk
+        shown = App.get_running_app().kiosk.snapshot
         # From what the scanner already knows: probing could open the camera and stall the screen.
-        if kiosk.settings.camera == "none":
+        if shown.camera == "none":
             self.camera_status, self.first_step = words.NO_CAMERA, words.SCAN_WITHOUT_CAMERA
-        elif kiosk.scanner.running and not kiosk.scanner.last_error:
+        elif shown.camera_running and not shown.camera_error:
             self.camera_status, self.first_step = words.CAMERA_READY, words.ATTRACT_STEPS[0]
         else:
             self.camera_status, self.first_step = words.CAMERA_TROUBLE, words.SCAN_WITHOUT_CAMERA
-        self.machine_line = f"{kiosk.settings.site} / {kiosk.settings.machine}  \u00b7  {kiosk.settings.machine_model}"
+        self.machine_line = f"{shown.site} / {shown.machine}  \u00b7  {shown.machine_model}"
 
     def on_enter(self, *_args) -> None:
         if self._preview_tick is None:
@@ -55,15 +55,10 @@ class AttractScreen(Screen):
 
     def _show_frame(self, _dt: float) -> None:
         """Copy the scanner's newest frame into the one texture; the scanner thread already made it small."""
-        scanner = App.get_running_app().kiosk.scanner
-        if scanner.last_error:
-            self.live = False
-            return
-        frames = scanner.frames
-        if frames == self._shown_frames:
+        frames, image = App.get_running_app().kiosk.camera_preview()
+        if frames == self._shown_frames and image is not None:
             return
         self._shown_frames = frames
-        image = scanner.preview()
         if image is None:
             self.live = False
             return

@@ -4,8 +4,8 @@ from kivy.app import App
 from kivy.properties import NumericProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core.guided_setup import GuidedSetup, SetupResult
 from kiosk.core import wording as words
+from kiosk.core.guided_setup import GuidedSetup, SetupResult
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, gauges  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import show_settings
@@ -34,11 +34,8 @@ class GuidedSetupScreen(Screen):
             return
         g = App.get_running_app().geometry
         notch = min(max(1, settings.backrest_notch), g.backrest_notches)
-        self.defaults = "\n".join((
-            f"Backrest: {words.backrest_text(notch, g.backrest_angles_deg[notch - 1])}, well back",
-            f"Feet: {words.FOOT_HEIGHT[settings.foot_height].lower()}, {words.FOOT_WIDTH[settings.foot_width].lower()}",
-            f"Depth: {settings.target_depth_mm:.0f} mm, a short range",
-        ))
+        self.defaults = words.first_time_defaults(words.backrest_text(notch, g.backrest_angles_deg[notch - 1]),
+                                                  settings.foot_height, settings.foot_width, settings.target_depth_mm)
         show_settings(self.ids.side, self.ids.feet, settings, g)
 
     def reset(self) -> None:

@@ -12,17 +12,12 @@ from kivy.uix.screenmanager import Screen
 from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.events import SensorFault
+from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
 
 # Text refreshes at this rate; the plot takes every poll.
 TEXT_EVERY_S = 0.25
-CAL_STEPS = {
-    "zero": "Zero set: legs straight is now 0 mm.",
-    "full": "Full travel set.",
-    "lumbar": "Lower-back pad marked as checked.",
-    "pelvis": "Seat pad marked as checked.",
-}
 
 
 READINGS = ("raw", "mm", "lumbar", "pelvis", "rate", "received", "stale", "counts", "broker", "calibration",
@@ -58,12 +53,12 @@ class MaintenanceScreen(Screen):
         app = App.get_running_app()
         if app is None:
             return
-        kiosk = app.kiosk
+        sled = app.kiosk.snapshot.sled
         plot = self.ids.plot
         # One point per new sample: a silent sensor must show as a line that stops, not a flat one.
-        if kiosk.sensor.last_mm is not None and kiosk.sensor.received != self._plotted:
-            self._plotted = kiosk.sensor.received
-            plot.add(kiosk.sensor.last_mm)
+        if sled.mm is not None and sled.received != self._plotted:
+            self._plotted = sled.received
+            plot.add(sled.mm)
             plot.redraw()
         now = time.monotonic()
         if now >= self._next_text:
@@ -71,38 +66,35 @@ class MaintenanceScreen(Screen):
             self._refresh_text()
 
     def _refresh_text(self) -> None:
-        kiosk = App.get_running_app().kiosk
-        sensor, now = kiosk.sensor, kiosk.clock.now()
-        silent = sensor.silent_for(now)
-        health = kiosk.telemetry(now)
-        cal = kiosk.calibration.calibration
-        link = kiosk.link
+        shown = App.get_running_app().kiosk.snapshot
+        sled, cal, silent = shown.sled, shown.calibration, shown.sled.silent_s
         self.values = {
-            "raw": _mm(kiosk.last_raw_mm),
-            "mm": _mm(sensor.last_mm),
-            "lumbar": "LIFTED" if kiosk.pads["lumbar"] else "on pad",
-            "pelvis": "LIFTED" if kiosk.pads["pelvis"] else "on pad",
-            "rate": f"{health.sensor.rate_hz:.0f} Hz",
-            "received": str(sensor.received),
+            "raw": _mm(sled.raw_mm),
+            "mm": _mm(sled.mm),
+            "lumbar": "LIFTED" if sled.lumbar_lifted else "on pad",
+            "pelvis": "LIFTED" if sled.pelvis_lifted else "on pad",
+            "rate": f"{sled.rate_hz:.0f} Hz",
+            "received": str(sled.received),
             "stale": "no data yet" if silent is None else ("live" if silent < 1.0 else f"silent {silent:.0f} s"),
-            "counts": f"{sensor.invalid} invalid, {health.sensor.dropped} dropped",
-            "broker": ("connected" if link.connected else "DISCONNECTED")
-                      + f" ({link.stats.connects} connects, {link.stats.disconnects} drops)",
-            "calibration": "not calibrated" if cal.full_raw_mm is None else
+            "counts": f"{sled.invalid} invalid, {sled.dropped} dropped",
+            "broker": ("connected" if shown.broker_connected else "DISCONNECTED")
+                      + f" ({shown.broker_connects} connects, {shown.broker_disconnects} drops)",
+            "calibration": "not calibrated" if cal is None or cal.full_raw_mm is None else
                            f"zero {cal.zero_raw_mm:.0f}, full {cal.full_raw_mm:.0f} raw",
             "versions": f"{__version__}, contract {CONTRACT_VERSION}",
-            "config": kiosk.config.version,
-            "fps": f"{kiosk.fps or 0:.0f} fps",
+            "config": shown.config_version,
+            "fps": f"{shown.fps or 0:.0f} fps",
             "faults": "\n".join(self.faults) or "no sensor faults",
         }
 
-    def camera_test(self) -> None:
-        self._run(lambda kiosk: kiosk.scanner.probe())
+    def self_test(self) -> None:
+        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw."""
+        self._run(lambda kiosk: words.self_test_text(kiosk.diagnostics()))
 
     def calibrate(self, step: str) -> None:
         def work(kiosk):
             kiosk.calibrate(step)
-            return CAL_STEPS[step]
+            return words.CALIBRATION_DONE[step]
         self._run(work)
 
     def _run(self, work) -> None:

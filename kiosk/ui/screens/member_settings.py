@@ -30,7 +30,8 @@ def stepped(settings: MachineSettings, key: str, direction: int, notches: int, s
         i = min(len(FOOT_WIDTHS) - 1, max(0, FOOT_WIDTHS.index(s.foot_width) + direction))
         return s.model_copy(update={"foot_width": FOOT_WIDTHS[i]})
     if key == "toe":
-        return s.model_copy(update={"toe_angle_deg": min(TOE_MAX, max(TOE_MIN, s.toe_angle_deg + direction * TOE_STEP))})
+        toe = min(TOE_MAX, max(TOE_MIN, s.toe_angle_deg + direction * TOE_STEP))
+        return s.model_copy(update={"toe_angle_deg": toe})
     if key == "depth":
         depth = s.target_depth_mm + direction * DEPTH_STEP_MM
         return s.model_copy(update={"target_depth_mm": min(s.max_depth_mm, max(s.top_mm + MIN_RANGE_MM, depth))})
@@ -92,19 +93,18 @@ class MemberSettingsScreen(Screen):
         notch = min(max(1, s.backrest_notch), g.backrest_notches)
         values = {
             "backrest": words.backrest_text(notch, g.backrest_angles_deg[notch - 1]),
-            "seat": f"Notch {s.seat_notch} of {g.seat_notches}",
+            "seat": words.seat_text(s.seat_notch, g.seat_notches),
             "foot_height": words.FOOT_HEIGHT[s.foot_height],
             "foot_width": words.FOOT_WIDTH[s.foot_width],
-            "toe": f"{s.toe_angle_deg}\u00b0 out",
-            "depth": f"{s.target_depth_mm:.0f} mm  (max {s.max_depth_mm:.0f})",
+            "toe": words.toe_text(s.toe_angle_deg),
+            "depth": words.depth_text(s.target_depth_mm, s.max_depth_mm),
         }
         for row in self.ids.rows.children:
             row.value = values[row.key]
             # A button that can do nothing is greyed out, not left to be pressed in vain.
             row.can_lower = stepped(s, row.key, -1, g.backrest_notches, g.seat_notches) != s
             row.can_raise = stepped(s, row.key, 1, g.backrest_notches, g.seat_notches) != s
-        self.feet_text = (f"Feet {words.FOOT_HEIGHT[s.foot_height].lower()}, {words.FOOT_WIDTH[s.foot_width].lower()},"
-                          f" toes {s.toe_angle_deg}\u00b0 out")
+        self.feet_text = words.feet_text(s.foot_height, s.foot_width, s.toe_angle_deg)
         show_settings(self.ids.side, self.ids.feet, s, g, duration)
 
 

@@ -7,9 +7,10 @@ from kivy.clock import Clock
 from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
+from kiosk.contract.events import severity_rank
+from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.kv import load_beside
-from kiosk.core.wording import cue_text
 
 # How long a cue holds the banner against cues of lower severity.
 HOLD_S = {"info": 3.0, "warn": 5.0, "stop": 8.0}
@@ -67,7 +68,7 @@ class CueBanner(BoxLayout):
     def _takes_over(self, cue: str, severity: str) -> bool:
         if not self.severity:
             return True
-        new, old = theme.SEVERITY_RANK[severity], theme.SEVERITY_RANK[self.severity]
+        new, old = severity_rank(severity), severity_rank(self.severity)
         if new != old:
             return new > old
         if severity == "stop" or self._clock() - self._since >= READ_S:

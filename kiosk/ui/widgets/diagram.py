@@ -97,7 +97,8 @@ class MachineDiagram(Widget):
                   foot_pos=self._redraw, sled_mm=self._redraw)
 
     def _layout(self) -> tuple[tuple[float, float], tuple[float, float], tuple[float, float], tuple[float, float]]:
-        """Backrest pivot, plate centre at zero travel, rail direction (towards the plate) and plate direction (up it)."""
+        """Backrest pivot, plate centre at zero travel, rail direction (towards the plate) and plate direction
+        (up it)."""
         if self.machine_type == "horizontal":
             shift = (self.seat_pos - 0.5) * 2 * SEAT_SPAN
             return (190.0 + shift, 90.0), (400.0, 125.0), (1.0, 0.0), (0.0, 1.0)
@@ -125,7 +126,8 @@ class MachineDiagram(Widget):
         self._rail.points = [plate0[0] - e[0] * (SLED_SPAN + 30), plate0[1] - e[1] * (SLED_SPAN + 30), *far]
         self._frame.points = [far[0], 10, *far] if self.machine_type != "horizontal" else [px + 20, 10, px + 20, py - 4]
         self._carriage.points = [cx + e[0] * 8, cy + e[1] * 8, cx + e[0] * 50, cy + e[1] * 50]
-        self._plate.points = [cx - n[0] * PLATE_HALF, cy - n[1] * PLATE_HALF, cx + n[0] * PLATE_HALF, cy + n[1] * PLATE_HALF]
+        half = (n[0] * PLATE_HALF, n[1] * PLATE_HALF)
+        self._plate.points = [cx - half[0], cy - half[1], cx + half[0], cy + half[1]]
         lift = (self.foot_pos - 1.0) * FOOT_STEP
         foot = (cx + n[0] * lift - e[0] * 9, cy + n[1] * lift - e[1] * 9)
         self._foot.pos = (foot[0] - 9, foot[1] - 9)

@@ -1,0 +1,226 @@
+"""Unit `events`: owns `R/kiosk/event` and answers `replay`; every kiosk event goes through its journal.
+
+Each event gets its `eid` (one more than the last, never reused: SQLite's
+AUTOINCREMENT keeps the high-water mark even when old rows are pruned) and is
+written to `<data_dir>/journal.sqlite3` before it is published at QoS 1. It is
+marked delivered once the broker has acknowledged it; what is not (the broker
+was away, or the kiosk was killed) is published again, in `eid` order, after
+the next connect or start. Events stay at least `KEEP_S` for `replay`; the
+journal is bounded (`MAX_HELD`) and counts what it had to drop.
+
+The disk stays off the cue's critical path as far as it can: the journal runs
+in WAL mode with `synchronous=NORMAL`, so a commit is a write into the WAL
+without an fsync. That survives the kiosk process being killed; a power cut
+can lose the last moments (the broker's copy and the recorder's `replay`
+cover those).
+"""
+
+import logging
+import sqlite3
+from collections import deque
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+from pydantic import BaseModel, ValidationError
+
+from kiosk.contract.base import encode
+from kiosk.contract.commands import Command, Replay
+from kiosk.contract.events import KIOSK_EVENT
+from kiosk.contract.kiosk import JournalHealth
+from kiosk.contract.replies import EidRange, Replayed
+from kiosk.core.link import acknowledged
+from kiosk.core.unit import Unit, Wiring
+
+log = logging.getLogger(__name__)
+
+# The contract asks for at least 7 days of events for `replay`.
+KEEP_S = 8 * 86_400
+# About a month of a busy machine's events; past that the oldest go first.
+MAX_HELD = 250_000
+# Events handed to paho and not yet acknowledged; the rest wait in the journal, not in memory.
+MAX_IN_FLIGHT = 500
+# Events published again per flush, so a long backlog never holds the core thread for long.
+FLUSH_BATCH = 200
+REPLAY_MAX = 5_000
+PRUNE_EVERY_S = 60.0
+
+
+class EventJournal(Unit):
+    """The kiosk's events: journaled, published, confirmed, kept for `replay`."""
+
+    def __init__(self, wiring: Wiring) -> None:
+        super().__init__(wiring)
+        self.health = JournalHealth()
+        self._db: sqlite3.Connection | None = None
+        self._in_flight: deque[tuple[int, mqtt.MQTTMessageInfo]] = deque()
+        self._handed_upto = 0  # highest eid handed to paho by this process
+        self._backlog = True  # undelivered events not yet handed to paho may be waiting
+        self._next_prune = 0.0
+
+    @property
+    def started(self) -> bool:
+        return self._db is not None
+
+    def start(self) -> None:
+        self._db = _open(self.wiring.settings.data_dir / "journal.sqlite3")
+        row = self._db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        self.health.last_eid = row[0] if row else None
+        self._count()
+        self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self._flush))
+        self.wiring.commands.register("replay", self._replay)
+
+    def stop(self) -> None:
+        if self._db is not None:
+            self._mark_acknowledged()
+            self._db.close()
+            self._db = None
+
+    def publish(self, event: BaseModel) -> None:
+        """Journal `event` with the next eid, then publish it (at once, unless older events are waiting)."""
+        db = self._database()
+        now = self.wiring.clock.now()
+        eid = (self.health.last_eid or 0) + 1
+        body = encode(event.model_copy(update={"eid": eid}))
+        try:
+            with db:
+                db.execute("INSERT INTO events (eid, created, body) VALUES (?, ?, ?)", (eid, now, body))
+        except sqlite3.Error as exc:
+            # Better published without an eid than not at all; operators see the count.
+            self.health.write_errors += 1
+            self.health.last_error = f"journal write failed: {exc}"[:200]
+            log.error("event not journaled (%s): publishing it without an eid", exc)
+            self.wiring.link.publish(self.wiring.topics.kiosk_event, event, qos=1)
+            return
+        self.health.last_eid = eid
+        self.health.held += 1
+        self.health.undelivered += 1
+        if self.health.oldest_eid is None:
+            self.health.oldest_eid = eid
+        if not self._backlog and self.wiring.link.connected and len(self._in_flight) < MAX_IN_FLIGHT:
+            self._hand(eid, body)
+        else:
+            self._backlog = True
+
+    def tick(self, now: float) -> None:
+        self._mark_acknowledged()
+        if self._backlog and self.wiring.link.connected:
+            self._flush()
+        if now >= self._next_prune:
+            self._next_prune = now + PRUNE_EVERY_S
+            self._prune(now)
+
+    # -- delivery ------------------------------------------------------------------
+
+    def _hand(self, eid: int, body: bytes) -> bool:
+        info = self.wiring.link.publish(self.wiring.topics.kiosk_event, body, qos=1)
+        if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
+            # paho's own queue is full: the event stays in the journal for the next flush.
+            self._backlog = True
+            return False
+        self._in_flight.append((eid, info))
+        self._handed_upto = eid
+        return True
+
+    def _flush(self) -> None:
+        """Hand the undelivered events paho does not have yet, oldest first."""
+        if not self.wiring.link.connected:
+            return
+        room = MAX_IN_FLIGHT - len(self._in_flight)
+        rows = self._database().execute(
+            "SELECT eid, body FROM events WHERE delivered = 0 AND eid > ? ORDER BY eid LIMIT ?",
+            (self._handed_upto, min(room, FLUSH_BATCH)),
+        ).fetchall()
+        for eid, body in rows:
+            if not self._hand(eid, body):
+                return
+        # Caught up when this batch was not cut short by the limits.
+        self._backlog = len(rows) == min(room, FLUSH_BATCH)
+
+    def _mark_acknowledged(self) -> None:
+        if not self._in_flight:
+            return
+        acked = [eid for eid, info in self._in_flight if acknowledged(info)]
+        if not acked:
+            return
+        self._in_flight = deque((eid, info) for eid, info in self._in_flight if not acknowledged(info))
+        with self._database() as db:
+            db.executemany("UPDATE events SET delivered = 1 WHERE eid = ?", [(eid,) for eid in acked])
+        self.health.undelivered = max(0, self.health.undelivered - len(acked))
+
+    # -- keeping and replaying -------------------------------------------------------
+
+    def _prune(self, now: float) -> None:
+        db = self._database()
+        with db:
+            undelivered = db.execute("SELECT count(*) FROM events WHERE created < ? AND delivered = 0",
+                                     (now - KEEP_S,)).fetchone()[0]
+            old = db.execute("DELETE FROM events WHERE created < ?", (now - KEEP_S,)).rowcount
+            over = max(0, self._held() - MAX_HELD)
+            if over:
+                cut = db.execute("SELECT eid FROM events ORDER BY eid LIMIT 1 OFFSET ?", (over - 1,)).fetchone()[0]
+                undelivered += db.execute("SELECT count(*) FROM events WHERE eid <= ? AND delivered = 0",
+                                          (cut,)).fetchone()[0]
+                old += db.execute("DELETE FROM events WHERE eid <= ?", (cut,)).rowcount
+        if old:
+            self.health.pruned += old
+            self.health.pruned_undelivered += undelivered
+            if undelivered:
+                log.error("journal full: %d events dropped before the broker had them", undelivered)
+        self._count()
+
+    def _replay(self, cmd: Command) -> Replayed:
+        assert isinstance(cmd, Replay)
+        rows = self._database().execute(
+            "SELECT eid, body FROM events WHERE eid BETWEEN ? AND ? ORDER BY eid LIMIT ?",
+            (cmd.from_eid, cmd.to_eid, REPLAY_MAX + 1),
+        ).fetchall()
+        truncated_at = None
+        if len(rows) > REPLAY_MAX:
+            rows = rows[:REPLAY_MAX]
+            truncated_at = rows[-1][0]
+        end = truncated_at if truncated_at is not None else cmd.to_eid
+        missing: list[EidRange] = []
+        expected = cmd.from_eid
+        sent = 0
+        for eid, body in rows:
+            if eid > expected:
+                missing.append(EidRange(from_eid=expected, to_eid=eid - 1))
+            expected = eid + 1
+            try:
+                event = KIOSK_EVENT.validate_json(body)
+            except ValidationError as exc:
+                log.error("journaled event %d unreadable, not replayed: %s", eid, exc)
+                missing.append(EidRange(from_eid=eid, to_eid=eid))
+                continue
+            self.wiring.link.publish(self.wiring.topics.kiosk_event, event.model_copy(update={"replayed": True}),
+                                     qos=1)
+            sent += 1
+        if expected <= end:
+            missing.append(EidRange(from_eid=expected, to_eid=end))
+        return Replayed(sent=sent, missing=missing, truncated_at=truncated_at)
+
+    def _count(self) -> None:
+        db = self._database()
+        self.health.held = self._held()
+        self.health.undelivered = db.execute("SELECT count(*) FROM events WHERE delivered = 0").fetchone()[0]
+        self.health.oldest_eid = db.execute("SELECT min(eid) FROM events").fetchone()[0]
+
+    def _held(self) -> int:
+        return int(self._database().execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def _database(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise RuntimeError("the events unit has not started")
+        return self._db
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Opened at start on the caller's thread, used only on the core thread afterwards.
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=NORMAL")
+    db.execute("CREATE TABLE IF NOT EXISTS events (eid INTEGER PRIMARY KEY AUTOINCREMENT, created REAL NOT NULL, "
+               "body BLOB NOT NULL, delivered INTEGER NOT NULL DEFAULT 0)")
+    db.execute("CREATE INDEX IF NOT EXISTS undelivered ON events (eid) WHERE delivered = 0")
+    return db

@@ -1,0 +1,130 @@
+"""Unit `sensor`: owns `R/sensor/depth` and `R/sensor/event`, the machine's own sensor node.
+
+Every sample is decoded strictly (a bad one is counted, and reported as a
+`sensor_fault` at most every 30 s), mapped through the technician's sled
+calibration to true millimetres, and handed to the kiosk's session logic.
+It also keeps what the maintenance screen shows of the sensor: the last raw
+and calibrated reading, which pads are lifted, rate and silence.
+"""
+
+import logging
+from collections.abc import Callable
+from typing import Literal, TypeVar
+
+from kiosk.contract.base import PayloadError, decode
+from kiosk.contract.events import SensorFault
+from kiosk.contract.kiosk import SensorHealth
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core import wording
+from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
+from kiosk.core.cues.health import StreamHealth
+from kiosk.core.sensor_health import SensorMonitor
+from kiosk.core.snapshot import SledReading
+from kiosk.core.unit import Unit, Wiring
+
+log = logging.getLogger(__name__)
+
+INVALID_REPORT_EVERY_S = 30.0
+# Calibrating takes the sled's reading as it is now: an older one may be from before it moved.
+CALIBRATION_READING_MAX_AGE_S = 1.0
+
+CalibrationStep = Literal["zero", "full", "lumbar", "pelvis"]
+Sample = TypeVar("Sample", DepthSample, LiftoffEvent)
+
+
+class SensorIngest(Unit):
+    """Decodes, calibrates and counts the sensor node's stream, then passes it on."""
+
+    def __init__(self, wiring: Wiring, travel_mm: float, on_depth: Callable[[DepthSample, float], None],
+                 on_liftoff: Callable[[LiftoffEvent, float], None], session_id: Callable[[], str | None]) -> None:
+        super().__init__(wiring)
+        self.monitor = SensorMonitor()
+        self.last_raw_mm: float | None = None
+        self.pads: dict[Zone, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
+        self._travel_mm = travel_mm
+        self._calibration: CalibrationStore | None = None
+        self._on_depth = on_depth
+        self._on_liftoff = on_liftoff
+        self._session_id = session_id
+        self._last_invalid_report = 0.0
+
+    def start(self) -> None:
+        self._calibration = CalibrationStore(self.wiring.settings.data_dir, self._travel_mm)
+        topics = self.wiring.topics
+        self.listen(topics.sensor_depth, self._depth_message, qos=0)
+        self.listen(topics.sensor_event, self._event_message, qos=1)
+
+    @property
+    def started(self) -> bool:
+        return self._calibration is not None
+
+    @property
+    def calibration(self) -> SledCalibration:
+        return self._store().calibration
+
+    def set_travel(self, travel_mm: float) -> None:
+        """A config push changed the machine's travel: calibrated readings scale to the new one."""
+        self._travel_mm = travel_mm
+        if self._calibration is not None:
+            self._calibration.set_travel(travel_mm)
+
+    def calibrate(self, step: CalibrationStep) -> SledCalibration:
+        """One calibration step; ValueError with a sentence for the technician when it cannot be done."""
+        store = self._store()
+        if step in ("lumbar", "pelvis"):
+            return store.pad_checked(step)
+        silent = self.monitor.silent_for(self.wiring.clock.now())
+        if self.last_raw_mm is None or (silent or 0) > CALIBRATION_READING_MAX_AGE_S:
+            raise ValueError(wording.NO_LIVE_SLED_READING)
+        if step == "zero":
+            return store.set_zero(self.last_raw_mm)
+        if step == "full":
+            return store.set_full(self.last_raw_mm)
+        raise ValueError(f"unknown calibration step {step!r}")
+
+    def health(self, now: float, stream: StreamHealth | None) -> SensorHealth:
+        return self.monitor.snapshot(dropped=stream.dropped if stream else 0,
+                                     out_of_range=stream.out_of_range if stream else 0, now=now)
+
+    def reading(self, now: float, stream: StreamHealth | None) -> SledReading:
+        """What the screen shows of the sensor as of `now`."""
+        monitor = self.monitor
+        return SledReading(mm=monitor.last_mm, raw_mm=self.last_raw_mm, sensor_ts=monitor.last_ts,
+                           received=monitor.received, invalid=monitor.invalid,
+                           dropped=stream.dropped if stream else 0, rate_hz=monitor.snapshot(now=now).rate_hz,
+                           silent_s=monitor.silent_for(now), lumbar_lifted=self.pads["lumbar"],
+                           pelvis_lifted=self.pads["pelvis"])
+
+    def _store(self) -> CalibrationStore:
+        if self._calibration is None:
+            raise RuntimeError("the sensor unit has not started")
+        return self._calibration
+
+    def _decode(self, model: type[Sample], payload: bytes, received_at: float) -> Sample | None:
+        try:
+            item = decode(model, payload)
+        except PayloadError as exc:
+            self.monitor.invalid += 1
+            if received_at - self._last_invalid_report >= INVALID_REPORT_EVERY_S:
+                self._last_invalid_report = received_at
+                self.wiring.emit(SensorFault(ts=received_at, session=self._session_id(), fault="invalid_payloads",
+                                             detail=f"{self.monitor.invalid} refused so far; last: {exc}"[:200]))
+            return None
+        self.monitor.sample_seen(received_at, item.ts, len(item.unknown_fields))
+        return item
+
+    def _depth_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
+        raw = self._decode(DepthSample, payload, received_at)
+        if raw is None:
+            return
+        self.last_raw_mm = raw.mm
+        sample = raw.model_copy(update={"mm": self.calibration.to_mm(raw.mm)})
+        self.monitor.last_mm = sample.mm
+        self._on_depth(sample, received_at)
+
+    def _event_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
+        event = self._decode(LiftoffEvent, payload, received_at)
+        if event is None:
+            return
+        self.pads[event.zone] = event.state == "start"
+        self._on_liftoff(event, received_at)

@@ -1,0 +1,69 @@
+"""What the screen may know of the core: one read-only snapshot, made on the core thread.
+
+The screen reads `Kiosk.snapshot` (a reference swap, so it never sees half an
+update) and calls the kiosk's thread-safe inputs; it reads nothing else of
+the core. A new snapshot is taken before every observer call, so an event
+the screen receives is never newer than the snapshot it then reads, and at
+most about every frame while sensor samples stream in.
+"""
+
+from dataclasses import dataclass
+
+from kiosk.contract.config import MachineGeometry
+from kiosk.contract.events import Role
+from kiosk.contract.kiosk import KioskMode
+from kiosk.contract.profile import MachineSettings
+from kiosk.core.calibration import SledCalibration
+
+
+@dataclass(frozen=True)
+class SledReading:
+    """The sensor node as the maintenance screen and the depth gauge see it."""
+
+    mm: float | None  # calibrated travel from full extension
+    raw_mm: float | None  # as the sensor sent it
+    sensor_ts: float | None  # the sample's own time, on the sensor's clock
+    received: int  # samples accepted so far; a new value means a new sample
+    invalid: int
+    dropped: int
+    rate_hz: float
+    silent_s: float | None  # since the last sample, on the kiosk clock; None: nothing yet
+    lumbar_lifted: bool
+    pelvis_lifted: bool
+
+
+@dataclass(frozen=True)
+class MemberAtMachine:
+    """The member whose session is on."""
+
+    session: str
+    member: str
+    name: str
+    role: Role
+    settings: MachineSettings
+    first_time: bool
+
+
+@dataclass(frozen=True)
+class KioskSnapshot:
+    """Everything the screen shows of the kiosk, as of `taken_at` (kiosk clock)."""
+
+    taken_at: float
+    mode: KioskMode
+    site: str
+    machine: str
+    machine_model: str
+    geometry: MachineGeometry
+    config_version: str
+    sound: bool
+    sensor_lost_s: float
+    member: MemberAtMachine | None
+    sled: SledReading
+    calibration: SledCalibration | None  # None until the kiosk has started
+    broker_connected: bool
+    broker_connects: int
+    broker_disconnects: int
+    camera: str  # the camera setting: `none`, `files:...`, `picamera2`, ...
+    camera_running: bool
+    camera_error: str | None
+    fps: float | None

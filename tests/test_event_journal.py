@@ -1,0 +1,250 @@
+"""Nothing a kiosk emits is lost: every event carries the next `eid`, is journaled before it is published,
+and what the broker did not acknowledge (it was down, or the kiosk was killed) arrives later, in order.
+
+A subscriber with a session the broker keeps (as the recorder has) counts what arrives; the broker keeps
+sessions across its own restart (persistence on), as the site broker does.
+"""
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.contract.commands import CommandReply
+from kiosk.contract.events import KIOSK_EVENT, KioskEvent, SessionEnd, SessionStart
+from kiosk.contract.replies import Replayed
+from kiosk.core.kiosk import Kiosk
+from kiosk.core.settings import load_settings
+from kiosk.devbroker import DEV_CONF, Broker, publish
+from tests.helpers import eventually
+from tests.kiosk_harness import Keyring
+from tests.kiosk_process import kiosk_env, start_kiosk
+
+EVENTS = "gym/v1/testgym/+/kiosk/event"
+CMD = "gym/v1/testgym/lp1/kiosk/cmd"
+RES = "gym/v1/testgym/lp1/kiosk/res/#"
+
+
+@pytest.fixture
+def keeping_broker(tmp_path: Path) -> Iterator[Broker]:
+    """A broker that keeps clients' sessions and queued messages across its own restart."""
+    conf = tmp_path / "keeping.conf"
+    store = tmp_path / "broker-store"
+    store.mkdir()
+    text = DEV_CONF.read_text().replace("persistence false", f"persistence true\npersistence_location {store}/")
+    conf.write_text(text)
+    broker = Broker(conf=conf).start()
+    yield broker
+    broker.close()
+
+
+class Subscriber:
+    """An MQTT client with a kept session, like the recorder: it misses nothing while it or the broker is away."""
+
+    def __init__(self, broker: Broker, topic_filter: str, client_id: str):
+        self.items: list[bytes] = []
+        self._cond = threading.Condition()
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                                   protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
+        self._client.on_message = lambda _c, _u, msg: self._add(bytes(msg.payload))
+        self._client.reconnect_delay_set(0.1, 0.5)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self._client.connect(broker.host, broker.port, clean_start=False, properties=props)
+        self._client.loop_start()
+
+    def _add(self, payload: bytes) -> None:
+        with self._cond:
+            self.items.append(payload)
+            self._cond.notify_all()
+
+    def events(self) -> list[KioskEvent]:
+        with self._cond:
+            return [KIOSK_EVENT.validate_json(p) for p in self.items]
+
+    def wait(self, condition, timeout: float = 20.0, what: str = "events"):
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{what}: not seen in {timeout} s; got {len(self.items)} messages")
+                self._cond.wait(min(remaining, 0.2))
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+def in_process_kiosk(broker: Broker, tmp_path: Path, keyring: Keyring) -> Kiosk:
+    settings = load_settings(site="testgym", machine="lp1", broker=broker.url, data_dir=tmp_path / "data",
+                             trusted_keys=keyring.trusted)
+    return Kiosk(settings)
+
+
+def originals(events: list[KioskEvent]) -> list[KioskEvent]:
+    return [e for e in events if not e.replayed]
+
+
+def eids(events: list[KioskEvent]) -> list[int]:
+    return [e.eid for e in originals(events) if e.eid is not None]
+
+
+def test_every_event_carries_the_next_eid_and_a_restarted_kiosk_goes_on_from_there(keeping_broker, tmp_path):
+    keyring, seen = Keyring(tmp_path), Subscriber(keeping_broker, EVENTS, "counter-1")
+    try:
+        for visit in range(2):
+            kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+            kiosk.start()
+            assert kiosk.link.wait_connected(10)
+            code = keyring.code(f"m_{visit}", "Sam")
+            kiosk.scan(code)
+            kiosk.scan(code)  # the same code again logs out
+            seen.wait(lambda v=visit: sum(isinstance(e, SessionEnd) for e in seen.events()) == v + 1)
+            kiosk.stop()
+        got = eids(seen.events())
+        assert sorted(set(got)) == list(range(1, len(set(got)) + 1)), f"a gap or a reused eid: {got}"
+        assert len(got) == len(set(got))
+        starts = [e for e in seen.events() if isinstance(e, SessionStart)]
+        assert starts[1].eid > starts[0].eid, "the second run never reuses the first run's eids"
+    finally:
+        seen.close()
+
+
+def test_events_made_while_the_broker_is_down_arrive_in_order_once_it_is_back(keeping_broker, tmp_path):
+    keyring, seen = Keyring(tmp_path), Subscriber(keeping_broker, EVENTS, "counter-2")
+    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    kiosk.start()
+    try:
+        assert kiosk.link.wait_connected(10)
+        kiosk.scan(keyring.code("m_sam", "Sam"))
+        seen.wait(lambda: any(isinstance(e, SessionStart) for e in seen.events()))
+        for _outage in range(2):  # the broker dies twice during the member's visit
+            keeping_broker.stop()
+            for _ in range(3):
+                kiosk.scan("not a code")  # each refused scan is an event (scan_rejected)
+            kiosk.inbox.call(lambda: None)
+            assert kiosk.events.health.undelivered >= 3, "the refusals wait in the journal"
+            keeping_broker.start()
+        kiosk.scan(keyring.code("m_sam", "Sam"))  # logout
+        seen.wait(lambda: any(isinstance(e, SessionEnd) for e in seen.events()), what="session end")
+        got = eids(seen.events())
+        distinct = sorted(set(got))
+        assert distinct == list(range(1, 2 + 6 + 1)), f"lost events: {got}"
+        assert got == sorted(got), "published again in eid order"
+        eventually(lambda: kiosk.events.health.undelivered == 0, what="every event acknowledged")
+    finally:
+        kiosk.stop()
+        seen.close()
+
+
+def test_a_kiosk_killed_mid_session_delivers_what_it_journaled_and_answers_what_was_sent_meanwhile(
+        keeping_broker, tmp_path):
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(keeping_broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    seen = Subscriber(keeping_broker, EVENTS, "counter-3")
+    replies = Subscriber(keeping_broker, RES, "operator-1")
+    proc = start_kiosk(env, tmp_path / "kiosk-1.log")
+    try:
+        assert proc.stdin is not None
+        proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
+        proc.stdin.write(b"garbage one\ngarbage two\n")
+        proc.stdin.flush()
+        seen.wait(lambda: len(eids(seen.events())) >= 3, what="the session's first events")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        # While the kiosk is dead: an operator's command (QoS 1) waits in its kept session.
+        publish(keeping_broker, f"{CMD}/end_session", b'{"transaction": "while-down"}', qos=1)
+        proc = start_kiosk(env, tmp_path / "kiosk-2.log")
+        replies.wait(lambda: any(b"while-down" in p for p in replies.items), what="the reply to while-down")
+        reply = CommandReply.model_validate_json(next(p for p in replies.items if b"while-down" in p))
+        assert reply.status == "ok"
+        time.sleep(0.5)  # a second answer would come right after the first
+        assert sum(b"while-down" in p for p in replies.items) == 1, "answered exactly once"
+        got = eids(seen.events())
+        assert sorted(set(got)) == list(range(1, max(got) + 1)), f"a gap after the kill: {got}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        seen.close()
+        replies.close()
+
+
+def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold(keeping_broker, tmp_path):
+    keyring = Keyring(tmp_path)
+    seen, replies = Subscriber(keeping_broker, EVENTS, "counter-4"), Subscriber(keeping_broker, RES, "operator-2")
+    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    kiosk.start()
+    try:
+        assert kiosk.link.wait_connected(10)
+        for _ in range(4):
+            kiosk.scan("not a code")
+        seen.wait(lambda: len(eids(seen.events())) == 4)
+        publish(keeping_broker, f"{CMD}/replay", b'{"transaction": "r1", "from_eid": 2, "to_eid": 9}', qos=1)
+        replies.wait(lambda: bool(replies.items), what="replay reply")
+        reply = CommandReply.model_validate_json(replies.items[0])
+        assert reply.status == "ok" and reply.data is not None
+        replayed = Replayed.model_validate(reply.data)
+        assert replayed.sent == 3
+        assert [(r.from_eid, r.to_eid) for r in replayed.missing] == [(5, 9)]
+        seen.wait(lambda: sum(bool(e.replayed) for e in seen.events()) == 3, what="replayed copies")
+        copies = [e for e in seen.events() if e.replayed]
+        assert [e.eid for e in copies] == [2, 3, 4]
+        originals_by_eid = {e.eid: e for e in originals(seen.events())}
+        assert all(c.model_copy(update={"replayed": None}) == originals_by_eid[c.eid] for c in copies)
+        publish(keeping_broker, f"{CMD}/replay", b'{"transaction": "r2", "from_eid": 9, "to_eid": 2}', qos=1)
+        replies.wait(lambda: len(replies.items) == 2, what="refusal of a backwards range")
+        assert CommandReply.model_validate_json(replies.items[1]).status == "error"
+    finally:
+        kiosk.stop()
+        seen.close()
+        replies.close()
+
+
+def test_a_profile_save_stays_held_until_the_broker_has_it(keeping_broker, tmp_path):
+    keyring = Keyring(tmp_path)
+    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    kiosk.start()
+    try:
+        assert kiosk.link.wait_connected(10)
+        kiosk.scan(keyring.code("m_sam", "Sam"))
+        kiosk.inbox.call(lambda: None)
+        time.sleep(1.2)  # the profile sync window after connecting
+        keeping_broker.stop()
+        settings = kiosk.snapshot.member.settings if kiosk.snapshot.member else None
+        assert settings is not None
+        kiosk.save_settings(settings.model_copy(update={"backrest_notch": 3}))
+        kiosk.inbox.call(lambda: None)
+        assert [h.member for h in kiosk.profiles.book.pending()] == ["m_sam"], "held while the broker is away"
+        keeping_broker.start()
+        eventually(lambda: not kiosk.profiles.book.pending(), timeout=20, what="the held save confirmed")
+        profile = kiosk.profiles.book.get("m_sam")
+        assert profile is not None and profile.rev == 1
+        assert profile.machines["generic-45"].backrest_notch == 3
+    finally:
+        kiosk.stop()
+
+
+def test_the_kiosk_process_starts_with_its_journal_and_stops_cleanly(keeping_broker, tmp_path):
+    env = kiosk_env(keeping_broker.url, tmp_path / "data")
+    proc = start_kiosk(env, tmp_path / "kiosk.log")
+    try:
+        eventually(lambda: (tmp_path / "data" / "journal.sqlite3").exists() or proc.poll() is not None,
+                   timeout=20, what="the journal created")
+        assert proc.poll() is None, (tmp_path / "kiosk.log").read_text()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+    assert "Traceback" not in (tmp_path / "kiosk.log").read_text()
