@@ -120,7 +120,7 @@ def run(seconds: float) -> dict:
 
     node = SensorNode(broker.url, "bench", "lp1")
     node.start()
-    trace = generate("good", seed=1, rate_hz=100, reps=40)
+    trace = generate("good", seed=1, rate_hz=100, reps=40, start_ts=time.time())  # a node keeps the time
     stop = threading.Event()
     player = threading.Thread(target=node.play, args=(trace,), kwargs={"stop": stop}, daemon=True)
     player.start()

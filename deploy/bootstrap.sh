@@ -43,12 +43,15 @@ if [ ! -x .venv/bin/python ]; then
     echo "bootstrap: creating .venv"
     quietly "$PYTHON" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last successful install.
+# Every kiosk runs the set of versions the tests passed with: deploy/constraints.txt pins them
+# (regenerate it with deploy/freeze-constraints.sh after changing dependencies and running the tests).
+# Reinstall only when pyproject.toml or the constraints changed since the last successful install.
 stamp=.venv/.legpress-installed
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml deploy/constraints.txt | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     quietly .venv/bin/python -m pip install -q --upgrade pip
-    quietly .venv/bin/python -m pip install -q -e ".[ui,test,lint]"
+    # The constraints file pins the tested set; the Pi installs from the same file.
+    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint]"
     echo "$want" > "$stamp"
 fi

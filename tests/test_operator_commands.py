@@ -94,9 +94,9 @@ def test_bad_requests_get_a_readable_error_and_the_kiosk_carries_on(broker, coll
 
 
 def test_diagnostics_reply_goes_to_the_v5_response_topic_with_correlation_data(broker, collect, kiosk):
-    answers = collect("ops/replies/42")
+    answers = collect(f"{R}/kiosk/res/diagnostics/ops-42")
     props = Properties(PacketTypes.PUBLISH)
-    props.ResponseTopic = "ops/replies/42"
+    props.ResponseTopic = f"{R}/kiosk/res/diagnostics/ops-42"
     props.CorrelationData = b"corr-1"
     publish(broker, f"{R}/kiosk/cmd/diagnostics", json.dumps({"transaction": "d1"}), properties=props)
     answer = answers.wait_for(lambda m: True)

@@ -72,7 +72,8 @@ def test_broken_toml_and_missing_file_say_so(tmp_path):
     ({"LEGPRESS_TRUSTED_KEYS": "/etc/hostname"}, "LEGPRESS_TRUSTED_KEYS"),
     ({"LEGPRESS_TUNING": "{bad"}, "tuning"),
     ({"LEGPRESS_BROKER": "mqtt://broker:0"}, "LEGPRESS_BROKER"),
-    ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": "(a+)+b"}, "nested repeats"),
+    ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": ".+"}, "would let anyone in"),
+    ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": ".*"}, "matches an empty scan"),
     ({"LEGPRESS_TUNING__MEMBER_ID_PATTERN": "M[0-9"}, "not a valid regular expression"),
 ])
 def test_settings_the_disk_or_the_parser_refuses_are_named_too(monkeypatch, tmp_path, env, named):

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from kiosk.contract.base import CommandModel, ReportModel
 from kiosk.contract.events import MAX_SAFE_INT
+from kiosk.contract.text import PLAIN_TEXT
 
 Transaction = Annotated[str, Field(min_length=1, max_length=64)]
 
@@ -17,7 +18,7 @@ class Command(CommandModel):
 class OutOfOrder(Command):
     """Refuse members until `in_service`; staff codes still open maintenance."""
 
-    reason: Annotated[str, Field(min_length=1, max_length=200)]
+    reason: Annotated[str, Field(min_length=1, max_length=200), PLAIN_TEXT]
 
 
 class InService(Command):
@@ -25,9 +26,10 @@ class InService(Command):
 
 
 class ShowMessage(Command):
-    """Show `text` over any screen for `seconds`."""
+    """Show `text` over any screen for `seconds`; never over a warn or stop cue, which comes first."""
 
-    text: Annotated[str, Field(min_length=1, max_length=500)]
+    text: Annotated[str, Field(min_length=1, max_length=500, description="Plain text on one line: "
+                                     "control and formatting characters (newlines included) are refused."), PLAIN_TEXT]
     seconds: Annotated[float, Field(gt=0, le=86_400)] = 30.0
 
 

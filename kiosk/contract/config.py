@@ -5,23 +5,35 @@ site config and its own file, validates the whole, and either applies it or
 keeps the old one and reports the error on `R/kiosk/config/state`.
 """
 
-import importlib
-import re
-from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+import re2
+from pydantic import Field, field_validator, model_validator
 
 from kiosk.contract.base import ConfigModel, ReportModel
+from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
+from kiosk.contract.text import PLAIN_TEXT
 
-# The parse tree is the only way to see nested repeats. re's parser is private and has no stub
-# (typeshed's sre_parse gets the repeat operands wrong), so it is imported as a plain module and
-# its tree typed below as what `_nested_repeat` reads: (opcode, operands) pairs whose operands'
-# shape depends on the opcode.
-re_constants = importlib.import_module("re._constants")
-re_parser = importlib.import_module("re._parser")
-_ParseTree = Iterable[tuple[object, Any]]
+# Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
+# Two lumbar lift-offs in one set stop it (legpress-guidance.md, "Live cues").
+MAX_LIFTOFFS_TO_STOP = 2
+# "No sensor data for about 1 s during a set" raises `sensor_lost`; 2 s is the most it may wait.
+MAX_SENSOR_LOST_S = 2.0
+# The learnt max depth always stays this far short of where the back lifted.
+MIN_LIFTOFF_MARGIN_MM = 10.0
+# A cue the member must act on (too deep, lock-out) comes back at least this often.
+MAX_REPEAT_S = 15.0
+# Wider than this and the lock-out line, or the turn at the bottom, is no longer where the member is.
+MAX_LOCKOUT_MARGIN_MM = 50.0
+MAX_HYSTERESIS_MM = 40.0
+# A pushed travel for this kiosk's own machine model may differ from the one configured on the
+# kiosk itself by this fraction at most: a push can correct a measurement, not describe another machine.
+TRAVEL_BAND = 0.1
+# Member codes older than this are refused unless the config says otherwise (they also carry `exp`).
+MEMBER_CODE_MAX_AGE_DAYS = 400.0
+STAFF_CODE_MAX_AGE_HOURS = 24.0
 
 PositiveS = Annotated[float, Field(gt=0, le=3600)]
 
@@ -48,67 +60,120 @@ class MachineGeometry(ConfigModel):
 
 
 class CueThresholds(ConfigModel):
-    """Cue engine thresholds; defaults follow shared/domain/legpress-guidance.md."""
+    """Cue engine thresholds; defaults follow shared/domain/legpress-guidance.md.
 
-    descent_fast_s: Annotated[float, Field(gt=0, le=10)] = 2.0
-    shallow_fraction: Annotated[float, Field(gt=0, lt=1)] = 0.75
-    depth_reached_tolerance_mm: Annotated[float, Field(ge=0, le=100)] = 5.0
-    lockout_margin_mm: Annotated[float, Field(ge=0, le=200)] = 0.0
-    bounce_mm_s2: Annotated[float, Field(gt=0, le=100_000)] = 6000.0
-    hysteresis_mm: Annotated[float, Field(gt=0, le=100)] = 15.0
-    liftoff_margin_mm: Annotated[float, Field(ge=0, le=200)] = 30.0
-    sensor_lost_s: Annotated[float, Field(gt=0, le=30)] = 1.0
-    set_rest_s: Annotated[float, Field(gt=0, le=120)] = 4.0
-    repeat_s: Annotated[float, Field(ge=0, le=120)] = 6.0
-    lumbar_liftoffs_to_stop: Annotated[int, Field(ge=1, le=10)] = 2
+    The limits of the fields that decide safety cues are safety floors: a
+    push beyond them is refused with the field named, whoever sends it.
+    """
+
+    descent_fast_s: Annotated[float, Field(gt=0, le=10, description="A faster lowering is `descent_fast`.")] = 2.0
+    shallow_fraction: Annotated[float, Field(
+        gt=0, lt=1, description="A rep turning short of this fraction of the target is `shallow`.")] = 0.75
+    depth_reached_tolerance_mm: Annotated[float, Field(
+        ge=0, le=100, description="`depth_reached` fires this far before the target.")] = 5.0
+    lockout_margin_mm: Annotated[float, Field(
+        ge=0, le=MAX_LOCKOUT_MARGIN_MM,
+        description="How far past the top position the sled may go before `lockout`; "
+        f"floor: at most {MAX_LOCKOUT_MARGIN_MM:g} mm.",
+    )] = 0.0
+    bounce_mm_s2: Annotated[float, Field(
+        gt=0, le=100_000, description="A reversal sharper than this at the bottom is `bounce`.")] = 6000.0
+    hysteresis_mm: Annotated[float, Field(
+        gt=0, le=MAX_HYSTERESIS_MM,
+        description=f"Movement needed to count a change of direction; floor: at most {MAX_HYSTERESIS_MM:g} mm.",
+    )] = 15.0
+    liftoff_margin_mm: Annotated[float, Field(
+        ge=MIN_LIFTOFF_MARGIN_MM, le=200,
+        description="The learnt max depth stays this far short of where the lower back lifted; "
+        f"floor: at least {MIN_LIFTOFF_MARGIN_MM:g} mm.",
+    )] = 30.0
+    sensor_lost_s: Annotated[float, Field(
+        gt=0, le=MAX_SENSOR_LOST_S,
+        description="Sensor silence during a set that raises `sensor_lost`; "
+        f"floor: at most {MAX_SENSOR_LOST_S:g} s.",
+    )] = 1.0
+    set_rest_s: Annotated[float, Field(gt=0, le=120, description="Rest at the top that ends a set.")] = 4.0
+    repeat_s: Annotated[float, Field(
+        ge=0, le=MAX_REPEAT_S,
+        description=f"The same cue is not shown again sooner than this; floor: at most {MAX_REPEAT_S:g} s.",
+    )] = 6.0
+    lumbar_liftoffs_to_stop: Annotated[int, Field(
+        ge=1, le=MAX_LIFTOFFS_TO_STOP,
+        description=f"Lumbar lift-offs in one set that stop it; floor: at most {MAX_LIFTOFFS_TO_STOP}.",
+    )] = 2
+
+
+class CodeMaxAge(ConfigModel):
+    """How old a member code may be, counted from its `iat`, whatever its `exp` says."""
+
+    member_days: Annotated[float, Field(gt=0, le=3660, description="Oldest member code accepted, in days.")] = (
+        MEMBER_CODE_MAX_AGE_DAYS)
+    staff_hours: Annotated[float, Field(gt=0, le=24 * 90, description="Oldest staff code accepted, in hours.")] = (
+        STAFF_CODE_MAX_AGE_HOURS)
+
+    def seconds_by_role(self) -> Mapping[Role, float]:
+        return {"member": self.member_days * 86400, "staff": self.staff_hours * 3600}
 
 
 class KioskConfig(ConfigModel):
     """Everything an operator may tune remotely, with the defaults a kiosk starts from."""
 
-    version: Annotated[str, Field(max_length=64)] = "default"
+    version: Annotated[str, Field(max_length=64, description="The operators' name for this config."),
+                       PLAIN_TEXT] = "default"
     idle_timeout_s: PositiveS = 90.0
     telemetry_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
-    sound: bool = True
-    member_id_pattern: Annotated[str, Field(max_length=200)] | None = None
+    sound: Annotated[bool, Field(description="Warning tones; a `stop` always sounds, whatever this says "
+                                 "(safety floor).")] = True
+    member_id_pattern: Annotated[str | None, Field(
+        max_length=200,
+        description="Plain membership ids accepted as well as signed codes (RE2 syntax, matched in linear time); "
+        "a pattern that accepts ids of any shape is refused.",
+    )] = None
     scan_repeat_s: Annotated[float, Field(ge=0, le=60)] = 3.0
+    code_max_age: CodeMaxAge = CodeMaxAge()
     cues: CueThresholds = CueThresholds()
     machine_models: dict[Id, MachineGeometry] = {}
 
-    @model_validator(mode="after")
-    def _pattern_is_safe(self) -> "KioskConfig":
-        if self.member_id_pattern is not None:
-            check_id_pattern(self.member_id_pattern)
-        return self
+    @field_validator("member_id_pattern")
+    @classmethod
+    def _pattern_is_safe(cls, pattern: str | None) -> str | None:
+        if pattern is not None:
+            check_id_pattern(pattern)
+        return pattern
+
+
+# Ids of every shape a member id can take. A pattern for a gym's own membership cards
+# (a prefix and digits, say) accepts few of them; one accepting most accepts anyone's id.
+_PROBE_IDS = ("a", "member", "z9", "0", "12345678", "m_7f3a9c", "a-b", "x_y", "sam-2", "0a", "abc123def456",
+              "qwertyuiopasdfghjklzxcvbnm012345")
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False
+
+
+def compile_id_pattern(pattern: str) -> "re2._Regexp":
+    """The pattern compiled with RE2, whose matching time grows linearly with the text, never exponentially."""
+    try:
+        return re2.compile(pattern, _RE2_OPTIONS)
+    except re2.error as exc:
+        detail = exc.args[0].decode(errors="replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise ValueError(f"member_id_pattern is not a valid regular expression (RE2 syntax): {detail}") from None
 
 
 def check_id_pattern(pattern: str) -> None:
-    """Refuse a membership-id pattern that does not compile or could backtrack for minutes.
+    """Refuse a membership-id pattern that does not compile with RE2, or that lets (nearly) any id in.
 
-    Python's `re` has no time limit, and a pattern like `(a+)+b` on a
-    32-character scan would freeze the kiosk; nested repeats are what cause it.
+    Member ids are public (every kiosk event names them), so a pattern like
+    `.*` would let anyone type someone else's id and get their session.
     """
-    try:
-        parsed = re_parser.parse(pattern)
-    except re.error as exc:
-        raise ValueError(f"member_id_pattern is not a valid regular expression: {exc}") from None
-    if _nested_repeat(parsed, inside_repeat=False):
-        raise ValueError("member_id_pattern repeats a group that itself repeats (like (a+)+); "
-                         "write it without nested repeats")
-
-
-def _nested_repeat(items: _ParseTree, inside_repeat: bool) -> bool:
-    for op, arg in items:
-        if op in (re_constants.MAX_REPEAT, re_constants.MIN_REPEAT, re_constants.POSSESSIVE_REPEAT):
-            low, high, sub = arg
-            if inside_repeat or _nested_repeat(sub, inside_repeat=high > 1):
-                return True
-        elif op is re_constants.SUBPATTERN:
-            if _nested_repeat(arg[-1], inside_repeat):
-                return True
-        elif op is re_constants.BRANCH and any(_nested_repeat(branch, inside_repeat) for branch in arg[1]):
-            return True
-    return False
+    compiled = compile_id_pattern(pattern)
+    if compiled.fullmatch("") is not None:
+        raise ValueError("member_id_pattern matches an empty scan; write one that matches only your "
+                         "membership cards, e.g. gym[0-9]{6}")
+    accepted = sum(compiled.fullmatch(probe) is not None for probe in _PROBE_IDS)
+    if accepted * 2 >= len(_PROBE_IDS):
+        raise ValueError(f"member_id_pattern accepts {accepted} of {len(_PROBE_IDS)} unrelated sample ids, so "
+                         "it would let anyone in; write one that matches only your membership cards, "
+                         "e.g. gym[0-9]{6}")
 
 
 def merge_config(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ class KioskInfo(ReportModel):
 
 
 class SensorHealth(ReportModel):
+    """How the sensor stream looks to the kiosk; the counts are since the kiosk started."""
+
     rate_hz: float = 0.0
     last_seen_ts: Timestamp | None = None
     received: int = 0
@@ -39,6 +41,27 @@ class SensorHealth(ReportModel):
     dropped: int = 0
     out_of_range: int = 0
     unknown_fields: int = 0
+    ts_refused: int = Field(0, description="Samples and events refused for a timestamp far from the kiosk's "
+                            "clock or from the stream's recent past; they never move the sensor clock.")
+    restarts: int = Field(0, description="Sensor restarts recognised (a new `ready` status, `seq` back near 0).")
+
+
+class DefenceCounters(ReportModel):
+    """What the kiosk refused or bounded of what it was sent, since it started (docs/security.md)."""
+
+    profile_values_clamped: int = Field(0, description="Saved depths brought inside the machine's floors.")
+    profiles_rev_refused: int = Field(0, description="Profiles refused for an implausible `rev` jump.")
+    profiles_unknown_trimmed: int = Field(0, description="Profiles whose oversized unknown fields were dropped.")
+    profiles_too_large: int = Field(0, description="Profiles refused for their size.")
+    profiles_evicted: int = Field(0, description="Cached profiles forgotten to keep the member limit.")
+    profiles_cached: int = Field(0, description="Members in the local cache now.")
+    replies_redirected: int = Field(0, description="Requests whose Response Topic was refused; "
+                                    "answered on the kiosk's own `res` topic.")
+    codes_revoked: int = Field(0, description="Scans refused by the site's revocation list.")
+    revocation_entries: int = Field(0, description="Entries in the revocation list in force.")
+    revocation_lists_refused: int = Field(0, description="Revocation lists refused as invalid.")
+    camera_files_refused: int = Field(0, description="Camera folder entries refused unread "
+                                      "(not a regular file, too large, too many pixels).")
 
 
 class LinkHealth(ReportModel):
@@ -72,3 +95,4 @@ class KioskTelemetry(ReportModel):
     sensor: SensorHealth
     broker: LinkHealth
     journal: JournalHealth | None = None
+    defences: DefenceCounters | None = None

@@ -7,6 +7,7 @@ from pydantic import Field, model_validator
 from kiosk.contract.base import CommandModel, Timestamp
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
+from kiosk.contract.text import PLAIN_TEXT
 
 CODE_PREFIX = "LP1"
 
@@ -15,7 +16,7 @@ class MemberClaims(CommandModel):
     """Signed by the operators' private key; kiosks only verify."""
 
     sub: Id
-    name: Annotated[str, Field(max_length=40)] = ""
+    name: Annotated[str, Field(max_length=40), PLAIN_TEXT] = ""
     role: Role = "member"
     iat: Timestamp
     exp: Timestamp | None = None

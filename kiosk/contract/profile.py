@@ -7,6 +7,7 @@ from pydantic import ConfigDict, Field, model_validator
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
 from kiosk.contract.sensor import TravelMm
+from kiosk.contract.text import PLAIN_TEXT
 
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]
@@ -43,7 +44,7 @@ class MemberProfile(ReportModel):
     model_config = ConfigDict(extra="allow")
 
     member: Id
-    name: Annotated[str, Field(max_length=40)] = ""
+    name: Annotated[str, Field(max_length=40), PLAIN_TEXT] = ""
     # Bounded to what every JSON reader holds exactly, so `rev + 1` always fits.
     rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp

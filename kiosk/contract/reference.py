@@ -21,6 +21,7 @@ from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.replies import REPLIES
+from kiosk.contract.revocations import RevocationList
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"
@@ -37,6 +38,7 @@ TOPICS = [
     ("R/kiosk/config/set", "operators -> kiosk", 1, "yes", KioskConfig),
     ("R/kiosk/config/state", "kiosk", 1, "yes", ConfigState),
     ("gym/v1/{site}/config/set", "operators -> all kiosks of a site", 1, "yes", KioskConfig),
+    ("gym/v1/{site}/config/revocations", "operators -> all kiosks of a site", 1, "yes", RevocationList),
     ("R/kiosk/cmd/{name}", "operators -> kiosk", 1, "no", None),
     ("R/kiosk/res/{name}", "kiosk -> operators", 1, "no", CommandReply),
     ("gym/v1/{site}/broadcast/cmd/{name}", "operators -> every kiosk of a site", 1, "no", None),
@@ -60,9 +62,13 @@ how this code base implements it.
   others (status, events, replies) ignore unknown fields, so older tools keep
   reading newer kiosks; member profiles keep them, so an older kiosk saving a
   profile does not erase what a newer one added.
-- A pushed config (`config/set`) is any subset of `KioskConfig`: tables merge
-  key by key over the site config and the kiosk's file, and the whole result
-  is validated before it is applied.
+- A pushed config (`config/set`) is any subset of `KioskConfig`: it is
+  validated on its own, then its tables merge key by key over the site config
+  and the kiosk's file and the whole result is validated before it is
+  applied. Limits marked "floor" are safety floors (docs/security.md): a push
+  past one is refused, whoever sends it.
+- A reply goes to the request's MQTT v5 Response Topic only when that lies
+  under the kiosk's own `R/kiosk/res/`; otherwise to `R/kiosk/res/{{name}}`.
 - A command missing `transaction`, with unknown fields or bad arguments is
   answered with `status: "error"` and a readable `error`.
 """
@@ -95,6 +101,7 @@ def render() -> str:
         ("CommandReply", CommandReply),
         *((f"Reply data `{model.__name__}`", model) for model in dict.fromkeys(REPLIES.values())),
         ("MemberProfile", MemberProfile),
+        ("RevocationList", RevocationList),
         ("MemberClaims (inside a member QR code)", MemberClaims),
     ]
     out.append("\n## Payload schemas\n")

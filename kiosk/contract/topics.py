@@ -28,6 +28,11 @@ def site_config_set(site: str) -> str:
     return f"{site_root(site)}/config/set"
 
 
+def site_revocations(site: str) -> str:
+    """The site's retained list of withdrawn member codes (under `config/`, which every kiosk may read)."""
+    return f"{site_root(site)}/config/revocations"
+
+
 def broadcast_cmd(site: str, name: str) -> str:
     return f"{site_root(site)}/broadcast/cmd/{_check_command_name(name)}"
 
@@ -150,6 +155,8 @@ def parse(topic: str) -> ParsedTopic | None:
     site, rest = parts[2], parts[3:]
     if rest == ["config", "set"]:
         return ParsedTopic("site_config_set", site)
+    if rest == ["config", "revocations"]:
+        return ParsedTopic("site_revocations", site)
     if len(rest) == 3 and rest[:2] == ["broadcast", "cmd"] and _is_command_name(rest[2]):
         return ParsedTopic("broadcast_cmd", site, name=rest[2])
     if len(rest) == 3 and rest[0] == "members" and rest[2] == "profile" and is_valid_id(rest[1]):

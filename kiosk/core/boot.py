@@ -6,12 +6,14 @@ Operators read `boot` in the status to spot a kiosk that keeps restarting.
 import logging
 from pathlib import Path
 
+from kiosk.core.files import private_dir, write_private
+
 log = logging.getLogger(__name__)
 
 
 def next_boot(data_dir: Path) -> int:
     """Increment and return the boot count; a missing or damaged counter restarts at 1."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir)
     path = data_dir / "boot_count"
     try:
         count = int(path.read_text().strip())
@@ -21,7 +23,5 @@ def next_boot(data_dir: Path) -> int:
         log.warning("boot counter %s unreadable (%s); starting again from 1", path, exc)
         count = 0
     count += 1
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(f"{count}\n")
-    tmp.replace(path)
+    write_private(path, f"{count}\n")
     return count

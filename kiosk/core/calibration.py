@@ -13,6 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from kiosk.core.files import write_private
+
 log = logging.getLogger(__name__)
 
 Zone = Literal["lumbar", "pelvis"]
@@ -69,8 +71,6 @@ class CalibrationStore:
         return self._save(self.calibration.model_copy(update={"pads_checked": pads}))
 
     def _save(self, calibration: SledCalibration) -> SledCalibration:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(calibration.model_dump_json(indent=2))
-        tmp.replace(self.path)
+        write_private(self.path, calibration.model_dump_json(indent=2))
         self.calibration = calibration
         return calibration

@@ -14,6 +14,8 @@ without them starts, and one configured for them says what is missing.
 """
 
 import logging
+import os
+import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 PI_CAMERA_SIZE = (1280, 720)
 # The attract screen's live view: small enough to copy into a texture a few times a second on a Pi.
 PREVIEW_WIDTH = 320
+# A QR code held up to a camera needs well under a megapixel (a 1080p frame is 2). Past this an
+# image is not decoded at all: a small file can declare a huge image (a 46 KB PNG of 13000x13000
+# took a kiosk to 905 MB), so the size is read from the header before any pixel.
+MAX_FOLDER_PIXELS = 6_000_000
+MAX_FOLDER_FILE_BYTES = 32 * 2**20
 
 
 class CameraUnavailable(RuntimeError):
@@ -116,11 +123,15 @@ class FolderSource(CameraSource):
     """`files:<dir>`: decode each image file that appears in a folder, then move it aside.
 
     A decoded file goes to `<dir>/done/`, one with no code or that cannot be
-    read to `<dir>/failed/` (the log says why). A file still being written is
-    left alone: it is taken once it reads as a whole image, or, if it never
-    does, once its size and time stay the same between two polls. Writers that
-    can should write under a hidden name (`.name`) and rename, which is never
-    half seen.
+    read to `<dir>/failed/` (the log says why). Only regular files are read:
+    a symlink (it could point at any file the kiosk can read) or a FIFO or
+    device is moved to `failed/` unopened, and so is an image declaring more
+    than `MAX_FOLDER_PIXELS` or a file over `MAX_FOLDER_FILE_BYTES`, so memory
+    stays flat whatever lands in the folder; `refused` counts them. A file
+    still being written is left alone: it is taken once it reads as a whole
+    image, or, if it never does, once its size and time stay the same between
+    two polls. Writers that can should write under a hidden name (`.name`) and
+    rename, which is never half seen.
     """
 
     def __init__(self, directory: str | Path):
@@ -130,6 +141,7 @@ class FolderSource(CameraSource):
         self.description = f"files:{self.directory}"
         self._last_seen: dict[str, tuple[int, int]] = {}
         self._stuck: set[str] = set()
+        self.refused = 0  # entries moved aside unread: not a regular file, too large, too many pixels
 
     def open(self) -> None:
         try:
@@ -153,46 +165,69 @@ class FolderSource(CameraSource):
         return f"{self.description}: watching, {len(self._waiting())} image(s) waiting"
 
     def _waiting(self) -> dict[str, Path]:
-        """Image files in the folder, oldest first."""
+        """Entries with an image's name in the folder, oldest first: links and devices too, to be refused."""
         found = []
-        for path in self.directory.iterdir():
-            if path.name.startswith(".") or path.name in self._stuck or path.suffix.lower() not in IMAGE_SUFFIXES:
+        # A folder that went away raises: the scanner reports it and tries again.
+        for entry in list(os.scandir(self.directory)):
+            name = entry.name
+            if name.startswith(".") or name in self._stuck or Path(name).suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             try:
-                if path.is_file():
-                    found.append((path.stat().st_mtime_ns, path.name, path))
+                info = entry.stat(follow_symlinks=False)
             except OSError:
                 continue
+            if not stat.S_ISDIR(info.st_mode):
+                found.append((info.st_mtime_ns, name, Path(entry.path)))
         return {name: path for _, name, path in sorted(found)}
 
     def _take(self, path: Path) -> list[str] | None:
         try:
-            stat = path.stat()
+            # O_NOFOLLOW: a symlink fails to open instead of opening what it points to;
+            # O_NONBLOCK: a FIFO opens at once instead of waiting for a writer.
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except FileNotFoundError:
             return None
-        signature = (stat.st_size, stat.st_mtime_ns)
-        settled = self._last_seen.get(path.name) == signature
-        self._last_seen[path.name] = signature
-        try:
-            with Image.open(path) as image:
-                image.load()
-                texts = decode_image(image)
-                self._keep_preview(image)
-        except Exception as exc:  # noqa: BLE001 - any unreadable file is the writer's problem, not ours
-            if not settled:
-                return None
-            self._move(path, self.failed, f"unreadable image ({type(exc).__name__}: {exc})")
-            return []
+        except OSError as exc:
+            return self._refuse(path, f"not opened ({'a symbolic link' if path.is_symlink() else exc.strerror})")
+        with os.fdopen(fd, "rb") as file:
+            info = os.fstat(file.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                return self._refuse(path, "not a regular file")
+            if info.st_size > MAX_FOLDER_FILE_BYTES:
+                return self._refuse(path, f"{info.st_size} bytes, over the {MAX_FOLDER_FILE_BYTES} a frame may have")
+            signature = (info.st_size, info.st_mtime_ns)
+            settled = self._last_seen.get(path.name) == signature
+            self._last_seen[path.name] = signature
+            try:
+                with Image.open(file) as image:
+                    # Image.open has read the header only: refuse before a single pixel is decoded.
+                    width, height = image.size
+                    if width * height > MAX_FOLDER_PIXELS:
+                        return self._refuse(path, f"{width}x{height} pixels, over the {MAX_FOLDER_PIXELS} "
+                                            "a frame may have")
+                    image.load()
+                    texts = decode_image(image)
+                    self._keep_preview(image)
+            except Exception as exc:  # noqa: BLE001 - any unreadable file is the writer's problem, not ours
+                if not settled:
+                    return None
+                self._move(path, self.failed, f"unreadable image ({type(exc).__name__}: {exc})")
+                return []
         if texts:
             self._move(path, self.done, f"{len(texts)} code(s)")
         else:
             self._move(path, self.failed, "no QR code found")
         return texts
 
+    def _refuse(self, path: Path, why: str) -> list[str]:
+        self.refused += 1
+        self._move(path, self.failed, f"refused unread: {why}")
+        return []
+
     def _move(self, path: Path, folder: Path, why: str) -> None:
         target = folder / path.name
         n = 0
-        while target.exists():
+        while target.exists() or target.is_symlink():
             n += 1
             target = folder / f"{path.stem}-{n}{path.suffix}"
         try:

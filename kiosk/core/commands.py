@@ -3,8 +3,10 @@
 Like zigbee2mqtt's request/response: the reply echoes `transaction` and is
 always `{status, data, error}`. It goes to `R/kiosk/res/{name}`, or to the
 MQTT v5 Response Topic with the request's Correlation Data when the requester
-set them. An unknown command or bad arguments get an `error` reply; nothing a
-request carries can raise into the kiosk.
+set them and that topic is under this kiosk's own `R/kiosk/res/` (the only
+replies its ACL lets it publish; anything else is answered on the default
+topic, and counted in `redirected`). An unknown command or bad arguments get
+an `error` reply; nothing a request carries can raise into the kiosk.
 """
 
 import logging
@@ -16,7 +18,7 @@ from paho.mqtt.properties import Properties
 from kiosk.contract.base import PayloadError, ReportModel, decode, parse_json_object
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
 from kiosk.contract.replies import REPLIES
-from kiosk.contract.topics import MachineTopics, parse
+from kiosk.contract.topics import MachineTopics
 from kiosk.core.link import MqttLink
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,7 @@ class CommandDesk:
         self._handlers: dict[str, CommandHandler] = {}
         self.handled = 0
         self.refused = 0
+        self.redirected = 0
 
     def register(self, name: str, handler: CommandHandler) -> None:
         if name not in COMMANDS:
@@ -82,7 +85,8 @@ class CommandDesk:
     def _reply(self, name: str, reply: CommandReply, request: Properties | None) -> None:
         response_topic = getattr(request, "ResponseTopic", None) if request is not None else None
         props = None
-        if response_topic and not _fit_for_replies(response_topic):
+        if response_topic and not _fit_for_replies(response_topic, f"{self._topics.root}/kiosk/res/"):
+            self.redirected += 1
             log.warning("ignoring response topic %r: replies may not go there", response_topic[:100])
             reply = reply.model_copy(update={"error": (reply.error + "; " if reply.error else "")
                                              + "response topic refused, replying on the res topic"})
@@ -99,18 +103,15 @@ class CommandDesk:
             log.error("reply to %s could not be sent: %s", name[:40], exc)
 
 
-def _fit_for_replies(topic: str) -> bool:
-    """A requester's Response Topic, unless it has wildcards or names a contract topic other than a reply.
+def _fit_for_replies(topic: str, own_res: str) -> bool:
+    """A requester's Response Topic, only if it lies under this kiosk's own `res/` and has no wildcards.
 
     Without this check a request could make the kiosk publish on its own
-    status, on a command topic (even its own), or on another kiosk's tree.
+    status, on a command topic (even its own), or on another kiosk's or site's tree.
     """
-    if not topic or "+" in topic or "#" in topic or "\0" in topic or len(topic) > 512:
+    if "+" in topic or "#" in topic or "\0" in topic or len(topic) > 512:
         return False
-    if topic.startswith("gym/"):
-        parsed = parse(topic)
-        return parsed is not None and parsed.kind == "kiosk_res"
-    return True
+    return topic.startswith(own_res) and len(topic) > len(own_res)
 
 
 def _transaction_of(payload: bytes) -> str:

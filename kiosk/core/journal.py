@@ -28,6 +28,7 @@ from kiosk.contract.commands import Command, Replay
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.kiosk import JournalHealth
 from kiosk.contract.replies import EidRange, Replayed
+from kiosk.core.files import private_file
 from kiosk.core.link import acknowledged
 from kiosk.core.unit import Unit, Wiring
 
@@ -216,6 +217,7 @@ class EventJournal(Unit):
 
 def _open(path: Path) -> sqlite3.Connection:
     path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(path)  # SQLite gives its -wal and -shm files the same mode
     # Opened at start on the caller's thread, used only on the core thread afterwards.
     db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     db.execute("PRAGMA journal_mode=WAL")

@@ -41,7 +41,7 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.kiosk import JournalHealth, KioskMode, SensorHealth
+from kiosk.contract.kiosk import DefenceCounters, JournalHealth, KioskMode, SensorHealth
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.replies import DiagnosticsReport, MessageShown, ModeReply, Republished, Restarting, SessionEnded
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
@@ -51,14 +51,16 @@ from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
 from kiosk.core.cues.engine import CueEngine
+from kiosk.core.defences import defence_counters
 from kiosk.core.inbox import Inbox
 from kiosk.core.journal import EventJournal
 from kiosk.core.link import MqttLink
-from kiosk.core.machine import ACTIVITY_MM, first_time_settings, geometry_for, on_this_machine
+from kiosk.core.machine import ACTIVITY_MM, FloorStats, first_time_settings, geometry_for, on_this_machine
 from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
 from kiosk.core.operators import OperatorDesk
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.revocations import Revocations
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
@@ -109,10 +111,14 @@ class Kiosk:
         self.geometry = geometry_for(settings.machine_model, self.config)
         self.presence = Presence(wiring, facts=self)
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, on_depth=self._on_depth,
-                                   on_liftoff=self._on_liftoff, session_id=self._session_id)
+                                   on_liftoff=self._on_liftoff, session_id=self._session_id,
+                                   on_restart=self._sensor_restarted)
         self.profiles = ProfileSync(wiring, on_received=self._profile_received, on_saved=self._profile_saved)
         self.events = EventJournal(wiring)
-        self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events)
+        self.revocations = Revocations(wiring)
+        self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
+                                        self.revocations)
+        self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
         self._snapshot = self._take_snapshot()
@@ -224,7 +230,9 @@ class Kiosk:
     def _handle_scan(self, text: str) -> None:
         now = self.clock.now()
         self.keys.reload()
-        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern)
+        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern,
+                              max_age_s=self.config.code_max_age.seconds_by_role())
+        verdict = self.revocations.screen(verdict)
         if isinstance(verdict, Admitted) and verdict.claims.role != "staff" and self.mode in wording.BUSY:
             verdict = Refused("not_allowed", wording.BUSY[self.mode], f"kiosk is in {self.mode}")
         if isinstance(verdict, Refused):
@@ -247,7 +255,8 @@ class Kiosk:
 
     def _start_session(self, member: str, name: str, role: Role, now: float) -> None:
         profile, saved = self.profiles.settings_for(member)
-        settings = on_this_machine(saved, self.geometry) if saved else first_time_settings(self.geometry)
+        settings = (on_this_machine(saved, self.geometry, self.floor_stats) if saved
+                    else first_time_settings(self.geometry))
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
                                started=now, settings=settings, profile=profile, first_time=saved is None)
         self.engine = self._new_engine(settings)
@@ -356,6 +365,15 @@ class Kiosk:
             for out in self.engine.on_liftoff(event):
                 self._emit(out)
 
+    def _sensor_restarted(self) -> None:
+        if self.engine is not None:
+            for event in self.engine.sensor_restarted():
+                self._emit(event)
+
+    def defences(self) -> DefenceCounters:
+        return defence_counters(self.floor_stats, self.profiles.book.stats, self.commands.redirected,
+                                self.revocations.stats, self.scanner.source)
+
     def journal_health(self) -> JournalHealth | None:
         return self.events.health.model_copy() if self.events.started else None
 
@@ -377,7 +395,7 @@ class Kiosk:
         # A newer profile arrived for the member at the machine (saved on another kiosk, or the
         # retained copy came in after the scan): show it, unless they already edited here.
         saved = profile.machines.get(self.settings.machine_model)
-        saved = on_this_machine(saved, self.geometry) if saved else None
+        saved = on_this_machine(saved, self.geometry, self.floor_stats) if saved else None
         session.profile = profile
         if saved is not None and saved != session.settings:
             session.settings, session.first_time = saved, False

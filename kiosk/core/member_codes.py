@@ -15,18 +15,23 @@ import json
 import logging
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import re2
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.contract.base import PayloadError, decode
-from kiosk.contract.events import ScanRejectReason
+from kiosk.contract.config import compile_id_pattern
+from kiosk.contract.events import Role, ScanRejectReason
 from kiosk.contract.ids import check_id, is_valid_id
 from kiosk.contract.member_code import CODE_PREFIX, MemberClaims
+from kiosk.core.wording import CODE_TOO_OLD
 
 log = logging.getLogger(__name__)
 
@@ -224,11 +229,14 @@ def verify_code(
     now: float,
     plain_id_pattern: str | None = None,
     leeway_s: float = 60,
+    max_age_s: Mapping[Role, float] | None = None,
 ) -> ScanVerdict:
     """Decide whether `text` lets a member in; never raises on the text.
 
     `leeway_s` is how far the issuer's and the kiosk's clocks may disagree; it
-    widens both ends of the validity window.
+    widens both ends of the validity window. `max_age_s` bounds how long ago a
+    code of each role may have been issued, whatever its `exp` says: a photo of
+    a staff code must not open maintenance for ever.
 
     Nothing in the claims is believed before the signature checks out, so any
     change to a code that keeps its shape (three base64url parts) is
@@ -280,6 +288,10 @@ def verify_code(
                        NOT_YET_VALID)
     if claims.exp is not None and now > claims.exp + leeway_s:
         return _reject("expired", f"expired at {claims.exp:.0f}, now {now:.0f}")
+    oldest = max_age_s.get(claims.role) if max_age_s else None
+    if oldest is not None and now - claims.iat > oldest + leeway_s:
+        return _reject("expired", f"{claims.role} code issued at {claims.iat:.0f} is older than the "
+                       f"{oldest / 3600:g} h this kiosk accepts", CODE_TOO_OLD)
     return _accept(claims)
 
 
@@ -288,9 +300,15 @@ def _verify_plain_id(text: str, now: float, plain_id_pattern: str | None) -> Sca
         return _reject("not_allowed", "not a signed code and plain membership ids are not accepted here")
     # The id check comes first: it is cheap and bounded, and keeps long input
     # away from an operator-written pattern that might backtrack badly.
-    if not is_valid_id(text) or not re.fullmatch(plain_id_pattern, text):
+    if not is_valid_id(text) or _compiled(plain_id_pattern).fullmatch(text) is None:
         return _reject("not_allowed", "not a signed code and not a membership id accepted here")
     return _accept(MemberClaims(sub=text, role="member", iat=now, kid=PLAIN_ID_KID))
+
+
+@lru_cache(maxsize=8)
+def _compiled(pattern: str) -> "re2._Regexp":
+    # Config validation already compiled it once; this keeps scans from compiling it every time.
+    return compile_id_pattern(pattern)
 
 
 def new_signing_key(kid: str, directory: str | Path) -> tuple[Path, Path]:

@@ -27,7 +27,7 @@ class OperatorDesk(Unit):
     def __init__(self, wiring: Wiring, on_config: Callable[[KioskConfig], None]) -> None:
         """`on_config(config)`: a push was applied and `config` is now in force."""
         super().__init__(wiring)
-        self.keeper = ConfigKeeper(wiring.settings.tuning)
+        self.keeper = ConfigKeeper(wiring.settings.tuning, wiring.settings.machine_model)
         self._on_config = on_config
 
     @property

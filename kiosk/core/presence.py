@@ -14,6 +14,7 @@ from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.kiosk import (
+    DefenceCounters,
     JournalHealth,
     KioskInfo,
     KioskMode,
@@ -47,6 +48,8 @@ class KioskFacts(Protocol):
 
     def journal_health(self) -> JournalHealth | None: ...
 
+    def defences(self) -> DefenceCounters: ...
+
 
 class Presence(Unit):
     """The kiosk's retained status and info, its Will, and its telemetry every `telemetry_interval_s`."""
@@ -55,11 +58,13 @@ class Presence(Unit):
         super().__init__(wiring)
         self._facts = facts
         self.boot = 0
+        self.started = False
         self.started_at = wiring.clock.now()
         self._next_telemetry = 0.0
 
     def start(self) -> None:
         self.boot = next_boot(self.wiring.settings.data_dir)
+        self.started = True
         self.started_at = self.wiring.clock.now()
         # The broker stores the Will at CONNECT, so it is set before the link starts.
         self.wiring.link.set_will(Will(self.wiring.topics.kiosk_status, self.status("lost").model_dump_json().encode()))
@@ -106,6 +111,7 @@ class Presence(Unit):
             broker=LinkHealth(connected=link.connected, connects=link.stats.connects,
                               disconnects=link.stats.disconnects, callback_errors=link.stats.callback_errors),
             journal=self._facts.journal_health(),
+            defences=self._facts.defences() if self.started else None,
         )
 
     def tick(self, now: float) -> None:

@@ -38,6 +38,7 @@ class ProfileSync(Unit):
         self._on_saved = on_saved
         self._book: ProfileBook | None = None
         self._synced_at = float("inf")
+        self._after_start = True  # the first pass over held saves: they may be from before a kill
         # Saves published and not yet acknowledged by the broker, by (member, model).
         self._in_flight: dict[tuple[str, str], tuple[HeldSave, MemberProfile, mqtt.MQTTMessageInfo]] = {}
 
@@ -48,7 +49,8 @@ class ProfileSync(Unit):
         return self._book
 
     def start(self) -> None:
-        self._book = ProfileBook(self.wiring.settings.data_dir / "profiles.sqlite3")
+        settings = self.wiring.settings
+        self._book = ProfileBook(settings.data_dir / "profiles.sqlite3", settings.profile_cache_members)
         self.listen(member_profiles_filter(self.wiring.settings.site), self._profile_message, qos=1)
         self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self._connected))
 
@@ -80,8 +82,9 @@ class ProfileSync(Unit):
             if (held.member, held.model) in self._in_flight:
                 continue
             latest = book.get(held.member)
-            if latest is not None and latest.machines.get(held.model) == held.settings:
-                # Already saved: a kill between the publish and its acknowledgement left it held.
+            if self._after_start and latest is not None and latest.machines.get(held.model) == held.settings:
+                # Held since before this start and already on the broker: the kiosk was stopped or killed
+                # between the publish and its acknowledgement. Published again it would be a second rev.
                 book.release(held.member, held.model, held.settings)
                 continue
             try:
@@ -92,6 +95,7 @@ class ProfileSync(Unit):
                 continue
             info = self.wiring.link.publish(self.wiring.topics.profile(held.member), profile, qos=1, retain=True)
             self._in_flight[(held.member, held.model)] = (held, profile, info)
+        self._after_start = False
 
     def _confirm_published(self) -> None:
         """A held save leaves the cache's `pending` table only once the broker has acknowledged it."""

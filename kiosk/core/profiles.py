@@ -3,7 +3,18 @@ a kiosk serving known members when the broker or the gym's network is down.
 
 `rev` only grows: a profile arriving with a rev at or below the cached one is
 ignored (and counted), so a kiosk that was offline can never roll a member's
-settings back.
+settings back. A rev far above the cached one (or above `MAX_REV_JUMP` for a
+member not seen yet) is refused too: it can only be forged, and accepted it
+would leave the member's later saves no room to grow.
+
+What the cache keeps is bounded whatever is published: unknown fields (kept
+so a newer kiosk's settings survive an older kiosk's save) up to
+`MAX_UNKNOWN_BYTES` per profile, profiles up to `MAX_PROFILE_BYTES`, and
+`max_members` members, the least recently seen going first. A forgotten
+member's rev is kept (a few bytes, up to `MAX_FORGOTTEN` of them), and a save
+for them waits until their retained profile comes in again (at the next
+connection), so it can never go out as an older rev than the one the broker
+holds, nor drop their settings for other machines.
 """
 
 import json
@@ -12,11 +23,23 @@ import sqlite3
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kiosk.contract.base import PayloadError, decode, encode
 from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.core.files import private_file
 
 log = logging.getLogger(__name__)
+
+# A member saves a few times a visit; a hundred thousand saves is decades of training.
+MAX_REV_JUMP = 100_000
+# Unknown fields are a newer kiosk's additions: a few hundred bytes. Past this they are dropped.
+MAX_UNKNOWN_BYTES = 2048
+# Every machine model of a big gym with long notes fits in a quarter of this.
+MAX_PROFILE_BYTES = 8 * 1024
+# Most gyms have fewer members; at the size limit this is at most 80 MB of cache.
+MAX_MEMBERS = 10_000
+MAX_FORGOTTEN = 100_000
 
 
 @dataclass(frozen=True)
@@ -31,21 +54,32 @@ class HeldSave:
 
 @dataclass
 class ProfileStats:
+    """What the cache did with the profiles it was offered, for diagnostics and telemetry."""
+
     received: int = 0
     stored: int = 0
     stale_ignored: int = 0
     invalid: int = 0
     erased: int = 0
+    rev_refused: int = 0
+    unknown_trimmed: int = 0
+    too_large: int = 0
+    evicted: int = 0
+    cached: int = 0
 
 
 class ProfileBook:
     """The kiosk's cache of member profiles, kept in `<data_dir>/profiles.sqlite3` (WAL)."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, max_members: int = MAX_MEMBERS):
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
+        self.max_members = max_members
         self.stats = ProfileStats()
         self._lock = threading.Lock()
+        # Member names and settings: readable by the kiosk's user only, whatever the umask.
+        # SQLite gives its -wal and -shm files the database file's mode.
+        private_file(path)
         # One connection shared under a lock: the core thread writes, the UI may read.
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
@@ -53,6 +87,14 @@ class ProfileBook:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS profiles (member TEXT PRIMARY KEY, rev INTEGER NOT NULL, body TEXT NOT NULL)"
         )
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(profiles)")]
+        if "seen" not in columns:
+            # Caches made before the member limit: every row counts as seen long ago.
+            self._db.execute("ALTER TABLE profiles ADD COLUMN seen INTEGER NOT NULL DEFAULT 0")
+        # A counter, not a time: the order of sightings is all eviction needs, and no clock can jump it.
+        self._seen = self._db.execute("SELECT COALESCE(MAX(seen), 0) FROM profiles").fetchone()[0]
+        self.stats.cached = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
+        self._db.execute("CREATE TABLE IF NOT EXISTS forgotten (member TEXT PRIMARY KEY, rev INTEGER NOT NULL)")
         # Saves made here that the broker has not confirmed yet. They are published only
         # once the kiosk is online and has the latest retained profiles, as `latest.rev + 1`,
         # so an offline kiosk never pushes an old revision over a newer one.
@@ -64,6 +106,9 @@ class ProfileBook:
     def get(self, member: str) -> MemberProfile | None:
         with self._lock:
             row = self._db.execute("SELECT body FROM profiles WHERE member = ?", (member,)).fetchone()
+            if row is not None:
+                self._seen += 1
+                self._db.execute("UPDATE profiles SET seen = ? WHERE member = ?", (self._seen, member))
         if row is None:
             return None
         try:
@@ -73,24 +118,51 @@ class ProfileBook:
             return None
 
     def rev(self, member: str) -> int:
+        """The newest rev known for `member`, cached or forgotten; -1 if none."""
         with self._lock:
-            row = self._db.execute("SELECT rev FROM profiles WHERE member = ?", (member,)).fetchone()
+            row = self._db.execute("SELECT rev FROM profiles WHERE member = ? UNION ALL "
+                                   "SELECT rev FROM forgotten WHERE member = ?", (member, member)).fetchone()
         return -1 if row is None else row[0]
 
     def offer(self, profile: MemberProfile) -> bool:
         """Store `profile` if it is newer than what is cached; return whether it was stored."""
+        body = encode(profile).decode()
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO profiles (member, rev, body) VALUES (?, ?, ?) "
-                "ON CONFLICT(member) DO UPDATE SET rev = excluded.rev, body = excluded.body "
-                "WHERE excluded.rev > profiles.rev",
-                (profile.member, profile.rev, encode(profile).decode()),
-            )
-        if cur.rowcount:
+            self._seen += 1
+            forgotten = self._db.execute("SELECT rev FROM forgotten WHERE member = ?", (profile.member,)).fetchone()
+            # The same rev as the one forgotten is welcome back: it is the retained copy coming in again.
+            stored = forgotten is None or profile.rev >= forgotten[0]
+            if stored:
+                cur = self._db.execute(
+                    "INSERT INTO profiles (member, rev, body, seen) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(member) DO UPDATE SET rev = excluded.rev, body = excluded.body, seen = excluded.seen "
+                    "WHERE excluded.rev > profiles.rev",
+                    (profile.member, profile.rev, body, self._seen),
+                )
+                stored = cur.rowcount > 0
+            if stored:
+                self._db.execute("DELETE FROM forgotten WHERE member = ?", (profile.member,))
+                self._evict()
+        if stored:
             self.stats.stored += 1
             return True
         self.stats.stale_ignored += 1
         return False
+
+    def _evict(self) -> None:
+        """Forget the least recently seen members beyond `max_members` (under the lock)."""
+        count = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
+        excess = count - self.max_members
+        if excess > 0:
+            oldest = "SELECT member FROM profiles ORDER BY seen ASC LIMIT ?"
+            self._db.execute(f"INSERT OR REPLACE INTO forgotten (member, rev) SELECT member, rev FROM profiles "
+                             f"WHERE member IN ({oldest})", (excess,))
+            self._db.execute(f"DELETE FROM profiles WHERE member IN ({oldest})", (excess,))
+            self._db.execute("DELETE FROM forgotten WHERE rowid IN (SELECT rowid FROM forgotten ORDER BY rowid "
+                             "LIMIT MAX(0, (SELECT COUNT(*) FROM forgotten) - ?))", (MAX_FORGOTTEN,))
+            self.stats.evicted += excess
+            count -= excess
+        self.stats.cached = count
 
     def hold(self, member: str, name: str, model: str, settings: MachineSettings) -> None:
         """Keep a save until it can be published."""
@@ -102,9 +174,11 @@ class ProfileBook:
             )
 
     def pending(self) -> list["HeldSave"]:
-        """Saves made here and not yet published."""
+        """Saves made here and not yet published, except those of forgotten members (they wait for their
+        retained profile to come back)."""
         with self._lock:
-            rows = self._db.execute("SELECT member, name, model, settings FROM pending").fetchall()
+            rows = self._db.execute("SELECT member, name, model, settings FROM pending "
+                                    "WHERE member NOT IN (SELECT member FROM forgotten)").fetchall()
         return [HeldSave(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
 
     def release(self, member: str, model: str | None = None, settings: MachineSettings | None = None) -> None:
@@ -136,6 +210,8 @@ class ProfileBook:
             with self._lock:
                 self._db.execute("DELETE FROM profiles WHERE member = ?", (member,))
                 self._db.execute("DELETE FROM pending WHERE member = ?", (member,))
+                self._db.execute("DELETE FROM forgotten WHERE member = ?", (member,))
+                self.stats.cached = self._db.execute("SELECT COUNT(*) FROM profiles").fetchone()[0]
             self.stats.erased += 1
             return None
         try:
@@ -148,11 +224,41 @@ class ProfileBook:
             self.stats.invalid += 1
             log.warning("profile on the topic of %s names %s; refused", member, profile.member)
             return None
-        return profile if self.offer(profile) else None
+        cached = self.rev(member)
+        if profile.rev > max(cached, 0) + MAX_REV_JUMP:
+            self.stats.rev_refused += 1
+            log.warning("profile of %s refused: rev %d jumps more than %d past the cached %d",
+                        member, profile.rev, MAX_REV_JUMP, cached)
+            return None
+        kept = self._trimmed(profile)
+        if kept is None:
+            return None
+        return kept if self.offer(kept) else None
+
+    def _trimmed(self, profile: MemberProfile) -> MemberProfile | None:
+        """`profile` without its unknown fields if they are too big to keep; None if it is still too big."""
+        if _unknown_bytes(profile) > MAX_UNKNOWN_BYTES:
+            self.stats.unknown_trimmed += 1
+            log.warning("profile of %s: unknown fields over %d bytes dropped", profile.member, MAX_UNKNOWN_BYTES)
+            data = {k: v for k, v in json.loads(encode(profile)).items() if k in MemberProfile.model_fields}
+            data["machines"] = {model: {k: v for k, v in settings.items() if k in MachineSettings.model_fields}
+                                for model, settings in data.get("machines", {}).items()}
+            profile = MemberProfile.model_validate(data)
+        if len(encode(profile)) > MAX_PROFILE_BYTES:
+            self.stats.too_large += 1
+            log.warning("profile of %s refused: over %d bytes", profile.member, MAX_PROFILE_BYTES)
+            return None
+        return profile
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+def _unknown_bytes(profile: MemberProfile) -> int:
+    extras: list[dict[str, Any]] = [profile.model_extra or {}]
+    extras += [settings.model_extra or {} for settings in profile.machines.values()]
+    return sum(len(json.dumps(extra)) for extra in extras if extra)
 
 
 def with_settings(profile: MemberProfile | None, member: str, name: str, model: str,

@@ -1,7 +1,11 @@
 """Config pushed by operators, layered: the kiosk's own file, then the site's push, then this kiosk's.
 
-A push is validated as the whole merged result before it replaces anything;
-a bad one is refused with a readable error and the config in force stays.
+Each pushed layer is validated on its own (over the defaults) and then as the
+merged whole, before it replaces anything: a bad one is refused with a
+readable error, and every layer in force stays as it was. Withdrawing a layer
+(an empty retained payload) is always possible. Both checks include the
+safety floors: the limits of `KioskConfig`'s fields, and a travel for this
+kiosk's own machine model close to the one configured on the kiosk itself.
 """
 
 from typing import Any, Literal
@@ -10,16 +14,25 @@ from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
+from kiosk.core.machine import DEFAULT_GEOMETRY, check_travel
 
 Scope = Literal["site", "kiosk"]
+_DEFAULTS = KioskConfig().model_dump(mode="json")
 
 
 class ConfigKeeper:
-    """Holds the layers and the config in force."""
+    """Holds the layers and the config in force.
 
-    def __init__(self, base: KioskConfig):
+    `machine_model` is the model this kiosk stands beside; the travel its own
+    config file gives that model (or the default geometry's) is the reference
+    a pushed travel must stay close to.
+    """
+
+    def __init__(self, base: KioskConfig, machine_model: str | None = None):
         self._base = base.model_dump(mode="json")
         self._patches: dict[Scope, dict[str, Any]] = {"site": {}, "kiosk": {}}
+        self._model = machine_model
+        self._local_travel_mm = base.machine_models.get(machine_model or "", DEFAULT_GEOMETRY).travel_mm
         self.applied = base
         self.error: str | None = None
 
@@ -27,16 +40,39 @@ class ConfigKeeper:
         """Apply a pushed patch (empty payload: withdraw it); False if refused, see `error`."""
         try:
             patch = _parse_patch(payload)
+            if patch:
+                # On its own first: a layer that is no config by itself must not hide behind another one.
+                self._check_layer(patch)
             candidate = {**self._patches, scope: patch}
-            merged = merge_config(merge_config(self._base, candidate["site"]), candidate["kiosk"])
-            config = KioskConfig.model_validate(merged)
+            config = self._validated(merge_config(merge_config(self._base, candidate["site"]), candidate["kiosk"]))
         except ValueError as exc:
             detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
-            self.error = f"{scope} config refused, previous config kept: {detail}"
-            return False
+            if payload:
+                self.error = f"{scope} config refused, previous config kept: {detail}"
+                return False
+            # A withdrawal is never refused: what remains without it falls back to the kiosk's own file.
+            self._patches = {"site": {}, "kiosk": {}}
+            self.applied = KioskConfig.model_validate(self._base)
+            self.error = f"{scope} config withdrawn; the other layer no longer applied alone ({detail}), " \
+                "so the kiosk's own config is in force"
+            return True
         self._patches[scope] = patch
         self.applied, self.error = config, None
         return True
+
+    def _check_layer(self, patch: dict[str, Any]) -> None:
+        layer = KioskConfig.model_validate(merge_config(_DEFAULTS, patch))
+        # Over the defaults, a layer that leaves the travel alone would seem to set the default one.
+        models = patch.get("machine_models")
+        own = models.get(self._model) if isinstance(models, dict) and self._model is not None else None
+        if self._model is not None and isinstance(own, dict) and "travel_mm" in own:
+            check_travel(self._model, layer.machine_models[self._model].travel_mm, self._local_travel_mm)
+
+    def _validated(self, data: dict[str, Any]) -> KioskConfig:
+        config = KioskConfig.model_validate(data)
+        if self._model is not None and self._model in config.machine_models:
+            check_travel(self._model, config.machine_models[self._model].travel_mm, self._local_travel_mm)
+        return config
 
     def state(self) -> ConfigState:
         return ConfigState(status="error" if self.error else "ok", error=self.error,

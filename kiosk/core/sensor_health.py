@@ -1,34 +1,86 @@
 """How well the machine's sensor node is talking to the kiosk: rate, last seen, bad payloads.
 
-Also tracks the offset between the sensor's clock and the kiosk's, because
-samples carry the sensor's time while timeouts are measured on the kiosk's.
+Every sample passes `sample_seen` before anything uses it: its timestamp is
+checked by the `SensorClock`, which also holds the offset between the
+sensor's clock and the kiosk's (samples carry the sensor's time, timeouts are
+measured on the kiosk's). Only believable depth samples inside the machine's
+travel move the clock, the rate and `last_seen`.
 """
 
-from dataclasses import dataclass
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
+from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.kiosk import SensorHealth
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
+from kiosk.core.link import MqttLink
+from kiosk.core.sensor_clock import SensorClock
+
+log = logging.getLogger(__name__)
 
 RATE_WINDOW_S = 2.0
+# Readings this far outside the sled's travel are still believed (calibration offset plus noise).
+TRAVEL_TOLERANCE_MM = 20.0
 
 
 @dataclass
 class SensorMonitor:
+    """The sensor stream as the kiosk sees it: counts, rate, last position, and its clock."""
+
     received: int = 0
     invalid: int = 0
     unknown_fields: int = 0
     last_seen: float | None = None  # kiosk clock
     last_ts: float | None = None  # sensor clock
     last_mm: float | None = None  # calibrated, set by the kiosk
-    clock_offset: float = 0.0  # sensor clock minus kiosk clock
     rate_hz: float = 0.0
+    clock: SensorClock = field(default_factory=SensorClock)
     _window_start: float = 0.0
     _window_count: int = 0
+    _status_ts: float | None = None
 
-    def sample_seen(self, received_at: float, ts: float, unknown: int) -> None:
+    @property
+    def clock_offset(self) -> float:
+        """Sensor clock minus kiosk clock."""
+        return self.clock.offset
+
+    def attach(self, link: MqttLink, status_topic: str, post: Callable[[Callable[[], None]], None]) -> None:
+        """Follow the node's retained status; `post` hands work to the core thread."""
+        link.subscribe(status_topic, lambda _t, payload, _p: post(lambda: self.status_seen(payload)), qos=1)
+
+    def status_seen(self, payload: bytes) -> None:
+        """A `ready` status newer than the last one means the node (re)started."""
+        try:
+            status = decode(SensorStatus, payload)
+        except PayloadError as exc:
+            log.warning("sensor status refused: %s", exc)
+            return
+        if status.state == "ready" and (self._status_ts is None or status.ts > self._status_ts):
+            self.clock.sensor_restarted()
+        self._status_ts = status.ts if self._status_ts is None else max(self._status_ts, status.ts)
+
+    def sample_seen(self, received_at: float, item: DepthSample | LiftoffEvent,
+                    to_mm: Callable[[float], float] = float, travel_mm: float | None = None) -> bool:
+        """Count `item`; False if its timestamp cannot be believed and nothing may use it.
+
+        A depth sample (raw, `to_mm` calibrates it) moves the clock only when
+        inside `travel_mm`; outside it still goes on, so the cue engine can
+        report the sensor as out of range.
+        """
         self.received += 1
-        self.unknown_fields += unknown
+        self.unknown_fields += len(item.unknown_fields)
+        if not isinstance(item, DepthSample):
+            return self.clock.believable(item.ts, received_at)
+        if not self.clock.believable(item.ts, received_at, item.seq):
+            return False
+        if travel_mm is None or -TRAVEL_TOLERANCE_MM <= to_mm(item.mm) <= travel_mm + TRAVEL_TOLERANCE_MM:
+            self._settle(received_at, item.ts)
+        return True
+
+    def _settle(self, received_at: float, ts: float) -> None:
+        self.clock.settle(ts, received_at)
         self.last_seen, self.last_ts = received_at, ts
-        self.clock_offset = ts - received_at
         if received_at - self._window_start >= RATE_WINDOW_S:
             elapsed = received_at - self._window_start
             self.rate_hz = self._window_count / elapsed if self._window_start and elapsed > 0 else 0.0
@@ -36,7 +88,7 @@ class SensorMonitor:
         self._window_count += 1
 
     def sensor_time(self, kiosk_now: float) -> float:
-        return kiosk_now + self.clock_offset
+        return self.clock.sensor_time(kiosk_now)
 
     def silent_for(self, kiosk_now: float) -> float | None:
         return None if self.last_seen is None else kiosk_now - self.last_seen
@@ -52,4 +104,6 @@ class SensorMonitor:
             dropped=dropped,
             out_of_range=out_of_range,
             unknown_fields=self.unknown_fields,
+            ts_refused=self.clock.refused,
+            restarts=self.clock.restarts,
         )

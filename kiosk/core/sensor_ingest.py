@@ -1,7 +1,9 @@
-"""Unit `sensor`: owns `R/sensor/depth` and `R/sensor/event`, the machine's own sensor node.
+"""Unit `sensor`: owns `R/sensor/depth`, `R/sensor/event` and `R/sensor/status`, the machine's own sensor node.
 
 Every sample is decoded strictly (a bad one is counted, and reported as a
-`sensor_fault` at most every 30 s), mapped through the technician's sled
+`sensor_fault` at most every 30 s), checked against the kiosk's clock and the
+stream's own recent past (`SensorClock`: a sample far from either is refused
+and counted and never moves the clock), mapped through the technician's sled
 calibration to true millimetres, and handed to the kiosk's session logic.
 It also keeps what the maintenance screen shows of the sensor: the last raw
 and calibrated reading, which pads are lifted, rate and silence.
@@ -36,7 +38,9 @@ class SensorIngest(Unit):
     """Decodes, calibrates and counts the sensor node's stream, then passes it on."""
 
     def __init__(self, wiring: Wiring, travel_mm: float, on_depth: Callable[[DepthSample, float], None],
-                 on_liftoff: Callable[[LiftoffEvent, float], None], session_id: Callable[[], str | None]) -> None:
+                 on_liftoff: Callable[[LiftoffEvent, float], None], session_id: Callable[[], str | None],
+                 on_restart: Callable[[], None]) -> None:
+        """`on_restart()`: the node restarted (a new `ready` status, then a `seq` near 0)."""
         super().__init__(wiring)
         self.monitor = SensorMonitor()
         self.last_raw_mm: float | None = None
@@ -46,6 +50,7 @@ class SensorIngest(Unit):
         self._on_depth = on_depth
         self._on_liftoff = on_liftoff
         self._session_id = session_id
+        self._on_restart = on_restart
         self._last_invalid_report = 0.0
 
     def start(self) -> None:
@@ -53,6 +58,7 @@ class SensorIngest(Unit):
         topics = self.wiring.topics
         self.listen(topics.sensor_depth, self._depth_message, qos=0)
         self.listen(topics.sensor_event, self._event_message, qos=1)
+        self.listen(topics.sensor_status, lambda _t, payload, _p, _at: self.monitor.status_seen(payload), qos=1)
 
     @property
     def started(self) -> bool:
@@ -110,13 +116,16 @@ class SensorIngest(Unit):
                 self.wiring.emit(SensorFault(ts=received_at, session=self._session_id(), fault="invalid_payloads",
                                              detail=f"{self.monitor.invalid} refused so far; last: {exc}"[:200]))
             return None
-        self.monitor.sample_seen(received_at, item.ts, len(item.unknown_fields))
+        if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm):
+            return None
         return item
 
     def _depth_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
         raw = self._decode(DepthSample, payload, received_at)
         if raw is None:
             return
+        if self.monitor.clock.just_restarted:
+            self._on_restart()
         self.last_raw_mm = raw.mm
         sample = raw.model_copy(update={"mm": self.calibration.to_mm(raw.mm)})
         self.monitor.last_mm = sample.mm

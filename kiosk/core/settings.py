@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from pydantic import AfterValidator, ValidationError, field_validator
+from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
@@ -20,6 +20,8 @@ from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
 from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.core.camera import source_from_spec
+from kiosk.core.files import private_dir
+from kiosk.core.profiles import MAX_MEMBERS
 
 ENV_PREFIX = "LEGPRESS_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -57,6 +59,8 @@ class KioskSettings(BaseSettings):
     machine_model: Id = "generic-45"
     camera: Annotated[str, AfterValidator(check_camera)] = "none"
     log_level: str = "INFO"
+    # Members whose profiles the kiosk keeps offline; the least recently seen are forgotten first.
+    profile_cache_members: Annotated[int, Field(ge=10, le=1_000_000)] = MAX_MEMBERS
     tuning: KioskConfig = KioskConfig()
 
     @field_validator("log_level")
@@ -148,7 +152,7 @@ def _check_broker_access(settings: KioskSettings) -> None:
 def _check_folders(settings: KioskSettings) -> None:
     """The data folder must be writable and the trusted keys, if they exist, a folder."""
     try:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.data_dir)
         probe = settings.data_dir / ".write-test"
         probe.write_text("ok")
         probe.unlink()

@@ -45,6 +45,10 @@ CHECKLIST = (
     ("Brace", "Breathe into your belly, tighten"),
 )
 
+# Member codes refused for their age or because the front desk withdrew them.
+CODE_TOO_OLD = "This code is too old to use here. Ask the front desk for a new one."
+CODE_REVOKED = "This code has been replaced or cancelled. Ask the front desk for your new one."
+
 FOOT_HEIGHT = {"low": "Low", "mid": "Middle", "high": "High"}
 FOOT_WIDTH = {"narrow": "Narrow", "shoulder": "Shoulder width", "wide": "Wide"}
 

@@ -1,7 +1,14 @@
-"""`legpress-fleet members`: issue member codes and cards, erase a member's profile."""
+"""`legpress-fleet members`: issue member codes and cards, revoke them, erase a member's profile.
+
+Codes expire by default (`DEFAULT_DAYS` for members, `DEFAULT_STAFF_HOURS`
+for staff): a code is a bearer credential, and a screenshot of one works as
+well as the card. `revoke` withdraws every code of a member issued before a
+time, through the site's retained revocation list (docs/security.md).
+"""
 
 import argparse
 import sys
+import threading
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -9,12 +16,14 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from kiosk.contract.base import describe_validation_error
+from kiosk.contract.base import PayloadError, decode, describe_validation_error, encode
 from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
-from kiosk.contract.topics import member_profile
+from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
+from kiosk.contract.topics import member_profile, site_revocations
 from kiosk.core.broker_url import BrokerUrl
+from kiosk.core.link import MqttLink
 from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
@@ -24,6 +33,11 @@ if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
 DAY_S = 86400
+HOUR_S = 3600
+DEFAULT_DAYS = 365
+DEFAULT_STAFF_HOURS = 12
+# How long to wait for the retained list before taking it that there is none yet.
+RETAINED_WAIT_S = 1.0
 
 
 def issue_code(key_path: str | Path, member: str, name: str, role: Role = "member",
@@ -68,9 +82,61 @@ def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float
     return topic
 
 
+def revoke_member(broker: BrokerUrl | str, site: str, member: str, issued_before: float, note: str = "",
+                  timeout: float = 10.0) -> RevocationList:
+    """Add `member` to the site's retained revocation list (keeping every other entry); returns the new list.
+
+    The list is read back from the broker first, so two operators revoking
+    different members one after the other both count. A retained list that is
+    not valid is not overwritten: someone must look at it.
+    """
+    check_id(member, "member")
+    topic = site_revocations(site)
+    with connected(broker, timeout) as link:
+        current = _retained(link, topic)
+        if current is None:
+            current = RevocationList(updated=0)
+        entries = [e for e in current.revoked if e.member != member]
+        before = max([issued_before] + [e.issued_before for e in current.revoked if e.member == member])
+        try:
+            entries.append(Revocation(member=member, issued_before=before, note=note))
+            revocations = RevocationList(updated=time.time(), revoked=entries)
+        except ValidationError as exc:
+            raise CommandFailed(f"revocation not sent: {describe_validation_error(exc)}") from None
+        if len(entries) > MAX_REVOCATIONS:
+            raise CommandFailed(f"the list already holds {MAX_REVOCATIONS} members: remove old entries first")
+        if not link.publish_and_wait(topic, encode(revocations), qos=1, retain=True, timeout=timeout):
+            raise CommandFailed(f"{link.broker} did not confirm the revocation list on {topic} within {timeout:g} s")
+    return revocations
+
+
+def _retained(link: MqttLink, topic: str) -> RevocationList | None:
+    got: list[bytes] = []
+    arrived = threading.Event()
+
+    def keep(_topic: str, payload: bytes, _props: object) -> None:
+        got.append(payload)
+        arrived.set()
+
+    link.subscribe(topic, keep, qos=1)
+    arrived.wait(RETAINED_WAIT_S)
+    if not got or not got[-1]:
+        return None
+    try:
+        return decode(RevocationList, got[-1])
+    except PayloadError as exc:
+        raise CommandFailed(f"the retained list on {topic} is not valid ({exc}); fix or clear it first") from None
+
+
 def _positive_days(text: str) -> int:
     if not (text.isascii() and text.isdigit()) or int(text) < 1:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days of 1 or more")
+    return int(text)
+
+
+def _positive_hours(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of hours of 1 or more")
     return int(text)
 
 
@@ -85,10 +151,21 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
                        help="first name shown on the card and the kiosk (40 characters at most)")
     issue.add_argument("--role", choices=("member", "staff"), default="member")
     lifetime = issue.add_mutually_exclusive_group()
-    lifetime.add_argument("--days", type=_positive_days, help="valid for this many days (default: no expiry)")
+    lifetime.add_argument("--days", type=_positive_days,
+                          help=f"valid for this many days (default: {DEFAULT_DAYS} for members, "
+                          f"{DEFAULT_STAFF_HOURS} hours for staff)")
+    lifetime.add_argument("--hours", type=_positive_hours, help="valid for this many hours")
     lifetime.add_argument("--expires", help="valid until this ISO date (through that day) or date-time")
     issue.add_argument("--out", default=".", help="folder for <member>.png and <member>.svg (default: here)")
     issue.set_defaults(run=_issue)
+
+    revoke = actions.add_parser("revoke", help="withdraw every code of a member issued before now (or --before)")
+    revoke.add_argument("--member", required=True, help="member id")
+    revoke.add_argument("--before", help="revoke codes issued before this ISO date-time (default: now)")
+    revoke.add_argument("--note", default="", help="why, for operators (never shown to members)")
+    add_site_and_broker(revoke)
+    revoke.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
+    revoke.set_defaults(run=_revoke)
 
     erase = actions.add_parser("erase", help="delete a member's saved profile from the site broker")
     erase.add_argument("--member", required=True, help="member id")
@@ -100,18 +177,38 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
 def _issue(args: argparse.Namespace) -> int:
     now = time.time()
     if args.days is not None:
-        expires_at: float | None = float(int(now) + args.days * DAY_S)
+        expires_at = float(int(now) + args.days * DAY_S)
+    elif args.hours is not None:
+        expires_at = float(int(now) + args.hours * HOUR_S)
     elif args.expires is not None:
         expires_at = parse_expiry(args.expires)
         if expires_at <= now:
             raise ValueError(f"--expires {args.expires} is already past")
+    elif args.role == "staff":
+        expires_at = float(int(now) + DEFAULT_STAFF_HOURS * HOUR_S)
     else:
-        expires_at = None
+        expires_at = float(int(now) + DEFAULT_DAYS * DAY_S)
     code = issue_code(args.key, args.member, args.name, args.role, expires_at, now)
     png, svg = write_cards(code, args.member, args.name.strip(), args.out)
     print(code)
     print(f"cards: {png} {svg}", file=sys.stderr)
     return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    before = time.time() if args.before is None else _parse_before(args.before)
+    revocations = revoke_member(args.broker, args.site, args.member, before, args.note, args.timeout)
+    when = datetime.fromtimestamp(revocations.cutoffs()[args.member]).isoformat(timespec="seconds")
+    print(f"revoked {args.member}'s codes issued before {when}; {len(revocations.revoked)} member(s) on the list")
+    return 0
+
+
+def _parse_before(text: str) -> float:
+    """`--before`: an ISO date (its midnight) or date-time; local time unless it has an offset."""
+    try:
+        return datetime.fromisoformat(text).timestamp()
+    except ValueError:
+        raise ValueError(f"--before {text!r} is not an ISO date or date-time, e.g. 2026-12-01T09:30") from None
 
 
 def _erase(args: argparse.Namespace) -> int:

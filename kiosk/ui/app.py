@@ -106,6 +106,10 @@ class KioskApp(App):
         self.toast = MessageToast()
         # The pain screen is the one screen the out-of-order layer must not cover.
         self.manager.bind(current=lambda *_: self._cover_out_of_order())
+        # A warning in the banner's place, or a stop over the screen, is never covered by a message.
+        banner = self.screen("set").banner
+        for widget, prop in ((banner, "severity"), (self.stop_overlay, "shown"), (self.manager, "current")):
+            widget.bind(**{prop: lambda *_: self._hold_toast()})
         root = FloatLayout()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
@@ -165,6 +169,10 @@ class KioskApp(App):
     def _cover_out_of_order(self) -> None:
         self.out_of_order.shown = self.mode == "out_of_order" and self.manager.current != "pain"
 
+    def _hold_toast(self) -> None:
+        on_banner = self.manager.current == "set" and self.screen("set").banner.severity in ("warn", "stop")
+        self.toast.held = on_banner or self.stop_overlay.shown
+
     def _on_notice(self, notice: OperatorNotice) -> None:
         if notice.kind == "message":
             self.toast.show(notice.text, notice.seconds)
@@ -211,8 +219,6 @@ class KioskApp(App):
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
             self.sound.play(cue.severity)
-            if cue.severity != "info" and self.manager.current == "set":
-                self.toast.hide()  # a message must not hide a warning in the banner's place
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))

@@ -72,19 +72,24 @@ class MessageToast(FloatLayout):
     """A message from an operator (or the kiosk) for a few seconds; touches pass through.
 
     It sits in the top strip, over the cue banner's place, so it never hides
-    the Pain button or the rep counter; two lines at most.
+    the Pain button or the rep counter; two lines at most. While `held` (a
+    warn or stop cue is up) it stays out of sight, however long the operator
+    asked for, and comes back only if its time has not run out by then.
     """
 
     text = StringProperty("")
+    held = BooleanProperty(False)
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
         self._hide = Clock.create_trigger(self._fade, 5)
+        self._running = False
         self.opacity = 0
 
     def show(self, text: str, seconds: float) -> None:
         Animation.cancel_all(self, "opacity")
-        self.text, self.opacity = text, 1
+        self.text, self._running = text, True
+        self.opacity = 0 if self.held else 1
         self._hide.cancel()
         self._hide.timeout = max(0.5, seconds)
         self._hide()
@@ -93,7 +98,12 @@ class MessageToast(FloatLayout):
         self._hide.cancel()
         self._fade()
 
+    def on_held(self, _instance, held: bool) -> None:
+        Animation.cancel_all(self, "opacity")
+        self.opacity = 0 if held or not self._running else 1
+
     def _fade(self, *_args) -> None:
+        self._running = False
         Animation(opacity=0, d=0.3).start(self)
 
     def on_touch_down(self, touch):

@@ -1,7 +1,9 @@
 """Short tones for warn and stop cues, made with the `wave` module the first time they are needed.
 
-Info cues stay silent so the gym is not beeping all day; sound can be turned
-off with the `tuning.sound` setting; a kiosk without audio just stays quiet.
+Info cues stay silent so the gym is not beeping all day; warnings can be
+turned off with the `tuning.sound` setting, a stop cannot (a safety floor: a
+member under the weight may not be looking at the screen); a kiosk without
+audio just stays quiet.
 """
 
 import logging
@@ -42,14 +44,14 @@ def write_tone(path: Path, tones: tuple[tuple[int, float], ...]) -> Path:
 
 
 class CueSound:
-    """Plays the tone for a cue's severity, if sound is on and the kiosk has audio."""
+    """Plays the tone for a cue's severity when the kiosk has audio: a warning if sound is on, a stop always."""
 
     def __init__(self, folder: Path, enabled: bool):
         self.enabled = enabled
         self._sounds = {}
-        if not enabled:
-            return
         for severity, tones in TONES.items():
+            if not enabled and severity != "stop":
+                continue
             path = folder / f"cue-{severity}.wav"
             try:
                 if not path.exists():

@@ -8,6 +8,7 @@ import pytest
 from kiosk.core import wording as words
 from kiosk.core.wording import CALIBRATION_DONE as CAL_STEPS
 from kiosk.devbroker import publish
+from kiosk.sim.motion import SledPath
 from tests.ui.members import on_set_screen, start_member
 
 pytestmark = pytest.mark.ui
@@ -87,7 +88,8 @@ def test_done_leaves_maintenance_without_a_staff_scan(fresh):
 def test_pushed_machine_geometry_shapes_the_next_session(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
     topic = ui.kiosk.topics.kiosk_config_set
-    horizontal = {"machine_type": "horizontal", "travel_mm": 400, "backrest_angles_deg": [25], "seat_notches": 4}
+    # Notches and angles may change with a push; the travel only within the safety floor's band of this kiosk's own.
+    horizontal = {"machine_type": "horizontal", "travel_mm": 460, "backrest_angles_deg": [25], "seat_notches": 4}
     publish(ui.broker, topic, json.dumps({"machine_models": {ui.kiosk.settings.machine_model: horizontal}}),
             retain=True)
     try:
@@ -96,7 +98,7 @@ def test_pushed_machine_geometry_shapes_the_next_session(fresh):
         rows = {row.key: row for row in app.screen("settings").ids.rows.children}
         assert rows["seat"].value == "Notch 1 of 4" and rows["seat"].can_raise
         assert rows["backrest"].value.startswith("Notch 1") and not rows["backrest"].can_raise
-        assert app.geometry.travel_mm == 400
+        assert app.geometry.travel_mm == 460
     finally:
         publish(ui.broker, topic, b"", retain=True)
         d.until(lambda: ui.kiosk.geometry.seat_notches == 1, what="config withdrawn")
@@ -166,3 +168,23 @@ def test_operator_message_shows_from_any_thread(fresh):
     d.until(lambda: app.toast.opacity == 1, what="message shown")
     assert app.toast.text == "Closing in 10 minutes"
     d.until(lambda: app.toast.opacity == 0, timeout=3, what="message gone")
+
+
+def test_a_message_never_covers_a_warning_and_comes_back_after_it(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-jo")
+    command(ui, "message", text="Closing in 10 minutes", seconds=60)
+    d.until(lambda: app.toast.opacity == 1, what="message shown")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(230, 2.5))
+    d.until(lambda: ui.node.idle(), what="sled down")
+    ui.node.liftoff("lumbar", "start")
+    banner = app.screen("set").banner
+    d.until(lambda: banner.severity == "warn", what="lift-off warning in the banner")
+    assert app.toast.opacity == 0, "the message stepped aside for the warning"
+    command(ui, "message", text="Towels at the desk", seconds=60)
+    d.wait(0.5)
+    assert banner.severity == "warn" and app.toast.opacity == 0, "a new message waits too"
+    ui.node.liftoff("lumbar", "end")
+    d.until(lambda: banner.severity == "", timeout=10, what="the warning's time over")
+    d.until(lambda: app.toast.opacity == 1, what="the message back")
+    assert app.toast.text == "Towels at the desk"

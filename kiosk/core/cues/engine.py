@@ -16,6 +16,7 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
+from kiosk.core.machine import TARGET_MARGIN_MM, within_floors
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -48,12 +49,13 @@ class CueEngine:
     Each input returns the events it caused, cues first in priority order
     (stop, warn, info), then reps, set ends and sensor faults. A lumbar
     lift-off lowers the member's max depth (see `learnt_settings`); enough of
-    them in one set stop the set.
+    them in one set stop the set. Whatever settings it is given, it works
+    within the depth floors (`kiosk.core.machine.within_floors`).
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
                  thresholds: CueThresholds | None = None, session: str | None = None):
-        self.settings = settings
+        self.settings = settings = within_floors(settings, geometry)[0]
         self.geometry = geometry
         self.thresholds = thresholds = thresholds or CueThresholds()
         self.session = session
@@ -143,6 +145,22 @@ class CueEngine:
             out.append(SensorFault(ts=now, session=self.session, fault="stale",
                                    detail=f"no depth reading for {now - self._last_ts:.1f} s; live cues are off"))
         self._rest_check(now, out)
+        return out
+
+    def sensor_restarted(self) -> list[CueEvent]:
+        """The node restarted (the kiosk saw its new `ready` and `seq` back near 0): its clock may have moved.
+
+        Times from before and after cannot be compared, so the open set ends
+        where the old stream stopped and the stream starts afresh.
+        """
+        out: list[CueEvent] = []
+        if self._set_open:
+            self._close_set(self._last_ts or 0.0, out)
+        self._health.restarts += 1
+        self._depth_seq = SeqGuard()
+        self._tracker = RepTracker(self.thresholds.hysteresis_mm)
+        self._armed, self._lost = True, False
+        self._last_mm = self._last_ts = None
         return out
 
     def end(self, now: float) -> list[CueEvent]:
@@ -294,7 +312,9 @@ class CueEngine:
         if self._last_mm is not None and not self._lost:
             self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
                                                 self._floor), 1)
-            self._target = min(self._target, self._max)
+            # Still a margin short of max, and still below the top position's line.
+            halfway = (self._max + self.settings.top_mm) / 2
+            self._target = round(min(self._target, max(self._max - TARGET_MARGIN_MM, halfway)), 1)
         # The lift-off cue already says to push up; a `too_deep` for the same rep,
         # caused only by the max depth just lowered, would bury it.
         self._too_deep = True

@@ -27,29 +27,33 @@ class SeqGuard:
     """Accepts each `seq` of one stream once and in order, and notices a restarted sender.
 
     A sender stamps `ts` when it samples, so a late (out-of-order) message
-    carries an older `ts` than the newest one seen. A lower `seq` with a newer
-    `ts` can only be a sender that started counting from 0 again.
+    carries an older `ts` than the newest one seen. A `seq` back near 0 with a
+    newer `ts` can only be a sender that started counting again. A `seq` that
+    runs ahead faster than any sensor samples is forged, and refused: taken,
+    it would make every real sample after it look late. Nothing else
+    resynchronises the guard, least of all a run of refused samples (replays
+    come in runs).
     """
 
-    # A run of refusals this long means the guard, not the stream, is wrong: a
-    # sender restarted with its clock behind, or one forged message set seq and
-    # ts far ahead. Either way the live stream is followed again.
-    RESYNC_AFTER = 3
+    # Far above any sensor's rate (the contract says 20-100 Hz), so only a forged seq exceeds it.
+    MAX_RATE_HZ = 1000.0
+    SLACK = 1000
+    RESTART_SEQ = 1000
 
     def __init__(self) -> None:
         self._seq = -1
         self._ts = -1.0
-        self._refused_run = 0
 
     def admit(self, seq: int, ts: float) -> int:
         if seq > self._seq:
+            if self._seq >= 0 and seq - self._seq > self.MAX_RATE_HZ * max(0.0, ts - self._ts) + self.SLACK:
+                return OUT_OF_ORDER
             verdict = ACCEPT
-        elif ts > self._ts or self._refused_run + 1 >= self.RESYNC_AFTER:
+        elif seq <= self.RESTART_SEQ and ts > self._ts:
             verdict = RESTART
         else:
-            self._refused_run += 1
             return DUPLICATE if seq == self._seq else OUT_OF_ORDER
-        self._seq, self._ts, self._refused_run = seq, ts, 0
+        self._seq, self._ts = seq, ts
         return verdict
 
 

@@ -1,0 +1,160 @@
+"""Forged and replayed sensor input on a running kiosk over a real broker: refused, counted, reps still right."""
+
+import json
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+
+from kiosk.contract.base import decode, encode
+from kiosk.contract.profile import MemberProfile
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
+from kiosk.devbroker import publish
+from kiosk.sim.traces import TRACE_SETTINGS, generate
+
+R = "gym/v1/testgym/lp1"
+YEAR_1970, YEAR_3000 = 1.0, 32503679999.0
+
+
+class Node:
+    """Publishes like a sensor node: depth at QoS 0, events at QoS 1, in order, from one client."""
+
+    def __init__(self, broker):
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self.client.connect(broker.host, broker.port)
+        self.client.loop_start()
+
+    def depth(self, sample: DepthSample) -> None:
+        self.client.publish(f"{R}/sensor/depth", encode(sample), qos=0)
+        time.sleep(0.0005)  # as fast as a loaded link takes it, not faster than the broker forwards
+
+    def event(self, event: LiftoffEvent) -> None:
+        self.client.publish(f"{R}/sensor/event", encode(event), qos=1).wait_for_publish(5)
+
+    def status(self, state: str) -> None:
+        status = SensorStatus(state=state, ts=time.time(), fw="test", rate_hz=50)
+        self.client.publish(f"{R}/sensor/status", encode(status), qos=1, retain=True).wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+
+@pytest.fixture
+def at_the_machine(broker, collect, kiosk):
+    """A member in session with the settings the traces are made for, a node, and the kiosk's events."""
+    profile = MemberProfile(member="m_sam", name="Sam", rev=3, updated=1.0, machines={"generic-45": TRACE_SETTINGS})
+    publish(broker, "gym/v1/testgym/members/m_sam/profile", encode(profile), retain=True)
+    deadline = time.monotonic() + 10
+    while kiosk.profiles.book.rev("m_sam") != 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    events = collect(f"{R}/kiosk/event")
+    kiosk.scan(kiosk.keyring.code("m_sam"))
+    events.wait_for(lambda m: b"session_start" in m.payload)
+    node = Node(broker)
+    yield node, events
+    node.close()
+
+
+def _samples(seed: int = 3, start: float | None = None) -> tuple[list[DepthSample], int]:
+    trace = generate("good", seed, rate_hz=50, start_ts=time.time() if start is None else start)
+    return [decode(DepthSample, i.payload) for i in trace.items if i.kind == "depth"], trace.truth.reps
+
+
+def _sensor_health(broker, collect) -> dict:
+    replies = collect(f"{R}/kiosk/res/diagnostics")
+    transaction = f"d{time.monotonic_ns()}"
+    publish(broker, f"{R}/kiosk/cmd/diagnostics", json.dumps({"transaction": transaction}))
+    return json.loads(replies.wait_for(lambda m: transaction.encode() in m.payload).payload)["data"]["telemetry"][
+        "sensor"]
+
+
+def _settled(events, reps: int) -> list[dict]:
+    """The kiosk's events once the set ended, with `reps` reps or whatever came."""
+    events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=30)
+    return [json.loads(m.payload) for m in events.messages]
+
+
+def test_liftoffs_stamped_1970_or_3000_are_refused_and_a_real_one_is_cued(broker, collect, at_the_machine):
+    node, events = at_the_machine
+    samples, _ = _samples()
+    bottom = max(range(len(samples) // 3), key=lambda n: samples[n].mm)  # deep in the first rep
+    for n, sample in enumerate(samples):
+        node.depth(sample)
+        if n == bottom:
+            for seq, ts in enumerate((YEAR_1970, YEAR_3000) * 15):
+                node.event(LiftoffEvent(seq=seq, ts=ts, type="liftoff", zone="pelvis", state="start"))
+            time.sleep(0.3)
+            assert not any(b"liftoff_pelvis" in m.payload for m in events.messages)
+            node.event(LiftoffEvent(seq=99, ts=sample.ts, type="liftoff", zone="pelvis", state="start"))
+            events.wait_for(lambda m: b"liftoff_pelvis" in m.payload)
+    received = _settled(events, 0)
+    set_end = next(e for e in received if e["type"] == "set_end")
+    assert set_end["liftoffs"] == 1
+    assert sum(e.get("cue") == "liftoff_pelvis" for e in received) == 1
+    assert _sensor_health(broker, collect)["ts_refused"] == 30
+
+
+@pytest.mark.parametrize("forged_mm", [150.0, 1900.0], ids=["inside travel", "outside travel"])
+def test_a_future_dated_sample_never_moves_the_sensor_clock(broker, collect, at_the_machine, forged_mm):
+    node, events = at_the_machine
+    samples, reps = _samples()
+    middle = len(samples) // 2
+    for n, sample in enumerate(samples):
+        node.depth(sample)
+        if n == middle:
+            node.depth(DepthSample(seq=sample.seq + 1, ts=sample.ts + 30_000_000, mm=forged_mm))
+            node.depth(DepthSample(seq=sample.seq + 2, ts=sample.ts + 200, mm=forged_mm))
+    received = _settled(events, reps)
+    assert not any(e.get("cue") == "sensor_lost" or e.get("fault") == "stale" for e in received)
+    assert sum(e["type"] == "rep" for e in received) == reps
+    assert sum(e["type"] == "set_end" for e in received) == 1
+    assert _sensor_health(broker, collect)["ts_refused"] == 2
+
+
+def test_replayed_samples_in_bursts_are_not_counted_as_reps(broker, collect, at_the_machine):
+    node, events = at_the_machine
+    samples, reps = _samples()
+    for n, sample in enumerate(samples):
+        node.depth(sample)
+        if n % 50 == 49 and n > 200:
+            for old in samples[n - 200:n - 197]:  # four seconds old, in bursts of three
+                node.depth(old)
+    received = _settled(events, reps)
+    rep_events = [e for e in received if e["type"] == "rep"]
+    assert len(rep_events) == reps
+    assert all(e["eccentric_s"] > 0.5 for e in rep_events)
+    health = _sensor_health(broker, collect)
+    assert health["ts_refused"] > 0 and health["restarts"] == 0
+
+
+def test_a_restart_is_recognised_from_the_status_and_seq_back_near_0(broker, collect, at_the_machine):
+    node, events = at_the_machine
+    node.status("ready")
+    first, _ = _samples(seed=3)
+    for sample in first[:600]:  # twelve seconds: well into the set
+        node.depth(sample)
+    # The node reboots with its clock a minute behind (not yet synced) and counts from 0 again.
+    behind, reps = _samples(seed=4, start=first[599].ts - 60)
+    for sample in behind[:50]:
+        node.depth(sample)
+    time.sleep(0.3)
+    assert _sensor_health(broker, collect)["ts_refused"] == 50, "without a new status it is not a restart"
+    node.status("ready")
+    time.sleep(0.3)
+    before_restart = len(events.messages)
+    for sample in behind:
+        node.depth(sample)
+    def set_ends() -> list[dict]:
+        return [e for e in map(json.loads, (m.payload for m in events.messages[before_restart:]))
+                if e["type"] == "set_end"]
+    deadline = time.monotonic() + 30
+    while len(set_ends()) < 2:  # the interrupted set, closed by the restart, then the new one
+        assert time.monotonic() < deadline, set_ends()
+        time.sleep(0.05)
+    interrupted, fresh = set_ends()[:2]
+    assert 0 < interrupted["reps"] < reps and not interrupted["stopped"]
+    assert fresh["reps"] == reps, "every rep after the reboot counts"
+    assert _sensor_health(broker, collect)["restarts"] == 2  # the node's first `ready`, then the reboot
