@@ -7,6 +7,7 @@ benchmarks start brokers the same way the tests do.
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -94,6 +95,67 @@ class Broker:
 M = TypeVar("M", bound=BaseModel)
 E = TypeVar("E", bound=BaseModel)
 T = TypeVar("T")
+
+
+def listener_ports(conf: Path) -> list[int]:
+    """The ports of every `listener` line of a mosquitto.conf."""
+    return [int(m.group(1)) for m in re.finditer(r"^listener\s+(\d+)", conf.read_text(), flags=re.M)]
+
+
+class RenderedBroker:
+    """A mosquitto started from a rendered config as it is (`legpress-fleet broker render`), ports and all.
+
+    Unlike `Broker` nothing in the config is rewritten: tests render an
+    inventory that names free ports, so the very file a gym would run is the
+    one under test. It can be stopped, started again on the same ports, and
+    sent SIGHUP to reload passwords and ACLs.
+    """
+
+    def __init__(self, conf: Path, log: Path | None = None):
+        self.conf = conf
+        self.ports = listener_ports(conf)
+        if not self.ports:
+            raise ValueError(f"{conf} has no listener")
+        self.log = log or conf.with_name("mosquitto.log")
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 10.0) -> "RenderedBroker":
+        with open(self.log, "ab") as log:
+            self._proc = subprocess.Popen([mosquitto_binary(), "-c", str(self.conf)], stdout=log, stderr=log)
+        deadline = time.monotonic() + timeout
+        waiting = list(self.ports)
+        while waiting:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"mosquitto -c {self.conf} exited with {self._proc.returncode}: "
+                                   f"{self.log.read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", waiting[0]), timeout=0.2):
+                    waiting.pop(0)
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"mosquitto -c {self.conf} did not listen on {waiting[0]} "
+                                       f"within {timeout} s") from None
+                time.sleep(0.02)
+        return self
+
+    def reload(self) -> None:
+        """SIGHUP: mosquitto rereads its password file and ACL (not its bridges)."""
+        if self._proc and self._proc.poll() is None:
+            self._proc.send_signal(signal.SIGHUP)
+
+    def stop(self) -> None:
+        if self._proc and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(5)
+        self._proc = None
+
+    @property
+    def running(self) -> bool:
+        return self._proc is not None and self._proc.poll() is None
 
 
 @dataclass

@@ -93,7 +93,9 @@ class MqttLink:
         if self.broker.username:
             self._client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
-            self._client.tls_set()
+            # Certificate and host name are always checked: the broker's CA when one is given
+            # (a render's dev CA), else the host's public CAs.
+            self._client.tls_set(ca_certs=str(self.broker.ca) if self.broker.ca else None)
         if will is not None:
             self.set_will(will)
         self._client.reconnect_delay_set(reconnect_min_s, reconnect_max_s)

@@ -18,12 +18,13 @@ from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
-from kiosk.core.broker_url import BrokerUrl
+from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.core.camera import source_from_spec
 from kiosk.core.files import private_dir
 from kiosk.core.profiles import MAX_MEMBERS
 
 ENV_PREFIX = "LEGPRESS_"
+DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
 
 
 def _check_broker(url: str) -> str:
@@ -50,7 +51,9 @@ class KioskSettings(BaseSettings):
 
     site: Id
     machine: Id
-    broker: Annotated[str, AfterValidator(_check_broker)] = "mqtt://127.0.0.1:1883"
+    broker: Annotated[str, AfterValidator(_check_broker)] = DEFAULT_BROKER
+    broker_ca: Path | None = None
+    broker_secrets: Path | None = None
     data_dir: Path = Path.home() / ".local" / "share" / "legpress"
     trusted_keys: Path | None = None
     machine_model: Id = "generic-45"
@@ -69,7 +72,10 @@ class KioskSettings(BaseSettings):
 
     @property
     def broker_url(self) -> BrokerUrl:
-        return BrokerUrl.parse(self.broker)
+        """The broker with its credentials and CA, from `broker`, `broker_ca` and `broker_secrets` together."""
+        # An explicit `broker` moves a secrets file's credentials to that address; the default does not.
+        url = self.broker if "broker" in self.model_fields_set else None
+        return resolve_broker(url, self.broker_ca, self.broker_secrets, default=DEFAULT_BROKER)
 
     @property
     def trusted_keys_dir(self) -> Path:
@@ -125,8 +131,22 @@ def load_settings(config_file: str | Path | None = None, **overrides: Any) -> Ki
         msg = err["msg"].removeprefix("Value error, ")
         more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
         raise SettingsError(f"setting {_setting_name(err['loc'])}: {msg}{shown}{more}") from None
+    _check_broker_access(settings)
     _check_folders(settings)
     return settings
+
+
+def _check_broker_access(settings: KioskSettings) -> None:
+    """The broker settings combine, and a broker off this host is never used without logging in."""
+    try:
+        url = settings.broker_url
+    except BrokerSettingError as exc:
+        raise SettingsError(f"setting {_setting_name((exc.setting,))}: {exc}") from None
+    if not url.on_loopback and not url.username:
+        # Only a loopback development broker may let anyone in; anywhere else a kiosk
+        # without credentials is either refused or on a broker anyone can command.
+        raise SettingsError(f"setting broker ({ENV_PREFIX}BROKER): {url} is not on this host and no credentials "
+                            f"are set; give mqtt[s]://user:pass@host:port or {ENV_PREFIX}BROKER_SECRETS")
 
 
 def _check_folders(settings: KioskSettings) -> None:

@@ -1,9 +1,9 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`, `record`, `report`). A wrong argument or input ends with one line on
-stderr and exit code 2; a valid request that cannot be carried out (broker or
-kiosk away) with exit code 1.
+`config`, `keys`, `members`, `record`, `report`, `broker`). A wrong argument or input ends with one
+line on stderr and exit code 2; a valid request that cannot be carried out (broker or kiosk away) with
+exit code 1.
 """
 
 import argparse
@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
+from kiosk.fleet.broker import cli as broker
+from kiosk.fleet.connection import resolve_broker_args
 
 
 class FleetParser(argparse.ArgumentParser):
@@ -24,7 +26,7 @@ class FleetParser(argparse.ArgumentParser):
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for concern in (status, watch, command, config, keys, members, record, report):
+    for concern in (status, watch, command, config, keys, members, record, report, broker):
         concern.register(commands)
     return parser
 
@@ -37,6 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     # Each command says in one line when the broker cannot be reached; the link's own warnings would repeat it.
     logging.getLogger("kiosk.core.link").setLevel(logging.ERROR)
     try:
+        resolve_broker_args(args)
         return run(args)
     except CommandFailed as exc:
         print(f"legpress-fleet: {exc}", file=sys.stderr)

@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from kiosk.contract.base import describe_validation_error
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
 from kiosk.contract.topics import MachineTopics, broadcast_cmd
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_STATUS, FleetView, Source
@@ -68,7 +69,8 @@ def build_request(name: str, arguments: list[tuple[str, str]], transaction: str)
         raise ValueError(f"bad {name} arguments: {describe_validation_error(exc)}") from None
 
 
-def send(broker: str, site: str, request: Command, name: str, machine: str | None, timeout: float) -> FleetView:
+def send(broker: BrokerUrl | str, site: str, request: Command, name: str, machine: str | None,
+         timeout: float) -> FleetView:
     """Send `request` to `machine` (None: broadcast) and collect its replies until all expected are in."""
     sources = {
         "reply": Source(f"kiosk/res/{name}", CommandReply,

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from kiosk.contract.base import PayloadError, describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
 from kiosk.contract.topics import MachineTopics, site_config_set
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import CONFIG_STATE, KIOSK_STATUS, BadPayload, FleetView
@@ -80,7 +81,7 @@ class Rollout:
         return all(isinstance(v, ConfigState) and v.status == "ok" for v in self.verdicts.values())
 
 
-def apply(broker: str, site: str, machine: str | None, payload: bytes, timeout: float) -> Rollout:
+def apply(broker: BrokerUrl | str, site: str, machine: str | None, payload: bytes, timeout: float) -> Rollout:
     """Retain `payload` as the site's (`machine` None) or one machine's config; wait for the online kiosks' verdicts."""
     topic = site_config_set(site) if machine is None else MachineTopics(site, machine).kiosk_config_set
     view = FleetView(site, {"status": KIOSK_STATUS, "config": CONFIG_STATE}, machine)

@@ -1,14 +1,15 @@
-"""How `legpress-fleet` reaches the site broker: the `--site`/`--broker` options and one short-lived link."""
+"""How `legpress-fleet` reaches the site broker: the `--site` and broker options and one short-lived link."""
 
 import argparse
 import os
 import socket
 import time
+import ssl
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from kiosk.core.broker_url import BrokerUrl
+from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.core.link import MqttLink
 from kiosk.fleet import CommandFailed
 
@@ -25,12 +26,33 @@ def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str)
 
 
 def add_site_and_broker(parser: argparse.ArgumentParser) -> None:
+    """`--site`, and the broker as `--broker`, `--broker-ca` and `--broker-secrets` (see kiosk/core/broker_url.py)."""
     _env_option(parser, "--site", "LEGPRESS_SITE", "site id")
-    _env_option(parser, "--broker", "LEGPRESS_BROKER", "mqtt://[user:pass@]host:port")
+    parser.add_argument("--broker", default=os.environ.get("LEGPRESS_BROKER"),
+                        help="mqtt[s]://[user:pass@]host:port (default: $LEGPRESS_BROKER)")
+    parser.add_argument("--broker-ca", default=os.environ.get("LEGPRESS_BROKER_CA"), metavar="FILE",
+                        help="CA of the broker's TLS certificate (default: $LEGPRESS_BROKER_CA, else the system's)")
+    parser.add_argument("--broker-secrets", default=os.environ.get("LEGPRESS_BROKER_SECRETS"), metavar="FILE",
+                        help="a secrets/<user>.toml from `legpress-fleet broker render`: login, broker and CA "
+                             "(default: $LEGPRESS_BROKER_SECRETS)")
+    parser.set_defaults(resolve_broker=True)
+
+
+def resolve_broker_args(args: argparse.Namespace) -> None:
+    """Replace `args.broker` by the `BrokerUrl` its three options make together; raises ValueError in one line."""
+    if not getattr(args, "resolve_broker", False):
+        return
+    if not args.broker and not args.broker_secrets:
+        raise ValueError("no broker: give --broker (or LEGPRESS_BROKER) or --broker-secrets "
+                         "(or LEGPRESS_BROKER_SECRETS)")
+    try:
+        args.broker = resolve_broker(args.broker, args.broker_ca, args.broker_secrets)
+    except BrokerSettingError as exc:
+        raise ValueError(f"--{exc.setting.replace('_', '-')}: {exc}") from None
 
 
 @contextmanager
-def connected(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttLink]:
+def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttLink]:
     """A link connected to `broker` for the length of one command, then closed cleanly.
 
     Raises `CommandFailed` when the broker does not accept the connection within `timeout`.
@@ -47,7 +69,7 @@ def connected(broker: str, timeout: float = CONNECT_TIMEOUT_S) -> Iterator[MqttL
             if unreachable:
                 raise CommandFailed(f"could not connect to {link.broker}: {unreachable}")
             if not link.wait_connected(max(0.0, deadline - time.monotonic())):
-                why = link.stats.last_error or why_unreachable(link.broker) or "no answer"
+                why = link.stats.last_error or reach(link.broker)
                 raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
         yield link
     finally:
@@ -68,6 +90,26 @@ def why_unreachable(broker: BrokerUrl) -> str | None:
         return None
     except OSError as exc:
         return exc.strerror or str(exc)
+def reach(broker: BrokerUrl, timeout: float = 3.0) -> str:
+    """Why a broker that never answered could not be reached: TCP, then TLS as the link does it.
+
+    paho retries silently; an operator needs to tell a wrong port from a wrong CA.
+    """
+    try:
+        sock = socket.create_connection((broker.host, broker.port), timeout=timeout)
+    except OSError as exc:
+        return f"TCP: {exc.strerror or exc}"
+    with sock:
+        if not broker.tls:
+            return "no answer"
+        context = ssl.create_default_context(cafile=str(broker.ca) if broker.ca else None)
+        try:
+            with context.wrap_socket(sock, server_hostname=broker.host):
+                return "no answer"
+        except ssl.SSLCertVerificationError as exc:
+            return f"TLS: {exc.verify_message or exc.reason}"
+        except (ssl.SSLError, OSError) as exc:
+            return f"TLS: {getattr(exc, 'reason', None) or exc}"
 
 
 def seconds(text: str) -> float:

@@ -22,6 +22,7 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
 from kiosk.contract.topics import member_profile, site_revocations
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.link import MqttLink
 from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
@@ -72,7 +73,7 @@ def parse_expiry(text: str) -> float:
         ) from None
 
 
-def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> str:
+def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float = 10.0) -> str:
     """Delete a member's retained profile (an empty retained message); returns the topic.
 
     `CommandFailed` when the broker holds no profile of that member: an operator
@@ -91,7 +92,7 @@ def erase_member(broker: str, site: str, member: str, timeout: float = 10.0) -> 
     return topic
 
 
-def revoke_member(broker: str, site: str, member: str, issued_before: float, note: str = "",
+def revoke_member(broker: BrokerUrl | str, site: str, member: str, issued_before: float, note: str = "",
                   timeout: float = 10.0) -> RevocationList:
     """Add `member` to the site's retained revocation list (keeping every other entry); returns the new list.
 

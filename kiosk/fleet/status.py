@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.base import PayloadError, as_dict, decode
 from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import (
     CONFIG_STATE,
@@ -54,7 +55,7 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     status.set_defaults(run=_status)
 
 
-def gather(broker: str, site: str, wait: float) -> FleetView:
+def gather(broker: BrokerUrl | str, site: str, wait: float) -> FleetView:
     """Listen for `wait` seconds: the retained statuses, info and config states, and whatever is sent meanwhile."""
     view = FleetView(site, SOURCES)
     with connected(broker) as link:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.events import ScanRejected
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.text_presenter import TextPresenter
 from kiosk.fleet.connection import add_site_and_broker, connected
 from kiosk.fleet.view import KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
@@ -83,7 +84,7 @@ def _clock_time(ts: float) -> str:
     return time.strftime("%H:%M:%S", time.localtime(ts))
 
 
-def follow(broker: str, site: str, machine: str | None, stop: threading.Event,
+def follow(broker: BrokerUrl | str, site: str, machine: str | None, stop: threading.Event,
            write: Callable[[str], None], say: Callable[[str], None] | None = None) -> EventLog:
     """Write a line per event and status change until `stop` is set; returns the counts.
 

@@ -7,6 +7,7 @@ import time
 from kiosk.contract.base import encode
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import MachineTopics
+from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.link import MqttLink, Will
 from kiosk.sim.traces import Trace
 
@@ -24,7 +25,7 @@ class SensorNode:
     `disconnected` instead, so a clean stop is never mistaken for a fault.
     """
 
-    def __init__(self, broker: str, site: str, machine: str, client_id: str | None = None):
+    def __init__(self, broker: BrokerUrl | str, site: str, machine: str, client_id: str | None = None):
         self.topics = MachineTopics(site, machine)
         self.rate_hz = 0.0
         self.sent = 0

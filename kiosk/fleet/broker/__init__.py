@@ -1,0 +1,1 @@
+"""Broker configuration for a gym: the site broker and every kiosk's local broker, rendered from one inventory."""

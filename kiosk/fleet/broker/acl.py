@@ -1,0 +1,110 @@
+"""ACL files: the contract's access rules (shared/spec/mqtt-contract.md, "Access") as mosquitto `acl_file` text.
+
+How mosquitto 2.0 reads them, which the rules below rely on:
+- a `user NAME` line starts that user's block; `topic` lines before any
+  `user` line would apply to anonymous clients, so there are none (and
+  `allow_anonymous false` refuses them at connect anyway);
+- `read` governs what a client receives, checked per message at delivery;
+  subscribing itself is not checked, so a kiosk may subscribe to `#` and
+  still only receive its own machine's topics;
+- `write` governs publishing; a denied publish is acknowledged (PUBACK) and
+  dropped, never delivered;
+- `#` in an ACL never matches `$SYS/...`: nobody here reads broker internals;
+- `pattern` lines substitute the whole username (`%u`) or client id (`%c`).
+  The contract's topics carry the machine id (`lp-1`) while the users are
+  `kiosk-lp-1` and `sensor-lp-1`, so no topic here can be written as a
+  pattern: each machine gets its own `user` block instead.
+"""
+
+from dataclasses import dataclass
+
+from kiosk.contract import CONTRACT_VERSION
+from kiosk.fleet.inventory import Inventory, MachineEntry
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One ACL line: `topic <access> <topic>`."""
+
+    access: str  # "read", "write" or "readwrite"
+    topic: str
+
+
+def kiosk_user(machine: str) -> str:
+    return f"kiosk-{machine}"
+
+
+def sensor_user(machine: str) -> str:
+    return f"sensor-{machine}"
+
+
+def operator_user(name: str) -> str:
+    return f"op-{name}"
+
+
+RECORDER_USER = "recorder"
+
+
+def upstream_user(site: str) -> str:
+    """The site broker's own login on a chain's clustered broker."""
+    return f"site-{site}"
+
+
+def kiosk_grants(site: str, machine: str) -> list[Grant]:
+    """A kiosk: publish its own `R/kiosk/#`; read its own `R/#`, site config and broadcast; read and write profiles."""
+    root = f"{CONTRACT_VERSION}/{site}"
+    return [
+        Grant("write", f"{root}/{machine}/kiosk/#"),
+        Grant("read", f"{root}/{machine}/#"),
+        Grant("read", f"{root}/config/#"),
+        Grant("read", f"{root}/broadcast/#"),
+        Grant("readwrite", f"{root}/members/+/profile"),
+    ]
+
+
+def sensor_grants(site: str, machine: str) -> list[Grant]:
+    """A sensor node: publish its own machine's `R/sensor/#`, nothing else, read nothing."""
+    return [Grant("write", f"{CONTRACT_VERSION}/{site}/{machine}/sensor/#")]
+
+
+def operator_grants() -> list[Grant]:
+    """An operator: everything under gym/v1/."""
+    return [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
+
+
+def recorder_grants() -> list[Grant]:
+    """The recorder: read every topic (not `$SYS`), write none."""
+    return [Grant("read", "#")]
+
+
+def _block(user: str, why: str, grants: list[Grant]) -> str:
+    lines = [f"# {why}", f"user {user}", *(f"topic {g.access} {g.topic}" for g in grants)]
+    return "\n".join(lines) + "\n"
+
+
+def _header(what: str) -> str:
+    return (f"# {what}: written by `legpress-fleet broker render`; render again instead of editing.\n"
+            "# No line before the first `user` block: anonymous clients get nothing.\n\n")
+
+
+def site_acl(inventory: Inventory) -> str:
+    """The site broker's ACL: every kiosk's bridge, the operators and the recorder."""
+    site = inventory.site.id
+    blocks = [_block(kiosk_user(m.id), f"kiosk {m.id} (its bridge): its own topics, site config, broadcast, profiles",
+                     kiosk_grants(site, m.id)) for m in inventory.machines]
+    blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/",
+                      operator_grants()) for o in inventory.operators]
+    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes nothing", recorder_grants()))
+    return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
+
+
+def kiosk_acl(inventory: Inventory, machine: MachineEntry) -> str:
+    """A kiosk's local broker ACL: the kiosk app and the machine's sensor node."""
+    site = inventory.site.id
+    blocks = [
+        _block(kiosk_user(machine.id), "the kiosk app: its own topics (sensors included, read only), site config, "
+               "broadcast, profiles", kiosk_grants(site, machine.id)),
+        _block(sensor_user(machine.id), "the sensor node: its own sensor topics, publish only",
+               sensor_grants(site, machine.id)),
+    ]
+    return _header(f"Kiosk broker ACL for machine {machine.id} of site {site}") + "\n".join(blocks)
