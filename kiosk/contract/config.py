@@ -41,12 +41,16 @@ PositiveS = Annotated[float, Field(gt=0, le=3600)]
 class MachineGeometry(ConfigModel):
     """A machine model's mechanics: notch numbers mean different angles on different machines."""
 
-    machine_type: Literal["sled_45", "horizontal"] = "sled_45"
-    travel_mm: Annotated[float, Field(gt=50, le=1500)] = 500.0
-    backrest_angles_deg: Annotated[list[float], Field(min_length=1, max_length=30)] = [
+    machine_type: Literal["sled_45", "horizontal"] = Field(
+        "sled_45", description="How the sled moves: a 45-degree sled or a horizontal seated press (the diagram).")
+    travel_mm: Annotated[float, Field(gt=50, le=1500, description=(
+        "Sled travel from full extension to the bottom stop, in mm; calibration maps the sensor onto it. "
+        "A push may correct the kiosk's own model by 10% at most."))] = 500.0
+    backrest_angles_deg: Annotated[list[float], Field(min_length=1, max_length=30, description=(
+        "Backrest angle of each notch, from the floor, in degrees; notch 1 first."))] = [
         30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0,
     ]
-    seat_notches: Annotated[int, Field(ge=1, le=30)] = 1
+    seat_notches: Annotated[int, Field(ge=1, le=30, description="How many seat positions the machine has.")] = 1
 
     @model_validator(mode="after")
     def _angles_sane(self) -> "MachineGeometry":
@@ -120,8 +124,10 @@ class KioskConfig(ConfigModel):
 
     version: Annotated[str, Field(max_length=64, description="The operators' name for this config."),
                        PLAIN_TEXT] = "default"
-    idle_timeout_s: PositiveS = 90.0
-    telemetry_interval_s: Annotated[float, Field(ge=1, le=3600)] = 30.0
+    idle_timeout_s: Annotated[PositiveS, Field(description=(
+        "A session with no touch and no sled movement this long ends (reason `timeout`); applies at once."))] = 90.0
+    telemetry_interval_s: Annotated[float, Field(ge=1, le=3600, description=(
+        "Seconds between telemetry messages; applies from the next one."))] = 30.0
     sound: Annotated[bool, Field(description="Warning tones; a `stop` always sounds, whatever this says "
                                  "(safety floor).")] = True
     member_id_pattern: Annotated[str | None, Field(
@@ -129,10 +135,14 @@ class KioskConfig(ConfigModel):
         description="Plain membership ids accepted as well as signed codes (RE2 syntax, matched in linear time); "
         "a pattern that accepts ids of any shape is refused.",
     )] = None
-    scan_repeat_s: Annotated[float, Field(ge=0, le=60)] = 3.0
-    code_max_age: CodeMaxAge = CodeMaxAge()
-    cues: CueThresholds = CueThresholds()
-    machine_models: dict[Id, MachineGeometry] = {}
+    scan_repeat_s: Annotated[float, Field(ge=0, le=60, description=(
+        "The same code seen again within this many seconds is one scan (a camera sees a card many times)."))] = 3.0
+    code_max_age: CodeMaxAge = Field(default_factory=CodeMaxAge, description=(
+        "How old a member or staff code may be, whatever its own expiry says; applies to the next scan."))
+    cues: CueThresholds = Field(default_factory=CueThresholds, description=(
+        "The cue engine's thresholds, within the safety floors; a session uses those in force when it started."))
+    machine_models: dict[Id, MachineGeometry] = Field(default_factory=dict, description=(
+        "Geometry per machine model id; the kiosk uses its own model's. Sessions started after a push use it."))
 
     @field_validator("member_id_pattern")
     @classmethod
