@@ -27,7 +27,7 @@ from kiosk.contract.base import encode
 from kiosk.contract.events import KIOSK_EVENT, CueRaised
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.link import _no_delay
+from kiosk.core.link import no_delay
 from kiosk.core.member_codes import new_signing_key
 from kiosk.core.settings import load_settings
 from kiosk.devbroker import Broker
@@ -41,7 +41,7 @@ GOAL_INGEST_SHARE = 2 / 3
 
 def client(broker: Broker, name: str) -> mqtt.Client:
     c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=name, protocol=MQTTProtocolVersion.MQTTv5)
-    c.on_socket_open = _no_delay
+    c.on_socket_open = no_delay
     c.connect(broker.host, broker.port)
     c.loop_start()
     return c

@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from kiosk.contract.base import decode
 from kiosk.contract.events import KIOSK_EVENT, KioskEvent
+from kiosk.core.link import no_delay
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CONF = REPO / "broker_config" / "dev.conf"
@@ -212,6 +213,7 @@ class Collector(Recording[Received]):
         self.messages: list[Received] = self.items
         self._subscribed = threading.Event()
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.on_socket_open = no_delay
         self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
         self._client.on_subscribe = lambda *_: self._subscribed.set()
         self._client.on_message = lambda _c, _u, msg: self.add(
@@ -254,6 +256,7 @@ def publish(broker: Broker, topic: str, payload: bytes | str | None, qos: int = 
     # paho's publish.single takes no MQTT v5 properties (eclipse-paho/paho.mqtt.python#739), so a request
     # with a response topic or correlation data goes through a client of its own.
     client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    client.on_socket_open = no_delay
     client.connect(broker.host, broker.port)
     client.loop_start()
     try:

@@ -106,7 +106,7 @@ class MqttLink:
         self._client.on_disconnect = self._guard(self._handle_disconnect)
         self._client.on_message = self._guard(self._handle_message)
         self._client.on_subscribe = self._guard(self._handle_subscribe)
-        self._client.on_socket_open = self._guard(_no_delay)
+        self._client.on_socket_open = self._guard(no_delay)
         self._client.on_connect_fail = self._guard(self._handle_connect_fail)
         self._unreachable_logged = False
 
@@ -293,7 +293,7 @@ def acknowledged(info: mqtt.MQTTMessageInfo) -> bool:
         return False
 
 
-def _no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
+def no_delay(_client: mqtt.Client, _userdata: object, sock: object) -> None:
     """Send each packet at once. With Nagle's algorithm a cue published right after paho acknowledged the
     lift-off that caused it waits for the broker's delayed ACK (about 40 ms on Linux)."""
     setsockopt = getattr(sock, "setsockopt", None)

@@ -34,6 +34,7 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 from kiosk.contract.ids import check_id
 from kiosk.contract.topics import member_profiles_filter, site_root
 from kiosk.core.broker_url import BrokerUrl
+from kiosk.core.link import no_delay
 from kiosk.fleet.recorder.intake import ProfileErased, ProfileRow, Refused, Row, to_row
 from kiosk.fleet.recorder.store import Added, Store
 
@@ -104,7 +105,9 @@ class Recorder:
         if self.broker.username:
             self._client.username_pw_set(self.broker.username, self.broker.password)
         if self.broker.tls:
-            self._client.tls_set()
+            # The site's own CA when the broker URL names one (a rendered gym's dev CA), else the system's.
+            self._client.tls_set(ca_certs=str(self.broker.ca) if self.broker.ca else None)
+        self._client.on_socket_open = self._guard(no_delay)
         self._client.reconnect_delay_set(1, 30)
         self._client.on_connect = self._guard(self._on_connect)
         self._client.on_connect_fail = self._guard(self._on_connect_fail)
