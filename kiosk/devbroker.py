@@ -39,6 +39,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def end_process(proc: "subprocess.Popen[bytes] | None", sig: int = signal.SIGTERM, wait_s: float = 5.0) -> None:
+    """Stop a server the tests started: `sig`, then SIGKILL if it has not left within `wait_s`."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(wait_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+
+
 def mosquitto_binary() -> str:
     for candidate in (shutil.which("mosquitto"), "/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"):
         if candidate and os.access(candidate, os.X_OK):
@@ -79,13 +91,7 @@ class Broker:
         raise RuntimeError(f"mosquitto did not accept connections on port {self.port} within {timeout} s")
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        end_process(self._proc)
         self._proc = None
 
     def close(self) -> None:
@@ -145,13 +151,7 @@ class RenderedBroker:
             self._proc.send_signal(signal.SIGHUP)
 
     def stop(self) -> None:
-        if self._proc and self._proc.poll() is None:
-            self._proc.terminate()
-            try:
-                self._proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        end_process(self._proc)
         self._proc = None
 
     @property

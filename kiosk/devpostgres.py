@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kiosk.devbroker import free_port
+from kiosk.devbroker import end_process, free_port
 
 
 def postgres_bin_dir() -> Path:
@@ -103,13 +103,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         """Fast shutdown: clients are disconnected (SIGTERM would wait for them to leave)."""
-        if self._proc and self._proc.poll() is None:
-            self._proc.send_signal(signal.SIGINT)
-            try:
-                self._proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(5)
+        end_process(self._proc, signal.SIGINT, wait_s=15)
         self._proc = None
 
     def close(self) -> None:
