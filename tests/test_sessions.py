@@ -228,3 +228,39 @@ def test_pain_button_alone_tells_staff_and_ends_the_set_before_any_question(runn
     assert sum(b"pain_stop" in m.payload for m in events.messages) == 1
     kiosk.press_pain()  # a new episode after the report
     events.wait_for(lambda m: sum(b"pain_stop" in x.payload for x in events.messages) == 2)
+
+
+def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved_repaired(running, keyring,
+                                                                                           broker, collect):
+    from kiosk.core.depth_limits import TARGET_MARGIN_MM
+    from kiosk.devbroker import publish
+
+    kiosk, _ = running()
+    topic = "gym/v1/testgym/members/m_old/profile"
+    publish(broker, topic, json.dumps({"member": "m_old", "name": "Olu", "rev": 2, "updated": 1.0, "machines": {
+        "generic-45": {"backrest_notch": 3, "target_depth_mm": 225, "max_depth_mm": 225, "top_mm": 30}}}),
+        retain=True)
+    _wait(lambda: kiosk.profiles.book.rev("m_old") == 2)
+    code = keyring.code("m_old", "Olu")
+    kiosk.scan(code)
+    _wait(lambda: kiosk.session is not None)
+    assert kiosk.snapshot.member.settings.target_depth_mm == 225 - TARGET_MARGIN_MM
+    saves = collect(topic)
+    kiosk.scan(code)  # log out: the repaired settings are saved
+    saved = saves.wait_for(lambda m: json.loads(m.payload)["rev"] == 3)
+    machine = json.loads(saved.payload)["machines"]["generic-45"]
+    assert machine["max_depth_mm"] - machine["target_depth_mm"] >= TARGET_MARGIN_MM
+
+
+def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyring, collect):
+    from kiosk.core.depth_limits import TARGET_MARGIN_MM
+
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: kiosk.session is not None)
+    s = kiosk.session.settings
+    kiosk.save_settings(s.model_copy(update={"target_depth_mm": s.max_depth_mm}))
+    saved = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
+    machine = json.loads(saved.payload)["machines"]["generic-45"]
+    assert machine["target_depth_mm"] == s.max_depth_mm - TARGET_MARGIN_MM
+    assert kiosk.snapshot.member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM

@@ -51,6 +51,7 @@ from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
 from kiosk.core.cues.engine import CueEngine
+from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.event_stream import EventStream
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink
@@ -244,8 +245,11 @@ class Kiosk:
     def _start_session(self, member: str, name: str, role: Role, now: float) -> None:
         profile, saved = self.profiles.settings_for(member)
         settings = on_this_machine(saved, self.geometry) if saved else first_time_settings(self.geometry)
+        kept = with_target_margin(settings)
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
-                               started=now, settings=settings, profile=profile, first_time=saved is None)
+                               started=now, settings=kept, profile=profile, first_time=saved is None)
+        # A profile saved before the target was kept short of the max is repaired at the session's end.
+        self.session.settings_changed = saved is not None and kept is not settings
         self.engine = self._new_engine(settings)
         self._last_activity_mm = self.sensor.monitor.last_mm
         self._set_mode("session")
@@ -289,6 +293,7 @@ class Kiosk:
     def _handle_settings(self, settings: MachineSettings) -> None:
         if self.session is None:
             return
+        settings = with_target_margin(settings)
         self.session.settings, self.session.first_time = settings, False
         self.session.settings_changed, self.session.erased = True, False
         self.engine = self._new_engine(settings)
@@ -349,8 +354,23 @@ class Kiosk:
     def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
         self._mark_activity(received_at)
         if self.engine is not None:
-            for out in self.engine.on_liftoff(event):
+            events = self.engine.on_liftoff(event)
+            self._follow_learnt_limits()
+            for out in events:
                 self._emit(out)
+
+    def _follow_learnt_limits(self) -> None:
+        """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
+
+        Done before the lift-off's cue goes out, so the snapshot the screen reads with that cue already
+        has the new limits and the gauge draws them in the same frame; saved at the session's end.
+        """
+        session, engine = self.session, self.engine
+        if session is None or engine is None:
+            return
+        learnt = engine.learnt_settings()
+        if learnt != session.settings:
+            session.settings, session.settings_changed = learnt, not session.erased
 
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)

@@ -83,6 +83,7 @@ class KioskApp(App):
         self.last_cue: tuple[CueRaised, float] | None = None
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
+        self._core_settings = None  # the member's settings as the core last had them
         self._last_touch = 0.0
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
         self._drop_out_of_order_pain = Clock.create_trigger(
@@ -145,8 +146,21 @@ class KioskApp(App):
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
         }.get(type(model))
+        # The snapshot was taken just before this event: limits the engine changed come with their cue.
+        self._follow_core_settings()
         if handler is not None:
             handler(model)
+
+    def _follow_core_settings(self) -> None:
+        """Take the member's settings when the core's change (a lumbar lift-off lowers the max depth), so
+        the gauge draws the limits the engine applies. Only a change on the core's side is taken: the
+        settings screen's own save is already here, and the core's copy catches up with it."""
+        member = self.kiosk.snapshot.member
+        if member is None or member.session != self.session_id or member.settings is self._core_settings:
+            return
+        self._core_settings = member.settings
+        if member.settings != self.settings:
+            self.settings = member.settings
 
     def _on_status(self, status: KioskStatus) -> None:
         self.mode = status.mode
@@ -189,7 +203,7 @@ class KioskApp(App):
         self.session_id = session.session
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
-        self.settings = session.settings
+        self.settings = self._core_settings = session.settings
         self.first_time = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
         self.go("setup" if session.first_time else "settings")
@@ -296,7 +310,7 @@ class KioskApp(App):
         self._session_end_timer.cancel()
         self.session_id = None
         self.member_name = ""
-        self.settings = None
+        self.settings = self._core_settings = None
         self.first_time = False
         self.pending_set = self.last_set = None
         self.pain = None
@@ -324,6 +338,7 @@ class KioskApp(App):
             self.depth_mm = shown.sled.mm
             self.sensor_ts = shown.sled.sensor_ts or 0.0
         self.connected = shown.broker_connected
+        self._follow_core_settings()
         self._watch_sensor(shown.sled.silent_s, shown.sensor_lost_s)
         self._watch_sled()
         poll = getattr(self.manager.current_screen, "poll", None)

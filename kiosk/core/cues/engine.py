@@ -16,6 +16,7 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
+from kiosk.core.depth_limits import target_short_of_max
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -58,7 +59,8 @@ class CueEngine:
         self.thresholds = thresholds = thresholds or CueThresholds()
         self.session = session
         self._max = settings.max_depth_mm
-        self._target = settings.target_depth_mm
+        # An old profile may have its target at the max: every rep reaching it would also be too deep.
+        self._target = target_short_of_max(settings.target_depth_mm, settings.max_depth_mm, settings.top_mm)
         self._floor = depth_floor(settings.top_mm, settings.max_depth_mm)
         # A third of the hysteresis is the noise band: a member resting right at
         # the top position must not read as locking out on every noisy sample.
@@ -294,7 +296,7 @@ class CueEngine:
         if self._last_mm is not None and not self._lost:
             self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
                                                 self._floor), 1)
-            self._target = min(self._target, self._max)
+            self._target = target_short_of_max(self._target, self._max, self.settings.top_mm)
         # The lift-off cue already says to push up; a `too_deep` for the same rep,
         # caused only by the max depth just lowered, would bury it.
         self._too_deep = True
