@@ -53,6 +53,7 @@ from kiosk.core.commands import CommandDesk, CommandHandler
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.event_stream import EventStream
+from kiosk.core.guided_setup import GuidedSetup, SetupAction, SetupProgress
 from kiosk.core.inbox import Inbox
 from kiosk.core.link import MqttLink
 from kiosk.core.machine import ACTIVITY_MM, first_time_settings, geometry_for, on_this_machine
@@ -91,6 +92,7 @@ class Kiosk:
         self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
         self.session: Session | None = None
         self.engine: CueEngine | None = None
+        self.setup: GuidedSetup | None = None  # a first-timer's guided setup, fed from the sensor stream
         self.fps: float | None = None  # reported by the screen when there is one
         self._cut_short: Session | None = None  # a session an operator's command ended, for a late pain report
         self._observers: list[Observer] = []
@@ -191,6 +193,10 @@ class Kiosk:
         """What the pain feels like, once the member says so (a `pain_report` for staff)."""
         self.inbox.post(lambda: self._handle_pain(kind))
 
+    def guided_setup(self, action: SetupAction) -> None:
+        """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
+        self.inbox.post(lambda: self._guided_setup(action))
+
     def save_settings(self, settings: MachineSettings) -> None:
         """The member edited their settings on screen: save them to the profile now."""
         self.inbox.post(lambda: self._handle_settings(settings))
@@ -254,6 +260,8 @@ class Kiosk:
         self._last_activity_mm = self.sensor.monitor.last_mm
         self._set_mode("session")
         self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
+        if self.session.first_time:
+            self._guided_setup("restart")
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self.geometry, thresholds=self.config.cues,
@@ -275,7 +283,7 @@ class Kiosk:
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
-        self.session, self.engine = None, None
+        self.session, self.engine, self.setup = None, None, None
         self._set_mode(self._resting_mode())
 
     def _resting_mode(self) -> KioskMode:
@@ -299,6 +307,35 @@ class Kiosk:
         self.engine = self._new_engine(settings)
         self._mark_activity()
         self._save_profile(self.session)
+
+    # -- the guided setup ---------------------------------------------------------
+
+    def _guided_setup(self, action: SetupAction) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._mark_activity()
+        if action == "skip":
+            self.setup = None
+            self._notify(SetupProgress(session=session.id, stage="skipped", reps_done=0, reps_needed=0,
+                                       fast_reps=0))
+            self._handle_settings(session.settings)  # saved: the next visit is a normal one
+            return
+        self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
+        self._notify(self.setup.progress(session.id))
+
+    def _feed_setup(self, sample: DepthSample) -> None:
+        setup, session = self.setup, self.session
+        if setup is None or session is None or setup.done:
+            return
+        counted = (len(setup.reps), setup.fast_reps)
+        result = setup.update(sample.mm, sample.ts)
+        if result is not None:
+            # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
+            # straight on to press gets cues for their own range, on screen or headless.
+            self._handle_settings(result.apply(session.settings))
+        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self._notify(setup.progress(session.id))
 
     def _session_id(self) -> str | None:
         return self.session.id if self.session else None
@@ -347,6 +384,7 @@ class Kiosk:
         if watched and moved:
             self._last_activity_mm = sample.mm
             self._mark_activity(received_at)
+        self._feed_setup(sample)
         if self.engine is not None:
             for event in self.engine.on_depth(sample):
                 self._emit(event)
@@ -532,6 +570,8 @@ class Kiosk:
             machine_model=self.settings.machine_model, geometry=self.geometry, config_version=config.version,
             sound=config.sound, sensor_lost_s=config.cues.sensor_lost_s,
             member=self.session.at_machine() if self.session else None,
+            set_open=self.engine.set_open if self.engine else False,
+            setup=self.setup.progress(self.session.id) if self.setup and self.session else None,
             sled=self.sensor.reading(now, self.engine.health if self.engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
             broker_connected=link.connected, broker_connects=link.stats.connects,

@@ -20,6 +20,7 @@ from kiosk.contract.events import (
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core import wording
+from kiosk.core.guided_setup import SetupProgress
 from kiosk.core.session import OperatorNotice, ScanFeedback
 
 
@@ -65,6 +66,11 @@ class TextPresenter:
                 return f"sensor fault ({fault}): {detail}"
             case ProfileSaved(member=member, rev=rev):
                 return f"settings of {member} saved (revision {rev})"
+            case SetupProgress(stage="done", target_depth_mm=target, top_mm=top):
+                return f"guided setup: {wording.setup_learnt(target, top)}".replace("\n", ", ")
+            case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast):
+                quick = f" ({wording.REP_TOO_QUICK})" if fast else ""
+                return f"guided setup: {wording.setup_count(done, needed)}{quick}"
             case KioskStatus(mode=mode):
                 return f"mode: {mode}"
             case OperatorNotice(kind="message", text=text, seconds=seconds):

@@ -115,9 +115,20 @@ def cue_text(cue: str, severity: str) -> tuple[str, str]:
 
 
 # Sentences the screens show beside their buttons.
+FINISH_CONFIRM = "Tap again to end"
 LINK_UP = "connected"
 LINK_DOWN = "offline: cues still work"
 RANGE_SET = "Your range is set"
+
+
+def setup_count(done: int, needed: int) -> str:
+    return f"Slow reps counted: {done} of {needed}"
+
+
+def setup_learnt(target_mm: float | None, top_mm: float | None) -> str:
+    """What the guided setup learnt, already saved in the member's settings."""
+    return f"Target depth: {mm(target_mm)}\nTop: {mm(top_mm)}, knees soft\nSaved to your settings."
+
 REP_TOO_QUICK = "Too quick: that one did not count."
 PAIN_QUESTION = "What does it feel like?"
 WEIGHT_RACKED = "OK, weight is racked"

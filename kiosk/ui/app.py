@@ -21,6 +21,7 @@ from kiosk.contract.events import (
     SetEnd,
 )
 from kiosk.contract.kiosk import KioskStatus
+from kiosk.core.guided_setup import SetupProgress
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.machine import is_pressing
 from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, SetRecord
@@ -43,7 +44,20 @@ POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.
 MOVE_TO_SET_FROM = ("settings", "checklist", "summary")
 SESSION_END_SHOWN_S = 12.0
+# After the screen (or a layer over it) changes, touches that began before it or within this long after
+# it are ignored: a second tap meant for the old screen must not land on whatever the new one has there.
+TOUCH_GUARD_S = 0.5
 TOUCH_REPORT_S = 1.0
+
+
+class GuardedRoot(FloatLayout):
+    """The window's root: a touch that starts inside the guard time after a view change reaches nothing."""
+
+    def on_touch_down(self, touch):
+        app = App.get_running_app()
+        if app is not None and not app.touch_allowed(touch):
+            return True
+        return super().on_touch_down(touch)
 
 
 class KioskApp(App):
@@ -85,6 +99,7 @@ class KioskApp(App):
         self._sled_down = False
         self._core_settings = None  # the member's settings as the core last had them
         self._last_touch = 0.0
+        self.view_changed_at = 0.0  # wall time (a touch's `time_start` clock) of the last view change
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
         self._drop_out_of_order_pain = Clock.create_trigger(
             lambda _dt: setattr(self.out_of_order, "pain_shown", False), PAIN_AFTER_CUT_S)
@@ -107,7 +122,11 @@ class KioskApp(App):
         self.toast = MessageToast()
         # The pain screen is the one screen the out-of-order layer must not cover.
         self.manager.bind(current=lambda *_: self._cover_out_of_order())
-        root = FloatLayout()
+        self.manager.bind(current=self.view_changed)
+        for layer in (self.stop_overlay, self.out_of_order):
+            layer.bind(shown=self.view_changed)
+        self.out_of_order.bind(pain_shown=self.view_changed)
+        root = GuardedRoot()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
         self.sound = CueSound(self.kiosk.settings.data_dir / "sounds", self.kiosk.snapshot.sound)
@@ -121,6 +140,17 @@ class KioskApp(App):
     def open_settings(self, *_args):
         """No Kivy settings panel on a kiosk (F1 would open it)."""
         return False
+
+    def view_changed(self, *_args) -> None:
+        """What is under the member's finger just changed: start the touch guard."""
+        self.view_changed_at = time.time()
+
+    def touch_allowed(self, touch) -> bool:
+        return touch.time_start >= self.view_changed_at + TOUCH_GUARD_S
+
+    @property
+    def touch_guard_until(self) -> float:
+        return self.view_changed_at + TOUCH_GUARD_S
 
     def screen(self, name: str):
         return self.manager.get_screen(name)
@@ -145,6 +175,7 @@ class KioskApp(App):
             ProfileSaved: self._on_profile_saved,
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
+            SetupProgress: self._on_setup,
         }.get(type(model))
         # The snapshot was taken just before this event: limits the engine changed come with their cue.
         self._follow_core_settings()
@@ -208,19 +239,32 @@ class KioskApp(App):
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
         self.go("setup" if session.first_time else "settings")
 
+    def _on_setup(self, progress: SetupProgress) -> None:
+        if progress.session == self.session_id:
+            self.screen("setup").progress(progress)
+
+    def _pressing_elsewhere(self) -> bool:
+        """The member is pressing on a screen without the set screen's Pain button and cue banner.
+
+        The guided setup's reps stage has its own Pain button and counts those reps; its other stages
+        (the defaults, the range just learnt) are not where a set is done.
+        """
+        current = self.manager.current
+        return current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage != "reps")
+
     def _on_rep(self, rep: RepDone) -> None:
         if rep.session != self.session_id:
             return
         self.reps, self.last_rep = rep.rep, rep
         self.set_reps.append(rep)
-        if self.manager.current in MOVE_TO_SET_FROM and not self.stop_overlay.shown:
+        if self._pressing_elsewhere() and not self.stop_overlay.shown:
             self.go("set")
 
     def _on_cue(self, cue: CueRaised, received: float) -> None:
         if cue.session != self.session_id:
             return
         self.set_cues.append(cue.cue)
-        if self.manager.current in MOVE_TO_SET_FROM:
+        if self._pressing_elsewhere():
             self.go("set")
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
@@ -365,8 +409,7 @@ class KioskApp(App):
         went_down, self._sled_down = down and not self._sled_down, down
         if not went_down or self.session_id is None or self.stop_overlay.shown:
             return
-        current = self.manager.current
-        if current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage == "intro"):
+        if self._pressing_elsewhere():
             self.go("set")
 
     def _report_fps(self, _dt: float) -> None:

@@ -1,10 +1,13 @@
 """The member at the machine, the way issue 11 found it: the screen agrees with the engine, no tap falls
 through to the next screen, the set's advice is seen, and nothing of a member outlives their session."""
 
+import time
+
 import pytest
 
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.profile import MemberProfile
+from kiosk.core import wording as words
 from kiosk.core.depth_limits import TARGET_MARGIN_MM
 from kiosk.sim.motion import SledPath
 from tests.ui.members import SAVED, on_set_screen
@@ -58,7 +61,9 @@ def test_after_a_lumbar_liftoff_the_gauge_draws_the_lowered_limits_with_the_cue_
     seen = cues_after(events, lifted_at)
     assert "depth_reached" in seen and "too_deep" not in seen
 
-    d.tap(workout.ids.finish)  # between sets: one tap is enough
+    # Between sets (the last rest ended the set): one tap on Finish, here on the set's summary, is enough.
+    d.until(lambda: not ui.kiosk.snapshot.set_open, what="set closed")
+    d.tap(app.screen("summary").ids.done if ui.current() == "summary" else workout.ids.finish)
     d.until(lambda: ui.kiosk.session is None, what="session ended")
     book = ui.kiosk.profiles.book
     d.until(lambda: ui.kiosk.inbox.call(lambda: book.rev("m-lia")) >= 2, what="learnt limits saved")
@@ -66,3 +71,125 @@ def test_after_a_lumbar_liftoff_the_gauge_draws_the_lowered_limits_with_the_cue_
     machine = kept.machines["generic-45"]
     assert machine.max_depth_mm == limits.max_depth_mm
     assert machine.max_depth_mm - machine.target_depth_mm >= TARGET_MARGIN_MM
+
+
+def centre(widget) -> tuple[float, float]:
+    return widget.to_window(*widget.center)
+
+
+def buttons_at(app, x: float, y: float) -> list:
+    """The live buttons of the current screen and of any layer shown over it under window point (x, y)."""
+    from kivy.uix.behaviors import ButtonBehavior
+
+    layers = [app.manager.current_screen, *(o for o in (app.stop_overlay, app.out_of_order) if o.shown)]
+    found = []
+    for layer in layers:
+        for widget in layer.walk(restrict=True):
+            if not isinstance(widget, ButtonBehavior) or widget.disabled or widget.opacity == 0:
+                continue
+            wx, wy = widget.to_window(*widget.pos)
+            if wx <= x <= wx + widget.width and wy <= y <= wy + widget.height:
+                found.append(widget)
+    return found
+
+
+def alarming(button) -> bool:
+    """Buttons that alert staff or end the session: never where the previous view's main button was."""
+    return button.text in ("Pain", "Finish", "Finish for today", "Done")
+
+
+def first_timer(ui, member: str, name: str = "Nia"):
+    ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "setup", what="guided setup")
+    return ui.app.screen("setup")
+
+
+def test_two_quick_taps_on_start_never_land_on_the_pain_button_of_the_next_step(fresh, events):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    setup = first_timer(ui, "m-two")
+    d.until(lambda: not app.manager.transition.is_active, what="the setup screen shown")
+    d.until(lambda: time.time() >= app.touch_guard_until, what="guard after the scan")
+    x, y = centre(setup.ids.primary)
+    d.tap_at(x, y)
+    assert setup.stage == "reps"
+    assert not any(alarming(b) for b in buttons_at(app, x, y))
+    d.wait(0.25 - 2 / 60)
+    d.tap_at(x, y)  # the second tap of a double tap, 250 ms after the first
+    d.wait(0.3)
+    assert ui.current() == "setup" and setup.stage == "reps"
+    assert not any(getattr(e, "cue", "") == "pain_stop" for e in decoded(events))
+
+
+def test_a_finger_on_ready_as_the_sled_moves_does_nothing_on_the_set_screen(fresh):
+    from tests.ui.members import start_member
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-fin")
+    d.tap(app.screen("settings").ids.next)
+    x, y = centre(app.screen("checklist").ids.start)
+    finger = d.press(x, y)
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(150, 1.5))
+    d.until(lambda: ui.current() == "set", timeout=4, what="the set screen as the sled moves")
+    d.frames(3)
+    d.release(finger)  # lifted after the screen changed under it
+    d.tap_at(x, y)  # and tapped again at once
+    d.wait(0.3)
+    assert ui.current() == "set" and ui.kiosk.session is not None
+    under = buttons_at(app, x, y)
+    assert under and not any(alarming(b) for b in under), [(b.text, b.to_window(*b.pos), b.size) for b in under]
+    ui.node.play(SledPath(start=0.0, mm=150).move(40, 1.0))
+
+
+def test_no_alarming_button_sits_where_the_previous_views_main_button_was(fresh):
+    from tests.ui.members import start_member
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-map")
+    steps = [  # (screen, its main button, where that button takes the member)
+        ("settings", "next", "checklist"),
+        ("settings", "next", "set"),  # the sled moving takes the member on to the set screen
+        ("checklist", "start", "set"),
+        ("checklist", "skip", "set"),
+        ("summary", "again", "set"),
+    ]
+    for screen, button, to in steps:
+        app.go(screen)
+        d.until(lambda: not app.manager.transition.is_active, what=screen)
+        x, y = centre(app.screen(screen).ids[button])
+        app.go(to)
+        d.until(lambda: not app.manager.transition.is_active, what=to)
+        under = buttons_at(app, x, y)
+        assert not any(alarming(b) for b in under), (screen, button, to, [(b.text, b.to_window(*b.pos), b.size) for b in under])
+    workout = app.screen("set")
+    assert workout.ids.pain.opacity == 1 and not workout.ids.pain.disabled  # Pain: one tap, always there
+
+
+def test_finish_during_a_set_asks_once(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-ask")
+    workout = app.screen("set")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(200, 2.0))
+    d.until(lambda: ui.kiosk.snapshot.set_open, timeout=5, what="a set open")
+    d.tap(workout.ids.finish)
+    assert workout.confirming and ui.kiosk.session is not None
+    assert workout.ids.finish.text == words.FINISH_CONFIRM
+    d.tap(workout.ids.finish)
+    d.until(lambda: ui.kiosk.session is None, what="the second tap ends the session")
+    ui.node.play(SledPath(start=0.0, mm=200).move(40, 1.0))
+
+
+def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_presses_on(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    setup = first_timer(ui, "m-on")
+    d.tap(setup.ids.primary)
+    ui.node.play(reps(40, [240, 260]))
+    d.until(lambda: setup.stage == "done", timeout=15, what="range learnt")
+    assert setup.ids.heading.text == words.RANGE_SET
+    # The member does not tap anything and keeps pressing.
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.3).move(250, 1.0).move(40, 1.0))
+    d.until(lambda: ui.current() == "set", timeout=5, what="set screen")
+    workout = app.screen("set")
+    assert workout.ids.pain.opacity == 1
+    d.until(lambda: workout.banner.cue, timeout=8, what="a cue shown on the set screen")
+    assert workout.banner.cue in app.set_cues
+    assert workout.ids.gauge.target_mm == setup.result.target_depth_mm
