@@ -93,6 +93,10 @@ def buttons_at(app, x: float, y: float) -> list:
     return found
 
 
+def described(buttons: list) -> list:
+    return [(b.text, b.to_window(*b.pos), tuple(b.size)) for b in buttons]
+
+
 def alarming(button) -> bool:
     """Buttons that alert staff or end the session: never where the previous view's main button was."""
     return button.text in ("Pain", "Finish", "Finish for today", "Done")
@@ -136,7 +140,7 @@ def test_a_finger_on_ready_as_the_sled_moves_does_nothing_on_the_set_screen(fres
     d.wait(0.3)
     assert ui.current() == "set" and ui.kiosk.session is not None
     under = buttons_at(app, x, y)
-    assert under and not any(alarming(b) for b in under), [(b.text, b.to_window(*b.pos), b.size) for b in under]
+    assert under and not any(alarming(b) for b in under), described(under)
     ui.node.play(SledPath(start=0.0, mm=150).move(40, 1.0))
 
 
@@ -159,7 +163,7 @@ def test_no_alarming_button_sits_where_the_previous_views_main_button_was(fresh)
         app.go(to)
         d.until(lambda: not app.manager.transition.is_active, what=to)
         under = buttons_at(app, x, y)
-        assert not any(alarming(b) for b in under), (screen, button, to, [(b.text, b.to_window(*b.pos), b.size) for b in under])
+        assert not any(alarming(b) for b in under), (screen, button, to, described(under))
     workout = app.screen("set")
     assert workout.ids.pain.opacity == 1 and not workout.ids.pain.disabled  # Pain: one tap, always there
 
