@@ -37,6 +37,11 @@ class Keyring:
 
 def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1",
                **overrides: object) -> tuple[Kiosk, Screen]:
+    """A kiosk for a test. Its repeat filter is off unless `tuning` sets `scan_repeat_s`: tests log a
+    member out by scanning the same code again at once; the filter has tests of its own."""
+    tuning = overrides.pop("tuning", {})
+    assert isinstance(tuning, dict)
+    overrides["tuning"] = {"scan_repeat_s": 0, **tuning}
     settings = load_settings(site="testgym", machine=machine, broker=broker_url, data_dir=data_dir,
                              trusted_keys=keyring.trusted, **overrides)
     kiosk = Kiosk(settings)

@@ -50,6 +50,7 @@ from kiosk.core import wording
 from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
+from kiosk.core.cue_sound import CueSound
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.event_stream import EventStream
@@ -61,6 +62,7 @@ from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
 from kiosk.core.operators import OperatorDesk
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.scan_gate import RepeatFilter
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
@@ -113,7 +115,11 @@ class Kiosk:
         self.events = EventStream(wiring)
         self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events)
         self.keys = TrustedKeys(settings.trusted_keys_dir)
-        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
+        # One filter for every source of codes, reading the applied config at each sighting.
+        self.repeats = RepeatFilter(lambda: self.config.scan_repeat_s)
+        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
+        # Read at every cue: a pushed `sound` applies at once.
+        self.sound = CueSound(lambda: self.config.sound)
         self._snapshot = self._take_snapshot()
 
     @property
@@ -138,6 +144,7 @@ class Kiosk:
         for unit in self.units:
             unit.start()
         self._register_commands()
+        self.sound.start()
         self.inbox.start()
         self.link.start()
         try:
@@ -155,6 +162,7 @@ class Kiosk:
             log.warning("core busy at shutdown; leaving without closing the session")
         self.presence.say_goodbye()
         self.scanner.stop()
+        self.sound.stop()
         self.link.stop()
         self.inbox.stop()
         for unit in reversed(self.units):
@@ -162,13 +170,17 @@ class Kiosk:
 
     # -- inputs from people (any thread) -----------------------------------
 
-    def scan(self, text: str) -> None:
-        """A code from the camera, a keyboard-wedge scanner or typed by staff."""
-        self.inbox.post(lambda: self._handle_scan(text))
+    def scan(self, text: str) -> bool:
+        """Every code read, from the camera, a keyboard-wedge scanner, stdin or typed by staff.
 
-    def scan_typed(self, text: str) -> bool:
-        """A code from a keyboard-wedge scanner or stdin, through the camera's repeat filter; False if dropped."""
-        return self.scanner.submit_text(text)
+        Through the repeat filter (`scan_repeat_s`): a second read of the same code soon after is the
+        same scan, not a logout. False if it was dropped as a repeat (or empty).
+        """
+        text = text.strip()
+        if not text or not self.repeats.admit(text):
+            return False
+        self.inbox.post(lambda: self._handle_scan(text))
+        return True
 
     def touch(self) -> None:
         """Any touch on the screen keeps the session alive."""
@@ -284,6 +296,8 @@ class Kiosk:
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
         self.session, self.engine, self.setup = None, None, None
+        # The camera's last frame may be the member's card (name, id, a code that scans): not for the next one.
+        self.scanner.forget_preview()
         self._set_mode(self._resting_mode())
 
     def _resting_mode(self) -> KioskMode:
@@ -449,6 +463,7 @@ class Kiosk:
         self.geometry = geometry_for(self.settings.machine_model, config)
         self.sensor.set_travel(self.geometry.travel_mm)
         self.presence.publish_info()
+        self._refresh_snapshot()  # the screen reads `sound` and the geometry from it
 
     def _register_commands(self) -> None:
         handlers: dict[str, CommandHandler] = {
@@ -541,6 +556,8 @@ class Kiosk:
     def _emit(self, event: BaseModel) -> None:
         if isinstance(event, SetEnd) and self.session is not None:
             self.session.sets.append(event)
+        if isinstance(event, CueRaised):
+            self.sound.cue(event)
         self.events.publish(event)
         self._notify(event)
 

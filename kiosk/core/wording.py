@@ -24,6 +24,24 @@ CUES: dict[str, tuple[str, str]] = {
 }
 STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
 
+# What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
+# their knees, not the screen. Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
+# `spoken_key(cue, severity)`.
+SPOKEN: dict[str, str] = {
+    "liftoff_lumbar": "Back off the pad. Push up.",
+    "set_stopped": "Set stopped. Rest the weight on the safety handles.",
+    "liftoff_pelvis": "Hips up. Sit back into the seat.",
+    "too_deep": "Too deep. Come up sooner.",
+    "lockout": "Soft knees at the top.",
+    "sensor_lost": "Sensor not answering. Please tell staff.",
+    "pain_stop": "Stop now. Rest the weight on the safety handles.",
+}
+
+
+def spoken_key(cue: str, severity: str) -> str:
+    """Which spoken line a cue gets: a lumbar lift-off that stops the set says so."""
+    return "set_stopped" if cue == "liftoff_lumbar" and severity == "stop" else cue
+
 # What a set's cues say to try next time, when the set ended without a stop.
 CUE_ADVICE = {
     "liftoff_lumbar": "Stop a little higher so your back stays on the pad.",

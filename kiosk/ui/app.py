@@ -1,9 +1,11 @@
 """The kiosk app: holds what the screen shows as Kivy properties and routes the core's events to screens."""
 
 import time
+from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
@@ -37,9 +39,9 @@ from kiosk.ui.screens.member_settings import MemberSettingsScreen
 from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
-from kiosk.ui.sound import CueSound
 from kiosk.ui.wedge import KeyboardWedge
 
+FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.
 MOVE_TO_SET_FROM = ("settings", "checklist", "summary")
@@ -107,6 +109,8 @@ class KioskApp(App):
     # -- building ------------------------------------------------------------
 
     def build(self):
+        # The typeface from assets/fonts/, with its licence there; not whatever the Kivy install bundles.
+        LabelBase.register(DEFAULT_FONT, str(FONTS / "Roboto-Regular.ttf"), fn_bold=str(FONTS / "Roboto-Bold.ttf"))
         Window.clearcolor = theme.BACKGROUND
         self.unit = theme.unit_for(*Window.size)
         Window.bind(size=lambda _w, size: setattr(self, "unit", theme.unit_for(*size)))
@@ -129,7 +133,6 @@ class KioskApp(App):
         root = GuardedRoot()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
-        self.sound = CueSound(self.kiosk.settings.data_dir / "sounds", self.kiosk.snapshot.sound)
         self.kiosk.observe(CoreBridge(self.on_core, time.perf_counter))
         self.wedge = KeyboardWedge(self.kiosk.scan)
         Window.bind(on_touch_down=self._touched)
@@ -268,7 +271,6 @@ class KioskApp(App):
             self.go("set")
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
-            self.sound.play(cue.severity)
             if cue.severity != "info" and self.manager.current == "set":
                 self.toast.hide()  # a message must not hide a warning in the banner's place
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.

@@ -17,7 +17,7 @@ from kiosk.ui.main import use_headless_kivy_env
 from tests.kiosk_harness import Keyring, Screen, make_kiosk
 from tests.ui.sensor_node import SensorNode
 
-# Before any test module imports Kivy. SDL's dummy audio still loads and "plays" the cue sounds.
+# Before any test module imports Kivy.
 use_headless_kivy_env()
 
 

@@ -1,6 +1,7 @@
 """The member at the machine, the way issue 11 found it: the screen agrees with the engine, no tap falls
 through to the next screen, the set's advice is seen, and nothing of a member outlives their session."""
 
+import json
 import time
 
 import pytest
@@ -197,3 +198,58 @@ def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_press
     d.until(lambda: workout.banner.cue, timeout=8, what="a cue shown on the set screen")
     assert workout.banner.cue in app.set_cues
     assert workout.ids.gauge.target_mm == setup.result.target_depth_mm
+
+
+def push_config(ui, patch: dict | None) -> None:
+    """An operator's config push to this kiosk (None withdraws it), applied before this returns."""
+    from kiosk.devbroker import publish
+
+    payload = json.dumps(patch) if patch is not None else ""
+    publish(ui.broker, ui.kiosk.topics.kiosk_config_set, payload, retain=True)
+    want = {**(patch or {})}
+    ui.driver.until(lambda: all(getattr(ui.kiosk.config, k) == v for k, v in want.items())
+                    and (patch is not None or ui.kiosk.config.scan_repeat_s == 0), what="config applied")
+
+
+def test_a_double_read_at_the_window_wedge_is_one_scan_and_a_pushed_repeat_window_applies_at_once(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    push_config(ui, {"scan_repeat_s": 2.0})
+    try:
+        code = ui.keyring.code("m-dbl", "Dee")
+        ui.scan(code)
+        d.until(lambda: app.member_name == "Dee", what="session from the wedge")
+        session = ui.kiosk.session.id
+        d.wait(0.25)
+        ui.scan(code)  # the scanner read the card twice
+        d.wait(0.5)
+        assert ui.kiosk.session is not None and ui.kiosk.session.id == session
+        push_config(ui, {"scan_repeat_s": 0.5})  # applied to the very next read, no restart
+        d.wait(0.7)
+        ui.scan(code)  # out of view long enough: a logout
+        d.until(lambda: ui.kiosk.session is None, what="logged out by a real second scan")
+    finally:
+        push_config(ui, None)
+
+
+def test_a_pushed_sound_setting_silences_the_next_cue_and_back(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-snd")
+    played = ui.kiosk.sound.played
+    push_config(ui, {"sound": False})
+    try:
+        assert ui.kiosk.snapshot.sound is False
+        before = len(played)
+        ui.node.play(SledPath(start=0.0, mm=40).hold(0.3).move(220, 2.5))
+        d.until(lambda: ui.node.idle(), what="sled down")
+        ui.node.liftoff("pelvis", "start")
+        d.until(lambda: app.screen("set").banner.cue == "liftoff_pelvis", timeout=3, what="cue shown")
+        assert len(played) == before  # shown, not heard
+        ui.node.liftoff("pelvis", "end")
+        push_config(ui, {"sound": True})
+        ui.node.liftoff("lumbar", "start")
+        d.until(lambda: app.screen("set").banner.cue == "liftoff_lumbar", timeout=3, what="cue shown")
+        d.until(lambda: list(played)[-1:] == ["liftoff_lumbar.wav"], timeout=2, what="and heard")
+        ui.node.liftoff("lumbar", "end")
+    finally:
+        push_config(ui, None)
+        ui.node.play(SledPath(start=0.0, mm=220).move(40, 1.0))
