@@ -264,3 +264,33 @@ def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyri
     machine = json.loads(saved.payload)["machines"]["generic-45"]
     assert machine["target_depth_mm"] == s.max_depth_mm - TARGET_MARGIN_MM
     assert kiosk.snapshot.member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM
+
+
+def test_logging_out_and_closing_maintenance_say_so_instead_of_welcome(running, keyring):
+    from kiosk.core import wording
+    from kiosk.core.session import ScanFeedback
+
+    kiosk, screen = running()
+    member, staff = keyring.code("m_alex", "Alex"), keyring.code("t_robin", "Robin", role="staff")
+    for n, code in enumerate((member, member, staff, staff), start=1):
+        kiosk.scan(code)
+        _wait(lambda n=n: sum(isinstance(m, ScanFeedback) for m in screen.seen) == n)
+    said = [m.message for m in screen.seen if isinstance(m, ScanFeedback)]
+    assert said == ["Welcome, Alex!", wording.goodbye("Alex"), "Welcome, Robin!", wording.MAINTENANCE_CLOSED]
+
+
+def test_a_staff_code_ends_a_members_session_only_when_scanned_again(running, keyring, collect):
+    from kiosk.core import wording
+    from kiosk.core.session import ScanFeedback
+
+    kiosk, screen = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    _wait(lambda: kiosk.session is not None)
+    staff = keyring.code("t_robin", "Robin", role="staff")
+    kiosk.scan(staff)
+    _wait(lambda: any(isinstance(m, ScanFeedback) and m.message == wording.STAFF_DURING_SESSION
+                      for m in screen.seen))
+    assert kiosk.session is not None and kiosk.mode == "session"
+    kiosk.scan(staff)
+    _wait(lambda: kiosk.mode == "maintenance")
+    assert kiosk.session is None

@@ -62,6 +62,7 @@ from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
 from kiosk.core.operators import OperatorDesk
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.recent_log import RecentLog
 from kiosk.core.scan_gate import RepeatFilter
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
@@ -78,6 +79,8 @@ Observer = Callable[[BaseModel], None]
 MAINTENANCE_IDLE_FACTOR = 5
 # While samples stream in, the screen's snapshot is renewed at most this often (about a frame at 60 Hz).
 SNAPSHOT_EVERY_S = 1 / 60
+# A staff code scanned during a member's session ends it only when scanned again within this long.
+STAFF_CONFIRM_S = 20.0
 
 __all__ = ["Clock", "Kiosk"]
 
@@ -96,6 +99,7 @@ class Kiosk:
         self.engine: CueEngine | None = None
         self.setup: GuidedSetup | None = None  # a first-timer's guided setup, fed from the sensor stream
         self.fps: float | None = None  # reported by the screen when there is one
+        self._staff_asked: tuple[str, str, float] | None = None  # (staff, session, when) of a first staff scan
         self._cut_short: Session | None = None  # a session an operator's command ended, for a late pain report
         self._observers: list[Observer] = []
         self._last_activity_mm: float | None = None
@@ -120,6 +124,7 @@ class Kiosk:
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
         # Read at every cue: a pushed `sound` applies at once.
         self.sound = CueSound(lambda: self.config.sound)
+        self.recent_log = RecentLog()
         self._snapshot = self._take_snapshot()
 
     @property
@@ -138,6 +143,7 @@ class Kiosk:
         self._observers.append(observer)
 
     def start(self) -> None:
+        logging.getLogger().addHandler(self.recent_log)
         self.keys.reload()
         if not len(self.keys):
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
@@ -167,6 +173,7 @@ class Kiosk:
         self.inbox.stop()
         for unit in reversed(self.units):
             unit.stop()
+        logging.getLogger().removeHandler(self.recent_log)
 
     # -- inputs from people (any thread) -----------------------------------
 
@@ -249,16 +256,36 @@ class Kiosk:
                                     detail=verdict.detail[:200]))
             return
         claims = verdict.claims
-        self._notify(ScanFeedback(accepted=True, message=verdict.message, member=claims.sub, name=claims.name,
+        if claims.role == "staff" and self._member_training(claims.sub, now):
+            return
+        same_member = self.session is not None and self.session.member == claims.sub
+        message = verdict.message
+        if claims.role == "staff" and self.mode == "maintenance":
+            message = wording.MAINTENANCE_CLOSED
+        elif same_member:  # the same code again is the member logging out
+            message = wording.goodbye(claims.name)
+        self._notify(ScanFeedback(accepted=True, message=message, member=claims.sub, name=claims.name,
                                   role=claims.role))
         if claims.role == "staff":
             self._end_session("logout")
             self._set_mode(self._resting_mode() if self.mode == "maintenance" else "maintenance")
             return
-        same_member = self.session is not None and self.session.member == claims.sub
         self._end_session("logout")
-        if not same_member:  # the same code again is the member logging out
+        if not same_member:
             self._start_session(claims.sub, claims.name, claims.role, now)
+
+    def _member_training(self, staff: str, now: float) -> bool:
+        """A staff code while a member trains: told on screen, and only a second scan ends the session."""
+        session = self.session
+        if session is None or session.role == "staff":
+            return False
+        asked = self._staff_asked
+        if asked is not None and asked[0] == staff and asked[1] == session.id and now - asked[2] <= STAFF_CONFIRM_S:
+            self._staff_asked = None
+            return False
+        self._staff_asked = (staff, session.id, now)
+        self._notify(ScanFeedback(accepted=False, message=wording.STAFF_DURING_SESSION, member=staff, role="staff"))
+        return True
 
     def _start_session(self, member: str, name: str, role: Role, now: float) -> None:
         profile, saved = self.profiles.settings_for(member)
@@ -593,4 +620,5 @@ class Kiosk:
             calibration=self.sensor.calibration if self.sensor.started else None,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,
-            camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps)
+            camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps,
+            log_lines=self.recent_log.lines())

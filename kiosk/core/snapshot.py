@@ -69,4 +69,5 @@ class KioskSnapshot:
     camera: str  # the camera setting: `none`, `files:...`, `picamera2`, ...
     camera_running: bool
     camera_error: str | None
-    fps: float | None
+    fps: float | None  # the screen's real display rate (frames drawn a second), as it reported it
+    log_lines: tuple[str, ...]  # the kiosk's last warnings and errors, newest first

@@ -94,13 +94,18 @@ class KioskApp(App):
         self.title = "Leg press"
         self.geometry = kiosk.snapshot.geometry
         self.session_id: str | None = None
+        self.member_id: str | None = None
         self.pending_set: SetRecord | None = None  # ended, not yet summarised
         self.last_set: SetRecord | None = None  # the last one summarised
+        self.set_records: list[SetRecord] = []  # every set of the session, for its summary
         self.last_cue: tuple[CueRaised, float] | None = None
+        self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
         self._core_settings = None  # the member's settings as the core last had them
         self._last_touch = 0.0
+        self._flips = 0  # frames drawn since the last fps report
+        self._flips_since = time.monotonic()
         self.view_changed_at = 0.0  # wall time (a touch's `time_start` clock) of the last view change
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
         self._drop_out_of_order_pain = Clock.create_trigger(
@@ -127,6 +132,7 @@ class KioskApp(App):
         # The pain screen is the one screen the out-of-order layer must not cover.
         self.manager.bind(current=lambda *_: self._cover_out_of_order())
         self.manager.bind(current=self.view_changed)
+        self.manager.bind(current=lambda _m, name: setattr(self.toast, "over_banner", name == "set"))
         for layer in (self.stop_overlay, self.out_of_order):
             layer.bind(shown=self.view_changed)
         self.out_of_order.bind(pain_shown=self.view_changed)
@@ -135,7 +141,7 @@ class KioskApp(App):
             root.add_widget(layer)
         self.kiosk.observe(CoreBridge(self.on_core, time.perf_counter))
         self.wedge = KeyboardWedge(self.kiosk.scan)
-        Window.bind(on_touch_down=self._touched)
+        Window.bind(on_touch_down=self._touched, on_flip=self._flipped)
         self._ticks = [Clock.schedule_interval(self._poll, 1 / POLL_HZ), Clock.schedule_interval(self._report_fps, 1.0)]
         self.mode = self.kiosk.snapshot.mode
         return root
@@ -224,6 +230,10 @@ class KioskApp(App):
 
     def _on_scan(self, feedback: ScanFeedback) -> None:
         self.screen("attract").show_feedback(feedback)
+        # The member at the machine scanning again is a logout: its goodbye goes on the attract screen once
+        # the member is forgotten. (Told from the screen's own state: the snapshot may already be newer.)
+        if feedback.accepted and self.session_id is not None and feedback.member == self.member_id:
+            self._parting = feedback
         if not feedback.accepted and self.manager.current != "attract":
             self.show_message(feedback.message, 4.0)
 
@@ -234,7 +244,7 @@ class KioskApp(App):
             return
         self._session_end_timer.cancel()
         self.forget_member()
-        self.session_id = session.session
+        self.session_id, self.member_id = session.session, session.member
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = self._core_settings = session.settings
@@ -284,8 +294,14 @@ class KioskApp(App):
         if set_end.session != self.session_id:
             return
         self.sets_done.append(set_end)
-        self.pending_set = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
+        record = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
+        self.set_records.append(record)
         self.set_reps, self.set_cues, self.reps, self.last_rep = [], [], 0, None
+        # A stopped set's advice stays until the member has seen it: reps done under the STOP message
+        # make a set of their own, which must not take its place.
+        pending = self.pending_set
+        if pending is None or not pending.end.stopped or set_end.stopped:
+            self.pending_set = record
         # The member reads the summary once they are done with the stop message or the pain screen.
         if not self.stop_overlay.shown and self.manager.current not in ("pain", "setup"):
             self.show_set_summary()
@@ -298,12 +314,15 @@ class KioskApp(App):
             # Put out of order mid-session: the member may still be under the weight.
             self.out_of_order.pain_shown = True
             self._drop_out_of_order_pain()
+        parting, self._parting = self._parting, None
         if end.reason == "timeout" or not end.reps:
             # Nobody is watching (or nothing to show): forget at once.
             self.forget_member()
+            if parting is not None:
+                self.screen("attract").show_feedback(parting)
             return
         last = self.pending_set or self.last_set
-        self.screen("summary").show_session(end, last, self.pain)
+        self.screen("summary").show_session(end, last, self.pain, self.set_records)
         self.go("summary")
         self.session_id = None
         self._session_end_timer()
@@ -354,13 +373,14 @@ class KioskApp(App):
     def forget_member(self) -> None:
         """Clear everything about the member from the screen and go back to the start."""
         self._session_end_timer.cancel()
-        self.session_id = None
+        self.session_id = self.member_id = None
         self.member_name = ""
         self.settings = self._core_settings = None
         self.first_time = False
         self.pending_set = self.last_set = None
         self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []
+        self.set_records: list[SetRecord] = []
         self.reps, self.last_rep = 0, None
         self.stop_overlay.shown = False
         for name in ("attract", "settings", "checklist", "setup", "set", "pain", "summary"):
@@ -414,8 +434,17 @@ class KioskApp(App):
         if self._pressing_elsewhere():
             self.go("set")
 
+    def _flipped(self, _window) -> None:
+        self._flips += 1
+
     def _report_fps(self, _dt: float) -> None:
-        self.kiosk.report_fps(round(Clock.get_fps(), 1))
+        """The real display rate: frames drawn and shown a second. Kivy's `get_fps` counts turns of its
+        loop, drawn or not (thousands a second when nothing changes), which is no measure of the screen."""
+        now = time.monotonic()
+        elapsed, self._flips_since = now - self._flips_since, now
+        flips, self._flips = self._flips, 0
+        if elapsed > 0:
+            self.kiosk.report_fps(round(flips / elapsed, 1))
 
     def _touched(self, _window, _touch) -> bool:
         now = time.monotonic()

@@ -237,7 +237,7 @@ def test_a_pushed_sound_setting_silences_the_next_cue_and_back(fresh):
     played = ui.kiosk.sound.played
     push_config(ui, {"sound": False})
     try:
-        assert ui.kiosk.snapshot.sound is False
+        d.until(lambda: ui.kiosk.snapshot.sound is False, what="the screen's snapshot has it")
         before = len(played)
         ui.node.play(SledPath(start=0.0, mm=40).hold(0.3).move(220, 2.5))
         d.until(lambda: ui.node.idle(), what="sled down")
@@ -253,3 +253,93 @@ def test_a_pushed_sound_setting_silences_the_next_cue_and_back(fresh):
     finally:
         push_config(ui, None)
         ui.node.play(SledPath(start=0.0, mm=220).move(40, 1.0))
+
+
+def test_reps_under_the_stop_message_never_replace_the_stopped_sets_advice(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-stp")
+    ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(270, 2.5))
+    d.until(lambda: ui.node.idle(), what="sled down")
+    for state in ("start", "end", "start"):
+        ui.node.liftoff("lumbar", state)
+    d.until(lambda: app.stop_overlay.shown, timeout=3, what="stop over the whole screen")
+    ui.node.liftoff("lumbar", "end")
+    # The member carries on under the STOP message: up, a rest at the top, three fast reps, a rest.
+    ui.node.play(SledPath(start=0.0, mm=270).move(40, 1.5).hold(1.0))
+    ui.node.play(reps(40, [230, 230, 230], down_s=1.0))
+    ui.node.play(SledPath(start=0.0, mm=40).hold(5.0))
+    d.until(lambda: len(app.sets_done) == 2, timeout=30, what="a second set made under the stop message")
+    d.tap(app.stop_overlay.ids.ok)
+    summary = app.screen("summary")
+    assert ui.current() == "summary"
+    assert summary.title == "Set 1 stopped"
+    assert words.STOP_SUGGESTIONS[0] in summary.ids.advice.text
+    d.tap(summary.ids.done)  # Finish: the session's summary keeps the stopped set's advice first
+    d.until(lambda: summary.final, what="session summary")
+    lines = summary.ids.advice.text.split("\n")
+    assert lines[0] == f"\u2022 {words.STOP_SUGGESTIONS[0]}"
+    assert f"\u2022 {words.CUE_ADVICE['descent_fast']}" in lines
+
+
+def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fresh, tmp_path):
+    import qrcode
+
+    from kiosk.core.scanner import Scanner
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    attract = app.screen("attract")
+    no_camera = ui.kiosk.scanner
+    camera = Scanner.from_spec(f"files:{tmp_path}", ui.kiosk.scan, idle_wait_s=0.05)
+    ui.kiosk.scanner = camera
+    camera.start()
+    try:
+        card = qrcode.make(ui.keyring.code("m-cam", "Cam")).get_image().convert("RGB").resize((400, 400))
+        card.save(tmp_path / ".card.png")
+        (tmp_path / ".card.png").rename(tmp_path / "card.png")
+        d.until(lambda: ui.current() == "setup", what="the card held up starts a first visit")
+        ui.kiosk.end_session("logout")
+        d.until(lambda: ui.current() == "attract" and not app.manager.transition.is_active, what="back")
+        d.wait(0.5)  # several preview ticks
+        assert not attract.live and attract.ids.camera_image.texture is None
+        assert attract.ids.camera_icon.opacity == 1
+        assert ui.kiosk.camera_preview()[1] is None  # the core forgot the frame too
+    finally:
+        camera.stop()
+        ui.kiosk.scanner = no_camera
+
+
+def test_a_message_on_the_summary_leaves_its_heading_readable(fresh):
+    from tests.ui.members import start_member
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-msg")
+    summary = app.screen("summary")
+    summary.show_set(None, (), (), "")
+    app.go("summary")
+    d.until(lambda: not app.manager.transition.is_active, what="summary")
+    app.show_message("The gym closes in 15 minutes. Please wipe down the machine.", 3)
+    d.until(lambda: app.toast.opacity == 1, what="message shown")
+    box = app.toast.ids.box
+    for widget in (summary.ids.header, summary.ids.done, summary.ids.again, summary.ids.advice_title):
+        assert not collide(box, widget), (widget, box.to_window(*box.pos), box.size, widget.to_window(*widget.pos),
+                                          widget.size)
+
+
+def collide(a, b) -> bool:
+    ax, ay = a.to_window(*a.pos)
+    bx, by = b.to_window(*b.pos)
+    return ax < bx + b.width and bx < ax + a.width and ay < by + b.height and by < ay + a.height
+
+
+def test_words_on_screen_read_right(fresh):
+    from tests.ui.members import start_member
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    start_member(ui, "m-wrd", name="Alex")
+    settings = app.screen("settings")
+    backrest = next(r for r in settings.ids.rows.children if r.key == "backrest")
+    assert backrest.value == "Notch 2 (35\u00b0)"
+    ui.scan(ui.keyring.code("m-wrd", "Alex"))  # the same code: logging out says goodbye, not welcome
+    attract = app.screen("attract")
+    d.until(lambda: ui.current() == "attract" and attract.feedback, what="logout")
+    assert attract.feedback == words.goodbye("Alex")
