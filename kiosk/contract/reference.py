@@ -99,7 +99,8 @@ def render() -> str:
         ("MemberClaims (inside a member QR code)", MemberClaims),
     ]
     out.append("\n## When a pushed setting applies\n\n`live`: at its next use, for the member at the machine too. "
-               "`next session`: from the next member session.\n\n| setting | applies | at the machine |\n|---|---|---|\n")
+               "`next session`: from the next member session.\n\n")
+    out.append("| setting | applies | at the machine |\n|---|---|---|\n")
     for name, (applies, meaning) in WHEN_APPLIED.items():
         out.append(f"| `{name}` | {applies} | {meaning} |\n")
     out.append("\n## Payload schemas\n")
