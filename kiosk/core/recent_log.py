@@ -26,7 +26,8 @@ class RecentLog(logging.Handler):
             first = str(record.msg)
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         with self._guard:
-            self._lines.append(f"{stamp} {record.levelname.lower()} {record.name}: {first}")
+            # The module's own name is enough on a small screen: `link`, not `kiosk.core.link`.
+            self._lines.append(f"{stamp} {record.levelname.lower()} {record.name.rsplit('.', 1)[-1]}: {first}")
 
     def lines(self) -> tuple[str, ...]:
         """Newest first."""

@@ -198,7 +198,7 @@ def set_stats(set_end: SetEnd, reps: Sequence[RepDone]) -> list[str]:
     return [
         f"Reps: {set_end.reps}",
         f"Deepest: {mm(set_end.max_depth_mm)}",
-        f"Back or hips lifted: {count(set_end.liftoffs, 'time')}",
+        f"Lift-offs: {set_end.liftoffs}",
         f"Down: {seconds(_mean([r.eccentric_s for r in reps]))}",
         f"Up: {seconds(_mean([r.concentric_s for r in reps]))}",
     ]
@@ -217,7 +217,7 @@ def session_stats(end: SessionEnd) -> list[str]:
         f"Sets: {end.sets}",
         f"Reps: {end.reps}",
         f"Deepest: {mm(end.max_depth_mm)}",
-        f"Back or hips lifted: {count(end.liftoffs, 'time')}",
+        f"Lift-offs: {end.liftoffs}",
         f"Time: {int(end.duration_s // 60)} min",
     ]
 
