@@ -295,7 +295,7 @@ class Kiosk:
                                started=now, settings=kept, profile=profile, first_time=saved is None)
         # A profile saved before the target was kept short of the max is repaired at the session's end.
         self.session.settings_changed = saved is not None and kept is not settings
-        self.engine = self._new_engine(settings)
+        self.engine = self._new_engine(kept)
         self._last_activity_mm = self.sensor.monitor.last_mm
         self._set_mode("session")
         self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
@@ -345,6 +345,9 @@ class Kiosk:
         settings = with_target_margin(settings)
         self.session.settings, self.session.first_time = settings, False
         self.session.settings_changed, self.session.erased = True, False
+        # A set still open is told as ended before the engine with the new settings takes over: dropping it
+        # would leave the screen counting reps of a set that never ends.
+        self._close_set(self.clock.now())
         self.engine = self._new_engine(settings)
         self._mark_activity()
         self._save_profile(self.session)

@@ -195,8 +195,8 @@ def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_press
     d.until(lambda: ui.current() == "set", timeout=5, what="set screen")
     workout = app.screen("set")
     assert workout.ids.pain.opacity == 1
-    d.until(lambda: workout.banner.cue, timeout=8, what="a cue shown on the set screen")
-    assert workout.banner.cue in app.set_cues
+    d.until(lambda: "descent_fast" in app.set_cues, timeout=8, what="a cue of this set")
+    d.until(lambda: workout.banner.cue == "descent_fast", timeout=2, what="shown on the set screen")
     assert workout.ids.gauge.target_mm == setup.result.target_depth_mm
 
 

@@ -11,7 +11,6 @@ __all__ = ["LEARNT_FLOOR_FRACTION", "STOP_SUGGESTIONS", "depth_floor", "lowered_
 LEARNT_FLOOR_FRACTION = 0.5
 
 
-
 def depth_floor(top_mm: float, session_max_mm: float) -> float:
     return top_mm + LEARNT_FLOOR_FRACTION * (session_max_mm - top_mm)
 
