@@ -343,12 +343,15 @@ class Kiosk:
         if self.session is None:
             return
         settings = with_target_margin(settings)
+        unchanged = settings == self.session.settings
         self.session.settings, self.session.first_time = settings, False
         self.session.settings_changed, self.session.erased = True, False
-        # A set still open is told as ended before the engine with the new settings takes over: dropping it
-        # would leave the screen counting reps of a set that never ends.
-        self._close_set(self.clock.now())
-        self.engine = self._new_engine(settings)
+        if not unchanged:
+            # A set with reps in it is told as ended before the engine with the new settings takes over:
+            # dropping it would leave the screen counting reps of a set that never ends.
+            if self.engine is not None and self.engine.reps_in_set:
+                self._close_set(self.clock.now())
+            self.engine = self._new_engine(settings)
         self._mark_activity()
         self._save_profile(self.session)
 
