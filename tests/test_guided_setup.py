@@ -111,6 +111,12 @@ def test_a_first_timer_is_set_up_by_the_core_from_its_own_sensor_stream_headless
         assert member.settings.top_mm == done.top_mm and not member.first_time
         screen.wait_for(lambda m: getattr(m, "type", None) == "profile_saved")
         assert any(line.startswith("guided setup: Target depth") for line in lines)
+        # The reps that taught the range were set 1; the engine for the new range goes on from there.
+        first = screen.wait_for(lambda m: getattr(m, "type", None) == "set_end")
+        assert first.set_number == 1 and first.reps == 2
+        node.play(SledPath(start=0.0, mm=40.0).hold(0.6).move(230.0, 2.4).move(40.0, 1.2).hold(6.0))
+        second = screen.wait_for(lambda m: getattr(m, "type", None) == "set_end" and m is not first, timeout=20)
+        assert second.set_number == 2
     finally:
         node.close()
         kiosk.stop()

@@ -304,7 +304,7 @@ class Kiosk:
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self.geometry, thresholds=self.config.cues,
-                         session=self._session_id())
+                         session=self._session_id(), sets_before=len(self.session.sets) if self.session else 0)
 
     def _end_session(self, reason: SessionEndReason) -> None:
         session, now = self.session, self.clock.now()
@@ -431,10 +431,11 @@ class Kiosk:
         if watched and moved:
             self._last_activity_mm = sample.mm
             self._mark_activity(received_at)
-        self._feed_setup(sample)
         if self.engine is not None:
             for event in self.engine.on_depth(sample):
                 self._emit(event)
+        # After the engine: the rep that completes the setup is counted in its set before the set closes.
+        self._feed_setup(sample)
 
     def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
         self._mark_activity(received_at)

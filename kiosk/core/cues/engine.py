@@ -53,8 +53,11 @@ class CueEngine:
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
-                 thresholds: CueThresholds | None = None, session: str | None = None):
+                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0):
+        """`sets_before`: sets the session already had, so an engine that takes over mid-session (new
+        settings) numbers its first set after them."""
         self.settings = settings
+        self._sets_before = sets_before
         self.geometry = geometry
         self.thresholds = thresholds = thresholds or CueThresholds()
         self.session = session
@@ -309,7 +312,7 @@ class CueEngine:
             self._cue(out, "liftoff_lumbar", "warn", ts, gated=False)
 
     def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
-        end = SetEnd(ts=ts, session=self.session, set_number=len(self._sets) + 1, reps=self._reps,
+        end = SetEnd(ts=ts, session=self.session, set_number=self._sets_before + len(self._sets) + 1, reps=self._reps,
                      max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
                      suggestions=list(STOP_SUGGESTIONS) if stopped else [])
         out.append(end)
