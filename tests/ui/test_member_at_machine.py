@@ -343,3 +343,17 @@ def test_words_on_screen_read_right(fresh):
     attract = app.screen("attract")
     d.until(lambda: ui.current() == "attract" and attract.feedback, what="logout")
     assert attract.feedback == words.goodbye("Alex")
+
+
+def test_a_staff_code_mid_set_is_told_on_screen_and_ends_the_session_only_when_scanned_again(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    on_set_screen(ui, "m-stf")
+    staff = ui.keyring.code("tech", "Robin", role="staff")
+    ui.scan(staff)
+    d.until(lambda: app.toast.opacity == 1, what="told on screen")
+    assert app.toast.text == words.STAFF_DURING_SESSION
+    assert ui.current() == "set" and ui.kiosk.session is not None
+    ui.scan(staff)
+    d.until(lambda: ui.current() == "maintenance", what="maintenance on the second scan")
+    assert ui.kiosk.session is None
+    ui.kiosk.leave_maintenance()
