@@ -11,6 +11,7 @@ it goes quiet for the "no sensor" picture.
 PNGs are reduced to a 64-colour palette to keep them small.
 """
 
+import logging
 import sys
 import tempfile
 import time
@@ -29,10 +30,12 @@ from PIL import Image  # noqa: E402
 
 from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
+from kiosk.core.guided_setup import SetupProgress  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
 from kiosk.core.member_codes import new_signing_key  # noqa: E402
-from kiosk.core.session import OperatorNotice  # noqa: E402
+from kiosk.core.session import OperatorNotice, SetRecord  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
+from kiosk.core.wording import STOP_SUGGESTIONS  # noqa: E402
 from kiosk.devbroker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
@@ -102,8 +105,13 @@ class Shots:
         self.depth(180)
         d.until(lambda: abs(app.depth_mm - 180) < 1, what="live depth")
         self.shoot("setup-reps", size)
-        d.tap(app.screen("setup").ids.secondary)
-        d.tap(app.screen("setup").ids.secondary)
+        setup = app.screen("setup")
+        setup.progress(SetupProgress(session=app.session_id, stage="done", reps_done=2, reps_needed=2,
+                                     fast_reps=0, target_depth_mm=235.0, top_mm=48.0))
+        self.shoot("setup-done", size)
+        d.tap(setup.ids.secondary)  # Again: counting from scratch
+        d.tap(setup.ids.primary)  # Back, to the defaults
+        d.tap(setup.ids.secondary)  # Skip: the safe defaults
         d.until(lambda: app.manager.current == "checklist", what="checklist")
         for row in app.screen("checklist").rows[:3]:
             d.tap(row)
@@ -134,11 +142,7 @@ class Shots:
         self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_lumbar", severity="stop", rep=6))
         self.shoot("stop", size)
         self.feed(SetEnd(ts=time.time(), session=session, set_number=1, reps=5, max_depth_mm=262, liftoffs=2,
-                         stopped=True, suggestions=[
-                             "Next time, recline the backrest by one notch so your hips have more room.",
-                             "Place your feet a little higher on the plate.",
-                             "Take some weight off until your lower back stays on the pad.",
-                         ]))
+                         stopped=True, suggestions=list(STOP_SUGGESTIONS)))
         d.tap(app.stop_overlay.ids.ok)
         d.until(lambda: app.manager.current == "summary", what="set summary")
         self.shoot("summary", size)
@@ -149,7 +153,7 @@ class Shots:
         d.until(lambda: app.screen("pain").confirmed, what="pain report confirmed")
         self.shoot("pain-advice", size)
         # The set the pain button stopped, as the member sees it after the pain screen.
-        app.pending_set = (app.last_set[0], app.last_set[1], ["pain_stop"])
+        app.pending_set = SetRecord(app.last_set.end, app.last_set.reps, ("pain_stop",))
         d.tap(app.screen("pain").ids.back)
         d.until(lambda: app.manager.current == "summary", what="pain summary")
         self.shoot("pain-summary", size)
@@ -157,14 +161,18 @@ class Shots:
                              member=f"m{self.members}", duration_s=420, max_depth_mm=262, liftoffs=2))
         d.until(lambda: app.manager.current == "summary" and app.screen("summary").final, what="session summary")
         self.shoot("session-end", size)
+        self.kiosk.end_session("logout")  # the core's own session, so the staff code opens maintenance at once
+        d.until(lambda: self.kiosk.snapshot.member is None, what="session closed")
 
+        logging.getLogger("kiosk.core.link").warning("broker link lost: reconnecting in 2 s")
         d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
         d.until(lambda: app.manager.current == "maintenance", what="maintenance")
-        for i in range(40):
+        for i in range(60):
             self.depth(200 + 150 * ((i % 20) / 10 - 1) ** 2)
-            d.frames(1)
+            d.frames(2)
+        d.wait(1.2)  # a frame-rate report
         self.shoot("maintenance", size)
-        d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
+        self.kiosk.leave_maintenance()
         d.until(lambda: app.manager.current == "attract", what="attract again")
 
         self.kiosk.inbox.post(lambda: self.kiosk._set_mode("out_of_order"))

@@ -24,9 +24,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def _read_scans(kiosk: Kiosk) -> None:
-    # Through the scanner's repeat suppression: a wedge scanner that reads a card twice is one scan.
+    # Through the core's repeat filter, like every source: a wedge scanner that reads a card twice is one scan.
     for line in sys.stdin:
-        kiosk.scan_typed(line)
+        kiosk.scan(line)
 
 
 def run_headless(kiosk: Kiosk) -> int:

@@ -61,8 +61,14 @@ class KioskUnderTest(Kiosk):
         eventually(lambda: self.snapshot is not before and self.snapshot.taken_at >= at,
                    what=f"a core tick at kiosk time {at:.1f}")
 
+
 def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1", clock: Clock | None = None,
                **overrides: Any) -> tuple[KioskUnderTest, Screen]:
+    """A kiosk for a test. Its repeat filter is off unless `tuning` sets `scan_repeat_s`: tests log a
+    member out by scanning the same code again at once; the filter has tests of its own."""
+    tuning = overrides.pop("tuning", {})
+    assert isinstance(tuning, dict)
+    overrides["tuning"] = {"scan_repeat_s": 0, **tuning}
     settings = load_settings(site="testgym", machine=machine, broker=broker_url, data_dir=data_dir,
                              trusted_keys=keyring.trusted, **overrides)
     kiosk = KioskUnderTest(settings, keyring, clock=clock)

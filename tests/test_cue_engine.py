@@ -10,7 +10,7 @@ from kiosk.contract.events import KIOSK_EVENT, CueRaised, RepDone, SensorFault, 
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues import CueEngine
 from kiosk.core.cues.safety import depth_floor
-from kiosk.core.machine import TARGET_MARGIN_MM
+from kiosk.core.depth_limits import TARGET_MARGIN_MM, with_target_margin
 from kiosk.sim.replay import engine_for, replay
 from kiosk.sim.traces import LUMBAR_LIFTS_MM, SCENARIOS, TRACE_GEOMETRY, TRACE_SETTINGS, generate
 
@@ -197,9 +197,42 @@ def test_lumbar_liftoff_lowers_max_depth() -> None:
     assert engine.max_depth_mm == pytest.approx(expected, abs=8)
     learnt = engine.learnt_settings()
     assert learnt.max_depth_mm == engine.max_depth_mm
-    # The old target was deeper than the new max: it moves to a margin short of it.
-    assert learnt.target_depth_mm == pytest.approx(engine.max_depth_mm - TARGET_MARGIN_MM)
+    # The old target was deeper than the new max: it is kept the margin short of it.
+    assert learnt.target_depth_mm == engine.max_depth_mm - TARGET_MARGIN_MM
     assert learnt.backrest_notch == TRACE_SETTINGS.backrest_notch
+
+
+def test_after_a_lumbar_liftoff_no_rep_at_the_target_is_too_deep_for_the_rest_of_the_session() -> None:
+    stream = Stream(make_engine(lumbar_liftoffs_to_stop=2))
+    in_lowering(stream, 265.0)
+    stream.liftoff("lumbar")
+    engine = stream.engine
+    assert engine.max_depth_mm == 235.0
+    assert engine.target_depth_mm <= engine.max_depth_mm - TARGET_MARGIN_MM
+    stream.move(62.0, 1.8, 265.0)
+    stream.hold(62.0, 5.0)  # the set ends at rest; the next sets use the learnt limits
+    for _ in range(2):
+        before = len(stream.events)
+        for _ in range(3):
+            stream.rep(depth=engine.target_depth_mm)
+        later = stream.events[before:]
+        assert ("depth_reached", "info") in cues_in(later)
+        assert ("too_deep", "warn") not in cues_in(later)
+        stream.hold(62.0, 5.0)
+
+
+def test_an_old_profile_with_its_target_at_the_max_is_repaired_and_reaching_it_is_not_too_deep() -> None:
+    old = TRACE_SETTINGS.model_copy(update={"target_depth_mm": 300.0, "max_depth_mm": 300.0})
+    assert with_target_margin(old).target_depth_mm == 300.0 - TARGET_MARGIN_MM
+    assert with_target_margin(TRACE_SETTINGS) is TRACE_SETTINGS
+    engine = CueEngine(old, TRACE_GEOMETRY, DEFAULTS, session="s1")
+    assert engine.target_depth_mm == 290.0
+    assert engine.learnt_settings().target_depth_mm == 290.0  # saved repaired at the session's end
+    stream = Stream(engine)
+    stream.hold(62.0, 1.0)
+    stream.rep(depth=290.0)
+    assert ("depth_reached", "info") in cues_in(stream.events)
+    assert ("too_deep", "warn") not in cues_in(stream.events)
 
 
 def test_learnt_max_depth_never_drops_below_half_the_range() -> None:

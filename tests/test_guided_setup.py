@@ -79,3 +79,44 @@ def test_once_done_it_keeps_its_result():
     setup = GuidedSetup(max_depth_mm=400)
     first = feed(setup, slow_reps([280, 300]))
     assert setup.update(390.0, 1e6) is first
+
+
+def test_a_first_timer_is_set_up_by_the_core_from_its_own_sensor_stream_headless_too(broker, tmp_path):
+    from kiosk.core.guided_setup import SetupProgress
+    from kiosk.core.text_presenter import TextPresenter
+    from tests.kiosk_harness import Keyring, make_kiosk
+    from tests.ui.sensor_node import SensorNode
+
+    keyring = Keyring(tmp_path)
+    kiosk, screen = make_kiosk(broker.url, tmp_path / "data", keyring)
+    lines: list[str] = []
+    kiosk.observe(TextPresenter(lines.append))
+    kiosk.start()
+    node = SensorNode(broker, kiosk.topics, speed=4.0)
+    try:
+        assert kiosk.link.wait_connected(10)
+        kiosk.scan(keyring.code("m_new", "Nia"))
+        first = screen.wait_for(lambda m: isinstance(m, SetupProgress))
+        assert first.stage == "reps" and first.reps_done == 0
+        assert kiosk.snapshot.setup == first
+        path = SledPath(start=0.0, mm=40.0).hold(0.6)
+        for depth in (240.0, 260.0):
+            path.move(depth, 2.4).move(40.0, 1.2).hold(0.6)
+        node.play(path)
+        done = screen.wait_for(lambda m: isinstance(m, SetupProgress) and m.stage == "done", timeout=20)
+        counts = [m.reps_done for m in screen.seen if isinstance(m, SetupProgress)]
+        assert counts == [0, 1, 2]
+        member = kiosk.snapshot.member
+        assert member.settings.target_depth_mm == done.target_depth_mm and 220 <= done.target_depth_mm <= 245
+        assert member.settings.top_mm == done.top_mm and not member.first_time
+        screen.wait_for(lambda m: getattr(m, "type", None) == "profile_saved")
+        assert any(line.startswith("guided setup: Target depth") for line in lines)
+        # The reps that taught the range were set 1; the engine for the new range goes on from there.
+        first = screen.wait_for(lambda m: getattr(m, "type", None) == "set_end")
+        assert first.set_number == 1 and first.reps == 2
+        node.play(SledPath(start=0.0, mm=40.0).hold(0.6).move(230.0, 2.4).move(40.0, 1.2).hold(6.0))
+        second = screen.wait_for(lambda m: getattr(m, "type", None) == "set_end" and m is not first, timeout=20)
+        assert second.set_number == 2
+    finally:
+        node.close()
+        kiosk.stop()

@@ -13,6 +13,7 @@ import zxingcpp
 from PIL import Image, ImageDraw
 
 from kiosk.core.camera import CameraUnavailable, FolderSource, decode_image, preview_image, source_from_spec
+from kiosk.core.scan_gate import RepeatFilter
 from kiosk.core.scanner import Scanner
 from tests.helpers import eventually
 
@@ -166,13 +167,13 @@ def test_files_that_are_not_images_or_are_hidden_are_left_alone(running: Scanner
     assert (inbox / "notes.txt").exists() and (inbox / ".partial.png").exists()
 
 
-def test_same_code_in_two_frames_in_a_row_is_one_scan(running: Scanner, inbox: Path, scans: Scans):
+def test_the_camera_reports_every_sighting_and_the_repeat_filter_makes_two_frames_one_scan(
+        running: Scanner, inbox: Path, scans: Scans):
+    repeats = RepeatFilter(lambda: 3.0)
     drop(made_with_segno(CODE), inbox / "first.png")
-    assert scans.next() == CODE
+    assert scans.next() == CODE and repeats.admit(CODE)
     drop(made_with_qrcode(CODE), inbox / "second.png")
-    eventually(lambda: (inbox / "done" / "second.png").exists(), what="second.png moved to done/")
-    eventually(lambda: running.frames == 2, what="2 frames counted")
-    assert scans.none_within(0.1)
+    assert scans.next() == CODE and not repeats.admit(CODE)
 
 
 def test_a_name_already_in_done_does_not_overwrite_it(running: Scanner, inbox: Path, scans: Scans):
@@ -249,33 +250,42 @@ class FakeClock:
 
 
 def test_same_text_within_the_repeat_window_is_one_scan():
-    clock, scans = FakeClock(), Scans()
-    scanner = Scanner(None, scans, repeat_s=3, clock=clock)
-    assert scanner.submit_text(CODE)
+    clock = FakeClock()
+    repeats = RepeatFilter(lambda: 3.0, clock=clock)
+    assert repeats.admit(CODE)
     clock.now += 2
-    assert not scanner.submit_text(CODE)
+    assert not repeats.admit(CODE)
     clock.now += 2.5  # 4.5 s after the first sighting, but only 2.5 s after the last one
-    assert not scanner.submit_text(CODE)
+    assert not repeats.admit(CODE)
     clock.now += 3
-    assert scanner.submit_text(CODE)
-    assert [scans.next(0), scans.next(0)] == [CODE, CODE]
-    assert scans.none_within(0)
+    assert repeats.admit(CODE)
 
 
 def test_a_different_text_is_a_new_scan_at_once():
-    scanner = Scanner(None, Scans(), clock=FakeClock())
-    assert scanner.submit_text("anna")
-    assert scanner.submit_text("bob")
-    assert not scanner.submit_text("anna")
+    repeats = RepeatFilter(lambda: 3.0, clock=FakeClock())
+    assert repeats.admit("anna")
+    assert repeats.admit("bob")
+    assert not repeats.admit("anna")
 
 
-def test_typed_text_is_trimmed_and_blank_lines_are_ignored():
-    scans = Scans()
-    scanner = Scanner(None, scans, clock=FakeClock())
-    assert not scanner.submit_text("  \n")
-    assert scanner.submit_text("  anna\n")
-    assert not scanner.submit_text("anna")
-    assert scans.next(0) == "anna"
+def test_the_repeat_window_is_read_at_each_sighting():
+    clock, window = FakeClock(), [3.0]
+    repeats = RepeatFilter(lambda: window[0], clock=clock)
+    assert repeats.admit("anna")
+    clock.now += 1
+    window[0] = 0.5  # an operator pushed a shorter `scan_repeat_s`
+    assert repeats.admit("anna")
+
+
+def test_every_source_scans_through_one_entry_with_the_repeat_filter(tmp_path):
+    from kiosk.core.kiosk import Kiosk
+    from kiosk.core.settings import load_settings
+
+    kiosk = Kiosk(load_settings(site="testgym", machine="lp1", data_dir=tmp_path, trusted_keys=tmp_path))
+    assert kiosk.scanner._on_text == kiosk.scan  # the camera's sightings, like wedge and stdin codes
+    assert not kiosk.scan("  \n")
+    assert kiosk.scan("  anna\n")
+    assert not kiosk.scan("anna")
 
 
 def test_decoding_ignores_barcodes_that_are_not_qr_codes():

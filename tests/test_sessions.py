@@ -244,3 +244,69 @@ def test_pain_button_alone_tells_staff_and_ends_the_set_before_any_question(runn
     assert _pain_stops(events.messages) == 1
     kiosk.press_pain()  # a new episode after the report
     events.wait_for(lambda m: _pain_stops(events.messages) == 2)
+
+
+def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved_repaired(running, keyring,
+                                                                                           broker, collect):
+    from kiosk.core.depth_limits import TARGET_MARGIN_MM
+    from kiosk.devbroker import publish
+
+    kiosk, _ = running()
+    topic = "gym/v1/testgym/members/m_old/profile"
+    publish(broker, topic, json.dumps({"member": "m_old", "name": "Olu", "rev": 2, "updated": 1.0, "machines": {
+        "generic-45": {"backrest_notch": 3, "target_depth_mm": 225, "max_depth_mm": 225, "top_mm": 30}}}),
+        retain=True)
+    eventually(lambda: kiosk.profiles.book.rev("m_old") == 2)
+    code = keyring.code("m_old", "Olu")
+    kiosk.scan(code)
+    eventually(lambda: kiosk.session is not None)
+    assert kiosk.snapshot.member.settings.target_depth_mm == 225 - TARGET_MARGIN_MM
+    saves = collect(topic)
+    kiosk.scan(code)  # log out: the repaired settings are saved
+    saved = saves.wait_for(lambda m: json.loads(m.payload)["rev"] == 3)
+    machine = json.loads(saved.payload)["machines"]["generic-45"]
+    assert machine["max_depth_mm"] - machine["target_depth_mm"] >= TARGET_MARGIN_MM
+
+
+def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyring, collect):
+    from kiosk.core.depth_limits import TARGET_MARGIN_MM
+
+    kiosk, _ = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    eventually(lambda: kiosk.session is not None)
+    s = kiosk.session.settings
+    kiosk.save_settings(s.model_copy(update={"target_depth_mm": s.max_depth_mm}))
+    saved = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
+    machine = json.loads(saved.payload)["machines"]["generic-45"]
+    assert machine["target_depth_mm"] == s.max_depth_mm - TARGET_MARGIN_MM
+    assert kiosk.snapshot.member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM
+
+
+def test_logging_out_and_closing_maintenance_say_so_instead_of_welcome(running, keyring):
+    from kiosk.core import wording
+    from kiosk.core.session import ScanFeedback
+
+    kiosk, screen = running()
+    member, staff = keyring.code("m_alex", "Alex"), keyring.code("t_robin", "Robin", role="staff")
+    for n, code in enumerate((member, member, staff, staff), start=1):
+        kiosk.scan(code)
+        eventually(lambda n=n: sum(isinstance(m, ScanFeedback) for m in screen.seen) == n)
+    said = [m.message for m in screen.seen if isinstance(m, ScanFeedback)]
+    assert said == ["Welcome, Alex!", wording.goodbye("Alex"), "Welcome, Robin!", wording.MAINTENANCE_CLOSED]
+
+
+def test_a_staff_code_ends_a_members_session_only_when_scanned_again(running, keyring, collect):
+    from kiosk.core import wording
+    from kiosk.core.session import ScanFeedback
+
+    kiosk, screen = running()
+    kiosk.scan(keyring.code("m_sam", "Sam"))
+    eventually(lambda: kiosk.session is not None)
+    staff = keyring.code("t_robin", "Robin", role="staff")
+    kiosk.scan(staff)
+    eventually(lambda: any(isinstance(m, ScanFeedback) and m.message == wording.STAFF_DURING_SESSION
+                      for m in screen.seen))
+    assert kiosk.session is not None and kiosk.mode == "session"
+    kiosk.scan(staff)
+    eventually(lambda: kiosk.mode == "maintenance")
+    assert kiosk.session is None

@@ -26,7 +26,7 @@ def test_a_whole_session_reads_as_sentences():
     assert lines[3].startswith("[INFO] Slower on the way down")
     assert "Next time: Lower more slowly" in lines[4]
     assert "safety handles" in lines[5] and "leg" in lines[5]
-    assert lines[6] == "session ended (timeout): 1 sets, 2 reps. Screen cleared."
+    assert lines[6] == "session ended (timeout): 1 set, 2 reps. Screen cleared."
     assert lines[7] == "mode: idle" and lines[8] == "message from staff for 30 s: Closing soon"
 
 

@@ -23,6 +23,7 @@ from kiosk.contract.profile import MemberProfile
 from kiosk.contract.replies import REPLIES
 from kiosk.contract.revocations import RevocationList
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
+from kiosk.contract.tunables import WHEN_APPLIED
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "mqtt.md"
 
@@ -104,6 +105,11 @@ def render() -> str:
         ("RevocationList", RevocationList),
         ("MemberClaims (inside a member QR code)", MemberClaims),
     ]
+    out.append("\n## When a pushed setting applies\n\n`live`: at its next use, for the member at the machine too. "
+               "`next session`: from the next member session.\n\n")
+    out.append("| setting | applies | at the machine |\n|---|---|---|\n")
+    for name, (applies, meaning) in WHEN_APPLIED.items():
+        out.append(f"| `{name}` | {applies} | {meaning} |\n")
     out.append("\n## Payload schemas\n")
     for title, section_model in sections:
         out.append(f"\n### {title}\n\n")

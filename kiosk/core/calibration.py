@@ -14,8 +14,12 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kiosk.core.files import write_private
+from kiosk.core.wording import FULL_TRAVEL_TOO_SHORT
 
 log = logging.getLogger(__name__)
+
+# The two ends of the sled's travel closer than this are one end read twice.
+MIN_TRAVEL_RAW_MM = 50.0
 
 Zone = Literal["lumbar", "pelvis"]
 
@@ -31,8 +35,8 @@ class SledCalibration(BaseModel):
 
     @model_validator(mode="after")
     def _ends_apart(self) -> "SledCalibration":
-        if self.full_raw_mm is not None and abs(self.full_raw_mm - self.zero_raw_mm) < 50:
-            raise ValueError("full travel must be at least 50 mm away from zero: was the sled moved?")
+        if self.full_raw_mm is not None and abs(self.full_raw_mm - self.zero_raw_mm) < MIN_TRAVEL_RAW_MM:
+            raise ValueError(FULL_TRAVEL_TOO_SHORT)
         return self
 
     def to_mm(self, raw: float) -> float:
@@ -62,6 +66,9 @@ class CalibrationStore:
         return self._save(self.calibration.model_copy(update={"zero_raw_mm": raw, "full_raw_mm": None}))
 
     def set_full(self, raw: float) -> SledCalibration:
+        # Said plainly here: the model's own check would reach the technician as a pydantic error report.
+        if abs(raw - self.calibration.zero_raw_mm) < MIN_TRAVEL_RAW_MM:
+            raise ValueError(FULL_TRAVEL_TOO_SHORT)
         data = self.calibration.model_dump()
         data.update(full_raw_mm=raw, calibrated_at=time.time())
         return self._save(SledCalibration.model_validate(data))

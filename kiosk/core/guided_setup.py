@@ -6,10 +6,15 @@ reached, less a margin, becomes their target depth (never deeper than the
 max depth they already have); the highest point they rested at between reps,
 plus a margin, becomes their top position so the knees keep a soft bend.
 
-Pure logic: samples in with their own time, no clock, no screen.
+`GuidedSetup` is pure logic: samples in with their own time, no clock, no
+screen. The kiosk core runs it on its own sample stream for a first-time
+member (so headless does it too) and tells the screen with `SetupProgress`.
 """
 
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.cues.reps import REP, Rep, RepTracker
@@ -34,6 +39,23 @@ class SetupResult:
 
     def apply(self, settings: MachineSettings) -> MachineSettings:
         return settings.model_copy(update={"target_depth_mm": self.target_depth_mm, "top_mm": self.top_mm})
+
+
+SetupAction = Literal["restart", "skip"]
+
+
+class SetupProgress(BaseModel):
+    """The guided setup as the screen shows it: counting slow reps, or done (the result is in the settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session: str
+    stage: Literal["reps", "done", "skipped"]
+    reps_done: int
+    reps_needed: int
+    fast_reps: int
+    target_depth_mm: float | None = None
+    top_mm: float | None = None
 
 
 class GuidedSetup:
@@ -64,6 +86,13 @@ class GuidedSetup:
     @property
     def done(self) -> bool:
         return self.result is not None
+
+    def progress(self, session: str) -> SetupProgress:
+        result = self.result
+        return SetupProgress(session=session, stage="done" if result else "reps", reps_done=len(self.reps),
+                             reps_needed=self.reps_needed, fast_reps=self.fast_reps,
+                             target_depth_mm=result.target_depth_mm if result else None,
+                             top_mm=result.top_mm if result else None)
 
     def update(self, mm: float, ts: float) -> SetupResult | None:
         """Feed one sample (mm of sled travel, the sample's time in s); the result once enough reps were seen."""

@@ -52,9 +52,12 @@ from kiosk.core import wording
 from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
+from kiosk.core.cue_sound import CueSound
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
+from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.discovery import HomeAssistantDiscovery
+from kiosk.core.guided_setup import GuidedSetup, SetupAction, SetupProgress
 from kiosk.core.inbox import Inbox
 from kiosk.core.journal import EventJournal
 from kiosk.core.link import MqttLink
@@ -63,7 +66,9 @@ from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
 from kiosk.core.operators import OperatorDesk
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.recent_log import RecentLog
 from kiosk.core.revocations import Revocations
+from kiosk.core.scan_gate import RepeatFilter
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
@@ -82,6 +87,8 @@ MAINTENANCE_IDLE_FACTOR = 5
 SESSION_EXPIRY_S = 86_400
 # While samples stream in, the screen's snapshot is renewed at most this often (about a frame at 60 Hz).
 SNAPSHOT_EVERY_S = 1 / 60
+# A staff code scanned during a member's session ends it only when scanned again within this long.
+STAFF_CONFIRM_S = 20.0
 
 __all__ = ["Clock", "Kiosk"]
 
@@ -98,7 +105,9 @@ class Kiosk:
         self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
         self.session: Session | None = None
         self.engine: CueEngine | None = None
+        self.setup: GuidedSetup | None = None  # a first-timer's guided setup, fed from the sensor stream
         self.fps: float | None = None  # reported by the screen when there is one
+        self._staff_asked: tuple[str, str, float] | None = None  # (staff, session, when) of a first staff scan
         self._cut_short: Session | None = None  # a session an operator's command ended, for a late pain report
         self._observers: list[Observer] = []
         self._last_activity_mm: float | None = None
@@ -125,7 +134,12 @@ class Kiosk:
         self.usage = UsageToday()
         self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
-        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
+        # One filter for every source of codes, reading the applied config at each sighting.
+        self.repeats = RepeatFilter(lambda: self.config.scan_repeat_s)
+        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
+        # Read at every cue: a pushed `sound` applies at once.
+        self.sound = CueSound(lambda: self.config.sound)
+        self.recent_log = RecentLog()
         self._snapshot = self._take_snapshot()
 
     @property
@@ -144,6 +158,7 @@ class Kiosk:
         self._observers.append(observer)
 
     def start(self) -> None:
+        logging.getLogger().addHandler(self.recent_log)
         self.keys.reload()
         if not len(self.keys):
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
@@ -151,6 +166,7 @@ class Kiosk:
             unit.start()
         self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
         self._register_commands()
+        self.sound.start()
         self.inbox.start()
         self.link.start()
         try:
@@ -168,20 +184,26 @@ class Kiosk:
             log.warning("core busy at shutdown; leaving without closing the session")
         self.presence.say_goodbye()
         self.scanner.stop()
+        self.sound.stop()
         self.link.stop()
         self.inbox.stop()
         for unit in reversed(self.units):
             unit.stop()
+        logging.getLogger().removeHandler(self.recent_log)
 
     # -- inputs from people (any thread) -----------------------------------
 
-    def scan(self, text: str) -> None:
-        """A code from the camera, a keyboard-wedge scanner or typed by staff."""
-        self.inbox.post(lambda: self._handle_scan(text))
+    def scan(self, text: str) -> bool:
+        """Every code read, from the camera, a keyboard-wedge scanner, stdin or typed by staff.
 
-    def scan_typed(self, text: str) -> bool:
-        """A code from a keyboard-wedge scanner or stdin, through the camera's repeat filter; False if dropped."""
-        return self.scanner.submit_text(text)
+        Through the repeat filter (`scan_repeat_s`): a second read of the same code soon after is the
+        same scan, not a logout. False if it was dropped as a repeat (or empty).
+        """
+        text = text.strip()
+        if not text or not self.repeats.admit(text):
+            return False
+        self.inbox.post(lambda: self._handle_scan(text))
+        return True
 
     def touch(self) -> None:
         """Any touch on the screen keeps the session alive."""
@@ -205,6 +227,10 @@ class Kiosk:
     def report_pain(self, kind: PainKind) -> None:
         """What the pain feels like, once the member says so (a `pain_report` for staff)."""
         self.inbox.post(lambda: self._handle_pain(kind))
+
+    def guided_setup(self, action: SetupAction) -> None:
+        """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
+        self.inbox.post(lambda: self._guided_setup(action))
 
     def save_settings(self, settings: MachineSettings) -> None:
         """The member edited their settings on screen: save them to the profile now."""
@@ -248,32 +274,58 @@ class Kiosk:
                                     detail=verdict.detail[:200]))
             return
         claims = verdict.claims
-        self._notify(ScanFeedback(accepted=True, message=verdict.message, member=claims.sub, name=claims.name,
+        if claims.role == "staff" and self._member_training(claims.sub, now):
+            return
+        same_member = self.session is not None and self.session.member == claims.sub
+        message = verdict.message
+        if claims.role == "staff" and self.mode == "maintenance":
+            message = wording.MAINTENANCE_CLOSED
+        elif same_member:  # the same code again is the member logging out
+            message = wording.goodbye(claims.name)
+        self._notify(ScanFeedback(accepted=True, message=message, member=claims.sub, name=claims.name,
                                   role=claims.role))
         if claims.role == "staff":
             self._end_session("logout")
             self._set_mode(self._resting_mode() if self.mode == "maintenance" else "maintenance")
             return
-        same_member = self.session is not None and self.session.member == claims.sub
         self._end_session("logout")
-        if not same_member:  # the same code again is the member logging out
+        if not same_member:
             self._start_session(claims.sub, claims.name, claims.role, now)
+
+    def _member_training(self, staff: str, now: float) -> bool:
+        """A staff code while a member trains: told on screen, and only a second scan ends the session."""
+        session = self.session
+        if session is None or session.role == "staff":
+            return False
+        asked = self._staff_asked
+        if asked is not None and asked[0] == staff and asked[1] == session.id and now - asked[2] <= STAFF_CONFIRM_S:
+            self._staff_asked = None
+            return False
+        self._staff_asked = (staff, session.id, now)
+        self._notify(ScanFeedback(accepted=False, message=wording.STAFF_DURING_SESSION, member=staff, role="staff"))
+        return True
 
     def _start_session(self, member: str, name: str, role: Role, now: float) -> None:
         profile, saved = self.profiles.settings_for(member)
         settings = (on_this_machine(saved, self.geometry, self.floor_stats) if saved
                     else first_time_settings(self.geometry))
+        kept = with_target_margin(settings)
         self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
-                               started=now, settings=settings, profile=profile, first_time=saved is None)
-        self.engine = self._new_engine(settings)
+                               started=now, settings=kept, profile=profile, first_time=saved is None)
+        # A profile saved before the target was kept short of the max is repaired at the session's end
+        # (only that: what the machine's notches or travel clamp stays as saved, for other machines).
+        self.session.settings_changed = saved is not None and with_target_margin(saved) is not saved
+        self.engine = self._new_engine(kept)
         self._last_activity_mm = self.sensor.monitor.last_mm
         self._set_mode("session")
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
+        if self.session.first_time:
+            self._guided_setup("restart")
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self.geometry, thresholds=self.config.cues,
-                         session=self._session_id())
+                         session=self._session_id(), sets_before=len(self.session.sets) if self.session else 0)
 
     def _end_session(self, reason: SessionEndReason) -> None:
         session, now = self.session, self.clock.now()
@@ -292,7 +344,9 @@ class Kiosk:
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
-        self.session, self.engine = None, None
+        self.session, self.engine, self.setup = None, None, None
+        # The camera's last frame may be the member's card (name, id, a code that scans): not for the next one.
+        self.scanner.forget_preview()
         self._set_mode(self._resting_mode())
 
     def _resting_mode(self) -> KioskMode:
@@ -310,11 +364,47 @@ class Kiosk:
     def _handle_settings(self, settings: MachineSettings) -> None:
         if self.session is None:
             return
+        settings = with_target_margin(settings)
+        unchanged = settings == self.session.settings
         self.session.settings, self.session.first_time = settings, False
         self.session.settings_changed, self.session.erased = True, False
-        self.engine = self._new_engine(settings)
+        if not unchanged:
+            # A set with reps in it is told as ended before the engine with the new settings takes over:
+            # dropping it would leave the screen counting reps of a set that never ends.
+            if self.engine is not None and self.engine.reps_in_set:
+                self._close_set(self.clock.now())
+            self.engine = self._new_engine(settings)
         self._mark_activity()
         self._save_profile(self.session)
+
+    # -- the guided setup ---------------------------------------------------------
+
+    def _guided_setup(self, action: SetupAction) -> None:
+        session = self.session
+        if session is None:
+            return
+        self._mark_activity()
+        if action == "skip":
+            self.setup = None
+            self._notify(SetupProgress(session=session.id, stage="skipped", reps_done=0, reps_needed=0,
+                                       fast_reps=0))
+            self._handle_settings(session.settings)  # saved: the next visit is a normal one
+            return
+        self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
+        self._notify(self.setup.progress(session.id))
+
+    def _feed_setup(self, sample: DepthSample) -> None:
+        setup, session = self.setup, self.session
+        if setup is None or session is None or setup.done:
+            return
+        counted = (len(setup.reps), setup.fast_reps)
+        result = setup.update(sample.mm, sample.ts)
+        if result is not None:
+            # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
+            # straight on to press gets cues for their own range, on screen or headless.
+            self._handle_settings(result.apply(session.settings))
+        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self._notify(setup.progress(session.id))
 
     def _session_id(self) -> str | None:
         return self.session.id if self.session else None
@@ -366,11 +456,15 @@ class Kiosk:
         if self.engine is not None:
             for event in self.engine.on_depth(sample):
                 self._emit(event)
+        # After the engine: the rep that completes the setup is counted in its set before the set closes.
+        self._feed_setup(sample)
 
     def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
         self._mark_activity(received_at)
         if self.engine is not None:
-            for out in self.engine.on_liftoff(event):
+            events = self.engine.on_liftoff(event)
+            self._follow_learnt_limits()
+            for out in events:
                 self._emit(out)
 
     def _sensor_restarted(self) -> None:
@@ -387,6 +481,18 @@ class Kiosk:
 
     def usage_today(self, now: float) -> tuple[int, float | None]:
         return self.usage.sessions_today(now), self.usage.last_liftoff_rate
+    def _follow_learnt_limits(self) -> None:
+        """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
+
+        Done before the lift-off's cue goes out, so the snapshot the screen reads with that cue already
+        has the new limits and the gauge draws them in the same frame; saved at the session's end.
+        """
+        session, engine = self.session, self.engine
+        if session is None or engine is None:
+            return
+        learnt = engine.learnt_settings()
+        if learnt != session.settings:
+            session.settings, session.settings_changed = learnt, not session.erased
 
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)
@@ -428,6 +534,7 @@ class Kiosk:
         self.sensor.set_travel(self.geometry.travel_mm)
         self.presence.publish_info()
         self.home_assistant.apply(config)
+        self._refresh_snapshot()  # the screen reads `sound` and the geometry from it
 
     def _register_commands(self) -> None:
         handlers: dict[str, CommandHandler] = {
@@ -522,6 +629,9 @@ class Kiosk:
             self.session.sets.append(event)
         self.events.publish(event)
         self._notify(event)
+        if isinstance(event, CueRaised):
+            # After the wire and the screen: starting the player (a fork) must not delay either.
+            self.sound.cue(event)
 
     def _notify(self, model: BaseModel) -> None:
         self._refresh_snapshot()
@@ -549,8 +659,11 @@ class Kiosk:
             machine_model=self.settings.machine_model, geometry=self.geometry, config_version=config.version,
             sound=config.sound, sensor_lost_s=config.cues.sensor_lost_s,
             member=self.session.at_machine() if self.session else None,
+            set_open=self.engine.set_open if self.engine else False,
+            setup=self.setup.progress(self.session.id) if self.setup and self.session else None,
             sled=self.sensor.reading(now, self.engine.health if self.engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,
-            camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps)
+            camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps,
+            log_lines=self.recent_log.lines())

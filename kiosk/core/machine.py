@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kiosk.contract.config import TRAVEL_BAND, KioskConfig, MachineGeometry
 from kiosk.contract.profile import MachineSettings
+from kiosk.core.depth_limits import TARGET_MARGIN_MM
 
 DEFAULT_GEOMETRY = MachineGeometry()
 
@@ -28,7 +29,6 @@ FIRST_TOP_FRACTION = 0.06
 
 # Safety floors for a member's depths (legpress-guidance.md, "Settings a member keeps"): the target
 # always stops at least this far short of max depth, so reaching it never also means too deep.
-TARGET_MARGIN_MM = 10.0
 # The top of a rep is never above full extension: a negative top would make every lock-out unseen.
 LOWEST_TOP_MM = 0.0
 

@@ -16,6 +16,7 @@ import paho.mqtt.client as mqtt
 
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profiles_filter, parse
+from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.link import acknowledged
 from kiosk.core.profiles import HeldSave, ProfileBook, with_settings
 from kiosk.core.unit import Unit, Wiring
@@ -63,8 +64,11 @@ class ProfileSync(Unit):
         return self.book.settings_for(member, self.wiring.settings.machine_model)
 
     def save(self, member: str, name: str, settings: MachineSettings) -> None:
-        """Keep the member's settings for this machine model and publish them as soon as it is safe."""
-        self.book.hold(member, name, self.wiring.settings.machine_model, settings)
+        """Keep the member's settings for this machine model and publish them as soon as it is safe.
+
+        The target is kept short of the max here too, whoever made the settings.
+        """
+        self.book.hold(member, name, self.wiring.settings.machine_model, with_target_margin(settings))
         self._publish_held(self.wiring.clock.now())
 
     def tick(self, now: float) -> None:

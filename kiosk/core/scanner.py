@@ -1,13 +1,13 @@
 """Turns what a camera sees into scans: one call per code held up, not one per frame.
 
-Sources and frame decoding live in `kiosk.core.camera`. Keyboard-wedge
-scanners and typed codes are already text; they come in through
-`Scanner.submit_text`, so they get the same repeat suppression.
+Sources and frame decoding live in `kiosk.core.camera`. Every sighting goes
+to `on_text` (`Kiosk.scan`), whose repeat filter (`kiosk.core.scan_gate`)
+makes a card held up for ten seconds one scan, the same filter keyboard-wedge
+scanners and typed codes go through.
 """
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -19,21 +19,17 @@ log = logging.getLogger(__name__)
 
 
 class Scanner:
-    """Runs a camera source in a worker thread and hands each new code text to `on_text`.
+    """Runs a camera source in a worker thread and hands every code text it sees to `on_text`.
 
-    A text seen again less than `repeat_s` after its previous sighting is the
-    same scan: a phone held in front of the camera for ten seconds taps in
-    once. The window slides with every sighting, so the code must be out of
-    view for `repeat_s` before it counts again. `on_text` runs on the worker
-    thread (or the caller's, for `submit_text`) and must hand over, not draw.
+    `on_text` runs on the worker thread and must hand over, not draw. The
+    preview (`preview`) can be forgotten, so a card held up by a member who
+    has left is not shown to the next one.
     """
 
     def __init__(
         self,
         source: CameraSource | None,
-        on_text: Callable[[str], None],
-        repeat_s: float = 3.0,
-        clock: Callable[[], float] = time.monotonic,
+        on_text: Callable[[str], object],
         idle_wait_s: float = 0.2,
         retry_wait_s: float = 2.0,
     ):
@@ -41,17 +37,14 @@ class Scanner:
         self.frames = 0
         self.last_error: str | None = None
         self._on_text = on_text
-        self._repeat_s = repeat_s
-        self._clock = clock
+        self._preview_hidden_to = -1  # frames up to this one are not shown any more
         self._idle_wait_s = idle_wait_s
         self._retry_wait_s = retry_wait_s
-        self._seen: dict[str, float] = {}
-        self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_spec(cls, spec: str, on_text: Callable[[str], None], **options: Any) -> "Scanner":
+    def from_spec(cls, spec: str, on_text: Callable[[str], object], **options: Any) -> "Scanner":
         """A scanner on the source a `LEGPRESS_CAMERA` value names; ValueError if it names none."""
         return cls(source_from_spec(spec), on_text, **options)
 
@@ -79,29 +72,19 @@ class Scanner:
             self._thread.join(timeout)
             self._thread = None
 
-    def submit_text(self, text: str) -> bool:
-        """Offer one scanned text; True if it was a new scan and went to `on_text`."""
-        text = text.strip()
-        if not text:
-            return False
-        now = self._clock()
-        with self._lock:
-            previous = self._seen.get(text)
-            # Forget what is out of the window, so a stream of distinct junk cannot grow this.
-            self._seen = {seen: at for seen, at in self._seen.items() if now - at < self._repeat_s}
-            self._seen[text] = now
-        if previous is not None and now - previous < self._repeat_s:
-            return False
-        self._on_text(text)
-        return True
-
     def preview(self) -> Image.Image | None:
         """The last frame read, small and RGB; None before the first one or without a camera.
 
         Safe from any thread: the worker replaces the image, never draws on it,
         so a caller may keep it. `frames` says when there is a newer one.
         """
-        return self.source.last_frame if self.source is not None else None
+        if self.source is None or self.frames <= self._preview_hidden_to:
+            return None
+        return self.source.last_frame
+
+    def forget_preview(self) -> None:
+        """Show no frame read so far: the next member must not see the last one's card."""
+        self._preview_hidden_to = self.frames
 
     def probe(self) -> str:
         """One line for the maintenance screen's camera test."""
@@ -132,7 +115,7 @@ class Scanner:
                 self.last_error = None
                 for text in texts:
                     try:
-                        self.submit_text(text)
+                        self._on_text(text.strip())
                     except Exception:
                         log.exception("scan handler failed")
         finally:

@@ -14,6 +14,7 @@ from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.calibration import SledCalibration
+from kiosk.core.guided_setup import SetupProgress
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,8 @@ class KioskSnapshot:
     sound: bool
     sensor_lost_s: float
     member: MemberAtMachine | None
+    set_open: bool  # the member is in a set: reps are being counted
+    setup: SetupProgress | None  # a first-timer's guided setup, while it runs and once it has learnt
     sled: SledReading
     calibration: SledCalibration | None  # None until the kiosk has started
     broker_connected: bool
@@ -66,4 +69,5 @@ class KioskSnapshot:
     camera: str  # the camera setting: `none`, `files:...`, `picamera2`, ...
     camera_running: bool
     camera_error: str | None
-    fps: float | None
+    fps: float | None  # the screen's real display rate (frames drawn a second), as it reported it
+    log_lines: tuple[str, ...]  # the kiosk's last warnings and errors, newest first

@@ -20,6 +20,7 @@ from kiosk.contract.events import (
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core import wording
+from kiosk.core.guided_setup import SetupProgress
 from kiosk.core.session import OperatorNotice, ScanFeedback
 
 
@@ -51,13 +52,15 @@ class TextPresenter:
                 headline, detail = wording.cue_text(cue, severity)
                 return f"[{severity.upper()}] {headline}. {detail}".rstrip()
             case SetEnd():
-                advice = "; ".join(wording.next_time(model, self._cues_in_set))
+                advice = wording.sentences(wording.next_time(model, self._cues_in_set))
                 self._cues_in_set = []
                 verb = "stopped" if model.stopped else "done"
-                return (f"set {model.set_number} {verb}: {model.reps} reps, deepest {wording.mm(model.max_depth_mm)}, "
-                        f"{model.liftoffs} lift-offs. Next time: {advice}")
+                return (f"set {model.set_number} {verb}: {wording.count(model.reps, 'rep')}, deepest "
+                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}. "
+                        f"{wording.NEXT_TIME_TITLE}: {advice}")
             case SessionEnd(reason=reason, sets=sets, reps=reps):
-                return f"session ended ({reason}): {sets} sets, {reps} reps. Screen cleared."
+                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}. "
+                        "Screen cleared.")
             case PainReport(kind=kind):
                 steps = " ".join(wording.PAIN_STEPS)
                 return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"
@@ -65,6 +68,11 @@ class TextPresenter:
                 return f"sensor fault ({fault}): {detail}"
             case ProfileSaved(member=member, rev=rev):
                 return f"settings of {member} saved (revision {rev})"
+            case SetupProgress(stage="done", target_depth_mm=target, top_mm=top):
+                return f"guided setup: {wording.setup_learnt(target, top)}".replace("\n", ", ")
+            case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast):
+                quick = f" ({wording.REP_TOO_QUICK})" if fast else ""
+                return f"guided setup: {wording.setup_count(done, needed)}{quick}"
             case KioskStatus(mode=mode):
                 return f"mode: {mode}"
             case OperatorNotice(kind="message", text=text, seconds=seconds):

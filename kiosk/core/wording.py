@@ -24,11 +24,38 @@ CUES: dict[str, tuple[str, str]] = {
 }
 STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
 
+# What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
+# their knees, not the screen. Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
+# `spoken_key(cue, severity)`.
+SPOKEN: dict[str, str] = {
+    "liftoff_lumbar": "Back off the pad. Push up.",
+    "set_stopped": "Set stopped. Rest the weight on the safety handles.",
+    "liftoff_pelvis": "Hips up. Sit back into the seat.",
+    "too_deep": "Too deep. Come up sooner.",
+    "lockout": "Soft knees at the top.",
+    "sensor_lost": "Sensor not answering. Please tell staff.",
+    "pain_stop": "Stop now. Rest the weight on the safety handles.",
+}
+
+
+def spoken_key(cue: str, severity: str) -> str:
+    """Which spoken line a cue gets: a lumbar lift-off that stops the set says so."""
+    return "set_stopped" if cue == "liftoff_lumbar" and severity == "stop" else cue
+
+# What the kiosk suggests after a set stopped by lumbar lift-offs (sent with `set_end` as `suggestions`).
+# Shown under the "Next time" heading: none of them starts with those words again.
+STOP_SUGGESTIONS = (
+    "Recline the backrest by one notch so your hips have more room.",
+    "Place your feet a little higher on the plate.",
+    "Take some weight off until your lower back stays on the pad.",
+    "Keep the reps shorter: come back up before your lower back starts to lift.",
+)
+
 # What a set's cues say to try next time, when the set ended without a stop.
 CUE_ADVICE = {
     "liftoff_lumbar": "Stop a little higher so your back stays on the pad.",
     "liftoff_pelvis": "Keep your hips pressed into the seat.",
-    "too_deep": "Turn around a little sooner.",
+    "too_deep": "Start pushing back up a little earlier, before your lower back rounds.",
     "shallow": "Go a bit deeper, if your back allows it.",
     "descent_fast": "Lower more slowly: 2 to 3 seconds.",
     "bounce": "Pause at the bottom instead of bouncing.",
@@ -120,13 +147,28 @@ def cue_text(cue: str, severity: str) -> tuple[str, str]:
 
 
 # Sentences the screens show beside their buttons.
+FINISH_CONFIRM = "Tap again to end"
 LINK_UP = "connected"
 LINK_DOWN = "offline: cues still work"
 RANGE_SET = "Your range is set"
+
+
+def setup_count(done: int, needed: int) -> str:
+    return f"Slow reps counted: {done} of {needed}"
+
+
+def setup_learnt(target_mm: float | None, top_mm: float | None) -> str:
+    """What the guided setup learnt, already saved in the member's settings."""
+    return f"Target depth: {mm(target_mm)}\nTop: {mm(top_mm)}, knees soft\nSaved to your settings."
+
 REP_TOO_QUICK = "Too quick: that one did not count."
 PAIN_QUESTION = "What does it feel like?"
 WEIGHT_RACKED = "OK, weight is racked"
 LEAVE_MAINTENANCE = "Tap Done, or scan your staff code again, to leave."
+MAINTENANCE_CLOSED = "Maintenance closed."
+# A staff code scanned while a member trains: their session ends only on a second scan.
+STAFF_DURING_SESSION = "Someone is training here. Scan your staff code again to end their session."
+FULL_TRAVEL_TOO_SHORT = "Full travel must be at least 50 mm from zero: was the sled moved all the way down?"
 # What the technician reads after each calibration step.
 CALIBRATION_DONE = {
     "zero": "Zero set: legs straight is now 0 mm.",
@@ -167,6 +209,14 @@ def set_stats(set_end: SetEnd, reps: Sequence[RepDone]) -> list[str]:
     ]
 
 
+def session_advice(sets: Sequence[tuple[SetEnd, Sequence[str]]]) -> list[str]:
+    """What to change next time after a whole session: every stopped set's suggestions first, then the advice
+    from the cues of all its sets; each line once."""
+    lines = [s for end, _cues in sets for s in end.suggestions]
+    lines += [CUE_ADVICE[c] for _end, cues in sets for c in cues if c in CUE_ADVICE]
+    return list(dict.fromkeys(lines)) or [ALL_GOOD]
+
+
 def session_stats(end: SessionEnd) -> list[str]:
     return [
         f"Sets: {end.sets}",
@@ -196,7 +246,7 @@ def pain_advice(kind: str) -> list[str]:
 
 
 def backrest_text(notch: int, angle: float) -> str:
-    return f"Notch {notch}  ({angle:.0f}\u00b0)"
+    return f"Notch {notch} ({angle:.0f}\u00b0)"
 
 
 def seat_text(notch: int, notches: int) -> str:
@@ -208,7 +258,7 @@ def toe_text(degrees: int) -> str:
 
 
 def depth_text(target_mm: float, max_mm: float) -> str:
-    return f"{target_mm:.0f} mm  (max {max_mm:.0f})"
+    return f"{target_mm:.0f} mm (max {max_mm:.0f} mm)"
 
 
 def feet_text(height: str, width: str, toe_deg: int) -> str:
@@ -222,6 +272,20 @@ def first_time_defaults(backrest: str, height: str, width: str, target_mm: float
         f"Feet: {FOOT_HEIGHT[height].lower()}, {FOOT_WIDTH[width].lower()}",
         f"Depth: {target_mm:.0f} mm, a short range",
     ))
+
+
+def count(n: int, thing: str, things: str | None = None) -> str:
+    """`1 rep`, `2 reps`: a number with its noun in the right form."""
+    return f"{n} {thing if n == 1 else (things or thing + 's')}"
+
+
+def sentences(parts: Sequence[str]) -> str:
+    """Whole sentences in a row, each with its own full stop: no `.;` joins."""
+    return " ".join(p if p.endswith((".", "!", "?")) else p + "." for p in parts)
+
+
+def goodbye(name: str) -> str:
+    return f"Goodbye, {name}. See you next time!" if name else "Goodbye. See you next time!"
 
 
 def seconds(value: float | None) -> str:

@@ -1,9 +1,11 @@
 """The kiosk app: holds what the screen shows as Kivy properties and routes the core's events to screens."""
 
 import time
+from pathlib import Path
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import DEFAULT_FONT, LabelBase
 from kivy.core.window import Window
 from kivy.properties import BooleanProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
@@ -21,6 +23,7 @@ from kiosk.contract.events import (
     SetEnd,
 )
 from kiosk.contract.kiosk import KioskStatus
+from kiosk.core.guided_setup import SetupProgress
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.machine import is_pressing
 from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, SetRecord
@@ -36,14 +39,27 @@ from kiosk.ui.screens.member_settings import MemberSettingsScreen
 from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
-from kiosk.ui.sound import CueSound
 from kiosk.ui.wedge import KeyboardWedge
 
+FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
 # Screens on which a member getting on with a set should be taken to the set screen.
 MOVE_TO_SET_FROM = ("settings", "checklist", "summary")
 SESSION_END_SHOWN_S = 12.0
+# After the screen (or a layer over it) changes, touches that began before it or within this long after
+# it are ignored: a second tap meant for the old screen must not land on whatever the new one has there.
+TOUCH_GUARD_S = 0.5
 TOUCH_REPORT_S = 1.0
+
+
+class GuardedRoot(FloatLayout):
+    """The window's root: a touch that starts inside the guard time after a view change reaches nothing."""
+
+    def on_touch_down(self, touch):
+        app = App.get_running_app()
+        if app is not None and not app.touch_allowed(touch):
+            return True
+        return super().on_touch_down(touch)
 
 
 class KioskApp(App):
@@ -78,12 +94,19 @@ class KioskApp(App):
         self.title = "Leg press"
         self.geometry = kiosk.snapshot.geometry
         self.session_id: str | None = None
+        self.member_id: str | None = None
         self.pending_set: SetRecord | None = None  # ended, not yet summarised
         self.last_set: SetRecord | None = None  # the last one summarised
+        self.set_records: list[SetRecord] = []  # every set of the session, for its summary
         self.last_cue: tuple[CueRaised, float] | None = None
+        self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
+        self._core_settings = None  # the member's settings as the core last had them
         self._last_touch = 0.0
+        self._flips = 0  # frames drawn since the last fps report
+        self._flips_since = time.monotonic()
+        self.view_changed_at = 0.0  # wall time (a touch's `time_start` clock) of the last view change
         self._session_end_timer = Clock.create_trigger(lambda _dt: self.forget_member(), SESSION_END_SHOWN_S)
         self._drop_out_of_order_pain = Clock.create_trigger(
             lambda _dt: setattr(self.out_of_order, "pain_shown", False), PAIN_AFTER_CUT_S)
@@ -91,6 +114,8 @@ class KioskApp(App):
     # -- building ------------------------------------------------------------
 
     def build(self):
+        # The typeface from assets/fonts/, with its licence there; not whatever the Kivy install bundles.
+        LabelBase.register(DEFAULT_FONT, str(FONTS / "Roboto-Regular.ttf"), fn_bold=str(FONTS / "Roboto-Bold.ttf"))
         Window.clearcolor = theme.BACKGROUND
         self.unit = theme.unit_for(*Window.size)
         Window.bind(size=lambda _w, size: setattr(self, "unit", theme.unit_for(*size)))
@@ -110,13 +135,17 @@ class KioskApp(App):
         banner = self.screen("set").banner
         for widget, prop in ((banner, "severity"), (self.stop_overlay, "shown"), (self.manager, "current")):
             widget.bind(**{prop: lambda *_: self._hold_toast()})
-        root = FloatLayout()
+        self.manager.bind(current=self.view_changed)
+        self.manager.bind(current=lambda _m, name: setattr(self.toast, "over_banner", name == "set"))
+        for layer in (self.stop_overlay, self.out_of_order):
+            layer.bind(shown=self.view_changed)
+        self.out_of_order.bind(pain_shown=self.view_changed)
+        root = GuardedRoot()
         for layer in (self.manager, self.stop_overlay, self.out_of_order, self.toast):
             root.add_widget(layer)
-        self.sound = CueSound(self.kiosk.settings.data_dir / "sounds", self.kiosk.snapshot.sound)
         self.kiosk.observe(CoreBridge(self.on_core, time.perf_counter))
         self.wedge = KeyboardWedge(self.kiosk.scan)
-        Window.bind(on_touch_down=self._touched)
+        Window.bind(on_touch_down=self._touched, on_flip=self._flipped)
         self._ticks = [Clock.schedule_interval(self._poll, 1 / POLL_HZ), Clock.schedule_interval(self._report_fps, 1.0)]
         self.mode = self.kiosk.snapshot.mode
         return root
@@ -124,6 +153,17 @@ class KioskApp(App):
     def open_settings(self, *_args):
         """No Kivy settings panel on a kiosk (F1 would open it)."""
         return False
+
+    def view_changed(self, *_args) -> None:
+        """What is under the member's finger just changed: start the touch guard."""
+        self.view_changed_at = time.time()
+
+    def touch_allowed(self, touch) -> bool:
+        return touch.time_start >= self.view_changed_at + TOUCH_GUARD_S
+
+    @property
+    def touch_guard_until(self) -> float:
+        return self.view_changed_at + TOUCH_GUARD_S
 
     def screen(self, name: str):
         return self.manager.get_screen(name)
@@ -148,9 +188,23 @@ class KioskApp(App):
             ProfileSaved: self._on_profile_saved,
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
+            SetupProgress: self._on_setup,
         }.get(type(model))
+        # The snapshot was taken just before this event: limits the engine changed come with their cue.
+        self._follow_core_settings()
         if handler is not None:
             handler(model)
+
+    def _follow_core_settings(self) -> None:
+        """Take the member's settings when the core's change (a lumbar lift-off lowers the max depth), so
+        the gauge draws the limits the engine applies. Only a change on the core's side is taken: the
+        settings screen's own save is already here, and the core's copy catches up with it."""
+        member = self.kiosk.snapshot.member
+        if member is None or member.session != self.session_id or member.settings is self._core_settings:
+            return
+        self._core_settings = member.settings
+        if member.settings != self.settings:
+            self.settings = member.settings
 
     def _on_status(self, status: KioskStatus) -> None:
         self.mode = status.mode
@@ -184,6 +238,10 @@ class KioskApp(App):
 
     def _on_scan(self, feedback: ScanFeedback) -> None:
         self.screen("attract").show_feedback(feedback)
+        # The member at the machine scanning again is a logout: its goodbye goes on the attract screen once
+        # the member is forgotten. (Told from the screen's own state: the snapshot may already be newer.)
+        if feedback.accepted and self.session_id is not None and feedback.member == self.member_id:
+            self._parting = feedback
         if not feedback.accepted and self.manager.current != "attract":
             self.show_message(feedback.message, 4.0)
 
@@ -194,31 +252,43 @@ class KioskApp(App):
             return
         self._session_end_timer.cancel()
         self.forget_member()
-        self.session_id = session.session
+        self.session_id, self.member_id = session.session, session.member
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
-        self.settings = session.settings
+        self.settings = self._core_settings = session.settings
         self.first_time = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
         self.go("setup" if session.first_time else "settings")
+
+    def _on_setup(self, progress: SetupProgress) -> None:
+        if progress.session == self.session_id:
+            self.screen("setup").progress(progress)
+
+    def _pressing_elsewhere(self) -> bool:
+        """The member is pressing on a screen without the set screen's Pain button and cue banner.
+
+        The guided setup's reps stage has its own Pain button and counts those reps; its other stages
+        (the defaults, the range just learnt) are not where a set is done.
+        """
+        current = self.manager.current
+        return current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage != "reps")
 
     def _on_rep(self, rep: RepDone) -> None:
         if rep.session != self.session_id:
             return
         self.reps, self.last_rep = rep.rep, rep
         self.set_reps.append(rep)
-        if self.manager.current in MOVE_TO_SET_FROM and not self.stop_overlay.shown:
+        if self._pressing_elsewhere() and not self.stop_overlay.shown:
             self.go("set")
 
     def _on_cue(self, cue: CueRaised, received: float) -> None:
         if cue.session != self.session_id:
             return
         self.set_cues.append(cue.cue)
-        if self.manager.current in MOVE_TO_SET_FROM:
+        if self._pressing_elsewhere():
             self.go("set")
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
-            self.sound.play(cue.severity)
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
@@ -230,8 +300,14 @@ class KioskApp(App):
         if set_end.session != self.session_id:
             return
         self.sets_done.append(set_end)
-        self.pending_set = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
+        record = SetRecord(set_end, tuple(self.set_reps), tuple(self.set_cues))
+        self.set_records.append(record)
         self.set_reps, self.set_cues, self.reps, self.last_rep = [], [], 0, None
+        # A stopped set's advice stays until the member has seen it: reps done under the STOP message
+        # make a set of their own, which must not take its place.
+        pending = self.pending_set
+        if pending is None or not pending.end.stopped or set_end.stopped:
+            self.pending_set = record
         # The member reads the summary once they are done with the stop message or the pain screen.
         if not self.stop_overlay.shown and self.manager.current not in ("pain", "setup"):
             self.show_set_summary()
@@ -244,12 +320,15 @@ class KioskApp(App):
             # Put out of order mid-session: the member may still be under the weight.
             self.out_of_order.pain_shown = True
             self._drop_out_of_order_pain()
+        parting, self._parting = self._parting, None
         if end.reason == "timeout" or not end.reps:
             # Nobody is watching (or nothing to show): forget at once.
             self.forget_member()
+            if parting is not None:
+                self.screen("attract").show_feedback(parting)
             return
         last = self.pending_set or self.last_set
-        self.screen("summary").show_session(end, last, self.pain)
+        self.screen("summary").show_session(end, last, self.pain, self.set_records)
         self.go("summary")
         self.session_id = None
         self._session_end_timer()
@@ -300,13 +379,14 @@ class KioskApp(App):
     def forget_member(self) -> None:
         """Clear everything about the member from the screen and go back to the start."""
         self._session_end_timer.cancel()
-        self.session_id = None
+        self.session_id = self.member_id = None
         self.member_name = ""
-        self.settings = None
+        self.settings = self._core_settings = None
         self.first_time = False
         self.pending_set = self.last_set = None
         self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []
+        self.set_records: list[SetRecord] = []
         self.reps, self.last_rep = 0, None
         self.stop_overlay.shown = False
         for name in ("attract", "settings", "checklist", "setup", "set", "pain", "summary"):
@@ -330,6 +410,7 @@ class KioskApp(App):
             self.depth_mm = shown.sled.mm
             self.sensor_ts = shown.sled.sensor_ts or 0.0
         self.connected = shown.broker_connected
+        self._follow_core_settings()
         self._watch_sensor(shown.sled.silent_s, shown.sensor_lost_s)
         self._watch_sled()
         poll = getattr(self.manager.current_screen, "poll", None)
@@ -356,12 +437,20 @@ class KioskApp(App):
         went_down, self._sled_down = down and not self._sled_down, down
         if not went_down or self.session_id is None or self.stop_overlay.shown:
             return
-        current = self.manager.current
-        if current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage == "intro"):
+        if self._pressing_elsewhere():
             self.go("set")
 
+    def _flipped(self, _window) -> None:
+        self._flips += 1
+
     def _report_fps(self, _dt: float) -> None:
-        self.kiosk.report_fps(round(Clock.get_fps(), 1))
+        """The real display rate: frames drawn and shown a second. Kivy's `get_fps` counts turns of its
+        loop, drawn or not (thousands a second when nothing changes), which is no measure of the screen."""
+        now = time.monotonic()
+        elapsed, self._flips_since = now - self._flips_since, now
+        flips, self._flips = self._flips, 0
+        if elapsed > 0:
+            self.kiosk.report_fps(round(flips / elapsed, 1))
 
     def _touched(self, _window, _touch) -> bool:
         now = time.monotonic()

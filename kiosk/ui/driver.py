@@ -73,15 +73,29 @@ class AppDriver:
     def tap(self, widget) -> None:
         """Press and release a finger on the middle of `widget`, one frame apart.
 
-        Waits for a screen transition to end first: the screen manager ignores
-        touches while screens fade, as it would under a real finger.
+        Waits for a screen transition and the app's touch guard to end first:
+        the screen ignores touches then, as it would under a real finger that
+        waits to see the new screen.
         """
         self.until(lambda: not self.app.manager.transition.is_active, what="screen transition")
-        x, y = widget.to_window(*widget.center)
+        self.until(lambda: time.time() >= self.app.touch_guard_until, what="touch guard")
+        self.tap_at(*widget.to_window(*widget.center))
+
+    def tap_at(self, x: float, y: float, held_s: float = 0.0) -> None:
+        """A finger down at window coordinates (x, y) and up `held_s` later (at least a frame), at once."""
+        finger = self.press(x, y)
+        self.frames(1)
+        if held_s:
+            self.wait(held_s)
+        self.release(finger)
+
+    def press(self, x: float, y: float) -> Finger:
         finger = Finger(x, y)
         EventLoop.post_dispatch_input("begin", finger)
-        self.frames(1)
-        finger.move(Finger._args(x, y))
+        return finger
+
+    def release(self, finger: Finger) -> None:
+        finger.move(Finger._args(finger.sx * max(1, Window.width - 1), finger.sy * max(1, Window.height - 1)))
         EventLoop.post_dispatch_input("end", finger)
         self.frames(2)
 

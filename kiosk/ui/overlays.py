@@ -71,14 +71,16 @@ class StopOverlay(Overlay):
 class MessageToast(FloatLayout):
     """A message from an operator (or the kiosk) for a few seconds; touches pass through.
 
-    It sits in the top strip, over the cue banner's place, so it never hides
-    the Pain button or the rep counter; two lines at most. While `held` (a
-    warn or stop cue is up) it stays out of sight, however long the operator
-    asked for, and comes back only if its time has not run out by then.
+    On the set screen it sits in the top strip, over the cue banner's place,
+    so it never hides the Pain button or the rep counter; on the other
+    screens just above their buttons, below their heading. Two lines at most.
+    While `held` (a warn or stop cue is up) it stays out of sight, however long
+    the operator asked for, and comes back only if its time has not run out by then.
     """
 
     text = StringProperty("")
     held = BooleanProperty(False)
+    over_banner = BooleanProperty(False)  # True on the set screen; elsewhere it sits above the buttons
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)

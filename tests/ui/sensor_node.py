@@ -36,6 +36,7 @@ class SensorNode:
         self._sensor_t = 0.0
         self._seq = 0
         self._event_seq = 0
+        self._offset: float | None = None  # sensor time at which the current path's `start` is
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self.client.connect(broker.host, broker.port)
         self.client.loop_start()
@@ -54,6 +55,7 @@ class SensorNode:
     def hold(self, mm: float) -> None:
         with self._lock:
             self._paths.clear()
+            self._offset = None  # a path cut short must not leave its clock to the next one
             self.hold_mm = mm
 
     def idle(self) -> bool:
@@ -79,19 +81,18 @@ class SensorNode:
 
     def _run(self) -> None:
         step = 1.0 / self.rate_hz
-        offset = None  # sensor time at which the current path's `start` is
         next_wall = time.monotonic()
         while not self._stop.is_set():
             with self._lock:
                 path = self._paths[0] if self._paths else None
                 if path is not None:
-                    if offset is None:
-                        offset = self._sensor_t - path.start
-                    t = self._sensor_t - offset
+                    if self._offset is None:
+                        self._offset = self._sensor_t - path.start
+                    t = self._sensor_t - self._offset
                     mm = path.at(min(t, path.end))
                     if t >= path.end:
                         self._paths.popleft()
-                        self.hold_mm, offset = path.mm, None
+                        self.hold_mm, self._offset = path.mm, None
                 else:
                     mm = self.hold_mm
             if not self._paused.is_set():

@@ -6,7 +6,6 @@ import threading
 import pytest
 
 from kiosk.core import wording as words
-from kiosk.core.wording import CALIBRATION_DONE as CAL_STEPS
 from kiosk.devbroker import publish
 from kiosk.sim.motion import SledPath
 from tests.ui.members import on_set_screen, start_member
@@ -26,7 +25,7 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     assert m.values["broker"].startswith("connected")
     assert m.values["versions"].startswith("0.1.0")
     d.tap(m.ids.zero)
-    d.until(lambda: m.result == CAL_STEPS["zero"], what="zero set")
+    d.until(lambda: m.result == words.CALIBRATION_DONE["zero"], what="zero set")
     d.until(lambda: m.values["mm"] == "0.0 mm", what="calibrated reading")
 
     # Full travel this close to zero is a technician's mistake: the core says why, in red.
@@ -34,12 +33,12 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.values["raw"] == "40.0 mm", what="sled moved a little")
     d.tap(m.ids.full)
     d.until(lambda: not m.busy and m.result != "working...", what="refusal")
-    assert not m.result_ok and "50 mm" in m.ids.result.text
+    assert not m.result_ok and m.ids.result.text == words.FULL_TRAVEL_TOO_SHORT  # plain words, not pydantic's
 
     ui.node.hold(512.0)
     d.until(lambda: m.values["raw"] == "512.0 mm", what="sled at the bottom")
     d.tap(m.ids.full)
-    d.until(lambda: m.result == CAL_STEPS["full"], what="full travel set")
+    d.until(lambda: m.result == words.CALIBRATION_DONE["full"], what="full travel set")
     assert m.result_ok
     assert ui.kiosk.sensor.calibration.full_raw_mm == 512.0
     d.wait(0.4)
@@ -55,19 +54,19 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     ui.node.liftoff("lumbar", "start")
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
     d.tap(m.ids.lumbar_ok)
-    d.until(lambda: m.result == CAL_STEPS["lumbar"], what="pad checked")
+    d.until(lambda: m.result == words.CALIBRATION_DONE["lumbar"], what="pad checked")
     assert "lumbar" in ui.kiosk.sensor.calibration.pads_checked
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
 
-    d.tap(m.ids.self_test)
-    d.until(lambda: "no camera" in m.result, what="self-test with the camera's verdict")
+    d.tap(m.ids.self_test)  # it tests the camera too
+    d.until(lambda: not m.busy and "no camera" in m.result, what="camera test")
 
     # Leave the sled uncalibrated for whoever comes next, then close with the same staff code.
     ui.node.hold(0.0)
     d.until(lambda: m.values["raw"] == "0.0 mm", what="sled back")
     d.tap(m.ids.zero)
-    d.until(lambda: m.result == CAL_STEPS["zero"], what="zero again")
+    d.until(lambda: m.result == words.CALIBRATION_DONE["zero"], what="zero again")
     ui.scan(staff)
     d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
     assert app.screen("attract").feedback == ""  # no "Welcome, Robin!" left for the next member
@@ -188,3 +187,28 @@ def test_a_message_never_covers_a_warning_and_comes_back_after_it(fresh):
     d.until(lambda: banner.severity == "", timeout=10, what="the warning's time over")
     d.until(lambda: app.toast.opacity == 1, what="the message back")
     assert app.toast.text == "Towels at the desk"
+def test_maintenance_shows_a_scaled_plot_the_recent_log_and_the_frame_rate_telemetry_reports(fresh):
+    import logging
+
+    from kivy.clock import Clock
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    ui.scan(ui.keyring.code("tech", "Robin", role="staff"))
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    m = app.screen("maintenance")
+    travel = ui.kiosk.geometry.travel_mm
+    marks = [w.text for w in reversed(m.ids.scale.children)]
+    assert marks == [f"{travel * k / 4:.0f}" for k in range(5)]  # 0 mm at the top, full travel at the bottom
+    logging.getLogger("kiosk.test").warning("sensor cable loose at the plug")
+    d.until(lambda: "sensor cable loose at the plug" in m.ids.log.text, what="the log line on screen")
+
+    # The driver turns Kivy's loop thousands of times a second; the screen draws far fewer frames.
+    d.wait(2.5)
+    shown = ui.kiosk.snapshot.fps
+    assert shown is not None and 0 < shown <= 240
+    d.until(lambda: m.values["fps"] == f"{ui.kiosk.snapshot.fps:.0f} frames/s drawn", what="fps on screen")
+    # The diagnostics reply carries telemetry as published: the same figure the screen shows.
+    d.until(lambda: ui.kiosk.diagnostics().telemetry.fps == ui.kiosk.snapshot.fps, what="one figure")
+    print(f"measured display rate {ui.kiosk.snapshot.fps} frames/s; Kivy loop {Clock.get_fps():.0f}/s")
+    d.tap(m.ids.done)
+    d.until(lambda: ui.current() == "attract", what="maintenance left")

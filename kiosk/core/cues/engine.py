@@ -16,7 +16,8 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
-from kiosk.core.machine import TARGET_MARGIN_MM, within_floors
+from kiosk.core.depth_limits import target_short_of_max
+from kiosk.core.machine import within_floors
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -54,13 +55,17 @@ class CueEngine:
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
-                 thresholds: CueThresholds | None = None, session: str | None = None):
+                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0):
+        """`sets_before`: sets the session already had, so an engine that takes over mid-session (new
+        settings) numbers its first set after them."""
         self.settings = settings = within_floors(settings, geometry)[0]
+        self._sets_before = sets_before
         self.geometry = geometry
         self.thresholds = thresholds = thresholds or CueThresholds()
         self.session = session
         self._max = settings.max_depth_mm
-        self._target = settings.target_depth_mm
+        # An old profile may have its target at the max: every rep reaching it would also be too deep.
+        self._target = target_short_of_max(settings.target_depth_mm, settings.max_depth_mm, settings.top_mm)
         self._floor = depth_floor(settings.top_mm, settings.max_depth_mm)
         # A third of the hysteresis is the noise band: a member resting right at
         # the top position must not read as locking out on every noisy sample.
@@ -312,9 +317,7 @@ class CueEngine:
         if self._last_mm is not None and not self._lost:
             self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
                                                 self._floor), 1)
-            # Still a margin short of max, and still below the top position's line.
-            halfway = (self._max + self.settings.top_mm) / 2
-            self._target = round(min(self._target, max(self._max - TARGET_MARGIN_MM, halfway)), 1)
+            self._target = target_short_of_max(self._target, self._max, self.settings.top_mm)
         # The lift-off cue already says to push up; a `too_deep` for the same rep,
         # caused only by the max depth just lowered, would bury it.
         self._too_deep = True
@@ -327,7 +330,7 @@ class CueEngine:
             self._cue(out, "liftoff_lumbar", "warn", ts, gated=False)
 
     def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
-        end = SetEnd(ts=ts, session=self.session, set_number=len(self._sets) + 1, reps=self._reps,
+        end = SetEnd(ts=ts, session=self.session, set_number=self._sets_before + len(self._sets) + 1, reps=self._reps,
                      max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
                      suggestions=list(STOP_SUGGESTIONS) if stopped else [])
         out.append(end)

@@ -1,17 +1,14 @@
 """What a lumbar lift-off teaches the kiosk: a shallower safe depth, and advice when a set is stopped."""
 
+from kiosk.core.wording import STOP_SUGGESTIONS
+
+__all__ = ["LEARNT_FLOOR_FRACTION", "STOP_SUGGESTIONS", "depth_floor", "lowered_max_depth"]
+
 # The learnt max depth never drops below halfway from the top position to the
 # max depth the session started with. A back that lifts off that early is a
 # setup problem (backrest too upright, feet too low, too much weight) that a
 # still shorter range would hide rather than fix, and the stop advice covers it.
 LEARNT_FLOOR_FRACTION = 0.5
-
-STOP_SUGGESTIONS = (
-    "Next time, recline the backrest by one notch so your hips have more room.",
-    "Place your feet a little higher on the plate.",
-    "Take some weight off until your lower back stays on the pad.",
-    "Keep the reps shorter: come back up before your lower back starts to lift.",
-)
 
 
 def depth_floor(top_mm: float, session_max_mm: float) -> float:

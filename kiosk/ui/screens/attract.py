@@ -77,9 +77,14 @@ class AttractScreen(Screen):
         self._forget()
 
     def reset(self) -> None:
-        """Forget the last scan's message (it may name the member who just left)."""
+        """Forget the last scan's message and the camera's last frame: both may show the member who just left
+        (a frame of their card has their name, id and a code that scans). The core forgets the frame too."""
         self._forget.cancel()
         self.feedback = ""
+        self.live = False
+        self._texture = None
+        self.ids.camera_image.texture = None
+        self._shown_frames = -1
 
     def _clear(self, _dt: float) -> None:
         self.feedback = ""

@@ -1,36 +1,39 @@
-"""First time on this machine: safe defaults, then two slow reps teach target depth and top position."""
+"""First time on this machine: safe defaults, then two slow reps teach target depth and top position.
+
+The core counts the reps from its own sensor stream (`Kiosk.guided_setup`,
+`SetupProgress`); this screen shows the defaults, the count, and what was
+learnt, which the core has already put into the member's settings.
+"""
 
 from kivy.app import App
 from kivy.properties import NumericProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core import wording as words
-from kiosk.core.guided_setup import GuidedSetup, SetupResult
+from kiosk.core.guided_setup import SetupProgress
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, gauges  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import show_settings
 
 
 class GuidedSetupScreen(Screen):
-    """Three steps: `intro` (the safe defaults), `reps` (watching two slow reps), `done` (what was learnt).
-
-    The live depth is fed to `GuidedSetup` from the app's poll, one reading
-    per new sensor sample.
-    """
+    """Three steps: `intro` (the safe defaults), `reps` (the core counting two slow reps), `done` (learnt)."""
 
     stage = OptionProperty("intro", options=("intro", "reps", "done"))
     reps_done = NumericProperty(0)
+    reps_needed = NumericProperty(2)
     fast_reps = NumericProperty(0)
-    result = ObjectProperty(None, allownone=True)
+    result = ObjectProperty(None, allownone=True)  # the `done` SetupProgress
     defaults = StringProperty("")
 
     def on_kv_post(self, _base) -> None:
-        self.setup: GuidedSetup | None = None
-        self._last_ts = 0.0
-        App.get_running_app().bind(settings=lambda _app, settings: self._load(settings))
+        app = App.get_running_app()
+        app.bind(settings=lambda _app, settings: self._load(settings))
+        # The buttons change under the member's finger with the stage: the same guard as a new screen.
+        self.bind(stage=app.view_changed)
 
     def _load(self, settings) -> None:
-        if settings is None:
+        if settings is None or self.stage == "done":
             return
         g = App.get_running_app().geometry
         notch = min(max(1, settings.backrest_notch), g.backrest_notches)
@@ -39,46 +42,41 @@ class GuidedSetupScreen(Screen):
         show_settings(self.ids.side, self.ids.feet, settings, g)
 
     def reset(self) -> None:
-        self.stage, self.setup, self.result = "intro", None, None
+        self.stage, self.result = "intro", None
         self.reps_done = self.fast_reps = 0
 
     def start_reps(self) -> None:
-        settings = App.get_running_app().settings
-        self.setup = GuidedSetup(max_depth_mm=settings.max_depth_mm)
-        self._last_ts = App.get_running_app().sensor_ts
+        """Count slow reps from now (again, after `done`)."""
         self.reps_done = self.fast_reps = 0
+        self.result = None
         self.stage = "reps"
+        App.get_running_app().kiosk.guided_setup("restart")
 
-    def poll(self) -> None:
-        app = App.get_running_app()
-        if self.stage != "reps" or self.setup is None or app.sensor_ts == self._last_ts:
+    def back(self) -> None:
+        """Back to the defaults; the count starts again with the next Start."""
+        self.reset()
+        App.get_running_app().kiosk.guided_setup("restart")
+
+    def progress(self, progress: SetupProgress) -> None:
+        """What the core counted; `done` once it learnt the range (already in the member's settings)."""
+        if progress.stage == "skipped":
             return
-        self._last_ts = app.sensor_ts
-        result = self.setup.update(app.depth_mm, app.sensor_ts)
-        self.reps_done, self.fast_reps = len(self.setup.reps), self.setup.fast_reps
-        if result is not None:
-            self._learnt(result)
+        self.reps_done, self.reps_needed, self.fast_reps = progress.reps_done, progress.reps_needed, progress.fast_reps
+        if progress.stage == "done":
+            self.result, self.stage = progress, "done"
 
     def on_leave(self, *_args) -> None:
         # Reps done while learning the range are not a set to summarise.
         App.get_running_app().pending_set = None
 
-    def _learnt(self, result: SetupResult) -> None:
-        self.result, self.stage = result, "done"
-
     def keep(self) -> None:
-        """Save what the reps taught, then on to the checklist."""
-        app = App.get_running_app()
-        if self.result is not None:
-            settings = self.result.apply(app.settings)
-            app.kiosk.save_settings(settings)
-            app.settings = settings
-        app.go("checklist")
+        """The learnt range is kept already: on to the checklist."""
+        App.get_running_app().go("checklist")
 
     def skip(self) -> None:
-        """Keep the safe defaults; saving them makes the next visit a normal one."""
+        """Keep the safe defaults; the core saves them, so the next visit is a normal one."""
         app = App.get_running_app()
-        app.kiosk.save_settings(app.settings)
+        app.kiosk.guided_setup("skip")
         app.go("checklist")
 
 

@@ -6,7 +6,7 @@ from collections import deque
 
 from kivy.app import App
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, DictProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk import __version__
@@ -21,7 +21,9 @@ TEXT_EVERY_S = 0.25
 
 
 READINGS = ("raw", "mm", "lumbar", "pelvis", "rate", "received", "stale", "counts", "broker", "calibration",
-            "versions", "config", "fps", "faults")
+            "versions", "config", "fps", "faults", "log")
+# The plot's depth scale: a label at each grid line, from legs straight (top) to full travel.
+SCALE_STEPS = 4
 
 
 def _mm(value: float | None) -> str:
@@ -33,6 +35,7 @@ class MaintenanceScreen(Screen):
 
     # Every key is there from the start: kv binds to `values[key]`, not to a `get` call.
     values = DictProperty(dict.fromkeys(READINGS, ""))
+    scale = ListProperty([""] * (SCALE_STEPS + 1))  # mm at each grid line of the plot, top first
     result = StringProperty("")
     result_ok = BooleanProperty(True)
     busy = BooleanProperty(False)
@@ -78,14 +81,18 @@ class MaintenanceScreen(Screen):
             "stale": "no data yet" if silent is None else ("live" if silent < 1.0 else f"silent {silent:.0f} s"),
             "counts": f"{sled.invalid} invalid, {sled.dropped} dropped",
             "broker": ("connected" if shown.broker_connected else "DISCONNECTED")
-                      + f" ({shown.broker_connects} connects, {shown.broker_disconnects} drops)",
+                      + f" ({words.count(shown.broker_connects, 'connect')},"
+                      f" {words.count(shown.broker_disconnects, 'drop')})",
             "calibration": "not calibrated" if cal is None or cal.full_raw_mm is None else
                            f"zero {cal.zero_raw_mm:.0f}, full {cal.full_raw_mm:.0f} raw",
             "versions": f"{__version__}, contract {CONTRACT_VERSION}",
             "config": shown.config_version,
-            "fps": f"{shown.fps or 0:.0f} fps",
+            # The same figure telemetry and the diagnostics reply carry: frames drawn a second.
+            "fps": "-" if shown.fps is None else f"{shown.fps:.0f} frames/s drawn",
             "faults": "\n".join(self.faults) or "no sensor faults",
+            "log": "\n".join(shown.log_lines) or "no warnings logged",
         }
+        self.scale = [f"{shown.geometry.travel_mm * k / SCALE_STEPS:.0f}" for k in range(SCALE_STEPS + 1)]
 
     def self_test(self) -> None:
         """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw."""

@@ -6,6 +6,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.profile import MachineSettings
 from kiosk.core import wording as words
+from kiosk.core.depth_limits import TARGET_MARGIN_MM
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
@@ -34,7 +35,8 @@ def stepped(settings: MachineSettings, key: str, direction: int, notches: int, s
         return s.model_copy(update={"toe_angle_deg": toe})
     if key == "depth":
         depth = s.target_depth_mm + direction * DEPTH_STEP_MM
-        return s.model_copy(update={"target_depth_mm": min(s.max_depth_mm, max(s.top_mm + MIN_RANGE_MM, depth))})
+        deepest = s.max_depth_mm - TARGET_MARGIN_MM
+        return s.model_copy(update={"target_depth_mm": min(deepest, max(s.top_mm + MIN_RANGE_MM, depth))})
     raise ValueError(f"unknown setting {key!r}")
 
 

@@ -48,7 +48,9 @@ class SummaryScreen(Screen):
         self._advice(words.pain_advice(pain) if pain is not None else words.next_time(set_end, cues))
         self._bars([r.depth_mm for r in reps])
 
-    def show_session(self, end: SessionEnd, last: SetRecord | None, pain: str | None = None) -> None:
+    def show_session(self, end: SessionEnd, last: SetRecord | None, pain: str | None = None,
+                     sets: Sequence[SetRecord] = ()) -> None:
+        """The session's summary: its advice comes from all its sets, a stopped set's first."""
         self.final = True
         self.no_more_sets = False
         self.title = words.SESSION_DONE_TITLE
@@ -57,7 +59,7 @@ class SummaryScreen(Screen):
         if pain is not None:
             advice = words.pain_advice(pain)
         else:
-            advice = words.next_time(last.end, last.cues) if last is not None else []
+            advice = words.session_advice([(s.end, s.cues) for s in sets]) if sets else []
         # Leaving the machine is when a stiff back shows: the stretch tip fits here.
         self._advice([*advice, words.STANDING_UP_TIP])
         self._bars([r.depth_mm for r in last.reps] if last is not None else [])

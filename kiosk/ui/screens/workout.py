@@ -1,13 +1,28 @@
 """The set screen: rep counter, live depth gauge, tempo, the cue banner and the pain button."""
 
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.properties import BooleanProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import banner, common, gauges  # noqa: F401 - widget classes the .kv uses
 
+# Finish tapped mid-set asks once; the question goes away by itself after this long.
+FINISH_CONFIRM_S = 5.0
+
 
 class WorkoutScreen(Screen):
-    """Everything the member needs mid-set, readable from the seat; the gauge follows the app's polled depth."""
+    """Everything the member needs mid-set, readable from the seat; the gauge follows the app's polled depth.
+
+    Finish ends the session at once between sets; during a set (the core counting reps) the first tap
+    asks, and only a second one ends it.
+    """
+
+    confirming = BooleanProperty(False)
+
+    def on_kv_post(self, _base) -> None:
+        self._stop_asking = Clock.create_trigger(lambda _dt: setattr(self, "confirming", False), FINISH_CONFIRM_S)
 
     @property
     def banner(self) -> banner.CueBanner:
@@ -15,6 +30,22 @@ class WorkoutScreen(Screen):
 
     def reset(self) -> None:
         self.banner.reset()
+        self._stop_asking.cancel()
+        self.confirming = False
+
+    def on_leave(self, *_args) -> None:
+        self._stop_asking.cancel()
+        self.confirming = False
+
+    def finish(self) -> None:
+        app = App.get_running_app()
+        if self.confirming or not app.kiosk.snapshot.set_open:
+            self.reset()
+            app.finish()
+            return
+        self.confirming = True
+        app.view_changed()  # a quick double tap is not the answer to the question
+        self._stop_asking()
 
 
 load_beside(__file__)

@@ -1,0 +1,95 @@
+"""Makes the kiosk's cue sounds in assets/sounds/ from the parameters below; the results are committed.
+
+    python assets/make_sounds.py
+
+- `warn.wav`, `stop.wav`: the tones, synthesised from `TONES` (pure Python).
+- `spoken/<key>.wav`: the tone for the cue's severity, a short pause, then the
+  sentence from `kiosk.core.wording.SPOKEN` spoken by espeak-ng (Debian
+  package `espeak-ng`, installed by deploy/bootstrap.sh).
+- `manifest.json`: what each file says and how it was made; a test checks it
+  against the wording, so changed words without new files fail.
+"""
+
+import json
+import math
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from kiosk.core.wording import SPOKEN
+
+OUT = Path(__file__).resolve().parent / "sounds"
+RATE = 22_050  # espeak-ng's own rate, so tone and speech join without resampling
+AMPLITUDE = 0.5
+FADE_S = 0.01  # short fades, so a tone does not click
+# (frequency Hz, seconds) per part of a tone; 0 Hz is a pause. A stop sounds twice, lower and longer.
+TONES = {
+    "warn": ((880, 0.12),),
+    "stop": ((660, 0.2), (0, 0.08), (660, 0.2)),
+}
+PAUSE_S = 0.12  # between the tone and the words
+VOICE = ("-v", "en-gb", "-s", "150", "-a", "160")  # espeak-ng voice, words per minute, amplitude
+SEVERITY = {key: "stop" if key in ("set_stopped", "pain_stop") else "warn" for key in SPOKEN}
+
+
+def tone(parts: tuple[tuple[int, float], ...]) -> bytes:
+    frames = bytearray()
+    fade = int(RATE * FADE_S)
+    for freq, secs in parts:
+        n = int(RATE * secs)
+        for i in range(n):
+            envelope = min(1.0, i / fade, (n - i) / fade)
+            value = AMPLITUDE * envelope * math.sin(2 * math.pi * freq * i / RATE) if freq else 0.0
+            frames += struct.pack("<h", int(value * 32767))
+    return bytes(frames)
+
+
+def speech(text: str) -> bytes:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "speech.wav"
+        subprocess.run(["espeak-ng", *VOICE, "-w", str(path), text], check=True)
+        with wave.open(str(path)) as spoken:
+            if (spoken.getframerate(), spoken.getnchannels(), spoken.getsampwidth()) != (RATE, 1, 2):
+                raise SystemExit(f"espeak-ng gave {spoken.getparams()}, expected {RATE} Hz mono 16-bit")
+            return spoken.readframes(spoken.getnframes())
+
+
+def write(path: Path, frames: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(frames)
+
+
+def main() -> int:
+    if shutil.which("espeak-ng") is None:
+        print("espeak-ng is not installed: run deploy/bootstrap.sh (or apt-get install espeak-ng)", file=sys.stderr)
+        return 1
+    version = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True, check=True).stdout.strip()
+    tones = {severity: tone(parts) for severity, parts in TONES.items()}
+    for severity, frames in tones.items():
+        write(OUT / f"{severity}.wav", frames)
+    pause = bytes(2 * int(RATE * PAUSE_S))
+    for key, text in SPOKEN.items():
+        write(OUT / "spoken" / f"{key}.wav", tones[SEVERITY[key]] + pause + speech(text))
+    manifest = {
+        "tones": {severity: [list(part) for part in parts] for severity, parts in TONES.items()},
+        "spoken": {key: {"text": text, "severity": SEVERITY[key]} for key, text in SPOKEN.items()},
+        "voice": " ".join(VOICE),
+        "rendered_with": version,
+    }
+    (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {len(tones)} tones and {len(SPOKEN)} spoken cues to {OUT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
