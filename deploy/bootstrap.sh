@@ -23,9 +23,10 @@ quietly() {
 # Debian packages: the broker, its clients, a virtual screen for the window and
 # its tests, the GL/input libraries Kivy's wheels load at run time, and the
 # font printed member cards use; PostgreSQL and Chromium for the recorder's and
-# the HTML report's tests (the tests start their own server, on a free port).
+# the HTML report's tests (the tests start their own server, on a free port); shellcheck for the
+# deploy scripts' tests (systemd-analyze, for the units', comes with systemd).
 APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv
-              postgresql chromium)
+              postgresql chromium shellcheck)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

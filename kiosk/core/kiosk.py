@@ -64,6 +64,7 @@ from kiosk.core.revocations import Revocations
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
+from kiosk.core.service_manager import ServiceNotifier
 from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session
 from kiosk.core.settings import KioskSettings
 from kiosk.core.snapshot import KioskSnapshot
@@ -117,7 +118,7 @@ class Kiosk:
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
         self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
-                                        self.revocations)
+                                        self.revocations, ServiceNotifier(wiring))
         self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
