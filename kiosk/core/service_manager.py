@@ -62,7 +62,7 @@ class ServiceNotifier(Unit):
             return
         self._address = notify_address(name)
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
-        self.watchdog_every_s = _watchdog_interval(environ)
+        self.watchdog_every_s = watchdog_interval(environ)
         # The hook runs on paho's thread; READY goes out from the core thread, proving it runs too.
         self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self._ready))
         log.info("service manager: notify socket %s, watchdog %s", name,
@@ -101,7 +101,7 @@ class ServiceNotifier(Unit):
         return True
 
 
-def _watchdog_interval(environ: Mapping[str, str]) -> float | None:
+def watchdog_interval(environ: Mapping[str, str]) -> float | None:
     """Half of `WATCHDOG_USEC` in seconds, as systemd advises; None when no watchdog is set for this process."""
     usec = environ.get("WATCHDOG_USEC", "")
     pid = environ.get("WATCHDOG_PID", "")
