@@ -327,6 +327,11 @@ say "release"
 NEW_RELEASE=""
 if [ -z "$current" ] || [ "$UPGRADE" = 1 ]; then
     NEW_RELEASE=$VERSION-$(date -u +%Y%m%dT%H%M%SZ)
+    # Two upgrades within one second would share a name; the second waits for its own.
+    while [ -e "$(at "$OPT/releases/$NEW_RELEASE")" ]; do
+        sleep 1
+        NEW_RELEASE=$VERSION-$(date -u +%Y%m%dT%H%M%SZ)
+    done
     build_release "$NEW_RELEASE"
 else
     echo "  keeping release $(basename "$current") (--upgrade moves to this checkout)"
