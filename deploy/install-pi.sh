@@ -257,19 +257,18 @@ say "$(IFS=';'; echo "${what[*]}") $mode"
 packages=()
 [ "$KIOSK_HOST" = 1 ] && packages+=("${KIOSK_PACKAGES[@]}")
 [ "$SITE_HOST" = 1 ] && packages+=("${SITE_PACKAGES[@]}")
-if [ "$UPGRADE" = 0 ]; then
-    say "packages"
-    missing=()
-    for pkg in $(printf '%s\n' "${packages[@]}" | sort -u); do
-        # In a stage the packages are the image's business (its own apt run); all are listed.
-        if [ -n "$ROOT" ] || ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
-            missing+=("$pkg")
-        fi
-    done
-    if [ "${#missing[@]}" -gt 0 ]; then
-        on_host apt-get update -qq
-        on_host env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Also on an upgrade: a new release may need a package the last one did not.
+say "packages"
+missing=()
+for pkg in $(printf '%s\n' "${packages[@]}" | sort -u); do
+    # In a stage the packages are the image's business (its own apt run); all are listed.
+    if [ -n "$ROOT" ] || ! dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
+        missing+=("$pkg")
     fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    on_host apt-get update -qq
+    on_host env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
 sysusers() {
@@ -408,7 +407,7 @@ if [ "$KIOSK" = 1 ]; then
     directory $ETC/trusted_keys 0755 root root
     if [ -n "$KEYS" ]; then
         for key in "$KEYS"/*.pem; do
-            [ -f "$key" ] && file "$ETC/trusted_keys/$(basename "$key")" 0644 root root copy "$key"
+            if [ -f "$key" ]; then file "$ETC/trusted_keys/$(basename "$key")" 0644 root root copy "$key"; fi
         done
     fi
     directory $ETC/kivy 0755 root root

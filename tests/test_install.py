@@ -79,10 +79,14 @@ def mode(path: Path) -> str:
 
 
 def test_a_staged_kiosk_gets_its_units_config_and_broker_with_the_intended_modes_and_owners(gym, tmp_path):
-    stage = tmp_path / "stage"
-    done = install(*kiosk_args(gym, stage))
+    stage, keys = tmp_path / "stage", tmp_path / "keys"
+    keys.mkdir()
+    (keys / "desk-2026.pem").write_text("-----BEGIN PUBLIC KEY-----\n")
+    done = install(*kiosk_args(gym, stage), "--keys", keys)
     assert done.returncode == 0, done.stderr
     etc = stage / "etc/legpress"
+    assert (etc / "trusted_keys/desk-2026.pem").read_text() == "-----BEGIN PUBLIC KEY-----\n"
+    assert owners(stage, "kiosk")["/etc/legpress/trusted_keys/desk-2026.pem"] == ("z", "0644", "root", "root")
 
     for unit in ("legpress-kiosk.service", "legpress-broker.service"):
         assert (stage / "etc/systemd/system" / unit).read_text() == (REPO / "deploy" / unit).read_text()
