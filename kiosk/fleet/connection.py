@@ -3,8 +3,8 @@
 import argparse
 import os
 import socket
-import time
 import ssl
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
