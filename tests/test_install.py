@@ -144,6 +144,30 @@ def test_a_staged_kiosk_gets_its_units_config_and_broker_with_the_intended_modes
     assert "python3 -m venv --system-site-packages" in done.stdout
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving files to other users needs root")
+def test_at_first_boot_systemd_makes_the_users_and_gives_every_file_its_owner(gym, tmp_path):
+    """What the image's first boot does, with systemd's own tools on the stage: sysusers, then tmpfiles."""
+    stage = tmp_path / "stage"
+    assert install(*kiosk_args(gym, stage)).returncode == 0
+    assert install("--site", gym.out, "--root", stage).returncode == 0
+    for tool in (["systemd-sysusers", f"--root={stage}"], ["systemd-tmpfiles", f"--root={stage}", "--create"]):
+        done = subprocess.run(tool, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    # The image has root already; the stage's passwd and group hold what sysusers made.
+    users = {"root": 0} | {line.split(":")[0]: int(line.split(":")[2])
+                           for line in (stage / "etc/passwd").read_text().splitlines()}
+    groups = {"root": ["root", "x", "0", ""]} | {line.split(":")[0]: line.split(":")
+                                                for line in (stage / "etc/group").read_text().splitlines()}
+    for group in ("video", "render", "input", "audio"):
+        assert "kiosk" in groups[group][3].split(","), f"kiosk is not in {group}"
+    intended = {**owners(stage, "kiosk"), **owners(stage, "site")}
+    assert len(intended) > 20
+    for path, (_kind, want_mode, user, group) in intended.items():
+        st = (stage / path.lstrip("/")).stat()
+        assert (st.st_uid, st.st_gid) == (users[user], int(groups[group][2])), f"{path} is not {user}:{group}"
+        assert f"{st.st_mode & 0o7777:04o}" == want_mode, path
+
+
 def test_the_installed_kiosk_broker_config_runs_and_lets_the_kiosk_in(gym, tmp_path):
     stage = tmp_path / "stage"
     assert install(*kiosk_args(gym, stage)).returncode == 0
