@@ -428,9 +428,11 @@ if [ "$KIOSK" = 1 ]; then
     directory $BROKER_ETC 0750 root mosquitto
     # mosquitto reads its config again as `mosquitto` on SIGHUP; it holds the bridge's password.
     file $BROKER_ETC/mosquitto.conf 0600 mosquitto mosquitto kiosk_broker_conf
+    directory $BROKER_DATA 0700 mosquitto mosquitto
+    # A new password or ACL is a reload (SIGHUP), which keeps the bridge and the kiosk connected.
+    PART=broker_logins
     file $BROKER_ETC/passwd 0600 mosquitto mosquitto copy "$BUNDLE/passwd"
     file $BROKER_ETC/acl 0600 mosquitto mosquitto copy "$BUNDLE/acl"
-    directory $BROKER_DATA 0700 mosquitto mosquitto
     owners /etc/tmpfiles.d/legpress-kiosk.conf
 fi
 
@@ -465,8 +467,6 @@ if [ "$SITE" = 1 ]; then
     file $CA 0644 root root copy "$SITE_DIR/certs/ca.crt"
     directory $SITE_ETC 0750 root mosquitto
     file $SITE_ETC/mosquitto.conf 0600 mosquitto mosquitto site_broker_conf
-    file $SITE_ETC/passwd 0600 mosquitto mosquitto copy "$SITE_DIR/site/passwd"
-    file $SITE_ETC/acl 0600 mosquitto mosquitto copy "$SITE_DIR/site/acl"
     file $SITE_ETC/site.crt 0644 root root copy "$SITE_DIR/certs/site.crt"
     file $SITE_ETC/site.key 0600 mosquitto mosquitto copy "$SITE_DIR/certs/site.key"
     if [ -f "$SITE_DIR/certs/upstream-ca.crt" ]; then
@@ -474,6 +474,10 @@ if [ "$SITE" = 1 ]; then
     fi
     directory $SITE_DATA 0700 mosquitto mosquitto
     # The development CA's key signs certificates: it stays with the render, never on a broker.
+    # A rotated password (a replaced kiosk) is a reload: the old login is thrown off, nobody else.
+    PART=site_logins
+    file $SITE_ETC/passwd 0600 mosquitto mosquitto copy "$SITE_DIR/site/passwd"
+    file $SITE_ETC/acl 0600 mosquitto mosquitto copy "$SITE_DIR/site/acl"
 
     PART=recorder
     say "recorder"
@@ -521,8 +525,12 @@ healthy() {  # UNIT: restarted, it comes up (Type=notify: READY=1, the broker li
 }
 
 restart_changed() {
-    if [ -n "${CHANGED[broker]:-}" ]; then manage restart legpress-broker.service; fi
-    if [ -n "${CHANGED[site]:-}" ]; then manage restart legpress-site-broker.service; fi
+    # mosquitto 2.0 reloads passwords and ACLs on SIGHUP (and drops clients whose password no longer
+    # matches) but not listeners, certificates or bridges: those need a restart.
+    if [ -n "${CHANGED[broker]:-}" ]; then manage restart legpress-broker.service
+    elif [ -n "${CHANGED[broker_logins]:-}" ]; then manage reload-or-restart legpress-broker.service; fi
+    if [ -n "${CHANGED[site]:-}" ]; then manage restart legpress-site-broker.service
+    elif [ -n "${CHANGED[site_logins]:-}" ]; then manage reload-or-restart legpress-site-broker.service; fi
 }
 
 prune() {  # keep the release in use and the one before it

@@ -277,6 +277,47 @@ def test_the_login_of_another_machine_is_refused_before_anything_is_written(tmp_
     assert not stage.exists()
 
 
+HOST_TOOLS = ("apt-get", "dpkg-query", "systemctl", "systemd-sysusers", "systemd-tmpfiles", "useradd", "usermod",
+              "chown", "python3", "pip", "mosquitto")
+
+
+def test_a_staged_install_runs_nothing_on_the_host(gym, tmp_path):
+    """Every tool that would change the host is replaced by one that records being called: none is."""
+    tools, calls = tmp_path / "tools", tmp_path / "calls.log"
+    tools.mkdir()
+    for tool in HOST_TOOLS:
+        (tools / tool).write_text(f'#!/bin/sh\necho "{tool} $*" >> "{calls}"\n')
+        (tools / tool).chmod(0o755)
+    env = {"PATH": f"{tools}:{os.environ['PATH']}"}
+    stage = tmp_path / "stage"
+    for args in (kiosk_args(gym, stage), ["--site", gym.out, "--root", stage], ["--root", stage, "--upgrade"]):
+        done = install(*args, env=env)
+        assert done.returncode == 0, done.stderr
+    assert not calls.exists(), calls.read_text()
+
+
+def test_a_pi_already_made_another_kiosk_is_not_silently_turned_into_this_one(tmp_path):
+    gym = Gym(tmp_path, machines=(MACHINE, "lp-2"))
+    assert gym.render() == 0
+    stage = tmp_path / "stage"
+    assert install(*kiosk_args(gym, stage)).returncode == 0
+    other = install("--bundle", gym.out / "kiosks/lp-2", "--secrets", gym.out / "secrets/kiosk-lp-2.toml",
+                    "--root", stage)
+    assert other.returncode == 2
+    assert "kiosk.toml is for another machine" in other.stderr
+
+
+def fake_systemd(tmp_path: Path, stage: Path) -> dict[str, str]:
+    """The environment that makes the installer ask tests/fake_systemctl.py instead of systemd."""
+    state = tmp_path / "systemd"
+    state.mkdir(exist_ok=True)
+    fake = tmp_path / "systemctl"
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "fake_systemctl.py"}" "$@"\n')
+    fake.chmod(0o755)
+    return {"LEGPRESS_SYSTEMCTL": str(fake), "LEGPRESS_STABLE_S": "0.5", "FAKE_SYSTEMD_STAGE": str(stage),
+            "FAKE_SYSTEMD_STATE": str(state), "FAKE_SYSTEMD_TIMEOUT": "5"}
+
+
 READY_LAUNCHER = """#!{python}
 # A release that starts and says READY=1 over the real notify protocol, then keeps running.
 import os, socket, time
@@ -287,27 +328,61 @@ while True:
 """
 
 
+def plant_ready_release(stage: Path) -> str:
+    """The program of the release in use, as the Pi would have built it: it gets ready and runs on."""
+    release = os.readlink(stage / "opt/legpress/current")
+    program = stage / "opt/legpress" / release / "venv/bin/legpress-kiosk"
+    program.parent.mkdir(parents=True)
+    program.write_text(READY_LAUNCHER.format(python=sys.executable))
+    program.chmod(0o755)
+    return release
+
+
+def test_a_new_sensor_login_reloads_the_kiosk_broker_and_a_new_kiosk_login_restarts_it(gym, tmp_path):
+    stage = tmp_path / "stage"
+    assert install(*kiosk_args(gym, stage)).returncode == 0
+    plant_ready_release(stage)
+    env = fake_systemd(tmp_path, stage)
+    journal = tmp_path / "systemd/systemctl.log"
+
+    def broker_calls() -> list[str]:
+        lines = journal.read_text().splitlines() if journal.exists() else []
+        journal.unlink(missing_ok=True)
+        return [line for line in lines if "legpress-broker.service" in line]
+
+    assert gym.render("--broker-user", "mosquitto", "--rotate", f"sensor-{MACHINE}") == 0
+    assert install(*kiosk_args(gym, stage), env=env).returncode == 0
+    # Passwords only: mosquitto rereads them on SIGHUP, and the kiosk and the bridge stay connected.
+    assert broker_calls() == ["systemctl reload-or-restart legpress-broker.service"]
+    assert gym.render("--broker-user", "mosquitto", "--rotate", f"kiosk-{MACHINE}") == 0
+    try:
+        rotated = install(*kiosk_args(gym, stage), env=env)
+        assert rotated.returncode == 0, rotated.stdout
+        # The bridge's own password is in mosquitto.conf, which a reload does not reread; the kiosk
+        # has a new login too, so it is restarted and must get ready with it.
+        assert "legpress-kiosk.service: release" in journal.read_text()
+        assert broker_calls() == ["systemctl restart legpress-broker.service"]
+        assert install(*kiosk_args(gym, stage), env=env).returncode == 0
+        assert broker_calls() == [], "nothing changed, yet the broker was touched"
+    finally:
+        subprocess.run([env["LEGPRESS_SYSTEMCTL"], "stop", "legpress-kiosk.service"], env={**os.environ, **env},
+                       check=False)
+
+
+
+
 def test_an_upgrade_that_never_gets_ready_goes_back_to_the_previous_release_with_data_and_config_kept(gym, tmp_path):
     stage, state = tmp_path / "stage", tmp_path / "systemd"
-    state.mkdir()
     assert install(*kiosk_args(gym, stage)).returncode == 0
-    previous = os.readlink(stage / "opt/legpress/current")
-    # The release in use runs and gets ready; its venv is what the Pi would have built.
-    launcher = stage / "opt/legpress" / previous / "venv/bin/legpress-kiosk"
-    launcher.parent.mkdir(parents=True)
-    launcher.write_text(READY_LAUNCHER.format(python=sys.executable))
-    launcher.chmod(0o755)
+    previous = plant_ready_release(stage)
     data = stage / "var/lib/legpress"
     (data / "calibration.json").write_text('{"zero_mm": 3.0}')
     with open(stage / "etc/legpress/kiosk.toml", "a") as settings:
         settings.write('log_level = "DEBUG"\n')
     kept = {p: p.read_bytes() for p in (data / "calibration.json", stage / "etc/legpress/kiosk.toml",
                                         stage / "etc/legpress/broker-secrets.toml")}
-    fake = tmp_path / "systemctl"
-    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "fake_systemctl.py"}" "$@"\n')
-    fake.chmod(0o755)
-    env = {"LEGPRESS_SYSTEMCTL": str(fake), "LEGPRESS_STABLE_S": "0.5", "FAKE_SYSTEMD_STAGE": str(stage),
-           "FAKE_SYSTEMD_STATE": str(state), "FAKE_SYSTEMD_TIMEOUT": "5"}
+    env = fake_systemd(tmp_path, stage)
+    fake = env["LEGPRESS_SYSTEMCTL"]
     time.sleep(1.1)  # releases are named to the second
     try:
         # The new release is built only on a Pi (a venv is bound to its interpreter): in the stage it
@@ -325,7 +400,7 @@ def test_an_upgrade_that_never_gets_ready_goes_back_to_the_previous_release_with
         for path, content in kept.items():
             assert path.read_bytes() == content, f"{path} changed in the upgrade"
     finally:
-        subprocess.run([str(fake), "stop", "legpress-kiosk.service"], env={**os.environ, **env}, check=False)
+        subprocess.run([fake, "stop", "legpress-kiosk.service"], env={**os.environ, **env}, check=False)
 
 
 def test_shellcheck_passes_on_every_script_in_deploy():
