@@ -17,8 +17,10 @@
 #
 # --root STAGE writes all of it under STAGE and nothing else: no apt, no users, no systemctl (what
 # would run is printed). Owners that may not exist on the machine writing the stage are not set
-# there: /etc/tmpfiles.d/legpress.conf records every owner and mode and systemd applies it at boot
-# (and /etc/sysusers.d/legpress.conf makes the users first). --dry-run prints the plan, writes nothing.
+# there: /etc/tmpfiles.d/legpress-{kiosk,site}.conf record every owner and mode and systemd applies
+# them at boot (and /etc/sysusers.d/legpress.conf makes the users first). --dry-run prints the plan
+# and writes nothing.
+#
 # The functions that print a file's content are called by file() through "$@", out of shellcheck's sight.
 # shellcheck disable=SC2317
 set -euo pipefail
