@@ -24,9 +24,10 @@ quietly() {
 # its tests, the GL/input libraries Kivy's wheels load at run time, and the
 # font printed member cards use; PostgreSQL and Chromium for the recorder's and
 # the HTML report's tests (the tests start their own server, on a free port); aplay (alsa-utils)
-# plays the cue sounds and espeak-ng renders the spoken ones (assets/make_sounds.py).
+# plays the cue sounds and espeak-ng renders the spoken ones (assets/make_sounds.py); shellcheck for
+# the deploy scripts' tests and systemd-analyze (in systemd) for the units'.
 APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv
-              postgresql chromium alsa-utils espeak-ng)
+              postgresql chromium alsa-utils espeak-ng shellcheck systemd)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

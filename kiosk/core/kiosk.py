@@ -52,7 +52,7 @@ from kiosk.core import wording
 from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
-from kiosk.core.cue_sound import CueSound
+from kiosk.core.cue_sound import SOUNDS, CueSound
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
 from kiosk.core.depth_limits import with_target_margin
@@ -72,6 +72,7 @@ from kiosk.core.scan_gate import RepeatFilter
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
+from kiosk.core.service_manager import ServiceNotifier
 from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session, UsageToday
 from kiosk.core.settings import KioskSettings
 from kiosk.core.snapshot import KioskSnapshot
@@ -130,7 +131,7 @@ class Kiosk:
         self.revocations = Revocations(wiring)
         self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
         self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
-                                        self.revocations, self.home_assistant)
+                                        self.revocations, self.home_assistant, ServiceNotifier(wiring))
         self.usage = UsageToday()
         self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
@@ -138,7 +139,7 @@ class Kiosk:
         self.repeats = RepeatFilter(lambda: self.config.scan_repeat_s)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
         # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound)
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
         self.recent_log = RecentLog()
         self._snapshot = self._take_snapshot()
 

@@ -59,6 +59,8 @@ class KioskSettings(BaseSettings):
     machine_model: Id = "generic-45"
     camera: Annotated[str, AfterValidator(check_camera)] = "none"
     log_level: str = "INFO"
+    # The cue sounds (assets/sounds of a checkout when unset); an installed release carries its own copy.
+    sounds: Path | None = None
     # Members whose profiles the kiosk keeps offline; the least recently seen are forgotten first.
     profile_cache_members: Annotated[int, Field(ge=10, le=1_000_000)] = MAX_MEMBERS
     tuning: KioskConfig = KioskConfig()
