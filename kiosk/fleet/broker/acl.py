@@ -72,9 +72,13 @@ def operator_grants() -> list[Grant]:
     return [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
 
 
-def recorder_grants() -> list[Grant]:
-    """The recorder: read every topic (not `$SYS`), write none."""
-    return [Grant("read", "#")]
+def recorder_grants(site: str) -> list[Grant]:
+    """The recorder: read every topic (not `$SYS`); write only `replay` requests to the site's kiosks.
+
+    `replay` asks a kiosk to publish events again that it already published: the
+    one command whose worst misuse is a repeated copy, which the record keeps once.
+    """
+    return [Grant("read", "#"), Grant("write", f"{CONTRACT_VERSION}/{site}/+/kiosk/cmd/replay")]
 
 
 def _block(user: str, why: str, grants: list[Grant]) -> str:
@@ -94,7 +98,8 @@ def site_acl(inventory: Inventory) -> str:
                      kiosk_grants(site, m.id)) for m in inventory.machines]
     blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/",
                       operator_grants()) for o in inventory.operators]
-    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes nothing", recorder_grants()))
+    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
+                         recorder_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
 
 
