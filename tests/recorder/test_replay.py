@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from kiosk.contract.events import RepDone
+from kiosk.contract.kiosk import JournalHealth, KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
 from kiosk.devbroker import Broker, publish
@@ -185,9 +186,7 @@ def test_a_kiosk_that_never_answers_is_asked_a_few_times_then_given_up(broker, s
     fake = FakeKiosk(broker, "lp7")  # publishes events, answers no command
     try:
         for eid in (1, 2, 3, 7, 8, 9, 10):  # 4..6 never published
-            fields = RepDone(ts=1000.0 + eid, session="s1", rep=eid, depth_mm=250.0, eccentric_s=2.0,
-                             concentric_s=1.0).model_dump(mode="json", by_alias=True)
-            fake.publish(fake.topics.kiosk_event, {**fields, "eid": eid})
+            fake.publish(fake.topics.kiosk_event, rep(eid))
         fake.flush()
         eventually(lambda: "giving up on them" in caplog.text, timeout=20, what="the recorder giving up")
         assert recorder.gaps.requests == 3 and recorder.gaps.gave_up == 1
@@ -197,6 +196,39 @@ def test_a_kiosk_that_never_answers_is_asked_a_few_times_then_given_up(broker, s
         assert recorder.gaps.requests == 3, "parked, not asked again"
         assert lost(store_url) == [], "no answer is no proof the events are gone"
         assert stored(store_url, "lp7") == [1, 2, 3, 7, 8, 9, 10]
+    finally:
+        recorder.stop()
+        fake.close()
+
+
+def rep(eid: int) -> dict[str, Any]:
+    fields = RepDone(ts=1000.0 + eid, session="s1", rep=eid, depth_mm=250.0, eccentric_s=2.0,
+                     concentric_s=1.0).model_dump(mode="json", by_alias=True)
+    return {**fields, "eid": eid}
+
+
+def test_a_gap_at_the_end_shows_in_the_kiosks_telemetry_and_an_eid_going_back_is_logged(
+        broker, store, collect, caplog):
+    caplog.set_level(logging.INFO, logger="kiosk.fleet.recorder")
+    requests = collect(f"gym/v1/{SITE}/lp8/kiosk/cmd/replay")
+    recorder = make_recorder(store, broker)
+    fake = FakeKiosk(broker, "lp8")
+    try:
+        for eid in (1, 2, 3):
+            fake.publish(fake.topics.kiosk_event, rep(eid))
+
+        def telemetry(ts: float, last: int) -> None:
+            sample = KioskTelemetry(ts=ts, uptime_s=5, sensor=SensorHealth(), broker=LinkHealth(connected=True),
+                                    journal=JournalHealth(last_eid=last))
+            fake.publish(fake.topics.kiosk_telemetry, sample.model_dump(mode="json"))
+
+        telemetry(2000.0, 6)  # 4..6 were never delivered: no later event would show them
+        fake.flush()
+        request = json.loads(requests.wait_for(lambda m: True, 10).payload)
+        assert (request["from_eid"], request["to_eid"]) == (4, 6)
+        telemetry(2030.0, 2)
+        fake.flush()
+        eventually(lambda: "last eid went back from 6 to 2" in caplog.text, what="the eid going back logged")
     finally:
         recorder.stop()
         fake.close()

@@ -124,7 +124,7 @@ class GapWatch:
         self._full_scan = True  # the first scan reads every machine: the store may hold gaps from before
         self._floors: dict[str, int] = {}  # per machine, an eid below which nothing is missing
         self._dirty: set[str] = set()
-        self._claimed: dict[str, int] = {}  # the last eid each kiosk's telemetry named
+        self._claimed: dict[str, tuple[float, int]] = {}  # each kiosk's newest telemetry: its ts and last eid
         self._went_back: set[str] = set()
         self._open: dict[str, list[Gap]] = {}
         self._first_seen: dict[tuple[str, int, int], float] = {}
@@ -156,11 +156,23 @@ class GapWatch:
             if isinstance(row, EventRow) and row.eid is not None:
                 self._dirty.add(row.machine)
             elif isinstance(row, TelemetryRow) and row.last_eid is not None:
-                if self._claimed.get(row.machine) != row.last_eid:
-                    self._claimed[row.machine] = row.last_eid
-                    self._dirty.add(row.machine)
+                self._telemetry(row.machine, row.ts, row.last_eid)
         for answer in answers:
             self._answered(answer)
+
+    def _telemetry(self, machine: str, ts: float, last_eid: int) -> None:
+        previous = self._claimed.get(machine)
+        if previous is not None and ts <= previous[0]:
+            return  # an older sample, delivered late: it says nothing new
+        if previous is not None and last_eid < previous[1] and machine not in self._went_back:
+            # Compared sample to sample, not to the record: events newer than a sample routinely
+            # arrive before the scan that reads it.
+            self._went_back.add(machine)
+            log.error("kiosk %s's last eid went back from %d to %d: its eid series started again (data folder "
+                      "wiped or replaced?); events reusing stored eids are kept by their content", machine,
+                      previous[1], last_eid)
+        self._claimed[machine] = (ts, last_eid)
+        self._dirty.add(machine)
 
     def _answered(self, answer: ReplayAnswer) -> None:
         asked = self._transactions.get(answer.transaction)
@@ -216,13 +228,9 @@ class GapWatch:
         self._dirty.clear()
         for machine, span in spans.items():
             gaps = list(span.gaps)
-            claimed = min(self._claimed[machine], MAX_SAFE_INT) if machine in self._claimed else None
+            claimed = min(self._claimed[machine][1], MAX_SAFE_INT) if machine in self._claimed else None
             if claimed is not None and claimed > span.highest:
                 gaps.append(Gap(machine, span.highest + 1, claimed))
-            elif claimed is not None and claimed < span.highest and machine not in self._went_back:
-                self._went_back.add(machine)
-                log.error("kiosk %s says its last eid is %d but the record holds eids up to %d: its eid series "
-                          "started again (data folder wiped or replaced?)", machine, claimed, span.highest)
             self._floors[machine] = gaps[0].from_eid - 1 if gaps else span.highest
             if gaps:
                 self._open[machine] = gaps

@@ -302,7 +302,7 @@ class Recorder:
     def _watch_gaps(self) -> None:
         try:
             self.gaps.tick(self.connected)
-        except Exception as exc:  # noqa: BLE001 - a failed scan is tried again; recording goes on meanwhile
+        except Exception as exc:  # a failed scan is tried again at the next tick; recording goes on meanwhile
             if self.store.is_transient(exc):
                 log.warning("the %s store is away; the gap scan waits for it (%s)", self.store.engine, exc)
             else:

@@ -242,7 +242,8 @@ class Store(ABC):
         if floors is None:
             queries.append((_GAPS.format(events_filter="", lost_filter=""), (site, site)))
         else:
-            sql = _GAPS.format(events_filter="AND machine = ? AND eid >= ?", lost_filter="AND machine = ? AND to_eid >= ?")
+            sql = _GAPS.format(events_filter="AND machine = ? AND eid >= ?",
+                               lost_filter="AND machine = ? AND to_eid >= ?")
             queries += [(sql, (site, machine, floor, site, machine, floor)) for machine, floor in floors.items()]
         with self._transaction() as cursor:
             for sql, params in queries:
