@@ -18,10 +18,13 @@ import pytest
 
 from kiosk.contract.events import RepDone
 from kiosk.contract.kiosk import JournalHealth, KioskTelemetry, LinkHealth, SensorHealth
+from kiosk.contract.replies import EidRange, Replayed
+from kiosk.core.journal import MAX_HELD
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
 from kiosk.devbroker import Broker, publish
 from kiosk.fleet.recorder.intake import EventRow, LostRange
+from kiosk.fleet.recorder.replay import GapWatch, ReplayAnswer
 from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store import Gap, Store, open_store
 from tests.kiosk_harness import Keyring
@@ -75,8 +78,10 @@ def stored(store_url: str, machine: str = "lp1") -> list[int]:
         reader.close()
 
 
-def lost(store_url: str) -> list[tuple[str, int, int]]:
-    reader = open_store(store_url)
+def lost(where: str | Store) -> list[tuple[str, int, int]]:
+    if not isinstance(where, str):
+        return where.lost(SITE)
+    reader = open_store(where)
     try:
         return reader.lost(SITE)
     finally:
@@ -115,6 +120,41 @@ def test_an_event_reusing_a_stored_eid_is_kept_by_its_content(store: Store, capl
     assert (wiped.events, wiped.reused_eids) == (1, 1)
     assert "eid series started again" in caplog.text
     assert store.count("events") == 2
+
+
+def test_a_gap_wider_than_a_kiosk_holds_is_lost_below_its_reach_and_a_gone_chunk_asks_for_the_next_at_once(
+        store: Store):
+    sent: list[tuple[str, dict[str, Any]]] = []
+    watch = GapWatch(store, SITE, lambda topic, payload, _props: sent.append((topic, json.loads(payload))),
+                     grace_s=5.0, check_every_s=0.0, clock=lambda: now)
+    now = 100.0
+    top = 1_000_000
+    store.add([EventRow(SITE, "lp1", "scan_rejected", float(e), None, e, False, 1.0, "{}") for e in (1, top)])
+    watch.tick(connected=True)
+    assert lost(store) == [("lp1", 2, top - MAX_HELD - 1)], "beyond the journal's reach: lost without asking"
+    assert sent == [], "the rest waits for the grace period"
+    now += 5.0
+    watch.tick(connected=True)
+    (topic, request), = sent
+    assert topic == f"gym/v1/{SITE}/lp1/kiosk/cmd/replay"
+    assert (request["from_eid"], request["to_eid"]) == (top - MAX_HELD, top - MAX_HELD + 999)
+    watch.tick(connected=True)
+    assert len(sent) == 1, "one request in flight per kiosk"
+    # The kiosk holds none of it: recorded lost, and the next chunk is asked for without another grace period.
+    answer = ReplayAnswer("lp1", request["transaction"], Replayed(sent=0, missing=[
+        EidRange(from_eid=1, to_eid=top)]))  # wider than asked: clipped to the request
+    rows = watch.lost_rows([answer])
+    store.add(rows)
+    watch.stored(rows, [answer])
+    watch.tick(connected=True)
+    assert lost(store)[-1] == ("lp1", top - MAX_HELD, top - MAX_HELD + 999)
+    assert (sent[-1][1]["from_eid"], sent[-1][1]["to_eid"]) == (top - MAX_HELD + 1000, top - MAX_HELD + 1999)
+    # An answer to a transaction this recorder never sent records nothing.
+    assert watch.lost_rows([ReplayAnswer("lp1", "someone-else", Replayed(sent=0, missing=[
+        EidRange(from_eid=5, to_eid=9)]))]) == []
+    # Nor does one from another machine than the one asked.
+    assert watch.lost_rows([ReplayAnswer("lp2", sent[-1][1]["transaction"], Replayed(sent=0, missing=[
+        EidRange(from_eid=1, to_eid=top)]))]) == []
 
 
 def test_a_recorder_away_past_its_session_expiry_asks_for_what_it_missed_and_stores_each_event_once(

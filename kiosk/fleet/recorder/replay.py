@@ -41,6 +41,7 @@ from kiosk.contract.commands import CommandReply, Replay
 from kiosk.contract.events import MAX_SAFE_INT
 from kiosk.contract.replies import Replayed
 from kiosk.contract.topics import MachineTopics, parse
+from kiosk.core.journal import MAX_HELD
 from kiosk.fleet.recorder.intake import EventRow, LostRange, Refused, Row, TelemetryRow
 from kiosk.fleet.recorder.store import Gap, Store
 
@@ -194,6 +195,9 @@ class GapWatch:
                         asked.to_eid, answer.error)
             return
         replayed = answer.replayed
+        if replayed.truncated_at is None and replayed.sent == 0:
+            # All of it gone (older than the kiosk keeps): the rest of a long gap is asked for at once.
+            self._hurry.add(asked.machine)
         log.info("kiosk %s replayed %d events of %d..%d", asked.machine, replayed.sent, asked.from_eid,
                  asked.to_eid)
         for r in replayed.missing:
@@ -226,16 +230,19 @@ class GapWatch:
                 return
             spans = self.store.gaps(self.site, {m: self._floors.get(m, 0) for m in machines})
         self._dirty.clear()
+        beyond: list[Row] = []
         for machine, span in spans.items():
-            gaps = list(span.gaps)
+            gaps = [self._within_reach(gap, beyond) for gap in span.gaps]
             claimed = min(self._claimed[machine][1], MAX_SAFE_INT) if machine in self._claimed else None
             if claimed is not None and claimed > span.highest:
-                gaps.append(Gap(machine, span.highest + 1, claimed))
+                gaps.append(self._within_reach(Gap(machine, span.highest + 1, claimed), beyond))
             self._floors[machine] = gaps[0].from_eid - 1 if gaps else span.highest
             if gaps:
                 self._open[machine] = gaps
             else:
                 self._open.pop(machine, None)
+        if beyond:
+            self.store.add(beyond)
         current = {(g.machine, g.from_eid, g.to_eid) for gaps in self._open.values() for g in gaps}
         self._first_seen = {key: self._first_seen.get(key, now) for key in current}
         # Tries count per range asked; a range whose gap closed or changed starts again from none.
@@ -243,6 +250,22 @@ class GapWatch:
         self._tries = {key: n for key, n in self._tries.items() if key[:2] in starts}
         for key in [k for k, until in self._parked.items() if until <= now]:
             del self._parked[key]
+
+    def _within_reach(self, gap: Gap, lost: list[Row]) -> Gap:
+        """`gap`, less what no kiosk can still hold: its journal keeps at most its newest `MAX_HELD` events.
+
+        The eid after the gap is the kiosk's (stored, or named by its telemetry), so
+        anything `MAX_HELD` or more below it is gone: recorded as lost without asking,
+        so a hostile or broken eid far ahead costs one row, not endless requests.
+        """
+        top = gap.to_eid + 1
+        if top - gap.from_eid <= MAX_HELD:
+            return gap
+        gone = LostRange(self.site, gap.machine, gap.from_eid, top - MAX_HELD - 1, self.wall_clock())
+        lost.append(gone)
+        log.warning("kiosk %s: events %d..%d are more than its journal holds (%d) below eid %d: recorded as lost "
+                    "without asking", gap.machine, gone.from_eid, gone.to_eid, MAX_HELD, top)
+        return Gap(gap.machine, top - MAX_HELD, gap.to_eid)
 
     def _ask(self, now: float) -> None:
         for machine, gaps in self._open.items():
