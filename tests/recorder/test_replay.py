@@ -8,7 +8,10 @@ for it: only `replay` can bring those events back.
 
 import json
 import logging
+import signal
 import sqlite3
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,6 +33,7 @@ from kiosk.fleet.recorder.store import Gap, Store, open_store
 from tests.kiosk_harness import Keyring
 from tests.recorder.kiosks import SITE, FakeKiosk, eventually
 
+FLEET = Path(sys.executable).parent / "legpress-fleet"
 CLIENT_ID = "recorder-replay"
 SESSION_EXPIRY_S = 1
 
@@ -182,6 +186,47 @@ def test_a_recorder_away_past_its_session_expiry_asks_for_what_it_missed_and_sto
         assert f"kiosk lp1 replayed {missed - 10} events of 11..{missed}" in caplog.text
     finally:
         recorder.stop()
+
+
+def start_recorder(broker: Broker, store_url: str, log: Path) -> subprocess.Popen[bytes]:
+    """`legpress-fleet record` as an operator runs it, with a session the broker forgets after about a second."""
+    before = log.read_text().count("subscribed") if log.exists() else 0
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(FLEET), "record", "--store", store_url, "--site", SITE, "--broker", broker.url,
+                                 "--client-id", CLIENT_ID, "--session-expiry", "0.0003", "--replay-grace", "0.5"],
+                                stdout=out, stderr=subprocess.STDOUT)
+    eventually(lambda: log.read_text().count("subscribed") > before or proc.poll() is not None, 20,
+               "the recorder subscribing")
+    assert proc.poll() is None, log.read_text()
+    return proc
+
+
+def test_the_recorder_service_stopped_past_its_session_expiry_replays_what_it_missed(
+        broker, store_url, kiosk, tmp_path):
+    log = tmp_path / "recorder.log"
+    proc = start_recorder(broker, store_url, log)
+    try:
+        emit(kiosk, 8)
+        eventually(lambda: len(stored(store_url)) == last_eid(kiosk), what="the first events stored")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, log.read_text()
+        time.sleep(2.5)  # past the session expiry (0.0003 h, one second)
+        emit(kiosk, 40)
+        missed = last_eid(kiosk)
+        eventually(lambda: kiosk.events.health.undelivered == 0, what="the broker acknowledged them")
+        proc = start_recorder(broker, store_url, log)
+        assert "new session" in log.read_text().splitlines()[-1], "the broker forgot the recorder"
+        emit(kiosk, 2)
+        sent = last_eid(kiosk)
+        eventually(lambda: stored(store_url) == list(range(1, sent + 1)), timeout=30, what="every eid stored")
+        time.sleep(1.0)
+        assert stored(store_url) == list(range(1, sent + 1)) and lost(store_url) == []
+        text = log.read_text()
+        assert f"kiosk lp1: events 9..{missed} missing" in text
+        assert f"kiosk lp1 replayed {missed - 8} events of 9..{missed}" in text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
 
 
 def test_events_the_kiosk_no_longer_holds_are_recorded_as_lost_and_never_asked_for_again(
