@@ -14,6 +14,13 @@ reason, acknowledged (redelivering it would not make it fit) and skipped. A
 store that is away (PostgreSQL restarting, SQLite locked) is retried with the
 batch held, unacknowledged; a row the store itself refuses is counted and
 skipped, so one bad row never stops the rest.
+
+What even a kept session cannot bring back (the recorder away past its expiry,
+a broker restarted without its store, a bridge that dropped its queue) shows as
+a gap in a kiosk's `eid`: the writer thread, between batches, has `GapWatch`
+(replay.py) ask that kiosk to `replay` it; the replies, on the kiosk's own
+`R/kiosk/res/replay`, come through the same queue and are acknowledged like
+any message, once the ranges they report lost are stored.
 """
 
 import logging
