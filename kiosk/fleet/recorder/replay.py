@@ -232,17 +232,24 @@ class GapWatch:
         self._dirty.clear()
         beyond: list[Row] = []
         for machine, span in spans.items():
-            gaps = [self._within_reach(gap, beyond) for gap in span.gaps]
+            found = list(span.gaps)
             claimed = min(self._claimed[machine][1], MAX_SAFE_INT) if machine in self._claimed else None
             if claimed is not None and claimed > span.highest:
-                gaps.append(self._within_reach(Gap(machine, span.highest + 1, claimed), beyond))
-            self._floors[machine] = gaps[0].from_eid - 1 if gaps else span.highest
+                found.append(Gap(machine, span.highest + 1, claimed))
+            # From the gap as found, not as trimmed below: should storing the part out of reach fail,
+            # the next scan still sees it.
+            self._floors[machine] = found[0].from_eid - 1 if found else span.highest
+            gaps = [self._within_reach(gap, beyond) for gap in found]
             if gaps:
                 self._open[machine] = gaps
             else:
                 self._open.pop(machine, None)
         if beyond:
             self.store.add(beyond)
+        # A request whose gap closed meanwhile (redelivery came after all) no longer holds its kiosk's turn;
+        # its reply, should it come, is still matched by its transaction.
+        for machine in [m for m in self._in_flight if m not in self._open]:
+            del self._in_flight[machine]
         current = {(g.machine, g.from_eid, g.to_eid) for gaps in self._open.values() for g in gaps}
         self._first_seen = {key: self._first_seen.get(key, now) for key in current}
         # Tries count per range asked; a range whose gap closed or changed starts again from none.
