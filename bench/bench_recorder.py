@@ -52,7 +52,7 @@ def rep_payload(eid: int, session: str) -> bytes:
 
 def store_only(url: str, n: int) -> dict[str, float]:
     topic = MachineTopics(SITE, "lp1").kiosk_event
-    payloads = [rep_payload(i, "s1") for i in range(n)]
+    payloads = [rep_payload(i, "s1") for i in range(1, n + 1)]
     start = time.perf_counter()
     rows = [to_row(topic, p, 0.0) for p in payloads]
     decode_s = time.perf_counter() - start
@@ -88,7 +88,7 @@ def end_to_end(broker: Broker, url: str, kiosks: int, per_kiosk: int, log: Path)
 
         def send(k: int) -> None:
             topic = MachineTopics(SITE, f"lp{k}").kiosk_event
-            infos = [clients[k].publish(topic, rep_payload(i, f"s{k}"), qos=1) for i in range(per_kiosk)]
+            infos = [clients[k].publish(topic, rep_payload(i, f"s{k}"), qos=1) for i in range(1, per_kiosk + 1)]
             for info in infos:
                 info.wait_for_publish(120)
 

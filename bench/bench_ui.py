@@ -96,7 +96,7 @@ def run(seconds: float) -> dict:
     (data / "trusted").mkdir()
     (data / "trusted" / public.name).write_bytes(public.read_bytes())
     # Every pelvis lift-off raises a cue (no repeat gate), so the latency gets many samples.
-    settings = load_settings(site="bench", machine="lp1", broker=broker.url, data_dir=data, trusted_keys=data / "trusted",
+    settings = load_settings(site="bench", machine="lp1", broker=broker.url, data_dir=data / "kiosk", trusted_keys=data / "trusted",
                              tuning={"cues": {"repeat_s": 0}, "sound": False})
     kiosk = Kiosk(settings)
     t_core = time.perf_counter()

@@ -278,3 +278,15 @@ def test_on_its_own_broker_a_kiosk_cannot_publish_another_machines_topics_either
     observer.wait_for(f"{R1}/kiosk/event", b"genuine")
     observer.sync()
     assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
+
+
+def test_a_kiosk_publishes_its_own_home_assistant_device_and_no_other(gym: Gym, recorder):
+    from kiosk.contract.discovery import config_topic
+
+    kiosk = gym.peer("kiosk-lp-2", "site")
+    kiosk.publish(config_topic("downtown", "lp-1"), b"forged")
+    kiosk.publish("homeassistant/status", b"forged")
+    kiosk.publish(config_topic("downtown", "lp-2"), b"mine")
+    recorder.wait_for(config_topic("downtown", "lp-2"), b"mine")
+    recorder.sync()
+    assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []

@@ -248,3 +248,59 @@ def test_the_kiosk_process_starts_with_its_journal_and_stops_cleanly(keeping_bro
             proc.kill()
             proc.wait(5)
     assert "Traceback" not in (tmp_path / "kiosk.log").read_text()
+
+
+def _limit_file_size(limit: int):
+    def apply() -> None:
+        import resource
+
+        # A file can grow no further than `limit` bytes: writes past it fail as they do on a full disk.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def test_a_full_disk_is_reported_and_the_kiosk_keeps_serving(keeping_broker, tmp_path):
+    import subprocess
+    import sys
+
+    from kiosk.contract.kiosk import KioskTelemetry
+
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(keeping_broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted),
+                    LEGPRESS_TUNING__TELEMETRY_INTERVAL_S="1")
+    seen = Subscriber(keeping_broker, EVENTS, "counter-disk")
+    telemetry = Subscriber(keeping_broker, "gym/v1/testgym/lp1/kiosk/telemetry", "telemetry-disk")
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.app", "--headless"], env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            preexec_fn=_limit_file_size(96 * 1024))
+    try:
+        assert proc.stdin is not None
+        scans = 1500
+        for i in range(scans):
+            proc.stdin.write(f"not a code {i}\n".encode())
+        proc.stdin.flush()
+
+        def journal_failed() -> bool:
+            for payload in telemetry.items:
+                journal = KioskTelemetry.model_validate_json(payload).journal
+                if journal is not None and journal.write_errors > 0:
+                    return True
+            return False
+
+        telemetry.wait(journal_failed, timeout=60, what="telemetry showing the journal's write errors")
+        seen.wait(lambda: len(seen.events()) >= scans, timeout=60, what="every refusal published")
+        assert proc.poll() is None, "the kiosk is still running"
+        journaled = [e.eid for e in seen.events() if e.eid is not None]
+        assert journaled == list(range(1, len(journaled) + 1)), "what was journaled before the disk filled is whole"
+        assert len(journaled) < scans, "the limit was reached"
+        proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
+        proc.stdin.flush()
+        seen.wait(lambda: any(isinstance(e, SessionStart) for e in seen.events()), what="a member still taps in")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        seen.close()
+        telemetry.close()

@@ -130,6 +130,10 @@ class KioskConfig(ConfigModel):
         "Seconds between telemetry messages; applies from the next one."))] = 30.0
     sound: Annotated[bool, Field(description="Warning tones; a `stop` always sounds, whatever this says "
                                  "(safety floor).")] = True
+    home_assistant: Annotated[bool, Field(description=(
+        "Publish Home Assistant MQTT discovery for this kiosk (one device: mode, sessions today, lift-off rate, "
+        "sensor health, in service / out of order buttons); turning it off removes the device. Applies at once."))
+    ] = False
     member_id_pattern: Annotated[str | None, Field(
         max_length=200,
         description="Plain membership ids accepted as well as signed codes (RE2 syntax, matched in linear time); "

@@ -92,6 +92,9 @@ class KioskTelemetry(ReportModel):
     memory_mb: float | None = None
     cpu_temp_c: float | None = None
     fps: float | None = None
+    sessions_today: int | None = Field(default=None, description="sessions started since local midnight")
+    last_liftoff_rate: float | None = Field(
+        default=None, description="lift-offs per 100 reps in the last session that had reps")
     sensor: SensorHealth
     broker: LinkHealth
     journal: JournalHealth | None = None

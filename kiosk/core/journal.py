@@ -28,8 +28,10 @@ from kiosk.contract.commands import Command, Replay
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.kiosk import JournalHealth
 from kiosk.contract.replies import EidRange, Replayed
+from kiosk.core import wording
 from kiosk.core.files import private_file
 from kiosk.core.link import acknowledged
+from kiosk.core.session import OperatorNotice
 from kiosk.core.unit import Unit, Wiring
 
 log = logging.getLogger(__name__)
@@ -44,6 +46,9 @@ MAX_IN_FLIGHT = 500
 FLUSH_BATCH = 200
 REPLAY_MAX = 5_000
 PRUNE_EVERY_S = 60.0
+# A full or failing disk is told on screen at most this often, for this long.
+STORAGE_NOTICE_EVERY_S = 600.0
+STORAGE_NOTICE_S = 20.0
 
 
 class EventJournal(Unit):
@@ -57,6 +62,7 @@ class EventJournal(Unit):
         self._handed_upto = 0  # highest eid handed to paho by this process
         self._backlog = True  # undelivered events not yet handed to paho may be waiting
         self._next_prune = 0.0
+        self._next_storage_notice = 0.0
 
     @property
     def started(self) -> bool:
@@ -90,6 +96,11 @@ class EventJournal(Unit):
             self.health.write_errors += 1
             self.health.last_error = f"journal write failed: {exc}"[:200]
             log.error("event not journaled (%s): publishing it without an eid", exc)
+            if now >= self._next_storage_notice:
+                # Staff must hear of it at the machine too; the cues themselves do not need the disk.
+                self._next_storage_notice = now + STORAGE_NOTICE_EVERY_S
+                self.wiring.notify(OperatorNotice(kind="message", text=wording.STORAGE_TROUBLE,
+                                                  seconds=STORAGE_NOTICE_S))
             self.wiring.link.publish(self.wiring.topics.kiosk_event, event, qos=1)
             return
         self.health.last_eid = eid
@@ -103,12 +114,18 @@ class EventJournal(Unit):
             self._backlog = True
 
     def tick(self, now: float) -> None:
-        self._mark_acknowledged()
-        if self._backlog and self.wiring.link.connected:
-            self._flush()
-        if now >= self._next_prune:
-            self._next_prune = now + PRUNE_EVERY_S
-            self._prune(now)
+        try:
+            self._mark_acknowledged()
+            if self._backlog and self.wiring.link.connected:
+                self._flush()
+            if now >= self._next_prune:
+                self._next_prune = now + PRUNE_EVERY_S
+                self._prune(now)
+        except sqlite3.Error as exc:
+            # A full disk: what is journaled stays; marking it delivered waits for room (it is sent again).
+            self.health.write_errors += 1
+            self.health.last_error = f"journal upkeep failed: {exc}"[:200]
+            log.error("journal upkeep failed: %s", exc)
 
     # -- delivery ------------------------------------------------------------------
 

@@ -14,6 +14,8 @@ The units own the topics (see each module's first lines):
 | sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event` |
 | profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
 | events | `journal.py` | `R/kiosk/event`, the `replay` command |
+| revocations | `revocations.py` | `gym/v1/{site}/config/revocations` |
+| home assistant | `discovery.py` | `homeassistant/device/legpress_<site>_<machine>/config`, `homeassistant/status` |
 
 What stays here is what spans them: the mode, the member's session and its
 cue engine, the pain protocol, the commands that change modes and sessions,
@@ -52,6 +54,7 @@ from kiosk.core.camera import CameraUnavailable
 from kiosk.core.commands import CommandDesk, CommandHandler
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
+from kiosk.core.discovery import HomeAssistantDiscovery
 from kiosk.core.inbox import Inbox
 from kiosk.core.journal import EventJournal
 from kiosk.core.link import MqttLink
@@ -64,7 +67,7 @@ from kiosk.core.revocations import Revocations
 from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
-from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session
+from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session, UsageToday
 from kiosk.core.settings import KioskSettings
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.unit import Clock, Unit, Wiring
@@ -116,8 +119,10 @@ class Kiosk:
         self.profiles = ProfileSync(wiring, on_received=self._profile_received, on_saved=self._profile_saved)
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
+        self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
         self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
-                                        self.revocations)
+                                        self.revocations, self.home_assistant)
+        self.usage = UsageToday()
         self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan, repeat_s=self.config.scan_repeat_s)
@@ -144,6 +149,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
+        self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
         self._register_commands()
         self.inbox.start()
         self.link.start()
@@ -262,6 +268,7 @@ class Kiosk:
         self.engine = self._new_engine(settings)
         self._last_activity_mm = self.sensor.monitor.last_mm
         self._set_mode("session")
+        self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
@@ -281,6 +288,7 @@ class Kiosk:
                 self._save_profile(session)
         except Exception:
             log.exception("closing the session of %s failed; ending it anyway", session.member)
+        self.usage.session_ended(session.reps, session.liftoffs)
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
@@ -377,6 +385,9 @@ class Kiosk:
     def journal_health(self) -> JournalHealth | None:
         return self.events.health.model_copy() if self.events.started else None
 
+    def usage_today(self, now: float) -> tuple[int, float | None]:
+        return self.usage.sessions_today(now), self.usage.last_liftoff_rate
+
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)
 
@@ -416,6 +427,7 @@ class Kiosk:
         self.geometry = geometry_for(self.settings.machine_model, config)
         self.sensor.set_travel(self.geometry.travel_mm)
         self.presence.publish_info()
+        self.home_assistant.apply(config)
 
     def _register_commands(self) -> None:
         handlers: dict[str, CommandHandler] = {

@@ -46,6 +46,8 @@ class KioskFacts(Protocol):
 
     def sensor_health(self, now: float) -> SensorHealth: ...
 
+    def usage_today(self, now: float) -> tuple[int, float | None]: ...
+
     def journal_health(self) -> JournalHealth | None: ...
 
     def defences(self) -> DefenceCounters: ...
@@ -101,12 +103,15 @@ class Presence(Unit):
 
     def telemetry(self, now: float) -> KioskTelemetry:
         link = self.wiring.link
+        sessions_today, liftoff_rate = self._facts.usage_today(now)
         return KioskTelemetry(
             ts=now,
             uptime_s=round(now - self.started_at, 1),
             memory_mb=memory_mb(),
             cpu_temp_c=cpu_temperature_c(),
             fps=self._facts.fps,
+            sessions_today=sessions_today,
+            last_liftoff_rate=liftoff_rate,
             sensor=self._facts.sensor_health(now),
             broker=LinkHealth(connected=link.connected, connects=link.stats.connects,
                               disconnects=link.stats.disconnects, callback_errors=link.stats.callback_errors),

@@ -1,5 +1,6 @@
 """A member's session at the machine: from a valid scan to logout, timeout or command."""
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Literal
@@ -13,6 +14,28 @@ from kiosk.core.snapshot import MemberAtMachine
 # How long after an operator's command cut a session short its member can still report pain:
 # they may still be under the weight when the kiosk goes out of order.
 PAIN_AFTER_CUT_S = 120.0
+
+
+@dataclass
+class UsageToday:
+    """Sessions since local midnight and the last lift-off rate, for telemetry and Home Assistant."""
+
+    day: str = ""
+    sessions: int = 0
+    last_liftoff_rate: float | None = None
+
+    def session_started(self, now: float) -> None:
+        today = time.strftime("%Y-%m-%d", time.localtime(now))
+        if today != self.day:
+            self.day, self.sessions = today, 0
+        self.sessions += 1
+
+    def session_ended(self, reps: int, liftoffs: int) -> None:
+        if reps:
+            self.last_liftoff_rate = round(100 * liftoffs / reps, 1)
+
+    def sessions_today(self, now: float) -> int:
+        return self.sessions if time.strftime("%Y-%m-%d", time.localtime(now)) == self.day else 0
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,7 @@ BUSY: dict[KioskMode, str] = {
     "maintenance": "A technician is working on this machine. Please wait a moment or use another one.",
 }
 SETTINGS_UPDATED = "Your saved settings were updated."
+STORAGE_TROUBLE = "This kiosk cannot save to its storage. Live tips still work; please tell the staff."
 NO_LIVE_SLED_READING = "No live sled reading: check the sensor before calibrating."
 
 OUT_OF_ORDER = ("This machine is out of order", "Please use another leg press. Staff know about it.")

@@ -69,7 +69,9 @@ def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> It
             if unreachable:
                 raise CommandFailed(f"could not connect to {link.broker}: {unreachable}")
             if not link.wait_connected(max(0.0, deadline - time.monotonic())):
-                why = link.stats.last_error or reach(link.broker)
+                # The TCP and TLS probe says what went wrong (a wrong CA, say); the link only knows it failed.
+                probed = reach(link.broker)
+                why = probed if probed != "no answer" else (link.stats.last_error or probed)
                 raise CommandFailed(f"could not connect to {link.broker} within {timeout:g} s ({why})")
         yield link
     finally:

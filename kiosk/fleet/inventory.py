@@ -80,6 +80,9 @@ class OperatorEntry(_Section):
     """`[[operators]]`: one operator login (MQTT user `op-<name>`), full access under gym/v1/."""
 
     name: Id = Field(title="Operator name", description="The operator's MQTT user is `op-<name>`.")
+    home_assistant: bool = Field(
+        default=False, title="Home Assistant login",
+        description="A Home Assistant instance uses this login: it also reads and writes `homeassistant/#`.")
 
 
 class UpstreamSection(_Section):

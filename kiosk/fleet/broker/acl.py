@@ -19,6 +19,8 @@ How mosquitto 2.0 reads them, which the rules below rely on:
 from dataclasses import dataclass
 
 from kiosk.contract import CONTRACT_VERSION
+from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
+from kiosk.contract.discovery import PREFIX as HA_PREFIX
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
 
@@ -59,6 +61,9 @@ def kiosk_grants(site: str, machine: str) -> list[Grant]:
         Grant("read", f"{root}/config/#"),
         Grant("read", f"{root}/broadcast/#"),
         Grant("readwrite", f"{root}/members/+/profile"),
+        # Home Assistant discovery (off unless the config turns it on): its own device, and HA's birth message.
+        Grant("readwrite", config_topic(site, machine)),
+        Grant("read", HA_STATUS_TOPIC),
     ]
 
 
@@ -67,9 +72,12 @@ def sensor_grants(site: str, machine: str) -> list[Grant]:
     return [Grant("write", f"{CONTRACT_VERSION}/{site}/{machine}/sensor/#")]
 
 
-def operator_grants() -> list[Grant]:
-    """An operator: everything under gym/v1/."""
-    return [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
+def operator_grants(home_assistant: bool = False) -> list[Grant]:
+    """An operator: everything under gym/v1/. A login marked for Home Assistant also has its discovery tree."""
+    grants = [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
+    if home_assistant:
+        grants.append(Grant("readwrite", f"{HA_PREFIX}/#"))
+    return grants
 
 
 def recorder_grants(site: str) -> list[Grant]:
@@ -96,8 +104,9 @@ def site_acl(inventory: Inventory) -> str:
     site = inventory.site.id
     blocks = [_block(kiosk_user(m.id), f"kiosk {m.id} (its bridge): its own topics, site config, broadcast, profiles",
                      kiosk_grants(site, m.id)) for m in inventory.machines]
-    blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/",
-                      operator_grants()) for o in inventory.operators]
+    blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
+                      + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
+                      operator_grants(o.home_assistant)) for o in inventory.operators]
     blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
                          recorder_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.contract import CONTRACT_VERSION
+from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
 from kiosk.fleet.broker.acl import kiosk_user, upstream_user
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
@@ -152,6 +153,9 @@ def kiosk_bridge_topics(site: str, machine: str) -> list[tuple[str, str]]:
         (f"{root}/{machine}/kiosk/config/set", "in"),
         (f"{root}/config/#", "in"),
         (f"{root}/broadcast/#", "in"),
+        # Home Assistant discovery: the kiosk's own device up, Home Assistant's birth message down.
+        (config_topic(site, machine), "out"),
+        (HA_STATUS_TOPIC, "in"),
     ]
 
 
