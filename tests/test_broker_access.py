@@ -4,7 +4,8 @@ The contract's rules (shared/spec/mqtt-contract.md, "Access"): anonymous
 clients get nothing; a sensor node publishes its own machine's sensor topics
 only; a kiosk publishes its own `R/kiosk/#`, reads its own `R/#`, the site
 config and broadcast, and reads and writes member profiles; an operator does
-everything under gym/v1/; the recorder reads everything and writes nothing.
+everything under gym/v1/; the recorder reads everything and writes nothing but
+`replay` requests to the site's kiosks.
 
 A denied publish is acknowledged and dropped, so every denial is asserted
 on delivery: a reader that could see the message syncs (see
@@ -220,18 +221,27 @@ def test_an_operator_cannot_write_outside_gym_v1_nor_read_the_broker_internals(g
     assert ops.received.items == []
 
 
-def test_the_recorder_reads_everything_and_writes_nothing(gym: Gym, recorder):
+def test_the_recorder_reads_everything_and_writes_nothing_but_replay_requests(gym: Gym, recorder):
     ops = gym.peer("op-ops", "site", subscribe=("gym/v1/#",))
     ops.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 4}', retain=True)
     ops.publish(f"{R1}/kiosk/cmd/rebirth", b"from ops")
     recorder.wait_for(f"{R1}/kiosk/cmd/rebirth", b"from ops")
-    for topic in (f"{R1}/kiosk/cmd/restart", f"{SITE_ROOT}/config/set", f"{R2}/kiosk/event", "other"):
+    forbidden = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/cmd/replay/x", f"{R1}/kiosk/res/replay",
+                 f"{SITE_ROOT}/broadcast/cmd/replay", f"{SITE_ROOT}/config/set", f"{R2}/kiosk/event",
+                 "gym/v1/othergym/lp-1/kiosk/cmd/replay", "other"]
+    for topic in forbidden:
         recorder.publish(topic, b"from recorder")
     recorder.publish(PROFILE, b"", retain=True)
     ops.sync()
     assert not any(m.payload in (b"from recorder", b"") for m in ops.received.items)
     later = gym.peer("op-ops", "site", client_id="x", subscribe=(PROFILE,))
     assert later.wait_for(PROFILE).payload == b'{"member": "m_7f3a9c", "rev": 4}'
+
+
+def test_the_recorders_replay_request_reaches_the_kiosk(gym: Gym, recorder):
+    kiosk = gym.peer("kiosk-lp-2", "site", subscribe=(f"{R2}/kiosk/cmd/+",))
+    recorder.publish(f"{R2}/kiosk/cmd/replay", b"from recorder")
+    assert kiosk.wait_for(f"{R2}/kiosk/cmd/replay").payload == b"from recorder"
 
 
 def test_the_recorder_does_not_read_the_broker_internals(gym: Gym):

@@ -13,6 +13,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from kiosk.fleet.connection import add_site_and_broker, seconds
+from kiosk.fleet.recorder.replay import GRACE_S
 from kiosk.fleet.recorder.service import DAY_S, HOUR_S, Recorder
 from kiosk.fleet.recorder.store import open_store
 
@@ -35,6 +36,10 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
                         help="how long the broker keeps the recorder's messages while it is away (default: 24)")
     record.add_argument("--log-every", type=seconds, default=HOUR_S,
                         help="seconds between the log lines saying what was stored (default: 3600)")
+    record.add_argument("--replay-grace", type=seconds, default=GRACE_S, metavar="SECONDS",
+                        help="how long a gap in a kiosk's eids stays open before the recorder asks the kiosk to "
+                             f"replay it (default: {GRACE_S:g}); a kiosk redelivering after a reconnect fills most "
+                             "gaps within it")
     record.set_defaults(run=_record)
 
 
@@ -42,7 +47,8 @@ def _record(args: argparse.Namespace) -> int:
     logging.getLogger("kiosk.fleet.recorder").setLevel(logging.INFO)
     store = open_store(args.store)
     recorder = Recorder(store, args.broker, args.site, client_id=args.client_id,
-                        session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every)
+                        session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every,
+                        replay_grace_s=args.replay_grace)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -80,9 +80,13 @@ def operator_grants(home_assistant: bool = False) -> list[Grant]:
     return grants
 
 
-def recorder_grants() -> list[Grant]:
-    """The recorder: read every topic (not `$SYS`), write none."""
-    return [Grant("read", "#")]
+def recorder_grants(site: str) -> list[Grant]:
+    """The recorder: read every topic (not `$SYS`); write only `replay` requests to the site's kiosks.
+
+    `replay` asks a kiosk to publish events again that it already published: the
+    one command whose worst misuse is a repeated copy, which the record keeps once.
+    """
+    return [Grant("read", "#"), Grant("write", f"{CONTRACT_VERSION}/{site}/+/kiosk/cmd/replay")]
 
 
 def _block(user: str, why: str, grants: list[Grant]) -> str:
@@ -103,7 +107,8 @@ def site_acl(inventory: Inventory) -> str:
     blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
                       + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
                       operator_grants(o.home_assistant)) for o in inventory.operators]
-    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes nothing", recorder_grants()))
+    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
+                         recorder_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
 
 

@@ -101,13 +101,14 @@ class StatusRow:
 
 @dataclass(frozen=True)
 class TelemetryRow:
-    """One telemetry sample of a kiosk."""
+    """One telemetry sample of a kiosk; `last_eid` (its journal's newest event, not stored) shows a gap at the end."""
 
     site: str
     machine: str
     ts: float
     received_at: float
     payload: str
+    last_eid: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,18 @@ class ProfileErased:
     member: str
 
 
-Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased
+@dataclass(frozen=True)
+class LostRange:
+    """Events `from_eid`..`to_eid` of one kiosk that its `replay` said it no longer holds."""
+
+    site: str
+    machine: str
+    from_eid: int
+    to_eid: int
+    recorded_at: float
+
+
+Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | LostRange
 
 
 class Refused(ValueError):
@@ -235,7 +247,8 @@ def _took_effect(state: str, ts: float, received_at: float) -> float:
 
 def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> TelemetryRow:
     telemetry = KioskTelemetry.model_validate(fields)
-    return TelemetryRow(site, machine, telemetry.ts, received_at, text)
+    last_eid = telemetry.journal.last_eid if telemetry.journal is not None else None
+    return TelemetryRow(site, machine, telemetry.ts, received_at, text, last_eid)
 
 
 _READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {

@@ -76,6 +76,17 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             received_at DOUBLE PRECISION NOT NULL)""",
         "CREATE UNIQUE INDEX kiosk_info_once ON kiosk_info (site, machine, machine_model, version, config_version)",
     )),
+    # Events a kiosk no longer held when the recorder asked for them (`replay`): lost for good, never asked again.
+    (3, (
+        """CREATE TABLE lost_events (
+            id {pk},
+            site TEXT NOT NULL,
+            machine TEXT NOT NULL,
+            from_eid BIGINT NOT NULL,
+            to_eid BIGINT NOT NULL,
+            recorded_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE UNIQUE INDEX lost_events_once ON lost_events (site, machine, from_eid, to_eid)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -14,6 +14,13 @@ reason, acknowledged (redelivering it would not make it fit) and skipped. A
 store that is away (PostgreSQL restarting, SQLite locked) is retried with the
 batch held, unacknowledged; a row the store itself refuses is counted and
 skipped, so one bad row never stops the rest.
+
+What even a kept session cannot bring back (the recorder away past its expiry,
+a broker restarted without its store, a bridge that dropped its queue) shows as
+a gap in a kiosk's `eid`: the writer thread, between batches, has `GapWatch`
+(replay.py) ask that kiosk to `replay` it; the replies, on the kiosk's own
+`R/kiosk/res/replay`, come through the same queue and are acknowledged like
+any message, once the ranges they report lost are stored.
 """
 
 import logging
@@ -35,7 +42,17 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.topics import member_profiles_filter, site_root
 from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.link import no_delay
-from kiosk.fleet.recorder.intake import ProfileErased, ProfileRow, Refused, Row, to_row
+from kiosk.fleet.recorder.intake import LostRange, ProfileErased, ProfileRow, Refused, Row, to_row
+from kiosk.fleet.recorder.replay import (
+    CHECK_EVERY_S,
+    GRACE_S,
+    MAX_PER_REQUEST,
+    MAX_TRIES,
+    REPLY_TIMEOUT_S,
+    GapWatch,
+    ReplayAnswer,
+    decode_reply,
+)
 from kiosk.fleet.recorder.store import Added, Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +64,8 @@ RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
 # The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is.
 TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status")
+# Where kiosks answer the recorder's `replay` requests (each its own, as the contract's ACL requires).
+REPLY_TAIL = "kiosk/res/replay"
 
 
 @dataclass
@@ -63,7 +82,8 @@ class Tally:
         return (f"in the last {_duration(period_s)}: {self.received} messages, stored {self.added.events} events, "
                 f"{self.added.statuses} status changes, {self.added.telemetry} telemetry samples, "
                 f"{self.added.profiles} profile revisions ({self.added.erased} erased); "
-                f"{self.added.duplicates} already stored; {refused} refused" + (f" ({reasons})" if reasons else ""))
+                f"{self.added.duplicates} already stored; {self.added.lost_events} ranges of events lost; "
+                f"{refused} refused" + (f" ({reasons})" if reasons else ""))
 
 
 @dataclass(frozen=True)
@@ -72,6 +92,7 @@ class _Pending:
     mid: int
     qos: int
     connection: int
+    answer: ReplayAnswer | None = None
 
 
 class Recorder:
@@ -79,7 +100,9 @@ class Recorder:
 
     def __init__(self, store: Store, broker: BrokerUrl | str, site: str, client_id: str | None = None,
                  session_expiry_s: int = DAY_S, log_every_s: float = HOUR_S, batch: int = BATCH,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, replay_grace_s: float = GRACE_S,
+                 replay_check_every_s: float = CHECK_EVERY_S, replay_max: int = MAX_PER_REQUEST,
+                 replay_timeout_s: float = REPLY_TIMEOUT_S, replay_tries: int = MAX_TRIES):
         self.store = store
         self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
         self.site = check_id(site, "site")
@@ -114,6 +137,9 @@ class Recorder:
         self._client.on_disconnect = self._guard(self._on_disconnect)
         self._client.on_message = self._guard(self._on_message)
         self._client.on_subscribe = self._guard(self._on_subscribe)
+        self.gaps = GapWatch(store, self.site, self._send, grace_s=replay_grace_s,
+                             check_every_s=replay_check_every_s, max_per_request=replay_max,
+                             reply_timeout_s=replay_timeout_s, max_tries=replay_tries)
 
     @property
     def connected(self) -> bool:
@@ -168,7 +194,7 @@ class Recorder:
         # Retained messages only for a new subscription: a resumed session already had them,
         # and a site of a thousand kiosks would send them all again on every reconnect.
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        filters = [*(f"{root}/+/{tail}" for tail in TAILS), member_profiles_filter(self.site)]
+        filters = [*(f"{root}/+/{tail}" for tail in (*TAILS, REPLY_TAIL)), member_profiles_filter(self.site)]
         client.subscribe([(f, options) for f in filters])
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list[ReasonCode],
@@ -202,10 +228,16 @@ class Recorder:
         if self._closing.is_set():
             # Not acknowledged: the broker delivers it again when the recorder is back.
             return
+        row: Row | None = None
+        answer: ReplayAnswer | None = None
         try:
-            row: Row | None = to_row(msg.topic, bytes(msg.payload), self.clock())
+            if msg.topic.endswith(f"/{REPLY_TAIL}"):
+                correlation = getattr(msg.properties, "CorrelationData", None)
+                answer = decode_reply(msg.topic, bytes(msg.payload),
+                                      bytes(correlation) if isinstance(correlation, (bytes, bytearray)) else None)
+            else:
+                row = to_row(msg.topic, bytes(msg.payload), self.clock())
         except Refused as exc:
-            row = None
             with self._counts_lock:
                 first = exc.reason not in self._period.refused
                 self._period.refused[exc.reason] += 1
@@ -215,7 +247,7 @@ class Recorder:
             self._period.received += 1
             self.total.received += 1
             connection = self._connection
-        self._queue.put(_Pending(row, msg.mid, msg.qos, connection))
+        self._queue.put(_Pending(row, msg.mid, msg.qos, connection, answer))
 
     def _write_loop(self) -> None:
         while True:
@@ -225,6 +257,7 @@ class Recorder:
                 self._log_period()
                 if self._closing.is_set():
                     return
+                self._watch_gaps()
                 continue
             pending = [first]
             while len(pending) < self.batch:
@@ -235,10 +268,13 @@ class Recorder:
             if self._store(pending):
                 self._acknowledge(pending)
             self._log_period()
+            self._watch_gaps()
 
     def _store(self, pending: list[_Pending]) -> bool:
         """Store the batch's rows; False when the store stayed away until the recorder stopped."""
-        rows = [p.row for p in pending if p.row is not None]
+        answers = [p.answer for p in pending if p.answer is not None]
+        # The ranges a kiosk says are gone go into the same transaction as the events it replayed.
+        rows = [*(p.row for p in pending if p.row is not None), *self.gaps.lost_rows(answers)]
         delay = RETRY_MIN_S
         while True:
             try:
@@ -255,6 +291,7 @@ class Recorder:
         with self._counts_lock:
             self._period.added += added
             self.total.added += added
+        self.gaps.stored(rows, answers)
         return True
 
     def _store_one_by_one(self, rows: list[Row]) -> Added:
@@ -264,11 +301,28 @@ class Recorder:
                 added += self.store.add([row])
             except Exception as exc:  # noqa: BLE001 - one row the store refuses must not hold the rest
                 origin = row.member if isinstance(row, (ProfileRow, ProfileErased)) else row.machine
+                if isinstance(row, LostRange):
+                    origin = f"{row.machine} (lost {row.from_eid}..{row.to_eid})"
                 log.warning("the %s store refused a row from %s/%s: %s", self.store.engine, row.site, origin, exc)
                 with self._counts_lock:
                     self._period.refused["store_refused"] += 1
                     self.total.refused["store_refused"] += 1
         return added
+
+    def _watch_gaps(self) -> None:
+        try:
+            self.gaps.tick(self.connected)
+        except Exception as exc:  # a failed scan is tried again at the next tick; recording goes on meanwhile
+            if self.store.is_transient(exc):
+                log.warning("the %s store is away; the gap scan waits for it (%s)", self.store.engine, exc)
+            else:
+                log.exception("the gap scan failed")
+
+    def _send(self, topic: str, payload: bytes, properties: Properties) -> None:
+        info = self._client.publish(topic, payload, qos=1, properties=properties)
+        if info.rc != mqtt.MQTT_ERR_SUCCESS:
+            # Not sent: the request's reply timeout runs out and it is sent again.
+            log.warning("could not send the replay request on %s: %s", topic, mqtt.error_string(info.rc))
 
     def _acknowledge(self, pending: list[_Pending]) -> None:
         with self._counts_lock:

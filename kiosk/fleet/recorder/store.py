@@ -6,19 +6,31 @@ rows once, and running a report query over a table of report days. An engine
 starts, which SQL spellings differ and which errors are worth retrying.
 """
 
+import logging
 import sqlite3
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 from kiosk.fleet import CommandFailed
-from kiosk.fleet.recorder.intake import EventRow, InfoRow, ProfileErased, ProfileRow, Row, StatusRow, TelemetryRow
+from kiosk.fleet.recorder.intake import (
+    EventRow,
+    InfoRow,
+    LostRange,
+    ProfileErased,
+    ProfileRow,
+    Row,
+    StatusRow,
+    TelemetryRow,
+)
 from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
+
+log = logging.getLogger(__name__)
 
 _EVENT_COLUMNS = ("site", "machine", "type", "ts", "session", "eid", "replayed", "received_at", "payload",
                   "member", "cue", "rep", "depth_mm")
@@ -26,13 +38,37 @@ _STATUS_COLUMNS = ("site", "machine", "source", "state", "mode", "ts", "at", "re
 _TELEMETRY_COLUMNS = ("site", "machine", "ts", "received_at", "payload")
 _PROFILE_COLUMNS = ("site", "member", "rev", "updated", "received_at", "machines")
 _INFO_COLUMNS = ("site", "machine", "machine_model", "version", "config_version", "received_at")
+_LOST_COLUMNS = ("site", "machine", "from_eid", "to_eid", "recorded_at")
 _TABLES: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (EventRow, "events", _EVENT_COLUMNS),
     (StatusRow, "statuses", _STATUS_COLUMNS),
     (TelemetryRow, "telemetry", _TELEMETRY_COLUMNS),
     (ProfileRow, "profiles", _PROFILE_COLUMNS),
     (InfoRow, "kiosk_info", _INFO_COLUMNS),
+    (LostRange, "lost_events", _LOST_COLUMNS),
 )
+
+# Every stretch of eids a kiosk skipped, computed by the engine: each stored event is the
+# span [eid, eid] and each range recorded as lost is [from_eid, to_eid]; ordered by start,
+# a gap lies between a span's start and the furthest end reached before it. The second
+# part gives each machine's lowest and highest eid known (a gap at the end shows against
+# what the kiosk says its last eid is). `{machine}` narrows both to one machine from a floor.
+_GAPS = """
+WITH spans AS (
+    SELECT machine, eid AS lo, eid AS hi FROM events WHERE site = ? AND eid IS NOT NULL {events_filter}
+    UNION ALL
+    SELECT machine, from_eid AS lo, to_eid AS hi FROM lost_events WHERE site = ? {lost_filter}
+), ordered AS (
+    SELECT machine, lo,
+           MAX(hi) OVER (PARTITION BY machine ORDER BY lo, hi ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
+               AS reach
+    FROM spans
+)
+SELECT 0 AS kind, machine, reach + 1 AS from_eid, lo - 1 AS to_eid FROM ordered WHERE lo > reach + 1
+UNION ALL
+SELECT 1 AS kind, machine, MIN(lo), MAX(hi) FROM spans GROUP BY machine
+ORDER BY kind, machine, from_eid
+"""
 
 
 @dataclass
@@ -46,11 +82,31 @@ class Added:
     kiosk_info: int = 0
     erased: int = 0
     duplicates: int = 0
+    lost_events: int = 0
+    reused_eids: int = 0
 
     def __iadd__(self, other: "Added") -> Self:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         return self
+
+
+@dataclass(frozen=True)
+class Gap:
+    """Events `from_eid`..`to_eid` of one machine: neither stored nor recorded as lost, with known events around."""
+
+    machine: str
+    from_eid: int
+    to_eid: int
+
+
+@dataclass
+class EidSpan:
+    """What one gap scan found for one machine: its gaps, and the lowest and highest eid stored or lost."""
+
+    lowest: int
+    highest: int
+    gaps: list[Gap] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -128,6 +184,7 @@ class Store(ABC):
         """Insert `rows` in one transaction; a row already stored (same identity) is skipped and counted."""
         added = Added()
         with self._transaction() as cursor:
+            rows = self._without_reused_eids(cursor, rows, added)
             for row_type, table, columns in _TABLES:
                 values = [tuple(getattr(r, c) for c in columns) for r in rows if isinstance(r, row_type)]
                 if not values:
@@ -144,6 +201,66 @@ class Store(ABC):
                                (erased.site, erased.member))
                 added.erased += 1
         return added
+
+    def _without_reused_eids(self, cursor: Any, rows: Sequence[Row], added: Added) -> Sequence[Row]:
+        """`rows`, with each event whose eid is stored for a different event kept by its content instead.
+
+        A kiosk's eid only goes back when its data folder was wiped or replaced: its new
+        events reuse eids already stored. Inserted as they are, they would be taken for
+        copies and dropped; without their eid they are kept once by (session, type, ts).
+        """
+        by_machine: dict[tuple[str, str], list[EventRow]] = {}
+        for row in rows:
+            if isinstance(row, EventRow) and row.eid is not None:
+                by_machine.setdefault((row.site, row.machine), []).append(row)
+        reused: set[tuple[str, str, int]] = set()
+        for (site, machine), events in by_machine.items():
+            eids = sorted({e.eid for e in events if e.eid is not None})
+            cursor.execute(self._sql(
+                f"SELECT eid, type, ts, session FROM events WHERE site = ? AND machine = ? "
+                f"AND eid IN ({', '.join('?' * len(eids))})"), (site, machine, *eids))
+            stored = {int(eid): (kind, float(ts), session) for eid, kind, ts, session in cursor.fetchall()}
+            for e in events:
+                known = stored.get(e.eid) if e.eid is not None else None
+                if known is not None and known != (e.type, e.ts, e.session) and e.eid is not None:
+                    reused.add((site, machine, e.eid))
+        if not reused:
+            return rows
+        for site, machine in sorted({(s, m) for s, m, _ in reused}):
+            eids = sorted(e for s, m, e in reused if (s, m) == (site, machine))
+            log.error("kiosk %s/%s sent eid %d%s for other events than those stored: its eid series started "
+                      "again (data folder wiped or replaced?); those events are kept by their content, without "
+                      "their eid", site, machine, eids[0], f"..{eids[-1]}" if len(eids) > 1 else "")
+        added.reused_eids += sum(1 for r in rows if isinstance(r, EventRow) and (r.site, r.machine, r.eid) in reused)
+        return [replace(r, eid=None) if isinstance(r, EventRow) and (r.site, r.machine, r.eid) in reused else r
+                for r in rows]
+
+    def gaps(self, site: str, floors: dict[str, int] | None = None) -> dict[str, EidSpan]:
+        """Each machine's eid gaps, by machine; with `floors`, only those machines, from their floor up."""
+        found: dict[str, EidSpan] = {}
+        queries: list[tuple[str, tuple[Any, ...]]] = []
+        if floors is None:
+            queries.append((_GAPS.format(events_filter="", lost_filter=""), (site, site)))
+        else:
+            sql = _GAPS.format(events_filter="AND machine = ? AND eid >= ?",
+                               lost_filter="AND machine = ? AND to_eid >= ?")
+            queries += [(sql, (site, machine, floor, site, machine, floor)) for machine, floor in floors.items()]
+        with self._transaction() as cursor:
+            for sql, params in queries:
+                cursor.execute(self._sql(sql), params)
+                for kind, machine, from_eid, to_eid in cursor.fetchall():
+                    span = found.setdefault(str(machine), EidSpan(0, 0))
+                    if kind == 1:
+                        span.lowest, span.highest = int(from_eid), int(to_eid)
+                    else:
+                        span.gaps.append(Gap(str(machine), int(from_eid), int(to_eid)))
+        return found
+
+    def lost(self, site: str) -> list[tuple[str, int, int]]:
+        """The ranges recorded as lost, as (machine, from_eid, to_eid)."""
+        return [(str(m), int(a), int(b)) for m, a, b in self.read(
+            "SELECT machine, from_eid, to_eid FROM lost_events WHERE site = ? ORDER BY machine, from_eid, to_eid",
+            (site,))]
 
     def read(self, sql: str, params: Sequence[Any] = (), days: Sequence[ReportDay] = ()) -> list[tuple[Any, ...]]:
         """Run one report query; `days` fill the `report_days` table it may join on."""
