@@ -6,6 +6,7 @@ here, so stopping it for longer loses what the broker would otherwise have kept
 for it: only `replay` can bring those events back.
 """
 
+import itertools
 import json
 import logging
 import signal
@@ -60,10 +61,14 @@ def kiosk(broker: Broker, tmp_path: Path) -> Iterator[Kiosk]:
     k.stop()
 
 
+_SCANS = itertools.count()
+
+
 def emit(kiosk: Kiosk, n: int) -> None:
     """`n` events from the kiosk (each refused scan is a `scan_rejected` event), journaled and published."""
     for _ in range(n):
-        kiosk.scan("not a code")
+        # Each text differs: the kiosk's repeat filter takes the same text read twice for one scan.
+        kiosk.scan(f"not a code {next(_SCANS)}")
     kiosk.inbox.call(lambda: None)
 
 
