@@ -6,7 +6,7 @@ import socket
 import ssl
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
@@ -28,14 +28,20 @@ def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str)
 def add_site_and_broker(parser: argparse.ArgumentParser) -> None:
     """`--site`, and the broker as `--broker`, `--broker-ca` and `--broker-secrets` (see kiosk/core/broker_url.py)."""
     _env_option(parser, "--site", "LEGPRESS_SITE", "site id")
+    add_broker_options(parser)
+    parser.set_defaults(resolve_broker=True)
+
+
+def add_broker_options(parser: argparse.ArgumentParser, default_note: str = "",
+                       secrets: str = "a secrets/<user>.toml") -> None:
+    """`--broker`, `--broker-ca` and `--broker-secrets`, each defaulting to its LEGPRESS_* variable."""
     parser.add_argument("--broker", default=os.environ.get("LEGPRESS_BROKER"),
-                        help="mqtt[s]://[user:pass@]host:port (default: $LEGPRESS_BROKER)")
+                        help=f"mqtt[s]://[user:pass@]host:port (default: $LEGPRESS_BROKER{default_note})")
     parser.add_argument("--broker-ca", default=os.environ.get("LEGPRESS_BROKER_CA"), metavar="FILE",
                         help="CA of the broker's TLS certificate (default: $LEGPRESS_BROKER_CA, else the system's)")
     parser.add_argument("--broker-secrets", default=os.environ.get("LEGPRESS_BROKER_SECRETS"), metavar="FILE",
-                        help="a secrets/<user>.toml from `legpress-fleet broker render`: login, broker and CA "
+                        help=f"{secrets} from `legpress-fleet broker render`: login, broker and CA "
                              "(default: $LEGPRESS_BROKER_SECRETS)")
-    parser.set_defaults(resolve_broker=True)
 
 
 def resolve_broker_args(args: argparse.Namespace) -> None:
@@ -114,12 +120,19 @@ def reach(broker: BrokerUrl, timeout: float = 3.0) -> str:
             return f"TLS: {getattr(exc, 'reason', None) or exc}"
 
 
-def seconds(text: str) -> float:
-    """An argparse type for `--wait` and `--timeout`: a number of seconds above zero."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not 0 < value <= 3600:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds between 0 and 3600")
-    return value
+def bounded(unit: str, high: float) -> Callable[[str], float]:
+    """An argparse type: a number of `unit` above zero and at most `high`; anything else one clear line."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of {unit} between 0 and {high:g}")
+        return value
+
+    return parse
+
+
+# `--wait` and `--timeout`.
+seconds = bounded("seconds", 3600)

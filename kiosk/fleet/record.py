@@ -12,7 +12,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from kiosk.fleet.connection import add_site_and_broker, seconds
+from kiosk.fleet.connection import add_site_and_broker, bounded, seconds
 from kiosk.fleet.recorder.replay import GRACE_S
 from kiosk.fleet.recorder.service import DAY_S, HOUR_S, Recorder
 from kiosk.fleet.recorder.store import open_store
@@ -62,12 +62,5 @@ def _record(args: argparse.Namespace) -> int:
     return 0
 
 
-def _hours(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    # MQTT's session expiry is a 32-bit count of seconds; a week is plenty for any outage.
-    if not 0 < value <= 168:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of hours between 0 and 168")
-    return value
+# MQTT's session expiry is a 32-bit count of seconds; a week is plenty for any outage.
+_hours = bounded("hours", 168)

@@ -2,13 +2,13 @@
 
 import argparse
 import logging
-import os
 import signal
 import sys
 import threading
 import time
 
 from kiosk.core.broker_url import resolve_broker
+from kiosk.fleet.connection import add_broker_options
 from kiosk.sim.node import NodeOffline, SensorNode
 from kiosk.sim.traces import SCENARIOS, generate
 
@@ -24,13 +24,8 @@ def _scenarios(text: str) -> list[str]:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="legpress-sim", description=__doc__)
-    parser.add_argument("--broker", default=os.environ.get("LEGPRESS_BROKER"),
-                        help="mqtt[s]://[user:pass@]host:port (default: $LEGPRESS_BROKER, else mqtt://127.0.0.1:1883)")
-    parser.add_argument("--broker-ca", default=os.environ.get("LEGPRESS_BROKER_CA"), metavar="FILE",
-                        help="CA of the broker's TLS certificate (default: $LEGPRESS_BROKER_CA)")
-    parser.add_argument("--broker-secrets", default=os.environ.get("LEGPRESS_BROKER_SECRETS"), metavar="FILE",
-                        help="the sensor node's secrets/sensor-<machine>.toml from `legpress-fleet broker render` "
-                             "(default: $LEGPRESS_BROKER_SECRETS)")
+    add_broker_options(parser, default_note=", else mqtt://127.0.0.1:1883",
+                       secrets="the sensor node's secrets/sensor-<machine>.toml")
     parser.add_argument("--site", default="demo")
     parser.add_argument("--machine", default="lp1")
     parser.add_argument("--scenario", default="good", type=_scenarios,
