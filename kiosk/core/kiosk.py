@@ -11,16 +11,18 @@ The units own the topics (see each module's first lines):
 |---|---|---|
 | presence | `presence.py` | `R/kiosk/status`, `R/kiosk/info`, `R/kiosk/telemetry` |
 | operators | `operators.py` | `R/kiosk/cmd/#`, `.../broadcast/cmd/#`, `R/kiosk/res/*`, config set/state |
-| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event` |
+| mode commands | `mode_commands.py` | handlers of `out_of_order`, `in_service`, `message`, `end_session`, ... |
+| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event`, `R/sensor/status` |
 | profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
 | events | `journal.py` | `R/kiosk/event`, the `replay` command |
 | revocations | `revocations.py` | `gym/v1/{site}/config/revocations` |
 | home assistant | `discovery.py` | `homeassistant/device/legpress_<site>_<machine>/config`, `homeassistant/status` |
 
-What stays here is what spans them: the mode, the member's session and its
-cue engine, the pain protocol, the commands that change modes and sessions,
-and the observers. The constructor does no I/O; `start()` opens files and
-connects.
+and these parts own no topic: `modes.py` (the mode and why), `front_desk.py` (every code read),
+`training.py` (the member at the machine: session, cue engine, guided setup, settings), `pain.py`
+(the pain button and report). What stays here is the composition, the thread-safe inputs the screen
+calls, the clock tick, and where events and screen notices go. The constructor does no I/O;
+`start()` opens files and connects.
 """
 
 import logging
@@ -29,41 +31,31 @@ from collections.abc import Callable
 from PIL import Image
 from pydantic import BaseModel
 
-from kiosk.contract.commands import Command, OutOfOrder, ShowMessage
 from kiosk.contract.config import KioskConfig
-from kiosk.contract.events import (
-    CueRaised,
-    PainKind,
-    PainReport,
-    ProfileSaved,
-    Role,
-    ScanRejected,
-    SessionEnd,
-    SessionEndReason,
-    SessionStart,
-    SetEnd,
-)
+from kiosk.contract.events import CueRaised, PainKind, SessionEndReason
 from kiosk.contract.kiosk import DefenceCounters, JournalHealth, KioskMode, SensorHealth
-from kiosk.contract.profile import MachineSettings, MemberProfile
-from kiosk.contract.replies import DiagnosticsReport, MessageShown, ModeReply, Republished, Restarting, SessionEnded
+from kiosk.contract.profile import MachineSettings
+from kiosk.contract.replies import DiagnosticsReport
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.contract.topics import MachineTopics
-from kiosk.core import wording
 from kiosk.core.calibration import SledCalibration
 from kiosk.core.camera import CameraUnavailable
-from kiosk.core.commands import CommandDesk, CommandHandler
+from kiosk.core.commands import CommandDesk
 from kiosk.core.cue_sound import SOUNDS, CueSound
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
-from kiosk.core.depth_limits import with_target_margin
 from kiosk.core.discovery import HomeAssistantDiscovery
-from kiosk.core.guided_setup import GuidedSetup, SetupAction, SetupProgress
+from kiosk.core.front_desk import FrontDesk
+from kiosk.core.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.inbox import Inbox
 from kiosk.core.journal import EventJournal
 from kiosk.core.link import MqttLink
-from kiosk.core.machine import ACTIVITY_MM, FloorStats, first_time_settings, geometry_for, on_this_machine
-from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
+from kiosk.core.machine import ACTIVITY_MM, geometry_for
+from kiosk.core.member_codes import TrustedKeys
+from kiosk.core.mode_commands import ModeCommands
+from kiosk.core.modes import Modes
 from kiosk.core.operators import OperatorDesk
+from kiosk.core.pain import PainProtocol
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
 from kiosk.core.recent_log import RecentLog
@@ -73,23 +65,20 @@ from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
 from kiosk.core.service_manager import ServiceNotifier
-from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, Session, UsageToday
+from kiosk.core.session import Session
 from kiosk.core.settings import KioskSettings
 from kiosk.core.snapshot import KioskSnapshot
+from kiosk.core.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
 
 log = logging.getLogger(__name__)
 
 Observer = Callable[[BaseModel], None]
-# Maintenance left untouched this many idle timeouts (7.5 min by default) was forgotten, not in use.
-MAINTENANCE_IDLE_FACTOR = 5
 # The broker keeps the kiosk's session (its subscriptions and the QoS 1 commands, config and profiles
 # sent to it) this long while it is away: a restart or a night without network loses none of them.
 SESSION_EXPIRY_S = 86_400
 # While samples stream in, the screen's snapshot is renewed at most this often (about a frame at 60 Hz).
 SNAPSHOT_EVERY_S = 1 / 60
-# A staff code scanned during a member's session ends it only when scanned again within this long.
-STAFF_CONFIRM_S = 20.0
 
 __all__ = ["Clock", "Kiosk"]
 
@@ -101,18 +90,10 @@ class Kiosk:
         self.settings = settings
         self.clock = clock or Clock()
         self.topics = MachineTopics(settings.site, settings.machine)
-        self.mode: KioskMode = "idle"
-        self.out_of_order_reason: str | None = None
         self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
-        self.session: Session | None = None
-        self.engine: CueEngine | None = None
-        self.setup: GuidedSetup | None = None  # a first-timer's guided setup, fed from the sensor stream
         self.fps: float | None = None  # reported by the screen when there is one
-        self._staff_asked: tuple[str, str, float] | None = None  # (staff, session, when) of a first staff scan
-        self._cut_short: Session | None = None  # a session an operator's command ended, for a late pain report
         self._observers: list[Observer] = []
         self._last_activity_mm: float | None = None
-        self._maintenance_active_at = 0.0  # last touch or sled movement while in maintenance
         self._snapshot_at = float("-inf")
         self.inbox = Inbox(on_tick=self._on_tick, clock=self.clock.now, on_settled=self._settled)
         self.link = MqttLink(client_id=f"kiosk-{settings.site}-{settings.machine}", broker=settings.broker_url,
@@ -122,26 +103,36 @@ class Kiosk:
                         commands=self.commands, emit=self._emit, notify=self._notify)
         self.operators = OperatorDesk(wiring, on_config=self._config_applied)
         self.geometry = geometry_for(settings.machine_model, self.config)
+        self.modes = Modes(self.clock.now, on_change=self._mode_changed)
         self.presence = Presence(wiring, facts=self)
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, on_depth=self._on_depth,
-                                   on_liftoff=self._on_liftoff, session_id=self._session_id,
-                                   on_restart=self._sensor_restarted)
-        self.profiles = ProfileSync(wiring, on_received=self._profile_received, on_saved=self._profile_saved)
+                                   on_liftoff=self._on_liftoff, session_id=lambda: self.training.session_id(),
+                                   on_restart=lambda: self.training.sensor_restarted())
+        self.profiles = ProfileSync(wiring, on_received=lambda member, profile: self.training.profile_received(
+            member, profile), on_saved=lambda profile: self.training.profile_saved(profile))
+        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
+        self.training = Training(wiring, self.profiles, self.sensor.monitor, self.modes, config=lambda: self.config,
+                                 geometry=lambda: self.geometry, on_end=lambda: self.scanner.forget_preview())
+        self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self._mark_activity)
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
         self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
-        self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
-                                        self.revocations, self.home_assistant, ServiceNotifier(wiring))
-        self.usage = UsageToday()
-        self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
         self.keys = TrustedKeys(settings.trusted_keys_dir)
+        self.front_desk = FrontDesk(wiring, self.keys, self.revocations, self.modes, self.training,
+                                    config=lambda: self.config)
+        mode_commands = ModeCommands(wiring, self.modes, self.training, self.pain, self.presence, self.operators,
+                                     self_test=self._self_test, restarter=lambda: self.on_restart)
+        self.units: tuple[Unit, ...] = (self.presence, self.operators, self.sensor, self.profiles, self.events,
+                                        self.revocations, self.home_assistant, mode_commands,
+                                        ServiceNotifier(wiring))
         # One filter for every source of codes, reading the applied config at each sighting.
         self.repeats = RepeatFilter(lambda: self.config.scan_repeat_s)
-        self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
         # Read at every cue: a pushed `sound` applies at once.
         self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
         self.recent_log = RecentLog()
         self._snapshot = self._take_snapshot()
+
+    # -- what the kiosk is doing (core thread; tests and presence read them) ------
 
     @property
     def config(self) -> KioskConfig:
@@ -151,6 +142,26 @@ class Kiosk:
     def snapshot(self) -> KioskSnapshot:
         """What the screen shows, as of the core's last job; safe to read from any thread."""
         return self._snapshot
+
+    @property
+    def mode(self) -> KioskMode:
+        return self.modes.mode
+
+    @property
+    def out_of_order_reason(self) -> str | None:
+        return self.modes.out_of_order_reason
+
+    @property
+    def session(self) -> Session | None:
+        return self.training.session
+
+    @property
+    def engine(self) -> CueEngine | None:
+        return self.training.engine
+
+    @property
+    def setup(self) -> GuidedSetup | None:
+        return self.training.setup
 
     # -- lifecycle -------------------------------------------------------
 
@@ -166,7 +177,6 @@ class Kiosk:
         for unit in self.units:
             unit.start()
         self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
-        self._register_commands()
         self.sound.start()
         self.inbox.start()
         self.link.start()
@@ -180,7 +190,7 @@ class Kiosk:
     def stop(self) -> None:
         """End any session, say goodbye (`disconnected`, retained) and leave; the broker drops the Will."""
         try:
-            self.inbox.call(lambda: self._end_session("command"))
+            self.inbox.call(lambda: self.training.end("command"))
         except TimeoutError:
             log.warning("core busy at shutdown; leaving without closing the session")
         self.presence.say_goodbye()
@@ -203,7 +213,7 @@ class Kiosk:
         text = text.strip()
         if not text or not self.repeats.admit(text):
             return False
-        self.inbox.post(lambda: self._handle_scan(text))
+        self.inbox.post(lambda: self.front_desk.handle(text))
         return True
 
     def touch(self) -> None:
@@ -216,26 +226,26 @@ class Kiosk:
 
     def leave_maintenance(self) -> None:
         """The maintenance screen's Done button: back to idle (or out of order) without a staff scan."""
-        self.inbox.post(self._leave_maintenance)
+        self.inbox.post(self.modes.leave_maintenance)
 
     def end_session(self, reason: SessionEndReason = "logout") -> None:
-        self.inbox.post(lambda: self._end_session(reason))
+        self.inbox.post(lambda: self.training.end(reason))
 
     def press_pain(self) -> None:
         """The pain button: staff see a `pain_stop` at once and the set ends, before any question is asked."""
-        self.inbox.post(self._handle_pain_pressed)
+        self.inbox.post(self.pain.pressed)
 
     def report_pain(self, kind: PainKind) -> None:
         """What the pain feels like, once the member says so (a `pain_report` for staff)."""
-        self.inbox.post(lambda: self._handle_pain(kind))
+        self.inbox.post(lambda: self.pain.reported(kind))
 
     def guided_setup(self, action: SetupAction) -> None:
         """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
-        self.inbox.post(lambda: self._guided_setup(action))
+        self.inbox.post(lambda: self.training.guided_setup(action))
 
     def save_settings(self, settings: MachineSettings) -> None:
         """The member edited their settings on screen: save them to the profile now."""
-        self.inbox.post(lambda: self._handle_settings(settings))
+        self.inbox.post(lambda: self.training.save_settings(settings))
 
     def calibrate(self, step: CalibrationStep) -> SledCalibration:
         """Maintenance: `zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
@@ -258,277 +268,47 @@ class Kiosk:
         """The self-test, run on the core thread (blocks; for the maintenance screen and tests)."""
         return self.inbox.call(self._self_test)
 
-    # -- scans and sessions ------------------------------------------------
-
-    def _handle_scan(self, text: str) -> None:
-        now = self.clock.now()
-        self.keys.reload()
-        verdict = verify_code(text, self.keys, now, self.config.member_id_pattern,
-                              max_age_s=self.config.code_max_age.seconds_by_role())
-        verdict = self.revocations.screen(verdict)
-        if isinstance(verdict, Admitted) and verdict.claims.role != "staff" and self.mode in wording.BUSY:
-            verdict = Refused("not_allowed", wording.BUSY[self.mode], f"kiosk is in {self.mode}")
-        if isinstance(verdict, Refused):
-            log.info("scan refused: %s (%s)", verdict.reason, verdict.detail)
-            self._notify(ScanFeedback(accepted=False, message=verdict.message))
-            self._emit(ScanRejected(ts=now, session=self._session_id(), reason=verdict.reason,
-                                    detail=verdict.detail[:200]))
-            return
-        claims = verdict.claims
-        if claims.role == "staff" and self._member_training(claims.sub, now):
-            return
-        same_member = self.session is not None and self.session.member == claims.sub
-        message = verdict.message
-        if claims.role == "staff" and self.mode == "maintenance":
-            message = wording.MAINTENANCE_CLOSED
-        elif same_member:  # the same code again is the member logging out
-            message = wording.goodbye(claims.name)
-        self._notify(ScanFeedback(accepted=True, message=message, member=claims.sub, name=claims.name,
-                                  role=claims.role))
-        if claims.role == "staff":
-            self._end_session("logout")
-            self._set_mode(self._resting_mode() if self.mode == "maintenance" else "maintenance")
-            return
-        self._end_session("logout")
-        if not same_member:
-            self._start_session(claims.sub, claims.name, claims.role, now)
-
-    def _member_training(self, staff: str, now: float) -> bool:
-        """A staff code while a member trains: told on screen, and only a second scan ends the session."""
-        session = self.session
-        if session is None or session.role == "staff":
-            return False
-        asked = self._staff_asked
-        if asked is not None and asked[0] == staff and asked[1] == session.id and now - asked[2] <= STAFF_CONFIRM_S:
-            self._staff_asked = None
-            return False
-        self._staff_asked = (staff, session.id, now)
-        self._notify(ScanFeedback(accepted=False, message=wording.STAFF_DURING_SESSION, member=staff, role="staff"))
-        return True
-
-    def _start_session(self, member: str, name: str, role: Role, now: float) -> None:
-        profile, saved = self.profiles.settings_for(member)
-        settings = (on_this_machine(saved, self.geometry, self.floor_stats) if saved
-                    else first_time_settings(self.geometry))
-        kept = with_target_margin(settings)
-        self.session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
-                               started=now, settings=kept, profile=profile, first_time=saved is None)
-        # A profile saved before the target was kept short of the max is repaired at the session's end
-        # (only that: what the machine's notches or travel clamp stays as saved, for other machines).
-        self.session.settings_changed = saved is not None and with_target_margin(saved) is not saved
-        self.engine = self._new_engine(kept)
-        self._last_activity_mm = self.sensor.monitor.last_mm
-        self._set_mode("session")
-        self.usage.session_started(now)
-        self._emit(SessionStart(ts=now, session=self.session.id, member=member, role=role))
-        if self.session.first_time:
-            self._guided_setup("restart")
-
-    def _new_engine(self, settings: MachineSettings) -> CueEngine:
-        return CueEngine(settings=settings, geometry=self.geometry, thresholds=self.config.cues,
-                         session=self._session_id(), sets_before=len(self.session.sets) if self.session else 0)
-
-    def _end_session(self, reason: SessionEndReason) -> None:
-        session, now = self.session, self.clock.now()
-        if session is None:
-            return
-        try:
-            self._close_set(now)
-            learnt = self.engine.learnt_settings() if self.engine else session.settings
-            if learnt != session.settings and not session.erased:
-                session.settings, session.settings_changed = learnt, True
-            if session.settings_changed:
-                self._save_profile(session)
-        except Exception:
-            log.exception("closing the session of %s failed; ending it anyway", session.member)
-        self.usage.session_ended(session.reps, session.liftoffs)
-        self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
-                              member=session.member, duration_s=max(0.0, now - session.started),
-                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
-        self.session, self.engine, self.setup = None, None, None
-        # The camera's last frame may be the member's card (name, id, a code that scans): not for the next one.
-        self.scanner.forget_preview()
-        self._set_mode(self._resting_mode())
-
-    def _resting_mode(self) -> KioskMode:
-        return "out_of_order" if self.out_of_order_reason else "idle"
-
-    def _close_set(self, now: float) -> None:
-        if self.engine is not None:
-            for event in self.engine.end(self.sensor.monitor.sensor_time(now)):
-                self._emit(event)
-
-    def _save_profile(self, session: Session) -> None:
-        session.settings_changed = False
-        self.profiles.save(session.member, session.name, session.settings)
-
-    def _handle_settings(self, settings: MachineSettings) -> None:
-        if self.session is None:
-            return
-        settings = with_target_margin(settings)
-        unchanged = settings == self.session.settings
-        self.session.settings, self.session.first_time = settings, False
-        self.session.settings_changed, self.session.erased = True, False
-        if not unchanged:
-            # A set with reps in it is told as ended before the engine with the new settings takes over:
-            # dropping it would leave the screen counting reps of a set that never ends.
-            if self.engine is not None and self.engine.reps_in_set:
-                self._close_set(self.clock.now())
-            self.engine = self._new_engine(settings)
-        self._mark_activity()
-        self._save_profile(self.session)
-
-    # -- the guided setup ---------------------------------------------------------
-
-    def _guided_setup(self, action: SetupAction) -> None:
-        session = self.session
-        if session is None:
-            return
-        self._mark_activity()
-        if action == "skip":
-            self.setup = None
-            self._notify(SetupProgress(session=session.id, stage="skipped", reps_done=0, reps_needed=0,
-                                       fast_reps=0))
-            self._handle_settings(session.settings)  # saved: the next visit is a normal one
-            return
-        self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
-        self._notify(self.setup.progress(session.id))
-
-    def _feed_setup(self, sample: DepthSample) -> None:
-        setup, session = self.setup, self.session
-        if setup is None or session is None or setup.done:
-            return
-        counted = (len(setup.reps), setup.fast_reps)
-        result = setup.update(sample.mm, sample.ts)
-        if result is not None:
-            # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
-            # straight on to press gets cues for their own range, on screen or headless.
-            self._handle_settings(result.apply(session.settings))
-        if result is not None or counted != (len(setup.reps), setup.fast_reps):
-            self._notify(setup.progress(session.id))
-
-    def _session_id(self) -> str | None:
-        return self.session.id if self.session else None
-
-    # -- pain ------------------------------------------------------------------
-
-    def _pain_session(self) -> Session | None:
-        """Whose pain it is: the member at the machine, or the one an operator's command just cut short."""
-        if self.session is not None:
-            return self.session
-        cut = self._cut_short
-        if cut is not None and self.clock.now() - cut.last_activity <= PAIN_AFTER_CUT_S:
-            return cut
-        return None
-
-    def _handle_pain_pressed(self) -> None:
-        now, session = self.clock.now(), self._pain_session()
-        if session is None or session.pain_pressed:
-            return
-        session.pain_pressed = True
-        self._mark_activity()
-        rep = self.engine.reps_in_set if self.engine else 0
-        self._emit(CueRaised(ts=now, session=session.id, cue="pain_stop", severity="stop", rep=rep))
-        self._close_set(now)
-
-    def _handle_pain(self, kind: PainKind) -> None:
-        session = self._pain_session()
-        if session is None:
-            return
-        self._handle_pain_pressed()  # a report without a press (headless, tests) still stops first
-        self._emit(PainReport(ts=self.clock.now(), session=session.id, member=session.member, kind=kind))
-        session.pain_pressed = False  # the episode is told; a later press is a new one
-
-    # -- activity and the sensor (core thread) ------------------------------------
-
-    def _mark_activity(self, at: float | None = None) -> None:
-        at = self.clock.now() if at is None else at
-        if self.session:
-            self.session.last_activity = at
-        elif self.mode == "maintenance":
-            self._maintenance_active_at = at
-
-    def _on_depth(self, sample: DepthSample, received_at: float) -> None:
-        watched = self.session is not None or self.mode == "maintenance"
-        moved = self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM
-        if watched and moved:
-            self._last_activity_mm = sample.mm
-            self._mark_activity(received_at)
-        if self.engine is not None:
-            for event in self.engine.on_depth(sample):
-                self._emit(event)
-        # After the engine: the rep that completes the setup is counted in its set before the set closes.
-        self._feed_setup(sample)
-
-    def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
-        self._mark_activity(received_at)
-        if self.engine is not None:
-            events = self.engine.on_liftoff(event)
-            self._follow_learnt_limits()
-            for out in events:
-                self._emit(out)
-
-    def _sensor_restarted(self) -> None:
-        if self.engine is not None:
-            for event in self.engine.sensor_restarted():
-                self._emit(event)
+    # -- what presence reports (core thread) --------------------------------------
 
     def defences(self) -> DefenceCounters:
-        return defence_counters(self.floor_stats, self.profiles.book.stats, self.commands.redirected,
+        return defence_counters(self.training.floor_stats, self.profiles.book.stats, self.commands.redirected,
                                 self.revocations.stats, self.scanner.source)
 
     def journal_health(self) -> JournalHealth | None:
         return self.events.health.model_copy() if self.events.started else None
 
     def usage_today(self, now: float) -> tuple[int, float | None]:
-        return self.usage.sessions_today(now), self.usage.last_liftoff_rate
-    def _follow_learnt_limits(self) -> None:
-        """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
-
-        Done before the lift-off's cue goes out, so the snapshot the screen reads with that cue already
-        has the new limits and the gauge draws them in the same frame; saved at the session's end.
-        """
-        session, engine = self.session, self.engine
-        if session is None or engine is None:
-            return
-        learnt = engine.learnt_settings()
-        if learnt != session.settings:
-            session.settings, session.settings_changed = learnt, not session.erased
+        return self.training.usage.sessions_today(now), self.training.usage.last_liftoff_rate
 
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)
 
-    # -- profiles ---------------------------------------------------------------
+    # -- activity, the sensor, config (core thread) ---------------------------------
 
-    def _profile_received(self, member: str, profile: MemberProfile | None) -> None:
-        session = self.session
-        if session is None or session.member != member:
-            return
-        if profile is None:
-            # Erased by an operator while at the machine: nothing of this session is saved back.
-            session.profile, session.settings_changed, session.erased = None, False, True
-            return
-        if session.settings_changed:
-            return
-        # A newer profile arrived for the member at the machine (saved on another kiosk, or the
-        # retained copy came in after the scan): show it, unless they already edited here.
-        saved = profile.machines.get(self.settings.machine_model)
-        saved = on_this_machine(saved, self.geometry, self.floor_stats) if saved else None
-        session.profile = profile
-        if saved is not None and saved != session.settings:
-            session.settings, session.first_time = saved, False
-            self.engine = self._new_engine(saved)
-            self._notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
-                                      name=session.name, role=session.role))
+    def _mark_activity(self, at: float | None = None) -> None:
+        at = self.clock.now() if at is None else at
+        if self.training.session:
+            self.training.touched(at)
+        else:
+            self.modes.maintenance_touched(at)
 
-    def _profile_saved(self, profile: MemberProfile) -> None:
-        session = self.session if self.session and self.session.member == profile.member else None
-        if session:
-            session.profile = profile
-        self._emit(ProfileSaved(ts=self.clock.now(), session=session.id if session else None,
-                                member=profile.member, rev=profile.rev))
+    def _on_depth(self, sample: DepthSample, received_at: float) -> None:
+        # The sled moving keeps a session or maintenance alive; a sensor's jitter does not.
+        watched = self.training.session is not None or self.modes.mode == "maintenance"
+        moved = self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM
+        if watched and moved:
+            self._last_activity_mm = sample.mm
+            self._mark_activity(received_at)
+        self.training.on_depth(sample)
 
-    # -- operators -------------------------------------------------------------
+    def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
+        self._mark_activity(received_at)
+        self.training.on_liftoff(event)
+
+    def _mode_changed(self, mode: KioskMode) -> None:
+        if mode in ("session", "maintenance"):
+            self._last_activity_mm = self.sensor.monitor.last_mm  # movement is counted from where the sled is
+        self.presence.publish_status()
 
     def _config_applied(self, config: KioskConfig) -> None:
         self.geometry = geometry_for(self.settings.machine_model, config)
@@ -537,97 +317,20 @@ class Kiosk:
         self.home_assistant.apply(config)
         self._refresh_snapshot()  # the screen reads `sound` and the geometry from it
 
-    def _register_commands(self) -> None:
-        handlers: dict[str, CommandHandler] = {
-            "out_of_order": self._cmd_out_of_order,
-            "in_service": self._cmd_in_service,
-            "message": self._cmd_message,
-            "end_session": self._cmd_end_session,
-            "diagnostics": lambda _cmd: self._self_test(),
-            "rebirth": self._cmd_rebirth,
-            "restart": self._cmd_restart,
-        }
-        for name, handler in handlers.items():
-            self.commands.register(name, handler)
-
-    def _cmd_out_of_order(self, cmd: Command) -> ModeReply:
-        assert isinstance(cmd, OutOfOrder)
-        self.out_of_order_reason = cmd.reason
-        if self.session:
-            # The member may still be under the weight: their pain button keeps working for a while.
-            self._cut_short = self.session
-            self.session.last_activity = self.clock.now()
-            self._end_session("command")
-        if self.mode != "maintenance":
-            self._set_mode("out_of_order")
-        self._notify(OperatorNotice(kind="out_of_order", text=cmd.reason))
-        return ModeReply(mode=self.mode)
-
-    def _cmd_in_service(self, _cmd: Command) -> ModeReply:
-        self.out_of_order_reason = None
-        if self.mode == "out_of_order":
-            self._set_mode("idle")
-        self._notify(OperatorNotice(kind="in_service", text=""))
-        return ModeReply(mode=self.mode)
-
-    def _cmd_message(self, cmd: Command) -> MessageShown:
-        assert isinstance(cmd, ShowMessage)
-        self._notify(OperatorNotice(kind="message", text=cmd.text, seconds=cmd.seconds))
-        return MessageShown(shown_s=cmd.seconds)
-
-    def _cmd_end_session(self, _cmd: Command) -> SessionEnded:
-        ended = self._session_id()
-        self._end_session("command")
-        return SessionEnded(ended_session=ended)
-
-    def _cmd_rebirth(self, _cmd: Command) -> Republished:
-        self.presence.announce()
-        self.operators.publish_state()
-        return Republished(republished=["status", "info", "config/state"])
-
-    def _cmd_restart(self, _cmd: Command) -> Restarting:
-        if self.on_restart is None:
-            raise RuntimeError("this kiosk was not started by a supervisor that can restart it")
-        # After the reply is on its way: the app stops the core and exits for systemd to restart it.
-        self.inbox.post(self.on_restart)
-        return Restarting(restarting=True)
-
     def _self_test(self) -> DiagnosticsReport:
         return run_self_test(self.clock.now(), self.mode, self.config, self.presence, self.sensor, self.profiles,
                              self.commands, self.inbox, self.keys, self.scanner)
 
-    # -- clock, modes, events ----------------------------------------------------
-
     def _on_tick(self, now: float) -> None:
         for unit in self.units:
             unit.tick(now)
-        if self.engine is not None and self.sensor.monitor.last_seen is not None:
-            for event in self.engine.tick(self.sensor.monitor.sensor_time(now)):
-                self._emit(event)
-        if self.session and now - self.session.last_activity >= self.config.idle_timeout_s:
-            log.info("session of %s timed out", self.session.member)
-            self._end_session("timeout")
-        untouched = now - self._maintenance_active_at
-        if self.mode == "maintenance" and untouched >= self.config.idle_timeout_s * MAINTENANCE_IDLE_FACTOR:
-            log.info("maintenance left untouched; leaving it")
-            self._leave_maintenance()
+        self.training.tick(now)  # cues that need time (sensor lost, a stalled rep) and the idle timeout
+        self.modes.tick(now, self.config.idle_timeout_s)
         self._refresh_snapshot()
 
-    def _leave_maintenance(self) -> None:
-        if self.mode == "maintenance":
-            self._set_mode(self._resting_mode())
-
-    def _set_mode(self, mode: KioskMode) -> None:
-        if mode != self.mode:
-            self.mode = mode
-            if mode == "maintenance":
-                self._maintenance_active_at = self.clock.now()
-                self._last_activity_mm = self.sensor.monitor.last_mm
-            self.presence.publish_status()
+    # -- where events and notices go -----------------------------------------------
 
     def _emit(self, event: BaseModel) -> None:
-        if isinstance(event, SetEnd) and self.session is not None:
-            self.session.sets.append(event)
         self.events.publish(event)
         self._notify(event)
         if isinstance(event, CueRaised):
@@ -654,15 +357,14 @@ class Kiosk:
 
     def _take_snapshot(self) -> KioskSnapshot:
         now = self._snapshot_at = self.clock.now()
-        link, config = self.link, self.config
+        link, config, session, engine, setup = self.link, self.config, self.session, self.engine, self.setup
         return KioskSnapshot(
             taken_at=now, mode=self.mode, site=self.settings.site, machine=self.settings.machine,
             machine_model=self.settings.machine_model, geometry=self.geometry, config_version=config.version,
             sound=config.sound, sensor_lost_s=config.cues.sensor_lost_s,
-            member=self.session.at_machine() if self.session else None,
-            set_open=self.engine.set_open if self.engine else False,
-            setup=self.setup.progress(self.session.id) if self.setup and self.session else None,
-            sled=self.sensor.reading(now, self.engine.health if self.engine else None),
+            member=session.at_machine() if session else None, set_open=engine.set_open if engine else False,
+            setup=setup.progress(session.id) if setup and session else None,
+            sled=self.sensor.reading(now, engine.health if engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,

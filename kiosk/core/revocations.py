@@ -1,6 +1,6 @@
-"""The site's revocation list, applied to every scan the moment it arrives.
+"""Unit `revocations`: owns `gym/v1/{site}/config/revocations`, the site's list of withdrawn codes.
 
-Operators publish it retained on `gym/v1/{site}/config/revocations`
+Applied to every scan from the moment it arrives. Operators publish it retained
 (`legpress-fleet members revoke`); the kiosk keeps a copy in its data folder
 so a kiosk that starts without the broker still refuses what was revoked. A
 list that is not valid is refused whole (logged and counted) and the one in

@@ -1,4 +1,4 @@
-"""Unit `service manager`: tells systemd (sd_notify) when the kiosk is ready and that its core thread lives.
+"""Unit `service manager`: owns no topic; tells systemd (sd_notify) when the kiosk is ready and that it lives.
 
 Under `Type=notify` systemd waits for `READY=1` before it counts the kiosk
 as started; with `WatchdogSec=` it restarts the kiosk when `WATCHDOG=1`

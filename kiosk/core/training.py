@@ -1,0 +1,238 @@
+"""The member at the machine: their session, its cue engine, the guided setup and their settings.
+
+Everything from an accepted scan to the session's end: which settings the cues use (saved, taught by
+a lumbar lift-off, edited on screen, or learnt in a first-timer's guided setup), when a set closes,
+and what is saved back to the member's profile. Fed by the sensor unit's samples and the profile
+unit's news; its events go out through the kiosk's `emit`. Core thread only.
+"""
+
+import logging
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from kiosk.contract.config import KioskConfig, MachineGeometry
+from kiosk.contract.events import ProfileSaved, Role, SessionEnd, SessionEndReason, SessionStart, SetEnd
+from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core import wording
+from kiosk.core.cues.engine import CueEngine
+from kiosk.core.depth_limits import with_target_margin
+from kiosk.core.guided_setup import GuidedSetup, SetupAction, SetupProgress
+from kiosk.core.machine import FloorStats, first_time_settings, on_this_machine
+from kiosk.core.modes import Modes
+from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.sensor_health import SensorMonitor
+from kiosk.core.session import ScanFeedback, Session, UsageToday
+from kiosk.core.unit import Wiring
+
+log = logging.getLogger(__name__)
+
+
+class Training:
+    """The session of the member at the machine and the cue engine watching their set."""
+
+    def __init__(self, wiring: Wiring, profiles: ProfileSync, monitor: SensorMonitor, modes: Modes,
+                 config: Callable[[], KioskConfig], geometry: Callable[[], MachineGeometry],
+                 on_end: Callable[[], None]) -> None:
+        """`config()`, `geometry()`: what is in force now; `on_end()`: a session just ended."""
+        self.wiring = wiring
+        self.session: Session | None = None
+        self.engine: CueEngine | None = None
+        self.setup: GuidedSetup | None = None  # a first-timer's guided setup, fed from the sensor stream
+        self.usage = UsageToday()
+        self.floor_stats = FloorStats()  # profile values the safety floors changed, for telemetry
+        self._profiles = profiles
+        self._monitor = monitor
+        self._modes = modes
+        self._config = config
+        self._geometry = geometry
+        self._on_end = on_end
+
+    def session_id(self) -> str | None:
+        return self.session.id if self.session else None
+
+    # -- sessions ------------------------------------------------------------------
+
+    def begin(self, member: str, name: str, role: Role, now: float) -> None:
+        """An accepted member code: their saved settings, or a first-timer's safe ones and the guided setup."""
+        geometry = self._geometry()
+        profile, saved = self._profiles.settings_for(member)
+        settings = on_this_machine(saved, geometry, self.floor_stats) if saved else first_time_settings(geometry)
+        kept = with_target_margin(settings)
+        self.session = session = Session(member=member, name=name or (profile.name if profile else ""), role=role,
+                                         started=now, settings=kept, profile=profile, first_time=saved is None)
+        # A profile saved before the target was kept short of the max is repaired at the session's end
+        # (only that: what the machine's notches or travel clamp stays as saved, for other machines).
+        session.settings_changed = saved is not None and with_target_margin(saved) is not saved
+        self.engine = self._new_engine(kept)
+        self._modes.set("session")
+        self.usage.session_started(now)
+        self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
+        if session.first_time:
+            self.guided_setup("restart")
+
+    def end(self, reason: SessionEndReason) -> None:
+        """The session ends (logout, timeout, command): its set closed, what it learnt saved, told once."""
+        session, now = self.session, self.wiring.clock.now()
+        if session is None:
+            return
+        try:
+            self.close_set(now)
+            learnt = self.engine.learnt_settings() if self.engine else session.settings
+            if learnt != session.settings and not session.erased:
+                session.settings, session.settings_changed = learnt, True
+            if session.settings_changed:
+                self._save(session)
+        except Exception:
+            log.exception("closing the session of %s failed; ending it anyway", session.member)
+        self.usage.session_ended(session.reps, session.liftoffs)
+        self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
+                              member=session.member, duration_s=max(0.0, now - session.started),
+                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
+        self.session, self.engine, self.setup = None, None, None
+        self._on_end()
+        self._modes.rest()
+
+    def close_set(self, now: float) -> None:
+        if self.engine is not None:
+            for event in self.engine.end(self._monitor.sensor_time(now)):
+                self._emit(event)
+
+    def touched(self, at: float) -> None:
+        if self.session is not None:
+            self.session.last_activity = at
+
+    def tick(self, now: float) -> None:
+        if self.engine is not None and self._monitor.last_seen is not None:
+            for event in self.engine.tick(self._monitor.sensor_time(now)):
+                self._emit(event)
+        if self.session and now - self.session.last_activity >= self._config().idle_timeout_s:
+            log.info("session of %s timed out", self.session.member)
+            self.end("timeout")
+
+    # -- settings ------------------------------------------------------------------
+
+    def save_settings(self, settings: MachineSettings) -> None:
+        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved."""
+        session = self.session
+        if session is None:
+            return
+        settings = with_target_margin(settings)
+        unchanged = settings == session.settings
+        session.settings, session.first_time = settings, False
+        session.settings_changed, session.erased = True, False
+        if not unchanged:
+            # A set with reps in it is told as ended before the engine with the new settings takes over:
+            # dropping it would leave the screen counting reps of a set that never ends.
+            if self.engine is not None and self.engine.reps_in_set:
+                self.close_set(self.wiring.clock.now())
+            self.engine = self._new_engine(settings)
+        self.touched(self.wiring.clock.now())
+        self._save(session)
+
+    def _follow_learnt_limits(self) -> None:
+        """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
+
+        Done before the lift-off's cue goes out, so the snapshot the screen reads with that cue already
+        has the new limits and the gauge draws them in the same frame; saved at the session's end.
+        """
+        session, engine = self.session, self.engine
+        if session is None or engine is None:
+            return
+        learnt = engine.learnt_settings()
+        if learnt != session.settings:
+            session.settings, session.settings_changed = learnt, not session.erased
+
+    def _new_engine(self, settings: MachineSettings) -> CueEngine:
+        return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
+                         session=self.session_id(), sets_before=len(self.session.sets) if self.session else 0)
+
+    def _save(self, session: Session) -> None:
+        session.settings_changed = False
+        self._profiles.save(session.member, session.name, session.settings)
+
+    # -- the guided setup --------------------------------------------------------------
+
+    def guided_setup(self, action: SetupAction) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.touched(self.wiring.clock.now())
+        if action == "skip":
+            self.setup = None
+            self.wiring.notify(SetupProgress(session=session.id, stage="skipped", reps_done=0, reps_needed=0,
+                                             fast_reps=0))
+            self.save_settings(session.settings)  # saved: the next visit is a normal one
+            return
+        self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
+        self.wiring.notify(self.setup.progress(session.id))
+
+    def _feed_setup(self, sample: DepthSample) -> None:
+        setup, session = self.setup, self.session
+        if setup is None or session is None or setup.done:
+            return
+        counted = (len(setup.reps), setup.fast_reps)
+        result = setup.update(sample.mm, sample.ts)
+        if result is not None:
+            # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
+            # straight on to press gets cues for their own range, on screen or headless.
+            self.save_settings(result.apply(session.settings))
+        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self.wiring.notify(setup.progress(session.id))
+
+    # -- the sensor ----------------------------------------------------------------------
+
+    def on_depth(self, sample: DepthSample) -> None:
+        if self.engine is not None:
+            for event in self.engine.on_depth(sample):
+                self._emit(event)
+        # After the engine: the rep that completes the setup is counted in its set before the set closes.
+        self._feed_setup(sample)
+
+    def on_liftoff(self, event: LiftoffEvent) -> None:
+        if self.engine is not None:
+            events = self.engine.on_liftoff(event)
+            self._follow_learnt_limits()
+            for out in events:
+                self._emit(out)
+
+    def sensor_restarted(self) -> None:
+        if self.engine is not None:
+            for event in self.engine.sensor_restarted():
+                self._emit(event)
+
+    # -- profiles ----------------------------------------------------------------------
+
+    def profile_received(self, member: str, profile: MemberProfile | None) -> None:
+        session = self.session
+        if session is None or session.member != member:
+            return
+        if profile is None:
+            # Erased by an operator while at the machine: nothing of this session is saved back.
+            session.profile, session.settings_changed, session.erased = None, False, True
+            return
+        if session.settings_changed:
+            return
+        # A newer profile arrived for the member at the machine (saved on another kiosk, or the
+        # retained copy came in after the scan): show it, unless they already edited here.
+        saved = profile.machines.get(self.wiring.settings.machine_model)
+        saved = on_this_machine(saved, self._geometry(), self.floor_stats) if saved else None
+        session.profile = profile
+        if saved is not None and saved != session.settings:
+            session.settings, session.first_time = saved, False
+            self.engine = self._new_engine(saved)
+            self.wiring.notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
+                                            name=session.name, role=session.role))
+
+    def profile_saved(self, profile: MemberProfile) -> None:
+        session = self.session if self.session and self.session.member == profile.member else None
+        if session:
+            session.profile = profile
+        self._emit(ProfileSaved(ts=self.wiring.clock.now(), session=session.id if session else None,
+                                member=profile.member, rev=profile.rev))
+
+    def _emit(self, event: BaseModel) -> None:
+        if isinstance(event, SetEnd) and self.session is not None:
+            self.session.sets.append(event)
+        self.wiring.emit(event)
