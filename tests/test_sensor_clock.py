@@ -95,6 +95,10 @@ def test_liftoffs_stamped_1970_or_3000_are_refused_and_a_real_one_is_cued(broker
     assert set_end["liftoffs"] == 1
     assert sum(e.get("cue") == "liftoff_pelvis" for e in received) == 1
     assert _sensor_health(broker, collect)["ts_refused"] == 30
+    # Operators hear of it once, not thirty times: one fault with the reason, within the 30 s budget.
+    faults = [e for e in received if e["type"] == "sensor_fault"]
+    assert [f["fault"] for f in faults] == ["invalid_payloads"]
+    assert faults[0]["detail"].startswith("timestamp refused (1 so far): ts 1.000 is")
 
 
 @pytest.mark.parametrize("forged_mm", [150.0, 1900.0], ids=["inside travel", "outside travel"])

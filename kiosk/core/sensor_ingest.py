@@ -1,9 +1,9 @@
 """Unit `sensor`: owns `R/sensor/depth`, `R/sensor/event` and `R/sensor/status`, the machine's own sensor node.
 
-Every sample is decoded strictly (a bad one is counted, and reported as a
-`sensor_fault` at most every 30 s), checked against the kiosk's clock and the
-stream's own recent past (`SensorClock`: a sample far from either is refused
-and counted and never moves the clock), mapped through the technician's sled
+Every sample is decoded strictly, checked against the kiosk's clock and the
+stream's own recent past (`SensorClock`: a sample far from either never moves
+the clock); a bad payload or a refused timestamp is counted, and reported as
+an `invalid_payloads` `sensor_fault` at most every 30 s, mapped through the technician's sled
 calibration to true millimetres, and handed to the kiosk's session logic.
 It also keeps what the maintenance screen shows of the sensor: the last raw
 and calibrated reading, which pads are lifted, rate and silence.
@@ -111,14 +111,20 @@ class SensorIngest(Unit):
             item = decode(model, payload)
         except PayloadError as exc:
             self.monitor.invalid += 1
-            if received_at - self._last_invalid_report >= INVALID_REPORT_EVERY_S:
-                self._last_invalid_report = received_at
-                self.wiring.emit(SensorFault(ts=received_at, session=self._session_id(), fault="invalid_payloads",
-                                             detail=f"{self.monitor.invalid} refused so far; last: {exc}"[:200]))
+            self._report_invalid(received_at, f"{self.monitor.invalid} refused so far; last: {exc}")
             return None
         if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm):
+            clock = self.monitor.clock
+            self._report_invalid(received_at, f"timestamp refused ({clock.refused} so far): {clock.last_refusal}")
             return None
         return item
+
+    def _report_invalid(self, received_at: float, detail: str) -> None:
+        """A `sensor_fault` for operators, at most one per 30 s however many come (a flood stays a line)."""
+        if received_at - self._last_invalid_report >= INVALID_REPORT_EVERY_S:
+            self._last_invalid_report = received_at
+            self.wiring.emit(SensorFault(ts=received_at, session=self._session_id(), fault="invalid_payloads",
+                                         detail=detail[:200]))
 
     def _depth_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
         raw = self._decode(DepthSample, payload, received_at)
