@@ -5,7 +5,10 @@ A subscriber with a session the broker keeps (as the recorder has) counts what a
 sessions across its own restart (persistence on), as the site broker does.
 """
 
+import json
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,12 +20,16 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kiosk.contract.base import encode
 from kiosk.contract.commands import CommandReply
-from kiosk.contract.events import KIOSK_EVENT, KioskEvent, SessionEnd, SessionStart
-from kiosk.contract.replies import Replayed
+from kiosk.contract.events import KIOSK_EVENT, CueRaised, KioskEvent, SessionEnd, SessionStart
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.contract.profile import MemberProfile
+from kiosk.contract.replies import DiagnosticsReport, Replayed
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
 from kiosk.devbroker import DEV_CONF, Broker, publish
+from kiosk.sim.traces import TRACE_SETTINGS, generate
 from tests.helpers import eventually
 from tests.kiosk_harness import Keyring
 from tests.kiosk_process import kiosk_env, start_kiosk
@@ -30,6 +37,7 @@ from tests.kiosk_process import kiosk_env, start_kiosk
 EVENTS = "gym/v1/testgym/+/kiosk/event"
 CMD = "gym/v1/testgym/lp1/kiosk/cmd"
 RES = "gym/v1/testgym/lp1/kiosk/res/#"
+PROFILE = "gym/v1/testgym/members/m_sam/profile"
 
 
 @pytest.fixture
@@ -305,3 +313,53 @@ def test_a_full_disk_is_reported_and_the_kiosk_keeps_serving(keeping_broker, tmp
             proc.wait(5)
         seen.close()
         telemetry.close()
+
+
+def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_broker_after_its_restart(
+        broker, collect, tmp_path):
+    """SIGKILL right after the lumbar lift-off's cue: the lowered max depth was held on disk before the cue
+    went out, so whether or not its publish reached the broker, the restarted kiosk makes it so, once."""
+    saved = MemberProfile(member="m_sam", name="Sam", rev=3, updated=1.0, machines={"generic-45": TRACE_SETTINGS})
+    publish(broker, PROFILE, encode(saved), retain=True)
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    events, profiles = collect(EVENTS), collect(PROFILE)
+    replies, status = collect(RES), collect("gym/v1/testgym/lp1/kiosk/status")
+    proc = start_kiosk(env, tmp_path / "kiosk-1.log")
+    try:
+        status.wait_for(lambda m: m.decode(KioskStatus).state == "ready", timeout=20)
+
+        def cached() -> bool:
+            transaction = f"d{time.monotonic_ns()}"
+            publish(broker, f"{CMD}/diagnostics", json.dumps({"transaction": transaction}).encode(), qos=1)
+            reply = replies.wait_for(lambda m: transaction.encode() in m.payload).decode(CommandReply)
+            return DiagnosticsReport.model_validate(reply.data).profiles.stored >= 1
+
+        eventually(cached, what="the member's retained profile in the kiosk's cache")
+        assert proc.stdin is not None
+        proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
+        proc.stdin.flush()
+        events.wait_for_event(SessionStart)
+        sim = subprocess.Popen([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", "testgym",
+                                "--machine", "lp1", "--scenario", "butt-wink", "--seed", "2", "--fast"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        events.wait_for_event(CueRaised, lambda c: c.cue == "liftoff_lumbar", timeout=30)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(5)
+        sim.wait(60)
+        proc = start_kiosk(env, tmp_path / "kiosk-2.log")
+
+        def learnt() -> MemberProfile | None:
+            newest = max((m.decode(MemberProfile) for m in profiles.messages if m.payload), key=lambda p: p.rev)
+            return newest if newest.machines["generic-45"].max_depth_mm < TRACE_SETTINGS.max_depth_mm else None
+
+        profile = eventually(learnt, timeout=20, what="the learnt limit on the broker")
+        truth = generate("butt-wink", 2).truth
+        assert profile.machines["generic-45"].max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
+        time.sleep(2.0)  # past the restarted kiosk's profile sync window: a second copy would be out by now
+        revs = [m.decode(MemberProfile).rev for m in profiles.messages if m.payload]
+        assert revs.count(profile.rev) == 1 and max(revs) == profile.rev, f"saved more than once: {revs}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

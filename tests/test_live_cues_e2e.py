@@ -7,7 +7,7 @@ import time
 import pytest
 
 from kiosk.contract.base import encode
-from kiosk.contract.events import CueRaised, ProfileSaved, RepDone, SensorFault, SessionStart, SetEnd
+from kiosk.contract.events import CueRaised, ProfileSaved, RepDone, SensorFault, SessionEnd, SessionStart, SetEnd
 from kiosk.contract.profile import MemberProfile
 from kiosk.core.link import MqttLink
 from kiosk.devbroker import publish
@@ -65,20 +65,30 @@ def test_simulated_set_gives_the_expected_reps_and_cues(broker, member_at_machin
         assert kiosk.sensor.monitor.invalid > 0, "the hostile payloads were counted"
 
 
-def test_learnt_max_depth_is_saved_to_the_profile_at_session_end(broker, member_at_machine, collect):
+def test_learnt_max_depth_is_saved_to_the_profile_as_soon_as_a_liftoff_teaches_it(broker, member_at_machine, collect):
     kiosk, events = member_at_machine
     truth = generate("butt-wink", 2).truth
+    profiles = collect("gym/v1/testgym/members/m_sam/profile")
     _run_sim(broker, "butt-wink", 2)
     events.wait_for_event(SetEnd, timeout=30)
-    kiosk.end_session("logout")
-    assert events.wait_for_event(ProfileSaved).rev == 4
-    profiles = collect("gym/v1/testgym/members/m_sam/profile")
-    profile = profiles.wait_for(lambda m: m.decode(MemberProfile).rev == 4).decode(MemberProfile)
+    # Still in the session: the lowered limit is already on the broker, not waiting for the logout.
+    assert kiosk.session is not None
+    saved = events.wait_for_event(ProfileSaved)
+    assert saved.rev >= 4 and saved.session == kiosk.session.id
+    newest = max(events.events(), key=lambda e: e.rev if isinstance(e, ProfileSaved) else 0)
+    assert isinstance(newest, ProfileSaved)
+    profile = profiles.wait_for(lambda m: m.decode(MemberProfile).rev == newest.rev).decode(MemberProfile)
     settings = profile.machines["generic-45"]
     # The lift-off is placed at the depth the sled had when it came in: within sensor noise of the plan.
     assert settings.max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
     assert settings.max_depth_mm < TRACE_SETTINGS.max_depth_mm
-    assert settings.target_depth_mm <= settings.max_depth_mm
+    assert settings.target_depth_mm <= settings.max_depth_mm - 10
+    assert settings == kiosk.session.settings
+    saves = sum(isinstance(e, ProfileSaved) for e in events.events())
+    kiosk.end_session("logout")
+    events.wait_for_event(SessionEnd)
+    time.sleep(0.5)  # a save at the logout would be published at once
+    assert sum(isinstance(e, ProfileSaved) for e in events.events()) == saves, "nothing new to save at the logout"
 
 
 def test_a_sensor_that_goes_silent_mid_set_raises_sensor_lost_once(broker, member_at_machine, clock):

@@ -135,14 +135,19 @@ class Training:
         """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
 
         Done before the lift-off's cue goes out, so the snapshot the screen reads with that cue already
-        has the new limits and the gauge draws them in the same frame; saved at the session's end.
+        has the new limits and the gauge draws them in the same frame. Saved at once, not at the
+        session's end: a lowered limit is a safety fact, and a kiosk killed or unplugged mid-session
+        must not greet the member next time with the depth that lifted their back.
         """
         session, engine = self.session, self.engine
         if session is None or engine is None:
             return
         learnt = engine.learnt_settings()
-        if learnt != session.settings:
-            session.settings, session.settings_changed = learnt, not session.erased
+        if learnt == session.settings:
+            return
+        session.settings = learnt
+        if not session.erased:
+            self._save(session)
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
