@@ -8,6 +8,7 @@ import pytest
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from kiosk.contract.commands import CommandReply
 from kiosk.core.session import OperatorNotice
 from kiosk.core.settings import SettingsError, load_settings
 from kiosk.devbroker import publish
@@ -44,8 +45,16 @@ def test_a_reply_outside_the_kiosks_own_res_tree_goes_home_and_is_counted(broker
     elsewhere = collect(response_topic)
     props = Properties(PacketTypes.PUBLISH)
     props.ResponseTopic = response_topic
-    reply = _command(broker, collect, "diagnostics", {}, props)
-    assert reply["status"] == "ok" and "response topic refused" in reply["error"]
+    props.CorrelationData = b"ops-7-req-1"
+    replies = collect(f"{R}/kiosk/res/diagnostics")
+    publish(broker, f"{R}/kiosk/cmd/diagnostics", json.dumps({"transaction": "t1"}), properties=props)
+    message = replies.wait_for(lambda m: True)
+    reply = message.decode(CommandReply)
+    # The command did what it says: `ok` with no error; why it came here is said beside the payload.
+    assert reply.status == "ok" and reply.error is None and reply.transaction == "t1"
+    assert message.properties is not None
+    assert message.properties.CorrelationData == b"ops-7-req-1"
+    assert [k for k, _ in message.properties.UserProperty] == ["response_topic_refused"]
     assert elsewhere.messages == []
     own = f"{R}/kiosk/res/diagnostics/ops-7"
     honest, props.ResponseTopic = collect(own), own

@@ -5,7 +5,8 @@ always `{status, data, error}`. It goes to `R/kiosk/res/{name}`, or to the
 MQTT v5 Response Topic with the request's Correlation Data when the requester
 set them and that topic is under this kiosk's own `R/kiosk/res/` (the only
 replies its ACL lets it publish; anything else is answered on the default
-topic, and counted in `redirected`). An unknown command or bad arguments get
+topic, still with the Correlation Data and a `response_topic_refused` user
+property, and counted in `redirected`). An unknown command or bad arguments get
 an `error` reply; nothing a request carries can raise into the kiosk.
 """
 
@@ -84,18 +85,18 @@ class CommandDesk:
 
     def _reply(self, name: str, reply: CommandReply, request: Properties | None) -> None:
         response_topic = getattr(request, "ResponseTopic", None) if request is not None else None
-        props = None
+        correlation = getattr(request, "CorrelationData", None) if request is not None else None
+        props = Properties(PacketTypes.PUBLISH)
         if response_topic and not _fit_for_replies(response_topic, f"{self._topics.root}/kiosk/res/"):
             self.redirected += 1
             log.warning("ignoring response topic %r: replies may not go there", response_topic[:100])
-            reply = reply.model_copy(update={"error": (reply.error + "; " if reply.error else "")
-                                             + "response topic refused, replying on the res topic"})
+            # Said beside the payload, not in `error`: the command itself did what it says, and a script
+            # that reads a non-null `error` as a failure must not be told otherwise. The Correlation Data
+            # still comes back, so a requester listening on the res topic can match its answer.
+            props.UserProperty = ("response_topic_refused", "replies go only under this kiosk's own res/ topics")
             response_topic = None
-        if response_topic:
-            props = Properties(PacketTypes.PUBLISH)
-            correlation = getattr(request, "CorrelationData", None)
-            if correlation is not None:
-                props.CorrelationData = correlation
+        if correlation is not None:
+            props.CorrelationData = correlation
         topic = response_topic or f"{self._topics.root}/kiosk/res/{name}"
         try:
             self._link.publish(topic, reply, qos=1, properties=props)
