@@ -36,10 +36,16 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     report.set_defaults(run=_report)
 
 
-def members_path(out: str | Path) -> Path:
-    """`report.csv` -> `report-members.csv`; the members file is a CSV whatever the report's format."""
+def members_path(out: str | Path, report_format: str = "csv") -> Path:
+    """FILE with `-members` before its suffix: `daily.csv` -> `daily-members.csv`, `daily.txt` ->
+    `daily-members.txt`, `daily` -> `daily-members`, as the spec says and scripts compute it.
+
+    Beside an HTML report the members file is still a CSV, so it gets `.csv` there rather than a
+    `.html` name a browser would open as a page.
+    """
     out = Path(out)
-    return out.with_name(f"{out.stem}-members{out.suffix if out.suffix == '.csv' else '.csv'}")
+    suffix = ".csv" if report_format == "html" else out.suffix
+    return out.with_name(f"{out.stem}-members{suffix}")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -64,8 +70,9 @@ def _report(args: argparse.Namespace) -> int:
         out.write_text(render(days, period, generated), encoding="utf-8")
     written = [f"{out} ({len(days)} machine-days)"]
     if args.members:
-        _write_csv(members_path(out), MEMBER_COLUMNS, [s.cells() for s in sessions])
-        written.append(f"{members_path(out)} ({len(sessions)} member sessions)")
+        members = members_path(out, args.format)
+        _write_csv(members, MEMBER_COLUMNS, [s.cells() for s in sessions])
+        written.append(f"{members} ({len(sessions)} member sessions)")
     print("wrote " + ", ".join(written))
     return 0
 

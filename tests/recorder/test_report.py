@@ -265,3 +265,15 @@ def test_a_real_kiosks_session_is_recorded_and_reported(broker, kiosk, store, st
     assert [r[:5] for r in rows] == [[today, "testgym", "lp1", "1", "1"]]
     _, sessions = read_csv(tmp_path / "today-members.csv")
     assert [s[3] for s in sessions] == ["m_sam"]
+
+
+@pytest.mark.parametrize("out_name,report_format,members_name", [
+    ("daily.txt", "csv", "daily-members.txt"), ("daily", "csv", "daily-members"),
+    ("week.csv", "csv", "week-members.csv"), ("week.html", "html", "week-members.csv")])
+def test_the_members_file_is_named_as_the_spec_says(recorded, store_url, tmp_path, out_name, report_format,
+                                                    members_name):
+    assert report(store_url, tmp_path / out_name, "--format", report_format, "--members") == 0
+    header, rows = read_csv(tmp_path / members_name)
+    assert tuple(header) == MEMBER_COLUMNS and len(rows) == 5
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(out_name.split(".")[0])) == sorted(
+        {out_name, members_name})
