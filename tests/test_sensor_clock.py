@@ -162,3 +162,23 @@ def test_a_restart_is_recognised_from_the_status_and_seq_back_near_0(broker, col
     assert 0 < interrupted["reps"] < reps and not interrupted["stopped"]
     assert fresh["reps"] == reps, "every rep after the reboot counts"
     assert _sensor_health(broker, collect)["restarts"] == 2  # the node's first `ready`, then the reboot
+
+
+def test_a_node_slower_than_the_contract_is_told_once_and_a_fast_one_is_not(broker, collect, at_the_machine):
+    node, events = at_the_machine
+
+    def stream(rate_hz: float, seconds: float, seq: int) -> int:
+        for _ in range(int(rate_hz * seconds)):
+            node.depth(DepthSample(seq=seq, ts=time.time(), mm=40.0))
+            seq += 1
+            time.sleep(1 / rate_hz)
+        return seq
+
+    seq = stream(50, 4.5, 0)  # two full rate windows at the contract's pace
+    assert not [m for m in events.messages if b'"rate_low"' in m.payload]
+    seq = stream(5, 5.0, seq)
+    fault = events.wait_for(lambda m: b'"rate_low"' in m.payload).event()
+    assert fault.type == "sensor_fault" and fault.session is not None
+    assert fault.detail.startswith(("4.", "5.")) and "at least 20" in fault.detail
+    stream(5, 3.0, seq)  # still slow: not told again within minutes
+    assert sum(b'"rate_low"' in m.payload for m in events.messages) == 1

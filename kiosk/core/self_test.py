@@ -19,10 +19,9 @@ from kiosk.core.member_codes import TrustedKeys
 from kiosk.core.presence import Presence
 from kiosk.core.profile_sync import ProfileSync
 from kiosk.core.scanner import Scanner
+from kiosk.core.sensor_health import MIN_RATE_HZ
 from kiosk.core.sensor_ingest import SensorIngest
 
-# Below this the sensor node is too slow for cues within a rep (the contract asks 20-100 Hz).
-MIN_SENSOR_RATE_HZ = 20.0
 # The rate is only meaningful while samples keep coming.
 RATE_FRESH_S = 2.0
 
@@ -37,7 +36,7 @@ def run_self_test(now: float, mode: KioskMode, config: KioskConfig, presence: Pr
     checks = SelfTestChecks(
         broker=wiring.link.connected,
         sensor_live=silent is not None and silent < config.cues.sensor_lost_s,
-        sensor_rate_ok=silent is not None and silent < RATE_FRESH_S and sensor.monitor.rate_hz >= MIN_SENSOR_RATE_HZ,
+        sensor_rate_ok=silent is not None and silent < RATE_FRESH_S and sensor.monitor.rate_hz >= MIN_RATE_HZ,
         trusted_keys=len(keys) > 0,
         camera=wiring.settings.camera == "none" or scanner.running,
         calibrated=calibration.full_raw_mm is not None,

@@ -20,6 +20,8 @@ from kiosk.core.sensor_clock import SensorClock
 log = logging.getLogger(__name__)
 
 RATE_WINDOW_S = 2.0
+# Below this the sensor node is too slow for cues within a rep (the contract asks 20-100 Hz).
+MIN_RATE_HZ = 20.0
 # Readings this far outside the sled's travel are still believed (calibration offset plus noise).
 TRAVEL_TOLERANCE_MM = 20.0
 
@@ -39,6 +41,7 @@ class SensorMonitor:
     _window_start: float = 0.0
     _window_count: int = 0
     _status_ts: float | None = None
+    _slow_windows: int = 0  # rate windows in a row slower than MIN_RATE_HZ
 
     @property
     def clock_offset(self) -> float:
@@ -84,8 +87,15 @@ class SensorMonitor:
         if received_at - self._window_start >= RATE_WINDOW_S:
             elapsed = received_at - self._window_start
             self.rate_hz = self._window_count / elapsed if self._window_start and elapsed > 0 else 0.0
+            self._slow_windows = self._slow_windows + 1 if 0 < self.rate_hz < MIN_RATE_HZ else 0
             self._window_start, self._window_count = received_at, 0
         self._window_count += 1
+
+    def rate_low(self, now: float) -> bool:
+        """Samples keep coming, but slower than cues within a rep need, two rate windows in a row (one
+        may straddle a pause or a change of pace)."""
+        silent = self.silent_for(now)
+        return silent is not None and silent < RATE_WINDOW_S and self._slow_windows >= 2
 
     def sensor_time(self, kiosk_now: float) -> float:
         return self.clock.sensor_time(kiosk_now)

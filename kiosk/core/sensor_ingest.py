@@ -2,9 +2,11 @@
 
 Every sample is decoded strictly, checked against the kiosk's clock and the
 stream's own recent past (`SensorClock`: a sample far from either never moves
-the clock); a bad payload or a refused timestamp is counted, and reported as
-an `invalid_payloads` `sensor_fault` at most every 30 s, mapped through the technician's sled
-calibration to true millimetres, and handed to the kiosk's session logic.
+the clock), mapped through the technician's sled calibration to true
+millimetres, and handed to the kiosk's session logic. A bad payload or a
+refused timestamp is counted and reported as an `invalid_payloads`
+`sensor_fault` at most every 30 s; a node slower than 20 samples/s is a
+`rate_low` one, when it becomes so and every 5 min while it stays so.
 It also keeps what the maintenance screen shows of the sensor: the last raw
 and calibrated reading, which pads are lifted, rate and silence.
 """
@@ -20,13 +22,15 @@ from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core import wording
 from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.cues.health import StreamHealth
-from kiosk.core.sensor_health import SensorMonitor
+from kiosk.core.sensor_health import MIN_RATE_HZ, SensorMonitor
 from kiosk.core.snapshot import SledReading
 from kiosk.core.unit import Unit, Wiring
 
 log = logging.getLogger(__name__)
 
 INVALID_REPORT_EVERY_S = 30.0
+# A node that stays too slow is told once when it becomes so, then again this often while it stays so.
+RATE_LOW_REPORT_EVERY_S = 300.0
 # Calibrating takes the sled's reading as it is now: an older one may be from before it moved.
 CALIBRATION_READING_MAX_AGE_S = 1.0
 
@@ -52,6 +56,7 @@ class SensorIngest(Unit):
         self._session_id = session_id
         self._on_restart = on_restart
         self._last_invalid_report = 0.0
+        self._rate_low_reported: float | None = None  # when, while the rate is low; None while it is fine
 
     def start(self) -> None:
         self._calibration = CalibrationStore(self.wiring.settings.data_dir, self._travel_mm)
@@ -59,6 +64,18 @@ class SensorIngest(Unit):
         self.listen(topics.sensor_depth, self._depth_message, qos=0)
         self.listen(topics.sensor_event, self._event_message, qos=1)
         self.listen(topics.sensor_status, lambda _t, payload, _p, _at: self.monitor.status_seen(payload), qos=1)
+
+    def tick(self, now: float) -> None:
+        if not self.monitor.rate_low(now):
+            self._rate_low_reported = None
+            return
+        last = self._rate_low_reported
+        if last is None or now - last >= RATE_LOW_REPORT_EVERY_S:
+            self._rate_low_reported = now
+            rate = self.monitor.rate_hz
+            self.wiring.emit(SensorFault(ts=now, session=self._session_id(), fault="rate_low",
+                                         detail=f"{rate:.1f} samples/s; cues within a rep need at least "
+                                                f"{MIN_RATE_HZ:.0f}"))
 
     @property
     def started(self) -> bool:
