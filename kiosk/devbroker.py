@@ -154,6 +154,13 @@ class RenderedBroker:
         end_process(self._proc)
         self._proc = None
 
+    def kill(self) -> None:
+        """SIGKILL: the broker dies as in a power cut, saying goodbye to nobody."""
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(5)
+            self._proc = None
+
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None

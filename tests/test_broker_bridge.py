@@ -7,11 +7,15 @@ persistent session, so what is published while one end is away arrives
 when it is back.
 """
 
+import json
+import os
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.broker_gym import Gym, Peer, machine_root
+from kiosk.contract.kiosk import KioskStatus
+from tests.broker_gym import Gym, Peer, fleet, machine_root
 from tests.helpers import eventually
 
 R1, R2 = machine_root("lp-1"), machine_root("lp-2")
@@ -78,7 +82,8 @@ def test_commands_config_and_profiles_reach_the_kiosk_and_stay_retained_there(gy
     kiosk.sync()
     assert f"{R2}/kiosk/cmd/restart" not in kiosk.topics()
     # Each arrived once: the bridge neither loops nor echoes (MQTT v5 No Local on both ends).
-    assert sorted(t for t in kiosk.topics() if t != f"{R1}/kiosk/info") == sorted(sent)
+    # (Besides the probe, the kiosk's broker keeps its bridge's state, mosquitto's own notification.)
+    assert sorted(t for t in kiosk.topics() if t not in (f"{R1}/kiosk/info", f"{R1}/kiosk/bridge")) == sorted(sent)
     # A kiosk starting while the site is away still finds its config and profiles on its own broker.
     later = gym.peer("kiosk-lp-1", "lp-1", subscribe=("#",))
     for topic, (payload, retain) in sent.items():
@@ -153,3 +158,36 @@ def test_after_rotating_a_kiosk_password_and_a_reload_the_old_one_is_refused(gym
     gym.brokers["lp-1"].stop()
     gym.start("lp-1")
     bridged(gym.peer("kiosk-lp-1", "lp-1", password=new), "lp-1", recorder, "with the new password")
+
+
+def test_a_kiosk_broker_that_dies_is_shown_lost_at_the_site_and_back_when_it_returns(gym: Gym, capsys,
+                                                                                     monkeypatch):
+    for key in [k for k in os.environ if k.startswith("LEGPRESS_")]:
+        monkeypatch.delenv(key)
+    recorder = gym.peer("recorder", "site-local", subscribe=(f"{R1}/kiosk/bridge", f"{R1}/kiosk/status",
+                                                          f"{R1}/kiosk/info"))
+    kiosk = gym.peer("kiosk-lp-1", "lp-1")
+    bridged(kiosk, "lp-1", recorder)
+    kiosk.publish(f"{R1}/kiosk/status", KioskStatus(state="ready", mode="idle", ts=time.time(), version="test",
+                                                    boot=4).model_dump_json().encode(), retain=True)
+    recorder.wait_for(f"{R1}/kiosk/status", timeout=15)
+    recorder.wait_for(f"{R1}/kiosk/bridge", b"1", timeout=15)
+    operator = ("--site", "downtown", "--broker-secrets", str(gym.out / "secrets" / "op-ops.toml"), "--wait", "0.5")
+    assert fleet("status", *operator) == 0
+    assert _kiosk_cell(capsys.readouterr().out, "lp-1") == "ready"
+    gym.brokers["lp-1"].kill()  # the Pi loses power: nothing it runs says goodbye
+    recorder.wait_for(f"{R1}/kiosk/bridge", b"0", timeout=15)
+    assert fleet("status", *operator) == 0
+    # Its retained status still says ready; the site broker knows better, and so does the operator.
+    assert _kiosk_cell(capsys.readouterr().out, "lp-1") == "lost"
+    assert fleet("status", *operator, "--json") == 0
+    assert json.loads(capsys.readouterr().out)[0]["bridge"] is False
+    gym.start("lp-1")
+    recorder.wait_for(f"{R1}/kiosk/bridge", b"1", timeout=20)
+    assert fleet("status", *operator) == 0
+    assert _kiosk_cell(capsys.readouterr().out, "lp-1") == "ready"
+
+
+def _kiosk_cell(table: str, machine: str) -> str:
+    row = next(line.split() for line in table.splitlines() if line.startswith(machine + " "))
+    return row[1]

@@ -176,9 +176,46 @@ def test_a_node_slower_than_the_contract_is_told_once_and_a_fast_one_is_not(brok
 
     seq = stream(50, 4.5, 0)  # two full rate windows at the contract's pace
     assert not [m for m in events.messages if b'"rate_low"' in m.payload]
-    seq = stream(5, 5.0, seq)
+    seq = stream(5, 7.0, seq)  # the window that straddles the change, then two slow ones
     fault = events.wait_for(lambda m: b'"rate_low"' in m.payload).event()
     assert fault.type == "sensor_fault" and fault.session is not None
     assert fault.detail.startswith(("4.", "5.")) and "at least 20" in fault.detail
     stream(5, 3.0, seq)  # still slow: not told again within minutes
     assert sum(b'"rate_low"' in m.payload for m in events.messages) == 1
+
+
+def test_a_profile_pushed_mid_set_cannot_undo_what_a_liftoff_taught_nor_save_the_set_from_its_stop(
+        broker, collect, at_the_machine, kiosk):
+    node, events = at_the_machine
+    samples, _ = _samples()
+    deep = [n for n, s in enumerate(samples) if s.mm > 240]
+    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)  # two different reps
+    for n, sample in enumerate(samples):
+        node.depth(sample)
+        if n in (first, second):
+            node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
+            node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
+        if n == first:
+            events.wait_for(lambda m: b'"liftoff_lumbar"' in m.payload)
+            learnt = kiosk.session.settings
+            # Another login (any kiosk may write profiles) pushes a far deeper one with a newer rev.
+            pushed = MemberProfile(member="m_sam", name="Sam", rev=50, updated=2.0, machines={
+                "generic-45": TRACE_SETTINGS.model_copy(update={"max_depth_mm": 500.0, "target_depth_mm": 480.0})})
+            publish(broker, "gym/v1/testgym/members/m_sam/profile", encode(pushed), retain=True)
+            deadline = time.monotonic() + 10
+            while kiosk.profiles.book.rev("m_sam") != 50:
+                assert time.monotonic() < deadline
+                time.sleep(0.02)
+            assert kiosk.session.settings == learnt, "the session kept what the lift-off taught"
+        if n == second:
+            break
+    events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=15)
+    cues = [json.loads(m.payload) for m in events.messages]
+    lumbar = [e["severity"] for e in cues if e.get("cue") == "liftoff_lumbar"]
+    assert lumbar == ["warn", "stop"], "the second lift-off of the set still stops it"
+    set_end = next(e for e in cues if e["type"] == "set_end")
+    assert set_end["stopped"] is True and set_end["liftoffs"] == 2
+    kiosk.end_session("logout")
+    # Saved again at the end, over the pushed revision: the next visit starts from what was learnt here.
+    events.wait_for(lambda m: b'"profile_saved"' in m.payload and b'"rev":51' in m.payload.replace(b" ", b""))
+    assert kiosk.profiles.book.get("m_sam").machines["generic-45"].max_depth_mm == learnt.max_depth_mm

@@ -94,6 +94,15 @@ class MachineTopics:
         return f"{self.root}/kiosk/event"
 
     @property
+    def kiosk_bridge(self) -> str:
+        """`1` while the kiosk's broker is bridged to the site, `0` once the site broker lost it (retained).
+
+        Written by mosquitto itself (bridge notifications, the site broker's Will for the bridge), so it
+        turns to `0` when the kiosk's broker dies with the kiosk and no status of its own can get out.
+        """
+        return f"{self.root}/kiosk/bridge"
+
+    @property
     def kiosk_config_set(self) -> str:
         return f"{self.root}/kiosk/config/set"
 
@@ -142,6 +151,7 @@ _MACHINE_KINDS = {
     ("kiosk", "info"): "kiosk_info",
     ("kiosk", "telemetry"): "kiosk_telemetry",
     ("kiosk", "event"): "kiosk_event",
+    ("kiosk", "bridge"): "kiosk_bridge",
     ("kiosk", "config", "set"): "kiosk_config_set",
     ("kiosk", "config", "state"): "kiosk_config_state",
 }

@@ -217,18 +217,30 @@ class Training:
             # Erased by an operator while at the machine: nothing of this session is saved back.
             session.profile, session.settings_changed, session.erased = None, False, True
             return
-        if session.settings_changed:
-            return
         # A newer profile arrived for the member at the machine (saved on another kiosk, or the
         # retained copy came in after the scan): show it, unless they already edited here.
         saved = profile.machines.get(self.wiring.settings.machine_model)
         saved = on_this_machine(saved, self._geometry(), self.floor_stats) if saved else None
         session.profile = profile
-        if saved is not None and saved != session.settings:
-            session.settings, session.first_time = saved, False
-            self.engine = self._new_engine(saved)
-            self.wiring.notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
-                                            name=session.name, role=session.role))
+        if saved is None or saved == session.settings or session.settings_changed:
+            return
+        if not self._untouched():
+            # Once the member has pressed, this session's settings stay: a new engine would drop the
+            # open set and what this set's lift-offs taught (a second one must still stop the set),
+            # whoever sent the profile. They are saved again at the end, over the newer revision.
+            session.settings_changed = True
+            log.warning("profile of %s (rev %d) arrived mid-session: kept for the next visit", member, profile.rev)
+            return
+        session.settings, session.first_time = saved, False
+        self.engine = self._new_engine(saved)
+        self.wiring.notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
+                                        name=session.name, role=session.role))
+
+    def _untouched(self) -> bool:
+        """Nothing of the session's training yet: no set, no rep, no lift-off, nothing learnt."""
+        session, engine = self.session, self.engine
+        return (session is not None and not session.sets and engine is not None and not engine.set_open
+                and engine.reps_in_set == 0 and engine.learnt_settings() == engine.settings)
 
     def profile_saved(self, profile: MemberProfile) -> None:
         session = self.session if self.session and self.session.member == profile.member else None

@@ -1,6 +1,9 @@
 """`legpress-fleet status`: every kiosk and sensor node of a site, from what they keep on the broker.
 
-LAST SEEN is the kiosk's last sign of life: the newest of its retained status,
+KIOSK is `lost` when the site broker lost the kiosk's bridge (`R/kiosk/bridge`
+is `0`): the kiosk's broker died with the kiosk, a power cut or a pulled
+cable, and its retained status still says `ready`. LAST SEEN is the kiosk's
+last sign of life: the newest of its retained status,
 and of any telemetry or event heard while listening (by their time and by when
 they arrived); a status is only published when something changes, so on its own
 it says "70 s ago" in the middle of a live session. SENSOR HEALTH comes from
@@ -22,6 +25,7 @@ from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import (
     CONFIG_STATE,
+    KIOSK_BRIDGE,
     KIOSK_EVENTS,
     KIOSK_INFO,
     KIOSK_STATUS,
@@ -35,7 +39,7 @@ if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS,
-           "config": CONFIG_STATE, "event": KIOSK_EVENTS}
+           "config": CONFIG_STATE, "event": KIOSK_EVENTS, "bridge": KIOSK_BRIDGE}
 # What `--json` shows per machine: the last event is only a sign of life, not state.
 SHOWN = ("status", "info", "telemetry", "sensor", "config")
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
@@ -113,6 +117,8 @@ def records(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | N
         {"machine": machine,
          **{name: _as_json(view.value(machine, name)) for name in SHOWN},
          "telemetry": _as_json(_telemetry(view, machine, recorded)),
+         # False once the site broker lost the kiosk's bridge; null where no bridge reports (no site broker).
+         "bridge": _bridged(view, machine),
          "last_seen_s": _last_seen_age(view, machine, now, recorded)}
         for machine in view.machines()
     ]
@@ -138,7 +144,7 @@ def _row(view: FleetView, machine: str, now: float, recorded: dict[str, KioskTel
     refused = isinstance(config, ConfigState) and config.status == "error"
     return (
         machine,
-        *_cells(status, 4, lambda s: [s.state, s.mode, s.version, str(s.boot)]),
+        *_cells(status, 4, lambda s: [view.kiosk_state(machine), s.mode, s.version, str(s.boot)]),
         *_cells(info, 2, lambda i: [i.machine_model, i.config_version + (" (push refused)" if refused else "")]),
         *_cells(sensor, 1, lambda s: [f"{s.state} {s.rate_hz:g} Hz" if s.state == "ready" else s.state]),
         *_cells(_telemetry(view, machine, recorded), 1, lambda t: [_sensor_health(t, now)]),
@@ -184,6 +190,11 @@ def _last_seen_age(view: FleetView, machine: str, now: float,
         # than its arrival when the kiosk's clock runs ahead.
         stamps += [seen.value.ts, now - (monotonic_now - seen.at)]
     return round(max(0.0, now - max(stamps)), 1) if stamps else None
+
+
+def _bridged(view: FleetView, machine: str) -> bool | dict[str, str] | None:
+    value = view.value(machine, "bridge")
+    return {"bad_payload": value.reason} if isinstance(value, BadPayload) else value
 
 
 def _age(age_s: float | None) -> str:

@@ -40,9 +40,19 @@ class Source:
     """One kind of message under `R` (`tail`, e.g. `kiosk/status`) and the model it must fit."""
 
     tail: str
-    model: type[BaseModel] | TypeAdapter[Any]
+    model: type[BaseModel] | TypeAdapter[Any] | None
     # False for messages that are not ours to keep, such as another operator's command reply.
     keep: Callable[[Any], bool] = _keep_all
+    # For a payload that is not a contract JSON object: reads it, or raises PayloadError.
+    read: Callable[[bytes], Any] | None = None
+
+
+def bridge_state(payload: bytes) -> bool:
+    """mosquitto's bridge notification: `1` (the kiosk's broker is bridged) or `0` (the site lost it)."""
+    text = payload.strip()
+    if text not in (b"0", b"1"):
+        raise PayloadError("invalid", f"a bridge state is 0 or 1, not {payload[:20]!r}")
+    return text == b"1"
 
 
 KIOSK_STATUS = Source("kiosk/status", KioskStatus)
@@ -51,6 +61,7 @@ KIOSK_TELEMETRY = Source("kiosk/telemetry", KioskTelemetry)
 KIOSK_EVENTS = Source("kiosk/event", KIOSK_EVENT)
 CONFIG_STATE = Source("kiosk/config/state", ConfigState)
 SENSOR_STATUS = Source("sensor/status", SensorStatus)
+KIOSK_BRIDGE = Source("kiosk/bridge", None, read=bridge_state)
 
 
 @dataclass(frozen=True)
@@ -97,7 +108,13 @@ class FleetView:
         return None if seen is None else seen.value
 
     def kiosk_state(self, machine: str) -> str:
-        """`ready`, `disconnected` or `lost` from the retained status; `unknown` without a readable one."""
+        """`ready`, `disconnected` or `lost` from the retained status; `unknown` without a readable one.
+
+        `lost` too when the site broker lost the kiosk's bridge (when this view listens for it): the
+        kiosk's broker died with it (a power cut), and its retained status still says what it last said.
+        """
+        if self.value(machine, "bridge") is False:
+            return "lost"
         status = self.value(machine, "status")
         return status.state if isinstance(status, KioskStatus) else "unknown"
 
@@ -122,7 +139,11 @@ class FleetView:
             return
         source = self._sources[name]
         try:
-            value: Any = decode(source.model, payload)
+            if source.read is not None:
+                value: Any = source.read(payload)
+            else:
+                assert source.model is not None, f"source {name} has neither a model nor a reader"
+                value = decode(source.model, payload)
         except PayloadError as exc:
             value = BadPayload(topic, str(exc))
         if not source.keep(value):

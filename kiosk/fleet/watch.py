@@ -22,12 +22,12 @@ from kiosk.contract.sensor import SensorStatus
 from kiosk.core.broker_url import BrokerUrl
 from kiosk.core.text_presenter import TextPresenter
 from kiosk.fleet.connection import add_site_and_broker, connected
-from kiosk.fleet.view import KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
+from kiosk.fleet.view import KIOSK_BRIDGE, KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
 
 if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
-SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS}
+SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS, "bridge": KIOSK_BRIDGE}
 # An event this much older than its arrival was held back somewhere; the line says when it happened.
 LATE_S = 60.0
 LINK_CHECK_S = 0.2
@@ -69,6 +69,11 @@ class EventLog:
             if isinstance(before, KioskStatus) and (before.state, before.mode) == (value.state, value.mode):
                 return None
             return f"kiosk {value.state}, mode {value.mode} (version {value.version}, boot {value.boot})"
+        if name == "bridge":
+            if before == value or (before is None and value):
+                return None  # a link that is up says nothing new; only losing it, and getting it back, are news
+            return "kiosk broker bridged to the site again" if value else (
+                "kiosk broker lost by the site (no power, or no network): its status above is what it last said")
         if name == "sensor":
             if isinstance(before, SensorStatus) and before.state == value.state:
                 return None

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
+from kiosk.contract.topics import MachineTopics
 from kiosk.fleet.broker.acl import kiosk_user, upstream_user
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
@@ -111,7 +112,7 @@ def _listener(port: int, bind: str | None, why: str) -> list[str]:
 
 
 def _bridge(why: str, name: str, host: str, port: int, username: str, password: str, local_id: str,
-            ca_file: Path | None, topics: list[tuple[str, str]]) -> list[str]:
+            ca_file: Path | None, topics: list[tuple[str, str]], notification_topic: str | None = None) -> list[str]:
     address = f"{host}:{port}"
     trust = [f"bridge_cafile {ca_file}"] if ca_file else [f"bridge_capath {PUBLIC_CA_PATH}"]
     return [
@@ -132,7 +133,10 @@ def _bridge(why: str, name: str, host: str, port: int, username: str, password: 
         "# while this end is away is what is retained there (config, profiles), resent on reconnect.",
         "cleansession false",
         "try_private false",
-        "notifications false",
+        *(["# The far end keeps a retained 1 here while the link is up; its Will for the link turns it to 0",
+            "# when this broker dies (a power cut, a pulled cable): what its retained status cannot say.",
+            "notifications true", f"notification_topic {notification_topic}"]
+          if notification_topic else ["notifications false"]),
         f"keepalive_interval {BRIDGE_KEEPALIVE_S}",
         f"restart_timeout {BRIDGE_RESTART}",
         "start_type automatic",
@@ -206,5 +210,6 @@ def kiosk_conf(inventory: Inventory, machine: MachineEntry, layout: Layout, run_
                        "The machine's sensor node: its own login, its own sensor topics only.")
     lines += _bridge("Bridge to the site broker over TLS, with the kiosk's credentials. Sensor topics stay here.",
                      "site", site.broker_host, site.tls_port, kiosk_user(machine.id), kiosk_password,
-                     f"bridge-site-{machine.id}", layout.certs / "ca.crt", kiosk_bridge_topics(site.id, machine.id))
+                     f"bridge-site-{machine.id}", layout.certs / "ca.crt", kiosk_bridge_topics(site.id, machine.id),
+                     notification_topic=MachineTopics(site.id, machine.id).kiosk_bridge)
     return "\n".join(lines) + "\n"
