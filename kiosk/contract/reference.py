@@ -36,6 +36,9 @@ TOPICS = [
     ("R/kiosk/info", "kiosk", 1, "yes", KioskInfo),
     ("R/kiosk/telemetry", "kiosk", 0, "no", KioskTelemetry),
     ("R/kiosk/event", "kiosk -> operators", 1, "no", None),
+    # Written by mosquitto, not by the kiosk: its bridge's notification, with the site broker's Will for it.
+    ("R/kiosk/bridge", "the kiosk's broker (bridge notification) -> operators", 1, "yes (Will `0`)",
+     "`1` bridged / `0` lost by the site (not JSON: mosquitto's own format)"),
     ("R/kiosk/config/set", "operators -> kiosk", 1, "yes", KioskConfig),
     ("R/kiosk/config/state", "kiosk", 1, "yes", ConfigState),
     ("gym/v1/{site}/config/set", "operators -> all kiosks of a site", 1, "yes", KioskConfig),
@@ -83,7 +86,10 @@ def _schema(model: type[BaseModel] | TypeAdapter[Any]) -> str:
 def render() -> str:
     out = [INTRO, "\n## Topics\n\n| topic | from -> to | QoS | retained | payload |\n|---|---|---|---|---|\n"]
     for topic, direction, qos, retained, model in TOPICS:
-        name = f"`{model.__name__}`" if model else ("`KioskEvent`" if topic.endswith("event") else "`Command`")
+        if isinstance(model, str):
+            name = model
+        else:
+            name = f"`{model.__name__}`" if model else ("`KioskEvent`" if topic.endswith("event") else "`Command`")
         out.append(f"| `{topic}` | {direction} | {qos} | {retained} | {name} |\n")
     out.append("\n## Commands\n\n| name | request | reply `data` |\n|---|---|---|\n")
     for name, model in COMMANDS.items():
