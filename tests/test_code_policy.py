@@ -47,7 +47,8 @@ def _defences(broker, collect) -> dict:
 
 # -- plain membership ids ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("pattern", [".*", "", ".+", "[a-z0-9_-]+", r"\w{1,32}", "(?s).*"])
+@pytest.mark.parametrize("pattern", [".*", "", ".+", "[a-z0-9_-]+", r"\w{1,32}", "(?s).*", "[a-z][a-z0-9_-]{5,31}",
+                                     "[a-z0-9]{6,12}"])
 def test_a_pattern_that_lets_anyone_in_is_refused_and_typed_member_ids_stay_out(broker, collect, kiosk, pattern):
     refused = _push(broker, collect, {"member_id_pattern": pattern}, "error")
     assert "member_id_pattern" in refused["error"] and refused["config"]["member_id_pattern"] is None
@@ -129,6 +130,23 @@ def test_a_revoked_code_is_refused_at_once_and_the_replacement_works(broker, col
     assert _scan(kiosk, collect, replacement)["type"] == "session_start"
     assert _scan(kiosk, collect, kiosk.keyring.code("m_other"))["type"] == "session_start"
     assert _defences(broker, collect)["codes_revoked"] == 1
+
+
+def test_a_revoked_members_plain_id_is_refused_while_others_still_type_theirs(broker, collect, kiosk):
+    _push(broker, collect, {"member_id_pattern": "m_[a-z]{3}"}, "ok")
+    assert _scan(kiosk, collect, "m_sam")["type"] == "session_start"
+    kiosk.end_session()
+    publish(broker, REVOCATIONS, json.dumps({"updated": time.time(), "revoked": [
+        {"member": "m_sam", "issued_before": time.time(), "note": "card lost"}]}), retain=True)
+    deadline = time.monotonic() + 5
+    while _defences(broker, collect)["revocation_entries"] != 1:
+        assert time.monotonic() < deadline, "the revocation list was not applied"
+    # The plain id carries no issue time: it cannot show it came after the withdrawal.
+    rejected = _scan(kiosk, collect, "m_sam")
+    assert rejected["reason"] == "not_allowed" and rejected["detail"].startswith("revoked:")
+    assert _scan(kiosk, collect, "m_tom")["type"] == "session_start"
+    kiosk.end_session()
+    assert _scan(kiosk, collect, kiosk.keyring.code("m_sam", now=time.time() + 1))["type"] == "session_start"
 
 
 def test_a_broken_revocation_list_is_refused_whole_and_the_old_one_stays(broker, collect, kiosk):

@@ -18,6 +18,7 @@ from kiosk.contract.config import (
     MAX_REPEAT_S,
     MAX_SENSOR_LOST_S,
     MIN_LIFTOFF_MARGIN_MM,
+    MIN_SENSOR_LOST_S,
     CueThresholds,
     KioskConfig,
     MachineGeometry,
@@ -69,6 +70,7 @@ def _diagnostics(broker, collect) -> dict:
     ("lumbar_liftoffs_to_stop", 10, "cues.lumbar_liftoffs_to_stop"),
     ("liftoff_margin_mm", 0, "cues.liftoff_margin_mm"),
     ("sensor_lost_s", 30, "cues.sensor_lost_s"),
+    ("sensor_lost_s", 0.001, "cues.sensor_lost_s"),
     ("repeat_s", 120, "cues.repeat_s"),
 ])
 def test_a_cue_threshold_past_its_floor_is_refused_with_its_name(broker, collect, kiosk, field, value, named):
@@ -195,7 +197,8 @@ def test_for_any_config_and_profile_the_models_accept_the_engine_stays_inside_th
         thresholds = CueThresholds()  # refused by the model: the kiosk keeps the config it had
     engine = CueEngine(member, geometry, thresholds)
     th = engine.thresholds
-    assert th.lumbar_liftoffs_to_stop <= MAX_LIFTOFFS_TO_STOP and th.sensor_lost_s <= MAX_SENSOR_LOST_S
+    assert th.lumbar_liftoffs_to_stop <= MAX_LIFTOFFS_TO_STOP
+    assert MIN_SENSOR_LOST_S <= th.sensor_lost_s <= MAX_SENSOR_LOST_S
     assert th.liftoff_margin_mm >= MIN_LIFTOFF_MARGIN_MM and th.repeat_s <= MAX_REPEAT_S
     assert th.hysteresis_mm <= MAX_HYSTERESIS_MM and th.lockout_margin_mm <= MAX_LOCKOUT_MARGIN_MM
     limits = engine.settings

@@ -21,6 +21,8 @@ from kiosk.contract.text import PLAIN_TEXT
 MAX_LIFTOFFS_TO_STOP = 2
 # "No sensor data for about 1 s during a set" raises `sensor_lost`; 2 s is the most it may wait.
 MAX_SENSOR_LOST_S = 2.0
+# Below this a slow (20 Hz) stream's ordinary jitter would read as a lost sensor: false cues, no reps.
+MIN_SENSOR_LOST_S = 0.25
 # The learnt max depth always stays this far short of where the back lifted.
 MIN_LIFTOFF_MARGIN_MM = 10.0
 # A cue the member must act on (too deep, lock-out) comes back at least this often.
@@ -92,9 +94,9 @@ class CueThresholds(ConfigModel):
         f"floor: at least {MIN_LIFTOFF_MARGIN_MM:g} mm.",
     )] = 30.0
     sensor_lost_s: Annotated[float, Field(
-        gt=0, le=MAX_SENSOR_LOST_S,
+        ge=MIN_SENSOR_LOST_S, le=MAX_SENSOR_LOST_S,
         description="Sensor silence during a set that raises `sensor_lost`; "
-        f"floor: at most {MAX_SENSOR_LOST_S:g} s.",
+        f"floor: at most {MAX_SENSOR_LOST_S:g} s (and at least {MIN_SENSOR_LOST_S:g} s, or jitter reads as lost).",
     )] = 1.0
     set_rest_s: Annotated[float, Field(gt=0, le=120, description="Rest at the top that ends a set.")] = 4.0
     repeat_s: Annotated[float, Field(
@@ -158,8 +160,11 @@ class KioskConfig(ConfigModel):
 
 # Ids of every shape a member id can take. A pattern for a gym's own membership cards
 # (a prefix and digits, say) accepts few of them; one accepting most accepts anyone's id.
+# Ids of every shape a gym might use. A pattern for one gym's cards matches one or two of them at most.
 _PROBE_IDS = ("a", "member", "z9", "0", "12345678", "m_7f3a9c", "a-b", "x_y", "sam-2", "0a", "abc123def456",
-              "qwertyuiopasdfghjklzxcvbnm012345")
+              "qwertyuiopasdfghjklzxcvbnm012345", "abcdef", "member01", "x1y2z3", "john-doe", "a_b_c_d", "zz99zz99")
+# Accepting this many of them is accepting nearly anyone.
+_PROBES_TOO_MANY = 3
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 
@@ -184,7 +189,7 @@ def check_id_pattern(pattern: str) -> None:
         raise ValueError("member_id_pattern matches an empty scan; write one that matches only your "
                          "membership cards, e.g. gym[0-9]{6}")
     accepted = sum(compiled.fullmatch(probe) is not None for probe in _PROBE_IDS)
-    if accepted * 2 >= len(_PROBE_IDS):
+    if accepted >= _PROBES_TOO_MANY:
         raise ValueError(f"member_id_pattern accepts {accepted} of {len(_PROBE_IDS)} unrelated sample ids, so "
                          "it would let anyone in; write one that matches only your membership cards, "
                          "e.g. gym[0-9]{6}")

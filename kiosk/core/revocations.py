@@ -69,11 +69,19 @@ class Revocations(Unit):
 
     def screen(self, verdict: ScanVerdict) -> ScanVerdict:
         """`verdict`, or a refusal if it accepts a code its member's revocation covers."""
-        if not isinstance(verdict, Admitted) or verdict.claims.kid == PLAIN_ID_KID:
+        if not isinstance(verdict, Admitted):
             return verdict
         claims = verdict.claims
         cutoff = self._cutoffs.get(claims.sub)
-        if cutoff is None or claims.iat >= cutoff:
+        if cutoff is None:
+            return verdict
+        if claims.kid == PLAIN_ID_KID:
+            # A typed or plain-printed id carries no issue time, so it cannot show it is newer than the
+            # withdrawal: a member whose codes were withdrawn (a lost card) comes in with their new code.
+            self.stats.refused_scans += 1
+            return Refused("not_allowed", CODE_REVOKED,
+                           f"revoked: {claims.sub}'s codes are withdrawn and a plain id cannot show it is newer")
+        if claims.iat >= cutoff:
             return verdict
         self.stats.refused_scans += 1
         return Refused("not_allowed", CODE_REVOKED,
