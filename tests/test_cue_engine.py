@@ -1,5 +1,7 @@
 """The live cue engine, driven by generated traces and by hand-made streams."""
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -366,6 +368,23 @@ def test_silent_sensor_in_a_set_is_reported_once_and_cues_come_back() -> None:
     assert any(isinstance(e, RepDone) and e.ts > silence_to for e in events)
 
 
+def test_a_stream_that_keeps_stalling_is_one_stale_fault_per_ten_seconds_with_the_count() -> None:
+    engine = make_engine()
+    out, ts, seq = [], T0, 0
+    for mm in (62.0, 120.0, 180.0):  # into a set
+        out += engine.on_depth(DepthSample(seq=seq, ts=ts, mm=mm))
+        ts, seq = ts + 0.02, seq + 1
+    for _ in range(20):  # 30 s of a sample, then 1.5 s of silence, again and again
+        out += engine.tick(ts + 1.5)
+        ts += 1.5
+        out += engine.on_depth(DepthSample(seq=seq, ts=ts, mm=180.0))
+        seq += 1
+    stale = [e for e in out if isinstance(e, SensorFault) and e.fault == "stale"]
+    assert 3 <= len(stale) <= 4, [e.detail for e in stale]
+    assert all(b.ts - a.ts >= 10.0 for a, b in itertools.pairwise(stale))
+    assert "stalls since the last report" in stale[1].detail
+
+
 def test_silence_outside_a_set_is_not_a_lost_sensor() -> None:
     engine = make_engine()
     engine.on_depth(DepthSample(seq=0, ts=T0, mm=62.0))
@@ -405,7 +424,7 @@ inputs = st.one_of(
     st.tuples(st.just("end"), st.floats(allow_nan=True, allow_infinity=True)),
 )
 thresholds = st.builds(CueThresholds, repeat_s=st.floats(0, 10), lumbar_liftoffs_to_stop=st.integers(1, 2),
-                       hysteresis_mm=st.floats(1, 40), sensor_lost_s=st.floats(0.1, 2))
+                       hysteresis_mm=st.floats(1, 40), sensor_lost_s=st.floats(0.25, 2))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -93,6 +93,8 @@ class CueEngine:
         self._lost = False
         self._range_report_ts: float | None = None
         self._range_unreported = 0
+        self._stale_report_ts: float | None = None
+        self._stale_unreported = 0
 
     # -- inputs ------------------------------------------------------------
 
@@ -147,8 +149,16 @@ class CueEngine:
         if not self._lost and self._last_ts is not None and now - self._last_ts >= self.thresholds.sensor_lost_s:
             self._lost = True
             self._cue(out, "sensor_lost", "warn", now)
-            out.append(SensorFault(ts=now, session=self.session, fault="stale",
-                                   detail=f"no depth reading for {now - self._last_ts:.1f} s; live cues are off"))
+            # A stream that keeps stalling (or a forged sample that keeps making it look stalled) is one
+            # fault per FAULT_REPEAT_S in the record, saying how many stalls it stands for.
+            self._stale_unreported += 1
+            last = self._stale_report_ts
+            if last is None or not 0 <= now - last < FAULT_REPEAT_S:
+                count, self._stale_unreported, self._stale_report_ts = self._stale_unreported, 0, now
+                more = f" ({count} stalls since the last report)" if count > 1 else ""
+                out.append(SensorFault(ts=now, session=self.session, fault="stale",
+                                       detail=f"no depth reading for {now - self._last_ts:.1f} s; "
+                                              f"live cues are off{more}"))
         self._rest_check(now, out)
         return out
 
