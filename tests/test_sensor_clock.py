@@ -219,3 +219,23 @@ def test_a_profile_pushed_mid_set_cannot_undo_what_a_liftoff_taught_nor_save_the
     # Saved again at the end, over the pushed revision: the next visit starts from what was learnt here.
     events.wait_for(lambda m: b'"profile_saved"' in m.payload and b'"rev":51' in m.payload.replace(b" ", b""))
     assert kiosk.profiles.book.get("m_sam").machines["generic-45"].max_depth_mm == learnt.max_depth_mm
+
+
+def test_a_depth_sample_stamped_ahead_cannot_hide_the_real_liftoffs_after_it(broker, collect, at_the_machine):
+    node, events = at_the_machine
+    samples, _ = _samples(start=time.time())
+    deep = [n for n, s in enumerate(samples) if s.mm > 240]
+    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)
+    for n, sample in enumerate(samples):
+        node.depth(sample)
+        if n == first - 5:
+            # Within the 5 s a real node may jump ahead: the stream's newest time runs 5 s ahead of the truth.
+            node.depth(DepthSample(seq=sample.seq + 1, ts=sample.ts + 4.9, mm=sample.mm))
+        if n in (first, second):
+            node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
+            node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
+        if n == second:
+            break
+    events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
+    lumbar = [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
+    assert lumbar == ["warn", "stop"]

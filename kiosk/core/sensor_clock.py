@@ -45,7 +45,10 @@ class SensorClock:
     _restart_expected: bool = False
 
     def believable(self, ts: float, received_at: float, seq: int | None = None) -> bool:
-        """Whether `ts` (a depth sample's with its `seq`, or an event's without) may be used; counts refusals."""
+        """Whether `ts` (a depth sample's with its `seq`, or an event's without) may be used; counts refusals.
+
+        Depth samples are held to the kiosk's clock and to the stream's recent past; events to the clock only.
+        """
         self.just_restarted = False
         why = self._doubt(ts, received_at, seq)
         if why is None:
@@ -76,7 +79,10 @@ class SensorClock:
             self.restarts += 1
             self.just_restarted = True
             return None
-        if self._last_ts is None:
+        if self._last_ts is None or seq is None:
+            # A lift-off event is held only to the kiosk's clock: refusing one because a forged depth
+            # sample ran the stream ahead would hide a real lift-off, its warning and the set's stop.
+            # A wrongly accepted one errs the safe way (a warning, a shallower max depth).
             return None
         behind = self._last_ts - ts
         if behind > MAX_BEHIND_S:
