@@ -140,3 +140,4 @@ def test_a_wedge_scanner_reading_a_card_twice_is_one_scan(broker, tmp_path, coll
     finally:
         if proc.poll() is None:
             proc.kill()
+

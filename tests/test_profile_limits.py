@@ -143,3 +143,24 @@ def test_a_forgotten_members_save_waits_for_their_profile_and_never_goes_back_a_
     assert final["machines"]["other-model"] == other_machine | {"seat_notch": 1, "foot_height": "mid",
                                                                 "foot_width": "shoulder", "toe_angle_deg": 15,
                                                                 "notes": ""}
+
+
+def test_the_profile_intake_holds_a_bounded_number_of_bytes_and_counts_what_it_drops():
+    import threading
+
+    from kiosk.core.profile_sync import INTAKE_MAX_BYTES, ProfileIntake
+
+    release, filed, dropped = threading.Event(), [], []
+    intake = ProfileIntake(lambda topic, payload: (release.wait(10), filed.append(topic)),
+                           on_dropped=lambda: dropped.append(1))
+    intake.start()
+    try:
+        payload = b"x" * 65536
+        sent = INTAKE_MAX_BYTES // len(payload) + 50  # the filer is stuck: the queue fills up
+        for n in range(sent):
+            intake.put(f"t{n}", payload)
+        assert 45 <= len(dropped) <= 51, "past the bound, dropped and counted, not held"
+        release.set()
+    finally:
+        intake.stop()
+    assert len(filed) + len(dropped) == sent

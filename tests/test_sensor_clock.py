@@ -12,6 +12,7 @@ from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.devbroker import publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
+from tests.helpers import eventually
 
 R = "gym/v1/testgym/lp1"
 YEAR_1970, YEAR_3000 = 1.0, 32503679999.0
@@ -239,3 +240,41 @@ def test_a_depth_sample_stamped_ahead_cannot_hide_the_real_liftoffs_after_it(bro
     events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
     lumbar = [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
     assert lumbar == ["warn", "stop"]
+
+
+def test_a_flood_of_new_member_profiles_is_filed_off_the_core_thread_and_liftoffs_still_stop_the_set(
+        broker, collect, at_the_machine, kiosk):
+    node, events = at_the_machine
+    flood = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
+    flood.connect(broker.host, broker.port)
+    flood.loop_start()
+    samples, _ = _samples(start=time.time())
+    deep = [n for n, s in enumerate(samples) if s.mm > 240]
+    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)
+    posted_before, received_before = kiosk.inbox.posted, kiosk.profiles.book.stats.received
+    try:
+        for n, sample in enumerate(samples):
+            # Anyone with a kiosk login may publish profiles: 10 new members per sample, 500 a second.
+            for m in range(10):
+                member = f"x{n:04d}{m}"
+                profile = MemberProfile(member=member, name="", rev=1, updated=1.0, machines={})
+                flood.publish(f"gym/v1/testgym/members/{member}/profile", encode(profile), qos=0)
+            node.depth(sample)
+            if n in (first, second):
+                node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
+                node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
+            if n == second:
+                break
+        events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
+        flooded = (second + 1) * 10
+        eventually(lambda: kiosk.profiles.book.stats.received - received_before >= flooded, timeout=30,
+                   what="the flood filed")
+    finally:
+        flood.loop_stop()
+        flood.disconnect()
+    lumbar = [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
+    assert lumbar == ["warn", "stop"]
+    # Samples, events and news for the member at the machine went through the core's queue; the
+    # flood did not (it was filed on the profile intake's own thread).
+    assert kiosk.inbox.posted - posted_before < flooded / 4, (kiosk.inbox.posted - posted_before, flooded)
+    assert kiosk.inbox.overflows == 0

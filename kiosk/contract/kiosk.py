@@ -55,6 +55,8 @@ class DefenceCounters(ReportModel):
     profiles_too_large: int = Field(0, description="Profiles refused for their size.")
     profiles_evicted: int = Field(0, description="Cached profiles forgotten to keep the member limit.")
     profiles_cached: int = Field(0, description="Members in the local cache now.")
+    profiles_dropped: int = Field(0, description="Profiles that arrived faster than the cache could file them "
+                                  "(a flood); dropped past a bound, never in the sensor's way.")
     replies_redirected: int = Field(0, description="Requests whose Response Topic was refused; "
                                     "answered on the kiosk's own `res` topic.")
     codes_revoked: int = Field(0, description="Scans refused by the site's revocation list.")

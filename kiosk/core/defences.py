@@ -20,6 +20,7 @@ def defence_counters(floors: FloorStats, profiles: ProfileStats, replies_redirec
         profiles_too_large=profiles.too_large,
         profiles_evicted=profiles.evicted,
         profiles_cached=profiles.cached,
+        profiles_dropped=profiles.dropped,
         replies_redirected=replies_redirected,
         codes_revoked=revocations.refused_scans,
         revocation_entries=revocations.entries,

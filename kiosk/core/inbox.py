@@ -32,11 +32,13 @@ class Inbox:
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self.errors = 0
         self.overflows = 0
+        self.posted = 0  # jobs handed to the core thread, dropped ones included: what its inputs cost it
 
     def start(self) -> None:
         self._thread.start()
 
     def post(self, job: Callable[[], object]) -> None:
+        self.posted += 1
         try:
             self._queue.put_nowait(job)
         except queue.Full:

@@ -7,9 +7,17 @@ the latest retained profiles, as `latest.rev + 1`, so an offline kiosk never
 pushes an old revision over a newer one. A save leaves the `pending` table
 only once the broker has acknowledged it, so a kill at any moment neither
 loses it nor saves it twice. The cache is opened at start.
+
+Profiles are filed into the cache on a thread of their own (`ProfileIntake`),
+not on the core thread: thousands arrive retained at every connect, and any
+kiosk login may publish them, so a flood of them must never sit in the queue
+a lift-off waits in. Only news for the member at the machine (a newer profile,
+an erasure) is handed to the core.
 """
 
 import logging
+import queue
+import threading
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -25,6 +33,49 @@ log = logging.getLogger(__name__)
 
 # Retained profiles arrive right after the subscription; held saves wait this long after a connect.
 PROFILE_SYNC_S = 1.0
+# Profiles waiting to be filed, in payload bytes: a gym's whole membership at about 1 KiB each fits many
+# times over; a flood past it is dropped and counted rather than held in memory (64 KiB each at worst).
+INTAKE_MAX_BYTES = 16 * 1024 * 1024
+
+
+class ProfileIntake:
+    """A bounded queue and a thread that files profile messages; `put` may be called from paho's thread."""
+
+    def __init__(self, file: Callable[[str, bytes], None], on_dropped: Callable[[], None]) -> None:
+        self._file = file
+        self._on_dropped = on_dropped
+        self._queue: queue.SimpleQueue[tuple[str, bytes] | None] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._bytes = 0
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="profile-intake", daemon=True)
+        self._thread.start()
+
+    def put(self, topic: str, payload: bytes) -> None:
+        with self._lock:
+            if self._bytes + len(payload) > INTAKE_MAX_BYTES:
+                self._on_dropped()
+                return
+            self._bytes += len(payload)
+        self._queue.put((topic, payload))
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(5)
+            self._thread = None
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            topic, payload = item
+            with self._lock:
+                self._bytes -= len(payload)
+            try:
+                self._file(topic, payload)
+            except Exception:
+                log.exception("profile on %s not filed", topic[:120])
 
 
 class ProfileSync(Unit):
@@ -38,6 +89,9 @@ class ProfileSync(Unit):
         self._on_received = on_received
         self._on_saved = on_saved
         self._book: ProfileBook | None = None
+        self._intake: ProfileIntake | None = None
+        self._dropped_logged = False
+        self._watched: str | None = None  # set on the core thread, read on the intake thread
         self._synced_at = float("inf")
         self._after_start = True  # the first pass over held saves: they may be from before a kill
         # Saves published and not yet acknowledged by the broker, by (member, model).
@@ -52,12 +106,24 @@ class ProfileSync(Unit):
     def start(self) -> None:
         settings = self.wiring.settings
         self._book = ProfileBook(settings.data_dir / "profiles.sqlite3", settings.profile_cache_members)
-        self.listen(member_profiles_filter(self.wiring.settings.site), self._profile_message, qos=1)
+        self._intake = intake = ProfileIntake(self._file, on_dropped=self._dropped)
+        intake.start()
+        self.wiring.link.subscribe(member_profiles_filter(settings.site),
+                                   lambda topic, payload, _props: intake.put(topic, bytes(payload)), qos=1)
         self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self._connected))
 
     def stop(self) -> None:
+        if self._intake is not None:
+            self._intake.stop()
         if self._book is not None:
             self._book.close()
+
+    def watch(self, member: str | None) -> None:
+        """The member at the machine (None: nobody): only their profile's news goes to the core thread.
+
+        Called before their settings are read from the cache, so a profile filed after that read is told.
+        """
+        self._watched = member
 
     def settings_for(self, member: str) -> tuple[MemberProfile | None, MachineSettings | None]:
         """The member's profile and their settings for this machine model (a held save wins)."""
@@ -111,10 +177,21 @@ class ProfileSync(Unit):
             self.book.release(held.member, held.model, held.settings)
             self._on_saved(profile)
 
-    def _profile_message(self, topic: str, payload: bytes, _props: object, _received_at: float) -> None:
+    def _file(self, topic: str, payload: bytes) -> None:
+        """On the intake thread: into the cache; news of a newer profile (or an erasure) to the core."""
         parsed = parse(topic)
         if parsed is None or parsed.member is None:
             return
-        profile = self.book.receive(parsed.member, payload)
-        if profile is not None or not payload:
-            self._on_received(parsed.member, profile)
+        member = parsed.member
+        profile = self.book.receive(member, payload)
+        # Read after filing: a session that began meanwhile either read this profile from the cache or is
+        # already watched here (see `watch`), so no news for the member at the machine is missed.
+        if (profile is not None or not payload) and member == self._watched:
+            self.wiring.inbox.post(lambda: self._on_received(member, profile))
+
+    def _dropped(self) -> None:
+        self.book.stats.dropped += 1
+        if not self._dropped_logged:  # once per run: a flood must not flood the log too
+            self._dropped_logged = True
+            log.error("profiles arrive faster than they can be filed; dropping past %d bytes (counted in "
+                      "defences.profiles_dropped)", INTAKE_MAX_BYTES)

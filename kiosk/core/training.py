@@ -57,6 +57,7 @@ class Training:
     def begin(self, member: str, name: str, role: Role, now: float) -> None:
         """An accepted member code: their saved settings, or a first-timer's safe ones and the guided setup."""
         geometry = self._geometry()
+        self._profiles.watch(member)
         profile, saved = self._profiles.settings_for(member)
         settings = on_this_machine(saved, geometry, self.floor_stats) if saved else first_time_settings(geometry)
         kept = with_target_margin(settings)
@@ -91,6 +92,7 @@ class Training:
                               member=session.member, duration_s=max(0.0, now - session.started),
                               max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
         self.session, self.engine, self.setup = None, None, None
+        self._profiles.watch(None)
         self._on_end()
         self._modes.rest()
 
