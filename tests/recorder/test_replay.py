@@ -336,6 +336,9 @@ def test_a_malformed_or_foreign_replay_reply_is_counted_and_ignored(broker, stor
         publish(broker, topic, b'{"transaction": "op-1", "status": "ok", "data": {"sent": 0, '
                                b'"missing": [{"from_eid": 1, "to_eid": 100}]}}', qos=1)
         eventually(lambda: recorder.total.received >= 6, what="the replies received")
+        # Counted as refused on the writer thread, a moment after the network thread counted them received.
+        eventually(lambda: recorder.total.refused["replay_reply_invalid"] >= 5, what="the bad replies refused")
+        time.sleep(0.2)
         assert recorder.total.refused["replay_reply_invalid"] == 5
         emit(kiosk, 3)
         eventually(lambda: stored(store_url) == [1, 2, 3], what="the kiosk's events still stored")
