@@ -275,8 +275,13 @@ class EventJournal(Unit):
                 log.error("journaled event %d unreadable, not replayed: %s", eid, exc)
                 missing.append(EidRange(from_eid=eid, to_eid=eid))
                 continue
-            self.wiring.link.publish(self.wiring.topics.kiosk_event, event.model_copy(update={"replayed": True}),
-                                     qos=1)
+            info = self.wiring.link.publish(self.wiring.topics.kiosk_event,
+                                            event.model_copy(update={"replayed": True}), qos=1)
+            if info.rc != mqtt.MQTT_ERR_SUCCESS:
+                # paho's queue is full (replays asked faster than the link sends them): the reply stops
+                # before this one, so the asker asks again for the rest rather than taking it as sent.
+                truncated_at = end = eid - 1
+                break
             sent += 1
         if expected <= end:
             missing.append(EidRange(from_eid=expected, to_eid=end))
