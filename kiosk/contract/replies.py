@@ -128,6 +128,10 @@ class Replayed(ReportModel):
     missing: list[EidRange] = Field(description="ranges asked for that the journal no longer holds (or never had)")
     truncated_at: int | None = Field(
         default=None, description="a range longer than one request may cover stops after this eid; ask again")
+    skipped: list[EidRange] = Field(
+        default_factory=list,
+        description="parts of `missing` this kiosk skipped when it started after a power cut, so that no eid "
+        "is used twice: any of them a receiver holds is the only copy, the rest were never used")
 
 
 # The reply `data` of each contract command, by command name.

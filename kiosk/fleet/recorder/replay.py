@@ -200,9 +200,15 @@ class GapWatch:
             self._hurry.add(asked.machine)
         log.info("kiosk %s replayed %d events of %d..%d", asked.machine, replayed.sent, asked.from_eid,
                  asked.to_eid)
+        skipped = [(r.from_eid, r.to_eid) for r in replayed.skipped]
         for r in replayed.missing:
             lo, hi = max(r.from_eid, asked.from_eid), min(r.to_eid, asked.to_eid)
-            if lo <= hi:
+            if lo > hi:
+                continue
+            if any(a <= lo and hi <= b for a, b in skipped):
+                log.info("kiosk %s skipped eids %d..%d when it started after a power cut: never used, or only "
+                         "what this record already holds", asked.machine, lo, hi)
+            else:
                 log.warning("kiosk %s no longer holds events %d..%d (%d events): recorded as lost", asked.machine,
                             lo, hi, hi - lo + 1)
         if replayed.truncated_at is not None:
