@@ -214,3 +214,15 @@ def test_a_link_that_cannot_reach_its_broker_logs_it_once_per_outage(caplog):
     assert len(warnings) == 1
     assert warnings[0].startswith("cannot reach broker mqtt://127.0.0.1:") and "as kiosk-lp5" in warnings[0]
     assert link.stats.last_error == "cannot reach the broker"
+
+
+def test_status_shows_the_sensor_node_its_kiosk_relays_and_marks_it_last_heard_once_the_kiosk_is_lost(broker, capsys):
+    retain_ready(broker)
+    node = SensorStatus(state="ready", ts=time.time(), fw="2.1", rate_hz=50.0)
+    publish(broker, LP5.kiosk_sensor, encode(node), retain=True)  # all a site broker holds of the node
+    assert fleet("status", *on_site(broker), "--wait", "0.3") == 0
+    assert "ready 50 Hz" in row_of(capsys.readouterr().out, "lp5")
+    publish(broker, LP5.kiosk_bridge, b"0", retain=True)  # the site lost the kiosk's broker
+    assert fleet("status", *on_site(broker), "--wait", "0.3") == 0
+    row = row_of(capsys.readouterr().out, "lp5")
+    assert row.split()[1] == "lost" and "ready 50 Hz (last heard)" in row

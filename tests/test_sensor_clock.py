@@ -278,3 +278,21 @@ def test_a_flood_of_new_member_profiles_is_filed_off_the_core_thread_and_liftoff
     # flood did not (it was filed on the profile intake's own thread).
     assert kiosk.inbox.posted - posted_before < flooded / 4, (kiosk.inbox.posted - posted_before, flooded)
     assert kiosk.inbox.overflows == 0
+
+
+def test_the_kiosk_relays_its_nodes_status_for_the_site_on_change_and_at_most_once_a_second(
+        broker, collect, at_the_machine):
+    node, _ = at_the_machine
+    relayed = collect(f"{R}/kiosk/sensor")
+    node.status("ready")
+    first = relayed.wait_for(lambda m: True).decode(SensorStatus)
+    assert first.state == "ready" and first.fw == "test"
+    for n in range(10):  # a node flapping within a second, back to ready at the end
+        node.status("disconnected" if n % 2 == 0 else "ready")
+    time.sleep(1.5)
+    assert len(relayed.messages) == 1, "flaps within a second, ending where it was, are not news"
+    node.status("disconnected")
+    last = relayed.wait_for(lambda m: m.decode(SensorStatus).state == "disconnected", timeout=5)
+    assert last.decode(SensorStatus).state == "disconnected"
+    late = collect(f"{R}/kiosk/sensor")
+    assert late.wait_for(lambda m: True).retain, "kept for whoever looks later"

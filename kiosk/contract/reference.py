@@ -34,6 +34,8 @@ TOPICS = [
     ("R/sensor/status", "sensor node", 1, "yes (Will `lost`)", SensorStatus),
     ("R/kiosk/status", "kiosk", 1, "yes (Will `lost`)", KioskStatus),
     ("R/kiosk/info", "kiosk", 1, "yes", KioskInfo),
+    # Sensor topics never cross a bridge: the kiosk relays its node's status for the site.
+    ("R/kiosk/sensor", "kiosk (its node's status, relayed)", 1, "yes", SensorStatus),
     ("R/kiosk/telemetry", "kiosk", 0, "no", KioskTelemetry),
     ("R/kiosk/event", "kiosk -> operators", 1, "no", None),
     # Written by mosquitto, not by the kiosk: its bridge's notification, with the site broker's Will for it.

@@ -94,6 +94,11 @@ class MachineTopics:
         return f"{self.root}/kiosk/event"
 
     @property
+    def kiosk_sensor(self) -> str:
+        """The machine's sensor node's status as its kiosk last heard it (retained): sensor topics stay local."""
+        return f"{self.root}/kiosk/sensor"
+
+    @property
     def kiosk_bridge(self) -> str:
         """`1` while the kiosk's broker is bridged to the site, `0` once the site broker lost it (retained).
 
@@ -152,6 +157,7 @@ _MACHINE_KINDS = {
     ("kiosk", "telemetry"): "kiosk_telemetry",
     ("kiosk", "event"): "kiosk_event",
     ("kiosk", "bridge"): "kiosk_bridge",
+    ("kiosk", "sensor"): "kiosk_sensor",
     ("kiosk", "config", "set"): "kiosk_config_set",
     ("kiosk", "config", "state"): "kiosk_config_state",
 }

@@ -12,7 +12,7 @@ The units own the topics (see each module's first lines):
 | presence | `presence.py` | `R/kiosk/status`, `R/kiosk/info`, `R/kiosk/telemetry` |
 | operators | `operators.py` | `R/kiosk/cmd/#`, `.../broadcast/cmd/#`, `R/kiosk/res/*`, config set/state |
 | mode commands | `mode_commands.py` | handlers of `out_of_order`, `in_service`, `message`, `end_session`, ... |
-| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event`, `R/sensor/status` |
+| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event`, `R/sensor/status`, `R/kiosk/sensor` (relayed) |
 | profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
 | events | `journal.py` | `R/kiosk/event`, the `replay` command |
 | revocations | `revocations.py` | `gym/v1/{site}/config/revocations` |

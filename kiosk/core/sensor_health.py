@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.kiosk import SensorHealth
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
-from kiosk.core.link import MqttLink
 from kiosk.core.sensor_clock import SensorClock
 
 log = logging.getLogger(__name__)
@@ -48,20 +47,17 @@ class SensorMonitor:
         """Sensor clock minus kiosk clock."""
         return self.clock.offset
 
-    def attach(self, link: MqttLink, status_topic: str, post: Callable[[Callable[[], None]], None]) -> None:
-        """Follow the node's retained status; `post` hands work to the core thread."""
-        link.subscribe(status_topic, lambda _t, payload, _p: post(lambda: self.status_seen(payload)), qos=1)
-
-    def status_seen(self, payload: bytes) -> None:
-        """A `ready` status newer than the last one means the node (re)started."""
+    def status_seen(self, payload: bytes) -> SensorStatus | None:
+        """A `ready` status newer than the last one means the node (re)started; the status, if it is one."""
         try:
             status = decode(SensorStatus, payload)
         except PayloadError as exc:
             log.warning("sensor status refused: %s", exc)
-            return
+            return None
         if status.state == "ready" and (self._status_ts is None or status.ts > self._status_ts):
             self.clock.sensor_restarted()
         self._status_ts = status.ts if self._status_ts is None else max(self._status_ts, status.ts)
+        return status
 
     def sample_seen(self, received_at: float, item: DepthSample | LiftoffEvent,
                     to_mm: Callable[[float], float] = float, travel_mm: float | None = None) -> bool:

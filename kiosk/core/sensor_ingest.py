@@ -1,4 +1,5 @@
-"""Unit `sensor`: owns `R/sensor/depth`, `R/sensor/event` and `R/sensor/status`, the machine's own sensor node.
+"""Unit `sensor`: owns `R/sensor/depth`, `R/sensor/event` and `R/sensor/status` (the machine's own sensor node),
+and `R/kiosk/sensor`, where it tells the site what its node last said of itself.
 
 Every sample is decoded strictly, checked against the kiosk's clock and the
 stream's own recent past (`SensorClock`: a sample far from either never moves
@@ -7,7 +8,10 @@ millimetres, and handed to the kiosk's session logic. A bad payload or a
 refused timestamp is counted and reported as an `invalid_payloads`
 `sensor_fault` at most every 30 s; a node slower than 20 samples/s is a
 `rate_low` one, when it becomes so and every 5 min while it stays so.
-It also keeps what the maintenance screen shows of the sensor: the last raw
+Sensor topics never cross the bridge, so the node's status (its Will `lost`
+included) is relayed, retained, on the kiosk's own `R/kiosk/sensor` when its
+state or firmware changes, at most once a second. It also keeps what the
+maintenance screen shows of the sensor: the last raw
 and calibrated reading, which pads are lifted, rate and silence.
 """
 
@@ -18,7 +22,7 @@ from typing import Literal, TypeVar
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.events import SensorFault
 from kiosk.contract.kiosk import SensorHealth
-from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.core import wording
 from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.cues.health import StreamHealth
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 INVALID_REPORT_EVERY_S = 30.0
 # A node that stays too slow is told once when it becomes so, then again this often while it stays so.
 RATE_LOW_REPORT_EVERY_S = 300.0
+# The node's status is relayed to the site at most this often, however often it flips.
+RELAY_EVERY_S = 1.0
 # Calibrating takes the sled's reading as it is now: an older one may be from before it moved.
 CALIBRATION_READING_MAX_AGE_S = 1.0
 
@@ -57,15 +63,19 @@ class SensorIngest(Unit):
         self._on_restart = on_restart
         self._last_invalid_report = 0.0
         self._rate_low_reported: float | None = None  # when, while the rate is low; None while it is fine
+        self._node: SensorStatus | None = None  # the node's newest status
+        self._relayed: tuple[str, str] | None = None  # (state, fw) last relayed to the site
+        self._relayed_at = float("-inf")
 
     def start(self) -> None:
         self._calibration = CalibrationStore(self.wiring.settings.data_dir, self._travel_mm)
         topics = self.wiring.topics
         self.listen(topics.sensor_depth, self._depth_message, qos=0)
         self.listen(topics.sensor_event, self._event_message, qos=1)
-        self.listen(topics.sensor_status, lambda _t, payload, _p, _at: self.monitor.status_seen(payload), qos=1)
+        self.listen(topics.sensor_status, self._status_message, qos=1)
 
     def tick(self, now: float) -> None:
+        self._relay(now)
         if not self.monitor.rate_low(now):
             self._rate_low_reported = None
             return
@@ -153,6 +163,19 @@ class SensorIngest(Unit):
         sample = raw.model_copy(update={"mm": self.calibration.to_mm(raw.mm)})
         self.monitor.last_mm = sample.mm
         self._on_depth(sample, received_at)
+
+    def _status_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
+        status = self.monitor.status_seen(payload) if payload else None
+        if status is not None:
+            self._node = status
+            self._relay(received_at)
+
+    def _relay(self, now: float) -> None:
+        node = self._node
+        if node is None or (node.state, node.fw) == self._relayed or now - self._relayed_at < RELAY_EVERY_S:
+            return
+        self._relayed, self._relayed_at = (node.state, node.fw), now
+        self.wiring.link.publish(self.wiring.topics.kiosk_sensor, node, qos=1, retain=True)
 
     def _event_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
         event = self._decode(LiftoffEvent, payload, received_at)

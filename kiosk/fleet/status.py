@@ -30,6 +30,7 @@ from kiosk.fleet.view import (
     KIOSK_INFO,
     KIOSK_STATUS,
     KIOSK_TELEMETRY,
+    SENSOR_RELAYED,
     SENSOR_STATUS,
     BadPayload,
     FleetView,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
     from kiosk.fleet.cli import FleetParser
 
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS,
-           "config": CONFIG_STATE, "event": KIOSK_EVENTS, "bridge": KIOSK_BRIDGE}
+           "config": CONFIG_STATE, "event": KIOSK_EVENTS, "bridge": KIOSK_BRIDGE, "sensor_relayed": SENSOR_RELAYED}
 # What `--json` shows per machine: the last event is only a sign of life, not state.
 SHOWN = ("status", "info", "telemetry", "sensor", "config")
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
@@ -116,6 +117,7 @@ def records(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | N
     return [
         {"machine": machine,
          **{name: _as_json(view.value(machine, name)) for name in SHOWN},
+         "sensor": _as_json(view.sensor(machine)),
          "telemetry": _as_json(_telemetry(view, machine, recorded)),
          # False once the site broker lost the kiosk's bridge; null where no bridge reports (no site broker).
          "bridge": _bridged(view, machine),
@@ -140,13 +142,14 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _row(view: FleetView, machine: str, now: float, recorded: dict[str, KioskTelemetry]) -> tuple[str, ...]:
-    status, info, sensor, config = (view.value(machine, name) for name in ("status", "info", "sensor", "config"))
+    status, info, config = (view.value(machine, name) for name in ("status", "info", "config"))
+    sensor = view.sensor(machine)
     refused = isinstance(config, ConfigState) and config.status == "error"
     return (
         machine,
         *_cells(status, 4, lambda s: [view.kiosk_state(machine), s.mode, s.version, str(s.boot)]),
         *_cells(info, 2, lambda i: [i.machine_model, i.config_version + (" (push refused)" if refused else "")]),
-        *_cells(sensor, 1, lambda s: [f"{s.state} {s.rate_hz:g} Hz" if s.state == "ready" else s.state]),
+        *_cells(sensor, 1, lambda s: [_sensor_state(s, view.kiosk_state(machine) == "lost")]),
         *_cells(_telemetry(view, machine, recorded), 1, lambda t: [_sensor_health(t, now)]),
         _age(_last_seen_age(view, machine, now, recorded)),
     )
@@ -190,6 +193,12 @@ def _last_seen_age(view: FleetView, machine: str, now: float,
         # than its arrival when the kiosk's clock runs ahead.
         stamps += [seen.value.ts, now - (monotonic_now - seen.at)]
     return round(max(0.0, now - max(stamps)), 1) if stamps else None
+
+
+def _sensor_state(sensor: Any, kiosk_lost: bool) -> str:
+    text = f"{sensor.state} {sensor.rate_hz:g} Hz" if sensor.state == "ready" else sensor.state
+    # With its kiosk gone, nobody at the site can hear the node: the last word is all there is.
+    return f"{text} (last heard)" if kiosk_lost else text
 
 
 def _bridged(view: FleetView, machine: str) -> bool | dict[str, str] | None:

@@ -62,6 +62,8 @@ KIOSK_EVENTS = Source("kiosk/event", KIOSK_EVENT)
 CONFIG_STATE = Source("kiosk/config/state", ConfigState)
 SENSOR_STATUS = Source("sensor/status", SensorStatus)
 KIOSK_BRIDGE = Source("kiosk/bridge", None, read=bridge_state)
+# The node's status as its kiosk relays it: the only copy at a site broker (sensor topics stay local).
+SENSOR_RELAYED = Source("kiosk/sensor", SensorStatus)
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,11 @@ class FleetView:
             return "lost"
         status = self.value(machine, "status")
         return status.state if isinstance(status, KioskStatus) else "unknown"
+
+    def sensor(self, machine: str) -> Any:
+        """The sensor node's own status where it is heard, else what its kiosk relays (None when neither)."""
+        own = self.value(machine, "sensor")
+        return own if own is not None else self.value(machine, "sensor_relayed")
 
     def online(self) -> list[str]:
         return [m for m in self.machines() if self.kiosk_state(m) == "ready"]
