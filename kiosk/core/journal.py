@@ -92,14 +92,23 @@ class EventJournal(Unit):
         if reserved > last and not clean and meta.get("boot_id") != boot:
             # The machine went down with the kiosk: what the journal had last may not have reached the disk,
             # though it may have reached the broker. Go on after every eid that could have been used.
-            with db:
-                db.execute("INSERT INTO skipped (from_eid, to_eid) VALUES (?, ?)", (last + 1, reserved))
+            try:
+                with db:
+                    db.execute("INSERT INTO skipped (from_eid, to_eid) VALUES (?, ?)", (last + 1, reserved))
+            except sqlite3.Error as exc:  # skipped all the same: only `replay` will not name the range
+                log.error("journal: skipped eids not recorded: %s", exc)
             log.warning("started after a power cut or crash of the machine: eids %d..%d skipped, none is reused",
                         last + 1, reserved)
             last = reserved
         self.health.last_eid = last or None
         self._reserved_upto = last
-        self._reserve(boot=boot)
+        try:
+            self._reserve(boot=boot)
+        except sqlite3.Error as exc:
+            # A full disk at start: the kiosk still serves; the events' own writes report the trouble.
+            self.health.write_errors += 1
+            self.health.last_error = f"eid reservation failed: {exc}"[:200]
+            log.error("journal: eid block not reserved at start: %s", exc)
         self._count()
         self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self._flush))
         self.wiring.commands.register("replay", self._replay)
