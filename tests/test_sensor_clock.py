@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 import pytest
@@ -76,6 +77,26 @@ def _settled(events, reps: int) -> list[dict]:
     """The kiosk's events once the set ended, with `reps` reps or whatever came."""
     events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=30)
     return [json.loads(m.payload) for m in events.messages]
+
+
+def two_liftoff_set(node: Node, between: Callable[[int, DepthSample], None] = lambda _n, _s: None) -> None:
+    """Play a set in which the lower back lifts off in two different reps; `between(n, sample)` runs
+    after each sample is sent, the first lift-off's sample included."""
+    samples, _ = _samples(start=time.time())
+    deep = [n for n, s in enumerate(samples) if s.mm > 240]
+    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)
+    for n, sample in enumerate(samples[:second + 1]):
+        node.depth(sample)
+        if n in (first, second):
+            node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
+            node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
+        between(n - first, sample)
+
+
+def lumbar_cues(events) -> list[str]:
+    """The severities of the lumbar lift-off cues, once the set's stop has come."""
+    events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
+    return [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
 
 
 def test_liftoffs_stamped_1970_or_3000_are_refused_and_a_real_one_is_cued(broker, collect, at_the_machine):
@@ -188,58 +209,41 @@ def test_a_node_slower_than_the_contract_is_told_once_and_a_fast_one_is_not(brok
 def test_a_profile_pushed_mid_set_cannot_undo_what_a_liftoff_taught_nor_save_the_set_from_its_stop(
         broker, collect, at_the_machine, kiosk):
     node, events = at_the_machine
-    samples, _ = _samples()
-    deep = [n for n, s in enumerate(samples) if s.mm > 240]
-    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)  # two different reps
-    for n, sample in enumerate(samples):
-        node.depth(sample)
-        if n in (first, second):
-            node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
-            node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
-        if n == first:
-            events.wait_for(lambda m: b'"liftoff_lumbar"' in m.payload)
-            learnt = kiosk.session.settings
-            # Another login (any kiosk may write profiles) pushes a far deeper one with a newer rev.
-            pushed = MemberProfile(member="m_sam", name="Sam", rev=50, updated=2.0, machines={
-                "generic-45": TRACE_SETTINGS.model_copy(update={"max_depth_mm": 500.0, "target_depth_mm": 480.0})})
-            publish(broker, "gym/v1/testgym/members/m_sam/profile", encode(pushed), retain=True)
-            deadline = time.monotonic() + 10
-            while kiosk.profiles.book.rev("m_sam") != 50:
-                assert time.monotonic() < deadline
-                time.sleep(0.02)
-            assert kiosk.session.settings == learnt, "the session kept what the lift-off taught"
-        if n == second:
-            break
+    learnt = []
+
+    def push_a_deeper_profile(after_first: int, _sample: DepthSample) -> None:
+        if after_first != 0:
+            return
+        events.wait_for(lambda m: b'"liftoff_lumbar"' in m.payload)
+        learnt.append(kiosk.session.settings)
+        # Another login (any kiosk may write profiles) pushes a far deeper one with a newer rev.
+        pushed = MemberProfile(member="m_sam", name="Sam", rev=50, updated=2.0, machines={
+            "generic-45": TRACE_SETTINGS.model_copy(update={"max_depth_mm": 500.0, "target_depth_mm": 480.0})})
+        publish(broker, "gym/v1/testgym/members/m_sam/profile", encode(pushed), retain=True)
+        eventually(lambda: kiosk.profiles.book.rev("m_sam") == 50, what="the pushed profile in the cache")
+        assert kiosk.session.settings == learnt[0], "the session kept what the lift-off taught"
+
+    two_liftoff_set(node, push_a_deeper_profile)
+    assert lumbar_cues(events) == ["warn", "stop"], "the second lift-off of the set still stops it"
     events.wait_for(lambda m: b'"set_end"' in m.payload, timeout=15)
-    cues = [json.loads(m.payload) for m in events.messages]
-    lumbar = [e["severity"] for e in cues if e.get("cue") == "liftoff_lumbar"]
-    assert lumbar == ["warn", "stop"], "the second lift-off of the set still stops it"
-    set_end = next(e for e in cues if e["type"] == "set_end")
+    set_end = next(json.loads(m.payload) for m in events.messages if b'"set_end"' in m.payload)
     assert set_end["stopped"] is True and set_end["liftoffs"] == 2
     kiosk.end_session("logout")
     # Saved again at the end, over the pushed revision: the next visit starts from what was learnt here.
     events.wait_for(lambda m: b'"profile_saved"' in m.payload and b'"rev":51' in m.payload.replace(b" ", b""))
-    assert kiosk.profiles.book.get("m_sam").machines["generic-45"].max_depth_mm == learnt.max_depth_mm
+    assert kiosk.profiles.book.get("m_sam").machines["generic-45"].max_depth_mm == learnt[0].max_depth_mm
 
 
 def test_a_depth_sample_stamped_ahead_cannot_hide_the_real_liftoffs_after_it(broker, collect, at_the_machine):
     node, events = at_the_machine
-    samples, _ = _samples(start=time.time())
-    deep = [n for n, s in enumerate(samples) if s.mm > 240]
-    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)
-    for n, sample in enumerate(samples):
-        node.depth(sample)
-        if n == first - 5:
+
+    def forge(after_first: int, sample: DepthSample) -> None:
+        if after_first == -5:
             # Within the 5 s a real node may jump ahead: the stream's newest time runs 5 s ahead of the truth.
             node.depth(DepthSample(seq=sample.seq + 1, ts=sample.ts + 4.9, mm=sample.mm))
-        if n in (first, second):
-            node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
-            node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
-        if n == second:
-            break
-    events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
-    lumbar = [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
-    assert lumbar == ["warn", "stop"]
+
+    two_liftoff_set(node, forge)
+    assert lumbar_cues(events) == ["warn", "stop"]
 
 
 def test_a_flood_of_new_member_profiles_is_filed_off_the_core_thread_and_liftoffs_still_stop_the_set(
@@ -248,32 +252,26 @@ def test_a_flood_of_new_member_profiles_is_filed_off_the_core_thread_and_liftoff
     flood = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
     flood.connect(broker.host, broker.port)
     flood.loop_start()
-    samples, _ = _samples(start=time.time())
-    deep = [n for n, s in enumerate(samples) if s.mm > 240]
-    first, second = deep[0], next(n for n in deep if n > deep[0] + 150)
     posted_before, received_before = kiosk.inbox.posted, kiosk.profiles.book.stats.received
+    sent = [0]
+
+    def ten_new_members(_after_first: int, sample: DepthSample) -> None:
+        # Anyone with a kiosk login may publish profiles: 10 new members per sample, 500 a second.
+        for _ in range(10):
+            member = f"x{sent[0]:06d}"
+            sent[0] += 1
+            profile = MemberProfile(member=member, name="", rev=1, updated=1.0, machines={})
+            flood.publish(f"gym/v1/testgym/members/{member}/profile", encode(profile), qos=0)
+
     try:
-        for n, sample in enumerate(samples):
-            # Anyone with a kiosk login may publish profiles: 10 new members per sample, 500 a second.
-            for m in range(10):
-                member = f"x{n:04d}{m}"
-                profile = MemberProfile(member=member, name="", rev=1, updated=1.0, machines={})
-                flood.publish(f"gym/v1/testgym/members/{member}/profile", encode(profile), qos=0)
-            node.depth(sample)
-            if n in (first, second):
-                node.event(LiftoffEvent(seq=n, ts=sample.ts, type="liftoff", zone="lumbar", state="start"))
-                node.event(LiftoffEvent(seq=n + 1, ts=sample.ts + 0.01, type="liftoff", zone="lumbar", state="end"))
-            if n == second:
-                break
-        events.wait_for(lambda m: b'"stop"' in m.payload and b'"liftoff_lumbar"' in m.payload, timeout=15)
-        flooded = (second + 1) * 10
+        two_liftoff_set(node, ten_new_members)
+        assert lumbar_cues(events) == ["warn", "stop"]
+        flooded = sent[0]
         eventually(lambda: kiosk.profiles.book.stats.received - received_before >= flooded, timeout=30,
                    what="the flood filed")
     finally:
         flood.loop_stop()
         flood.disconnect()
-    lumbar = [json.loads(m.payload)["severity"] for m in events.messages if b'"liftoff_lumbar"' in m.payload]
-    assert lumbar == ["warn", "stop"]
     # Samples, events and news for the member at the machine went through the core's queue; the
     # flood did not (it was filed on the profile intake's own thread).
     assert kiosk.inbox.posted - posted_before < flooded / 4, (kiosk.inbox.posted - posted_before, flooded)

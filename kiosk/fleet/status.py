@@ -42,7 +42,7 @@ if TYPE_CHECKING:
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS,
            "config": CONFIG_STATE, "event": KIOSK_EVENTS, "bridge": KIOSK_BRIDGE, "sensor_relayed": SENSOR_RELAYED}
 # What `--json` shows per machine: the last event is only a sign of life, not state.
-SHOWN = ("status", "info", "telemetry", "sensor", "config")
+SHOWN = ("status", "info", "config")
 HEADERS = ("MACHINE", "KIOSK", "MODE", "VERSION", "BOOT", "MODEL", "CONFIG", "SENSOR", "SENSOR HEALTH", "LAST SEEN")
 BAD = "bad payload"
 NOTHING = "-"
@@ -117,7 +117,7 @@ def records(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | N
     return [
         {"machine": machine,
          **{name: _as_json(view.value(machine, name)) for name in SHOWN},
-         "sensor": _as_json(view.sensor(machine)),
+         "sensor": _as_json(view.sensor(machine)),  # the node's own status, else what its kiosk relays
          "telemetry": _as_json(_telemetry(view, machine, recorded)),
          # False once the site broker lost the kiosk's bridge; null where no bridge reports (no site broker).
          "bridge": _bridged(view, machine),
