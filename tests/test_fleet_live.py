@@ -3,6 +3,7 @@
 Real mosquitto, real recorder store; messages published with the contract models.
 """
 
+import json
 import logging
 import re
 import socket
@@ -226,3 +227,11 @@ def test_status_shows_the_sensor_node_its_kiosk_relays_and_marks_it_last_heard_o
     assert fleet("status", *on_site(broker), "--wait", "0.3") == 0
     row = row_of(capsys.readouterr().out, "lp5")
     assert row.split()[1] == "lost" and "ready 50 Hz (last heard)" in row
+
+
+def test_a_bridge_state_that_is_not_0_or_1_is_shown_as_a_bad_payload_not_taken_for_lost(broker, capsys):
+    retain_ready(broker)
+    publish(broker, LP5.kiosk_bridge, b'{"state": "lost"}', retain=True)  # a kiosk login can write its own
+    assert fleet("status", *on_site(broker), "--wait", "0.3", "--json") == 0
+    record = next(r for r in json.loads(capsys.readouterr().out) if r["machine"] == "lp5")
+    assert "0 or 1" in record["bridge"]["bad_payload"] and record["status"]["state"] == "ready"
