@@ -4,7 +4,7 @@
 
 - `warn.wav`, `stop.wav`: the tones, synthesised from `TONES` (pure Python).
 - `spoken/<key>.wav`: the tone for the cue's severity, a short pause, then the
-  sentence from `kiosk.core.wording.SPOKEN` spoken by espeak-ng (Debian
+  sentence from `kiosk.words.wording.SPOKEN` spoken by espeak-ng (Debian
   package `espeak-ng`, installed by deploy/bootstrap.sh).
 - `manifest.json`: what each file says and how it was made; a test checks it
   against the wording, so changed words without new files fail.
@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.core.wording import SPOKEN
+from kiosk.words.wording import SPOKEN
 
 OUT = Path(__file__).resolve().parent / "sounds"
 RATE = 22_050  # espeak-ng's own rate, so tone and speech join without resampling

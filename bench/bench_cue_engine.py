@@ -18,7 +18,7 @@ from pathlib import Path
 
 from kiosk.contract.base import decode
 from kiosk.contract.sensor import DepthSample
-from kiosk.sim.replay import engine_for
+from kiosk.core.cues.replay import engine_for
 from kiosk.sim.traces import generate
 
 GOAL_SAMPLES_PER_S = 200_000

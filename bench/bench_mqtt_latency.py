@@ -23,15 +23,15 @@ from pathlib import Path
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
+from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.base import encode
 from kiosk.contract.events import KIOSK_EVENT, CueRaised
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.link import no_delay
-from kiosk.core.member_codes import new_signing_key
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import Broker
+from kiosk.dev.broker import Broker
 from kiosk.fleet.members import issue_code
+from kiosk.mqtt.link import no_delay
 
 SECTION = "## MQTT latency and ingest"
 GOAL_P99_MS = 5.0

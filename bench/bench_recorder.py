@@ -33,11 +33,11 @@ from kiosk.contract.events import RepDone
 from kiosk.contract.kiosk import KioskInfo, KioskStatus
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import MachineTopics
-from kiosk.devbroker import DEV_CONF, Broker
-from kiosk.devpostgres import PostgresServer
+from kiosk.dev.broker import DEV_CONF, Broker
+from kiosk.dev.postgres import PostgresServer
 from kiosk.fleet.recorder.intake import to_row
 from kiosk.fleet.recorder.service import BATCH
-from kiosk.fleet.recorder.store import open_store
+from kiosk.fleet.recorder.store_url import open_store
 
 SECTION = "## Recorder"
 SITE = "bench"

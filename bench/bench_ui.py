@@ -23,7 +23,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from kiosk.core.system import memory_mb  # noqa: E402
+from kiosk.core.site.system import memory_mb  # noqa: E402
 from kiosk.ui.main import WindowPlan, configure_kivy, use_headless_kivy_env  # noqa: E402
 
 use_headless_kivy_env()
@@ -76,11 +76,11 @@ def run(seconds: float) -> dict:
     from kivy.clock import Clock
     from kivy.core.window import Window
 
+    from kiosk.codes.member_codes import new_signing_key
     from kiosk.contract.sensor import LiftoffEvent
     from kiosk.core.kiosk import Kiosk
-    from kiosk.core.member_codes import new_signing_key
     from kiosk.core.settings import load_settings
-    from kiosk.devbroker import Broker
+    from kiosk.dev.broker import Broker
     from kiosk.fleet.members import issue_code
     from kiosk.sim.node import SensorNode
     from kiosk.sim.traces import generate

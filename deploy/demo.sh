@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The demo: a loopback mosquitto, the simulated sensor node and the kiosk
 # together. Opens the kiosk window when a display is there, otherwise runs
-# headless. Extra arguments go to `python -m kiosk.demo` (try --help).
+# headless. Extra arguments go to `python -m kiosk.dev.demo` (try --help).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash deploy/bootstrap.sh
@@ -10,4 +10,4 @@ if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "$(uname)" = "Linux" ] && [[ "
     echo "demo: no display found, running headless (scan codes by pasting them here)"
     set -- --headless "$@"
 fi
-exec .venv/bin/python -m kiosk.demo "$@"
+exec .venv/bin/python -m kiosk.dev.demo "$@"

@@ -19,7 +19,7 @@ from PIL import Image
 
 from kiosk.fleet.cli import main
 from kiosk.fleet.recorder.intake import Row, to_row
-from kiosk.fleet.recorder.store import open_store
+from kiosk.fleet.recorder.store_url import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "docs" / "screenshots" / "report.png"

@@ -28,18 +28,18 @@ configure_kivy(WindowPlan(False, (800, 480)))
 from kivy.clock import Clock  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from kiosk.codes.member_codes import new_signing_key  # noqa: E402
 from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
-from kiosk.core.guided_setup import SetupProgress  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
-from kiosk.core.member_codes import new_signing_key  # noqa: E402
-from kiosk.core.session import OperatorNotice, SetRecord  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
-from kiosk.core.wording import STOP_SUGGESTIONS  # noqa: E402
-from kiosk.devbroker import Broker, publish  # noqa: E402
+from kiosk.core.training.guided_setup import SetupProgress  # noqa: E402
+from kiosk.core.training.session import OperatorNotice, SetRecord  # noqa: E402
+from kiosk.dev.broker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
 from kiosk.ui.driver import AppDriver  # noqa: E402
+from kiosk.words.wording import STOP_SUGGESTIONS  # noqa: E402
 
 OUT = REPO / "docs" / "screenshots"
 SIZES = ((800, 480), (1024, 600), (1280, 800))
@@ -164,7 +164,7 @@ class Shots:
         self.kiosk.end_session("logout")  # the core's own session, so the staff code opens maintenance at once
         d.until(lambda: self.kiosk.snapshot.member is None, what="session closed")
 
-        logging.getLogger("kiosk.core.link").warning("broker link lost: reconnecting in 2 s")
+        logging.getLogger("kiosk.mqtt.link").warning("broker link lost: reconnecting in 2 s")
         d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
         d.until(lambda: app.manager.current == "maintenance", what="maintenance")
         for i in range(60):

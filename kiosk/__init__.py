@@ -1,3 +1,5 @@
 """Leg press kiosk: member settings, live lower-back cues and fleet control over MQTT."""
 
-__version__ = "0.1.0"
+from kiosk.contract.version import VERSION as __version__
+
+__all__ = ["__version__"]

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devbroker import Broker, Collector
-from tests.helpers import FakeClock
-from tests.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
+from kiosk.dev.broker import Broker, Collector
+from tests.support.helpers import FakeClock
+from tests.support.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
 
 Collect = Callable[[str], Collector]
 

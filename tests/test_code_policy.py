@@ -4,14 +4,14 @@ import json
 import time
 
 import pytest
+from tests.test_fleet_cli import fleet
 
+from kiosk.codes.member_codes import TrustedKeys, verify_code
 from kiosk.contract.config import STAFF_CODE_MAX_AGE_HOURS
 from kiosk.contract.member_code import MemberClaims
-from kiosk.core.member_codes import TrustedKeys, verify_code
-from kiosk.core.wording import CODE_REVOKED, CODE_TOO_OLD
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
 from kiosk.fleet.members import DEFAULT_DAYS, DEFAULT_STAFF_HOURS
-from tests.test_fleet_cli import fleet
+from kiosk.words.wording import CODE_REVOKED, CODE_TOO_OLD
 
 R = "gym/v1/testgym/lp1"
 REVOCATIONS = "gym/v1/testgym/config/revocations"

@@ -22,7 +22,7 @@ from kiosk.contract.discovery import (
 )
 from kiosk.contract.kiosk import KioskInfo, KioskMode
 from kiosk.contract.topics import parse
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
 
 # Home Assistant's own pattern for a discovery topic under its prefix (components/mqtt/discovery.py).
 HA_TOPIC = re.compile(r"homeassistant/(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?"

@@ -23,9 +23,9 @@ from kiosk.contract.replies import DiagnosticsReport
 from kiosk.contract.sensor import DepthSample
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import Broker, Collector
-from tests.helpers import eventually
-from tests.kiosk_harness import Keyring
+from kiosk.dev.broker import Broker, Collector
+from tests.support.helpers import eventually
+from tests.support.kiosk_harness import Keyring
 
 R = "gym/v1/testgym/lp1"
 SITE = "gym/v1/testgym"

@@ -6,8 +6,8 @@ import sys
 from kiosk.contract.base import decode
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.contract.topics import MachineTopics
+from kiosk.core.cues.replay import engine_for
 from kiosk.sim.node import SensorNode
-from kiosk.sim.replay import engine_for
 from kiosk.sim.traces import generate
 
 TOPICS = MachineTopics("gym1", "lp7")

@@ -16,8 +16,8 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import Broker
-from tests.kiosk_harness import Keyring
+from kiosk.dev.broker import Broker
+from tests.support.kiosk_harness import Keyring
 
 R = "gym/v1/testgym/lp1"
 SOAK_S = 40.0

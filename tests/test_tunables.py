@@ -7,8 +7,8 @@ import pytest
 
 from kiosk.contract.config import CueThresholds, KioskConfig
 from kiosk.contract.tunables import WHEN_APPLIED
-from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+from kiosk.dev.broker import publish
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 
 def wait(condition, timeout: float = 10.0, what: str = "") -> None:

@@ -1,16 +1,16 @@
-"""What a member reads or hears, all of it from kiosk/core/wording.py: no doubled words, no broken joins,
+"""What a member reads or hears, all of it from kiosk/words/wording.py: no doubled words, no broken joins,
 no "1 reps", as the screens and the headless presenter put the pieces together."""
 
 import re
 
 import pytest
 
+from kiosk.codes.member_codes import MESSAGES
 from kiosk.contract.events import CueRaised, PainReport, RepDone, SessionEnd, SetEnd
-from kiosk.core import wording
 from kiosk.core.cues.safety import STOP_SUGGESTIONS
-from kiosk.core.guided_setup import SetupProgress
-from kiosk.core.member_codes import MESSAGES
+from kiosk.core.snapshot import SetupProgress
 from kiosk.core.text_presenter import TextPresenter
+from kiosk.words import wording
 
 DOUBLED = re.compile(r"\b(\w+(?: \w+)?)\W+\1\b", re.IGNORECASE)
 BROKEN_JOIN = re.compile(r"[.!?][;,:]|\s[.;,:!?]|\S {2,}\S|;\s*;|\.\.(?!\.)")

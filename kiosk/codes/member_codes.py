@@ -31,7 +31,7 @@ from kiosk.contract.config import compile_id_pattern
 from kiosk.contract.events import Role, ScanRejectReason
 from kiosk.contract.ids import check_id, is_valid_id
 from kiosk.contract.member_code import CODE_PREFIX, MemberClaims
-from kiosk.core.wording import CODE_TOO_OLD
+from kiosk.words.wording import CODE_TOO_OLD
 
 log = logging.getLogger(__name__)
 

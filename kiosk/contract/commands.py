@@ -49,6 +49,12 @@ class Restart(Command):
     """Leave cleanly so the service manager starts the kiosk again."""
 
 
+# What a kiosk's journal promises to hold for `replay`: its newest `MAX_HELD` events (about a month of
+# a busy machine's). The recorder counts anything older than that below a kiosk's newest eid as lost
+# without asking for it.
+MAX_HELD = 250_000
+
+
 class Replay(Command):
     """Publish again, with `replayed: true`, the events this kiosk still holds with `from_eid <= eid <= to_eid`."""
 

@@ -26,10 +26,10 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from kiosk import __version__
 from kiosk.contract.commands import InService, OutOfOrder
 from kiosk.contract.kiosk import KioskInfo
 from kiosk.contract.topics import MachineTopics
+from kiosk.contract.version import VERSION as __version__
 
 PREFIX = "homeassistant"
 HA_STATUS_TOPIC = f"{PREFIX}/status"

@@ -20,7 +20,7 @@ from kiosk.contract.base import PayloadError, ReportModel, decode, parse_json_ob
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
 from kiosk.contract.replies import REPLIES
 from kiosk.contract.topics import MachineTopics
-from kiosk.core.link import MqttLink
+from kiosk.mqtt.link import MqttLink
 
 log = logging.getLogger(__name__)
 

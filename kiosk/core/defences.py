@@ -5,10 +5,10 @@ camera); this only reads them, so telemetry and diagnostics say the same.
 """
 
 from kiosk.contract.kiosk import DefenceCounters
-from kiosk.core.camera import CameraSource, FolderSource
-from kiosk.core.machine import FloorStats
-from kiosk.core.profiles import ProfileStats
-from kiosk.core.revocations import RevocationStats
+from kiosk.core.access.camera import CameraSource, FolderSource
+from kiosk.core.access.revocations import RevocationStats
+from kiosk.core.machine.models import FloorStats
+from kiosk.core.profiles.cache import ProfileStats
 
 
 def defence_counters(floors: FloorStats, profiles: ProfileStats, replies_redirected: int,

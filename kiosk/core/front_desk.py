@@ -10,15 +10,15 @@ code is told to the member on screen and to operators as `scan_rejected`. Core t
 import logging
 from collections.abc import Callable
 
+from kiosk.codes.member_codes import Admitted, Refused, TrustedKeys, verify_code
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.events import ScanRejected
-from kiosk.core import wording
-from kiosk.core.member_codes import Admitted, Refused, TrustedKeys, verify_code
+from kiosk.core.access.revocations import Revocations
 from kiosk.core.modes import Modes
-from kiosk.core.revocations import Revocations
-from kiosk.core.session import ScanFeedback
-from kiosk.core.training import Training
+from kiosk.core.snapshot import ScanFeedback
+from kiosk.core.training.training import Training
 from kiosk.core.unit import Wiring
+from kiosk.words import wording
 
 log = logging.getLogger(__name__)
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from PIL import Image
 from pydantic import BaseModel
 
+from kiosk.codes.member_codes import TrustedKeys
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.events import CueRaised, PainKind, SessionEndReason
 from kiosk.contract.kiosk import DefenceCounters, JournalHealth, KioskMode, SensorHealth
@@ -38,38 +39,37 @@ from kiosk.contract.profile import MachineSettings
 from kiosk.contract.replies import DiagnosticsReport
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.contract.topics import MachineTopics
-from kiosk.core.calibration import SledCalibration
-from kiosk.core.camera import CameraUnavailable
-from kiosk.core.commands import CommandDesk
-from kiosk.core.cue_sound import SOUNDS, CueSound
+from kiosk.core.access.camera import CameraUnavailable
+from kiosk.core.access.revocations import Revocations
+from kiosk.core.access.scan_gate import RepeatFilter
+from kiosk.core.access.scanner import Scanner
+from kiosk.core.command_desk import CommandDesk
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
-from kiosk.core.discovery import HomeAssistantDiscovery
 from kiosk.core.front_desk import FrontDesk
-from kiosk.core.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.inbox import Inbox
-from kiosk.core.journal import EventJournal
-from kiosk.core.link import MqttLink
-from kiosk.core.machine import ACTIVITY_MM, geometry_for
-from kiosk.core.member_codes import TrustedKeys
+from kiosk.core.machine.calibration import SledCalibration
+from kiosk.core.machine.models import ACTIVITY_MM, geometry_for
 from kiosk.core.mode_commands import ModeCommands
 from kiosk.core.modes import Modes
-from kiosk.core.operators import OperatorDesk
-from kiosk.core.pain import PainProtocol
-from kiosk.core.presence import Presence
-from kiosk.core.profile_sync import ProfileSync
+from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.recent_log import RecentLog
-from kiosk.core.revocations import Revocations
-from kiosk.core.scan_gate import RepeatFilter
-from kiosk.core.scanner import Scanner
 from kiosk.core.self_test import run_self_test
-from kiosk.core.sensor_ingest import CalibrationStep, SensorIngest
-from kiosk.core.service_manager import ServiceNotifier
-from kiosk.core.session import Session
+from kiosk.core.sensor.ingest import CalibrationStep, SensorIngest
 from kiosk.core.settings import KioskSettings
+from kiosk.core.site.event_journal import EventJournal
+from kiosk.core.site.home_assistant import HomeAssistantDiscovery
+from kiosk.core.site.operator_desk import OperatorDesk
+from kiosk.core.site.presence import Presence
+from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
-from kiosk.core.training import Training
+from kiosk.core.training.cue_sound import SOUNDS, CueSound
+from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
+from kiosk.core.training.pain import PainProtocol
+from kiosk.core.training.session import Session
+from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
+from kiosk.mqtt.link import MqttLink
 
 log = logging.getLogger(__name__)
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 from kiosk.contract.commands import Command, OutOfOrder, ShowMessage
 from kiosk.contract.replies import DiagnosticsReport, MessageShown, ModeReply, Republished, Restarting, SessionEnded
-from kiosk.core.commands import CommandHandler
+from kiosk.core.command_desk import CommandHandler
 from kiosk.core.modes import Modes
-from kiosk.core.operators import OperatorDesk
-from kiosk.core.pain import PainProtocol
-from kiosk.core.presence import Presence
-from kiosk.core.session import OperatorNotice
-from kiosk.core.training import Training
+from kiosk.core.site.operator_desk import OperatorDesk
+from kiosk.core.site.presence import Presence
+from kiosk.core.snapshot import OperatorNotice
+from kiosk.core.training.pain import PainProtocol
+from kiosk.core.training.training import Training
 from kiosk.core.unit import Unit, Wiring
 
 

@@ -26,7 +26,7 @@ class RecentLog(logging.Handler):
             first = str(record.msg)
         stamp = time.strftime("%H:%M:%S", time.localtime(record.created))
         with self._guard:
-            # The module's own name is enough on a small screen: `link`, not `kiosk.core.link`.
+            # The module's own name is enough on a small screen: `link`, not `kiosk.mqtt.link`.
             self._lines.append(f"{stamp} {record.levelname.lower()} {record.name.rsplit('.', 1)[-1]}: {first}")
 
     def lines(self) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from dataclasses import asdict
 
 from kiosk import __version__
+from kiosk.codes.member_codes import TrustedKeys
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.replies import (
@@ -13,14 +14,13 @@ from kiosk.contract.replies import (
     ProfileCounts,
     SelfTestChecks,
 )
-from kiosk.core.commands import CommandDesk
+from kiosk.core.access.scanner import Scanner
+from kiosk.core.command_desk import CommandDesk
 from kiosk.core.inbox import Inbox
-from kiosk.core.member_codes import TrustedKeys
-from kiosk.core.presence import Presence
-from kiosk.core.profile_sync import ProfileSync
-from kiosk.core.scanner import Scanner
-from kiosk.core.sensor_health import MIN_RATE_HZ
-from kiosk.core.sensor_ingest import SensorIngest
+from kiosk.core.profiles.sync import ProfileSync
+from kiosk.core.sensor.health import MIN_RATE_HZ
+from kiosk.core.sensor.ingest import SensorIngest
+from kiosk.core.site.presence import Presence
 
 # The rate is only meaningful while samples keep coming.
 RATE_FRESH_S = 2.0

@@ -10,7 +10,7 @@ than one that does not start.
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from pydantic import AfterValidator, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
@@ -18,10 +18,8 @@ from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
-from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
-from kiosk.core.camera import source_from_spec
 from kiosk.core.files import private_dir
-from kiosk.core.profiles import MAX_MEMBERS
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 
 ENV_PREFIX = "LEGPRESS_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -32,9 +30,39 @@ def _check_broker(url: str) -> str:
     return url
 
 
+# Most gyms have fewer members; at the profile size limit this is at most 80 MB of cache.
+MAX_MEMBERS = 10_000
+
+CameraKind = Literal["none", "picamera2", "opencv", "files"]
+
+
+def parse_camera(spec: str) -> tuple[CameraKind, str]:
+    """A `LEGPRESS_CAMERA` value as (kind, argument), checked without opening anything.
+
+    The settings own the syntax so a typo stops start-up with one line; `kiosk.core.access.camera`
+    turns the parsed value into a source.
+    """
+    kind, colon, arg = spec.strip().partition(":")
+    if not colon and kind == "none":
+        return "none", ""
+    if not colon and kind == "picamera2":
+        return "picamera2", ""
+    if colon and kind == "opencv":
+        if not (arg.isascii() and arg.isdigit()):
+            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: the camera index must be a whole number, e.g. opencv:0")
+        return "opencv", arg
+    if colon and kind == "files":
+        if not arg.strip():
+            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: name the folder to watch, e.g. files:/tmp/scans")
+        return "files", arg
+    raise ValueError(
+        f"LEGPRESS_CAMERA={spec!r} is not a camera source: use picamera2, opencv:<index>, files:<dir> or none"
+    )
+
+
 def check_camera(spec: str) -> str:
     """Validate a `LEGPRESS_CAMERA` value without opening the camera."""
-    source_from_spec(spec)
+    parse_camera(spec)
     return spec
 
 

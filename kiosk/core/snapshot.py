@@ -8,13 +8,47 @@ most about every frame while sensor samples stream in.
 """
 
 from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from kiosk.contract.config import MachineGeometry
 from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings
-from kiosk.core.calibration import SledCalibration
-from kiosk.core.guided_setup import SetupProgress
+from kiosk.core.machine.calibration import SledCalibration
+
+
+class SetupProgress(BaseModel):
+    """The guided setup as the screen shows it: counting slow reps, or done (the result is in the settings)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    session: str
+    stage: Literal["reps", "done", "skipped"]
+    reps_done: int
+    reps_needed: int
+    fast_reps: int
+    target_depth_mm: float | None = None
+    top_mm: float | None = None
+
+
+class ScanFeedback(BaseModel):
+    """What the screen says right after a scan, accepted or not."""
+
+    accepted: bool
+    message: str
+    member: str | None = None
+    name: str = ""
+    role: Role | None = None
+
+
+class OperatorNotice(BaseModel):
+    """What operators told this kiosk to show: out of order, back in service, or a message."""
+
+    kind: Literal["out_of_order", "in_service", "message"]
+    text: str
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True)

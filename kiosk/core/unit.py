@@ -20,10 +20,10 @@ from paho.mqtt.properties import Properties
 from pydantic import BaseModel
 
 from kiosk.contract.topics import MachineTopics
-from kiosk.core.commands import CommandDesk
+from kiosk.core.command_desk import CommandDesk
 from kiosk.core.inbox import Inbox
-from kiosk.core.link import MqttLink
 from kiosk.core.settings import KioskSettings
+from kiosk.mqtt.link import MqttLink
 
 
 @dataclass

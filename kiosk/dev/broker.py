@@ -26,7 +26,7 @@ from pydantic import BaseModel
 
 from kiosk.contract.base import decode
 from kiosk.contract.events import KIOSK_EVENT, KioskEvent
-from kiosk.core.link import no_delay
+from kiosk.mqtt.link import no_delay
 
 REPO = Path(__file__).resolve().parent.parent
 DEV_CONF = REPO / "broker_config" / "dev.conf"

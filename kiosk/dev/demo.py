@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
+from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.events import Role
-from kiosk.core.member_codes import new_signing_key
-from kiosk.devbroker import Broker, RenderedBroker, free_port
+from kiosk.dev.broker import Broker, RenderedBroker, free_port
 from kiosk.fleet.broker.cli import report
 from kiosk.fleet.broker.render import render
 from kiosk.fleet.cards import write_cards

@@ -15,7 +15,7 @@ import time
 import uuid
 from pathlib import Path
 
-from kiosk.devbroker import end_process, free_port
+from kiosk.dev.broker import end_process, free_port
 
 
 def postgres_bin_dir() -> Path:

@@ -13,14 +13,8 @@ from collections.abc import Callable
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
 from kiosk.fleet.broker import cli as broker
-from kiosk.fleet.connection import resolve_broker_args
-
-
-class FleetParser(argparse.ArgumentParser):
-    """Reports usage errors in one line instead of argparse's usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+from kiosk.fleet.parser import FleetParser
+from kiosk.mqtt.connection import resolve_broker_args
 
 
 def build_parser() -> FleetParser:
@@ -37,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     # Each subcommand sets `run` to its handler (set_defaults); the Namespace itself is untyped.
     run: Callable[[argparse.Namespace], int] = args.run
     # Each command says in one line when the broker cannot be reached; the link's own warnings would repeat it.
-    logging.getLogger("kiosk.core.link").setLevel(logging.ERROR)
+    logging.getLogger("kiosk.mqtt.link").setLevel(logging.ERROR)
     try:
         resolve_broker_args(args)
         return run(args)

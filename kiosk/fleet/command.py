@@ -29,13 +29,13 @@ from pydantic import ValidationError
 from kiosk.contract.base import describe_validation_error
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
 from kiosk.contract.topics import MachineTopics, broadcast_cmd
-from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet import CommandFailed
-from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import KIOSK_STATUS, FleetView, Source
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.connection import add_site_and_broker, connected, seconds
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:

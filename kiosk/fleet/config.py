@@ -20,13 +20,13 @@ from pydantic import ValidationError
 from kiosk.contract.base import PayloadError, describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
 from kiosk.contract.topics import MachineTopics, site_config_set
-from kiosk.core.broker_url import BrokerUrl
 from kiosk.fleet import CommandFailed
-from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import CONFIG_STATE, KIOSK_STATUS, BadPayload, FleetView
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.connection import add_site_and_broker, connected, seconds
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 # Long enough for the broker's retained statuses and old config states to be in before
 # the push, so that a config state arriving after it is the kiosk's answer to it.

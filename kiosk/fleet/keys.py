@@ -3,10 +3,10 @@
 import argparse
 from typing import TYPE_CHECKING
 
-from kiosk.core.member_codes import new_signing_key
+from kiosk.codes.member_codes import new_signing_key
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:

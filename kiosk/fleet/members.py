@@ -16,21 +16,21 @@ from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
+from kiosk.codes.member_codes import load_private_key, sign_code
 from kiosk.contract.base import PayloadError, decode, describe_validation_error, encode
 from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
 from kiosk.contract.topics import member_profile, site_revocations
-from kiosk.core.broker_url import BrokerUrl
-from kiosk.core.link import MqttLink
-from kiosk.core.member_codes import load_private_key, sign_code
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
-from kiosk.fleet.connection import add_site_and_broker, connected
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.connection import add_site_and_broker, connected
+from kiosk.mqtt.link import MqttLink
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 DAY_S = 86400
 HOUR_S = 3600

@@ -12,13 +12,13 @@ import signal
 import threading
 from typing import TYPE_CHECKING
 
-from kiosk.fleet.connection import add_site_and_broker, bounded, seconds
 from kiosk.fleet.recorder.replay import GRACE_S
 from kiosk.fleet.recorder.service import DAY_S, HOUR_S, Recorder
-from kiosk.fleet.recorder.store import open_store
+from kiosk.fleet.recorder.store_url import open_store
+from kiosk.mqtt.connection import add_site_and_broker, bounded, seconds
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 
 def add_store_option(parser: argparse.ArgumentParser) -> None:

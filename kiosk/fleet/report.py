@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 from kiosk.contract.ids import check_id
 from kiosk.fleet.record import add_store_option
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS, Period, machine_days, member_sessions
-from kiosk.fleet.recorder.store import open_store
+from kiosk.fleet.recorder.store_url import open_store
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:

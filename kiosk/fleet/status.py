@@ -21,8 +21,6 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.base import PayloadError, as_dict, decode
 from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
-from kiosk.core.broker_url import BrokerUrl
-from kiosk.fleet.connection import add_site_and_broker, connected, seconds
 from kiosk.fleet.view import (
     CONFIG_STATE,
     KIOSK_BRIDGE,
@@ -35,9 +33,11 @@ from kiosk.fleet.view import (
     BadPayload,
     FleetView,
 )
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.connection import add_site_and_broker, connected, seconds
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 SOURCES = {"status": KIOSK_STATUS, "info": KIOSK_INFO, "telemetry": KIOSK_TELEMETRY, "sensor": SENSOR_STATUS,
            "config": CONFIG_STATE, "event": KIOSK_EVENTS, "bridge": KIOSK_BRIDGE, "sensor_relayed": SENSOR_RELAYED}
@@ -71,7 +71,7 @@ def gather(broker: BrokerUrl | str, site: str, wait: float) -> FleetView:
 
 def recorded_telemetry(store_url: str, site: str) -> dict[str, KioskTelemetry]:
     """Each machine's newest telemetry in the recorder's store; a row that no longer decodes is left out."""
-    from kiosk.fleet.recorder.store import open_store
+    from kiosk.fleet.recorder.store_url import open_store
 
     store = open_store(store_url)
     try:

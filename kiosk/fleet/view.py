@@ -20,7 +20,7 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import parse, site_root
-from kiosk.core.link import MqttLink
+from kiosk.mqtt.link import MqttLink
 
 
 @dataclass(frozen=True)

@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.events import ScanRejected
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
-from kiosk.core.broker_url import BrokerUrl
-from kiosk.core.text_presenter import TextPresenter
-from kiosk.fleet.connection import add_site_and_broker, connected
 from kiosk.fleet.view import KIOSK_BRIDGE, KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.connection import add_site_and_broker, connected
+from kiosk.words.event_lines import EventLines
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS, "bridge": KIOSK_BRIDGE}
 # An event this much older than its arrival was held back somewhere; the line says when it happened.
@@ -46,8 +46,8 @@ class EventLog:
     def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time):
         self._write = write
         self._clock = clock
-        # One presenter per machine: it remembers a set's cues to advise at the set's end.
-        self._presenters: dict[str, TextPresenter] = {}
+        # One per machine: it remembers a set's cues to advise at the set's end.
+        self._lines: dict[str, EventLines] = {}
         self.lines = 0
         self.bad_payloads = 0
 
@@ -80,9 +80,7 @@ class EventLog:
             return f"sensor {value.state}" + (f", {value.rate_hz:g} Hz" if value.state == "ready" else "")
         if isinstance(value, ScanRejected):
             return f"scan rejected ({value.reason})" + (f": {value.detail}" if value.detail else "")
-        # Only the presenter's wording is wanted here, through describe(); nothing is said through it.
-        presenter = self._presenters.setdefault(machine, TextPresenter(say=lambda _line: None))
-        return presenter.describe(value) or value.type
+        return self._lines.setdefault(machine, EventLines()).describe(value) or value.type
 
 
 def _clock_time(ts: float) -> str:

@@ -1,4 +1,4 @@
-"""How `legpress-fleet` reaches the site broker: the `--site` and broker options and one short-lived link."""
+"""How `legpress-fleet` and `legpress-sim` reach a broker: the `--site` and broker options, one short-lived link."""
 
 import argparse
 import os
@@ -9,9 +9,13 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
-from kiosk.core.link import MqttLink
-from kiosk.fleet import CommandFailed
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.mqtt.link import MqttLink
+
+
+class CommandFailed(Exception):
+    """The request was valid but could not be carried out (e.g. the broker did not answer); exit 1."""
+
 
 CONNECT_TIMEOUT_S = 10.0
 # A broker on the same network accepts well within this; past it, find out why before waiting on.
@@ -26,7 +30,7 @@ def _env_option(parser: argparse.ArgumentParser, flag: str, env: str, what: str)
 
 
 def add_site_and_broker(parser: argparse.ArgumentParser) -> None:
-    """`--site`, and the broker as `--broker`, `--broker-ca` and `--broker-secrets` (see kiosk/core/broker_url.py)."""
+    """`--site`, and the broker as `--broker`, `--broker-ca` and `--broker-secrets` (see kiosk/mqtt/broker_url.py)."""
     _env_option(parser, "--site", "LEGPRESS_SITE", "site id")
     add_broker_options(parser)
     parser.set_defaults(resolve_broker=True)

@@ -21,7 +21,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from pydantic import BaseModel
 
 from kiosk.contract.base import encode
-from kiosk.core.broker_url import BrokerUrl
+from kiosk.mqtt.broker_url import BrokerUrl
 
 log = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ import sys
 import threading
 import time
 
-from kiosk.core.broker_url import resolve_broker
-from kiosk.fleet.connection import add_broker_options
+from kiosk.mqtt.broker_url import resolve_broker
+from kiosk.mqtt.connection import add_broker_options
 from kiosk.sim.node import NodeOffline, SensorNode
 from kiosk.sim.traces import SCENARIOS, generate
 

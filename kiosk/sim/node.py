@@ -7,8 +7,8 @@ import time
 from kiosk.contract.base import encode
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import MachineTopics
-from kiosk.core.broker_url import BrokerUrl
-from kiosk.core.link import MqttLink, Will
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.link import MqttLink, Will
 from kiosk.sim.traces import Trace
 
 FIRMWARE = "legpress-sim"

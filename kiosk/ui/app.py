@@ -23,11 +23,10 @@ from kiosk.contract.events import (
     SetEnd,
 )
 from kiosk.contract.kiosk import KioskStatus
-from kiosk.core.guided_setup import SetupProgress
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.machine import is_pressing
-from kiosk.core.session import PAIN_AFTER_CUT_S, OperatorNotice, ScanFeedback, SetRecord
-from kiosk.core.wording import cue_text
+from kiosk.core.machine.models import is_pressing
+from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress
+from kiosk.core.training.session import PAIN_AFTER_CUT_S, SetRecord
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
 from kiosk.ui.overlays import MessageToast, OutOfOrderOverlay, StopOverlay
@@ -40,6 +39,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
+from kiosk.words.wording import cue_text
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30

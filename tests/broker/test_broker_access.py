@@ -9,7 +9,7 @@ everything under gym/v1/; the recorder reads everything and writes nothing but
 
 A denied publish is acknowledged and dropped, so every denial is asserted
 on delivery: a reader that could see the message syncs (see
-`tests/broker_gym.py`) and has not received it.
+`tests/support/broker_gym.py`) and has not received it.
 
 The site broker runs with lp-1's kiosk broker, whose bridge is logged in to
 the site as `kiosk-lp-1`; on the site the tests therefore act as kiosk lp-2
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from tests.broker_gym import OBSERVER, Gym, machine_root
+from tests.support.broker_gym import OBSERVER, Gym, machine_root
 
 R1, R2 = machine_root("lp-1"), machine_root("lp-2")
 SITE_ROOT = "gym/v1/downtown"

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 
 from kiosk.contract.kiosk import KioskStatus
-from tests.broker_gym import Gym, Peer, fleet, machine_root
-from tests.helpers import eventually
+from tests.support.broker_gym import Gym, Peer, fleet, machine_root
+from tests.support.helpers import eventually
 
 R1, R2 = machine_root("lp-1"), machine_root("lp-2")
 SITE_ROOT = "gym/v1/downtown"

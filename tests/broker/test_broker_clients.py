@@ -11,12 +11,12 @@ import pytest
 from kiosk.app import main as kiosk_main
 from kiosk.contract.base import decode
 from kiosk.contract.kiosk import KioskStatus
-from kiosk.core.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.link import MqttLink
 from kiosk.core.settings import SettingsError, load_settings
 from kiosk.fleet.broker.certs import new_ca
-from tests.broker_gym import Gym, fleet, machine_root
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.mqtt.link import MqttLink
+from tests.support.broker_gym import Gym, fleet, machine_root
 
 R1 = machine_root("lp-1")
 

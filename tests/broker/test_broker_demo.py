@@ -8,13 +8,13 @@ from pathlib import Path
 
 from kiosk.contract.base import decode
 from kiosk.contract.kiosk import KioskStatus
-from kiosk.core.broker_url import BrokerSecrets
-from kiosk.devbroker import Recording
-from tests.broker_gym import Peer
+from kiosk.dev.broker import Recording
+from kiosk.mqtt.broker_url import BrokerSecrets
+from tests.support.broker_gym import Peer
 
 
 def test_the_secure_demo_runs_a_kiosk_behind_its_own_broker_bridged_to_the_site(tmp_path: Path):
-    demo = subprocess.Popen([sys.executable, "-m", "kiosk.demo", "--secure", "--headless", "--work", str(tmp_path),
+    demo = subprocess.Popen([sys.executable, "-m", "kiosk.dev.demo", "--secure", "--headless", "--work", str(tmp_path),
                              "--scenario", "good"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     lines = Recording("the demo's output")

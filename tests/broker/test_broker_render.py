@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from kiosk.core.broker_url import BrokerSecrets
 from kiosk.fleet.broker.passwd import check_password, hash_password
-from tests.broker_gym import Gym, MachinePorts, fleet, inventory_text
+from kiosk.mqtt.broker_url import BrokerSecrets
+from tests.support.broker_gym import Gym, MachinePorts, fleet, inventory_text
 
 GOOD = inventory_text(8883, 1883, {"lp-1": MachinePorts(1883, 1884), "lp-2": MachinePorts(1883, 1884)})
 USERS = ["kiosk-lp-1", "kiosk-lp-2", "op-ops", "recorder", "sensor-lp-1", "sensor-lp-2"]
@@ -264,7 +264,7 @@ def test_an_upstream_gets_its_own_login_and_the_sites_bridge(tmp_path: Path):
 
 
 def test_the_example_inventory_renders(tmp_path: Path):
-    example = Path(__file__).resolve().parent.parent / "broker_config" / "gym.example.toml"
+    example = Path(__file__).resolve().parents[2] / "broker_config" / "gym.example.toml"
     assert render(tmp_path, example.read_text()) == 0
     assert (tmp_path / "out/kiosks/lp-2/mosquitto.conf").is_file()
 

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devbroker import RenderedBroker, free_port
+from kiosk.dev.broker import RenderedBroker, free_port
 from kiosk.fleet.broker.certs import new_ca, new_server_cert
 from kiosk.fleet.broker.passwd import hash_password
-from tests.broker_gym import Gym, Peer, machine_root
+from tests.support.broker_gym import Gym, Peer, machine_root
 
 R1 = machine_root("lp-1")
 CHAIN_OPS_PASSWORD = "chain-operator-password-for-tests"

@@ -15,8 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.contract.member_code import MemberClaims
-from kiosk.core.member_codes import (
+from kiosk.codes.member_codes import (
     MAX_CODE_CHARS,
     MESSAGES,
     PLAIN_ID_KID,
@@ -28,6 +27,7 @@ from kiosk.core.member_codes import (
     sign_code,
     verify_code,
 )
+from kiosk.contract.member_code import MemberClaims
 from kiosk.fleet.members import issue_code
 
 NOW = 1_760_000_000.0
@@ -275,7 +275,7 @@ def test_trusted_keys_skip_files_that_are_not_ed25519_public_keys(tmp_path: Path
     )
     shutil.copy(tmp_path / "operator" / "main.key", trusted_dir / "private.pem")
     shutil.copy(trusted_dir / "main.pem", trusted_dir / "Bad Name.pem")
-    with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.codes.member_codes"):
         keys = TrustedKeys.load(trusted_dir)
     assert keys.kids() == ["main"]
     warned = caplog.text
@@ -297,7 +297,7 @@ def test_reload_picks_up_added_and_removed_keys(tmp_path: Path, trusted_dir: Pat
 
 def test_missing_trusted_keys_folder_refuses_codes_until_it_appears(tmp_path: Path, operator: Path, caplog):
     folder = tmp_path / "not-yet"
-    with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.codes.member_codes"):
         keys = TrustedKeys.load(folder)
     assert len(keys) == 0 and "does not exist" in caplog.text
     text = issue_code(operator, "anna", "Anna", now=NOW)
@@ -310,7 +310,7 @@ def test_missing_trusted_keys_folder_refuses_codes_until_it_appears(tmp_path: Pa
 
 def test_reloading_an_unchanged_folder_does_not_warn_again(trusted_dir: Path, caplog):
     (trusted_dir / "garbage.pem").write_text("hello")
-    with caplog.at_level(logging.WARNING, logger="kiosk.core.member_codes"):
+    with caplog.at_level(logging.WARNING, logger="kiosk.codes.member_codes"):
         keys = TrustedKeys.load(trusted_dir)
         for _ in range(5):
             keys.reload()

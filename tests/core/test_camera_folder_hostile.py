@@ -10,9 +10,9 @@ from pathlib import Path
 
 import qrcode
 
-from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring
-from tests.kiosk_process import kiosk_env, start_kiosk
+from kiosk.dev.broker import publish
+from tests.support.kiosk_harness import Keyring
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"
 RSS_LIMIT_MB = 150

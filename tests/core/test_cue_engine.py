@@ -11,9 +11,9 @@ from kiosk.contract.config import CueThresholds
 from kiosk.contract.events import KIOSK_EVENT, CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues import CueEngine
+from kiosk.core.cues.replay import engine_for, replay
 from kiosk.core.cues.safety import depth_floor
-from kiosk.core.depth_limits import TARGET_MARGIN_MM, with_target_margin
-from kiosk.sim.replay import engine_for, replay
+from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM, with_target_margin
 from kiosk.sim.traces import LUMBAR_LIFTS_MM, SCENARIOS, TRACE_GEOMETRY, TRACE_SETTINGS, generate
 
 T0 = 1_764_000_000.0

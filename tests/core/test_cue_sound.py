@@ -8,8 +8,8 @@ import wave
 from pathlib import Path
 
 from kiosk.contract.events import CueRaised
-from kiosk.core.cue_sound import SOUNDS, CueSound
-from kiosk.core.wording import SPOKEN, spoken_key
+from kiosk.core.training.cue_sound import SOUNDS, CueSound
+from kiosk.words.wording import SPOKEN, spoken_key
 
 # The catalogue's warn and stop cues (shared/domain/legpress-guidance.md), and the stopped set.
 LOUD_CUES = [("liftoff_lumbar", "warn"), ("liftoff_lumbar", "stop"), ("liftoff_pelvis", "warn"),

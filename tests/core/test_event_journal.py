@@ -27,14 +27,14 @@ from kiosk.contract.events import KIOSK_EVENT, CueRaised, KioskEvent, SessionEnd
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.replies import DiagnosticsReport, Replayed
-from kiosk.core.journal import EID_BLOCK
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import DEV_CONF, Broker, publish
+from kiosk.core.site.event_journal import EID_BLOCK
+from kiosk.dev.broker import DEV_CONF, Broker, publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
-from tests.helpers import eventually
-from tests.kiosk_harness import Keyring
-from tests.kiosk_process import kiosk_env, start_kiosk
+from tests.support.helpers import eventually
+from tests.support.kiosk_harness import Keyring
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 EVENTS = "gym/v1/testgym/+/kiosk/event"
 CMD = "gym/v1/testgym/lp1/kiosk/cmd"

@@ -1,7 +1,7 @@
 """The first-time guided setup: two slow reps teach target depth and top position."""
 
 from kiosk.contract.profile import MachineSettings
-from kiosk.core.guided_setup import GuidedSetup
+from kiosk.core.training.guided_setup import GuidedSetup
 from kiosk.sim.motion import SledPath
 
 RATE_HZ = 50
@@ -82,9 +82,9 @@ def test_once_done_it_keeps_its_result():
 
 
 def test_a_first_timer_is_set_up_by_the_core_from_its_own_sensor_stream_headless_too(broker, tmp_path):
-    from kiosk.core.guided_setup import SetupProgress
+    from kiosk.core.snapshot import SetupProgress
     from kiosk.core.text_presenter import TextPresenter
-    from tests.kiosk_harness import Keyring, make_kiosk
+    from tests.support.kiosk_harness import Keyring, make_kiosk
     from tests.ui.sensor_node import SensorNode
 
     keyring = Keyring(tmp_path)

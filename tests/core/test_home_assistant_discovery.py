@@ -6,8 +6,8 @@ import time
 
 from kiosk.contract.discovery import DeviceDiscovery, config_topic
 from kiosk.contract.kiosk import KioskTelemetry
-from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+from kiosk.dev.broker import publish
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 TOPIC = config_topic("testgym", "lp1")
 R = "gym/v1/testgym/lp1"

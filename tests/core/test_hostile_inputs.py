@@ -12,11 +12,11 @@ from kiosk.contract.config import ConfigState
 from kiosk.contract.events import ScanRejected, SessionEnd, SessionStart
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
-from kiosk.core.profile_sync import PROFILE_SYNC_S
-from kiosk.devbroker import publish
-from tests.helpers import eventually
-from tests.kiosk_harness import Keyring
-from tests.kiosk_process import kiosk_env, start_kiosk
+from kiosk.core.profiles.sync import PROFILE_SYNC_S
+from kiosk.dev.broker import publish
+from tests.support.helpers import eventually
+from tests.support.kiosk_harness import Keyring
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"
 DEEP = b"[" * 30000 + b"]" * 30000  # under 64 KiB, but deeper than any JSON parser recurses

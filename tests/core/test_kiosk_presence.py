@@ -7,8 +7,8 @@ import pytest
 
 from kiosk.contract.events import ScanRejected, SessionEnd, SessionStart
 from kiosk.contract.kiosk import KioskInfo, KioskStatus
-from kiosk.devbroker import Broker, Collector, Received
-from tests.kiosk_process import kiosk_env, start_kiosk
+from kiosk.dev.broker import Broker, Collector, Received
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 STATUS = "gym/v1/testgym/lp1/kiosk/status"
 INFO = "gym/v1/testgym/lp1/kiosk/info"
@@ -107,7 +107,7 @@ def test_bad_setting_stops_startup_with_one_line_naming_it(broker, tmp_path):
 
 
 def test_headless_kiosk_takes_codes_typed_on_stdin(broker, tmp_path, collect):
-    from tests.kiosk_harness import Keyring
+    from tests.support.kiosk_harness import Keyring
 
     keyring = Keyring(tmp_path)
     env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))

@@ -9,11 +9,11 @@ import pytest
 from kiosk.contract.base import encode
 from kiosk.contract.events import CueRaised, ProfileSaved, RepDone, SensorFault, SessionEnd, SessionStart, SetEnd
 from kiosk.contract.profile import MemberProfile
-from kiosk.core.link import MqttLink
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
+from kiosk.mqtt.link import MqttLink
 from kiosk.sim.traces import TRACE_SETTINGS, generate
-from tests.helpers import eventually
-from tests.kiosk_harness import Keyring, make_kiosk
+from tests.support.helpers import eventually
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 R = "gym/v1/testgym/lp1"
 

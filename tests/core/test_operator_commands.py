@@ -13,10 +13,10 @@ from kiosk.contract.config import ConfigState
 from kiosk.contract.events import CueRaised, PainReport, SessionEnd, SessionStart
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.replies import DiagnosticsReport, SessionEnded
-from kiosk.core.session import PAIN_AFTER_CUT_S
-from kiosk.devbroker import Broker, Received, publish
+from kiosk.core.training.session import PAIN_AFTER_CUT_S
+from kiosk.dev.broker import Broker, Received, publish
 from tests.conftest import Collect
-from tests.kiosk_process import kiosk_env, start_kiosk
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 R = "gym/v1/testgym/lp1"
 

@@ -9,10 +9,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from kiosk.contract.commands import CommandReply
-from kiosk.core.session import OperatorNotice
 from kiosk.core.settings import SettingsError, load_settings
-from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+from kiosk.core.snapshot import OperatorNotice
+from kiosk.dev.broker import publish
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 R = "gym/v1/testgym/lp1"
 

@@ -7,9 +7,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from kiosk.core.profiles import MAX_REV_JUMP
-from kiosk.devbroker import publish
-from tests.kiosk_harness import Keyring, make_kiosk
+from kiosk.core.profiles.cache import MAX_REV_JUMP
+from kiosk.dev.broker import publish
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 R = "gym/v1/testgym/lp1"
 PROFILES = "gym/v1/testgym/members"
@@ -148,7 +148,7 @@ def test_a_forgotten_members_save_waits_for_their_profile_and_never_goes_back_a_
 def test_the_profile_intake_holds_a_bounded_number_of_bytes_and_counts_what_it_drops():
     import threading
 
-    from kiosk.core.profile_sync import INTAKE_MAX_BYTES, ProfileIntake
+    from kiosk.core.profiles.sync import INTAKE_MAX_BYTES, ProfileIntake
 
     release, filed, dropped = threading.Event(), [], []
     intake = ProfileIntake(lambda topic, payload: (release.wait(10), filed.append(topic)),

@@ -26,8 +26,8 @@ from kiosk.contract.config import (
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample
 from kiosk.core.cues import CueEngine
-from kiosk.core.machine import TARGET_MARGIN_MM
-from kiosk.devbroker import publish
+from kiosk.core.machine.models import TARGET_MARGIN_MM
+from kiosk.dev.broker import publish
 from kiosk.sim.motion import SledPath
 
 R = "gym/v1/testgym/lp1"
@@ -209,7 +209,7 @@ def test_for_any_config_and_profile_the_models_accept_the_engine_stays_inside_th
 
 
 def test_a_layer_that_leaves_the_travel_alone_keeps_the_kiosks_own(broker, collect, tmp_path):
-    from tests.kiosk_harness import Keyring, make_kiosk
+    from tests.support.kiosk_harness import Keyring, make_kiosk
 
     local = {"machine_models": {"hammer-45": {"travel_mm": 700}}}
     kiosk, _ = make_kiosk(broker.url, tmp_path / "data", Keyring(tmp_path), machine_model="hammer-45", tuning=local)

@@ -5,7 +5,7 @@ import qrcode
 from PIL import Image
 
 from kiosk.contract.events import ScanRejected, SessionStart
-from tests.kiosk_harness import Keyring, make_kiosk
+from tests.support.kiosk_harness import Keyring, make_kiosk
 
 
 def _card_by_other_library(code: str, angle: float, scale: float) -> Image.Image:

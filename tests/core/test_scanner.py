@@ -12,10 +12,10 @@ import segno
 import zxingcpp
 from PIL import Image, ImageDraw
 
-from kiosk.core.camera import CameraUnavailable, FolderSource, decode_image, preview_image, source_from_spec
-from kiosk.core.scan_gate import RepeatFilter
-from kiosk.core.scanner import Scanner
-from tests.helpers import eventually
+from kiosk.core.access.camera import CameraUnavailable, FolderSource, decode_image, preview_image, source_from_spec
+from kiosk.core.access.scan_gate import RepeatFilter
+from kiosk.core.access.scanner import Scanner
+from tests.support.helpers import eventually
 
 CODE = (
     "LP1.eyJzdWIiOiJhbm5hIiwibmFtZSI6IkFubmEiLCJyb2xlIjoibWVtYmVyIiwiaWF0IjoxNzYwMDAwMDAwLjAsImtpZCI6Im1haW4ifQ."

@@ -11,9 +11,9 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from kiosk.contract.base import decode, encode
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
-from tests.helpers import eventually
+from tests.support.helpers import eventually
 
 R = "gym/v1/testgym/lp1"
 YEAR_1970, YEAR_3000 = 1.0, 32503679999.0

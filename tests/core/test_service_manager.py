@@ -19,11 +19,11 @@ import pytest
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.topics import MachineTopics
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.service_manager import ServiceNotifier, notify_address, watchdog_interval
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import Broker, Collector
-from tests.helpers import eventually
-from tests.kiosk_process import kiosk_env, start_kiosk
+from kiosk.core.site.service_manager import ServiceNotifier, notify_address, watchdog_interval
+from kiosk.dev.broker import Broker, Collector
+from tests.support.helpers import eventually
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 # A ping every half second: fast enough for a test, the same rule as WatchdogSec=10 on a Pi.
 WATCHDOG_USEC = 1_000_000
@@ -122,7 +122,7 @@ def test_a_wedged_core_thread_stops_the_watchdog_pings_while_the_process_lives_o
     # An abstract socket name (systemd's `@...` form) this time.
     systemd = FakeSystemd(f"@legpress-test-{tmp_path.name}-{time.monotonic_ns()}")
     env = kiosk_env(broker.url, tmp_path / "data", NOTIFY_SOCKET=systemd.name, WATCHDOG_USEC=str(WATCHDOG_USEC))
-    proc = run_kiosk(env, tmp_path / "kiosk.log", module="tests.stalling_kiosk")
+    proc = run_kiosk(env, tmp_path / "kiosk.log", module="tests.support.stalling_kiosk")
     try:
         eventually(lambda: systemd.times("READY=1"), timeout=20, what="READY=1")
         eventually(lambda: len(systemd.times("WATCHDOG=1")) >= 3, timeout=10, what="pings while the core runs")

@@ -10,9 +10,9 @@ import pytest
 from kiosk.contract.events import CueRaised, PainReport, ScanRejected, SessionEnd, SessionStart
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
-from kiosk.devbroker import Broker, Received
-from tests.helpers import FakeClock, eventually
-from tests.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
+from kiosk.dev.broker import Broker, Received
+from tests.support.helpers import FakeClock, eventually
+from tests.support.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
 
 Running = Callable[..., tuple[KioskUnderTest, Screen]]
 
@@ -182,7 +182,7 @@ def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, 
 
 
 def test_a_stale_rev_is_ignored(running, broker):
-    from kiosk.devbroker import publish
+    from kiosk.dev.broker import publish
 
     kiosk, _ = running()
     topic = "gym/v1/testgym/members/m_sam/profile"
@@ -248,8 +248,8 @@ def test_pain_button_alone_tells_staff_and_ends_the_set_before_any_question(runn
 
 def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved_repaired(running, keyring,
                                                                                            broker, collect):
-    from kiosk.core.depth_limits import TARGET_MARGIN_MM
-    from kiosk.devbroker import publish
+    from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
+    from kiosk.dev.broker import publish
 
     kiosk, _ = running()
     topic = "gym/v1/testgym/members/m_old/profile"
@@ -269,7 +269,7 @@ def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved
 
 
 def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyring, collect):
-    from kiosk.core.depth_limits import TARGET_MARGIN_MM
+    from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 
     kiosk, _ = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))
@@ -283,8 +283,8 @@ def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyri
 
 
 def test_logging_out_and_closing_maintenance_say_so_instead_of_welcome(running, keyring):
-    from kiosk.core import wording
-    from kiosk.core.session import ScanFeedback
+    from kiosk.core.snapshot import ScanFeedback
+    from kiosk.words import wording
 
     kiosk, screen = running()
     member, staff = keyring.code("m_alex", "Alex"), keyring.code("t_robin", "Robin", role="staff")
@@ -296,8 +296,8 @@ def test_logging_out_and_closing_maintenance_say_so_instead_of_welcome(running, 
 
 
 def test_a_staff_code_ends_a_members_session_only_when_scanned_again(running, keyring, collect):
-    from kiosk.core import wording
-    from kiosk.core.session import ScanFeedback
+    from kiosk.core.snapshot import ScanFeedback
+    from kiosk.words import wording
 
     kiosk, screen = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))

@@ -2,7 +2,7 @@
 
 from kiosk.contract.events import CueRaised, PainReport, RepDone, SessionEnd, SessionStart, SetEnd
 from kiosk.contract.kiosk import KioskStatus
-from kiosk.core.session import OperatorNotice, ScanFeedback
+from kiosk.core.snapshot import OperatorNotice, ScanFeedback
 from kiosk.core.text_presenter import TextPresenter
 
 

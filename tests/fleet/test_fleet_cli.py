@@ -14,12 +14,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from PIL import Image
 
+from kiosk.codes.member_codes import TrustedKeys, sign_code, verify_code
 from kiosk.contract.base import encode
 from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
-from kiosk.core.member_codes import TrustedKeys, sign_code, verify_code
-from kiosk.devbroker import Broker, publish
+from kiosk.dev.broker import Broker, publish
 from kiosk.fleet.cards import TITLE, card_png
 from kiosk.fleet.cli import main
 
@@ -172,7 +172,7 @@ def test_bad_input_from_the_shell_shows_no_traceback(tmp_path: Path):
     run = subprocess.run(
         [sys.executable, "-c", "import sys; from kiosk.fleet.cli import main; sys.exit(main())",
          "members", "issue", "--key", str(tmp_path / "none.key"), "--member", "anna", "--name", "Anna"],
-        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True, text=True, timeout=60, cwd=Path(__file__).resolve().parents[2],
     )
     assert run.returncode == 2
     assert "Traceback" not in run.stderr and run.stderr.count("\n") == 1

@@ -19,12 +19,12 @@ from kiosk.contract.events import RepDone
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import MachineTopics, member_profile
-from kiosk.core.link import MqttLink
-from kiosk.devbroker import Recording, free_port, publish
+from kiosk.dev.broker import Recording, free_port, publish
 from kiosk.fleet.cli import main
 from kiosk.fleet.recorder.intake import to_row
-from kiosk.fleet.recorder.store import open_store
+from kiosk.fleet.recorder.store_url import open_store
 from kiosk.fleet.watch import follow
+from kiosk.mqtt.link import MqttLink
 
 SITE = "testgym"
 LP5 = MachineTopics(SITE, "lp5")
@@ -204,7 +204,7 @@ def test_erasing_a_member_with_no_saved_profile_says_so_and_sends_nothing(broker
 
 
 def test_a_link_that_cannot_reach_its_broker_logs_it_once_per_outage(caplog):
-    caplog.set_level(logging.WARNING, logger="kiosk.core.link")
+    caplog.set_level(logging.WARNING, logger="kiosk.mqtt.link")
     link = MqttLink("kiosk-lp5", f"mqtt://127.0.0.1:{free_port()}", reconnect_min_s=1, reconnect_max_s=1)
     link.start()
     try:

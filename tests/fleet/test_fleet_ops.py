@@ -11,18 +11,18 @@ from typing import Annotated
 
 import pytest
 from pydantic import Field
+from tests.test_fleet_cli import fleet
 
 from kiosk.contract.base import encode
 from kiosk.contract.commands import CommandReply, OutOfOrder
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
-from kiosk.devbroker import Recording, publish
+from kiosk.dev.broker import Recording, publish
 from kiosk.sim.node import SensorNode
 from kiosk.sim.traces import generate
-from tests.kiosk_harness import make_kiosk
-from tests.kiosk_process import kiosk_env, start_kiosk
-from tests.test_fleet_cli import fleet
+from tests.support.kiosk_harness import make_kiosk
+from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 SITE = "gym/v1/testgym"
 FLEET_SCRIPT = Path(sys.executable).parent / "legpress-fleet"
@@ -217,7 +217,7 @@ class _OlderReleaseConfig(KioskConfig):
 
 def test_config_the_kiosk_refuses_is_reported_with_its_error_and_the_old_config_stays(
         broker, kiosk, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("kiosk.core.remote_config.KioskConfig", _OlderReleaseConfig)
+    monkeypatch.setattr("kiosk.core.site.remote_config.KioskConfig", _OlderReleaseConfig)
     (tmp_path / "long.json").write_text('{"version": "long-idle", "idle_timeout_s": 1200}')
     assert fleet("config", "push", "--machine", "lp1", str(tmp_path / "long.json"), *on_site(broker)) == 1
     out = capsys.readouterr().out

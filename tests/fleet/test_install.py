@@ -6,7 +6,7 @@ apt, no users, no systemctl. Owners cannot be set in a stage (the `kiosk` user n
 the machine writing it); the installer records every owner and mode in
 `/etc/tmpfiles.d/legpress-*.conf`, which systemd applies at every boot, and these tests read the
 owners from there and the modes from the files themselves. The one thing played by the tests is
-systemd (tests/fake_systemctl.py), for the upgrade's health check.
+systemd (tests/support/fake_systemctl.py), for the upgrade's health check.
 
 Also here, so the README's test command runs them: shellcheck on every script in deploy/ and
 `systemd-analyze verify` on every unit.
@@ -24,11 +24,11 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.core.broker_url import BrokerSecrets
-from kiosk.devbroker import RenderedBroker
-from tests.broker_gym import Gym, Peer
+from kiosk.dev.broker import RenderedBroker
+from kiosk.mqtt.broker_url import BrokerSecrets
+from tests.support.broker_gym import Gym, Peer
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 INSTALLER = REPO / "deploy" / "install-pi.sh"
 UNITS = sorted((REPO / "deploy").glob("*.service"))
 MACHINE = "lp-1"
@@ -314,11 +314,11 @@ def test_a_pi_already_made_another_kiosk_is_not_silently_turned_into_this_one(tm
 
 
 def fake_systemd(tmp_path: Path, stage: Path) -> dict[str, str]:
-    """The environment that makes the installer ask tests/fake_systemctl.py instead of systemd."""
+    """The environment that makes the installer ask tests/support/fake_systemctl.py instead of systemd."""
     state = tmp_path / "systemd"
     state.mkdir(exist_ok=True)
     fake = tmp_path / "systemctl"
-    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "fake_systemctl.py"}" "$@"\n')
+    fake.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{REPO / "tests" / "support" / "fake_systemctl.py"}" "$@"\n')
     fake.chmod(0o755)
     return {"LEGPRESS_SYSTEMCTL": str(fake), "LEGPRESS_STABLE_S": "0.5", "FAKE_SYSTEMD_STAGE": str(stage),
             "FAKE_SYSTEMD_STATE": str(state), "FAKE_SYSTEMD_TIMEOUT": "5"}

@@ -2,9 +2,9 @@
 
 import threading
 
-from kiosk.core.link import MqttLink
-from kiosk.devbroker import DEV_CONF, Broker, publish
-from tests.helpers import eventually
+from kiosk.dev.broker import DEV_CONF, Broker, publish
+from kiosk.mqtt.link import MqttLink
+from tests.support.helpers import eventually
 
 
 def test_a_handler_that_raises_is_counted_and_the_link_keeps_delivering(broker):

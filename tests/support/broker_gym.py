@@ -22,10 +22,10 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
-from kiosk.core.broker_url import BrokerSecrets
-from kiosk.devbroker import Received, Recording, RenderedBroker, free_port
+from kiosk.dev.broker import Received, Recording, RenderedBroker, free_port
 from kiosk.fleet.broker.passwd import hash_password
 from kiosk.fleet.cli import main as fleet_main
+from kiosk.mqtt.broker_url import BrokerSecrets
 
 SITE = "downtown"
 SYNC_TOPIC = "legpress-test/sync"

@@ -5,14 +5,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.events import Role
 from kiosk.core.kiosk import Kiosk
-from kiosk.core.member_codes import new_signing_key
 from kiosk.core.settings import KioskSettings, load_settings
 from kiosk.core.unit import Clock
-from kiosk.devbroker import Recording
+from kiosk.dev.broker import Recording
 from kiosk.fleet.members import issue_code
-from tests.helpers import eventually
+from tests.support.helpers import eventually
 
 
 class Screen(Recording[BaseModel]):

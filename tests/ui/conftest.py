@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from kiosk.devbroker import Broker, Collector
+from kiosk.dev.broker import Broker, Collector
 from kiosk.ui.main import use_headless_kivy_env
-from tests.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
+from tests.support.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
 from tests.ui.sensor_node import SensorNode
 
 if TYPE_CHECKING:  # imported for real only once Kivy is configured, in the `ui` fixture

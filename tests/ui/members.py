@@ -3,7 +3,7 @@
 import time
 
 from kiosk.contract.profile import MachineSettings, MemberProfile
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
 
 MODEL = "generic-45"
 SAVED = MachineSettings(backrest_notch=2, foot_height="high", toe_angle_deg=10, target_depth_mm=250,

@@ -19,7 +19,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone
 from kiosk.contract.topics import MachineTopics
-from kiosk.devbroker import Broker
+from kiosk.dev.broker import Broker
 from kiosk.sim.motion import SledPath
 
 

@@ -3,7 +3,7 @@
 import pytest
 import qrcode
 
-from kiosk.core.scanner import Scanner
+from kiosk.core.access.scanner import Scanner
 
 pytestmark = pytest.mark.ui
 

@@ -8,9 +8,9 @@ import pytest
 
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.profile import MemberProfile
-from kiosk.core import wording as words
-from kiosk.core.depth_limits import TARGET_MARGIN_MM
+from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.sim.motion import SledPath
+from kiosk.words import wording as words
 from tests.ui.members import SAVED, on_set_screen
 
 pytestmark = pytest.mark.ui
@@ -202,7 +202,7 @@ def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_press
 
 def push_config(ui, patch: dict | None) -> None:
     """An operator's config push to this kiosk (None withdraws it), applied before this returns."""
-    from kiosk.devbroker import publish
+    from kiosk.dev.broker import publish
 
     payload = json.dumps(patch) if patch is not None else ""
     publish(ui.broker, ui.kiosk.topics.kiosk_config_set, payload, retain=True)
@@ -284,7 +284,7 @@ def test_reps_under_the_stop_message_never_replace_the_stopped_sets_advice(fresh
 def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fresh, tmp_path):
     import qrcode
 
-    from kiosk.core.scanner import Scanner
+    from kiosk.core.access.scanner import Scanner
 
     ui, d, app = fresh, fresh.driver, fresh.app
     attract = app.screen("attract")

@@ -7,11 +7,11 @@ import pytest
 from kivy.graphics import Color
 
 from kiosk.contract.events import CueRaised, ProfileSaved
-from kiosk.core import wording as words
-from kiosk.core.session import ScanFeedback
-from kiosk.devbroker import Received
+from kiosk.core.snapshot import ScanFeedback
+from kiosk.dev.broker import Received
 from kiosk.sim.motion import SledPath
 from kiosk.ui import theme
+from kiosk.words import wording as words
 from tests.ui.members import SAVED, on_set_screen, seed_profile, start_member
 
 pytestmark = pytest.mark.ui

@@ -5,9 +5,9 @@ import threading
 
 import pytest
 
-from kiosk.core import wording as words
-from kiosk.devbroker import publish
+from kiosk.dev.broker import publish
 from kiosk.sim.motion import SledPath
+from kiosk.words import wording as words
 from tests.ui.members import on_set_screen, start_member
 
 pytestmark = pytest.mark.ui

@@ -10,7 +10,7 @@ import pytest
 
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.ui.main import DEFAULT_WINDOW, WindowPlan, window_plan
-from tests.kiosk_process import kiosk_env
+from tests.support.kiosk_process import kiosk_env
 
 pytestmark = pytest.mark.ui
 

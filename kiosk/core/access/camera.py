@@ -23,6 +23,8 @@ from typing import Any
 import zxingcpp
 from PIL import Image
 
+from kiosk.core.settings import parse_camera
+
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
@@ -328,19 +330,12 @@ class PiCameraSource(CameraSource):
 
 def source_from_spec(spec: str) -> CameraSource | None:
     """The source a `LEGPRESS_CAMERA` value names (None for `none`), without opening it."""
-    kind, colon, arg = spec.strip().partition(":")
-    if not colon and kind == "none":
-        return None
-    if not colon and kind == "picamera2":
-        return PiCameraSource()
-    if colon and kind == "opencv":
-        if not (arg.isascii() and arg.isdigit()):
-            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: the camera index must be a whole number, e.g. opencv:0")
-        return OpenCvSource(int(arg))
-    if colon and kind == "files":
-        if not arg.strip():
-            raise ValueError(f"LEGPRESS_CAMERA={spec!r}: name the folder to watch, e.g. files:/tmp/scans")
-        return FolderSource(arg)
-    raise ValueError(
-        f"LEGPRESS_CAMERA={spec!r} is not a camera source: use picamera2, opencv:<index>, files:<dir> or none"
-    )
+    kind, arg = parse_camera(spec)
+    match kind:
+        case "picamera2":
+            return PiCameraSource()
+        case "opencv":
+            return OpenCvSource(int(arg))
+        case "files":
+            return FolderSource(arg)
+    return None

@@ -10,13 +10,13 @@ force stays: a half-read list could let a revoked code back in.
 import logging
 from dataclasses import dataclass
 
+from kiosk.codes.member_codes import PLAIN_ID_KID, Admitted, Refused, ScanVerdict
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.revocations import RevocationList
 from kiosk.contract.topics import site_revocations
 from kiosk.core.files import write_private
-from kiosk.core.member_codes import PLAIN_ID_KID, Admitted, Refused, ScanVerdict
 from kiosk.core.unit import Unit, Wiring
-from kiosk.core.wording import CODE_REVOKED
+from kiosk.words.wording import CODE_REVOKED
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """Turns what a camera sees into scans: one call per code held up, not one per frame.
 
-Sources and frame decoding live in `kiosk.core.camera`. Every sighting goes
-to `on_text` (`Kiosk.scan`), whose repeat filter (`kiosk.core.scan_gate`)
+Sources and frame decoding live in `kiosk.core.access.camera`. Every sighting goes
+to `on_text` (`Kiosk.scan`), whose repeat filter (`kiosk.core.access.scan_gate`)
 makes a card held up for ten seconds one scan, the same filter keyboard-wedge
 scanners and typed codes go through.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 from PIL import Image
 
-from kiosk.core.camera import CameraSource, source_from_spec
+from kiosk.core.access.camera import CameraSource, source_from_spec
 
 log = logging.getLogger(__name__)
 

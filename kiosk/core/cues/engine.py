@@ -16,8 +16,8 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
-from kiosk.core.depth_limits import target_short_of_max
-from kiosk.core.machine import within_floors
+from kiosk.core.machine.depth_limits import target_short_of_max
+from kiosk.core.machine.models import within_floors
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -51,7 +51,7 @@ class CueEngine:
     (stop, warn, info), then reps, set ends and sensor faults. A lumbar
     lift-off lowers the member's max depth (see `learnt_settings`); enough of
     them in one set stop the set. Whatever settings it is given, it works
-    within the depth floors (`kiosk.core.machine.within_floors`).
+    within the depth floors (`kiosk.core.machine.models.within_floors`).
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,

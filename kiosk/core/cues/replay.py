@@ -1,12 +1,37 @@
-"""Feed a trace through a cue engine the way the kiosk does: decode, dispatch, and tick the clock."""
+"""Feed a trace through a cue engine the way the kiosk does: decode, dispatch, and tick the clock.
 
+A trace is anything shaped like the simulator's (`kiosk.sim.traces.Trace`): the core states the
+shape it reads as a Protocol, so tests and benchmarks replay the simulator's traces without the
+core importing the simulator.
+"""
+
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from kiosk.contract.base import PayloadError, decode
-from kiosk.contract.config import CueThresholds
+from kiosk.contract.config import CueThresholds, MachineGeometry
+from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues import CueEngine, CueEvent
-from kiosk.sim.traces import Trace
+
+
+class TraceItem(Protocol):
+    @property
+    def ts(self) -> float: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def payload(self) -> bytes: ...
+
+
+class Trace(Protocol):
+    @property
+    def settings(self) -> MachineSettings: ...
+    @property
+    def geometry(self) -> MachineGeometry: ...
+    @property
+    def items(self) -> Sequence[TraceItem]: ...
 
 # The kiosk's clock ticks the engine ten times a second.
 TICK_S = 0.1

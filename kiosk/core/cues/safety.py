@@ -1,6 +1,6 @@
 """What a lumbar lift-off teaches the kiosk: a shallower safe depth, and advice when a set is stopped."""
 
-from kiosk.core.wording import STOP_SUGGESTIONS
+from kiosk.words.wording import STOP_SUGGESTIONS
 
 __all__ = ["LEARNT_FLOOR_FRACTION", "STOP_SUGGESTIONS", "depth_floor", "lowered_max_depth"]
 

@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from kiosk.core.files import write_private
-from kiosk.core.wording import FULL_TRAVEL_TOO_SHORT
+from kiosk.words.wording import FULL_TRAVEL_TOO_SHORT
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from kiosk.contract.config import TRAVEL_BAND, KioskConfig, MachineGeometry
 from kiosk.contract.profile import MachineSettings
-from kiosk.core.depth_limits import TARGET_MARGIN_MM
+from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 
 DEFAULT_GEOMETRY = MachineGeometry()
 

@@ -28,6 +28,7 @@ from typing import Any
 from kiosk.contract.base import PayloadError, decode, encode
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.core.files import private_file
+from kiosk.core.settings import MAX_MEMBERS
 
 log = logging.getLogger(__name__)
 
@@ -37,8 +38,6 @@ MAX_REV_JUMP = 100_000
 MAX_UNKNOWN_BYTES = 2048
 # Every machine model of a big gym with long notes fits in a quarter of this.
 MAX_PROFILE_BYTES = 8 * 1024
-# Most gyms have fewer members; at the size limit this is at most 80 MB of cache.
-MAX_MEMBERS = 10_000
 MAX_FORGOTTEN = 100_000
 
 

@@ -24,10 +24,10 @@ import paho.mqtt.client as mqtt
 
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profiles_filter, parse
-from kiosk.core.depth_limits import with_target_margin
-from kiosk.core.link import acknowledged
-from kiosk.core.profiles import HeldSave, ProfileBook, with_settings
+from kiosk.core.machine.depth_limits import with_target_margin
+from kiosk.core.profiles.cache import HeldSave, ProfileBook, with_settings
 from kiosk.core.unit import Unit, Wiring
+from kiosk.mqtt.link import acknowledged
 
 log = logging.getLogger(__name__)
 

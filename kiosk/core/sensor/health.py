@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.kiosk import SensorHealth
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
-from kiosk.core.sensor_clock import SensorClock
+from kiosk.core.sensor.clock import SensorClock
 
 log = logging.getLogger(__name__)
 

@@ -23,12 +23,12 @@ from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.events import SensorFault
 from kiosk.contract.kiosk import SensorHealth
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
-from kiosk.core import wording
-from kiosk.core.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.cues.health import StreamHealth
-from kiosk.core.sensor_health import MIN_RATE_HZ, SensorMonitor
+from kiosk.core.machine.calibration import CalibrationStore, SledCalibration, Zone
+from kiosk.core.sensor.health import MIN_RATE_HZ, SensorMonitor
 from kiosk.core.snapshot import SledReading
 from kiosk.core.unit import Unit, Wiring
+from kiosk.words import wording
 
 log = logging.getLogger(__name__)
 

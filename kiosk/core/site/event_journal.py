@@ -34,22 +34,20 @@ import paho.mqtt.client as mqtt
 from pydantic import BaseModel, ValidationError
 
 from kiosk.contract.base import encode
-from kiosk.contract.commands import Command, Replay
+from kiosk.contract.commands import MAX_HELD, Command, Replay
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.kiosk import JournalHealth
 from kiosk.contract.replies import EidRange, Replayed
-from kiosk.core import wording
 from kiosk.core.files import private_file
-from kiosk.core.link import acknowledged
-from kiosk.core.session import OperatorNotice
+from kiosk.core.snapshot import OperatorNotice
 from kiosk.core.unit import Unit, Wiring
+from kiosk.mqtt.link import acknowledged
+from kiosk.words import wording
 
 log = logging.getLogger(__name__)
 
 # The contract asks for at least 7 days of events for `replay`.
 KEEP_S = 8 * 86_400
-# About a month of a busy machine's events; past that the oldest go first.
-MAX_HELD = 250_000
 # Events handed to paho and not yet acknowledged; the rest wait in the journal, not in memory.
 MAX_IN_FLIGHT = 500
 # Events published again per flush, so a long backlog never holds the core thread for long.

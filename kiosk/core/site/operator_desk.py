@@ -15,7 +15,7 @@ from collections.abc import Callable
 from paho.mqtt.properties import Properties
 
 from kiosk.contract.config import KioskConfig
-from kiosk.core.remote_config import ConfigKeeper, Scope
+from kiosk.core.site.remote_config import ConfigKeeper, Scope
 from kiosk.core.unit import Unit, Wiring
 
 log = logging.getLogger(__name__)

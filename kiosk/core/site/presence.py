@@ -24,10 +24,10 @@ from kiosk.contract.kiosk import (
     LinkState,
     SensorHealth,
 )
-from kiosk.core.boot import next_boot
-from kiosk.core.link import Will
-from kiosk.core.system import cpu_temperature_c, memory_mb
+from kiosk.core.site.boot import next_boot
+from kiosk.core.site.system import cpu_temperature_c, memory_mb
 from kiosk.core.unit import Unit, Wiring
+from kiosk.mqtt.link import Will
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
-from kiosk.core.machine import DEFAULT_GEOMETRY, check_travel
+from kiosk.core.machine.models import DEFAULT_GEOMETRY, check_travel
 
 Scope = Literal["site", "kiosk"]
 _DEFAULTS = KioskConfig().model_dump(mode="json")

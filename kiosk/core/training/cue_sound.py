@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from kiosk.contract.events import CueRaised, severity_rank
-from kiosk.core.wording import spoken_key
+from kiosk.words.wording import spoken_key
 
 log = logging.getLogger(__name__)
 

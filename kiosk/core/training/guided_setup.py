@@ -14,10 +14,9 @@ member (so headless does it too) and tells the screen with `SetupProgress`.
 from dataclasses import dataclass
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
-
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.cues.reps import REP, Rep, RepTracker
+from kiosk.core.snapshot import SetupProgress
 
 
 @dataclass(frozen=True)
@@ -42,20 +41,6 @@ class SetupResult:
 
 
 SetupAction = Literal["restart", "skip"]
-
-
-class SetupProgress(BaseModel):
-    """The guided setup as the screen shows it: counting slow reps, or done (the result is in the settings)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    session: str
-    stage: Literal["reps", "done", "skipped"]
-    reps_done: int
-    reps_needed: int
-    fast_reps: int
-    target_depth_mm: float | None = None
-    top_mm: float | None = None
 
 
 class GuidedSetup:

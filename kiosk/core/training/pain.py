@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from kiosk.contract.events import CueRaised, PainKind, PainReport
-from kiosk.core.session import PAIN_AFTER_CUT_S, Session
-from kiosk.core.training import Training
+from kiosk.core.training.session import PAIN_AFTER_CUT_S, Session
+from kiosk.core.training.training import Training
 
 
 class PainProtocol:

@@ -3,9 +3,6 @@
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Literal
-
-from pydantic import BaseModel
 
 from kiosk.contract.events import RepDone, Role, SetEnd
 from kiosk.contract.profile import MachineSettings, MemberProfile
@@ -45,24 +42,6 @@ class SetRecord:
     end: SetEnd
     reps: tuple[RepDone, ...]
     cues: tuple[str, ...]
-
-
-class ScanFeedback(BaseModel):
-    """What the screen says right after a scan, accepted or not."""
-
-    accepted: bool
-    message: str
-    member: str | None = None
-    name: str = ""
-    role: Role | None = None
-
-
-class OperatorNotice(BaseModel):
-    """What operators told this kiosk to show: out of order, back in service, or a message."""
-
-    kind: Literal["out_of_order", "in_service", "message"]
-    text: str
-    seconds: float = 0.0
 
 
 @dataclass

@@ -15,16 +15,17 @@ from kiosk.contract.config import KioskConfig, MachineGeometry
 from kiosk.contract.events import ProfileSaved, Role, SessionEnd, SessionEndReason, SessionStart, SetEnd
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
-from kiosk.core import wording
 from kiosk.core.cues.engine import CueEngine
-from kiosk.core.depth_limits import with_target_margin
-from kiosk.core.guided_setup import GuidedSetup, SetupAction, SetupProgress
-from kiosk.core.machine import FloorStats, first_time_settings, on_this_machine
+from kiosk.core.machine.depth_limits import with_target_margin
+from kiosk.core.machine.models import FloorStats, first_time_settings, on_this_machine
 from kiosk.core.modes import Modes
-from kiosk.core.profile_sync import ProfileSync
-from kiosk.core.sensor_health import SensorMonitor
-from kiosk.core.session import ScanFeedback, Session, UsageToday
+from kiosk.core.profiles.sync import ProfileSync
+from kiosk.core.sensor.health import SensorMonitor
+from kiosk.core.snapshot import ScanFeedback, SetupProgress
+from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
+from kiosk.core.training.session import Session, UsageToday
 from kiosk.core.unit import Wiring
+from kiosk.words import wording
 
 log = logging.getLogger(__name__)
 

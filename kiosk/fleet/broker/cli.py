@@ -10,7 +10,7 @@ from kiosk.fleet.broker.render import RenderResult, render
 from kiosk.fleet.inventory import load_inventory
 
 if TYPE_CHECKING:
-    from kiosk.fleet.cli import FleetParser
+    from kiosk.fleet.parser import FleetParser
 
 RENDER_HELP = """\
 Writes, under DIR: site/ (mosquitto.conf, passwd, acl), kiosks/<machine>/ (the same for each kiosk's

@@ -30,9 +30,9 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from kiosk.contract.ids import is_valid_id
-from kiosk.core.broker_url import BrokerSecrets, BrokerUrl
 from kiosk.fleet.broker import acl, certs, conf, passwd
 from kiosk.fleet.inventory import Inventory
+from kiosk.mqtt.broker_url import BrokerSecrets, BrokerUrl
 
 MANIFEST = "render.toml"
 FORMAT = 1

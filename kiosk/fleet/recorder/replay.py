@@ -37,11 +37,10 @@ from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from kiosk.contract.base import encode
-from kiosk.contract.commands import CommandReply, Replay
+from kiosk.contract.commands import MAX_HELD, CommandReply, Replay
 from kiosk.contract.events import MAX_SAFE_INT
 from kiosk.contract.replies import Replayed
 from kiosk.contract.topics import MachineTopics, parse
-from kiosk.core.journal import MAX_HELD
 from kiosk.fleet.recorder.intake import EventRow, LostRange, Refused, Row, TelemetryRow
 from kiosk.fleet.recorder.store import Gap, Store
 

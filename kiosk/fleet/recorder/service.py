@@ -40,8 +40,6 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.contract.ids import check_id
 from kiosk.contract.topics import member_profiles_filter, site_root
-from kiosk.core.broker_url import BrokerUrl
-from kiosk.core.link import no_delay
 from kiosk.fleet.recorder.intake import LostRange, ProfileErased, ProfileRow, Refused, Row, to_row
 from kiosk.fleet.recorder.replay import (
     CHECK_EVERY_S,
@@ -54,6 +52,8 @@ from kiosk.fleet.recorder.replay import (
     decode_reply,
 )
 from kiosk.fleet.recorder.store import Added, Store
+from kiosk.mqtt.broker_url import BrokerUrl
+from kiosk.mqtt.link import no_delay
 
 log = logging.getLogger(__name__)
 

@@ -6,10 +6,10 @@ from kivy.graphics.texture import Texture
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core import wording as words
-from kiosk.core.session import ScanFeedback
+from kiosk.core.snapshot import ScanFeedback
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
+from kiosk.words import wording as words
 
 FEEDBACK_SHOWN_S = 8.0
 # The camera's live view: a few frames a second shows the card is seen, without costing the Pi its UI.

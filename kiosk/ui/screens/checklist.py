@@ -3,9 +3,9 @@
 from kivy.properties import BooleanProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets.common import CheckRow
+from kiosk.words import wording as words
 
 
 class ChecklistScreen(Screen):

@@ -9,11 +9,11 @@ from kivy.app import App
 from kivy.properties import NumericProperty, ObjectProperty, OptionProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core import wording as words
-from kiosk.core.guided_setup import SetupProgress
+from kiosk.core.snapshot import SetupProgress
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, gauges  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import show_settings
+from kiosk.words import wording as words
 
 
 class GuidedSetupScreen(Screen):

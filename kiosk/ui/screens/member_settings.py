@@ -5,11 +5,11 @@ from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.profile import MachineSettings
-from kiosk.core import wording as words
-from kiosk.core.depth_limits import TARGET_MARGIN_MM
+from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
+from kiosk.words import wording as words
 
 TOE_STEP, TOE_MIN, TOE_MAX = 5, 0, 30
 DEPTH_STEP_MM = 10.0

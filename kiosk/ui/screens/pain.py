@@ -4,9 +4,9 @@ from kivy.app import App
 from kivy.properties import StringProperty
 from kivy.uix.screenmanager import Screen
 
-from kiosk.core import wording as words
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
+from kiosk.words import wording as words
 
 
 class PainScreen(Screen):

@@ -7,10 +7,10 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.events import RepDone, SessionEnd, SetEnd
-from kiosk.core import wording as words
-from kiosk.core.session import SetRecord
+from kiosk.core.training.session import SetRecord
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
+from kiosk.words import wording as words
 
 
 class SummaryScreen(Screen):

@@ -8,9 +8,9 @@ from kivy.properties import NumericProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 
 from kiosk.contract.events import severity_rank
-from kiosk.core.wording import cue_text
 from kiosk.ui import theme
 from kiosk.ui.kv import load_beside
+from kiosk.words.wording import cue_text
 
 # How long a cue holds the banner against cues of lower severity.
 HOLD_S = {"info": 3.0, "warn": 5.0, "stop": 8.0}

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.devpostgres import PostgresServer
-from kiosk.fleet.recorder.store import Store, open_store
+from kiosk.dev.postgres import PostgresServer
+from kiosk.fleet.recorder.store import Store
+from kiosk.fleet.recorder.store_url import open_store
 
 ENGINES = ("sqlite", "postgresql")
 

@@ -20,7 +20,7 @@ from kiosk.contract.base import encode
 from kiosk.contract.events import CueRaised, PainReport, RepDone, SensorFault, SessionEnd, SessionStart, SetEnd
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.topics import MachineTopics
-from kiosk.devbroker import Broker
+from kiosk.dev.broker import Broker
 
 SITE = "testgym"
 

@@ -9,18 +9,19 @@ import time
 from pathlib import Path
 
 import pytest
+from tests.recorder.kiosks import SITE, FakeKiosk, eventually
 
 from kiosk.contract.events import CueRaised, RepDone, SessionStart
 from kiosk.contract.kiosk import KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profile
-from kiosk.devbroker import publish
-from kiosk.devpostgres import PostgresServer
+from kiosk.dev.broker import publish
+from kiosk.dev.postgres import PostgresServer
 from kiosk.fleet.recorder import store as store_module
 from kiosk.fleet.recorder.schema import LATEST, MIGRATIONS
 from kiosk.fleet.recorder.service import Recorder
-from kiosk.fleet.recorder.store import Store, open_store
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually
+from kiosk.fleet.recorder.store import Store
+from kiosk.fleet.recorder.store_url import open_store
 
 FLEET = Path(sys.executable).parent / "legpress-fleet"
 

@@ -19,20 +19,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.recorder.kiosks import SITE, FakeKiosk, eventually
 
+from kiosk.contract.commands import MAX_HELD
 from kiosk.contract.events import RepDone
 from kiosk.contract.kiosk import JournalHealth, KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.contract.replies import EidRange, Replayed
-from kiosk.core.journal import MAX_HELD
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
-from kiosk.devbroker import Broker, publish
+from kiosk.dev.broker import Broker, publish
 from kiosk.fleet.recorder.intake import EventRow, LostRange
 from kiosk.fleet.recorder.replay import GapWatch, ReplayAnswer
 from kiosk.fleet.recorder.service import Recorder
-from kiosk.fleet.recorder.store import Gap, Store, open_store
-from tests.kiosk_harness import Keyring
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually
+from kiosk.fleet.recorder.store import Gap, Store
+from kiosk.fleet.recorder.store_url import open_store
+from tests.support.kiosk_harness import Keyring
 
 FLEET = Path(sys.executable).parent / "legpress-fleet"
 CLIENT_ID = "recorder-replay"

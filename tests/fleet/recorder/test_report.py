@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
+from tests.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.kiosk import KioskInfo
@@ -24,7 +25,6 @@ from kiosk.contract.topics import member_profile
 from kiosk.fleet.cli import main
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS
 from kiosk.fleet.recorder.service import Recorder
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
 
 LIFTOFFS = {"liftoff_lumbar", "liftoff_pelvis"}
 TWO_DAYS_AGO = date.today() - timedelta(days=2)
@@ -202,7 +202,7 @@ def test_a_store_that_is_not_there_is_said_in_one_line_and_nothing_is_created(tm
 
 
 def test_a_postgresql_store_that_cannot_be_reached_is_one_line_without_its_password(tmp_path, capsys):
-    from kiosk.devbroker import free_port
+    from kiosk.dev.broker import free_port
 
     url = f"postgresql://recorder:s3cret@127.0.0.1:{free_port()}/legpress"
     assert report(url, tmp_path / "x.csv", "--format", "csv") == 1

@@ -1,0 +1,59 @@
+"""The kiosk's events as one line of text each: what the headless kiosk logs and `legpress-fleet watch` prints.
+
+Stateful per machine: a set's advice needs the cues raised since the set began, so
+keep one `EventLines` per kiosk whose events you describe.
+"""
+
+from pydantic import BaseModel
+
+from kiosk.contract.events import (
+    CueRaised,
+    PainReport,
+    ProfileSaved,
+    RepDone,
+    SensorFault,
+    SessionEnd,
+    SessionStart,
+    SetEnd,
+)
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.words import wording
+
+
+class EventLines:
+    """Turns contract events into lines; None for a model it does not describe."""
+
+    def __init__(self) -> None:
+        self._cues_in_set: list[str] = []
+
+    def describe(self, model: BaseModel) -> str | None:
+        match model:
+            case SessionStart(member=member, role=role):
+                self._cues_in_set = []
+                return f"session started for {member} ({role})"
+            case RepDone(rep=rep, depth_mm=depth, eccentric_s=down, concentric_s=up):
+                return f"rep {rep}: {wording.mm(depth)}, down {wording.seconds(down)}, up {wording.seconds(up)}"
+            case CueRaised(cue=cue, severity=severity):
+                self._cues_in_set.append(cue)
+                headline, detail = wording.cue_text(cue, severity)
+                return f"[{severity.upper()}] {headline}. {detail}".rstrip()
+            case SetEnd():
+                advice = wording.sentences(wording.next_time(model, self._cues_in_set))
+                self._cues_in_set = []
+                verb = "stopped" if model.stopped else "done"
+                return (f"set {model.set_number} {verb}: {wording.count(model.reps, 'rep')}, deepest "
+                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}. "
+                        f"{wording.NEXT_TIME_TITLE}: {advice}")
+            case SessionEnd(reason=reason, sets=sets, reps=reps):
+                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}. "
+                        "Screen cleared.")
+            case PainReport(kind=kind):
+                steps = " ".join(wording.PAIN_STEPS)
+                return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"
+            case SensorFault(fault=fault, detail=detail):
+                return f"sensor fault ({fault}): {detail}"
+            case ProfileSaved(member=member, rev=rev):
+                return f"settings of {member} saved (revision {rev})"
+            case KioskStatus(mode=mode):
+                return f"mode: {mode}"
+        return None
