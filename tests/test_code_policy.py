@@ -4,7 +4,7 @@ import json
 import time
 
 import pytest
-from tests.test_fleet_cli import fleet
+from tests.fleet.test_fleet_cli import fleet
 
 from kiosk.codes.member_codes import TrustedKeys, verify_code
 from kiosk.contract.config import STAFF_CODE_MAX_AGE_HOURS

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import pytest
 from pydantic import Field
-from tests.test_fleet_cli import fleet
+from tests.fleet.test_fleet_cli import fleet
 
 from kiosk.contract.base import encode
 from kiosk.contract.commands import CommandReply, OutOfOrder

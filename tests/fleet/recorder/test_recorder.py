@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 
 from kiosk.contract.events import CueRaised, RepDone, SessionStart
 from kiosk.contract.kiosk import KioskTelemetry, LinkHealth, SensorHealth

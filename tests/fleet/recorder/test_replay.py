@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 
 from kiosk.contract.commands import MAX_HELD
 from kiosk.contract.events import RepDone

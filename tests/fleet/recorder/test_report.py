@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from tests.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.kiosk import KioskInfo
