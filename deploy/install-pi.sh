@@ -242,8 +242,8 @@ fi
 if [ "$KIOSK" = 1 ] || [ "$KIOSK_INSTALLED" = 1 ]; then KIOSK_HOST=1; else KIOSK_HOST=0; fi
 if [ "$SITE" = 1 ] || [ "$SITE_INSTALLED" = 1 ]; then SITE_HOST=1; else SITE_HOST=0; fi
 
-VERSION=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' "$SOURCE/kiosk/__init__.py")
-[ -n "$VERSION" ] || die "$SOURCE/kiosk/__init__.py has no __version__"
+VERSION=$(sed -n 's/^VERSION = "\(.*\)"$/\1/p' "$SOURCE/kiosk/contract/version.py")
+[ -n "$VERSION" ] || die "$SOURCE/kiosk/contract/version.py has no VERSION"
 COMMIT=$(git -C "$SOURCE" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 what=()

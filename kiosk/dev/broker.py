@@ -28,7 +28,7 @@ from kiosk.contract.base import decode
 from kiosk.contract.events import KIOSK_EVENT, KioskEvent
 from kiosk.mqtt.link import no_delay
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 DEV_CONF = REPO / "broker_config" / "dev.conf"
 
 

@@ -20,7 +20,7 @@ from kiosk.words.wording import spoken_key
 
 log = logging.getLogger(__name__)
 
-SOUNDS = Path(__file__).resolve().parents[2] / "assets" / "sounds"
+SOUNDS = Path(__file__).resolve().parents[3] / "assets" / "sounds"
 # In order of preference; each plays a WAV file to the default device and exits.
 PLAYERS = (("aplay", "-q"), ("paplay",), ("pw-play",))
 
