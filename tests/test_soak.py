@@ -78,7 +78,7 @@ def test_many_sessions_at_100_hz_leave_memory_files_and_queues_flat(tmp_path):
             kiosk.scan(code)  # the same code again: logout, with the learnt settings saved
             sessions += 1
             kiosk.inbox.call(lambda: None)
-            samples.append((time.monotonic() - started, _rss_mb(), _open_files(), kiosk.inbox._queue.qsize()))
+            samples.append((time.monotonic() - started, _rss_mb(), _open_files(), kiosk.inbox.waiting()))
         stop.set()
         streamer.join(2)
         kiosk.inbox.call(lambda: None)

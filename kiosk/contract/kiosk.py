@@ -43,7 +43,10 @@ class SensorHealth(ReportModel):
     unknown_fields: int = 0
     ts_refused: int = Field(0, description="Samples and events refused for a timestamp far from the kiosk's "
                             "clock or from the stream's recent past; they never move the sensor clock.")
-    restarts: int = Field(0, description="Sensor restarts recognised (a new `ready` status, `seq` back near 0).")
+    restarts: int = Field(0, description="Sensor restarts recognised: a new stream (after a `ready` status, or "
+                          "a jump in its clock) believed once several consistent samples came.")
+    shed: int = Field(0, description="Depth samples dropped unhandled because more came than the core takes "
+                      "(a flood): the newest are kept, and lift-offs always go first.")
 
 
 class DefenceCounters(ReportModel):

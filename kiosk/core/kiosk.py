@@ -5,22 +5,10 @@ The Kivy screen and the headless text presenter both observe this one class;
 state changes happen on the core thread (`Inbox`): MQTT and camera threads
 only post work to it.
 
-The units own the topics (see each module's first lines):
-
-| unit | module | topics |
-|---|---|---|
-| presence | `presence.py` | `R/kiosk/status`, `R/kiosk/info`, `R/kiosk/telemetry` |
-| operators | `operators.py` | `R/kiosk/cmd/#`, `.../broadcast/cmd/#`, `R/kiosk/res/*`, config set/state |
-| mode commands | `mode_commands.py` | handlers of `out_of_order`, `in_service`, `message`, `end_session`, ... |
-| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event`, `R/sensor/status`, `R/kiosk/sensor` (relayed) |
-| profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
-| events | `journal.py` | `R/kiosk/event`, the `replay` command |
-| revocations | `revocations.py` | `gym/v1/{site}/config/revocations` |
-| home assistant | `discovery.py` | `homeassistant/device/legpress_<site>_<machine>/config`, `homeassistant/status` |
-
-and these parts own no topic: `modes.py` (the mode and why), `front_desk.py` (every code read),
-`training.py` (the member at the machine: session, cue engine, guided setup, settings), `pain.py`
-(the pain button and report). What stays here is the composition, the thread-safe inputs the screen
+The units own the topics (each module's first lines say which; docs/architecture.md has the table);
+the parts that own none are `modes` (the mode and why), `front_desk` (every code read), `training` (the
+member at the machine; `SledWatch` feeds it from the sensor unit) and `pain` (the pain button and report).
+What stays here is the composition, the thread-safe inputs the screen
 calls, the clock tick, and where events and screen notices go. The constructor does no I/O;
 `start()` opens files and connects.
 """
@@ -37,7 +25,6 @@ from kiosk.contract.events import CueRaised, PainKind, SessionEndReason
 from kiosk.contract.kiosk import DefenceCounters, JournalHealth, KioskMode, SensorHealth
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.replies import DiagnosticsReport
-from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.contract.topics import MachineTopics
 from kiosk.core.access.camera import CameraUnavailable
 from kiosk.core.access.revocations import Revocations
@@ -49,12 +36,13 @@ from kiosk.core.defences import defence_counters
 from kiosk.core.front_desk import FrontDesk
 from kiosk.core.inbox import Inbox
 from kiosk.core.machine.calibration import SledCalibration
-from kiosk.core.machine.models import ACTIVITY_MM, geometry_for
+from kiosk.core.machine.models import geometry_for
 from kiosk.core.mode_commands import ModeCommands
 from kiosk.core.modes import Modes
 from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.recent_log import RecentLog
 from kiosk.core.self_test import run_self_test
+from kiosk.core.sensor.health import SensorMonitor
 from kiosk.core.sensor.ingest import CalibrationStep, SensorIngest
 from kiosk.core.settings import KioskSettings
 from kiosk.core.site.event_journal import EventJournal
@@ -67,6 +55,7 @@ from kiosk.core.training.cue_sound import SOUNDS, CueSound
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
 from kiosk.core.training.session import Session
+from kiosk.core.training.sled_watch import SledWatch
 from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
 from kiosk.mqtt.link import MqttLink
@@ -93,7 +82,6 @@ class Kiosk:
         self.on_restart: Callable[[], None] | None = None  # set by the app: how to restart this process
         self.fps: float | None = None  # reported by the screen when there is one
         self._observers: list[Observer] = []
-        self._last_activity_mm: float | None = None
         self._snapshot_at = float("-inf")
         self.inbox = Inbox(on_tick=self._on_tick, clock=self.clock.now, on_settled=self._settled)
         self.link = MqttLink(client_id=f"kiosk-{settings.site}-{settings.machine}", broker=settings.broker_url,
@@ -105,15 +93,17 @@ class Kiosk:
         self.geometry = geometry_for(settings.machine_model, self.config)
         self.modes = Modes(self.clock.now, on_change=self._mode_changed)
         self.presence = Presence(wiring, facts=self)
-        self.sensor = SensorIngest(wiring, self.geometry.travel_mm, on_depth=self._on_depth,
-                                   on_liftoff=self._on_liftoff, session_id=lambda: self.training.session_id(),
-                                   on_restart=lambda: self.training.sensor_restarted())
-        self.profiles = ProfileSync(wiring, on_received=lambda member, profile: self.training.profile_received(
-            member, profile), on_saved=lambda profile: self.training.profile_saved(profile))
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
-        self.training = Training(wiring, self.profiles, self.sensor.monitor, self.modes, config=lambda: self.config,
-                                 geometry=lambda: self.geometry, on_end=lambda: self.scanner.forget_preview())
-        self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self._mark_activity)
+        # Built in the order they need each other: training reads the cache through the profile unit and
+        # is then named to it for news; the sensor unit is handed its sink, which feeds training.
+        self.profiles = ProfileSync(wiring)
+        monitor = SensorMonitor()  # the sensor stream's counts and clock: kept by the unit, read by training
+        self.training = Training(wiring, self.profiles, monitor, self.modes, config=lambda: self.config,
+                                 geometry=lambda: self.geometry, on_end=self.scanner.forget_preview)
+        self.profiles.tell(self.training)
+        self.watch = SledWatch(self.training, self.modes, self.clock.now)
+        self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
+        self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
         self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
@@ -218,7 +208,7 @@ class Kiosk:
 
     def touch(self) -> None:
         """Any touch on the screen keeps the session alive."""
-        self.inbox.post(self._mark_activity)
+        self.inbox.post(self.watch.touched)
 
     def report_fps(self, fps: float) -> None:
         """The screen's frame rate, for telemetry."""
@@ -283,31 +273,11 @@ class Kiosk:
     def sensor_health(self, now: float) -> SensorHealth:
         return self.sensor.health(now, self.engine.health if self.engine else None)
 
-    # -- activity, the sensor, config (core thread) ---------------------------------
-
-    def _mark_activity(self, at: float | None = None) -> None:
-        at = self.clock.now() if at is None else at
-        if self.training.session:
-            self.training.touched(at)
-        else:
-            self.modes.maintenance_touched(at)
-
-    def _on_depth(self, sample: DepthSample, received_at: float) -> None:
-        # The sled moving keeps a session or maintenance alive; a sensor's jitter does not.
-        watched = self.training.session is not None or self.modes.mode == "maintenance"
-        moved = self._last_activity_mm is None or abs(sample.mm - self._last_activity_mm) >= ACTIVITY_MM
-        if watched and moved:
-            self._last_activity_mm = sample.mm
-            self._mark_activity(received_at)
-        self.training.on_depth(sample)
-
-    def _on_liftoff(self, event: LiftoffEvent, received_at: float) -> None:
-        self._mark_activity(received_at)
-        self.training.on_liftoff(event)
+    # -- modes and config (core thread) ---------------------------------------------
 
     def _mode_changed(self, mode: KioskMode) -> None:
         if mode in ("session", "maintenance"):
-            self._last_activity_mm = self.sensor.monitor.last_mm  # movement is counted from where the sled is
+            self.watch.follow_from(self.sensor.monitor.last_mm)
         self.presence.publish_status()
 
     def _config_applied(self, config: KioskConfig) -> None:

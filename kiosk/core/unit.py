@@ -9,7 +9,9 @@ them: modes, sessions, pain and the observers.
 
 Every MQTT message a unit subscribes to through `Unit.listen` is handled on
 the core thread (the `Inbox`), with the kiosk-clock time it arrived, so no
-unit needs a lock and the network thread never waits on kiosk logic.
+unit needs a lock and the network thread never waits on kiosk logic. A unit
+says which lane of the inbox a topic takes: lift-offs go first, depth samples
+may be shed under a flood.
 """
 
 import time
@@ -21,7 +23,7 @@ from pydantic import BaseModel
 
 from kiosk.contract.topics import MachineTopics
 from kiosk.core.command_desk import CommandDesk
-from kiosk.core.inbox import Inbox
+from kiosk.core.inbox import Inbox, Lane
 from kiosk.core.settings import KioskSettings
 from kiosk.mqtt.link import MqttLink
 
@@ -68,12 +70,15 @@ class Unit:
     def stop(self) -> None:
         """Close what `start` opened; the link is already down or about to go."""
 
-    def listen(self, topic_filter: str, handler: MessageHandler, qos: int) -> None:
-        """Subscribe `handler` to `topic_filter`; it runs on the core thread, never on paho's."""
+    def listen(self, topic_filter: str, handler: MessageHandler, qos: int, lane: Lane = "jobs") -> None:
+        """Subscribe `handler` to `topic_filter`; it runs on the core thread, never on paho's.
+
+        `lane`: `urgent` for the safety signal (taken before anything else), `samples` for a stream the
+        core may shed under a flood (see `kiosk.core.inbox`)."""
         clock, inbox = self.wiring.clock, self.wiring.inbox
 
         def on_message(topic: str, payload: bytes, properties: Properties | None) -> None:
             received_at = clock.now()
-            inbox.post(lambda: handler(topic, payload, properties, received_at))
+            inbox.post(lambda: handler(topic, payload, properties, received_at), lane)
 
         self.wiring.link.subscribe(topic_filter, on_message, qos=qos)

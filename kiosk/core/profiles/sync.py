@@ -19,6 +19,7 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
+from typing import Protocol
 
 import paho.mqtt.client as mqtt
 
@@ -78,16 +79,22 @@ class ProfileIntake:
                 log.exception("profile on %s not filed", topic[:120])
 
 
+class ProfileNews(Protocol):
+    """Who hears of the profile of the member at the machine (the training part), on the core thread."""
+
+    def profile_received(self, member: str, profile: MemberProfile | None) -> None:
+        """A newer profile arrived for `member` (None: an operator erased them)."""
+
+    def profile_saved(self, profile: MemberProfile) -> None:
+        """A save made here was acknowledged by the broker."""
+
+
 class ProfileSync(Unit):
     """The profile cache kept in step with the broker, and the saves made on this kiosk."""
 
-    def __init__(self, wiring: Wiring, on_received: Callable[[str, MemberProfile | None], None],
-                 on_saved: Callable[[MemberProfile], None]) -> None:
-        """`on_received(member, profile)`: a newer profile arrived (None: the member was erased);
-        `on_saved(profile)`: a save made here was published."""
+    def __init__(self, wiring: Wiring) -> None:
         super().__init__(wiring)
-        self._on_received = on_received
-        self._on_saved = on_saved
+        self._news: ProfileNews | None = None
         self._book: ProfileBook | None = None
         self._intake: ProfileIntake | None = None
         self._dropped_logged = False
@@ -103,7 +110,14 @@ class ProfileSync(Unit):
             raise RuntimeError("the profile unit has not started")
         return self._book
 
+    def tell(self, news: ProfileNews) -> None:
+        """Who hears the news, given once before `start`: training reads the cache through this unit and
+        hears from it, so one of the two is built first and the other named to it here, typed."""
+        self._news = news
+
     def start(self) -> None:
+        if self._news is None:
+            raise RuntimeError("the profile unit was started before anyone was told to hear its news")
         settings = self.wiring.settings
         self._book = ProfileBook(settings.data_dir / "profiles.sqlite3", settings.profile_cache_members)
         self._intake = intake = ProfileIntake(self._file, on_dropped=self._dropped)
@@ -175,7 +189,8 @@ class ProfileSync(Unit):
             del self._in_flight[key]
             self.book.offer(profile)
             self.book.release(held.member, held.model, held.settings)
-            self._on_saved(profile)
+            if self._news is not None:
+                self._news.profile_saved(profile)
 
     def _file(self, topic: str, payload: bytes) -> None:
         """On the intake thread: into the cache; news of a newer profile (or an erasure) to the core."""
@@ -187,7 +202,9 @@ class ProfileSync(Unit):
         # Read after filing: a session that began meanwhile either read this profile from the cache or is
         # already watched here (see `watch`), so no news for the member at the machine is missed.
         if (profile is not None or not payload) and member == self._watched:
-            self.wiring.inbox.post(lambda: self._on_received(member, profile))
+            news = self._news
+            if news is not None:
+                self.wiring.inbox.post(lambda: news.profile_received(member, profile))
 
     def _dropped(self) -> None:
         self.book.stats.dropped += 1

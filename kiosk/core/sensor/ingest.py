@@ -16,7 +16,6 @@ and calibrated reading, which pads are lifted, rate and silence.
 """
 
 import logging
-from collections.abc import Callable
 from typing import Literal, TypeVar
 
 from kiosk.contract.base import PayloadError, decode
@@ -26,6 +25,7 @@ from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.core.cues.health import StreamHealth
 from kiosk.core.machine.calibration import CalibrationStore, SledCalibration, Zone
 from kiosk.core.sensor.health import MIN_RATE_HZ, SensorMonitor
+from kiosk.core.sensor.sink import SensorSink
 from kiosk.core.snapshot import SledReading
 from kiosk.core.unit import Unit, Wiring
 from kiosk.words import wording
@@ -47,20 +47,15 @@ Sample = TypeVar("Sample", DepthSample, LiftoffEvent)
 class SensorIngest(Unit):
     """Decodes, calibrates and counts the sensor node's stream, then passes it on."""
 
-    def __init__(self, wiring: Wiring, travel_mm: float, on_depth: Callable[[DepthSample, float], None],
-                 on_liftoff: Callable[[LiftoffEvent, float], None], session_id: Callable[[], str | None],
-                 on_restart: Callable[[], None]) -> None:
-        """`on_restart()`: the node restarted (a new `ready` status, then a `seq` near 0)."""
+    def __init__(self, wiring: Wiring, travel_mm: float, monitor: SensorMonitor, sink: SensorSink) -> None:
+        """`monitor`: the stream's counts and clock (training reads its time too); `sink`: who is told."""
         super().__init__(wiring)
-        self.monitor = SensorMonitor()
+        self.monitor = monitor
         self.last_raw_mm: float | None = None
         self.pads: dict[Zone, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
         self._travel_mm = travel_mm
         self._calibration: CalibrationStore | None = None
-        self._on_depth = on_depth
-        self._on_liftoff = on_liftoff
-        self._session_id = session_id
-        self._on_restart = on_restart
+        self._sink = sink
         self._last_invalid_report = 0.0
         self._rate_low_reported: float | None = None  # when, while the rate is low; None while it is fine
         self._node: SensorStatus | None = None  # the node's newest status
@@ -70,8 +65,9 @@ class SensorIngest(Unit):
     def start(self) -> None:
         self._calibration = CalibrationStore(self.wiring.settings.data_dir, self._travel_mm)
         topics = self.wiring.topics
-        self.listen(topics.sensor_depth, self._depth_message, qos=0)
-        self.listen(topics.sensor_event, self._event_message, qos=1)
+        # Depth is context and may be shed under a flood; a lift-off is the safety signal and goes first.
+        self.listen(topics.sensor_depth, self._depth_message, qos=0, lane="samples")
+        self.listen(topics.sensor_event, self._event_message, qos=1, lane="urgent")
         self.listen(topics.sensor_status, self._status_message, qos=1)
 
     def tick(self, now: float) -> None:
@@ -83,7 +79,7 @@ class SensorIngest(Unit):
         if last is None or now - last >= RATE_LOW_REPORT_EVERY_S:
             self._rate_low_reported = now
             rate = self.monitor.rate_hz
-            self.wiring.emit(SensorFault(ts=now, session=self._session_id(), fault="rate_low",
+            self.wiring.emit(SensorFault(ts=now, session=self._sink.session_id(), fault="rate_low",
                                          detail=f"{rate:.1f} samples/s; cues within a rep need at least "
                                                 f"{MIN_RATE_HZ:.0f}"))
 
@@ -117,7 +113,8 @@ class SensorIngest(Unit):
 
     def health(self, now: float, stream: StreamHealth | None) -> SensorHealth:
         return self.monitor.snapshot(dropped=stream.dropped if stream else 0,
-                                     out_of_range=stream.out_of_range if stream else 0, now=now)
+                                     out_of_range=stream.out_of_range if stream else 0, now=now,
+                                     shed=self.wiring.inbox.shed)
 
     def reading(self, now: float, stream: StreamHealth | None) -> SledReading:
         """What the screen shows of the sensor as of `now`."""
@@ -150,7 +147,7 @@ class SensorIngest(Unit):
         """A `sensor_fault` for operators, at most one per 30 s however many come (a flood stays a line)."""
         if received_at - self._last_invalid_report >= INVALID_REPORT_EVERY_S:
             self._last_invalid_report = received_at
-            self.wiring.emit(SensorFault(ts=received_at, session=self._session_id(), fault="invalid_payloads",
+            self.wiring.emit(SensorFault(ts=received_at, session=self._sink.session_id(), fault="invalid_payloads",
                                          detail=detail[:200]))
 
     def _depth_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
@@ -158,11 +155,11 @@ class SensorIngest(Unit):
         if raw is None:
             return
         if self.monitor.clock.just_restarted:
-            self._on_restart()
+            self._sink.sensor_restarted()
         self.last_raw_mm = raw.mm
         sample = raw.model_copy(update={"mm": self.calibration.to_mm(raw.mm)})
         self.monitor.last_mm = sample.mm
-        self._on_depth(sample, received_at)
+        self._sink.depth(sample, received_at)
 
     def _status_message(self, _topic: str, payload: bytes, _props: object, received_at: float) -> None:
         status = self.monitor.status_seen(payload) if payload else None
@@ -182,4 +179,4 @@ class SensorIngest(Unit):
         if event is None:
             return
         self.pads[event.zone] = event.state == "start"
-        self._on_liftoff(event, received_at)
+        self._sink.liftoff(event, received_at)
