@@ -1,93 +1,186 @@
 """Whether a sensor timestamp can be believed, and the offset between the sensor's clock and the kiosk's.
 
-Samples carry the sensor's `ts`; the kiosk measures silence on its own
-clock, through the offset between the two. A sample or event whose `ts` is
-far from the kiosk's clock, or far from the stream's own recent past, is
-refused (and counted) before anything reads it: it never moves the offset,
-never reaches the cue engine. Forged input did exactly that before (lift-offs
-stamped 1970, a depth sample from the year 3000 that raised a false
-`sensor_lost`, replays of old samples counted again as reps).
+Samples carry the sensor's `ts` and `seq`; the kiosk measures silence on its
+own clock, through the offset between the two. A sample or event whose `ts` is
+far from the kiosk's clock is refused (and counted) before anything reads it.
+Forged input did that before (lift-offs stamped 1970, a depth sample from the
+year 3000 that raised a false `sensor_lost`, replays of old samples counted
+again as reps), and one forged sample `{"seq":0,"ts":now+4.5}` every 2 s moved
+the stream's clock ahead and locked the real sensor out.
 
-Only a depth sample inside the machine's travel moves the clock. A sensor
-restart is recognised from the node's status (`ready` again) followed by a
-depth `seq` back near 0: only then may the stream's time start afresh. A run
-of refused samples never resynchronises anything on its own.
+So no single sample moves the clock. The stream is what the kiosk believes:
+its newest `ts` and `seq`. A depth sample is used only if it fits the stream:
+at most `MAX_BEHIND_S` behind it (QoS 0 reorders a little), at most
+`STEP_S` ahead of it plus the time that passed (at up to `MAX_PACE`), and its
+`seq` within a few hundred of the stream's. Only a fitting sample inside the
+machine's travel moves the stream, and then by a step a live sensor takes.
+
+Anything else may be a new stream: a node that restarted (`seq` back near 0,
+its clock perhaps off), or whose clock stepped. Such samples are held as a
+candidate and refused; the candidate is believed only after
+`NEW_STREAM_SAMPLES` consistent ones in a row (each a little after the last)
+and, when its clock does not fit the believed stream's, once that stream has
+fallen silent for `TAKEOVER_SILENCE_S`: a live sensor's clock cannot be taken
+over, whatever anyone sends beside it. (A run whose clock fits but whose `seq`
+went back, a node that rebooted quickly, takes over once consistent.)
+The first stream after the kiosk starts is believed the same way, after
+several consistent samples. A `ready` status only says the next new stream
+is a restart worth counting; it takes nothing over by itself.
+
+Lift-off events are held to the kiosk's clock only (see `_doubt`).
 """
 
 from dataclasses import dataclass
+from typing import Literal
 
 # Sensor nodes and kiosks both keep NTP time; five minutes covers a node that has not synced yet
 # after boot, and nothing a forger would want (years, not minutes).
 MAX_CLOCK_SKEW_S = 300.0
 # QoS 0 samples may arrive a little out of order; older than this behind the newest is a replay.
 MAX_BEHIND_S = 2.0
-# Ahead of the newest accepted sample by more than this plus the time that passed is a jump. A real
-# node's clock runs at the kiosk's pace; the simulator and the tests' nodes compress time, up to this
-# many sensor seconds per kiosk second.
-MAX_AHEAD_S = 5.0
+# Ahead of the newest believed sample by more than this plus the time that passed is not this stream.
+# A real node's clock runs at the kiosk's pace; the simulator and the tests' nodes compress time, up to
+# this many sensor seconds per kiosk second.
+STEP_S = 0.25
 MAX_PACE = 4.0
-# A restarted node counts from 0 again; by the time it is back on the broker a few hundred have gone by.
-RESTART_SEQ = 1000
+# `seq` counts samples: a 100 Hz node adds 100 a second. Behind the stream by more than this is not a
+# late sample of it; ahead by more than SEQ_RATE_HZ per second of `ts` (plus the slack) is not either.
+SEQ_BEHIND = 100
+SEQ_RATE_HZ = 200.0
+SEQ_SLACK = 20
+# A new stream is believed after this many consistent samples in a row (60 ms of a 100 Hz node)...
+NEW_STREAM_SAMPLES = 6
+# ...each at most this long after the one before it (a node at the contract's slowest, 20 Hz, with loss)...
+NEW_STREAM_GAP_S = 0.5
+# ...and only once the believed stream has had no fitting sample for this long.
+TAKEOVER_SILENCE_S = 0.5
+
+
+NewStream = Literal["first", "seq", "clock"]
+
+
+@dataclass
+class _Stream:
+    """Where a stream of depth samples is: its newest `ts` and `seq`, and when (kiosk clock) it got there."""
+
+    ts: float
+    seq: int
+    at: float
+    run: int = 1  # consistent samples in a row (for a candidate)
 
 
 @dataclass
 class SensorClock:
-    """The sensor-minus-kiosk clock offset, moved only by believable samples."""
+    """The sensor-minus-kiosk clock offset and the believed stream, moved only by samples that fit it."""
 
     offset: float = 0.0
     refused: int = 0
+    held: int = 0  # samples of the first stream, waiting until enough agree (not refused: nothing to fit yet)
+    holding: bool = False  # the last sample was held so, not refused
     restarts: int = 0
     last_refusal: str = ""
-    # Set by the believable sample that restarted the stream, until the next one: the kiosk tells the cue engine.
+    # Set by the sample that made a new stream believed, until the next one: the kiosk tells the cue engine.
     just_restarted: bool = False
-    _last_ts: float | None = None  # newest accepted depth sample, sensor clock
-    _last_at: float = 0.0  # when it arrived, kiosk clock
+    _stream: _Stream | None = None  # the believed stream
+    _last_fit: float = 0.0  # kiosk clock, the newest sample that fitted it
+    _candidate: _Stream | None = None
     _restart_expected: bool = False
 
     def believable(self, ts: float, received_at: float, seq: int | None = None) -> bool:
         """Whether `ts` (a depth sample's with its `seq`, or an event's without) may be used; counts refusals.
 
-        Depth samples are held to the kiosk's clock and to the stream's recent past; events to the clock only.
+        Depth samples are held to the kiosk's clock and to the believed stream; events to the clock only.
         """
         self.just_restarted = False
         why = self._doubt(ts, received_at, seq)
         if why is None:
             return True
-        self.refused += 1
-        self.last_refusal = why
+        if why:
+            self.refused += 1
+            self.last_refusal = why
         return False
 
-    def settle(self, ts: float, received_at: float) -> None:
-        """A believable depth sample inside the travel: the stream's newest time, and the offset, follow it."""
-        if self._last_ts is None or ts >= self._last_ts:
-            self._last_ts, self._last_at = ts, received_at
+    def settle(self, ts: float, received_at: float, seq: int | None = None) -> None:
+        """A believed depth sample inside the travel: the stream's newest time, and the offset, follow it."""
+        stream = self._stream
+        if stream is None or ts >= stream.ts:
+            if stream is not None:
+                stream.ts, stream.at = ts, received_at
+                stream.seq = max(stream.seq, seq) if seq is not None else stream.seq
             self.offset = ts - received_at
 
     def sensor_restarted(self) -> None:
-        """The node said `ready` again: its next depth sample with a `seq` near 0 starts the stream afresh."""
+        """The node said `ready` again: the next new stream believed is counted as its restart."""
         self._restart_expected = True
 
     def sensor_time(self, kiosk_now: float) -> float:
         return kiosk_now + self.offset
 
     def _doubt(self, ts: float, received_at: float, seq: int | None) -> str | None:
+        """None: believable. A reason: refused. "": held back without blame (the first stream forming)."""
+        self.holding = False
         skew = ts - received_at
         if abs(skew) > MAX_CLOCK_SKEW_S:
             return f"ts {ts:.3f} is {skew:+.0f} s from the kiosk's clock"
-        if self._restart_expected and seq is not None and seq <= RESTART_SEQ:
-            self._restart_expected, self._last_ts = False, None
+        if seq is None:
+            # A lift-off event is held only to the kiosk's clock: refusing one because forged depth ran the
+            # stream elsewhere would hide a real lift-off, its warning and the set's stop. A wrongly
+            # accepted one errs the safe way (a warning, a shallower max depth).
+            return None
+        stream = self._stream
+        if stream is None:
+            self.holding = not self._candidate_believed(ts, seq, received_at, "first")
+            return "" if self.holding else None
+        misfit = _time_misfit(stream, ts, received_at)
+        kind: NewStream = "clock"
+        if misfit is None:
+            misfit, kind = _seq_misfit(stream, ts, seq), "seq"
+            if misfit is None:
+                self._last_fit = received_at
+                return None
+        return None if self._candidate_believed(ts, seq, received_at, kind) else misfit
+
+    def _candidate_believed(self, ts: float, seq: int, received_at: float, kind: NewStream) -> bool:
+        """Follow the candidate stream with this sample; True once it is believed (it takes over).
+
+        `first`: nothing was believed yet. `seq`: its time fits the believed stream but its `seq` does not
+        (a node that rebooted quickly with its clock right): times stay comparable, so it takes over as
+        soon as it is consistent. `clock`: its time does not fit: it takes over only once the believed
+        stream is silent, and the cue engine is told that times before and after cannot be compared.
+        """
+        candidate = self._candidate
+        if candidate is not None and 0 < ts - candidate.ts <= NEW_STREAM_GAP_S and 0 < seq - candidate.seq <= (
+                SEQ_SLACK + SEQ_RATE_HZ * (ts - candidate.ts)):
+            candidate.ts, candidate.seq, candidate.at, candidate.run = ts, seq, received_at, candidate.run + 1
+        else:
+            self._candidate = candidate = _Stream(ts, seq, received_at)
+        if kind == "first":
+            self.held += 1
+        silent = kind != "clock" or received_at - self._last_fit >= TAKEOVER_SILENCE_S
+        if candidate.run < NEW_STREAM_SAMPLES or not silent:
+            return False
+        self._stream, self._candidate, self._last_fit = candidate, None, received_at
+        self.offset = ts - received_at
+        if kind != "first" or self._restart_expected:
             self.restarts += 1
-            self.just_restarted = True
-            return None
-        if self._last_ts is None or seq is None:
-            # A lift-off event is held only to the kiosk's clock: refusing one because a forged depth
-            # sample ran the stream ahead would hide a real lift-off, its warning and the set's stop.
-            # A wrongly accepted one errs the safe way (a warning, a shallower max depth).
-            return None
-        behind = self._last_ts - ts
-        if behind > MAX_BEHIND_S:
-            return f"ts {ts:.3f} is {behind:.1f} s behind the stream"
-        allowed = MAX_AHEAD_S + MAX_PACE * max(0.0, received_at - self._last_at)
-        if -behind > allowed:
-            return f"ts {ts:.3f} is {-behind:.1f} s ahead of the stream"
-        return None
+            # The engine's own `seq` check takes a restart whose times compare; a clock that moved it is told.
+            self.just_restarted = kind != "seq"
+        self._restart_expected = False
+        return True
+
+
+def _time_misfit(stream: _Stream, ts: float, received_at: float) -> str | None:
+    """Why a depth sample's `ts` is not of the believed stream, or None if it is."""
+    behind = stream.ts - ts
+    if behind > MAX_BEHIND_S:
+        return f"ts {ts:.3f} is {behind:.1f} s behind the stream"
+    if -behind > STEP_S + MAX_PACE * max(0.0, received_at - stream.at):
+        return f"ts {ts:.3f} is {-behind:.1f} s ahead of the stream"
+    return None
+
+
+def _seq_misfit(stream: _Stream, ts: float, seq: int) -> str | None:
+    """Why a depth sample's `seq` is not of the believed stream (its `ts` fits), or None if it is."""
+    if seq < stream.seq - SEQ_BEHIND or seq > stream.seq + SEQ_SLACK + SEQ_RATE_HZ * max(0.0, ts - stream.ts):
+        return f"seq {seq} is not the stream's (at {stream.seq})"
+    return None

@@ -3,8 +3,9 @@
 Every sample passes `sample_seen` before anything uses it: its timestamp is
 checked by the `SensorClock`, which also holds the offset between the
 sensor's clock and the kiosk's (samples carry the sensor's time, timeouts are
-measured on the kiosk's). Only believable depth samples inside the machine's
-travel move the clock, the rate and `last_seen`.
+measured on the kiosk's) and the stream it believes (no single sample moves
+it). Only believable depth samples inside the machine's travel move the
+clock, the rate and `last_seen`.
 """
 
 import logging
@@ -74,11 +75,11 @@ class SensorMonitor:
         if not self.clock.believable(item.ts, received_at, item.seq):
             return False
         if travel_mm is None or -TRAVEL_TOLERANCE_MM <= to_mm(item.mm) <= travel_mm + TRAVEL_TOLERANCE_MM:
-            self._settle(received_at, item.ts)
+            self._settle(received_at, item.ts, item.seq)
         return True
 
-    def _settle(self, received_at: float, ts: float) -> None:
-        self.clock.settle(ts, received_at)
+    def _settle(self, received_at: float, ts: float, seq: int) -> None:
+        self.clock.settle(ts, received_at, seq)
         self.last_seen, self.last_ts = received_at, ts
         if received_at - self._window_start >= RATE_WINDOW_S:
             elapsed = received_at - self._window_start

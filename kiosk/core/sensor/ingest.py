@@ -139,6 +139,8 @@ class SensorIngest(Unit):
             return None
         if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm):
             clock = self.monitor.clock
+            if clock.holding:
+                return None  # the first stream forming: held, not refused
             self._report_invalid(received_at, f"timestamp refused ({clock.refused} so far): {clock.last_refusal}")
             return None
         return item
