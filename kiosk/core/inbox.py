@@ -41,6 +41,12 @@ MAX_SAMPLES = 400
 # The lane's bound is what makes this safe: a flood's backlog costs a lift-off at most MAX_SAMPLES
 # refused samples (about 10 ms), never the seconds a queue shared with the flood cost it.
 CONTEXT_BEFORE_URGENT = MAX_SAMPLES
+# The core takes depth samples at most this fast on average (ten times the contract's fastest node), with
+# this many in a burst (a replay, a test playing a trace fast). A flood past it waits in the lane and is
+# shed there, on the MQTT thread, at the cost of a deque operation: the core's time, and with it the
+# interpreter's lock that paho's thread needs to keep reading the socket, is not spent on junk.
+SAMPLES_PER_S = 1_000.0
+SAMPLES_BURST = 4_000.0
 
 
 class Inbox:
@@ -53,11 +59,12 @@ class Inbox:
     def __init__(self, on_tick: Callable[[float], None], tick_s: float = 0.1, name: str = "kiosk-core",
                  clock: Callable[[], float] = time.time, on_settled: Callable[[], None] | None = None) -> None:
         self._clock = clock
-        self._ready = threading.Condition()
+        self._ready = threading.Condition(threading.Lock())  # a plain lock: posted to thousands of times a second
         self._urgent: deque[tuple[int, Job]] = deque()  # (when posted, in `posted` order; the job)
         self._jobs: deque[Job] = deque()
         self._samples: deque[tuple[int, Job]] = deque()
         self._samples_turn = False  # jobs and samples take turns
+        self._tokens, self._tokens_at = SAMPLES_BURST, time.monotonic()  # the samples' budget (see SAMPLES_PER_S)
         self._stopping = False
         self._on_tick = on_tick
         self._on_settled = on_settled
@@ -127,10 +134,15 @@ class Inbox:
             samples, context = self._samples, list[Job]()
             while samples and samples[0][0] < posted and len(context) < CONTEXT_BEFORE_URGENT:
                 context.append(samples.popleft()[1])
+            self._tokens -= len(context)
             return [*context, urgent]
-        take_sample = self._samples and (self._samples_turn or not self._jobs)
+        now = time.monotonic()
+        self._tokens = min(SAMPLES_BURST, self._tokens + (now - self._tokens_at) * SAMPLES_PER_S)
+        self._tokens_at = now
+        take_sample = self._samples and self._tokens >= 1 and (self._samples_turn or not self._jobs)
         self._samples_turn = not self._samples_turn
         if take_sample:
+            self._tokens -= 1
             return [self._samples.popleft()[1]]
         return [self._jobs.popleft()] if self._jobs else []
 
@@ -138,11 +150,16 @@ class Inbox:
         next_tick = time.monotonic() + self._tick_s
         while True:
             with self._ready:
-                if not (self._urgent or self._jobs or self._samples or self._stopping):
-                    self._ready.wait(max(0.0, next_tick - time.monotonic()))
-                if self._stopping and not (self._urgent or self._jobs):
-                    return  # what was posted before `stop` has run; samples are not worth waiting for
-                batch = self._next()
+                while True:
+                    if self._stopping and not (self._urgent or self._jobs):
+                        return  # what was posted before `stop` has run; samples are not worth waiting for
+                    batch = self._next()
+                    wait = next_tick - time.monotonic()
+                    if batch or wait <= 0:
+                        break
+                    if self._samples:  # out of budget: until the next sample is due
+                        wait = min(wait, (1 - self._tokens) / SAMPLES_PER_S)
+                    self._ready.wait(wait)
             for job in batch:
                 self._guarded(job)
             # Ticks run between jobs even under a flood of samples, so timeouts still fire.

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Generic, TypeVar
 
@@ -174,6 +174,8 @@ class Received:
     payload: bytes
     retain: bool
     properties: Properties | None = None
+    # When it arrived (time.monotonic), taken when this record is made on the client's network thread.
+    at: float = field(default_factory=time.monotonic)
 
     def decode(self, model: type[M]) -> M:
         """The payload as `model` (`KioskStatus`, `CommandReply`, ...); raises `PayloadError` if it is not one."""

@@ -30,7 +30,7 @@ is a restart worth counting; it takes nothing over by itself.
 Lift-off events are held to the kiosk's clock only (see `_doubt`).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 # Sensor nodes and kiosks both keep NTP time; five minutes covers a node that has not synced yet
@@ -54,6 +54,9 @@ NEW_STREAM_SAMPLES = 6
 NEW_STREAM_GAP_S = 0.5
 # ...and only once the believed stream has had no fitting sample for this long.
 TAKEOVER_SILENCE_S = 0.5
+# Candidates followed at once: a new stream's samples come interleaved with whatever else arrives (a flood,
+# forgeries), so one junk sample must not reset it. A full list forgets its shortest run.
+CANDIDATES = 4
 
 
 NewStream = Literal["first", "seq", "clock"]
@@ -83,7 +86,7 @@ class SensorClock:
     just_restarted: bool = False
     _stream: _Stream | None = None  # the believed stream
     _last_fit: float = 0.0  # kiosk clock, the newest sample that fitted it
-    _candidate: _Stream | None = None
+    _candidates: list[_Stream] = field(default_factory=list)
     _restart_expected: bool = False
 
     def believable(self, ts: float, received_at: float, seq: int | None = None) -> bool:
@@ -148,18 +151,23 @@ class SensorClock:
         soon as it is consistent. `clock`: its time does not fit: it takes over only once the believed
         stream is silent, and the cue engine is told that times before and after cannot be compared.
         """
-        candidate = self._candidate
-        if candidate is not None and 0 < ts - candidate.ts <= NEW_STREAM_GAP_S and 0 < seq - candidate.seq <= (
-                SEQ_SLACK + SEQ_RATE_HZ * (ts - candidate.ts)):
+        candidates = self._candidates
+        candidate = next((c for c in candidates if 0 < ts - c.ts <= NEW_STREAM_GAP_S
+                          and 0 < seq - c.seq <= SEQ_SLACK + SEQ_RATE_HZ * (ts - c.ts)), None)
+        if candidate is not None:
             candidate.ts, candidate.seq, candidate.at, candidate.run = ts, seq, received_at, candidate.run + 1
         else:
-            self._candidate = candidate = _Stream(ts, seq, received_at)
+            if len(candidates) >= CANDIDATES:
+                candidates.remove(min(candidates, key=lambda c: (c.run, c.at)))
+            candidate = _Stream(ts, seq, received_at)
+            candidates.append(candidate)
         if kind == "first":
             self.held += 1
         silent = kind != "clock" or received_at - self._last_fit >= TAKEOVER_SILENCE_S
         if candidate.run < NEW_STREAM_SAMPLES or not silent:
             return False
-        self._stream, self._candidate, self._last_fit = candidate, None, received_at
+        self._stream, self._last_fit = candidate, received_at
+        candidates.clear()
         self.offset = ts - received_at
         if kind != "first" or self._restart_expected:
             self.restarts += 1
