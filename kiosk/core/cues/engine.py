@@ -79,6 +79,7 @@ class CueEngine:
         self._health = StreamHealth()
         self._sets: list[SetEnd] = []
         self._set_open = False
+        self._blind = False  # a set a lift-off opened while depth was silent: no rest can be seen to end it
         # After a set ends mid-rep, the sled must settle at the top before a
         # new set can start: pushing back up from a stop is not a descent.
         self._armed = True
@@ -130,9 +131,16 @@ class CueEngine:
         verdict = self._event_seq.admit(event.seq, ts)
         if verdict and self._refused(verdict):
             return []
-        # Outside a set the member is getting in or out of the seat.
-        if not self._set_open or event.state != "start":
+        if event.state != "start":
             return []
+        if not self._set_open:
+            # Outside a set the member is getting in or out of the seat, as far as depth can tell. With no
+            # depth to tell (silent, or refused under a flood) the lift-off is the safety signal: it opens
+            # the set it belongs to and counts there.
+            if not self._depth_silent(ts):
+                return []
+            self._open_set()
+            self._blind = True
         out: list[CueEvent] = []
         self._liftoffs += 1
         if event.zone == "lumbar":
@@ -231,6 +239,9 @@ class CueEngine:
 
     # -- internals -----------------------------------------------------------
 
+    def _depth_silent(self, ts: float) -> bool:
+        return self._lost or self._last_ts is None or ts - self._last_ts >= self.thresholds.sensor_lost_s
+
     def _refused(self, verdict: int) -> bool:
         if verdict == RESTART:
             self._health.restarts += 1
@@ -267,7 +278,7 @@ class CueEngine:
             self._past_top = 0
 
     def _open_set(self) -> None:
-        self._set_open = True
+        self._set_open, self._blind = True, False
         self._reps = self._liftoffs = self._lumbar = 0
         self._set_deepest = self._last_mm or 0.0
 
@@ -318,6 +329,8 @@ class CueEngine:
 
     def _rest_check(self, now: float, out: list[CueEvent]) -> None:
         tracker = self._tracker
+        if self._blind and self._depth_silent(now):
+            return
         if self._set_open and tracker.phase == "top" and now - tracker.top_since >= self.thresholds.set_rest_s:
             self._close_set(now, out)
 
