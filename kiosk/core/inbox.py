@@ -41,11 +41,11 @@ MAX_SAMPLES = 400
 # The lane's bound is what makes this safe: a flood's backlog costs a lift-off at most MAX_SAMPLES
 # refused samples (about 10 ms), never the seconds a queue shared with the flood cost it.
 CONTEXT_BEFORE_URGENT = MAX_SAMPLES
-# The core takes depth samples at most this fast on average (ten times the contract's fastest node), with
+# The core takes depth samples at most this fast on average (five times the contract's fastest node), with
 # this many in a burst (a replay, a test playing a trace fast). A flood past it waits in the lane and is
 # shed there, on the MQTT thread, at the cost of a deque operation: the core's time, and with it the
 # interpreter's lock that paho's thread needs to keep reading the socket, is not spent on junk.
-SAMPLES_PER_S = 1_000.0
+SAMPLES_PER_S = 500.0
 SAMPLES_BURST = 4_000.0
 
 
