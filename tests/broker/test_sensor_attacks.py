@@ -100,3 +100,14 @@ def test_two_lumbar_liftoffs_warn_then_stop_within_200_ms_whatever_the_sensor_lo
         assert delay < CUE_WITHIN_S[attack], f"{severity} came {delay * 1000:.0f} ms after its lift-off ({sent})"
     set_end = collector.received.wait_for(lambda m: b'"set_end"' in m.payload, timeout=10)
     assert json.loads(set_end.payload)["stopped"] is True and json.loads(set_end.payload)["liftoffs"] == 2
+
+
+def test_the_sensor_listener_takes_nothing_above_qos_1_and_the_node_can_come_back(gym):
+    secrets = gym.secrets(f"sensor-{MACHINE}")
+    greedy = gym.peer(secrets.username, f"{MACHINE}-sensor")
+    greedy.send(f"{R}/sensor/event", b"{}", qos=2)
+    assert greedy.disconnected.wait(5), "a QoS 2 publish is refused with a disconnect"
+    observer = gym.peer(OBSERVER, MACHINE, subscribe=(f"{R}/sensor/#",))
+    node = gym.peer(secrets.username, f"{MACHINE}-sensor")
+    node.publish(f"{R}/sensor/status", b"{}", qos=1)
+    observer.wait_for(f"{R}/sensor/status", b"{}")

@@ -101,14 +101,25 @@ def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_b
     ]
 
 
-def _listener(port: int, bind: str | None, why: str) -> list[str]:
+def _listener(port: int, bind: str | None, why: str, limits: tuple[str, ...] = ()) -> list[str]:
     return [
         "",
         f"# {why}",
         f"listener {port}{f' {bind}' if bind else ''}",
         "# The client id is the username: nobody can take over another client's connection.",
         "use_username_as_clientid true",
+        *limits,
     ]
+
+
+# What mosquitto 2.0.11 lets a listener limit for the logins on it (its packet size, queue and in-flight
+# limits are global: `_common`). A sensor node sends depth at QoS 0 and lift-offs at QoS 1; QoS 2 from it is
+# refused with a disconnect (and the node's Will says `lost`). A message rate cannot be limited in 2.0: the
+# kiosk sheds a flood of depth itself, lift-offs first (kiosk/core/inbox.py).
+SENSOR_LISTENER_LIMITS = (
+    "# A sensor node publishes at QoS 0 (depth) and 1 (lift-offs, status); nothing more is taken from it.",
+    "max_qos 1",
+)
 
 
 def _bridge(why: str, name: str, host: str, port: int, username: str, password: str, local_id: str,
@@ -207,7 +218,7 @@ def kiosk_conf(inventory: Inventory, machine: MachineEntry, layout: Layout, run_
     lines += ["# Live cues must not wait for Nagle's algorithm.", "set_tcp_nodelay true"]
     lines += _listener(machine.kiosk_local_port, "127.0.0.1", "The kiosk app: loopback only.")
     lines += _listener(machine.sensor_port, None,
-                       "The machine's sensor node: its own login, its own sensor topics only.")
+                       "The machine's sensor node: its own login, its own sensor topics only.", SENSOR_LISTENER_LIMITS)
     lines += _bridge("Bridge to the site broker over TLS, with the kiosk's credentials. Sensor topics stay here.",
                      "site", site.broker_host, site.tls_port, kiosk_user(machine.id), kiosk_password,
                      f"bridge-site-{machine.id}", layout.certs / "ca.crt", kiosk_bridge_topics(site.id, machine.id),
