@@ -87,6 +87,10 @@ class Inbox:
                     self._samples.popleft()
                     self.shed += 1
                 self._samples.append((self.posted, job))
+                if len(self._samples) > 1:
+                    # The core is busy, or waits for its budget with a timeout of its own: waking it for every
+                    # sample of a flood would hand it the interpreter's lock thousands of times a second.
+                    return
             elif len(self._urgent) >= MAX_URGENT if lane == "urgent" else len(self._jobs) >= MAX_JOBS:
                 # Dropping beats blocking the MQTT thread; the count shows up in diagnostics.
                 self.overflows += 1
