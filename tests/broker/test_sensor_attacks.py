@@ -100,6 +100,19 @@ def test_two_lumbar_liftoffs_warn_then_stop_within_200_ms_whatever_the_sensor_lo
         assert delay < CUE_WITHIN_S[attack], f"{severity} came {delay * 1000:.0f} ms after its lift-off ({sent})"
     set_end = collector.received.wait_for(lambda m: b'"set_end"' in m.payload, timeout=10)
     assert json.loads(set_end.payload)["stopped"] is True and json.loads(set_end.payload)["liftoffs"] == 2
+    sensor = diagnostics(gym)["telemetry"]["sensor"]
+    if attack == "flood":
+        assert sensor["shed"] > 10_000, "what the core shed is counted where operators look"
+    else:
+        assert sensor["shed"] == 0 and sensor["ts_refused"] >= 2 and sensor["restarts"] == 0
+
+
+def diagnostics(gym: Gym) -> dict:
+    """The kiosk's `diagnostics` reply, asked by an operator on the site broker (through the bridge)."""
+    operator = gym.peer("op-ops", "site", subscribe=(f"{R}/kiosk/res/diagnostics",))
+    operator.publish(f"{R}/kiosk/cmd/diagnostics", json.dumps({"transaction": "after-the-set"}))
+    reply = operator.received.wait_for(lambda m: b"after-the-set" in m.payload, timeout=15)
+    return json.loads(reply.payload)["data"]
 
 
 def test_the_sensor_listener_takes_nothing_above_qos_1_and_the_node_can_come_back(gym):
