@@ -76,9 +76,9 @@ class Feed:
         self.clock = SensorClock()
         self.at = T0
 
-    def depth(self, seq: int, ts: float, after_s: float = 0.01) -> bool:
+    def depth(self, seq: int, ts: float, after_s: float = 0.01, shed: int = 0) -> bool:
         self.at += after_s
-        ok = self.clock.believable(ts, self.at, seq)
+        ok = self.clock.believable(ts, self.at, seq, shed)
         if ok:
             self.clock.settle(ts, self.at, seq)
         return ok
@@ -111,6 +111,19 @@ def test_a_new_stream_is_believed_after_several_consistent_samples_and_takes_ove
     assert believed == [False] * (NEW_STREAM_SAMPLES - 1) + [True]
     assert feed.clock.just_restarted and feed.clock.restarts == 1
     assert feed.depth(NEW_STREAM_SAMPLES, T0 - 50 + NEW_STREAM_SAMPLES * 0.01)
+
+
+def test_while_the_core_sheds_a_flood_no_stream_takes_over_the_believed_one_however_long_it_seems_silent():
+    feed = Feed()
+    for n in range(50):
+        feed.depth(n, T0 + n * 0.01)
+    shed = 0
+    for n in range(400):  # the flood's samples the core got to, consistent among themselves, 30 s behind
+        shed += 25  # and the 25 it shed before each, real ones among them
+        assert not feed.depth(n * 25, T0 - 30 + n * 0.002, after_s=0.002, shed=shed)
+    assert feed.clock.restarts == 0 and not feed.clock.just_restarted
+    # A real sample that made it through still fits: the sensor was never locked out.
+    assert feed.depth(51, T0 + 0.51 + 0.8, after_s=0.0, shed=shed)
 
 
 def test_the_first_stream_forms_between_the_samples_of_a_flood():

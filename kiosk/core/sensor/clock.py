@@ -22,7 +22,9 @@ candidate and refused; the candidate is believed only after
 and, when its clock does not fit the believed stream's, once that stream has
 fallen silent for `TAKEOVER_SILENCE_S`: a live sensor's clock cannot be taken
 over, whatever anyone sends beside it. (A run whose clock fits but whose `seq`
-went back, a node that rebooted quickly, takes over once consistent.)
+went back, a node that rebooted quickly, takes over once consistent.) While the
+core sheds depth (a flood), nothing takes over: the believed stream's samples
+may be among those shed, so its silence proves nothing.
 The first stream after the kiosk starts is believed the same way, after
 several consistent samples. A `ready` status only says the next new stream
 is a restart worth counting; it takes nothing over by itself.
@@ -88,13 +90,18 @@ class SensorClock:
     _last_fit: float = 0.0  # kiosk clock, the newest sample that fitted it
     _candidates: list[_Stream] = field(default_factory=list)
     _restart_expected: bool = False
+    _shed: int = 0  # samples shed so far, as of this sample
+    _shed_at_fit: int = 0  # ... as of the newest sample that fitted the believed stream
 
-    def believable(self, ts: float, received_at: float, seq: int | None = None) -> bool:
+    def believable(self, ts: float, received_at: float, seq: int | None = None, shed: int = 0) -> bool:
         """Whether `ts` (a depth sample's with its `seq`, or an event's without) may be used; counts refusals.
 
         Depth samples are held to the kiosk's clock and to the believed stream; events to the clock only.
+        `shed`: how many samples the core has shed so far (a flood): while it grows, the believed stream's
+        silence proves nothing (its samples may be among those shed) and nothing takes it over.
         """
         self.just_restarted = False
+        self._shed = shed
         why = self._doubt(ts, received_at, seq)
         if why is None:
             return True
@@ -139,7 +146,7 @@ class SensorClock:
         if misfit is None:
             misfit, kind = _seq_misfit(stream, ts, seq), "seq"
             if misfit is None:
-                self._last_fit = received_at
+                self._last_fit, self._shed_at_fit = received_at, self._shed
                 return None
         return None if self._candidate_believed(ts, seq, received_at, kind) else misfit
 
@@ -164,9 +171,10 @@ class SensorClock:
         if kind == "first":
             self.held += 1
         silent = kind != "clock" or received_at - self._last_fit >= TAKEOVER_SILENCE_S
-        if candidate.run < NEW_STREAM_SAMPLES or not silent:
+        crowded = kind != "first" and self._shed != self._shed_at_fit  # a flood hides the believed stream
+        if candidate.run < NEW_STREAM_SAMPLES or not silent or crowded:
             return False
-        self._stream, self._last_fit = candidate, received_at
+        self._stream, self._last_fit, self._shed_at_fit = candidate, received_at, self._shed
         candidates.clear()
         self.offset = ts - received_at
         if kind != "first" or self._restart_expected:

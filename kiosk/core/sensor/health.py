@@ -61,18 +61,18 @@ class SensorMonitor:
         return status
 
     def sample_seen(self, received_at: float, item: DepthSample | LiftoffEvent,
-                    to_mm: Callable[[float], float] = float, travel_mm: float | None = None) -> bool:
+                    to_mm: Callable[[float], float] = float, travel_mm: float | None = None, shed: int = 0) -> bool:
         """Count `item`; False if its timestamp cannot be believed and nothing may use it.
 
         A depth sample (raw, `to_mm` calibrates it) moves the clock only when
         inside `travel_mm`; outside it still goes on, so the cue engine can
-        report the sensor as out of range.
+        report the sensor as out of range. `shed`: samples the core has shed so far (see `SensorClock`).
         """
         self.received += 1
         self.unknown_fields += len(item.unknown_fields)
         if not isinstance(item, DepthSample):
             return self.clock.believable(item.ts, received_at)
-        if not self.clock.believable(item.ts, received_at, item.seq):
+        if not self.clock.believable(item.ts, received_at, item.seq, shed):
             return False
         if travel_mm is None or -TRAVEL_TOLERANCE_MM <= to_mm(item.mm) <= travel_mm + TRAVEL_TOLERANCE_MM:
             self._settle(received_at, item.ts, item.seq)

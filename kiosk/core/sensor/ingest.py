@@ -137,7 +137,8 @@ class SensorIngest(Unit):
             self.monitor.invalid += 1
             self._report_invalid(received_at, f"{self.monitor.invalid} refused so far; last: {exc}")
             return None
-        if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm):
+        if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm,
+                                        self.wiring.inbox.shed):
             clock = self.monitor.clock
             if clock.holding:
                 return None  # the first stream forming: held, not refused
