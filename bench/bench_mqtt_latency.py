@@ -12,6 +12,7 @@ taken the last off the wire (handled, or shed and counted), against a bare subsc
 """
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -59,13 +60,13 @@ def client_at(port: int, name: str) -> mqtt.Client:
 class Probe:
     """Publishes lift-offs and times the answers that come back on `answer_topic`."""
 
-    def __init__(self, broker: Broker, event_topic: str, answer_topics: list[str]):
+    def __init__(self, port: int, event_topic: str, answer_topics: list[str], name: str = "probe"):
         self.event_topic = event_topic
         self.sent: dict[int, float] = {}
         self.latencies: dict[str, list[float]] = {t: [] for t in answer_topics}
         self.missed: dict[str, int] = {t: 0 for t in answer_topics}  # no answer within 2 s, per answerer
         self._got = threading.Event()
-        self._c = client(broker, "probe")
+        self._c = client_at(port, name)
         self._c.on_message = self._answer
         for topic in answer_topics:
             self._c.subscribe(topic, 1)
@@ -129,6 +130,18 @@ def flood_child(port: int, topic: str, rate: int, max_s: float) -> int:
     return 0
 
 
+def probe_child(port: int, relay_in: str, kiosk_events: str, relay_out: str, events: int) -> int:
+    """The measuring client in its own process (for the flood): prints its latencies and misses as JSON."""
+    probe = Probe(port, relay_in, [kiosk_events, relay_out], name="probe-child")
+    lost = 0
+    for _ in range(events):
+        lost += not probe.one(time.time())
+        time.sleep(0.05)
+    probe.close()
+    print(json.dumps({"latencies": probe.latencies, "missed": probe.missed, "lost": lost}), flush=True)
+    return 0
+
+
 def relay_child(port: int, relay_in: str, relay_out: str, depth: str) -> int:
     """The bare relay in its own process (for the flood, so it does not share the kiosk's interpreter lock)."""
     c = client_at(port, "relay-child")
@@ -184,7 +197,7 @@ def run(events: int, burst: int, flood_events: int, flood_rate: int) -> dict:
     streamer = threading.Thread(target=stream_depth, daemon=True)
     streamer.start()
     time.sleep(1.5)
-    probe = Probe(broker, relay_in, [kiosk_events, relay_out])
+    probe = Probe(broker.port, relay_in, [kiosk_events, relay_out])
     lost = 0
     for _ in range(events):
         lost += not probe.one(time.time())
@@ -199,20 +212,21 @@ def run(events: int, burst: int, flood_events: int, flood_rate: int) -> dict:
     relay_proc = subprocess.Popen([sys.executable, __file__, "--relay-child", str(broker.port), relay_in, relay_out,
                                    f"{root}/sensor/depth"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert relay_proc.stdout is not None and relay_proc.stdout.readline().strip() == "ready"
-    shed_before, missed_before = kiosk.inbox.shed, dict(probe.missed)
+    shed_before = kiosk.inbox.shed
     flooder = subprocess.Popen([sys.executable, __file__, "--flood-child", str(broker.port), f"{root}/sensor/depth",
                                 str(flood_rate), str(FLOOD_MAX_S)], stdout=subprocess.PIPE, text=True)
     time.sleep(1.0)  # the flood under way before the first lift-off
-    flood_lost = 0
-    for _ in range(flood_events):
-        flood_lost += not probe.one(time.time())
-        time.sleep(0.05)
+    # The measuring client too gets a process of its own: its timestamps must not wait for the kiosk's reader.
+    measured = subprocess.run([sys.executable, __file__, "--probe-child", str(broker.port), relay_in, kiosk_events,
+                               relay_out, str(flood_events)], capture_output=True, text=True, timeout=flood_events * 5)
+    flood_result = json.loads(measured.stdout)
     flooder.terminate()
     flood_sent = int(flooder.communicate(timeout=10)[0].strip() or 0)
     relay_proc.communicate(timeout=10)
     flood_shed = kiosk.inbox.shed - shed_before
-    kiosk_flood_ms, relay_flood_ms = probe.latencies[kiosk_events], probe.latencies[relay_out]
-    flood_missed = {t: probe.missed[t] - missed_before[t] for t in probe.missed}
+    kiosk_flood_ms, relay_flood_ms = flood_result["latencies"][kiosk_events], flood_result["latencies"][relay_out]
+    flood_missed = flood_result["missed"]
+    flood_lost = flood_result["lost"]
     stop.set()
     streamer.join(2)
     sled.loop_stop()
@@ -295,9 +309,7 @@ open), {r['events']} pelvis lift-offs published at QoS 1 by a measuring client t
 broker, subscribed to the same depth and events, that republishes each lift-off. Then {r['flood_events']}
 lift-offs more while another process floods the depth topic at {r['flood_rate']:,} samples/s stamped 30 s old
 ({r['flood_sent']:,} sent); for the flood the relay runs in a process of its own, as the kiosk does on its Pi
-(the kiosk shares its process with the measuring client and the 100 Hz sensor, so under the flood the
-measuring client's own timestamps wait for the interpreter lock the kiosk's reader holds: the relay's flood
-numbers carry that wait too, and on a loaded machine both miss answers that came late). Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores
+and so does the measuring client (the kiosk shares its process only with the 100 Hz sensor). Python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} cores
 (shared: load average {os.getloadavg()[0]:.1f} at the end), {time.strftime('%Y-%m-%d')}.
 
 | what | kiosk | bare relay | ratio |
@@ -339,10 +351,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", type=Path, help="rewrite this section of docs/benchmarks.md")
     parser.add_argument("--flood-child", nargs=4, metavar=("PORT", "TOPIC", "RATE", "MAX_S"), help=argparse.SUPPRESS)
     parser.add_argument("--relay-child", nargs=4, metavar=("PORT", "IN", "OUT", "DEPTH"), help=argparse.SUPPRESS)
+    parser.add_argument("--probe-child", nargs=5, metavar=("PORT", "IN", "EVENTS", "OUT", "N"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.flood_child:
         port, topic, rate, max_s = args.flood_child
         return flood_child(int(port), topic, int(rate), float(max_s))
+    if args.probe_child:
+        port, relay_in, kiosk_events, relay_out, n = args.probe_child
+        return probe_child(int(port), relay_in, kiosk_events, relay_out, int(n))
     if args.relay_child:
         port, relay_in, relay_out, depth = args.relay_child
         return relay_child(int(port), relay_in, relay_out, depth)
