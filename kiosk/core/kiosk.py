@@ -172,7 +172,11 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
-        self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
+        # The config in force now (the file's, or the last run's pushes the operators unit restored); pushes
+        # apply it again. Nothing is connected yet, so nothing is published here.
+        self.geometry = geometry_for(self.settings.machine_model, self.config)
+        self.sensor.set_travel(self.geometry.travel_mm)
+        self.home_assistant.apply(self.config)
         self.sound.start()
         self.inbox.start()
         self.link.start()

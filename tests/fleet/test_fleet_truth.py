@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus
 from tests.support.broker_gym import Gym, fleet, machine_root
 from tests.support.helpers import eventually
@@ -91,3 +92,73 @@ def test_a_live_kiosk_refreshes_its_ready_status_every_heartbeat(gym, tmp_path, 
         kiosk.wait(10)
         kiosk.stdin.close()
         home_assistant.close()
+
+
+# -- config that stays put --------------------------------------------------------------------------------
+
+SITE_SET = "gym/v1/testgym/config/set"
+
+
+def on_testgym(broker) -> list[str]:
+    return ["--site", "testgym", "--broker", broker.url]
+
+
+def test_a_push_every_kiosk_refuses_is_not_sent_and_a_restarted_kiosk_keeps_its_last_good_config(
+        broker, collect, tmp_path, capsys):
+    states = collect("gym/v1/testgym/lp1/kiosk/config/state")
+    env = kiosk_env(broker.url, tmp_path / "data-lp1")
+    lp1 = start_kiosk(env, tmp_path / "lp1.log")
+    try:
+        states.wait_for(lambda m: m.decode(ConfigState).version == "default", timeout=20)
+        (tmp_path / "site-1.json").write_text('{"version": "site-1", "idle_timeout_s": 120}')
+        assert fleet("config", "push", "--site-wide", str(tmp_path / "site-1.json"), *on_testgym(broker)) == 0
+        assert "lp1: applied, config version site-1" in capsys.readouterr().out
+
+        long = {"version": "site-2", "machine_models": {"generic-45": {"travel_mm": 800}}}  # 500 mm on the kiosk
+        (tmp_path / "long.json").write_text(json.dumps(long))
+        assert fleet("config", "push", "--site-wide", str(tmp_path / "long.json"), *on_testgym(broker)) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "lp1 would refuse it: machine_models.generic-45.travel_mm: 800 mm" in err
+        assert "(--force sends it anyway)" in err
+        retained = collect(SITE_SET).wait_for(lambda m: m.retain)
+        assert json.loads(retained.payload)["version"] == "site-1"  # nothing was sent
+
+        assert fleet("config", "push", "--site-wide", "--force", str(tmp_path / "long.json"),
+                     *on_testgym(broker)) == 1
+        assert "lp1: refused: site config refused, previous config kept" in capsys.readouterr().out
+    finally:
+        lp1.terminate()
+        lp1.wait(10)
+        lp1.stdin.close()
+    # Restarted, it finds only the refused push retained: it stays on site-1, not on its file's default.
+    restarted = collect("gym/v1/testgym/lp1/kiosk/config/state")
+    lp1 = start_kiosk(env, tmp_path / "lp1-again.log")
+    try:
+        state = restarted.wait_for(lambda m: m.decode(ConfigState).status == "error", timeout=20).decode(ConfigState)
+        assert state.version == "site-1" and state.config["idle_timeout_s"] == 120
+        assert "site config refused, previous config kept" in state.error
+    finally:
+        lp1.terminate()
+        lp1.wait(10)
+        lp1.stdin.close()
+
+
+def test_a_partial_site_push_keeps_the_rest_of_the_layer_and_replace_replaces_it(broker, kiosk, tmp_path, capsys):
+    (tmp_path / "site-3.json").write_text('{"version": "site-3", "idle_timeout_s": 120, "telemetry_interval_s": 15}')
+    assert fleet("config", "push", "--site-wide", str(tmp_path / "site-3.json"), *on_testgym(broker)) == 0
+    capsys.readouterr()
+    (tmp_path / "ha.json").write_text('{"home_assistant": true}')
+    assert fleet("config", "push", "--site-wide", str(tmp_path / "ha.json"), *on_testgym(broker)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:3] == ["pushed config to site testgym (merged into its layer, retained on the broker):",
+                       "  home_assistant: (not set) -> true",
+                       "lp1: applied, config version site-3"]
+    assert (kiosk.config.idle_timeout_s, kiosk.config.telemetry_interval_s, kiosk.config.home_assistant) == (
+        120, 15, True)
+
+    assert fleet("config", "push", "--site-wide", "--replace", str(tmp_path / "ha.json"), *on_testgym(broker)) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "pushed config to site testgym (replaced its layer, retained on the broker):"
+    assert "  idle_timeout_s: 120 -> (not set)" in out and '  version: "site-3" -> (not set)' in out
+    assert out[-1] == "lp1: applied, config version default"
+    assert (kiosk.config.idle_timeout_s, kiosk.config.home_assistant) == (90, True)
