@@ -7,6 +7,7 @@ up again), so the kiosk's retained `ready` alone must no longer be believed.
 
 import json
 import os
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -162,3 +163,40 @@ def test_a_partial_site_push_keeps_the_rest_of_the_layer_and_replace_replaces_it
     assert "  idle_timeout_s: 120 -> (not set)" in out and '  version: "site-3" -> (not set)' in out
     assert out[-1] == "lp1: applied, config version default"
     assert (kiosk.config.idle_timeout_s, kiosk.config.home_assistant) == (90, True)
+
+
+# -- diagnostics a person can read ------------------------------------------------------------------------
+
+def test_diagnostics_says_what_is_wrong_first_and_gives_the_raw_report_only_with_json(
+        broker, collect, tmp_path, capsys):
+    lp1 = start_kiosk(kiosk_env(broker.url, tmp_path / "data-lp1"), tmp_path / "lp1.log")
+    try:
+        collect("gym/v1/testgym/lp1/kiosk/status").wait_for(lambda m: m.decode(KioskStatus).state == "ready", 20)
+        assert fleet("command", "diagnostics", "--machine", "lp1", *on_testgym(broker)) == 0
+        lines = capsys.readouterr().out.splitlines()
+        # No sensor node and no calibration here: the answer, then one line per check.
+        assert lines[0].startswith("lp1: not ok: no sensor data, sensor rate low")
+        assert lines[0].endswith("not calibrated")
+        assert any(line.split()[:2] == ["calibrated", "FAILED"] for line in lines)
+        assert any(line.split()[:2] == ["broker", "ok"] for line in lines)
+        assert len(lines) < 15 and not any(line.lstrip().startswith("{") for line in lines)
+
+        assert fleet("command", "diagnostics", "--machine", "lp1", "--json", *on_testgym(broker)) == 0
+        (reply,) = json.loads(capsys.readouterr().out)
+        assert reply["machine"] == "lp1" and reply["status"] == "ok"
+        assert reply["data"]["ok"] is False and reply["data"]["checks"]["calibrated"] is False
+    finally:
+        lp1.terminate()
+        lp1.wait(10)
+        lp1.stdin.close()
+
+
+def test_a_command_to_a_machine_the_site_does_not_have_says_so_at_once(broker, kiosk, collect, capsys):
+    sent = collect("gym/v1/testgym/lp9/#")
+    started = time.monotonic()
+    assert fleet("command", "diagnostics", "--machine", "lp9", *on_testgym(broker)) == 2
+    assert time.monotonic() - started < 2, "told at once, not after the 5 s timeout"
+    assert capsys.readouterr().err == ("legpress-fleet: error: no such machine: lp9 has no status on site "
+                                       "testgym's broker (machines there: lp1); nothing sent\n")
+    collect("gym/v1/testgym/lp1/kiosk/status").wait_for(lambda m: m.retain)  # a barrier: the broker routed all
+    assert sent.messages == []
