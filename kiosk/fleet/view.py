@@ -17,7 +17,13 @@ from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.config import ConfigState
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.ids import check_id
-from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry, read_bridge_state
+from kiosk.contract.kiosk import (
+    STALE_AFTER_HEARTBEATS,
+    KioskInfo,
+    KioskStatus,
+    KioskTelemetry,
+    read_bridge_state,
+)
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import parse, site_root
 from kiosk.mqtt.link import MqttLink
@@ -123,14 +129,19 @@ class FleetView:
         status = self.value(machine, "status")
         if not isinstance(status, KioskStatus):
             return "unknown"
-        if status.stale(time.time() if now is None else now) and not self._heard_live(machine):
+        if status.stale(time.time() if now is None else now) and not self._heard_live(machine, status):
             return "stale"
         return status.state
 
-    def _heard_live(self, machine: str) -> bool:
-        # Telemetry and events are never retained: hearing either means the app runs now.
-        return any(self.latest(machine, name) is not None and not isinstance(self.value(machine, name), BadPayload)
-                   for name in ("telemetry", "event") if name in self._sources)
+    def _heard_live(self, machine: str, status: KioskStatus) -> bool:
+        # Telemetry and events are never retained: one heard within the same 2.5 heartbeats means the app runs.
+        window = STALE_AFTER_HEARTBEATS * (status.heartbeat_s or 0.0)
+        now = time.monotonic()
+        for name in ("telemetry", "event"):
+            seen = self.latest(machine, name) if name in self._sources else None
+            if seen is not None and not isinstance(seen.value, BadPayload) and now - seen.at <= window:
+                return True
+        return False
 
     def sensor(self, machine: str) -> Any:
         """The sensor node's own status where it is heard, else what its kiosk relays (None when neither)."""

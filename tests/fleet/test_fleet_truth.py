@@ -7,6 +7,7 @@ up again), so the kiosk's retained `ready` alone must no longer be believed.
 
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 
@@ -14,6 +15,8 @@ import pytest
 
 from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus
+from kiosk.dev.broker import Recording, publish
+from kiosk.fleet.watch import follow
 from tests.support.broker_gym import Gym, fleet, machine_root
 from tests.support.helpers import eventually
 from tests.support.home_assistant import HomeAssistantView
@@ -200,3 +203,25 @@ def test_a_command_to_a_machine_the_site_does_not_have_says_so_at_once(broker, k
                                        "testgym's broker (machines there: lp1); nothing sent\n")
     collect("gym/v1/testgym/lp1/kiosk/status").wait_for(lambda m: m.retain)  # a barrier: the broker routed all
     assert sent.messages == []
+
+
+def test_watch_says_when_a_kiosk_turns_stale_and_when_it_is_heard_again(broker):
+    topic = "gym/v1/testgym/lp1/kiosk/status"
+
+    def ready() -> bytes:
+        return KioskStatus(state="ready", mode="idle", ts=time.time(), version="0.1.0", boot=3,
+                           heartbeat_s=HEARTBEAT_S).model_dump_json().encode()
+
+    publish(broker, topic, ready(), retain=True)
+    lines = Recording("watch")
+    stop = threading.Event()
+    watching = threading.Thread(target=follow, args=(broker.url, "testgym", None, stop, lines.add))
+    watching.start()
+    try:
+        stale = lines.wait_for(lambda line: "lp1  kiosk stale" in line, timeout=2.5 * HEARTBEAT_S + 2)
+        assert stale.endswith(f"refreshes it every {HEARTBEAT_S} s; its app is not running (its broker is)")
+        publish(broker, topic, ready(), retain=True)  # the heartbeat again
+        lines.wait_for(lambda line: line.endswith("lp1  kiosk heard again (ready)"))
+    finally:
+        stop.set()
+        watching.join(5)
