@@ -79,7 +79,9 @@ class EventLog:
                                     "(its broker is)")
             elif not stale and machine in self._stale:
                 self._stale.discard(machine)
-                self._line(machine, f"kiosk heard again ({view.kiosk_state(machine, now)})")
+                # A Will (`lost`) or goodbye has its own status line; only a live kiosk is news here.
+                if view.kiosk_state(machine, now) == "ready":
+                    self._line(machine, "kiosk heard again (ready)")
 
     def _line(self, machine: str, text: str) -> None:
         self.lines += 1
