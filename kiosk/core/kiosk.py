@@ -172,11 +172,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
-        # The config in force now (the file's, or the last run's pushes the operators unit restored); pushes
-        # apply it again. Nothing is connected yet, so nothing is published here.
-        self.geometry = geometry_for(self.settings.machine_model, self.config)
-        self.sensor.set_travel(self.geometry.travel_mm)
-        self.home_assistant.apply(self.config)
+        self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
         self.link.start()

@@ -94,7 +94,8 @@ class Presence(Unit):
         self.wiring.notify(status)
 
     def publish_info(self) -> None:
-        self.wiring.link.publish(self.wiring.topics.kiosk_info, self.info(), retain=True)
+        if self.wiring.link.connected:  # else the connect hook announces it
+            self.wiring.link.publish(self.wiring.topics.kiosk_info, self.info(), retain=True)
 
     def say_goodbye(self) -> None:
         """A clean stop: `disconnected`, retained, confirmed by the broker before the link goes down."""
