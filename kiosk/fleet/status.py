@@ -115,8 +115,11 @@ def notes(view: FleetView, recorded: dict[str, KioskTelemetry] | None = None, wa
                          f"(still running config {config.version})")
     missing = [m for m in view.online() if _telemetry(view, m, recorded or {}) is None]
     if missing:
-        lines.append(f"no telemetry from {', '.join(missing)} in {wait:g} s: kiosks send it every 30 s; "
-                     "listen longer (--wait 31) or read the recorder's (--store) for SENSOR HEALTH")
+        # Each status names its kiosk's telemetry interval (`heartbeat_s`); an older kiosk's is the default.
+        period = max(s.heartbeat_s or 30.0 for s in (view.value(m, "status") for m in missing))
+        lines.append(f"no telemetry from {', '.join(missing)} in {wait:g} s: "
+                     f"{'it sends' if len(missing) == 1 else 'they send'} it every {period:g} s; "
+                     f"listen longer (--wait {period + 1:g}) or read the recorder's (--store) for SENSOR HEALTH")
     return lines
 
 
