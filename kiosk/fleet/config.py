@@ -93,8 +93,9 @@ class Rollout:
         return all(isinstance(v, ConfigState) and v.status == "ok" for v in self.verdicts.values())
 
 
-# What to send, from the layer the broker retains there (None: none) and what the kiosks say; ValueError refuses.
-Prepare = Callable[[dict[str, Any] | None, FleetView], bytes]
+# What to send, from the payload the broker retains on the topic (None: none), the topic, and what the kiosks
+# say; ValueError refuses.
+Prepare = Callable[[bytes | None, str, FleetView], bytes]
 
 
 def apply(broker: BrokerUrl | str, site: str, machine: str | None, prepare: Prepare | bytes,
@@ -107,7 +108,7 @@ def apply(broker: BrokerUrl | str, site: str, machine: str | None, prepare: Prep
         view.listen(link)
         link.subscribe(topic, lambda _topic, data, _props: retained.append(data), qos=1)
         time.sleep(SETTLE_S)
-        payload = prepare if isinstance(prepare, bytes) else prepare(_layer(topic, retained), view)
+        payload = prepare if isinstance(prepare, bytes) else prepare(retained[-1] if retained else None, topic, view)
         online = view.online()
         sent_at = time.monotonic()
         if not link.publish_and_wait(topic, payload, qos=1, retain=True, timeout=timeout):
@@ -124,12 +125,12 @@ def _verdict(view: FleetView, machine: str, sent_at: float) -> ConfigState | Bad
     return seen.value if seen is not None and seen.at >= sent_at else None
 
 
-def _layer(topic: str, retained: list[bytes]) -> dict[str, Any] | None:
+def _layer(topic: str, retained: bytes | None) -> dict[str, Any] | None:
     """The layer retained on `topic` (None when there is none); ValueError when it is not a JSON object."""
-    if not retained or not retained[-1]:
+    if not retained:
         return None
     try:
-        return parse_json_object(retained[-1])
+        return parse_json_object(retained)
     except PayloadError as exc:
         raise ValueError(f"the config retained on {topic} is not a config ({exc}); "
                          "--replace replaces it with the file") from None
@@ -189,7 +190,13 @@ def _push(args: argparse.Namespace) -> int:
     name = "standard input" if args.file == "-" else args.file
     changes: list[str] = []
 
-    def prepare(current: dict[str, Any] | None, view: FleetView) -> bytes:
+    def prepare(retained: bytes | None, topic: str, view: FleetView) -> bytes:
+        try:
+            current = _layer(topic, retained)
+        except ValueError:
+            if not args.replace:
+                raise
+            current = None  # replaced whole: nothing of it to keep or to compare
         layer = patch if args.replace else merge_config(current or {}, patch)
         try:
             KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), layer))

@@ -225,3 +225,15 @@ def test_watch_says_when_a_kiosk_turns_stale_and_when_it_is_heard_again(broker):
     finally:
         stop.set()
         watching.join(5)
+
+
+def test_a_retained_layer_that_is_not_a_config_is_not_merged_into_and_replace_replaces_it(broker, kiosk, tmp_path,
+                                                                                          capsys):
+    publish(broker, SITE_SET, b"{not json", retain=True)  # anyone with write access to the topic could leave this
+    (tmp_path / "ha.json").write_text('{"home_assistant": true}')
+    assert fleet("config", "push", "--site-wide", str(tmp_path / "ha.json"), *on_testgym(broker)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"legpress-fleet: error: the config retained on {SITE_SET} is not a config (")
+    assert err.endswith("--replace replaces it with the file\n") and err.count("\n") == 1
+    assert fleet("config", "push", "--site-wide", "--replace", str(tmp_path / "ha.json"), *on_testgym(broker)) == 0
+    assert kiosk.config.home_assistant is True
