@@ -64,6 +64,7 @@ class Presence(Unit):
         self.started = False
         self.started_at = wiring.clock.now()
         self._next_telemetry = 0.0
+        self._leaving = False  # said goodbye: no heartbeat may put `ready` back over `disconnected`
 
     def start(self) -> None:
         self.boot = next_boot(self.wiring.settings.data_dir)
@@ -99,6 +100,7 @@ class Presence(Unit):
 
     def say_goodbye(self) -> None:
         """A clean stop: `disconnected`, retained, confirmed by the broker before the link goes down."""
+        self._leaving = True
         if self.wiring.link.connected:
             self.wiring.link.publish_and_wait(self.wiring.topics.kiosk_status, self.status("disconnected"),
                                               retain=True)
@@ -122,7 +124,7 @@ class Presence(Unit):
         )
 
     def tick(self, now: float) -> None:
-        if now >= self._next_telemetry and self.wiring.link.connected:
+        if now >= self._next_telemetry and self.wiring.link.connected and not self._leaving:
             self._next_telemetry = now + self._facts.config.telemetry_interval_s
             self.wiring.link.publish(self.wiring.topics.kiosk_telemetry, self.telemetry(now), qos=0)
             # The heartbeat: a retained `ready` is only believed while it is fresh (KioskStatus.stale), because
