@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import signal
 import statistics
 import subprocess
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from report import write_section
 
 from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.base import encode
@@ -335,13 +335,6 @@ warning by 16.6 s and lost the stop.
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    doc = pattern.sub(text, doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + text
-    path.write_text(doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=400)
@@ -365,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(run(args.events, args.burst, args.flood_events, args.flood_rate))
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, SECTION, text)
     return 0
 
 
