@@ -92,6 +92,11 @@ class RepTracker:
             self.phase = "bottom"
         return 0
 
+    def retune(self, hysteresis_mm: float) -> None:
+        """A new hysteresis (the member's settings were saved with pushed thresholds), from the next sample."""
+        self.hysteresis_mm = hysteresis_mm
+        self._band = hysteresis_mm / 3
+
     def drop_rep(self) -> None:
         """Forget the rep in progress (set stopped, or data lost mid-rep) but keep following the sled."""
         self.rep = None
