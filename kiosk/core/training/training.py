@@ -86,7 +86,9 @@ class Training:
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
         if session.first_time:
-            self.guided_setup("restart")
+            # Not `guided_setup`, which counts as a touch: read at the clock after `session_start` went out,
+            # it could move the session's last activity past its start (a timeout late by that much).
+            self._start_setup(session)
 
     def end(self, reason: SessionEndReason) -> None:
         """The session ends (logout, timeout, command): its set closed, what it learnt saved, told once."""
@@ -201,6 +203,9 @@ class Training:
                                              fast_reps=0))
             self.save_settings(session.settings)  # saved: the next visit is a normal one
             return
+        self._start_setup(session)
+
+    def _start_setup(self, session: Session) -> None:
         self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
         self.wiring.notify(self.setup.progress(session.id))
 
