@@ -638,3 +638,18 @@ def test_after_a_pain_report_no_coaching_cue_and_after_one_that_ends_training_no
     stream.move(40.0, 1.0, start_mm=300.0)
     stream.hold(40.0, DEFAULTS.set_rest_s + 0.5)
     assert not engine.set_open and stream.events[counted:] == []
+
+
+def test_a_sensor_restart_with_the_sled_held_down_is_not_taken_for_a_rest_at_the_top() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    stream.liftoff()
+    engine.sensor_restarted()
+    stream.seq = 0
+    stream.hold(300.0, DEFAULTS.set_rest_s + 1.0)  # still, deep in the rep, for longer than a rest
+    assert engine.set_open
+    assert lumbar_cues(stream.liftoff()) == ["stop"]
+    stream.move(40.0, 1.0, start_mm=300.0)
+    assert not [e for e in stream.events if isinstance(e, RepDone)]  # a rep split by the restart is not counted

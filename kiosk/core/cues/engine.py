@@ -26,7 +26,7 @@ from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, Str
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
 from kiosk.core.machine.depth_limits import target_short_of_max
-from kiosk.core.machine.models import within_floors
+from kiosk.core.machine.models import is_pressing, within_floors
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -132,8 +132,12 @@ class CueEngine:
             return self._out_of_range(ts, mm)
         tracker = self._tracker
         if self._last_ts is None:
-            # The first sample of a stream (after a restart, mid-set): the sled has been where it is since now.
-            tracker.top_since = ts
+            # The first sample of a stream (at the start, or after a restart mid-set). Down in a set, the
+            # member is mid-rep; at the top, the sled has rested there since now, not since the old clock.
+            if self._set_open and is_pressing(mm, self.settings):
+                tracker.resume_mid_rep(ts, mm)
+            else:
+                tracker.top_since = ts
         self._last_mm, self._last_ts = mm, ts
         if self._lost:
             self._lost = False
