@@ -50,6 +50,7 @@ TICK_S = 0.1  # the core thread's tick
 # Coaching: what the member is told about depth, tempo and lockout (not lift-offs, not a lost sensor).
 COACHING = {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout"}
 STOPS_TRAINING = {"sharp", "radiating", "numbness"}
+MODEL = "generic-45"  # the kiosk's machine model (its settings' default)
 MEMBERS = ("m_ada", "m_ben", "m_new")  # m_new never has a profile unless one arrives: a first-timer
 DEFAULT_REST_S = CueThresholds().set_rest_s
 GARBAGE = [b"", b"{", b"[]", b'{"seq": -1, "ts": 1, "mm": 5}', b"\xff\xfe", b'{"seq": 1, "ts": 1e300, "mm": 10}',
@@ -96,6 +97,7 @@ class KioskCore(RuleBasedStateMachine):
         data = Path(tempfile.mkdtemp(dir=_ROOT))
         self.clock = FakeClock(T0)
         self.kiosk = kiosk = SteppedKiosk(data, _KEYRING, self.clock)
+        assert kiosk.settings.machine_model == MODEL
         kiosk.start()
         self.journal = sqlite3.connect(data / "journal.sqlite3")
         self.log: list[tuple[str, Any]] = []  # what reached the journal, the screen and the speaker, in order
@@ -259,16 +261,16 @@ class KioskCore(RuleBasedStateMachine):
         settings_ = MachineSettings(backrest_notch=3, target_depth_mm=max_mm - min(gap, max_mm - 60),
                                     max_depth_mm=max_mm, top_mm=30.0)
         profile = MemberProfile(member=member, name=member[2:].title(), rev=rev, updated=self.clock.now(),
-                                machines={"generic45": settings_})
+                                machines={MODEL: settings_})
         self._step(lambda k: k.deliver(topic, profile))
 
     @rule(push=st.sampled_from([
         {"sound": False}, {"sound": True}, {"cues": {"set_rest_s": 0.5}}, {"cues": {"set_rest_s": 8}},
         {"cues": {"lumbar_liftoffs_to_stop": 1}}, {"cues": {"repeat_s": 0}}, {"cues": {"hysteresis_mm": 40}},
-        {"idle_timeout_s": 20}, {"machine_models": {"generic45": {"travel_mm": 480}}},
+        {"idle_timeout_s": 20}, {"machine_models": {MODEL: {"travel_mm": 480}}},
         # Hostile: past the safety floors, the wrong shape, not JSON. Refused, the old config stays.
         {"cues": {"lumbar_liftoffs_to_stop": 5}}, {"cues": {"repeat_s": 1e9}}, {"cues": {"hysteresis_mm": -1}},
-        {"machine_models": {"generic45": {"travel_mm": 5000}}}, {"sound": "no"}, {"nonsense": 1}, "not json",
+        {"machine_models": {MODEL: {"travel_mm": 5000}}}, {"sound": "no"}, {"nonsense": 1}, "not json",
         {"cues": {"set_rest_s": 0}},
     ]))
     def config_push(self, push: Any) -> None:
