@@ -19,7 +19,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, settings
+import pytest
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import event as event_note
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -64,8 +65,14 @@ _KEYRING = Keyring(_ROOT)
 _CODES = {m: _KEYRING.code(m, m[2:].title(), now=T0) for m in MEMBERS}
 _STAFF = _KEYRING.code("s_tech", "Tech", role="staff", now=T0)
 
+# No `explain` phase: it traces every line of the core while shrinking, and a failure would take minutes
+# longer to report for a hint the printed steps already give.
 BUDGET_CI = settings(max_examples=60, stateful_step_count=40, derandomize=True, database=None, deadline=None,
+                     phases=[Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink],
                      suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+# Passing, the CI budget takes well under a minute; failing, Hypothesis shrinks the steps for a few minutes
+# more, and the night profile runs for longer still: the suite's 120 s per test would cut either short.
+pytestmark = pytest.mark.timeout(1800)
 
 
 class KioskCore(RuleBasedStateMachine):
