@@ -162,6 +162,9 @@ class Training:
         """Pain told by the member at the machine: no more coaching this session, and no more sets after a
         pain that may come from a nerve or an injury (they were told so on screen)."""
         if self.engine is not None:
+            # A set opened after the pain button (a second press is the same episode, so it closed nothing)
+            # ends with the report.
+            self.close_set(self.wiring.clock.now())
             self.engine.pain_reported(ends_training=kind in wording.PAIN_ENDS_TRAINING)
 
     def _follow_learnt_limits(self) -> None:
