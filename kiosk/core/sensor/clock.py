@@ -91,7 +91,7 @@ class SensorClock:
     _candidates: list[_Stream] = field(default_factory=list)
     _restart_expected: bool = False
     _shed: int = 0  # samples shed so far, as of this sample
-    _shed_at_fit: int = 0  # ... as of the newest sample that fitted the believed stream
+    _shed_changed_at: float = float("-inf")  # kiosk clock, when the core last shed a sample
 
     def believable(self, ts: float, received_at: float, seq: int | None = None, shed: int = 0) -> bool:
         """Whether `ts` (a depth sample's with its `seq`, or an event's without) may be used; counts refusals.
@@ -101,7 +101,8 @@ class SensorClock:
         silence proves nothing (its samples may be among those shed) and nothing takes it over.
         """
         self.just_restarted = False
-        self._shed = shed
+        if shed != self._shed:
+            self._shed, self._shed_changed_at = shed, received_at
         why = self._doubt(ts, received_at, seq)
         if why is None:
             return True
@@ -146,7 +147,7 @@ class SensorClock:
         if misfit is None:
             misfit, kind = _seq_misfit(stream, ts, seq), "seq"
             if misfit is None:
-                self._last_fit, self._shed_at_fit = received_at, self._shed
+                self._last_fit = received_at
                 return None
         return None if self._candidate_believed(ts, seq, received_at, kind) else misfit
 
@@ -171,10 +172,11 @@ class SensorClock:
         if kind == "first":
             self.held += 1
         silent = kind != "clock" or received_at - self._last_fit >= TAKEOVER_SILENCE_S
-        crowded = kind != "first" and self._shed != self._shed_at_fit  # a flood hides the believed stream
+        # A flood (samples shed lately) may hide the believed stream: its silence proves nothing then.
+        crowded = kind != "first" and received_at - self._shed_changed_at < TAKEOVER_SILENCE_S
         if candidate.run < NEW_STREAM_SAMPLES or not silent or crowded:
             return False
-        self._stream, self._last_fit, self._shed_at_fit = candidate, received_at, self._shed
+        self._stream, self._last_fit = candidate, received_at
         candidates.clear()
         self.offset = ts - received_at
         if kind != "first" or self._restart_expected:
