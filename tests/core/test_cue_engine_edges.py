@@ -1,0 +1,316 @@
+"""The cue engine at its edges: exact numbers, boundaries and counts that the scenario tests leave loose.
+
+Written against the survivors of mutation testing (docs/mutation.md): each test pins a behaviour a
+member or an operator would notice if it changed: a set's summary, a cue's rep number, when a set
+ends, what a fault report says, what a lift-off teaches.
+"""
+
+from dataclasses import dataclass, field
+
+from kiosk.contract.base import encode
+from kiosk.contract.config import CueThresholds, MachineGeometry
+from kiosk.contract.events import CueRaised, RepDone, SensorFault, SetEnd
+from kiosk.contract.profile import MachineSettings
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core.cues.replay import TICK_S, engine_for, replay
+from kiosk.sim.traces import TRACE_GEOMETRY, TRACE_SETTINGS
+from tests.core.test_cue_engine import DEFAULTS, T0, Stream, in_lowering, make_engine
+
+# -- replaying a trace ------------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    ts: float
+    kind: str
+    payload: bytes
+
+
+@dataclass
+class HandTrace:
+    items: list[Item]
+    settings: MachineSettings = field(default_factory=lambda: TRACE_SETTINGS)
+    geometry: MachineGeometry = field(default_factory=lambda: TRACE_GEOMETRY)
+
+
+@dataclass
+class Listener:
+    """Stands in for the engine: notes each call in order, says nothing."""
+
+    calls: list[tuple[str, float]] = field(default_factory=list)
+
+    def tick(self, now: float) -> list:
+        self.calls.append(("tick", now))
+        return []
+
+    def on_depth(self, sample: DepthSample) -> list:
+        self.calls.append(("depth", sample.ts))
+        return []
+
+    def on_liftoff(self, event: LiftoffEvent) -> list:
+        self.calls.append(("liftoff", event.ts))
+        return []
+
+
+def _depth(seq: int, ts: float) -> Item:
+    return Item(ts, "depth", encode(DepthSample(seq=seq, ts=ts, mm=62.0)))
+
+
+def test_replay_ticks_the_clock_from_the_first_item_on_and_before_an_item_at_the_same_time() -> None:
+    # Quarter seconds are exact in binary, so "the same time" is exactly the same float.
+    trace = HandTrace([_depth(0, T0), _depth(1, T0 + 0.5), Item(T0 + 0.6, "event", encode(LiftoffEvent(
+        seq=0, ts=T0 + 0.6, type="liftoff", zone="pelvis", state="start")))])
+    listener = Listener()
+    result = replay(trace, listener, tick_s=0.25)  # type: ignore[arg-type]
+    assert listener.calls == [("depth", T0), ("tick", T0 + 0.25), ("tick", T0 + 0.5), ("depth", T0 + 0.5),
+                              ("liftoff", T0 + 0.6)]
+    assert result.rejected == 0 and result.events == []
+
+
+def test_replay_of_an_empty_trace_says_nothing_and_the_kiosk_ticks_ten_times_a_second() -> None:
+    listener = Listener()
+    assert replay(HandTrace([]), listener).events == []  # type: ignore[arg-type]
+    assert listener.calls == [] and TICK_S == 0.1
+
+
+def test_a_trace_engine_takes_the_thresholds_and_session_it_is_given() -> None:
+    thresholds = CueThresholds(repeat_s=7.0, lumbar_liftoffs_to_stop=1)
+    engine = engine_for(HandTrace([]), thresholds, session="s-trace")  # type: ignore[arg-type]
+    assert engine.thresholds == thresholds and engine.session == "s-trace"
+    assert engine.settings == TRACE_SETTINGS and engine.geometry == TRACE_GEOMETRY
+
+
+# -- what a set's summary says ------------------------------------------------------------
+
+
+def _set_end(events: list) -> SetEnd:
+    (end,) = [e for e in events if isinstance(e, SetEnd)]
+    return end
+
+
+def test_a_set_summary_counts_every_liftoff_and_the_deepest_reading() -> None:
+    stream = Stream(make_engine())
+    stream.hold(62.0, 1.0)
+    stream.rep(depth=240.0)
+    in_lowering(stream, 231.4)
+    stream.liftoff("pelvis")
+    stream.liftoff("pelvis", "end")  # an end is not a new lift-off
+    stream.move(62.0, 1.8, 231.4)
+    stream.hold(62.0, DEFAULTS.set_rest_s + 0.5)
+    end = _set_end(stream.events)
+    assert (end.set_number, end.reps, end.liftoffs, end.stopped, end.suggestions) == (1, 2, 1, False, [])
+    assert end.max_depth_mm == 240.0 and end.session == "s1"
+
+
+def test_sets_after_a_takeover_are_numbered_after_the_sessions_earlier_sets() -> None:
+    engine = make_engine()
+    engine = type(engine)(TRACE_SETTINGS, TRACE_GEOMETRY, DEFAULTS, session="s1", sets_before=3)
+    stream = Stream(engine)
+    stream.hold(62.0, 1.0)
+    stream.rep()
+    (end,) = engine.end(stream.ts)
+    assert isinstance(end, SetEnd) and end.set_number == 4 and engine.sets == [end]
+    assert not engine.set_open and engine.reps_in_set == 0
+
+
+def test_ending_a_set_on_a_bad_clock_stamps_it_with_the_last_sample() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream)
+    (end,) = stream.engine.end(-5.0)
+    assert end.ts == stream.ts
+    assert stream.engine.end(stream.ts) == []
+
+
+def test_end_before_any_sample_closes_nothing() -> None:
+    engine = make_engine()
+    assert engine.end(T0) == [] and engine.sets == []
+
+
+def test_a_set_ended_mid_rep_needs_the_sled_back_at_the_top_before_the_next_set() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream, 200.0)
+    stream.engine.end(stream.ts)
+    stream.move(240.0, 0.5, 200.0)  # still going down: not a new set
+    assert not stream.engine.set_open
+    stream.move(62.0, 1.5, 240.0)
+    stream.hold(62.0, 0.6)
+    in_lowering(stream, 200.0)
+    assert stream.engine.set_open
+
+
+# -- rep numbers and rep reports ------------------------------------------------------------
+
+
+def test_reps_report_their_number_depth_and_times_rounded() -> None:
+    stream = Stream(make_engine())
+    stream.hold(62.0, 1.0)
+    stream.rep(depth=250.04)
+    stream.rep(depth=249.96)
+    reps = [e for e in stream.events if isinstance(e, RepDone)]
+    assert [r.rep for r in reps] == [1, 2]
+    assert [r.depth_mm for r in reps] == [250.0, 250.0]
+    for r in reps:
+        assert r.session == "s1"
+        assert r.eccentric_s == round(r.eccentric_s, 2) and 2.5 <= r.eccentric_s <= 3.2
+        assert r.concentric_s == round(r.concentric_s, 2) and 1.5 <= r.concentric_s <= 2.2
+    assert stream.engine.reps_in_set == 2
+
+
+def test_a_cue_during_a_rep_names_that_rep_and_one_at_the_top_the_last_finished() -> None:
+    stream = Stream(make_engine())
+    stream.hold(62.0, 1.0)
+    stream.rep()
+    in_lowering(stream, 200.0)
+    (during,) = stream.liftoff("lumbar")
+    assert (during.cue, during.severity, during.rep) == ("liftoff_lumbar", "warn", 2)
+    stream.move(62.0, 1.5, 200.0)
+    stream.hold(62.0, 0.6)
+    (at_top,) = stream.liftoff("pelvis")
+    assert (at_top.cue, at_top.severity, at_top.rep) == ("liftoff_pelvis", "warn", 2)
+
+
+# -- lift-offs ----------------------------------------------------------------------------
+
+
+def test_a_liftoff_repeated_by_qos_1_counts_once() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream, 250.0)
+    event = LiftoffEvent(seq=7, ts=stream.ts, type="liftoff", zone="lumbar", state="start")
+    first = stream.engine.on_liftoff(event)
+    assert [(c.cue, c.severity) for c in first] == [("liftoff_lumbar", "warn")]
+    assert stream.engine.on_liftoff(event) == []  # the same message delivered twice
+    assert stream.engine.health.duplicates == 1 and stream.engine.set_open
+
+
+def test_the_stop_after_two_lumbar_liftoffs_comes_even_within_the_repeat_interval() -> None:
+    stream = Stream(make_engine(repeat_s=15.0))
+    in_lowering(stream, 250.0)
+    (warn,) = stream.liftoff("lumbar")
+    stream.depth(251.0)
+    out = stream.liftoff("lumbar")
+    assert (warn.severity, [type(e) for e in out]) == ("warn", [CueRaised, SetEnd])
+    assert out[0].severity == "stop" and out[1].stopped and out[1].liftoffs == 2
+
+
+def test_a_lumbar_liftoff_lowers_the_max_by_the_margin_below_where_it_lifted_and_keeps_the_target_short() -> None:
+    stream = Stream(make_engine(liftoff_margin_mm=15.0))
+    in_lowering(stream, 240.0)
+    stream.liftoff("lumbar")
+    assert stream.engine.max_depth_mm == 225.0
+    assert stream.engine.target_depth_mm == min(TRACE_SETTINGS.target_depth_mm, 215.0)
+    learnt = stream.engine.learnt_settings()
+    assert (learnt.max_depth_mm, learnt.target_depth_mm) == (225.0, stream.engine.target_depth_mm)
+    assert learnt.top_mm == TRACE_SETTINGS.top_mm and learnt.backrest_notch == TRACE_SETTINGS.backrest_notch
+    # A second lift-off, shallower, lowers it again (and stops the set).
+    stream.move(200.0, 0.5, 240.0)
+    stream.liftoff("lumbar")
+    assert stream.engine.max_depth_mm == 185.0 and not stream.engine.set_open
+
+
+def test_a_liftoff_after_the_sensor_went_silent_does_not_move_the_max() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    in_lowering(stream, 240.0)
+    engine.tick(stream.ts + DEFAULTS.sensor_lost_s + 0.1)
+    stream.ts += DEFAULTS.sensor_lost_s + 0.1
+    (cue,) = stream.liftoff("lumbar")
+    assert (cue.cue, cue.severity) == ("liftoff_lumbar", "warn")
+    assert engine.max_depth_mm == TRACE_SETTINGS.max_depth_mm
+
+
+def test_no_too_deep_on_the_rep_where_the_back_lifted_even_past_the_new_max() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream, 240.0)
+    stream.liftoff("lumbar")
+    stream.move(TRACE_SETTINGS.max_depth_mm - 1, 0.5, 240.0)
+    assert not any(isinstance(e, CueRaised) and e.cue == "too_deep" for e in stream.events)
+
+
+# -- sensor faults: exact wording and counts --------------------------------------------------
+
+
+def test_the_first_stall_is_reported_with_how_long_and_no_count() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    in_lowering(stream, 200.0)
+    lost_at = stream.ts + DEFAULTS.sensor_lost_s
+    assert engine.tick(lost_at - 0.01) == []
+    out = engine.tick(lost_at)
+    assert [type(e) for e in out] == [CueRaised, SensorFault]
+    cue, fault = out
+    assert (cue.cue, cue.severity, cue.ts, cue.rep) == ("sensor_lost", "warn", lost_at, 1)
+    assert (fault.fault, fault.ts, fault.session) == ("stale", lost_at, "s1")
+    assert fault.detail == f"no depth reading for {DEFAULTS.sensor_lost_s:.1f} s; live cues are off"
+    assert engine.tick(lost_at + 5) == []  # once per silence
+
+
+def test_stalls_within_ten_seconds_of_a_report_are_held_and_counted_in_the_next() -> None:
+    engine = make_engine()  # sensor_lost_s 1.0
+    stream = Stream(engine)
+    in_lowering(stream, 200.0)
+    faults: list[SensorFault] = []
+    for _ in range(9):  # a stall every 1.3 s: at 0, 1.3, ... 10.4 s after the first
+        faults += [e for e in engine.tick(stream.ts + 1.0) if isinstance(e, SensorFault)]
+        stream.ts += 1.0
+        stream.depth(200.0, dt=0.3)
+    assert [round(f.ts - faults[0].ts, 1) for f in faults] == [0.0, 10.4]
+    assert faults[0].detail == "no depth reading for 1.0 s; live cues are off"
+    assert faults[1].detail == "no depth reading for 1.0 s; live cues are off (8 stalls since the last report)"
+
+
+def test_out_of_range_is_reported_with_the_count_the_travel_and_the_last_reading() -> None:
+    engine = make_engine()
+    too_far = TRACE_GEOMETRY.travel_mm + 20.5
+    first = engine.on_depth(DepthSample(seq=0, ts=T0, mm=too_far))
+    assert [(f.fault, f.ts, f.session) for f in first] == [("out_of_range", T0, "s1")]
+    assert first[0].detail == (f"1 depth reading(s) outside 0-{TRACE_GEOMETRY.travel_mm:g} mm of travel, "
+                               f"last {too_far:.0f} mm")
+    assert engine.on_depth(DepthSample(seq=1, ts=T0 + 9.99, mm=-21.0)) == []
+    again = engine.on_depth(DepthSample(seq=2, ts=T0 + 10.0, mm=-30.0))
+    assert again[0].detail.startswith("2 depth reading(s)") and again[0].detail.endswith("last -30 mm")
+
+
+def test_readings_just_inside_the_tolerance_are_believed() -> None:
+    engine = make_engine()
+    assert engine.on_depth(DepthSample(seq=0, ts=T0, mm=-20.0)) == []
+    deepest = engine.on_depth(DepthSample(seq=1, ts=T0 + 0.02, mm=TRACE_GEOMETRY.travel_mm + 20.0))
+    assert not any(isinstance(e, SensorFault) for e in deepest)
+    assert engine.health.out_of_range == 0 and engine.last_depth_mm == TRACE_GEOMETRY.travel_mm + 20.0
+
+
+def test_a_restart_seen_in_the_seq_is_counted_and_the_samples_go_on() -> None:
+    engine = make_engine()
+    engine.on_depth(DepthSample(seq=5000, ts=T0, mm=62.0))
+    engine.on_depth(DepthSample(seq=3, ts=T0 + 1, mm=64.0))
+    assert engine.health.restarts == 1 and engine.last_depth_mm == 64.0
+
+
+# -- a sensor restart announced by the kiosk -----------------------------------------------------
+
+
+def test_a_sensor_restart_mid_set_ends_the_set_where_the_old_stream_stopped() -> None:
+    stream = Stream(make_engine())
+    stream.hold(62.0, 1.0)
+    stream.rep()
+    in_lowering(stream, 200.0)
+    last_ts = stream.ts
+    (end,) = stream.engine.sensor_restarted()
+    assert isinstance(end, SetEnd) and end.ts == last_ts and end.reps == 1 and not end.stopped
+    assert not stream.engine.set_open and stream.engine.last_depth_mm is None
+    assert stream.engine.health.restarts == 1 and stream.engine.phase == "top"
+    # The new stream counts from 0 on a clock of its own; its first set is the session's second.
+    fresh = Stream(stream.engine, ts=T0 - 3600)
+    fresh.hold(62.0, 1.0)
+    fresh.rep()
+    assert stream.engine.set_open and stream.engine.reps_in_set == 1
+    (second,) = stream.engine.end(fresh.ts)
+    assert second.set_number == 2 and second.reps == 1
+
+
+def test_a_sensor_restart_between_sets_ends_nothing() -> None:
+    engine = make_engine()
+    engine.on_depth(DepthSample(seq=0, ts=T0, mm=62.0))
+    assert engine.sensor_restarted() == []
+    assert engine.sets == [] and engine.health.restarts == 1
+    assert engine.on_depth(DepthSample(seq=0, ts=T0 - 100, mm=63.0)) == []
+    assert engine.last_depth_mm == 63.0 and engine.health.dropped == 0
