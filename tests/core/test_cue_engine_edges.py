@@ -12,7 +12,11 @@ from kiosk.contract.config import CueThresholds, MachineGeometry
 from kiosk.contract.events import CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core.cues.gate import CueGate
+from kiosk.core.cues.health import ACCEPT, DUPLICATE, OUT_OF_ORDER, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.replay import TICK_S, engine_for, replay
+from kiosk.core.cues.reps import DESCENT, REP, TURN, RepTracker, _crossing, _peak
+from kiosk.core.cues.safety import LEARNT_FLOOR_FRACTION, depth_floor, lowered_max_depth
 from kiosk.sim.traces import TRACE_GEOMETRY, TRACE_SETTINGS
 from tests.core.test_cue_engine import DEFAULTS, T0, Stream, in_lowering, make_engine
 
@@ -314,3 +318,146 @@ def test_a_sensor_restart_between_sets_ends_nothing() -> None:
     assert engine.sets == [] and engine.health.restarts == 1
     assert engine.on_depth(DepthSample(seq=0, ts=T0 - 100, mm=63.0)) == []
     assert engine.last_depth_mm == 63.0 and engine.health.dropped == 0
+
+
+# -- the parts: reps out of the depth stream ---------------------------------------------------
+
+
+def _feed(tracker: RepTracker, samples: list[tuple[float, float]]) -> list[tuple[int, str]]:
+    return [(tracker.update(ts, mm), tracker.phase) for ts, mm in samples]
+
+
+def test_a_rep_is_timed_from_the_band_around_each_turning_point() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)  # a band of 5 mm
+    steps = _feed(tracker, [
+        (0.0, 62.0), (0.1, 64.0), (0.2, 77.0),  # 77 is not past 62 + 15: still at the top
+        (0.3, 80.0),  # the descent: it left the band at 0.1
+        (0.5, 150.0), (0.7, 200.0), (0.8, 199.0),  # deepest at 0.7
+        (1.1, 198.0),  # 0.4 s without going deeper: resting at the bottom
+        (1.2, 185.5), (1.3, 184.9),  # more than 15 mm up from 200: the turn
+        (1.4, 120.0), (1.6, 70.0), (1.8, 63.0), (2.0, 63.5),
+        (2.2, 63.0),  # 0.4 s within the band: back at the top since 1.8
+    ])
+    assert steps == [(0, "top"), (0, "top"), (0, "top"), (DESCENT, "lowering"), (0, "lowering"), (0, "lowering"),
+                     (0, "lowering"), (0, "bottom"), (0, "bottom"), (TURN, "pushing"), (0, "pushing"),
+                     (0, "pushing"), (0, "pushing"), (0, "pushing"), (REP, "top")]
+    rep = tracker.finished
+    assert rep is not None and rep is tracker.rep
+    assert (rep.start_ts, rep.start_mm, rep.depth_mm, rep.bottom_ts) == (0.1, 62.0, 200.0, 0.7)
+    assert abs(rep.eccentric_s - 0.6) < 1e-9 and abs(rep.concentric_s - 1.1) < 1e-9
+    assert tracker.top_since == 1.8
+
+
+def test_a_rep_pushed_straight_into_the_next_keeps_its_own_numbers() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)
+    _feed(tracker, [(0.0, 62.0), (0.5, 80.0), (1.0, 200.0), (1.5, 180.0), (2.0, 100.0), (2.5, 64.0)])
+    first = tracker.rep
+    flags = tracker.update(2.6, 79.5)  # more than 15 mm below the shallowest point: down again at once
+    assert flags == REP | DESCENT and tracker.phase == "lowering"
+    assert tracker.finished is first and tracker.rep is not first
+    assert first is not None and first.depth_mm == 200.0 and abs(first.concentric_s - 1.5) < 1e-9
+    assert tracker.rep is not None and (tracker.rep.start_mm, tracker.rep.start_ts) == (64.0, 2.5)
+
+
+def test_a_dropped_rep_turns_and_comes_back_up_without_being_counted() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)
+    _feed(tracker, [(0.0, 62.0), (0.5, 80.0), (1.0, 200.0)])
+    tracker.drop_rep()
+    assert tracker.update(1.5, 180.0) == TURN
+    flags = [tracker.update(ts, mm) for ts, mm in [(2.0, 100.0), (2.5, 64.0), (3.0, 64.0)]]
+    assert flags == [0, 0, 0] and tracker.phase == "top" and tracker.finished is None
+
+
+def test_a_sharp_turn_reads_as_its_deceleration() -> None:
+    # Constant deceleration of 8000 mm/s2 around a turn at 250 mm, sampled at 100 Hz.
+    tracker = RepTracker(hysteresis_mm=15.0)
+    tracker.update(0.0, 62.0)
+    flags, ts = 0, 0.0
+    while not flags & TURN:
+        ts = round(ts + 0.01, 2)
+        t = ts - 1.0
+        mm = 250.0 - 4000.0 * t * t if abs(t) < 0.15 else 250.0 - 4000.0 * 0.15 ** 2 - 1200.0 * (abs(t) - 0.15)
+        flags = tracker.update(ts, max(mm, 62.0))
+    rep = tracker.rep
+    assert rep is not None and rep.depth_mm == 250.0 and rep.bottom_ts == 1.0
+    assert 7500.0 <= rep.reversal_mm_s2 <= 8500.0, rep.reversal_mm_s2
+
+
+def test_a_turn_with_no_samples_before_its_deepest_has_no_reversal() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)
+    _feed(tracker, [(0.0, 62.0), (0.1, 250.0)])  # the descent sample is the deepest
+    assert tracker.update(0.2, 200.0) == TURN
+    assert tracker.rep is not None and tracker.rep.reversal_mm_s2 == 0.0
+
+
+def test_the_parabola_puts_back_a_peak_missed_between_samples_within_its_limit() -> None:
+    assert _peak((0.0, 0.0), (1.0, 10.0), (2.0, 0.0), 100.0) == 10.0
+    assert abs(_peak((0.0, 0.0), (1.0, 10.0), (2.0, 8.0), 100.0) - 32 / 3) < 1e-9
+    assert _peak((0.0, 0.0), (1.0, 10.0), (2.0, 8.0), 0.5) == 10.5
+    assert _peak((0.0, 10.0), (1.0, 5.0), (2.0, 10.0), 100.0) == 5.0  # a dip, not a peak
+    assert _peak((1.0, 0.0), (1.0, 10.0), (2.0, 0.0), 100.0) == 10.0  # times not increasing
+
+
+def test_a_crossing_is_interpolated_between_two_samples() -> None:
+    assert _crossing((0.0, 0.0), (2.0, 10.0), 5.0) == 1.0
+    assert _crossing((1.0, 0.0), (3.0, 10.0), 2.5) == 1.5
+    assert _crossing((0.0, 4.0), (2.0, 4.0), 4.0) == 2.0
+
+
+# -- the parts: the sequence guards and the gate ------------------------------------------------
+
+
+def test_the_seq_guard_takes_each_seq_once_in_order_and_notices_a_restart() -> None:
+    guard = SeqGuard()
+    assert guard.admit(5000, 10.0) == ACCEPT  # whatever the first one is
+    assert guard.admit(5000, 10.0) == DUPLICATE
+    assert guard.admit(4999, 9.9) == OUT_OF_ORDER
+    assert guard.admit(5001, 10.1) == ACCEPT
+    assert guard.admit(1000, 10.0) == OUT_OF_ORDER  # near 0 but older: a late message, not a restart
+    assert guard.admit(1000, 12.0) == RESTART
+    assert guard.admit(1001, 12.01) == ACCEPT
+    assert guard.admit(1001 + 1000 + 1000, 13.01) == ACCEPT  # as far ahead as a second at 1000 Hz allows
+    assert guard.admit(3001 + 1001, 13.01) == OUT_OF_ORDER  # one more than that: forged
+    assert guard.admit(1001, 20.0) == OUT_OF_ORDER  # past the restart window
+
+
+def test_the_seq_guard_allows_no_pace_for_a_sample_stamped_before_the_last() -> None:
+    guard = SeqGuard()
+    guard.admit(0, 100.0)
+    assert guard.admit(1000, 90.0) == ACCEPT  # within the slack, whatever the time
+    assert guard.admit(2001, 80.0) == OUT_OF_ORDER
+
+
+def test_the_event_guard_forgets_after_its_memory() -> None:
+    guard = EventGuard(memory=3)
+    assert [guard.admit(s, 1.0) for s in (1, 2, 1, 3)] == [ACCEPT, ACCEPT, DUPLICATE, ACCEPT]
+    assert guard.admit(1, 2.0) == ACCEPT  # same seq, another time: another event
+    assert guard.admit(1, 1.0) == ACCEPT  # three newer ones since: forgotten
+    assert EventGuard().admit(9, 1.0) == ACCEPT
+
+
+def test_stream_health_counts_what_was_dropped() -> None:
+    health = StreamHealth(duplicates=2, out_of_order=3, out_of_range=4, restarts=1)
+    assert health.dropped == 5 and StreamHealth().dropped == 0
+
+
+def test_the_gate_reopens_exactly_at_the_repeat_interval_and_after_a_clock_jump_back() -> None:
+    gate = CueGate(repeat_s=6.0)
+    assert gate.allow("shallow", 100.0)
+    assert not gate.allow("shallow", 105.9)
+    assert gate.allow("bounce", 105.9)  # each cue has its own interval
+    assert gate.allow("shallow", 106.0)
+    assert gate.allow("shallow", 50.0)  # the clock went back: shown rather than muted
+    gate.note("lockout", 200.0)  # shown past the gate: the interval counts from it
+    assert not gate.allow("lockout", 205.0) and gate.allow("lockout", 206.0)
+
+
+# -- the parts: what a lift-off teaches -------------------------------------------------------
+
+
+def test_the_learnt_floor_is_halfway_and_a_liftoff_lowers_the_max_by_its_margin() -> None:
+    assert LEARNT_FLOOR_FRACTION == 0.5
+    assert depth_floor(40.0, 280.0) == 160.0
+    assert lowered_max_depth(280.0, 250.0, 30.0, 160.0) == 220.0
+    assert lowered_max_depth(280.0, 175.0, 30.0, 160.0) == 160.0  # never past the floor
+    assert lowered_max_depth(200.0, 250.0, 30.0, 160.0) == 200.0  # never deeper than before
