@@ -12,6 +12,7 @@ from kiosk.contract.config import CueThresholds, MachineGeometry
 from kiosk.contract.events import CueRaised, RepDone, SensorFault, SetEnd
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.core.cues import CueEngine
 from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import ACCEPT, DUPLICATE, OUT_OF_ORDER, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.replay import TICK_S, engine_for, replay
@@ -461,3 +462,133 @@ def test_the_learnt_floor_is_halfway_and_a_liftoff_lowers_the_max_by_its_margin(
     assert lowered_max_depth(280.0, 250.0, 30.0, 160.0) == 220.0
     assert lowered_max_depth(280.0, 175.0, 30.0, 160.0) == 160.0  # never past the floor
     assert lowered_max_depth(200.0, 250.0, 30.0, 160.0) == 200.0  # never deeper than before
+
+
+# -- second pass: what the first full mutation run left standing ----------------------------------
+
+
+def _into_a_set(engine: CueEngine, ts: float = T0) -> float:
+    """Three samples a quarter second apart (exact in binary) that open a set; returns the last time."""
+    for seq, mm in enumerate((62.0, 120.0, 180.0)):
+        engine.on_depth(DepthSample(seq=seq, ts=ts + 0.25 * seq, mm=mm))
+    assert engine.set_open
+    return ts + 0.5
+
+
+def _stall_at(engine: CueEngine, last_ts: float, silence_s: float, seq: int) -> list[SensorFault]:
+    """Silence after `last_ts` for `silence_s`, then one sample a quarter second later."""
+    faults = [e for e in engine.tick(last_ts + silence_s) if isinstance(e, SensorFault)]
+    engine.on_depth(DepthSample(seq=seq, ts=last_ts + silence_s + 0.25, mm=180.0))
+    return faults
+
+
+def test_a_stall_exactly_ten_seconds_after_the_last_report_is_reported_with_its_count() -> None:
+    engine = make_engine()  # sensor_lost_s 1.0
+    ts = _into_a_set(engine)
+    faults = _stall_at(engine, ts, 1.0, 3)  # reported at ts + 1
+    faults += _stall_at(engine, ts + 1.25, 3.75, 4)  # at ts + 5: held
+    faults += _stall_at(engine, ts + 5.25, 5.75, 5)  # at ts + 11: ten seconds after the report
+    assert [(f.ts - ts, f.detail.endswith("(2 stalls since the last report)")) for f in faults] == [
+        (1.0, False), (11.0, True)]
+
+
+def test_a_sample_stamped_in_the_past_cannot_make_a_second_stall_report_at_the_same_moment() -> None:
+    engine = make_engine()
+    ts = _into_a_set(engine)
+    (first,) = [e for e in engine.tick(ts + 1.0) if isinstance(e, SensorFault)]
+    # A forged (or replayed) sample with a newer seq but an old time: the stream looks stalled again.
+    engine.on_depth(DepthSample(seq=3, ts=ts, mm=180.0))
+    assert not any(isinstance(e, SensorFault) for e in engine.tick(ts + 1.0))
+    assert first.ts == ts + 1.0
+
+
+def test_stalls_less_than_a_second_apart_are_still_one_report() -> None:
+    engine = make_engine(sensor_lost_s=0.25)
+    ts = _into_a_set(engine)
+    faults = _stall_at(engine, ts, 0.25, 3)
+    faults += _stall_at(engine, ts + 0.5, 0.25, 4)  # half a second after the first report
+    assert len(faults) == 1
+
+
+def test_two_out_of_range_readings_at_the_same_time_are_one_report() -> None:
+    engine = make_engine()
+    too_far = TRACE_GEOMETRY.travel_mm + 100
+    assert len(engine.on_depth(DepthSample(seq=0, ts=T0, mm=too_far))) == 1
+    assert engine.on_depth(DepthSample(seq=1, ts=T0, mm=too_far)) == []
+    assert engine.health.out_of_range == 2
+
+
+def test_every_restart_is_counted_whether_announced_or_seen_in_the_seq() -> None:
+    engine = make_engine()
+    engine.on_depth(DepthSample(seq=5000, ts=T0, mm=62.0))
+    engine.on_depth(DepthSample(seq=1, ts=T0 + 1, mm=62.0))  # seen in the seq
+    engine.on_depth(DepthSample(seq=1500, ts=T0 + 2, mm=62.0))
+    engine.on_depth(DepthSample(seq=2, ts=T0 + 3, mm=62.0))  # and again
+    assert engine.health.restarts == 2
+    engine.sensor_restarted()
+    engine.sensor_restarted()
+    assert engine.health.restarts == 4
+
+
+def test_a_restarted_node_counting_its_liftoffs_from_0_again_is_heard() -> None:
+    engine = make_engine()
+    ts = _into_a_set(engine)
+    first = engine.on_liftoff(LiftoffEvent(seq=0, ts=ts, type="liftoff", zone="lumbar", state="start"))
+    engine.on_depth(DepthSample(seq=3, ts=ts + 0.25, mm=200.0))
+    # The same seq from a node that restarted in between: another lift-off, at another time.
+    second = engine.on_liftoff(LiftoffEvent(seq=0, ts=ts + 0.25, type="liftoff", zone="lumbar", state="start"))
+    assert [c.severity for c in first] == ["warn"]
+    assert [type(e) for e in second] == [CueRaised, SetEnd] and second[0].severity == "stop"
+
+
+def test_a_set_ended_by_the_member_is_stamped_when_they_ended_it() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream)
+    (end,) = stream.engine.end(stream.ts + 2.0)
+    assert end.ts == stream.ts + 2.0
+
+
+def test_a_rep_report_rounds_depth_to_a_tenth_and_times_to_a_hundredth() -> None:
+    engine = make_engine()
+    samples = [(0.0, 62.0), (0.1, 62.0), (0.4, 120.0), (1.5, 200.0), (2.4456, 250.26), (2.6, 249.0),
+               (2.8, 230.0), (3.5, 120.0), (4.1234, 62.0), (4.3, 62.5), (4.5, 62.0)]
+    out: list = []
+    for seq, (t, mm) in enumerate(samples):
+        out += engine.on_depth(DepthSample(seq=seq, ts=T0 + t, mm=mm))
+    (rep,) = [e for e in out if isinstance(e, RepDone)]
+    assert (rep.rep, rep.depth_mm, rep.eccentric_s, rep.concentric_s) == (1, 250.3, 2.35, 1.68)
+
+
+def test_the_learnt_max_is_rounded_to_a_tenth() -> None:
+    stream = Stream(make_engine(liftoff_margin_mm=30.0))
+    in_lowering(stream, 240.37)
+    stream.liftoff("lumbar")
+    assert stream.engine.max_depth_mm == 210.4
+
+
+def test_a_max_learnt_below_a_target_already_short_enough_is_saved_with_the_target_kept() -> None:
+    stream = Stream(make_engine(liftoff_margin_mm=30.0))
+    in_lowering(stream, 290.0)
+    stream.liftoff("lumbar")
+    learnt = stream.engine.learnt_settings()
+    assert (learnt.max_depth_mm, learnt.target_depth_mm) == (260.0, TRACE_SETTINGS.target_depth_mm)
+
+
+def test_a_target_saved_with_hundredths_is_saved_back_to_the_tenth_the_engine_uses() -> None:
+    settings = TRACE_SETTINGS.model_copy(update={"target_depth_mm": 215.05})
+    engine = CueEngine(settings, TRACE_GEOMETRY, DEFAULTS, session="s1")
+    assert engine.target_depth_mm == 215.0
+    assert engine.learnt_settings().target_depth_mm == 215.0
+
+
+def test_a_lumbar_liftoff_in_the_next_set_is_shown_even_within_the_repeat_interval() -> None:
+    stream = Stream(make_engine(set_rest_s=0.5, repeat_s=15.0))
+    in_lowering(stream, 220.0)
+    (first,) = stream.liftoff("lumbar")
+    stream.move(62.0, 1.0, 220.0)
+    stream.hold(62.0, 1.0)
+    assert not stream.engine.set_open and len(stream.engine.sets) == 1
+    in_lowering(stream, 200.0)  # a new set, a few seconds after the first warning
+    (second,) = stream.liftoff("lumbar")
+    assert (first.severity, second.severity, second.cue) == ("warn", "warn", "liftoff_lumbar")
+    assert second.ts - first.ts < 15.0
