@@ -373,12 +373,12 @@ def test_a_sharp_turn_reads_as_its_deceleration() -> None:
     # Constant deceleration of 8000 mm/s2 around a turn at 250 mm, sampled at 100 Hz.
     tracker = RepTracker(hysteresis_mm=15.0)
     tracker.update(0.0, 62.0)
-    flags, ts = 0, 0.0
-    while not flags & TURN:
-        ts = round(ts + 0.01, 2)
+    for k in range(1, 200):  # bounded: a broken tracker must fail here, not loop
+        ts = k / 100
         t = ts - 1.0
         mm = 250.0 - 4000.0 * t * t if abs(t) < 0.15 else 250.0 - 4000.0 * 0.15 ** 2 - 1200.0 * (abs(t) - 0.15)
-        flags = tracker.update(ts, max(mm, 62.0))
+        if tracker.update(ts, max(mm, 62.0)) & TURN:
+            break
     rep = tracker.rep
     assert rep is not None and rep.depth_mm == 250.0 and rep.bottom_ts == 1.0
     assert 7500.0 <= rep.reversal_mm_s2 <= 8500.0, rep.reversal_mm_s2
