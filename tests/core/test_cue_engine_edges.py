@@ -397,6 +397,11 @@ def test_the_parabola_puts_back_a_peak_missed_between_samples_within_its_limit()
     assert _peak((0.0, 0.0), (1.0, 10.0), (2.0, 8.0), 0.5) == 10.5
     assert _peak((0.0, 10.0), (1.0, 5.0), (2.0, 10.0), 100.0) == 5.0  # a dip, not a peak
     assert _peak((1.0, 0.0), (1.0, 10.0), (2.0, 0.0), 100.0) == 10.0  # times not increasing
+    assert _peak((0.0, 0.0), (1.0, 10.0), (2.0, 20.0), 100.0) == 10.0  # a straight line has no peak
+    # Only the shape counts, not when: the same samples a few seconds later give the same peak.
+    assert abs(_peak((5.0, 0.0), (6.0, 10.0), (7.0, 8.0), 100.0) - 32 / 3) < 1e-9
+    # Unevenly spaced: the parabola through them peaks at 12.73 mm, 0.93 s after the first.
+    assert abs(_peak((5.0, 0.0), (5.5, 10.0), (6.5, 8.0), 100.0) - 12.7348485) < 1e-6
 
 
 def test_a_crossing_is_interpolated_between_two_samples() -> None:
@@ -592,3 +597,18 @@ def test_a_lumbar_liftoff_in_the_next_set_is_shown_even_within_the_repeat_interv
     (second,) = stream.liftoff("lumbar")
     assert (first.severity, second.severity, second.cue) == ("warn", "warn", "liftoff_lumbar")
     assert second.ts - first.ts < 15.0
+
+
+def test_pushing_part_way_up_after_a_stop_and_lowering_again_is_not_a_new_set() -> None:
+    stream = Stream(make_engine())
+    in_lowering(stream, 250.0)
+    stream.liftoff("lumbar")
+    stream.liftoff("lumbar")  # the stop, mid-rep
+    assert not stream.engine.set_open
+    stream.move(150.0, 1.0, 250.0)  # part way up ...
+    stream.move(220.0, 1.0, 150.0)  # ... and down again without reaching the top
+    assert not stream.engine.set_open and len(stream.engine.sets) == 1
+    stream.move(62.0, 1.5, 220.0)
+    stream.hold(62.0, 0.6)
+    in_lowering(stream, 200.0)  # back at the top first: now a descent starts a set
+    assert stream.engine.set_open
