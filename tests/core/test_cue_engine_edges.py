@@ -335,7 +335,7 @@ def test_a_rep_is_timed_from_the_band_around_each_turning_point() -> None:
         (0.3, 80.0),  # the descent: it left the band at 0.1
         (0.5, 150.0), (0.7, 200.0), (0.8, 199.0),  # deepest at 0.7
         (1.1, 198.0),  # 0.4 s without going deeper: resting at the bottom
-        (1.2, 185.5), (1.3, 184.9),  # more than 15 mm up from 200: the turn
+        (1.2, 185.0), (1.3, 184.9),  # 15 mm up from 200 is not yet a turn; past it is
         (1.4, 120.0), (1.6, 70.0), (1.8, 63.0), (2.0, 63.5),
         (2.2, 63.0),  # 0.4 s within the band: back at the top since 1.8
     ])
@@ -353,7 +353,8 @@ def test_a_rep_pushed_straight_into_the_next_keeps_its_own_numbers() -> None:
     tracker = RepTracker(hysteresis_mm=15.0)
     _feed(tracker, [(0.0, 62.0), (0.5, 80.0), (1.0, 200.0), (1.5, 180.0), (2.0, 100.0), (2.5, 64.0)])
     first = tracker.rep
-    flags = tracker.update(2.6, 79.5)  # more than 15 mm below the shallowest point: down again at once
+    assert tracker.update(2.6, 79.0) == 0  # exactly 15 mm below the shallowest point: not yet
+    flags = tracker.update(2.7, 79.5)  # past it: down again at once
     assert flags == REP | DESCENT and tracker.phase == "lowering"
     assert tracker.finished is first and tracker.rep is not first
     assert first is not None and first.depth_mm == 200.0 and abs(first.concentric_s - 1.5) < 1e-9
@@ -427,6 +428,12 @@ def test_the_seq_guard_takes_each_seq_once_in_order_and_notices_a_restart() -> N
     assert guard.admit(1001, 20.0) == OUT_OF_ORDER  # past the restart window
 
 
+def test_the_seq_guard_checks_the_pace_from_seq_0_on() -> None:
+    guard = SeqGuard()
+    assert guard.admit(0, 10.0) == ACCEPT
+    assert guard.admit(5000, 10.0) == OUT_OF_ORDER
+
+
 def test_the_seq_guard_allows_no_pace_for_a_sample_stamped_before_the_last() -> None:
     guard = SeqGuard()
     guard.admit(0, 100.0)
@@ -454,6 +461,7 @@ def test_the_gate_reopens_exactly_at_the_repeat_interval_and_after_a_clock_jump_
     assert gate.allow("bounce", 105.9)  # each cue has its own interval
     assert gate.allow("shallow", 106.0)
     assert gate.allow("shallow", 50.0)  # the clock went back: shown rather than muted
+    assert not gate.allow("shallow", 50.0)  # the same moment twice is within the interval
     gate.note("lockout", 200.0)  # shown past the gate: the interval counts from it
     assert not gate.allow("lockout", 205.0) and gate.allow("lockout", 206.0)
 
@@ -612,3 +620,78 @@ def test_pushing_part_way_up_after_a_stop_and_lowering_again_is_not_a_new_set() 
     stream.hold(62.0, 0.6)
     in_lowering(stream, 200.0)  # back at the top first: now a descent starts a set
     assert stream.engine.set_open
+
+
+def test_a_fast_push_is_timed_as_it_was() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)
+    _feed(tracker, [(0.0, 62.0), (0.2, 80.0), (0.4, 200.0), (0.5, 180.0), (0.7, 100.0), (0.9, 63.0), (1.3, 63.0)])
+    rep = tracker.finished
+    assert rep is not None and abs(rep.concentric_s - 0.5) < 1e-9 and abs(rep.eccentric_s - 0.4) < 1e-9
+
+
+def test_a_fresh_engine_has_no_reps_and_no_set() -> None:
+    engine = make_engine()
+    assert (engine.reps_in_set, engine.set_open, engine.sets, engine.last_depth_mm) == (0, False, [], None)
+
+
+def _lockout_after(engine: CueEngine, readings: list[float]) -> list[str]:
+    stream = Stream(engine)
+    stream.hold(62.0, 1.0)
+    stream.rep()
+    before = len(stream.events)
+    for mm in readings:
+        stream.depth(mm)
+    return [e.cue for e in stream.events[before:] if isinstance(e, CueRaised)]
+
+
+def test_lockout_takes_three_readings_past_the_line_and_the_line_itself_is_not_past() -> None:
+    # The line: the top position, less the margin and a third of the hysteresis (60 - 0 - 5 = 55 mm).
+    assert _lockout_after(make_engine(), [55.0, 55.0, 55.0, 55.0]) == []
+    assert _lockout_after(make_engine(), [54.9, 54.9]) == []
+    assert _lockout_after(make_engine(), [54.9, 54.9, 54.9]) == ["lockout"]
+    assert _lockout_after(make_engine(), [54.9, 54.9, 56.0, 54.9, 54.9]) == []  # a reading back resets it
+    assert _lockout_after(make_engine(), [55.5, 55.5, 55.5]) == []
+    # A margin moves the line further out: 60 - 10 - 5 = 45 mm.
+    assert _lockout_after(make_engine(lockout_margin_mm=10.0), [50.0, 50.0, 50.0]) == []
+    assert _lockout_after(make_engine(lockout_margin_mm=10.0), [44.9, 44.9, 44.9]) == ["lockout"]
+
+
+def test_depth_is_reached_at_the_tolerance_and_too_deep_only_past_the_max() -> None:
+    # The target 250 less the 5 mm tolerance is 245: reaching exactly 245 is reaching it.
+    stream = Stream(make_engine())
+    in_lowering(stream, 245.0)
+    assert ("depth_reached", "info") in {(e.cue, e.severity) for e in stream.events if isinstance(e, CueRaised)}
+    # Exactly at the max is not past it.
+    stream = Stream(make_engine())
+    in_lowering(stream, TRACE_SETTINGS.max_depth_mm)
+    stream.hold(TRACE_SETTINGS.max_depth_mm, 0.5)
+    assert not any(isinstance(e, CueRaised) and e.cue == "too_deep" for e in stream.events)
+    stream.depth(TRACE_SETTINGS.max_depth_mm + 0.1)
+    assert [e.cue for e in stream.events if isinstance(e, CueRaised) and e.cue == "too_deep"] == ["too_deep"]
+
+
+def test_too_deep_is_said_once_in_a_rep_however_long_the_sled_stays_past_the_max() -> None:
+    stream = Stream(make_engine(repeat_s=2.0))
+    in_lowering(stream, 310.0)
+    stream.hold(311.0, 5.0)  # past the max for more than twice the repeat interval
+    assert sum(isinstance(e, CueRaised) and e.cue == "too_deep" for e in stream.events) == 1
+
+
+def test_a_gap_while_lowering_drops_that_rep_and_a_gap_near_the_top_of_a_push_does_not() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(62.0, 1.0)
+    stream.rep()
+    in_lowering(stream, 200.0)
+    engine.tick(stream.ts + DEFAULTS.sensor_lost_s + 0.1)  # silent mid-lowering
+    stream.ts += DEFAULTS.sensor_lost_s + 0.1
+    stream.move(250.0, 0.5, 200.0)
+    stream.move(62.0, 1.8, 250.0)
+    stream.hold(62.0, 0.8)
+    assert engine.reps_in_set == 1, "a lowering timed across a gap is no rep"
+    in_lowering(stream, 250.0)
+    stream.move(70.0, 1.5, 250.0)
+    engine.tick(stream.ts + DEFAULTS.sensor_lost_s + 0.1)  # silent just before the top
+    stream.ts += DEFAULTS.sensor_lost_s + 0.1
+    stream.hold(62.0, 0.8)
+    assert engine.reps_in_set == 2, "a push nearly home before the gap still counts"
