@@ -695,3 +695,16 @@ def test_a_gap_while_lowering_drops_that_rep_and_a_gap_near_the_top_of_a_push_do
     stream.ts += DEFAULTS.sensor_lost_s + 0.1
     stream.hold(62.0, 0.8)
     assert engine.reps_in_set == 2, "a push nearly home before the gap still counts"
+
+
+def test_a_good_depth_held_back_by_the_repeat_interval_is_said_while_the_member_rests_at_the_bottom() -> None:
+    stream = Stream(make_engine(repeat_s=6.0))
+    stream.hold(62.0, 1.0)
+    stream.rep()  # "good depth" on the way down
+    stream.move(250.0, 2.8, 62.0)  # the next rep reaches it again within six seconds: held back
+    reached = [e.ts for e in stream.events if isinstance(e, CueRaised) and e.cue == "depth_reached"]
+    assert len(reached) == 1 and stream.ts - reached[0] < 6.0
+    stream.hold(250.0, 2.0)  # resting at the bottom past the interval
+    reached = [e.ts for e in stream.events if isinstance(e, CueRaised) and e.cue == "depth_reached"]
+    assert len(reached) == 2 and 6.0 <= reached[1] - reached[0] < 6.1
+    assert stream.engine.phase == "bottom"
