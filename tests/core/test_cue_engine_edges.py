@@ -708,3 +708,29 @@ def test_a_good_depth_held_back_by_the_repeat_interval_is_said_while_the_member_
     reached = [e.ts for e in stream.events if isinstance(e, CueRaised) and e.cue == "depth_reached"]
     assert len(reached) == 2 and 6.0 <= reached[1] - reached[0] < 6.1
     assert stream.engine.phase == "bottom"
+
+
+def test_a_rep_starts_where_the_sled_last_was_within_a_third_of_the_hysteresis_of_the_top() -> None:
+    for near in (66.5, 67.0):  # within the 5 mm band above the shallowest point, up to its edge
+        tracker = RepTracker(hysteresis_mm=15.0)
+        _feed(tracker, [(0.0, 62.0), (0.1, near), (0.2, 70.0), (0.3, 80.0)])
+        assert tracker.rep is not None and tracker.rep.start_ts == 0.1
+
+
+def test_a_turn_right_after_the_descent_sample_still_reads_its_deceleration() -> None:
+    tracker = RepTracker(hysteresis_mm=15.0)
+    _feed(tracker, [(0.0, 62.0), (0.1, 80.0), (0.2, 250.0), (0.3, 240.0)])
+    assert tracker.update(0.4, 232.0) == TURN
+    assert tracker.rep is not None and tracker.rep.reversal_mm_s2 > 0
+
+
+def test_the_liftoff_guard_remembers_the_last_64_events() -> None:
+    guard = EventGuard()
+    guard.admit(0, 1.0)
+    for seq in range(1, 64):
+        guard.admit(seq, 1.0)
+    assert guard.admit(0, 1.0) == DUPLICATE  # 63 others since: still remembered
+    guard = EventGuard()
+    for seq in range(65):
+        guard.admit(seq, 1.0)
+    assert guard.admit(0, 1.0) == ACCEPT  # 64 others since: forgotten
