@@ -12,6 +12,7 @@ from kiosk.dev.broker import publish
 from kiosk.fleet.members import DEFAULT_DAYS, DEFAULT_STAFF_HOURS
 from kiosk.words.wording import CODE_REVOKED, CODE_TOO_OLD
 from tests.fleet.test_fleet_cli import fleet
+from tests.support.helpers import eventually
 
 R = "gym/v1/testgym/lp1"
 REVOCATIONS = "gym/v1/testgym/config/revocations"
@@ -120,9 +121,8 @@ def test_a_revoked_code_is_refused_at_once_and_the_replacement_works(broker, col
     cutoff = float(int(time.time()) + 1)
     publish(broker, REVOCATIONS, json.dumps({"updated": time.time(), "revoked": [
         {"member": "m_sam", "issued_before": cutoff, "note": "card lost"}]}), retain=True)
-    deadline = time.monotonic() + 5
-    while _defences(broker, collect)["revocation_entries"] != 1:
-        assert time.monotonic() < deadline, "the revocation list was not applied"
+    eventually(lambda: _defences(broker, collect)["revocation_entries"] == 1, timeout=5,
+               what="the revocation list applied")
     rejected = _scan(kiosk, collect, lost)
     assert rejected["reason"] == "not_allowed" and "revoked" in rejected["detail"]
     assert kiosk.screen.wait_for(lambda s: getattr(s, "message", None) == CODE_REVOKED)
@@ -138,9 +138,8 @@ def test_a_revoked_members_plain_id_is_refused_while_others_still_type_theirs(br
     kiosk.end_session()
     publish(broker, REVOCATIONS, json.dumps({"updated": time.time(), "revoked": [
         {"member": "m_sam", "issued_before": time.time(), "note": "card lost"}]}), retain=True)
-    deadline = time.monotonic() + 5
-    while _defences(broker, collect)["revocation_entries"] != 1:
-        assert time.monotonic() < deadline, "the revocation list was not applied"
+    eventually(lambda: _defences(broker, collect)["revocation_entries"] == 1, timeout=5,
+               what="the revocation list applied")
     # The plain id carries no issue time: it cannot show it came after the withdrawal.
     rejected = _scan(kiosk, collect, "m_sam")
     assert rejected["reason"] == "not_allowed" and rejected["detail"].startswith("revoked:")
@@ -153,27 +152,25 @@ def test_a_broken_revocation_list_is_refused_whole_and_the_old_one_stays(broker,
     publish(broker, REVOCATIONS, json.dumps({"updated": 1.0, "revoked": [
         {"member": "m_sam", "issued_before": time.time() + 1}]}), retain=True)
     lost = kiosk.keyring.code("m_sam")
-    deadline = time.monotonic() + 5
-    while _defences(broker, collect)["revocation_entries"] != 1:
-        assert time.monotonic() < deadline
+    eventually(lambda: _defences(broker, collect)["revocation_entries"] == 1, timeout=5, what="the first list applied")
     publish(broker, REVOCATIONS, json.dumps({"updated": 2.0, "revoked": [{"member": "NOT AN ID", "issued_before": 1}]}),
             retain=True)
-    while _defences(broker, collect)["revocation_lists_refused"] != 1:
-        assert time.monotonic() < deadline + 5
+    eventually(lambda: _defences(broker, collect)["revocation_lists_refused"] == 1, timeout=10,
+               what="the broken list refused")
     assert _scan(kiosk, collect, lost)["reason"] == "not_allowed"
 
 
 def test_members_revoke_adds_to_the_sites_list_and_kiosks_apply_it(broker, collect, kiosk, capsys):
-    first, second = kiosk.keyring.code("m_sam"), kiosk.keyring.code("m_tom")
-    time.sleep(1.05)  # codes carry whole seconds: revoke strictly after they were issued
+    # Issued two seconds ago: codes carry whole seconds, and the revocation (stamped now) must come strictly after.
+    issued = time.time() - 2
+    first, second = kiosk.keyring.code("m_sam", now=issued), kiosk.keyring.code("m_tom", now=issued)
     on_site = ["--site", "testgym", "--broker", broker.url]
     assert fleet("members", "revoke", "--member", "m_sam", "--note", "lost card", *on_site) == 0
     assert fleet("members", "revoke", "--member", "m_tom", *on_site) == 0
     assert "2 member(s) on the list" in capsys.readouterr().out
     listed = collect(REVOCATIONS).wait_for(lambda m: m.retain)
     assert {e["member"] for e in json.loads(listed.payload)["revoked"]} == {"m_sam", "m_tom"}
-    deadline = time.monotonic() + 5
-    while _defences(broker, collect)["revocation_entries"] != 2:
-        assert time.monotonic() < deadline
+    eventually(lambda: _defences(broker, collect)["revocation_entries"] == 2, timeout=5,
+               what="both revocations applied")
     assert _scan(kiosk, collect, first)["reason"] == "not_allowed"
     assert _scan(kiosk, collect, second)["reason"] == "not_allowed"

@@ -11,6 +11,7 @@ from pathlib import Path
 import qrcode
 
 from kiosk.dev.broker import publish
+from tests.support.helpers import eventually
 from tests.support.kiosk_harness import Keyring
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 
@@ -78,10 +79,8 @@ def test_a_png_bomb_a_symlink_and_a_fifo_are_refused_unread_and_memory_stays_fla
         (camera / "shadow.png").symlink_to(secret)
         os.mkfifo(camera / "pipe.png")
         refused = [camera / "failed" / name for name in ("bomb.png", "shadow.png", "pipe.png")]
-        deadline = time.monotonic() + 20
-        while not all(p.exists() or p.is_symlink() for p in refused):
-            assert time.monotonic() < deadline, f"not all refused: {sorted(os.listdir(camera))}"
-            time.sleep(0.1)
+        eventually(lambda: all(p.exists() or p.is_symlink() for p in refused), timeout=20,
+                   what="the bomb, the symlink and the pipe all moved to failed/")
         peak_mb = _peak_rss_mb(proc.pid)
         report = _diagnostics(broker, collect)
         assert report["telemetry"]["defences"]["camera_files_refused"] == 3

@@ -28,12 +28,13 @@ from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.replies import DiagnosticsReport, Replayed
 from kiosk.core.kiosk import Kiosk
+from kiosk.core.profiles.sync import PROFILE_SYNC_S
 from kiosk.core.settings import load_settings
 from kiosk.core.site.event_journal import EID_BLOCK
 from kiosk.dev.broker import DEV_CONF, Broker, publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
-from tests.support.helpers import eventually
-from tests.support.kiosk_harness import Keyring
+from tests.support.helpers import FakeClock, eventually
+from tests.support.kiosk_harness import Keyring, make_kiosk
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 EVENTS = "gym/v1/testgym/+/kiosk/event"
@@ -223,21 +224,29 @@ def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold
 
 def test_a_profile_save_stays_held_until_the_broker_has_it(keeping_broker, tmp_path):
     keyring = Keyring(tmp_path)
-    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    clock = FakeClock()
+    kiosk, _ = make_kiosk(keeping_broker.url, tmp_path / "data", keyring, clock=clock)
     kiosk.start()
     try:
         assert kiosk.link.wait_connected(10)
         kiosk.scan(keyring.code("m_sam", "Sam"))
         kiosk.inbox.call(lambda: None)
-        time.sleep(1.2)  # the profile sync window after connecting
+        clock.advance(PROFILE_SYNC_S + 0.2)  # past the profile sync window after connecting
+        member = kiosk.fresh_snapshot().member
         keeping_broker.stop()
-        settings = kiosk.snapshot.member.settings if kiosk.snapshot.member else None
+        settings = member.settings if member else None
         assert settings is not None
         kiosk.save_settings(settings.model_copy(update={"backrest_notch": 3}))
         kiosk.inbox.call(lambda: None)
         assert [h.member for h in kiosk.profiles.book.pending()] == ["m_sam"], "held while the broker is away"
         keeping_broker.start()
-        eventually(lambda: not kiosk.profiles.book.pending(), timeout=20, what="the held save confirmed")
+
+        def confirmed() -> bool:
+            # A held save goes out a sync window after the kiosk is back: kiosk time moves on while we wait.
+            clock.advance(0.2)
+            return not kiosk.profiles.book.pending()
+
+        eventually(confirmed, timeout=20, what="the held save confirmed")
         profile = kiosk.profiles.book.get("m_sam")
         assert profile is not None and profile.rev == 1
         assert profile.machines["generic-45"].backrest_notch == 3

@@ -118,7 +118,7 @@ def test_a_first_timer_is_set_up_by_the_core_from_its_own_sensor_stream_headless
         done = screen.wait_for(lambda m: isinstance(m, SetupProgress) and m.stage == "done", timeout=20)
         counts = [m.reps_done for m in screen.seen if isinstance(m, SetupProgress)]
         assert counts == [0, 1, 2]
-        member = kiosk.snapshot.member
+        member = kiosk.fresh_snapshot().member
         assert member.settings.target_depth_mm == done.target_depth_mm and 220 <= done.target_depth_mm <= 245
         assert member.settings.top_mm == done.top_mm and not member.first_time
         screen.wait_for(lambda m: getattr(m, "type", None) == "profile_saved")

@@ -8,7 +8,7 @@ import pytest
 
 from kiosk.contract.base import encode
 from kiosk.contract.events import CueRaised, ProfileSaved, RepDone, SensorFault, SessionEnd, SessionStart, SetEnd
-from kiosk.contract.profile import MemberProfile
+from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.dev.broker import publish
 from kiosk.mqtt.link import MqttLink
 from kiosk.sim.traces import TRACE_SETTINGS, generate
@@ -75,10 +75,17 @@ def test_learnt_max_depth_is_saved_to_the_profile_as_soon_as_a_liftoff_teaches_i
     assert kiosk.session is not None
     saved = events.wait_for_event(ProfileSaved)
     assert saved.rev >= 4 and saved.session == kiosk.session.id
-    newest = max(events.events(), key=lambda e: e.rev if isinstance(e, ProfileSaved) else 0)
-    assert isinstance(newest, ProfileSaved)
-    profile = profiles.wait_for(lambda m: m.decode(MemberProfile).rev == newest.rev).decode(MemberProfile)
-    settings = profile.machines["generic-45"]
+
+    def confirmed_as_in_session() -> MachineSettings | None:
+        # Each lift-off that teaches a limit is a save, confirmed when the broker has it: the newest
+        # confirmed save holds what the session uses now, once the last one is confirmed.
+        newest = max(e.rev for e in events.events() if isinstance(e, ProfileSaved))
+        on_broker = (m.decode(MemberProfile) for m in profiles.messages if m.payload)
+        profile = next((p for p in on_broker if p.rev == newest), None)
+        current = kiosk.session.settings
+        return profile.machines["generic-45"] if profile and profile.machines["generic-45"] == current else None
+
+    settings = eventually(confirmed_as_in_session, timeout=20, what="the session's learnt settings saved")
     # The lift-off is placed at the depth the sled had when it came in: within sensor noise of the plan.
     assert settings.max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
     assert settings.max_depth_mm < TRACE_SETTINGS.max_depth_mm

@@ -9,6 +9,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from kiosk.core.profiles.cache import MAX_REV_JUMP
 from kiosk.dev.broker import publish
+from tests.support.helpers import eventually
 from tests.support.kiosk_harness import Keyring, make_kiosk
 
 R = "gym/v1/testgym/lp1"
@@ -39,10 +40,7 @@ def _profile(member: str, rev: int, **extra: object) -> bytes:
 
 
 def _until(what: str, check, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.05)
+    eventually(check, timeout=timeout, what=what)
 
 
 def _save_and_get_rev(kiosk, collect, member: str) -> int:

@@ -29,6 +29,7 @@ from kiosk.core.cues import CueEngine
 from kiosk.core.machine.models import TARGET_MARGIN_MM
 from kiosk.dev.broker import publish
 from kiosk.sim.motion import SledPath
+from tests.support.helpers import eventually
 
 R = "gym/v1/testgym/lp1"
 PROFILE = "gym/v1/testgym/members/m_sam/profile"
@@ -119,10 +120,7 @@ def test_a_site_layer_invalid_on_its_own_is_refused_and_the_old_site_layer_stays
 def _publish_profile(broker, kiosk, settings: dict, rev: int = 3) -> None:
     body = {"member": "m_sam", "name": "Sam", "rev": rev, "updated": 1.0, "machines": {MODEL: settings}}
     publish(broker, PROFILE, json.dumps(body), retain=True)
-    deadline = time.monotonic() + 5
-    while kiosk.profiles.book.rev("m_sam") != rev:
-        assert time.monotonic() < deadline, "the profile never reached the kiosk"
-        time.sleep(0.02)
+    eventually(lambda: kiosk.profiles.book.rev("m_sam") == rev, timeout=10, what="the profile reaching the kiosk")
 
 
 def _lower_the_sled(broker, to_mm: float) -> None:

@@ -103,9 +103,13 @@ def test_ready_comes_only_once_the_broker_link_is_up_and_the_watchdog_keeps_ping
             assert retained.decode(KioskStatus).state == "ready"
         finally:
             status.close()
-        time.sleep(6 * PING_EVERY_S)
-        after = [at for at in systemd.times("WATCHDOG=1") if at > ready_at[0]]
-        assert len(after) >= 4, f"only {len(after)} pings in {6 * PING_EVERY_S} s after READY"
+        # Four pings after READY, however slowly a loaded machine schedules the process; the gaps between
+        # them are the rule (systemd kills a kiosk whose pings stop for the whole watchdog interval).
+        def pings_after_ready() -> list[float]:
+            return [at for at in systemd.times("WATCHDOG=1") if at > ready_at[0]]
+
+        eventually(lambda: len(pings_after_ready()) >= 4, timeout=20, what="four watchdog pings after READY")
+        after = pings_after_ready()
         gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
         assert max(gaps) < 3 * PING_EVERY_S, f"pings came {max(gaps):.2f} s apart"
         assert len(systemd.times("READY=1")) == 1, "READY=1 is said once"

@@ -263,7 +263,7 @@ def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved
     code = keyring.code("m_old", "Olu")
     kiosk.scan(code)
     eventually(lambda: kiosk.session is not None)
-    assert kiosk.snapshot.member.settings.target_depth_mm == 225 - TARGET_MARGIN_MM
+    assert kiosk.fresh_snapshot().member.settings.target_depth_mm == 225 - TARGET_MARGIN_MM
     saves = collect(topic)
     kiosk.scan(code)  # log out: the repaired settings are saved
     saved = saves.wait_for(lambda m: json.loads(m.payload)["rev"] == 3)
@@ -282,7 +282,7 @@ def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyri
     saved = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
     machine = json.loads(saved.payload)["machines"]["generic-45"]
     assert machine["target_depth_mm"] == s.max_depth_mm - TARGET_MARGIN_MM
-    assert kiosk.snapshot.member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM
+    assert kiosk.fresh_snapshot().member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM
 
 
 def test_logging_out_and_closing_maintenance_say_so_instead_of_welcome(running, keyring):

@@ -128,9 +128,10 @@ def watching(broker, machine: str | None = None):
 
 
 def test_watch_stamps_a_line_with_when_it_arrived_not_the_time_inside_a_will(broker):
+    retain_ready(broker)
     lines, _said, stop, thread = watching(broker)
     try:
-        time.sleep(0.5)
+        lines.wait_for(lambda line: "lp5  kiosk ready" in line, timeout=20)  # watching: the retained status is in
         # A sensor's Will carries the time it connected, ten minutes ago.
         will = SensorStatus(state="lost", ts=time.time() - 600, fw="fw-2", rate_hz=0)
         publish(broker, LP5.sensor_status, encode(will), retain=True)

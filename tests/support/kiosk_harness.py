@@ -9,6 +9,7 @@ from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.events import Role
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import KioskSettings, load_settings
+from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.unit import Clock
 from kiosk.dev.broker import Recording
 from kiosk.fleet.members import issue_code
@@ -60,6 +61,16 @@ class KioskUnderTest(Kiosk):
         before = self.snapshot
         eventually(lambda: self.snapshot is not before and self.snapshot.taken_at >= at,
                    what=f"a core tick at kiosk time {at:.1f}")
+
+    def fresh_snapshot(self) -> KioskSnapshot:
+        """The screen's snapshot taken after everything the test saw happen: read this, not `snapshot`, after a change.
+
+        The core renews its snapshot after a job at most once a frame (and on every tick), so `snapshot`
+        read straight after a change (a session set, a reply or event received) may still be the one
+        from before it. This runs what was posted before and waits for the next snapshot.
+        """
+        self.ticked()
+        return self.snapshot
 
 
 def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str = "lp1", clock: Clock | None = None,
