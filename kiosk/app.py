@@ -7,6 +7,7 @@ import sys
 import threading
 
 from kiosk import __version__
+from kiosk.core.headless_input import HeadlessInput
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import SettingsError, load_settings
 from kiosk.core.text_presenter import TextPresenter
@@ -17,16 +18,21 @@ log = logging.getLogger("legpress-kiosk")
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="legpress-kiosk", description="Leg press kiosk")
     parser.add_argument("--headless", action="store_true",
-                        help="run without a window; scans are read from stdin, one a line")
+                        help="run without a window; stdin takes codes, one a line, and the screen's buttons (/help)")
     parser.add_argument("--config", help="TOML settings file (default: $LEGPRESS_CONFIG)")
     parser.add_argument("--version", action="version", version=__version__)
     return parser.parse_args(argv)
 
 
-def _read_scans(kiosk: Kiosk) -> None:
-    # Through the core's repeat filter, like every source: a wedge scanner that reads a card twice is one scan.
+def _read_stdin(kiosk: Kiosk) -> None:
+    # A code goes through the core's repeat filter, like every source: a wedge scanner that reads a card
+    # twice is one scan. A `/` line is one of the screen's buttons (`/help` lists them).
+    typed = HeadlessInput(kiosk)
     for line in sys.stdin:
-        kiosk.scan(line)
+        answer = typed.line(line)
+        if answer:
+            for part in answer.splitlines():
+                log.info("typed: %s", part)
 
 
 def run_headless(kiosk: Kiosk) -> int:
@@ -37,7 +43,7 @@ def run_headless(kiosk: Kiosk) -> int:
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
     kiosk.on_restart = stop.set
     kiosk.start()
-    threading.Thread(target=_read_scans, args=(kiosk,), name="stdin-scans", daemon=True).start()
+    threading.Thread(target=_read_stdin, args=(kiosk,), name="stdin", daemon=True).start()
     log.info("kiosk %s/%s running headless against %s",
              kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)
     stop.wait()
