@@ -7,6 +7,7 @@ import sys
 import threading
 
 from kiosk import __version__
+from kiosk.contract.events import SessionEndReason
 from kiosk.core.headless_input import HeadlessInput
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import SettingsError, load_settings
@@ -37,18 +38,24 @@ def _read_stdin(kiosk: Kiosk) -> None:
 
 def run_headless(kiosk: Kiosk) -> int:
     stop = threading.Event()
+    why: list[SessionEndReason] = ["shutdown"]
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+
+    def restart() -> None:
+        why[0] = "command"
+        stop.set()
+
     kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line)))
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
-    kiosk.on_restart = stop.set
+    kiosk.on_restart = restart
     kiosk.start()
     threading.Thread(target=_read_stdin, args=(kiosk,), name="stdin", daemon=True).start()
     log.info("kiosk %s/%s running headless against %s",
              kiosk.settings.site, kiosk.settings.machine, kiosk.settings.broker_url)
     stop.wait()
-    log.info("stopping")
-    kiosk.stop()
+    log.info("stopping (%s)", "restart command" if why[0] == "command" else "signal")
+    kiosk.stop(why[0])
     return 0
 
 

@@ -183,10 +183,14 @@ class Kiosk:
             self.scanner.last_error = str(exc)
             log.error("camera %s unavailable: %s", self.settings.camera, exc)
 
-    def stop(self) -> None:
-        """End any session, say goodbye (`disconnected`, retained) and leave; the broker drops the Will."""
+    def stop(self, reason: SessionEndReason = "shutdown") -> None:
+        """End any session (told with `reason`), say goodbye (`disconnected`, retained) and leave.
+
+        `shutdown` unless an operator's command (`restart`) is why the kiosk stops: the `session_end`
+        then says which, so nobody looks for a command that was never sent. The broker drops the Will.
+        """
         try:
-            self.inbox.call(lambda: self.training.end("command"))
+            self.inbox.call(lambda: self.training.end(reason))
         except TimeoutError:
             log.warning("core busy at shutdown; leaving without closing the session")
         self.presence.say_goodbye()

@@ -23,6 +23,7 @@ from kiosk.sim.traces import generate
 from tests.fleet.test_fleet_cli import fleet
 from tests.support.kiosk_harness import make_kiosk
 from tests.support.kiosk_process import kiosk_env, start_kiosk
+from tests.support.sled import a_member_mid_set
 
 SITE = "gym/v1/testgym"
 FLEET_SCRIPT = Path(sys.executable).parent / "legpress-fleet"
@@ -134,7 +135,8 @@ def test_command_out_of_order_gets_an_ok_reply_by_response_topic_and_takes_the_k
 
     assert fleet("command", "out_of_order", "--machine", "lp1", "--arg", "reason=cable frayed", *on_site(broker)) == 0
     out = capsys.readouterr().out
-    assert out.startswith("lp1: ok\n") and json.loads(out.removeprefix("lp1: ok\n")) == {"mode": "out_of_order"}
+    assert out.startswith("lp1: ok\n") and json.loads(out.removeprefix("lp1: ok\n")) == {
+        "mode": "out_of_order", "ended_session": None, "mid_set": False}
     assert kiosk.mode == "out_of_order" and kiosk.out_of_order_reason == "cable frayed"
     request = requests.messages[0]
     transaction = request.decode(OutOfOrder).transaction
@@ -143,6 +145,14 @@ def test_command_out_of_order_gets_an_ok_reply_by_response_topic_and_takes_the_k
     reply = replies.wait_for(lambda m: True)
     assert reply.properties.CorrelationData == transaction.encode()
     assert reply.decode(CommandReply).transaction == transaction
+
+
+def test_out_of_order_says_on_its_first_line_that_a_member_was_mid_set(broker, kiosk, capsys):
+    a_member_mid_set(broker, kiosk)
+    assert fleet("command", "out_of_order", "--machine", "lp1", "--arg", "reason=cable frayed", *on_site(broker)) == 0
+    first, *details = capsys.readouterr().out.splitlines()
+    assert first == "lp1: ok (a member was mid-set: their session ended; check on them)"
+    assert json.loads("\n".join(details))["mid_set"] is True
 
 
 @pytest.mark.parametrize("argv,complaint", [
