@@ -18,6 +18,7 @@ connects. docs/architecture.md draws the layers.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -58,7 +59,7 @@ from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.training.cue_sound import SOUNDS, CueSound
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
-from kiosk.core.training.session import Session
+from kiosk.core.training.session import Session, local_midnight
 from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
 from kiosk.mqtt.link import MqttLink
@@ -172,6 +173,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
+        self._resume_usage()
         self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
@@ -316,6 +318,17 @@ class Kiosk:
         self.presence.publish_info()
         self.home_assistant.apply(config)
         self._refresh_snapshot()  # the screen reads `sound` and the geometry from it
+
+    def _resume_usage(self) -> None:
+        # Telemetry and Home Assistant must not show 0 sessions after a restart while the report counts them.
+        now = self.clock.now()
+        try:
+            sessions = self.events.sessions_started_since(local_midnight(now))
+            last = self.events.last_session_with_reps()
+        except sqlite3.Error as exc:  # a damaged journal costs the counts, never the start
+            log.error("usage not resumed from the journal: %s", exc)
+            return
+        self.training.usage.resume(now, sessions, last)
 
     def _self_test(self) -> DiagnosticsReport:
         return run_self_test(self.clock.now(), self.mode, self.config, self.presence, self.sensor, self.profiles,
