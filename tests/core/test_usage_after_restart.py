@@ -5,6 +5,7 @@ counted the morning's.
 """
 
 from kiosk.contract.events import SessionEnd, SessionStart
+from tests.support.helpers import eventually
 from tests.support.kiosk_harness import Keyring, make_kiosk
 from tests.support.sled import a_member_mid_set
 
@@ -33,6 +34,6 @@ def test_a_restarted_kiosk_counts_todays_sessions_and_the_last_rate_from_its_jou
     again, _ = make_kiosk(broker.url, data, keyring)
     again.start()
     try:
-        assert again.usage_today(again.clock.now()) == before
+        eventually(lambda: again.usage_today(again.clock.now()) == before, what="the counts read back")
     finally:
         again.stop()

@@ -114,16 +114,17 @@ class EventJournal(Unit):
     def sessions_started_since(self, since: float) -> int:
         """How many `session_start` events the journal holds from `since` (kiosk clock) on."""
         row = self._database().execute(
-            "SELECT COUNT(*) FROM events WHERE created >= ? AND json_extract(CAST(body AS TEXT), '$.type') = ?",
-            (since, "session_start")).fetchone()
+            "SELECT COUNT(*) FROM events WHERE created >= ? AND instr(body, ?) > 0 "
+            "AND json_extract(CAST(body AS TEXT), '$.type') = ?",
+            (since, _type_mark("session_start"), "session_start")).fetchone()
         return int(row[0])
 
     def last_session_with_reps(self) -> SessionEnd | None:
         """The newest `session_end` with reps in it that the journal holds (it keeps 8 days), else None."""
         row = self._database().execute(
-            "SELECT body FROM events WHERE json_extract(CAST(body AS TEXT), '$.type') = ? "
+            "SELECT body FROM events WHERE instr(body, ?) > 0 AND json_extract(CAST(body AS TEXT), '$.type') = ? "
             "AND json_extract(CAST(body AS TEXT), '$.reps') > 0 ORDER BY eid DESC LIMIT 1",
-            ("session_end",)).fetchone()
+            (_type_mark("session_end"), "session_end")).fetchone()
         if row is None:
             return None
         try:
@@ -330,6 +331,12 @@ class EventJournal(Unit):
         if self._db is None:
             raise RuntimeError("the events unit has not started")
         return self._db
+
+
+def _type_mark(event_type: str) -> bytes:
+    # A byte search the codec's compact JSON always matches: only the rows of that type have their JSON
+    # parsed (bench/bench_usage_resume.py: a full journal's worst case about 1.4x faster).
+    return f'"type":"{event_type}"'.encode()
 
 
 def _open(path: Path) -> sqlite3.Connection:
