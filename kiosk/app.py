@@ -1,6 +1,7 @@
 """`legpress-kiosk`: the kiosk app. `--headless` runs the core with a text presenter."""
 
 import argparse
+import io
 import logging
 import signal
 import sys
@@ -29,8 +30,15 @@ def _read_stdin(kiosk: Kiosk) -> None:
     # A code goes through the core's repeat filter, like every source: a wedge scanner that reads a card
     # twice is one scan. A `/` line is one of the screen's buttons (`/help` lists them).
     typed = HeadlessInput(kiosk)
+    # Decoded leniently: a scanner's stray byte must not end the reading (a strict decoder would raise).
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        sys.stdin.reconfigure(errors="replace")
     for line in sys.stdin:
-        answer = typed.line(line)
+        try:
+            answer = typed.line(line)
+        except Exception:  # one bad line never stops the next from being read
+            log.exception("typed line not handled")
+            continue
         if answer:
             for part in answer.splitlines():
                 log.info("typed: %s", part)

@@ -31,7 +31,7 @@ def test_a_scripted_headless_session_presses_pain_radiating_and_staff_get_that_k
         proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
         proc.stdin.flush()
         session = events.wait_for_event(SessionStart).session
-        proc.stdin.write(b"/pain stabbing\n/pain radiating\n/finish\n")
+        proc.stdin.write(b"\xff\xfe not utf-8\n/pain 'unclosed\n/pain stabbing\n/pain radiating\n/finish\n")
         proc.stdin.flush()
         report = events.wait_for_event(PainReport)
         assert (report.kind, report.session, report.member) == ("radiating", session, "m_sam")
@@ -39,6 +39,7 @@ def test_a_scripted_headless_session_presses_pain_radiating_and_staff_get_that_k
         eventually(lambda: "typed: finish pressed" in log.read_text(), what="the kiosk's answer to /finish")
         text = log.read_text()
         assert "typed: refused: /pain takes one of sharp, radiating, numbness, dull, or nothing" in text
+        assert "typed: refused: No closing quotation" in text
         assert sum(isinstance(e, PainReport) for e in events.events()) == 1, "the refused kind told nothing"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0, "a refused line never stops the kiosk"
