@@ -1,7 +1,7 @@
 """What counting today's usage again from the event journal adds to a kiosk's start, on a full journal.
 
 A restarted kiosk reads its sessions today and its last session's lift-off rate
-back from the journal (`Kiosk._resume_usage`, the core thread's first job, so it
+back from the journal (`kiosk/core/usage_counts.py`, the core thread's first job, so it
 does not hold up `ready`, but the first scan waits behind it) instead of starting from zero.
 The journal holds up to `MAX_HELD` events (8 days of a busy machine). The worst
 case is measured: a journal full to its bound whose only session with reps is
@@ -27,6 +27,7 @@ from kiosk.contract.events import RepDone, SessionEnd, SessionStart
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import load_settings
 from kiosk.core.site.event_journal import _open
+from kiosk.core.usage_counts import resume_usage
 
 SECTION = "## Usage counted again at start"
 
@@ -59,7 +60,7 @@ def timed(run: int, data: Path) -> tuple[float, float]:
     kiosk.events.start()
     journal_s = time.perf_counter() - start
     start = time.perf_counter()
-    kiosk._resume_usage()  # the step measured, as `Kiosk.start` posts it
+    resume_usage(kiosk.events, kiosk.training.usage, kiosk.clock.now())  # as `Kiosk.start` posts it
     resume_s = time.perf_counter() - start
     sessions, rate = kiosk.usage_today(kiosk.clock.now())
     assert rate == 10.0, "the oldest session's rate, found past every other row"

@@ -18,7 +18,6 @@ connects. docs/architecture.md draws the layers.
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -59,9 +58,10 @@ from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.training.cue_sound import SOUNDS, CueSound
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
-from kiosk.core.training.session import Session, local_midnight
+from kiosk.core.training.session import Session
 from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
+from kiosk.core.usage_counts import resume_usage
 from kiosk.mqtt.link import MqttLink
 
 if TYPE_CHECKING:
@@ -176,9 +176,7 @@ class Kiosk:
         self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
-        # On the core thread, first of its jobs (before any scan), and off the way to `ready`: on a full
-        # journal it reads every row (bench/bench_usage_resume.py).
-        self.inbox.post(self._resume_usage)
+        self.inbox.post(lambda: resume_usage(self.events, self.training.usage, self.clock.now()))
         self.link.start()
         try:
             self.scanner.start()
@@ -188,11 +186,7 @@ class Kiosk:
             log.error("camera %s unavailable: %s", self.settings.camera, exc)
 
     def stop(self, reason: SessionEndReason = "shutdown") -> None:
-        """End any session (told with `reason`), say goodbye (`disconnected`, retained) and leave.
-
-        `shutdown` unless an operator's command (`restart`) is why the kiosk stops: the `session_end`
-        then says which, so nobody looks for a command that was never sent. The broker drops the Will.
-        """
+        """End any session (`shutdown`, or `command` for a `restart`), say goodbye (`disconnected`) and leave."""
         try:
             self.inbox.call(lambda: self.training.end(reason))
         except TimeoutError:
@@ -320,17 +314,6 @@ class Kiosk:
         self.presence.publish_info()
         self.home_assistant.apply(config)
         self._refresh_snapshot()  # the screen reads `sound` and the geometry from it
-
-    def _resume_usage(self) -> None:
-        # Telemetry and Home Assistant must not show 0 sessions after a restart while the report counts them.
-        now = self.clock.now()
-        try:
-            sessions = self.events.sessions_started_since(local_midnight(now))
-            last = self.events.last_session_with_reps()
-        except sqlite3.Error as exc:  # a damaged journal costs the counts, never the start
-            log.error("usage not resumed from the journal: %s", exc)
-            return
-        self.training.usage.resume(now, sessions, last)
 
     def _self_test(self) -> DiagnosticsReport:
         return run_self_test(self.clock.now(), self.mode, self.config, self.presence, self.sensor, self.profiles,
