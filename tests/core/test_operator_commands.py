@@ -16,6 +16,7 @@ from kiosk.contract.replies import DiagnosticsReport, ModeReply, SessionEnded
 from kiosk.core.training.session import PAIN_AFTER_CUT_S
 from kiosk.dev.broker import Broker, Received, publish
 from tests.conftest import Collect
+from tests.support.kiosk_harness import Keyring
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 from tests.support.sled import a_member_mid_set
 
@@ -126,14 +127,21 @@ def test_pushed_config_is_applied_and_a_bad_one_is_refused_keeping_the_old(broke
 
 
 def test_restart_command_replies_then_the_kiosk_exits_cleanly(broker, collect, tmp_path):
-    status = collect(f"{R}/kiosk/status")
-    proc = start_kiosk(kiosk_env(broker.url, tmp_path / "data"), tmp_path / "kiosk.log")
+    status, events = collect(f"{R}/kiosk/status"), collect(f"{R}/kiosk/event")
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    proc = start_kiosk(env, tmp_path / "kiosk.log")
     try:
         status.wait_for(lambda m: m.decode(KioskStatus).state == "ready")
+        proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
+        proc.stdin.flush()
+        events.wait_for_event(SessionStart)
         reply, _ = _send(broker, collect, "restart", {})
         assert reply.status == "ok" and reply.data == {"restarting": True}
         assert proc.wait(10) == 0
         status.wait_for(lambda m: m.decode(KioskStatus).state == "disconnected")
+        # An operator's command stopped it, not the service manager: the session's end says so.
+        assert events.wait_for_event(SessionEnd).reason == "command"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
