@@ -51,7 +51,10 @@ class ModeCommands(Unit):
 
     def _out_of_order(self, cmd: Command) -> ModeReply:
         assert isinstance(cmd, OutOfOrder)
+        already = self._modes.mode == "out_of_order"
         self._modes.out_of_order(cmd.reason)
+        if already:
+            self._presence.publish_status()  # the mode stays; the reason operators read in `watch` changed
         session, engine = self._training.session, self._training.engine
         mid_set = session is not None and engine is not None and engine.set_open
         if session is not None:

@@ -185,5 +185,8 @@ def test_out_of_order_while_a_member_is_mid_set_tells_the_operator_so(broker, co
     assert (told.mode, told.ended_session, told.mid_set) == ("out_of_order", start.session, True)
     assert events.wait_for_event(SessionEnd).reason == "command"
     # Nobody at the machine now: the next out_of_order ended nothing and says so.
+    status = collect(f"{R}/kiosk/status")
     again = ModeReply.model_validate(_send(broker, collect, "out_of_order", {"reason": "still frayed"})[0].data)
     assert (again.ended_session, again.mid_set) == (None, False)
+    # Its new reason is in the status, though the mode did not change.
+    status.wait_for(lambda m: m.decode(KioskStatus).reason == "still frayed")
