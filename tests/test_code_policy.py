@@ -125,6 +125,10 @@ def test_a_revoked_code_is_refused_at_once_and_the_replacement_works(broker, col
                what="the revocation list applied")
     rejected = _scan(kiosk, collect, lost)
     assert rejected["reason"] == "not_allowed" and "revoked" in rejected["detail"]
+    # Dates an operator reads, not epoch numbers.
+    assert f"codes issued before {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime(cutoff))} are withdrawn" in (
+        rejected["detail"]), rejected["detail"]
+    assert f"{cutoff:.0f}" not in rejected["detail"]
     assert kiosk.screen.wait_for(lambda s: getattr(s, "message", None) == CODE_REVOKED)
     replacement = kiosk.keyring.code("m_sam", now=cutoff)
     assert _scan(kiosk, collect, replacement)["type"] == "session_start"

@@ -125,8 +125,16 @@ def test_a_retained_payload_adds_the_device_and_an_empty_one_removes_it(broker, 
     topic = config_topic("downtown", "lp-1")
     publish(broker, topic, device_discovery(info(), HEARTBEAT_S).encode(), retain=True)
     seen = collect(topic).wait_for(lambda m: m.retain)
-    assert json.loads(seen.payload)["dev"]["name"] == "Leg press lp-1"  # what Home Assistant reads when it starts
+    # What Home Assistant reads when it starts.
+    assert json.loads(seen.payload)["dev"]["name"] == "Leg press lp-1 (downtown)"
     publish(broker, topic, removal(), retain=True)
     late = collect(topic)
     time.sleep(0.3)
     assert late.messages == []  # nothing retained: Home Assistant removes the device and its entities
+
+
+def test_the_same_machine_name_at_two_sites_makes_two_devices_a_person_can_tell_apart():
+    downtown, uptown = payload("lp1", "downtown"), payload("lp1", "uptown")
+    assert (downtown["dev"]["name"], uptown["dev"]["name"]) == ("Leg press lp1 (downtown)", "Leg press lp1 (uptown)")
+    assert downtown["dev"]["identifiers"] != uptown["dev"]["identifiers"]
+    assert downtown["cmps"]["last_liftoff_rate"]["name"] == "Last session lift-off rate"

@@ -19,7 +19,9 @@ fed by the status (refreshed each heartbeat) or by telemetry turns
 unavailable 2.5 heartbeats after the last one, as `legpress-fleet status`
 calls the kiosk stale.
 Entities read what the kiosk already publishes: mode from its status, sensor
-health, sessions today and the last set's lift-off rate from its telemetry.
+health, sessions today and the last session's lift-off rate from its telemetry
+(both counted again from the kiosk's event journal when it restarts). The device's
+name carries the site, so two sites in one Home Assistant stay apart.
 The two buttons send the contract's `in_service` and `out_of_order` commands.
 
 The rules Home Assistant checks when it receives the payload are checked here
@@ -190,7 +192,7 @@ def device_discovery(info: KioskInfo, heartbeat_s: float, bridged: bool = False)
         sensor("mode", "Mode", topics.kiosk_status, "{{ value_json.mode }}", device_class="enum", options=MODES),
         sensor("sessions_today", "Sessions today", topics.kiosk_telemetry, "{{ value_json.sessions_today }}",
                state_class="total_increasing", icon="mdi:counter"),
-        sensor("last_liftoff_rate", "Last set lift-off rate", topics.kiosk_telemetry,
+        sensor("last_liftoff_rate", "Last session lift-off rate", topics.kiosk_telemetry,
                "{{ value_json.last_liftoff_rate }}", unit_of_measurement="per 100 reps",
                suggested_display_precision=1, state_class="measurement", icon="mdi:human-handsdown"),
         sensor("sensor_health", "Sensor rate", topics.kiosk_telemetry, "{{ value_json.sensor.rate_hz }}",
@@ -202,7 +204,7 @@ def device_discovery(info: KioskInfo, heartbeat_s: float, bridged: bool = False)
                OutOfOrder(transaction=BUTTON_TRANSACTION, reason=OUT_OF_ORDER_REASON)),
     ])
     return DeviceDiscovery(
-        device=Device(identifiers=[uid], name=f"Leg press {info.machine}", manufacturer="legpress-kiosk",
+        device=Device(identifiers=[uid], name=f"Leg press {info.machine} ({info.site})", manufacturer="legpress-kiosk",
                       model=info.machine_model, sw_version=info.version),
         origin=Origin(name=ORIGIN_NAME, sw_version=__version__),
         components=components,

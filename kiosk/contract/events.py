@@ -33,7 +33,8 @@ Role = Literal["member", "staff"]
 ScanRejectReason = Literal["bad_signature", "expired", "unknown_key", "malformed", "not_allowed"]
 PainKind = Literal["sharp", "radiating", "numbness", "dull"]
 SensorFaultKind = Literal["stale", "rate_low", "invalid_payloads", "out_of_range"]
-SessionEndReason = Literal["logout", "timeout", "command"]
+# `shutdown`: the kiosk itself was stopped (SIGTERM, the service manager), not an operator's command.
+SessionEndReason = Literal["logout", "timeout", "command", "shutdown"]
 Mm = Annotated[float, Field(ge=-200, le=2000)]
 Seconds = Annotated[float, Field(ge=0)]
 

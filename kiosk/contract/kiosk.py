@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kiosk.contract.base import ReportModel, Timestamp
+from kiosk.contract.text import PLAIN_TEXT
 
 KioskMode = Literal["idle", "session", "out_of_order", "maintenance"]
 LinkState = Literal["ready", "disconnected", "lost"]
@@ -24,6 +25,8 @@ class KioskStatus(ReportModel):
     heartbeat_s: Annotated[float | None, Field(gt=0, le=3600, description=(
         "While `ready`, the kiosk publishes this status again at least this often (its telemetry interval), "
         "with a fresh `ts`; a `ready` older than 2.5 heartbeats is stale: the kiosk is not running."))] = None
+    reason: Annotated[Annotated[str, Field(max_length=200), PLAIN_TEXT] | None, Field(description=(
+        "While `out_of_order`: the operator's reason, as the members read it on the screen."))] = None
 
     def stale(self, now: float) -> bool:
         """True for a `ready` the kiosk stopped refreshing: older than 2.5 heartbeats at `now`.

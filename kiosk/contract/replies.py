@@ -14,9 +14,17 @@ from kiosk.contract.kiosk import KioskMode, KioskTelemetry
 
 
 class ModeReply(ReportModel):
-    """`out_of_order` and `in_service`: the mode the kiosk is in now (maintenance stays until staff leave)."""
+    """`out_of_order` and `in_service`: the mode the kiosk is in now (maintenance stays until staff leave).
+
+    An `out_of_order` that cut a member's session short says so, and whether they were mid-set (maybe still
+    under the weight), so the operator who sent it knows to go and look.
+    """
 
     mode: KioskMode
+    ended_session: str | None = Field(
+        None, description="`out_of_order`: the member's session it ended; null when nobody was training.")
+    mid_set: bool = Field(
+        False, description="`out_of_order`: that member was in a set (reps being counted) when it arrived.")
 
 
 class MessageShown(ReportModel):

@@ -62,6 +62,7 @@ from kiosk.core.training.session import Session
 from kiosk.core.training.sled_watch import SledWatch
 from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
+from kiosk.core.usage_counts import resume_usage
 from kiosk.mqtt.link import MqttLink
 
 if TYPE_CHECKING:
@@ -177,6 +178,7 @@ class Kiosk:
         self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
+        self.inbox.post(lambda: resume_usage(self.events, self.training.usage, self.clock.now()))
         self.link.start()
         try:
             self.scanner.start()
@@ -185,10 +187,10 @@ class Kiosk:
             self.scanner.last_error = str(exc)
             log.error("camera %s unavailable: %s", self.settings.camera, exc)
 
-    def stop(self) -> None:
-        """End any session, say goodbye (`disconnected`, retained) and leave; the broker drops the Will."""
+    def stop(self, reason: SessionEndReason = "shutdown") -> None:
+        """End any session (`shutdown`, or `command` for a `restart`), say goodbye (`disconnected`) and leave."""
         try:
-            self.inbox.call(lambda: self.training.end("command"))
+            self.inbox.call(lambda: self.training.end(reason))
         except TimeoutError:
             log.warning("core busy at shutdown; leaving without closing the session")
         self.presence.say_goodbye()

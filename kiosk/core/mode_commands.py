@@ -51,14 +51,18 @@ class ModeCommands(Unit):
 
     def _out_of_order(self, cmd: Command) -> ModeReply:
         assert isinstance(cmd, OutOfOrder)
+        already = self._modes.mode == "out_of_order"
         self._modes.out_of_order(cmd.reason)
-        session = self._training.session
+        if already:
+            self._presence.publish_status()  # the mode stays; the reason operators read in `watch` changed
+        session, engine = self._training.session, self._training.engine
+        mid_set = session is not None and engine is not None and engine.set_open
         if session is not None:
             # The member may still be under the weight: their pain button keeps working for a while.
             self._pain.cut_short(session)
             self._training.end("command")
         self.wiring.notify(OperatorNotice(kind="out_of_order", text=cmd.reason))
-        return ModeReply(mode=self._modes.mode)
+        return ModeReply(mode=self._modes.mode, ended_session=session.id if session else None, mid_set=mid_set)
 
     def _in_service(self, _cmd: Command) -> ModeReply:
         self._modes.in_service()

@@ -8,6 +8,8 @@ exit code 1.
 
 import argparse
 import logging
+import os
+import signal
 import sys
 from collections.abc import Callable
 
@@ -15,6 +17,9 @@ from kiosk.fleet import CommandFailed, command, config, keys, members, record, r
 from kiosk.fleet.broker import cli as broker
 from kiosk.fleet.parser import FleetParser
 from kiosk.mqtt.connection import resolve_broker_args
+
+# What a shell reports for a command that a closed pipe stopped (128 + SIGPIPE), as `git log | head` does.
+SIGPIPE_EXIT = 128 + signal.SIGPIPE
 
 
 def build_parser() -> FleetParser:
@@ -38,6 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     except CommandFailed as exc:
         print(f"legpress-fleet: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader stopped reading (`status --json | head`): nothing to say, and nothing more to write.
+        # Python's recipe: point stdout at /dev/null so the flush at exit cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_EXIT
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         print(f"legpress-fleet: error: {exc.strerror or exc}{where}", file=sys.stderr)

@@ -34,7 +34,7 @@ from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
-from kiosk.contract.replies import DiagnosticsReport
+from kiosk.contract.replies import DiagnosticsReport, ModeReply
 from kiosk.contract.topics import MachineTopics, broadcast_cmd
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.diagnostics import summary
@@ -148,7 +148,23 @@ def _reply_lines(machine: str, name: str, reply: CommandReply) -> list[str]:
         except ValidationError:  # a kiosk of another release: its report as it came
             return [f"{machine}: ok (a report this tool cannot read; raw report follows)",
                     json.dumps(reply.data, indent=2)]
-    return [f"{machine}: ok", *([] if reply.data is None else [json.dumps(reply.data, indent=2)])]
+    return [f"{machine}: ok{_cut_short(name, reply)}",
+            *([] if reply.data is None else [json.dumps(reply.data, indent=2)])]
+
+
+def _cut_short(name: str, reply: CommandReply) -> str:
+    """On the answer's line: the member an `out_of_order` cut short, above all one still under the weight."""
+    if name != "out_of_order" or reply.data is None:
+        return ""
+    try:
+        told = ModeReply.model_validate(reply.data)
+    except ValidationError:
+        return ""
+    if told.ended_session is None:
+        return ""
+    if told.mid_set:
+        return " (a member was mid-set: their session ended; check on them)"
+    return " (a member's session ended)"
 
 
 def _key_value(text: str) -> tuple[str, str]:

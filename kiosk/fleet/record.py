@@ -43,8 +43,17 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     record.set_defaults(run=_record)
 
 
+def _stamp_lines_unless_journald() -> None:
+    # journald stamps each line itself (systemd sets JOURNAL_STREAM); run by hand, a line needs its own time.
+    if os.environ.get("JOURNAL_STREAM"):
+        return
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+
+
 def _record(args: argparse.Namespace) -> int:
     logging.getLogger("kiosk.fleet.recorder").setLevel(logging.INFO)
+    _stamp_lines_unless_journald()
     store = open_store(args.store)
     recorder = Recorder(store, args.broker, args.site, client_id=args.client_id,
                         session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every,

@@ -9,6 +9,11 @@ event that arrives long after its own time (queued while its kiosk was cut
 off) says when it happened too. When the broker goes away, watch says so in
 words and keeps trying; what was published meanwhile is not shown (the
 recorder keeps it).
+
+`--type` keeps the lines of the named kinds (event types, `status`, `sensor`,
+`bridge`), `--min-severity` those at least that severe: a cue's own severity,
+`stop` for a pain report, `warn` for a sensor fault and for a kiosk lost,
+stale or cut off from the site, `info` for the rest.
 """
 
 import argparse
@@ -17,9 +22,18 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
-from kiosk.contract.events import ScanRejected
+from kiosk.contract.events import (
+    SEVERITY_ORDER,
+    CueRaised,
+    KioskEvent,
+    PainReport,
+    ScanRejected,
+    SensorFault,
+    Severity,
+    severity_rank,
+)
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
 from kiosk.fleet.view import (
@@ -45,21 +59,58 @@ SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATU
 # An event this much older than its arrival was held back somewhere; the line says when it happened.
 LATE_S = 60.0
 LINK_CHECK_S = 0.2
+# Every kind of line `--type` can keep: the kiosk's event types, then what watch says of status.
+EVENT_TYPES = tuple(get_args(model.model_fields["type"].annotation)[0]
+                    for model in get_args(get_args(KioskEvent)[0]))
+LINE_TYPES = (*EVENT_TYPES, "status", "sensor", "bridge")
+
+
+def line_types(text: str) -> frozenset[str]:
+    """`--type`: comma-separated kinds of line; an unknown one is named with the list to choose from."""
+    chosen = frozenset(t.strip() for t in text.split(",") if t.strip())
+    unknown = sorted(chosen - set(LINE_TYPES))
+    if unknown or not chosen:
+        raise argparse.ArgumentTypeError(f"{', '.join(unknown) or repr(text)} is not a kind of line; "
+                                         f"choose from {', '.join(LINE_TYPES)}")
+    return chosen
+
+
+def line_severity(name: str, value: Any) -> Severity:
+    """How urgent a line is for `--min-severity` (see the module's docstring)."""
+    if isinstance(value, CueRaised):
+        return value.severity
+    if isinstance(value, PainReport):
+        return "stop"
+    if isinstance(value, SensorFault):
+        return "warn"
+    if name == "status" and isinstance(value, KioskStatus) and value.state == "lost":
+        return "warn"
+    if name == "bridge" and value is False:
+        return "warn"
+    return "info"
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     watch = commands.add_parser("watch", help="follow a site's kiosk events and status changes until Ctrl-C")
     add_site_and_broker(watch)
     watch.add_argument("--machine", help="only this machine (default: every machine of the site)")
+    watch.add_argument("--type", type=line_types, metavar="TYPES",
+                       help=f"only these kinds of line, comma-separated: {', '.join(LINE_TYPES)}")
+    watch.add_argument("--min-severity", choices=SEVERITY_ORDER, default="info",
+                       help="only lines at least this severe: warn (warnings, faults, kiosks lost or stale) or "
+                            "stop (stop cues and pain reports); default: info, everything")
     watch.set_defaults(run=_watch)
 
 
 class EventLog:
     """Turns what the fleet publishes into lines, in the words the kiosk's own screen uses."""
 
-    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time):
+    def __init__(self, write: Callable[[str], None], clock: Callable[[], float] = time.time,
+                 types: frozenset[str] | None = None, min_severity: Severity = "info"):
         self._write = write
         self._clock = clock
+        self._types = types
+        self._min_rank = severity_rank(min_severity)
         # One per machine: it remembers a set's cues to advise at the set's end.
         self._lines: dict[str, EventLines] = {}
         self.lines = 0
@@ -74,16 +125,21 @@ class EventLog:
             status = view.value(machine, "status")
             if stale and machine not in self._stale and isinstance(status, KioskStatus):
                 self._stale.add(machine)
-                self._line(machine, f"kiosk stale: its ready status is {now - status.ts:.0f} s old and it "
+                self._line(machine, "warn", f"kiosk stale: its ready status is {now - status.ts:.0f} s old and it "
                                     f"refreshes it every {status.heartbeat_s:g} s; its app is not running "
                                     "(its broker is)")
             elif not stale and machine in self._stale:
                 self._stale.discard(machine)
                 # A Will (`lost`) or goodbye has its own status line; only a live kiosk is news here.
                 if view.kiosk_state(machine, now) == "ready":
-                    self._line(machine, "kiosk heard again (ready)")
+                    self._line(machine, "info", "kiosk heard again (ready)")
 
-    def _line(self, machine: str, text: str) -> None:
+    def _shown(self, kind: str, severity: Severity) -> bool:
+        return (self._types is None or kind in self._types) and severity_rank(severity) >= self._min_rank
+
+    def _line(self, machine: str, severity: Severity, text: str) -> None:
+        if not self._shown("status", severity):
+            return
         self.lines += 1
         self._write(f"{_clock_time(self._clock())} {machine}  {text}")
 
@@ -92,8 +148,10 @@ class EventLog:
             self.bad_payloads += 1
             self._write(f"warning: bad payload on {value.topic}: {value.reason}")
             return
+        # Described even when not shown: a set's advice at its end needs every cue of the set.
         text = self._describe(machine, name, value, None if previous is None else previous.value)
-        if text is not None:
+        kind = value.type if name == "event" else name
+        if text is not None and self._shown(kind, line_severity(name, value)):
             self.lines += 1
             arrived = self._clock()
             if name == "event" and arrived - value.ts > LATE_S:
@@ -104,9 +162,11 @@ class EventLog:
         if name == "telemetry":
             return None
         if name == "status":
-            if isinstance(before, KioskStatus) and (before.state, before.mode) == (value.state, value.mode):
+            if isinstance(before, KioskStatus) and (
+                    (before.state, before.mode, before.reason) == (value.state, value.mode, value.reason)):
                 return None
-            return f"kiosk {value.state}, mode {value.mode} (version {value.version}, boot {value.boot})"
+            why = f": {value.reason}" if value.mode == "out_of_order" and value.reason else ""
+            return f"kiosk {value.state}, mode {value.mode}{why} (version {value.version}, boot {value.boot})"
         if name == "bridge":
             if before == value or (before is None and value):
                 return None  # a link that is up says nothing new; only losing it, and getting it back, are news
@@ -126,13 +186,14 @@ def _clock_time(ts: float) -> str:
 
 
 def follow(broker: BrokerUrl | str, site: str, machine: str | None, stop: threading.Event,
-           write: Callable[[str], None], say: Callable[[str], None] | None = None) -> EventLog:
+           write: Callable[[str], None], say: Callable[[str], None] | None = None,
+           types: frozenset[str] | None = None, min_severity: Severity = "info") -> EventLog:
     """Write a line per event and status change until `stop` is set; returns the counts.
 
     `say` gets the lines about the broker itself (going away, coming back).
     """
     say = say or write
-    log = EventLog(write)
+    log = EventLog(write, types=types, min_severity=min_severity)
     view = FleetView(site, SOURCES, machine, on_message=log)
     with connected(broker) as link:
         view.listen(link)
@@ -162,7 +223,7 @@ def _watch(args: argparse.Namespace) -> int:
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        log = follow(args.broker, args.site, args.machine, stop, _print_line, _say)
+        log = follow(args.broker, args.site, args.machine, stop, _print_line, _say, args.type, args.min_severity)
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -68,17 +68,22 @@ def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> It
     Raises `CommandFailed` when the broker does not accept the connection within `timeout`.
     """
     # Unique per run: two tools sharing a client id would keep throwing each other off the broker.
-    link = MqttLink(f"legpress-fleet-{os.getpid()}-{uuid.uuid4().hex[:8]}", broker)
+    # The tool ends on a refused login in its own one line: the link does not log it as well.
+    link = MqttLink(f"legpress-fleet-{os.getpid()}-{uuid.uuid4().hex[:8]}", broker, logs_refusals=False)
     deadline = time.monotonic() + timeout
     link.start()
     try:
-        if not link.wait_connected(min(PROBE_AFTER_S, timeout)):
-            # paho retries a refused connection quietly; a closed port or an unknown host is
-            # known at once, so it is said at once rather than after the whole timeout.
+        link.wait_answered(min(PROBE_AFTER_S, timeout))
+        _refused(link)
+        if not link.connected:
+            # paho retries on its own; a closed port, an unknown host or a TLS port spoken to in
+            # plain MQTT is known at once, so it is said at once rather than after the whole timeout.
             unreachable = why_unreachable(link.broker)
             if unreachable:
                 raise CommandFailed(f"could not connect to {link.broker}: {unreachable}")
-            if not link.wait_connected(max(0.0, deadline - time.monotonic())):
+            link.wait_answered(max(0.0, deadline - time.monotonic()))
+            _refused(link)
+            if not link.connected:
                 # The TCP and TLS probe says what went wrong (a wrong CA, say); the link only knows it failed.
                 probed = reach(link.broker)
                 why = probed if probed != "no answer" else (link.stats.last_error or probed)
@@ -88,10 +93,20 @@ def connected(broker: BrokerUrl | str, timeout: float = CONNECT_TIMEOUT_S) -> It
         link.stop()
 
 
+def _refused(link: MqttLink) -> None:
+    # A refused login does not get better by waiting: told at once, in one line.
+    if link.refusal is not None and not link.connected:
+        raise CommandFailed(f"{link.broker} refused the login of {link.broker.username or 'an anonymous client'}: "
+                            f"{link.refusal}; check the user and password (--broker-secrets)")
+
+
 def why_unreachable(broker: BrokerUrl) -> str | None:
-    """Why nothing can be reached at the broker's address, in words; None when something listens there."""
+    """Why nothing can be reached at the broker's address, in words; None when it may yet answer."""
     try:
-        with socket.create_connection((broker.host, broker.port), timeout=PROBE_TIMEOUT_S):
+        with socket.create_connection((broker.host, broker.port), timeout=PROBE_TIMEOUT_S) as sock:
+            if not broker.tls and _speaks_tls(sock, broker.host):
+                return (f"{broker.host} port {broker.port} speaks TLS and this is plain MQTT: "
+                        f"use mqtts://{broker.host}:{broker.port} (with --broker-ca for a render's CA)")
             return None
     except ConnectionRefusedError:
         return (f"connection refused: nothing listens on {broker.host} port {broker.port}; "
@@ -102,6 +117,17 @@ def why_unreachable(broker: BrokerUrl) -> str | None:
         return None
     except OSError as exc:
         return exc.strerror or str(exc)
+def _speaks_tls(sock: socket.socket, host: str) -> bool:
+    """Whether the listener answers a TLS hello with a TLS handshake (only whether: no certificate is trusted)."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        with context.wrap_socket(sock, server_hostname=host, do_handshake_on_connect=True):
+            return True
+    except (ssl.SSLError, OSError):
+        return False
+
+
 def reach(broker: BrokerUrl, timeout: float = 3.0) -> str:
     """Why a broker that never answered could not be reached: TCP, then TLS as the link does it.
 

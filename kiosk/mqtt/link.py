@@ -69,9 +69,13 @@ class MqttLink:
         reconnect_min_s: int = 1,
         reconnect_max_s: int = 30,
         session_expiry_s: int = 0,
+        logs_refusals: bool = True,
     ):
         """`session_expiry_s` > 0 asks the broker to keep this client's session (subscriptions and the
-        QoS 1 messages for it) that long while it is away, also across a restart of this process."""
+        QoS 1 messages for it) that long while it is away, also across a restart of this process.
+
+        `logs_refusals` False: the owner tells a refused login itself (`refusal`, `wait_answered`), as the
+        operators' tools do in their one line, so the log does not say it again."""
         self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
         self.client_id = client_id
         self.stats = LinkStats()
@@ -109,6 +113,11 @@ class MqttLink:
         self._client.on_socket_open = self._guard(no_delay)
         self._client.on_connect_fail = self._guard(self._handle_connect_fail)
         self._unreachable_logged = False
+        self._logs_refusals = logs_refusals
+        self._refusal_logged = False
+        # Set when the broker has answered the connect either way: accepted (and subscribed) or refused.
+        self._answered = threading.Event()
+        self.refusal: str | None = None  # why the broker refused the last connect; None once one is accepted
 
     @property
     def connected(self) -> bool:
@@ -116,6 +125,10 @@ class MqttLink:
 
     def wait_connected(self, timeout: float | None = None) -> bool:
         return self._connected.wait(timeout)
+
+    def wait_answered(self, timeout: float | None = None) -> bool:
+        """Wait until the broker has accepted the link or refused its login; False if neither within `timeout`."""
+        return self._answered.wait(timeout)
 
     def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
         """Register a handler; the subscription is (re)made on every connect."""
@@ -207,8 +220,13 @@ class MqttLink:
             # A refused CONNACK is not a connection (Frigate's flaw to avoid).
             self.stats.refused += 1
             self.stats.last_error = f"broker refused connection: {reason_code}"
+            self.refusal = str(reason_code)
             self._connected.clear()
-            log.error("broker %s refused %s: %s", self.broker, self.client_id, reason_code)
+            self._answered.set()
+            # paho tries again every few seconds: the same refusal is logged once until a connect is accepted.
+            if self._logs_refusals and not self._refusal_logged:
+                self._refusal_logged = True
+                log.error("broker %s refused %s: %s (retrying quietly)", self.broker, self.client_id, reason_code)
             return
         with self._lock:
             subs = list(self._subs)
@@ -239,9 +257,11 @@ class MqttLink:
                 self._ready()
 
     def _ready(self) -> None:
-        self._unreachable_logged = False
+        self._unreachable_logged = self._refusal_logged = False
+        self.refusal = None
         self.stats.connects += 1
         self._connected.set()
+        self._answered.set()
         log.info("connected to %s as %s", self.broker, self.client_id)
         for hook in self._on_connect_hooks:
             try:

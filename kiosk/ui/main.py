@@ -84,10 +84,11 @@ def run_window(kiosk: Kiosk) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, leave)
     # The `restart` command: leave cleanly; systemd (deploy/legpress-kiosk.service) starts us again.
-    kiosk.on_restart = leave
+    restarted: list[bool] = []
+    kiosk.on_restart = lambda: (restarted.append(True), leave())
     kiosk.start()
     try:
         app.run()
     finally:
-        kiosk.stop()
+        kiosk.stop("command" if restarted else "shutdown")
     return 0

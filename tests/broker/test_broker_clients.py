@@ -2,6 +2,7 @@
 
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -17,6 +18,7 @@ from kiosk.fleet.broker.certs import new_ca
 from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
 from kiosk.mqtt.link import MqttLink
 from tests.support.broker_gym import Gym, fleet, machine_root
+from tests.support.helpers import eventually
 
 R1 = machine_root("lp-1")
 
@@ -194,3 +196,40 @@ def test_fleet_says_when_the_brokers_certificate_is_not_from_the_given_ca(gym: G
                  "--broker-secrets", str(secrets_file(gym, "op-ops")), "--broker-ca", str(other_ca)) == 1
     err = capsys.readouterr().err
     assert "could not connect" in err and "TLS: unable to get local issuer certificate" in err, err
+
+
+def test_a_wrong_password_is_told_once_at_once(gym: Gym, capsys):
+    start = time.monotonic()
+    assert fleet("status", "--site", "downtown", "--broker-secrets", str(secrets_file(gym, "op-ops")),
+                 "--broker", f"mqtts://op-ops:not-the-password@localhost:{gym.site_tls}") == 1
+    took = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert err == (f"legpress-fleet: mqtts://op-ops:***@localhost:{gym.site_tls} refused the login of op-ops: "
+                   "Not authorized; check the user and password (--broker-secrets)\n"), err
+    assert "not-the-password" not in err
+    assert took < 5, f"a refusal does not wait for the connect timeout ({took:.1f} s)"
+
+
+def test_plain_mqtt_against_the_tls_port_says_to_use_mqtts_at_once(gym: Gym, capsys):
+    start = time.monotonic()
+    assert fleet("status", "--site", "downtown", "--broker", f"mqtt://localhost:{gym.site_tls}") == 1
+    took = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert err == (f"legpress-fleet: could not connect to mqtt://localhost:{gym.site_tls}: localhost port "
+                   f"{gym.site_tls} speaks TLS and this is plain MQTT: use mqtts://localhost:{gym.site_tls} "
+                   "(with --broker-ca for a render's CA)\n"), err
+    assert took < 5, f"told before the connect timeout ({took:.1f} s)"
+
+
+def test_a_kiosk_refused_by_its_broker_logs_it_once_however_often_paho_retries(gym: Gym, caplog):
+    url = BrokerUrl.parse(f"mqtt://kiosk-lp-1:wrong@127.0.0.1:{gym.port('lp-1')}")
+    link = MqttLink("refused-kiosk", url, reconnect_min_s=1, reconnect_max_s=1)
+    with caplog.at_level("ERROR", logger="kiosk.mqtt.link"):
+        link.start()
+        try:
+            eventually(lambda: link.stats.refused >= 3, what="three refused connects")
+        finally:
+            link.stop()
+    said = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(said) == 1 and said[0].endswith("(retrying quietly)"), said
+    assert link.refusal is not None and not link.connected

@@ -121,7 +121,7 @@ def test_headless_kiosk_takes_codes_typed_on_stdin(broker, tmp_path, collect):
         assert events.wait_for_event(SessionStart).member == "m_sam"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
-        assert events.wait_for_event(SessionEnd).reason == "command"
+        assert events.wait_for_event(SessionEnd).reason == "shutdown", "stopped, not by an operator's command"
     finally:
         if proc.poll() is None:
             proc.kill()

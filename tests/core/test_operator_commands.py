@@ -12,11 +12,13 @@ from kiosk.contract.commands import CommandReply
 from kiosk.contract.config import ConfigState
 from kiosk.contract.events import CueRaised, PainReport, SessionEnd, SessionStart
 from kiosk.contract.kiosk import KioskStatus
-from kiosk.contract.replies import DiagnosticsReport, SessionEnded
+from kiosk.contract.replies import DiagnosticsReport, ModeReply, SessionEnded
 from kiosk.core.training.session import PAIN_AFTER_CUT_S
 from kiosk.dev.broker import Broker, Received, publish
 from tests.conftest import Collect
+from tests.support.kiosk_harness import Keyring
 from tests.support.kiosk_process import kiosk_env, start_kiosk
+from tests.support.sled import a_member_mid_set
 
 R = "gym/v1/testgym/lp1"
 
@@ -46,8 +48,8 @@ def test_out_of_order_refuses_members_but_lets_staff_in(broker, collect, kiosk):
     status = collect(f"{R}/kiosk/status")
     answer, tx = _request(broker, collect, "out_of_order", {"reason": "cable frayed"})
     # The whole reply as it is on the wire: nothing more, nothing less.
-    assert json.loads(answer.payload) == {"transaction": tx, "status": "ok", "data": {"mode": "out_of_order"},
-                                          "error": None}
+    told = {"mode": "out_of_order", "ended_session": None, "mid_set": False}
+    assert json.loads(answer.payload) == {"transaction": tx, "status": "ok", "data": told, "error": None}
     status.wait_for(lambda m: _mode(m) == "out_of_order")
     kiosk.scan(kiosk.keyring.code("m_sam"))
     kiosk.screen.wait_for(lambda m: getattr(m, "accepted", None) is False and "out of order" in m.message)
@@ -58,7 +60,7 @@ def test_out_of_order_refuses_members_but_lets_staff_in(broker, collect, kiosk):
     kiosk.scan(staff)
     status.wait_for(lambda m: _mode(m) == "out_of_order" and m is not status.messages[1])
     reply, _ = _send(broker, collect, "in_service", {}, broadcast=True)
-    assert reply.data == {"mode": "idle"}
+    assert reply.data == {"mode": "idle", "ended_session": None, "mid_set": False}
 
 
 def test_end_session_command_ends_the_members_session(broker, collect, kiosk):
@@ -125,14 +127,21 @@ def test_pushed_config_is_applied_and_a_bad_one_is_refused_keeping_the_old(broke
 
 
 def test_restart_command_replies_then_the_kiosk_exits_cleanly(broker, collect, tmp_path):
-    status = collect(f"{R}/kiosk/status")
-    proc = start_kiosk(kiosk_env(broker.url, tmp_path / "data"), tmp_path / "kiosk.log")
+    status, events = collect(f"{R}/kiosk/status"), collect(f"{R}/kiosk/event")
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    proc = start_kiosk(env, tmp_path / "kiosk.log")
     try:
         status.wait_for(lambda m: m.decode(KioskStatus).state == "ready")
+        proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
+        proc.stdin.flush()
+        events.wait_for_event(SessionStart)
         reply, _ = _send(broker, collect, "restart", {})
         assert reply.status == "ok" and reply.data == {"restarting": True}
         assert proc.wait(10) == 0
         status.wait_for(lambda m: m.decode(KioskStatus).state == "disconnected")
+        # An operator's command stopped it, not the service manager: the session's end says so.
+        assert events.wait_for_event(SessionEnd).reason == "command"
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGKILL)
@@ -164,3 +173,20 @@ def test_a_member_cut_short_keeps_the_pain_button_for_the_pain_window_only(broke
     kiosk.report_pain("dull")
     kiosk.inbox.call(lambda: None)  # the core has handled the late report, and told its screen
     assert [e.kind for e in kiosk.screen.seen if isinstance(e, PainReport)] == ["sharp"]
+
+
+def test_out_of_order_while_a_member_is_mid_set_tells_the_operator_so(broker, collect, kiosk):
+    events = collect(f"{R}/kiosk/event")
+    a_member_mid_set(broker, kiosk)
+    start = events.wait_for_event(SessionStart)
+    reply, _ = _send(broker, collect, "out_of_order", {"reason": "cable frayed"})
+    assert reply.status == "ok"
+    told = ModeReply.model_validate(reply.data)
+    assert (told.mode, told.ended_session, told.mid_set) == ("out_of_order", start.session, True)
+    assert events.wait_for_event(SessionEnd).reason == "command"
+    # Nobody at the machine now: the next out_of_order ended nothing and says so.
+    status = collect(f"{R}/kiosk/status")
+    again = ModeReply.model_validate(_send(broker, collect, "out_of_order", {"reason": "still frayed"})[0].data)
+    assert (again.ended_session, again.mid_set) == (None, False)
+    # Its new reason is in the status, though the mode did not change.
+    status.wait_for(lambda m: m.decode(KioskStatus).reason == "still frayed")

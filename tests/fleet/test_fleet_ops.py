@@ -15,14 +15,17 @@ from pydantic import Field
 from kiosk.contract.base import encode
 from kiosk.contract.commands import CommandReply, OutOfOrder
 from kiosk.contract.config import KioskConfig
+from kiosk.contract.events import CueRaised
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
 from kiosk.dev.broker import Recording, publish
 from kiosk.sim.node import SensorNode
 from kiosk.sim.traces import generate
 from tests.fleet.test_fleet_cli import fleet
+from tests.support.helpers import eventually
 from tests.support.kiosk_harness import make_kiosk
 from tests.support.kiosk_process import kiosk_env, start_kiosk
+from tests.support.sled import a_member_mid_set
 
 SITE = "gym/v1/testgym"
 FLEET_SCRIPT = Path(sys.executable).parent / "legpress-fleet"
@@ -134,15 +137,24 @@ def test_command_out_of_order_gets_an_ok_reply_by_response_topic_and_takes_the_k
 
     assert fleet("command", "out_of_order", "--machine", "lp1", "--arg", "reason=cable frayed", *on_site(broker)) == 0
     out = capsys.readouterr().out
-    assert out.startswith("lp1: ok\n") and json.loads(out.removeprefix("lp1: ok\n")) == {"mode": "out_of_order"}
+    assert out.startswith("lp1: ok\n") and json.loads(out.removeprefix("lp1: ok\n")) == {
+        "mode": "out_of_order", "ended_session": None, "mid_set": False}
     assert kiosk.mode == "out_of_order" and kiosk.out_of_order_reason == "cable frayed"
-    request = requests.messages[0]
+    request = requests.wait_for(lambda m: True)  # its collector may hear it after the CLI is done
     transaction = request.decode(OutOfOrder).transaction
     assert request.properties.ResponseTopic == f"{SITE}/lp1/kiosk/res/out_of_order"
     assert request.properties.CorrelationData == transaction.encode()
     reply = replies.wait_for(lambda m: True)
     assert reply.properties.CorrelationData == transaction.encode()
     assert reply.decode(CommandReply).transaction == transaction
+
+
+def test_out_of_order_says_on_its_first_line_that_a_member_was_mid_set(broker, kiosk, capsys):
+    a_member_mid_set(broker, kiosk)
+    assert fleet("command", "out_of_order", "--machine", "lp1", "--arg", "reason=cable frayed", *on_site(broker)) == 0
+    first, *details = capsys.readouterr().out.splitlines()
+    assert first == "lp1: ok (a member was mid-set: their session ended; check on them)"
+    assert json.loads("\n".join(details))["mid_set"] is True
 
 
 @pytest.mark.parametrize("argv,complaint", [
@@ -245,3 +257,57 @@ def test_a_config_file_that_is_not_a_valid_config_is_refused_before_sending(
     assert complaint in err and err.count("\n") == 1
     time.sleep(0.2)
     assert sent.messages == []
+
+
+
+def _watching(broker, *options: str) -> tuple[subprocess.Popen, Recording]:
+    watch = subprocess.Popen([str(FLEET_SCRIPT), "watch", *on_site(broker), *options],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: Recording[str] = Recording(f"watch {' '.join(options)}")
+    threading.Thread(target=lambda: [lines.add(line.rstrip("\n")) for line in watch.stdout], daemon=True).start()
+    return watch, lines
+
+
+def test_watch_keeps_the_types_and_severities_asked_for_and_tells_the_out_of_order_reason(broker, kiosk):
+    by_type, typed = _watching(broker, "--type", "pain_report,status")
+    by_severity, urgent = _watching(broker, "--min-severity", "stop")
+    try:
+        typed.wait_for(lambda line: "lp1  kiosk ready, mode idle" in line, timeout=15)
+        # The severe watch prints nothing of a quiet site: a stop on lp3, sent until it shows, says it listens.
+        sentinel = encode(CueRaised(ts=time.time(), session="s-3", cue="pain_stop", severity="stop"))
+        eventually(lambda: publish(broker, f"{SITE}/lp3/kiosk/event", sentinel) or any(
+            "lp3  [STOP] " in line for line in urgent.items), what="the severe watch listening")
+        kiosk.scan(kiosk.keyring.code("m_sam"))
+        kiosk.press_pain()
+        kiosk.report_pain("radiating")
+        assert "pain reported (radiating)" in typed.wait_for(lambda line: "lp1  pain reported" in line)
+        urgent.wait_for(lambda line: "lp1  [STOP] " in line)
+        urgent.wait_for(lambda line: "lp1  pain reported (radiating)" in line)
+        assert fleet("command", "out_of_order", "--machine", "lp1", "--arg", "reason=cable frayed",
+                     *on_site(broker)) == 0
+        typed.wait_for(lambda line: "lp1  kiosk ready, mode out_of_order: cable frayed (version " in line)
+        # A stop from elsewhere on the site: once the severe watch has it, it has had all before it.
+        publish(broker, f"{SITE}/lp2/kiosk/event", encode(CueRaised(ts=time.time(), session="s-2",
+                                                                    cue="pain_stop", severity="stop")))
+        urgent.wait_for(lambda line: "lp2  [STOP] " in line)
+        typed.wait_for(lambda line: "lp1  kiosk ready, mode idle" in line and "out_of_order" not in line)
+    finally:
+        for watch in (by_type, by_severity):
+            watch.send_signal(signal.SIGTERM)
+            watch.wait(10)
+    assert not [line for line in typed.items if "session started" in line or "[STOP]" in line], typed.items
+    assert all("[STOP]" in line or "pain reported" in line for line in urgent.items), urgent.items
+
+
+def test_watch_refuses_a_type_it_does_not_know_in_one_line(broker, capsys):
+    assert fleet("watch", *on_site(broker), "--type", "pain,stop") == 2
+    err = capsys.readouterr().err
+    assert "pain, stop is not a kind of line; choose from session_start, rep, cue" in err
+
+
+def test_status_json_into_a_reader_that_stops_early_ends_quietly(broker, kiosk):
+    status = subprocess.Popen([str(FLEET_SCRIPT), "status", "--json", "--wait", "0.3", *on_site(broker)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    status.stdout.close()  # like `| head -0`: the reader is gone before the first line
+    assert status.wait(20) == 141
+    assert status.stderr.read() == b""

@@ -8,6 +8,7 @@ force stays: a half-read list could let a revoked code back in.
 """
 
 import logging
+import time
 from dataclasses import dataclass
 
 from kiosk.codes.member_codes import PLAIN_ID_KID, Admitted, Refused, ScanVerdict
@@ -85,8 +86,8 @@ class Revocations(Unit):
             return verdict
         self.stats.refused_scans += 1
         return Refused("not_allowed", CODE_REVOKED,
-                           f"revoked: {claims.sub}'s codes issued before {cutoff:.0f} are withdrawn "
-                           f"(this one {claims.iat:.0f})")
+                           f"revoked: {claims.sub}'s codes issued before {_when(cutoff)} are withdrawn "
+                           f"(this one {_when(claims.iat)})")
 
     def _apply(self, revocations: RevocationList) -> None:
         self._cutoffs = revocations.cutoffs()
@@ -104,3 +105,8 @@ class Revocations(Unit):
             self._apply(decode(RevocationList, payload))
         except PayloadError as exc:
             log.error("kept revocation list %s is damaged, waiting for the site's: %s", self.path, exc)
+
+
+def _when(ts: float) -> str:
+    # A date an operator reads in `watch` and the journal, not an epoch number; UTC, as the site may span zones.
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts))

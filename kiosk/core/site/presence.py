@@ -43,6 +43,9 @@ class KioskFacts(Protocol):
     def config(self) -> KioskConfig: ...
 
     @property
+    def out_of_order_reason(self) -> str | None: ...
+
+    @property
     def fps(self) -> float | None: ...
 
     def sensor_health(self, now: float) -> SensorHealth: ...
@@ -76,7 +79,8 @@ class Presence(Unit):
 
     def status(self, state: LinkState) -> KioskStatus:
         return KioskStatus(state=state, mode=self._facts.mode, ts=self.wiring.clock.now(), version=__version__,
-                           boot=self.boot, heartbeat_s=self._facts.config.telemetry_interval_s)
+                           boot=self.boot, heartbeat_s=self._facts.config.telemetry_interval_s,
+                           reason=self._facts.out_of_order_reason if self._facts.mode == "out_of_order" else None)
 
     def info(self) -> KioskInfo:
         settings = self.wiring.settings

@@ -4,13 +4,19 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
-from kiosk.contract.events import RepDone, Role, SetEnd
+from kiosk.contract.events import RepDone, Role, SessionEnd, SetEnd
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.core.snapshot import MemberAtMachine
 
 # How long after an operator's command cut a session short its member can still report pain:
 # they may still be under the weight when the kiosk goes out of order.
 PAIN_AFTER_CUT_S = 120.0
+
+
+def local_midnight(now: float) -> float:
+    """The start of `now`'s day, local time: where "sessions today" begin counting."""
+    day = time.localtime(now)
+    return time.mktime((day.tm_year, day.tm_mon, day.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
 @dataclass
@@ -30,6 +36,12 @@ class UsageToday:
     def session_ended(self, reps: int, liftoffs: int) -> None:
         if reps:
             self.last_liftoff_rate = round(100 * liftoffs / reps, 1)
+
+    def resume(self, now: float, sessions_today: int, last: SessionEnd | None) -> None:
+        """After a restart: today's sessions and the last rate as the journal has them, not from zero."""
+        self.day, self.sessions = time.strftime("%Y-%m-%d", time.localtime(now)), sessions_today
+        if last is not None:
+            self.session_ended(last.reps, last.liftoffs)
 
     def sessions_today(self, now: float) -> int:
         return self.sessions if time.strftime("%Y-%m-%d", time.localtime(now)) == self.day else 0

@@ -6,15 +6,11 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
+from kiosk.core.machine.member_limits import DEPTH_STEP_MM, MIN_RANGE_MM, TOE_MAX, TOE_MIN, TOE_STEP
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
 from kiosk.words import wording as words
-
-TOE_STEP, TOE_MIN, TOE_MAX = 5, 0, 30
-DEPTH_STEP_MM = 10.0
-# The target stays this far below the top position, so a rep still has some range.
-MIN_RANGE_MM = 50.0
 
 
 def stepped(settings: MachineSettings, key: str, direction: int, notches: int, seat_notches: int) -> MachineSettings:

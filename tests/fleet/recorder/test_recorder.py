@@ -1,6 +1,8 @@
 """`legpress-fleet record` against a real mosquitto, on SQLite and on a real PostgreSQL (every test, both engines)."""
 
 import logging
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -323,3 +325,24 @@ def test_while_postgresql_is_away_the_recorder_holds_its_messages_and_stores_the
         assert rows(url, "events") == 4
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("journald", [False, True])
+def test_the_recorders_log_lines_carry_their_time_when_run_by_hand_and_leave_it_to_journald(
+        broker, tmp_path, journald):
+    log = tmp_path / "recorder.log"
+    env = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+    if journald:
+        env["JOURNAL_STREAM"] = "8:12345"  # what systemd sets when the journal takes the output
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(FLEET), "record", "--store", f"sqlite:{tmp_path / 'record.sqlite'}",
+                                 "--site", SITE, "--broker", broker.url], stdout=out, stderr=subprocess.STDOUT,
+                                env=env)
+    try:
+        line = eventually(lambda: next((x for x in log.read_text().splitlines() if "subscribed" in x), None), 20,
+                          "the recorder's subscribed line")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(15) == 0, log.read_text()
+    stamped = re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO kiosk\.fleet\.recorder", line)
+    assert (stamped is None) == journald, line
