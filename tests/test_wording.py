@@ -48,6 +48,10 @@ def every_text() -> list[str]:
               wording.depth_text(240, 250), wording.feet_text("mid", "shoulder", 15), wording.goodbye("Alex"),
               wording.first_time_defaults("Notch 1 (30\u00b0)", "mid", "shoulder", 250),
               wording.setup_count(1, 2), wording.setup_learnt(230, 45), *wording.pain_advice("")]
+    texts += [text for end in ("zero", "full") for text in (
+        wording.calibration_question(end, None, True), wording.calibration_question(end, 4.0, True),
+        wording.calibration_question(end, 250.0, False), wording.calibration_refused(end, 250.0),
+        wording.calibration_refused(end, None))]
     texts += [" ".join(wording.cue_text(c, s)) for c in wording.CUES for s in ("warn", "stop")]
     lines: list[str] = []
     say = TextPresenter(lines.append)

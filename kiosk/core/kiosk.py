@@ -40,7 +40,7 @@ from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
 from kiosk.core.front_desk import FrontDesk
 from kiosk.core.inbox import Inbox
-from kiosk.core.machine.calibration import SledCalibration
+from kiosk.core.machine.calibration import CalibrationCheck, End, SledCalibration
 from kiosk.core.machine.models import ACTIVITY_MM, geometry_for
 from kiosk.core.mode_commands import ModeCommands
 from kiosk.core.modes import Modes
@@ -243,12 +243,21 @@ class Kiosk:
         """The member edited their settings on screen: save them to the profile now."""
         self.inbox.post(lambda: self.training.save_settings(settings))
 
-    def calibrate(self, step: CalibrationStep) -> SledCalibration:
+    def calibrate(self, step: CalibrationStep, anyway: bool = False) -> SledCalibration:
         """Maintenance: `zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
 
         Blocks until the core thread has done it; raises ValueError with a message for the technician.
+        An end far from where the calibration in force puts the sled needs `anyway` (see `check_calibration`).
         """
-        return self.inbox.call(lambda: self.sensor.calibrate(step))
+        return self.inbox.call(lambda: self.sensor.calibrate(step, anyway=anyway))
+
+    def check_calibration(self, end: End) -> CalibrationCheck:
+        """Maintenance: the question to ask before setting `end` with the sled where it is now (blocks)."""
+        return self.inbox.call(lambda: self.sensor.check_calibration(end))
+
+    def undo_calibration(self) -> SledCalibration:
+        """Maintenance: the calibration as it was before its last step (blocks; ValueError if none is kept)."""
+        return self.inbox.call(self.sensor.undo_calibration)
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""
@@ -362,6 +371,7 @@ class Kiosk:
             setup=setup.progress(session.id) if setup and session else None,
             sled=self.sensor.reading(now, engine.health if engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
+            calibration_undo=self.sensor.can_undo_calibration,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,
             camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps,

@@ -171,11 +171,37 @@ STAFF_DURING_SESSION = "Someone is training here. Scan your staff code again to 
 FULL_TRAVEL_TOO_SHORT = "Full travel must be at least 50 mm from zero: was the sled moved all the way down?"
 # What the technician reads after each calibration step.
 CALIBRATION_DONE = {
-    "zero": "Zero set: legs straight is now 0 mm.",
-    "full": "Full travel set.",
+    "zero": "Zero set: legs straight is now 0 mm. Tap Undo if the sled was not at the top.",
+    "full": "Full travel set. Tap Undo if the sled was not at the bottom.",
     "lumbar": "Lower-back pad marked as checked.",
     "pelvis": "Seat pad marked as checked.",
 }
+# A zero too close to the old full travel: the old bottom no longer fits, so it must be set again.
+ZERO_SET_FULL_NEEDED = "Zero set: legs straight is now 0 mm. Now move the sled all the way down and set full travel."
+CALIBRATION_UNDONE = "Calibration put back as it was before the last step."
+NOTHING_TO_UNDO = "Nothing to undo: no calibration step since the kiosk started."
+CALIBRATION_CANCELLED = "Nothing changed."
+# The two ends of the sled's travel, as the technician sets them.
+CALIBRATION_ENDS = {"zero": "zero (legs straight, sled at the top)", "full": "full travel (sled all the way down)"}
+CALIBRATION_CONFIRM = {"zero": "Set zero here", "full": "Set full travel here"}
+CALIBRATION_CONFIRM_ANYWAY = {"zero": "Set zero anyway", "full": "Set full anyway"}
+
+
+def calibration_question(end: str, reading_mm: float | None, plausible: bool) -> str:
+    """Asked before an end of the sled's travel is set: where the sled reads now, and whether that fits."""
+    if reading_mm is None:
+        return f"Set {CALIBRATION_ENDS[end]} with the sled where it is now?"
+    if plausible:
+        return f"The sled reads {reading_mm:.0f} mm. Set {CALIBRATION_ENDS[end]} here?"
+    return (f"Check the sled: it reads {reading_mm:.0f} mm, far from {CALIBRATION_ENDS[end]}. "
+            f"Move it there first, or set it here only if the sensor was moved.")
+
+
+def calibration_refused(end: str, reading_mm: float | None) -> str:
+    """A step the technician did not confirm on purpose, with the sled far from that end: nothing changed."""
+    where = "" if reading_mm is None else f" (it reads {reading_mm:.0f} mm)"
+    return f"Nothing changed: the sled is not at {CALIBRATION_ENDS[end]}{where}."
+
 
 SELF_TEST_NAMES = {
     "broker": "broker link", "sensor_live": "sensor live", "sensor_rate_ok": "sensor rate",
