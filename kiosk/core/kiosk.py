@@ -313,6 +313,8 @@ class Kiosk:
     def _mode_changed(self, mode: KioskMode) -> None:
         if mode in ("session", "maintenance"):
             self._last_activity_mm = self.sensor.monitor.last_mm  # movement is counted from where the sled is
+        # Whoever was at the machine (a member, a technician) is not shown to whoever comes next.
+        self.scanner.forget_preview()
         self.presence.publish_status()
 
     def _config_applied(self, config: KioskConfig) -> None:
