@@ -52,6 +52,8 @@ def every_text() -> list[str]:
         wording.calibration_question(end, None, True), wording.calibration_question(end, 4.0, True),
         wording.calibration_question(end, 250.0, False), wording.calibration_refused(end, 250.0),
         wording.calibration_refused(end, None))]
+    texts += [wording.alert_line("stop_unacknowledged", member, "liftoff_lumbar", 30.0, repeat)
+              for member in ("m_sam", None) for repeat in (1, 2)]
     texts += [" ".join(wording.cue_text(c, s)) for c in wording.CUES for s in ("warn", "stop")]
     lines: list[str] = []
     say = TextPresenter(lines.append)

@@ -55,6 +55,7 @@ from kiosk.core.site.operator_desk import OperatorDesk
 from kiosk.core.site.presence import Presence
 from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
+from kiosk.core.stop_watch import StopWatch
 from kiosk.core.training.cue_sound import SOUNDS, CueSound
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
@@ -110,6 +111,9 @@ class Kiosk:
         self.training = Training(wiring, self.profiles, self.sensor.monitor, self.modes, config=lambda: self.config,
                                  geometry=lambda: self.geometry, on_end=lambda: self.scanner.forget_preview())
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self._mark_activity)
+        self.stop_watch = StopWatch(
+            self._emit, member=lambda: self.training.session.member if self.training.session else None,
+            keep_session=self.training.touched, remind=lambda cue: self.sound.cue(cue))
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
         self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
@@ -227,6 +231,10 @@ class Kiosk:
     def end_session(self, reason: SessionEndReason = "logout") -> None:
         self.inbox.post(lambda: self.training.end(reason))
 
+    def acknowledge_stop(self) -> None:
+        """The member tapped a STOP away: no alert for staff (see `StopWatch`)."""
+        self.inbox.post(self.stop_watch.acknowledged)
+
     def press_pain(self) -> None:
         """The pain button: staff see a `pain_stop` at once and the set ends, before any question is asked."""
         self.inbox.post(self.pain.pressed)
@@ -246,8 +254,8 @@ class Kiosk:
     def calibrate(self, step: CalibrationStep, anyway: bool = False) -> SledCalibration:
         """Maintenance: `zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
 
-        Blocks until the core thread has done it; raises ValueError with a message for the technician.
-        An end far from where the calibration in force puts the sled needs `anyway` (see `check_calibration`).
+        Blocks; ValueError with a message for the technician. An end far from where the calibration in
+        force puts the sled needs `anyway`: the technician confirmed `check_calibration`'s warning.
         """
         return self.inbox.call(lambda: self.sensor.calibrate(step, anyway=anyway))
 
@@ -256,7 +264,7 @@ class Kiosk:
         return self.inbox.call(lambda: self.sensor.check_calibration(end))
 
     def undo_calibration(self) -> SledCalibration:
-        """Maintenance: the calibration as it was before its last step (blocks; ValueError if none is kept)."""
+        """Maintenance: the calibration before its last step (blocks; ValueError if none is kept)."""
         return self.inbox.call(self.sensor.undo_calibration)
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
@@ -331,6 +339,7 @@ class Kiosk:
     def _on_tick(self, now: float) -> None:
         for unit in self.units:
             unit.tick(now)
+        self.stop_watch.tick(now)  # before the idle timeout: a STOP left unacknowledged keeps the session open
         self.training.tick(now)  # cues that need time (sensor lost, a stalled rep) and the idle timeout
         self.modes.tick(now, self.config.idle_timeout_s)
         self._refresh_snapshot()
@@ -338,6 +347,7 @@ class Kiosk:
     # -- where events and notices go -----------------------------------------------
 
     def _emit(self, event: BaseModel) -> None:
+        self.stop_watch.seen(event, self.clock.now())
         self.events.publish(event)
         self._notify(event)
         if isinstance(event, CueRaised):

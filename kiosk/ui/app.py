@@ -13,6 +13,7 @@ from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from pydantic import BaseModel
 
 from kiosk.contract.events import (
+    Alert,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -39,7 +40,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.words.wording import cue_text
+from kiosk.words.wording import STOP_STILL_THERE, cue_text
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
@@ -189,6 +190,7 @@ class KioskApp(App):
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
             SetupProgress: self._on_setup,
+            Alert: self._on_alert,
         }.get(type(model))
         # The snapshot was taken just before this event: limits the engine changed come with their cue.
         self._follow_core_settings()
@@ -394,7 +396,15 @@ class KioskApp(App):
         if self.manager.current != "maintenance":
             self.go("attract")
 
+    def _on_alert(self, alert: Alert) -> None:
+        """Staff were alerted about a STOP nobody tapped away: the screen keeps asking the member."""
+        if alert.session is None or alert.session != self.session_id or alert.reason != "stop_unacknowledged":
+            return
+        headline = self.stop_overlay.headline if self.stop_overlay.shown else cue_text(alert.cue or "", "stop")[0]
+        self.stop_overlay.show(headline, STOP_STILL_THERE)
+
     def _after_stop(self) -> None:
+        self.kiosk.acknowledge_stop()
         if self.pending_set is not None:
             self.show_set_summary()
 

@@ -23,6 +23,9 @@ CUES: dict[str, tuple[str, str]] = {
     "pain_stop": ("Stop now", "Rest the weight on the safety handles."),
 }
 STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
+# A STOP nobody tapped away: the screen keeps asking. Staff have an alert, but the member is not told that
+# anyone is coming until someone says so (as for a pain report): they are told to call out instead.
+STOP_STILL_THERE = "Are you OK? Tap here once the weight is resting. Stuck? Call out to someone nearby."
 
 # What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
 # their knees, not the screen. Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
@@ -144,6 +147,16 @@ def cue_text(cue: str, severity: str) -> tuple[str, str]:
     if cue == "liftoff_lumbar" and severity == "stop":
         return STOPPED_SET
     return CUES.get(cue, (cue.replace("_", " ").capitalize(), ""))
+
+
+def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float, repeat: int) -> str:
+    """An alert for staff (`watch`, the headless log): what happened, who, and what to do."""
+    what = cue_text(cue, "stop")[0] if cue else "a STOP"
+    again = f" (reminder {repeat})" if repeat > 1 else ""
+    if reason == "stop_unacknowledged":
+        return (f"ALERT{again}: STOP not acknowledged for {waited_s:.0f} s ({what}): {member or 'the member'} "
+                f"may still be under the weight. Check on them now.")
+    return f"ALERT{again}: {reason.replace('_', ' ')}"
 
 
 # Sentences the screens show beside their buttons.
