@@ -28,16 +28,18 @@ STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the sa
 STOP_STILL_THERE = "Are you OK? Tap here once the weight is resting. Stuck? Call out to someone nearby."
 
 # What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
-# their knees, not the screen. Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
+# their knees, not the screen. Each line starts with what to do, in a word or two, and lasts under 2 s
+# with its tone: heard within a 2-3 s lowering. Never a phrase that sounds like the fault as an order
+# ("Back off the pad", "Hips up"). Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
 # `spoken_key(cue, severity)`.
 SPOKEN: dict[str, str] = {
-    "liftoff_lumbar": "Back off the pad. Push up.",
-    "set_stopped": "Set stopped. Rest the weight on the safety handles.",
-    "liftoff_pelvis": "Hips up. Sit back into the seat.",
-    "too_deep": "Too deep. Come up sooner.",
-    "lockout": "Soft knees at the top.",
-    "sensor_lost": "Sensor not answering. Please tell staff.",
-    "pain_stop": "Stop now. Rest the weight on the safety handles.",
+    "liftoff_lumbar": "Push up. Back on the pad.",
+    "set_stopped": "Stop now. Rest.",
+    "liftoff_pelvis": "Sit back into the seat.",
+    "too_deep": "Come up sooner.",
+    "lockout": "Keep your knees soft.",
+    "sensor_lost": "Tell staff: no sensor.",
+    "pain_stop": "Stop. Rest now.",
 }
 
 

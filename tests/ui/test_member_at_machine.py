@@ -249,6 +249,8 @@ def test_a_pushed_sound_setting_silences_the_next_cue_and_back(fresh):
         ui.node.liftoff("lumbar", "start")
         d.until(lambda: app.screen("set").banner.cue == "liftoff_lumbar", timeout=3, what="cue shown")
         d.until(lambda: list(played)[-1:] == ["liftoff_lumbar.wav"], timeout=2, what="and heard")
+        # ...saying what to do first (issue 22): "Back off the pad. Push up." sounded like an order to lift.
+        assert words.SPOKEN["liftoff_lumbar"].startswith("Push up")
         ui.node.liftoff("lumbar", "end")
     finally:
         push_config(ui, None)
