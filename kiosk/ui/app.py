@@ -77,6 +77,8 @@ class KioskApp(App):
     member_name = StringProperty("")
     settings = ObjectProperty(None, allownone=True)
     first_time = BooleanProperty(False)
+    # A first-timer's guided setup is still to come: the checklist, seen before any rep, leads to it.
+    setup_pending = BooleanProperty(False)
     depth_mm = NumericProperty(0.0)
     sensor_ts = NumericProperty(0.0)
     reps = NumericProperty(0)
@@ -258,9 +260,14 @@ class KioskApp(App):
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = self._core_settings = session.settings
-        self.first_time = session.first_time
+        self.first_time = self.setup_pending = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
-        self.go("setup" if session.first_time else "settings")
+        # A first-timer's first screen is the checklist: the guided setup's reps are reps too (issue 22).
+        self.go("checklist" if session.first_time else "settings")
+
+    def after_checklist(self) -> None:
+        """Ready (or Skip) on the checklist: the guided setup if it is still to come, else the set."""
+        self.go("setup" if self.setup_pending else "set")
 
     def _on_setup(self, progress: SetupProgress) -> None:
         if progress.session == self.session_id:
@@ -384,7 +391,7 @@ class KioskApp(App):
         self.session_id = self.member_id = None
         self.member_name = ""
         self.settings = self._core_settings = None
-        self.first_time = False
+        self.first_time = self.setup_pending = False
         self.pending_set = self.last_set = None
         self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []

@@ -104,7 +104,12 @@ def alarming(button) -> bool:
 
 
 def first_timer(ui, member: str, name: str = "Nia"):
+    """A first visit: the checklist first (before any rep), then Ready to the guided setup."""
     ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "checklist" and not ui.app.manager.transition.is_active,
+                    what="the checklist first")
+    ui.driver.until(lambda: time.time() >= ui.app.touch_guard_until, what="guard after the scan")
+    ui.driver.tap(ui.app.screen("checklist").ids.start)
     ui.driver.until(lambda: ui.current() == "setup", what="guided setup")
     return ui.app.screen("setup")
 
@@ -298,7 +303,7 @@ def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fr
         card = qrcode.make(ui.keyring.code("m-cam", "Cam")).get_image().convert("RGB").resize((400, 400))
         card.save(tmp_path / ".card.png")
         (tmp_path / ".card.png").rename(tmp_path / "card.png")
-        d.until(lambda: ui.current() == "setup", what="the card held up starts a first visit")
+        d.until(lambda: ui.current() == "checklist", what="the card held up starts a first visit")
         ui.kiosk.end_session("logout")
         d.until(lambda: ui.current() == "attract" and not app.manager.transition.is_active, what="back")
         d.wait(0.5)  # several preview ticks

@@ -164,10 +164,17 @@ def test_two_lumbar_liftoffs_stop_the_set_on_the_whole_screen(fresh):
     assert "recline" in summary.ids.advice.text.lower()
 
 
+def first_visit(ui, member: str, name: str) -> None:
+    """A first-timer scans in: the checklist comes first, Ready leads to the guided setup."""
+    ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "checklist", what="the checklist first")
+    ui.driver.tap(ui.app.screen("checklist").ids.start)
+    ui.driver.until(lambda: ui.current() == "setup", what="guided setup")
+
+
 def test_first_time_member_learns_depth_from_two_slow_reps(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    ui.scan(ui.keyring.code("m-new", "Nia"))
-    d.until(lambda: ui.current() == "setup", what="guided setup")
+    first_visit(ui, "m-new", "Nia")
     setup = app.screen("setup")
     assert setup.stage == "intro" and "250 mm" in setup.defaults
     d.tap(setup.ids.primary)
@@ -179,15 +186,14 @@ def test_first_time_member_learns_depth_from_two_slow_reps(fresh):
     assert 40 <= learnt.top_mm <= 60
     assert "Target depth" in setup.ids.body.text
     d.tap(setup.ids.primary)  # keep it
-    assert ui.current() == "checklist"
+    assert ui.current() == "set"  # the checklist came first
     d.until(lambda: ui.kiosk.session.settings.target_depth_mm == learnt.target_depth_mm, what="saved to the profile")
     assert not ui.kiosk.session.first_time
 
 
 def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    ui.scan(ui.keyring.code("m-lee", "Lee"))
-    d.until(lambda: ui.current() == "setup", what="guided setup")
+    first_visit(ui, "m-lee", "Lee")
     setup = app.screen("setup")
     d.tap(setup.ids.primary)
     ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(230, 2.5))
