@@ -302,8 +302,9 @@ class KioskApp(App):
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
         elif cue.severity == "warn" and self.manager.current == "setup":
-            # The guided setup has no cue banner, but a warning must never go unseen.
-            self.show_message(" ".join(cue_text(cue.cue, cue.severity)), 4.0)
+            # The guided setup has no cue banner, but a warning must never go unseen: amber, as on the banner,
+            # its headline and detail on lines of their own.
+            self.show_message("\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
 
     def _on_set_end(self, set_end: SetEnd) -> None:
         if set_end.session != self.session_id:
@@ -415,9 +416,9 @@ class KioskApp(App):
         if self.pending_set is not None:
             self.show_set_summary()
 
-    def show_message(self, text: str, seconds: float = 5.0) -> None:
+    def show_message(self, text: str, seconds: float = 5.0, severity: str = "info") -> None:
         """Show a message over any screen for `seconds`; safe to call from any thread."""
-        Clock.schedule_once(lambda _dt: self.toast.show(text, seconds), 0)
+        Clock.schedule_once(lambda _dt: self.toast.show(text, seconds, severity), 0)
 
     # -- polling and touches -------------------------------------------------------
 

@@ -67,6 +67,10 @@ CUE_ADVICE = {
     "lockout": "Keep a soft bend in your knees at the top.",
 }
 ALL_GOOD = "Nothing to change. Well done!"
+# Lines that give the same advice in other words: a summary keeps the first of them.
+SAME_MEANING = dict.fromkeys((STOP_SUGGESTIONS[3], CUE_ADVICE["too_deep"], CUE_ADVICE["liftoff_lumbar"]),
+                             "turn earlier")
+MAX_ADVICE = 4  # bullets under "Next time": more are not read between sets
 
 CHECKLIST = (
     ("Heels flat", "Whole foot on the plate"),
@@ -163,8 +167,18 @@ def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float
 
 # Sentences the screens show beside their buttons.
 FINISH_CONFIRM = "Tap again to end"
-LINK_UP = "connected"
-LINK_DOWN = "offline: cues still work"
+# The attract screen's corner: which machine this is, and whether staff can see it, in a member's words.
+LINK_UP = "Staff can see this machine"
+LINK_DOWN = "Offline: tips still work"
+
+
+def machine_line(machine: str) -> str:
+    return f"Machine {machine}"
+
+
+def sled_now(depth_mm: float) -> str:
+    """The guided setup's live depth, under its gauge."""
+    return f"Depth now: {depth_mm:.0f} mm"
 RANGE_SET = "Your range is set"
 
 
@@ -232,6 +246,8 @@ def self_test_text(report: DiagnosticsReport) -> str:
 
 
 NEXT_TIME_TITLE = "Next time"
+BARS_SET = "Depth of each rep"
+BARS_SESSION = "Depth of each rep, every set"
 SESSION_DONE_TITLE = "All done. See you next time!"
 
 
@@ -252,10 +268,19 @@ def set_stats(set_end: SetEnd, reps: Sequence[RepDone]) -> list[str]:
 
 def session_advice(sets: Sequence[tuple[SetEnd, Sequence[str]]]) -> list[str]:
     """What to change next time after a whole session: every stopped set's suggestions first, then the advice
-    from the cues of all its sets; each line once."""
+    from the cues of all its sets; each meaning once, at most `MAX_ADVICE` lines."""
     lines = [s for end, _cues in sets for s in end.suggestions]
     lines += [CUE_ADVICE[c] for _end, cues in sets for c in cues if c in CUE_ADVICE]
-    return list(dict.fromkeys(lines)) or [ALL_GOOD]
+    return _one_per_meaning(lines) or [ALL_GOOD]
+
+
+def _one_per_meaning(lines: Sequence[str]) -> list[str]:
+    """The first line of each meaning, in order, at most `MAX_ADVICE`: seven bullets, three of them "come up
+    earlier" in other words, were read as none."""
+    kept: dict[str, str] = {}
+    for line in lines:
+        kept.setdefault(SAME_MEANING.get(line, line), line)
+    return list(kept.values())[:MAX_ADVICE]
 
 
 def session_stats(end: SessionEnd) -> list[str]:
@@ -264,8 +289,13 @@ def session_stats(end: SessionEnd) -> list[str]:
         f"Reps: {end.reps}",
         f"Deepest: {mm(end.max_depth_mm)}",
         f"Lift-offs: {end.liftoffs}",
-        f"Time: {int(end.duration_s // 60)} min",
+        f"Time: {duration(end.duration_s)}",
     ]
+
+
+def duration(seconds: float) -> str:
+    """A session's length: seconds under a minute ("Time: 0 min" said nothing), else whole minutes."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min"
 
 
 def _mean(values: list[float]) -> float | None:
@@ -275,9 +305,9 @@ def _mean(values: list[float]) -> float | None:
 def next_time(set_end: SetEnd, cues_seen: Sequence[str]) -> list[str]:
     """What to change next time: the core's suggestions after a stopped set, else advice from the set's cues."""
     if set_end.suggestions:
-        return list(set_end.suggestions)
+        return _one_per_meaning(set_end.suggestions)
     advice = [CUE_ADVICE[c] for c in dict.fromkeys(cues_seen) if c in CUE_ADVICE]
-    return advice or [ALL_GOOD]
+    return _one_per_meaning(advice) or [ALL_GOOD]
 
 
 def pain_advice(kind: str) -> list[str]:

@@ -286,6 +286,11 @@ def test_reps_under_the_stop_message_never_replace_the_stopped_sets_advice(fresh
     lines = summary.ids.advice.text.split("\n")
     assert lines[0] == f"\u2022 {words.STOP_SUGGESTIONS[0]}"
     assert f"\u2022 {words.CUE_ADVICE['descent_fast']}" in lines
+    # Issue 22: at most four bullets and the tip, "come up earlier" once; the depth of every rep of both sets.
+    assert len(lines) <= words.MAX_ADVICE + 1
+    assert sum(line[2:] in words.SAME_MEANING for line in lines) == 1
+    assert summary.ids.bars_title.text == words.BARS_SESSION
+    assert len(app.set_records) == 2 and len(summary.ids.bars.depths) == sum(len(s.reps) for s in app.set_records)
 
 
 def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fresh, tmp_path):

@@ -118,8 +118,14 @@ class MaintenanceScreen(Screen):
         self.scale = [f"{shown.geometry.travel_mm * k / SCALE_STEPS:.0f}" for k in range(SCALE_STEPS + 1)]
 
     def self_test(self) -> None:
-        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw."""
-        self._run(lambda kiosk: words.self_test_text(kiosk.diagnostics()))
+        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw.
+
+        Shown in red when a check failed: "Self-test failed" in green read as a pass.
+        """
+        def work(kiosk):
+            report = kiosk.diagnostics()
+            return words.self_test_text(report), all(report.checks.model_dump().values())
+        self._run(work)
 
     def calibrate(self, step: str) -> None:
         """A pad check is done at once; an end of the sled's travel is asked about first."""
@@ -171,6 +177,8 @@ class MaintenanceScreen(Screen):
         def worker() -> None:
             try:
                 found, ok = work(kiosk), True
+                if isinstance(found, tuple):  # (text, whether it is good news)
+                    found, ok = found
             except (ValueError, TimeoutError) as exc:
                 found, ok = str(exc), False
             Clock.schedule_once(lambda _dt: self._done(then(found) if ok and then else found, ok), 0)
