@@ -26,6 +26,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from report import write_section
 
 from kiosk.contract.base import decode
 from kiosk.contract.kiosk import KioskStatus
@@ -132,14 +133,6 @@ def render(kiosk: list[float], bare: list[float], imports: list[tuple[str, float
     return "\n".join(lines) + "\n"
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text()
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    text = pattern.sub(lambda _m: section + "\n", text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=6)
@@ -162,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(kiosk, bare, largest_imports(10))
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, SECTION, section)
     return 0
 
 

@@ -176,7 +176,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
-        self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
+        self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
         self.link.start()
