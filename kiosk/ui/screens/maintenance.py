@@ -6,6 +6,7 @@ from collections import deque
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -111,11 +112,28 @@ class MaintenanceScreen(Screen):
             "config": shown.config_version,
             # The same figure telemetry and the diagnostics reply carry: frames drawn a second.
             "fps": "-" if shown.fps is None else f"{shown.fps:.0f} frames/s drawn",
-            "faults": "\n".join(self.faults) or "no sensor faults",
+            "faults": self._faults_that_fit(),
             "log": "\n".join(shown.log_lines) or "no warnings logged",
         }
         self.can_undo = shown.calibration_undo
         self.scale = [f"{shown.geometry.travel_mm * k / SCALE_STEPS:.0f}" for k in range(SCALE_STEPS + 1)]
+
+    def _faults_that_fit(self) -> str:
+        """The newest faults that fit their box whole: a fault cut at the bottom ("...cues within a rep") at
+        1024x600 said less than none. Measured with the label's own font and width."""
+        if not self.faults:
+            return "no sensor faults"
+        label = self.ids.faults
+        lines = list(self.faults)
+        measure = CoreLabel(text="", font_size=label.font_size, text_size=(label.width, None),
+                            font_name=label.font_name, halign=label.halign)
+        while len(lines) > 1:
+            measure.text = "\n".join(lines)
+            measure.refresh()
+            if measure.content_height <= label.height:
+                break
+            lines.pop()  # the oldest goes first
+        return "\n".join(lines)
 
     def self_test(self) -> None:
         """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw.
