@@ -33,8 +33,13 @@ TONES = {
     "warn": ((880, 0.12),),
     "stop": ((660, 0.2), (0, 0.08), (660, 0.2)),
 }
-PAUSE_S = 0.12  # between the tone and the words
-VOICE = ("-v", "en-gb", "-s", "150", "-a", "160")  # espeak-ng voice, words per minute, amplitude
+PAUSE_S = 0.08  # between the tone and the words
+# espeak-ng voice, words per minute, amplitude. A cue comes within a 2-3 s lowering: the action must be
+# heard within the first second, and a whole line, tone included, lasts under 2 s (`MAX_LINE_S`).
+VOICE = ("-v", "en-gb", "-s", "170", "-a", "160")
+MAX_LINE_S = 2.0
+# espeak-ng pads its speech with silence; below this level a sample is that padding, cut off.
+SILENCE_LEVEL = 300
 SEVERITY = {key: "stop" if key in ("set_stopped", "pain_stop") else "warn" for key in SPOKEN}
 
 
@@ -57,7 +62,16 @@ def speech(text: str) -> bytes:
         with wave.open(str(path)) as spoken:
             if (spoken.getframerate(), spoken.getnchannels(), spoken.getsampwidth()) != (RATE, 1, 2):
                 raise SystemExit(f"espeak-ng gave {spoken.getparams()}, expected {RATE} Hz mono 16-bit")
-            return spoken.readframes(spoken.getnframes())
+            return trimmed(spoken.readframes(spoken.getnframes()))
+
+
+def trimmed(frames: bytes) -> bytes:
+    """Speech without espeak-ng's leading and trailing silence: the words start right after the pause."""
+    samples = struct.unpack(f"<{len(frames) // 2}h", frames)
+    loud = [i for i, value in enumerate(samples) if abs(value) > SILENCE_LEVEL]
+    if not loud:
+        return frames
+    return frames[2 * loud[0]:2 * (loud[-1] + 1)]
 
 
 def write(path: Path, frames: bytes) -> None:
@@ -79,7 +93,11 @@ def main() -> int:
         write(OUT / f"{severity}.wav", frames)
     pause = bytes(2 * int(RATE * PAUSE_S))
     for key, text in SPOKEN.items():
-        write(OUT / "spoken" / f"{key}.wav", tones[SEVERITY[key]] + pause + speech(text))
+        frames = tones[SEVERITY[key]] + pause + speech(text)
+        seconds = len(frames) / 2 / RATE
+        if seconds >= MAX_LINE_S:
+            raise SystemExit(f"{key}: {text!r} lasts {seconds:.2f} s with its tone, over {MAX_LINE_S} s: say less")
+        write(OUT / "spoken" / f"{key}.wav", frames)
     manifest = {
         "tones": {severity: [list(part) for part in parts] for severity, parts in TONES.items()},
         "spoken": {key: {"text": text, "severity": SEVERITY[key]} for key, text in SPOKEN.items()},

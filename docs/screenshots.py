@@ -29,12 +29,12 @@ from kivy.clock import Clock  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from kiosk.codes.member_codes import new_signing_key  # noqa: E402
-from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
+from kiosk.contract.events import Alert, CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
-from kiosk.core.training.guided_setup import SetupProgress  # noqa: E402
-from kiosk.core.training.session import OperatorNotice, SetRecord  # noqa: E402
+from kiosk.core.snapshot import OperatorNotice, SetupProgress  # noqa: E402
+from kiosk.core.training.session import SetRecord  # noqa: E402
 from kiosk.dev.broker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
@@ -99,6 +99,11 @@ class Shots:
 
         self.members += 1
         d.type_text(issue_code(self.key, f"m{self.members}", "Alex"))
+        d.until(lambda: app.manager.current == "checklist", what="the checklist, before any rep")
+        for row in app.screen("checklist").rows[:3]:
+            d.tap(row)
+        self.shoot("checklist", size)
+        d.tap(app.screen("checklist").ids.start)
         d.until(lambda: app.manager.current == "setup", what="first-time setup")
         self.shoot("setup", size, 1.2)
         d.tap(app.screen("setup").ids.primary)
@@ -112,10 +117,7 @@ class Shots:
         d.tap(setup.ids.secondary)  # Again: counting from scratch
         d.tap(setup.ids.primary)  # Back, to the defaults
         d.tap(setup.ids.secondary)  # Skip: the safe defaults
-        d.until(lambda: app.manager.current == "checklist", what="checklist")
-        for row in app.screen("checklist").rows[:3]:
-            d.tap(row)
-        self.shoot("checklist", size)
+        d.until(lambda: app.manager.current == "set", what="on to the set")
 
         app.go("settings")
         settings = app.screen("settings")
@@ -141,6 +143,10 @@ class Shots:
         d.until(lambda: not app.sensor_stale, what="sensor back")
         self.feed(CueRaised(ts=time.time(), session=session, cue="liftoff_lumbar", severity="stop", rep=6))
         self.shoot("stop", size)
+        # Nobody tapped the STOP away: staff were alerted, and the screen asks the member.
+        self.feed(Alert(ts=time.time(), session=session, reason="stop_unacknowledged", member=f"m{self.members}",
+                        cue="liftoff_lumbar", waited_s=30.0))
+        self.shoot("stop-unanswered", size)
         self.feed(SetEnd(ts=time.time(), session=session, set_number=1, reps=5, max_depth_mm=262, liftoffs=2,
                          stopped=True, suggestions=list(STOP_SUGGESTIONS)))
         d.tap(app.stop_overlay.ids.ok)
@@ -172,14 +178,19 @@ class Shots:
             d.frames(2)
         d.wait(1.2)  # a frame-rate report
         self.shoot("maintenance", size)
+        maintenance = app.screen("maintenance")
+        d.tap(maintenance.ids.zero)  # a calibration step asks first
+        d.until(lambda: maintenance.asking == "zero" and not maintenance.busy, what="calibration question")
+        self.shoot("maintenance-calibrate", size)
+        d.tap(maintenance.ids.cancel)
         self.kiosk.leave_maintenance()
         d.until(lambda: app.manager.current == "attract", what="attract again")
 
-        self.kiosk.inbox.post(lambda: self.kiosk._set_mode("out_of_order"))
+        self.kiosk.inbox.post(lambda: self.kiosk.modes.out_of_order("cable frayed"))
         d.until(lambda: app.out_of_order.shown, what="out of order")
         app.out_of_order.pain_shown = True  # as right after a session was cut short
         self.shoot("out-of-order", size)
-        self.kiosk.inbox.post(lambda: self.kiosk._set_mode("idle"))
+        self.kiosk.inbox.post(self.kiosk.modes.in_service)
         d.until(lambda: not app.out_of_order.shown, what="back in service")
 
     def close(self) -> None:

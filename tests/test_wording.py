@@ -48,6 +48,13 @@ def every_text() -> list[str]:
               wording.depth_text(240, 250), wording.feet_text("mid", "shoulder", 15), wording.goodbye("Alex"),
               wording.first_time_defaults("Notch 1 (30\u00b0)", "mid", "shoulder", 250),
               wording.setup_count(1, 2), wording.setup_learnt(230, 45), *wording.pain_advice("")]
+    texts += [text for end in ("zero", "full") for text in (
+        wording.calibration_question(end, None, True), wording.calibration_question(end, 4.0, True),
+        wording.calibration_question(end, 250.0, False), wording.calibration_refused(end, 250.0),
+        wording.calibration_refused(end, None))]
+    texts += [wording.machine_line("lp1"), wording.sled_now(226.4), wording.duration(42), wording.duration(420)]
+    texts += [wording.alert_line("stop_unacknowledged", member, "liftoff_lumbar", 30.0, repeat)
+              for member in ("m_sam", None) for repeat in (1, 2)]
     texts += [" ".join(wording.cue_text(c, s)) for c in wording.CUES for s in ("warn", "stop")]
     lines: list[str] = []
     say = TextPresenter(lines.append)
@@ -67,6 +74,17 @@ def test_no_doubled_words_no_broken_joins_no_one_with_a_plural(text: str) -> Non
     assert not DOUBLED.search(text), text
     assert not BROKEN_JOIN.search(text), text
     assert not ONE_PLURAL.search(text), text
+
+
+def test_a_short_session_says_its_seconds_and_advice_keeps_one_line_per_meaning() -> None:
+    """Issue 22: "Time: 0 min"; seven bullets, three of them "come up earlier" in other words."""
+    assert wording.duration(42) == "42 s" and wording.duration(125) == "2 min"
+    stopped = SetEnd(ts=1, session="s", set_number=1, reps=3, max_depth_mm=240, liftoffs=2, stopped=True,
+                     suggestions=list(STOP_SUGGESTIONS))
+    done = SetEnd(ts=2, session="s", set_number=2, reps=3, max_depth_mm=250, liftoffs=1)
+    lines = wording.session_advice([(stopped, ["liftoff_lumbar"]), (done, ["too_deep", "descent_fast", "bounce"])])
+    assert len(lines) <= wording.MAX_ADVICE
+    assert sum(line in wording.SAME_MEANING for line in lines) == 1
 
 
 def test_the_checks_catch_what_issue_11_found() -> None:

@@ -35,6 +35,8 @@ PainKind = Literal["sharp", "radiating", "numbness", "dull"]
 SensorFaultKind = Literal["stale", "rate_low", "invalid_payloads", "out_of_range"]
 # `shutdown`: the kiosk itself was stopped (SIGTERM, the service manager), not an operator's command.
 SessionEndReason = Literal["logout", "timeout", "command", "shutdown"]
+# Why the kiosk calls for staff on its own: a STOP the member has not acknowledged on screen.
+AlertReason = Literal["stop_unacknowledged"]
 Mm = Annotated[float, Field(ge=-200, le=2000)]
 Seconds = Annotated[float, Field(ge=0)]
 
@@ -129,8 +131,24 @@ class ProfileSaved(_Event):
     rev: Annotated[int, Field(ge=0)]
 
 
+class Alert(_Event):
+    """Staff should look at the member now: a STOP was not acknowledged on screen for `waited_s`.
+
+    The member may still be under the weight. Sent again (`repeat` growing) while it stays unacknowledged;
+    the session stays open meanwhile instead of timing out.
+    """
+
+    type: Literal["alert"] = "alert"
+    reason: AlertReason
+    member: Id | None = None
+    cue: CueId | None = None  # the stop cue left unacknowledged
+    waited_s: Seconds = 0.0
+    repeat: Annotated[int, Field(ge=1)] = 1
+
+
 KioskEvent = Annotated[
-    SessionStart | RepDone | CueRaised | SetEnd | SessionEnd | PainReport | ScanRejected | SensorFault | ProfileSaved,
+    SessionStart | RepDone | CueRaised | SetEnd | SessionEnd | PainReport | ScanRejected | SensorFault | ProfileSaved
+    | Alert,
     Field(discriminator="type"),
 ]
 KIOSK_EVENT = TypeAdapter(KioskEvent)

@@ -39,15 +39,15 @@ from kiosk.core.cues.engine import CueEngine
 from kiosk.core.defences import defence_counters
 from kiosk.core.front_desk import FrontDesk
 from kiosk.core.inbox import Inbox
-from kiosk.core.machine.calibration import SledCalibration
 from kiosk.core.machine.models import geometry_for
+from kiosk.core.maintenance_desk import MaintenanceDesk
 from kiosk.core.mode_commands import ModeCommands
 from kiosk.core.modes import Modes
 from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.recent_log import RecentLog
 from kiosk.core.self_test import run_self_test
 from kiosk.core.sensor.health import SensorMonitor
-from kiosk.core.sensor.ingest import CalibrationStep, SensorIngest
+from kiosk.core.sensor.ingest import SensorIngest
 from kiosk.core.settings import KioskSettings
 from kiosk.core.site.event_journal import EventJournal
 from kiosk.core.site.home_assistant import HomeAssistantDiscovery
@@ -55,6 +55,7 @@ from kiosk.core.site.operator_desk import OperatorDesk
 from kiosk.core.site.presence import Presence
 from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
+from kiosk.core.stop_watch import StopWatch
 from kiosk.core.training.cue_sound import SOUNDS, CueSound
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
@@ -112,7 +113,12 @@ class Kiosk:
         self.profiles.tell(self.training)
         self.watch = SledWatch(self.training, self.modes, self.clock.now)
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
+        self.maintenance = MaintenanceDesk(self.inbox, self.sensor)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
+        # Read at every cue: a pushed `sound` applies at once.
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
+        self.stop_watch = StopWatch(self._emit, self.training.member,
+                                    keep_session=self.training.touched, remind=self.sound.cue)
         self.events = EventJournal(wiring)
         self.revocations = Revocations(wiring)
         self.home_assistant = HomeAssistantDiscovery(wiring, info=self.presence.info)
@@ -126,8 +132,6 @@ class Kiosk:
                                         ServiceNotifier(wiring))
         # One filter for every source of codes, reading the applied config at each sighting.
         self.repeats = RepeatFilter(lambda: self.config.scan_repeat_s)
-        # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
         self.recent_log = RecentLog()
         self._snapshot = self._take_snapshot()
 
@@ -205,11 +209,8 @@ class Kiosk:
     # -- inputs from people (any thread) -----------------------------------
 
     def scan(self, text: str) -> bool:
-        """Every code read, from the camera, a keyboard-wedge scanner, stdin or typed by staff.
-
-        Through the repeat filter (`scan_repeat_s`): a second read of the same code soon after is the
-        same scan, not a logout. False if it was dropped as a repeat (or empty).
-        """
+        """Every code read (camera, keyboard-wedge scanner, stdin, typed by staff); False if dropped as empty
+        or as a repeat (`scan_repeat_s`: the same code read again soon after is the same scan, not a logout)."""
         text = text.strip()
         if not text or not self.repeats.admit(text):
             return False
@@ -231,6 +232,10 @@ class Kiosk:
     def end_session(self, reason: SessionEndReason = "logout") -> None:
         self.inbox.post(lambda: self.training.end(reason))
 
+    def acknowledge_stop(self) -> None:
+        """The member tapped a STOP away: no alert for staff (see `StopWatch`)."""
+        self.inbox.post(self.stop_watch.acknowledged)
+
     def press_pain(self) -> None:
         """The pain button: staff see a `pain_stop` at once and the set ends, before any question is asked."""
         self.inbox.post(self.pain.pressed)
@@ -247,22 +252,9 @@ class Kiosk:
         """The member edited their settings on screen: save them to the profile now."""
         self.inbox.post(lambda: self.training.save_settings(settings))
 
-    def calibrate(self, step: CalibrationStep) -> SledCalibration:
-        """Maintenance: `zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
-
-        Blocks until the core thread has done it; raises ValueError with a message for the technician.
-        """
-        return self.inbox.call(lambda: self.sensor.calibrate(step))
-
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""
-        if self.scanner.last_error:
-            return self.scanner.frames, None
-        return self.scanner.frames, self.scanner.preview()
-
-    def camera_test(self) -> str:
-        """The maintenance screen's camera test, in the technician's words (blocks while it looks)."""
-        return self.scanner.probe()
+        return self.scanner.frames, None if self.scanner.last_error else self.scanner.preview()
 
     def diagnostics(self) -> DiagnosticsReport:
         """The self-test, run on the core thread (blocks; for the maintenance screen and tests)."""
@@ -288,6 +280,8 @@ class Kiosk:
     def _mode_changed(self, mode: KioskMode) -> None:
         if mode in ("session", "maintenance"):
             self.watch.follow_from(self.sensor.monitor.last_mm)
+        # Whoever was at the machine (a member, a technician) is not shown to whoever comes next.
+        self.scanner.forget_preview()
         self.presence.publish_status()
 
     def _config_applied(self, config: KioskConfig) -> None:
@@ -304,6 +298,7 @@ class Kiosk:
     def _on_tick(self, now: float) -> None:
         for unit in self.units:
             unit.tick(now)
+        self.stop_watch.tick(now)  # before the idle timeout: a STOP left unacknowledged keeps the session open
         self.training.tick(now)  # cues that need time (sensor lost, a stalled rep) and the idle timeout
         self.modes.tick(now, self.config.idle_timeout_s)
         self._refresh_snapshot()
@@ -311,6 +306,7 @@ class Kiosk:
     # -- where events and notices go -----------------------------------------------
 
     def _emit(self, event: BaseModel) -> None:
+        self.stop_watch.seen(event, self.clock.now())
         self.events.publish(event)
         self._notify(event)
         if isinstance(event, CueRaised):
@@ -346,6 +342,7 @@ class Kiosk:
             setup=setup.progress(session.id) if setup and session else None,
             sled=self.sensor.reading(now, engine.health if engine else None),
             calibration=self.sensor.calibration if self.sensor.started else None,
+            calibration_undo=self.sensor.can_undo_calibration,
             broker_connected=link.connected, broker_connects=link.stats.connects,
             broker_disconnects=link.stats.disconnects, camera=self.settings.camera,
             camera_running=self.scanner.running, camera_error=self.scanner.last_error, fps=self.fps,

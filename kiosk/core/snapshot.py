@@ -97,6 +97,7 @@ class KioskSnapshot:
     setup: SetupProgress | None  # a first-timer's guided setup, while it runs and once it has learnt
     sled: SledReading
     calibration: SledCalibration | None  # None until the kiosk has started
+    calibration_undo: bool  # an earlier calibration is kept, for the maintenance screen's Undo
     broker_connected: bool
     broker_connects: int
     broker_disconnects: int

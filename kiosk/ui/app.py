@@ -13,6 +13,7 @@ from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from pydantic import BaseModel
 
 from kiosk.contract.events import (
+    Alert,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -39,7 +40,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.words.wording import cue_text
+from kiosk.words.wording import STOP_STILL_THERE, cue_text
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
@@ -76,6 +77,8 @@ class KioskApp(App):
     member_name = StringProperty("")
     settings = ObjectProperty(None, allownone=True)
     first_time = BooleanProperty(False)
+    # A first-timer's guided setup is still to come: the checklist, seen before any rep, leads to it.
+    setup_pending = BooleanProperty(False)
     depth_mm = NumericProperty(0.0)
     sensor_ts = NumericProperty(0.0)
     reps = NumericProperty(0)
@@ -189,6 +192,7 @@ class KioskApp(App):
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
             SetupProgress: self._on_setup,
+            Alert: self._on_alert,
         }.get(type(model))
         # The snapshot was taken just before this event: limits the engine changed come with their cue.
         self._follow_core_settings()
@@ -256,9 +260,14 @@ class KioskApp(App):
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = self._core_settings = session.settings
-        self.first_time = session.first_time
+        self.first_time = self.setup_pending = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
-        self.go("setup" if session.first_time else "settings")
+        # A first-timer's first screen is the checklist: the guided setup's reps are reps too (issue 22).
+        self.go("checklist" if session.first_time else "settings")
+
+    def after_checklist(self) -> None:
+        """Ready (or Skip) on the checklist: the guided setup if it is still to come, else the set."""
+        self.go("setup" if self.setup_pending else "set")
 
     def _on_setup(self, progress: SetupProgress) -> None:
         if progress.session == self.session_id:
@@ -293,8 +302,9 @@ class KioskApp(App):
         if cue.severity == "stop" and self.manager.current != "pain":
             self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
         elif cue.severity == "warn" and self.manager.current == "setup":
-            # The guided setup has no cue banner, but a warning must never go unseen.
-            self.show_message(" ".join(cue_text(cue.cue, cue.severity)), 4.0)
+            # The guided setup has no cue banner, but a warning must never go unseen: amber, as on the banner,
+            # its headline and detail on lines of their own.
+            self.show_message("\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
 
     def _on_set_end(self, set_end: SetEnd) -> None:
         if set_end.session != self.session_id:
@@ -382,7 +392,7 @@ class KioskApp(App):
         self.session_id = self.member_id = None
         self.member_name = ""
         self.settings = self._core_settings = None
-        self.first_time = False
+        self.first_time = self.setup_pending = False
         self.pending_set = self.last_set = None
         self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []
@@ -394,13 +404,21 @@ class KioskApp(App):
         if self.manager.current != "maintenance":
             self.go("attract")
 
+    def _on_alert(self, alert: Alert) -> None:
+        """Staff were alerted about a STOP nobody tapped away: the screen keeps asking the member."""
+        if alert.session is None or alert.session != self.session_id or alert.reason != "stop_unacknowledged":
+            return
+        headline = self.stop_overlay.headline if self.stop_overlay.shown else cue_text(alert.cue or "", "stop")[0]
+        self.stop_overlay.show(headline, STOP_STILL_THERE)
+
     def _after_stop(self) -> None:
+        self.kiosk.acknowledge_stop()
         if self.pending_set is not None:
             self.show_set_summary()
 
-    def show_message(self, text: str, seconds: float = 5.0) -> None:
+    def show_message(self, text: str, seconds: float = 5.0, severity: str = "info") -> None:
         """Show a message over any screen for `seconds`; safe to call from any thread."""
-        Clock.schedule_once(lambda _dt: self.toast.show(text, seconds), 0)
+        Clock.schedule_once(lambda _dt: self.toast.show(text, seconds, severity), 0)
 
     # -- polling and touches -------------------------------------------------------
 

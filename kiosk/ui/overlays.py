@@ -6,7 +6,7 @@ weight when they appear may need it.
 
 from kivy.animation import Animation
 from kivy.clock import Clock
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from kiosk.ui.kv import load_beside
@@ -79,6 +79,8 @@ class MessageToast(FloatLayout):
     """
 
     text = StringProperty("")
+    # `warn`: a cue's warning where no cue banner is (the guided setup), in the banner's amber.
+    severity = OptionProperty("info", options=("info", "warn"))
     held = BooleanProperty(False)
     over_banner = BooleanProperty(False)  # True on the set screen; elsewhere it sits above the buttons
 
@@ -88,9 +90,9 @@ class MessageToast(FloatLayout):
         self._running = False
         self.opacity = 0
 
-    def show(self, text: str, seconds: float) -> None:
+    def show(self, text: str, seconds: float, severity: str = "info") -> None:
         Animation.cancel_all(self, "opacity")
-        self.text, self._running = text, True
+        self.text, self.severity, self._running = text, severity, True
         self.opacity = 0 if self.held else 1
         self._hide.cancel()
         self._hide.timeout = max(0.5, seconds)

@@ -7,6 +7,7 @@ keep one `EventLines` per kiosk whose events you describe.
 from pydantic import BaseModel
 
 from kiosk.contract.events import (
+    Alert,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -54,6 +55,8 @@ class EventLines:
                 return f"sensor fault ({fault}): {detail}"
             case ProfileSaved(member=member, rev=rev):
                 return f"settings of {member} saved (revision {rev})"
+            case Alert(reason=reason, member=member, cue=cue, waited_s=waited, repeat=repeat):
+                return wording.alert_line(reason, member, cue, waited, repeat)
             case KioskStatus(mode=mode):
                 return f"mode: {mode}"
         return None

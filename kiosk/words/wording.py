@@ -23,18 +23,23 @@ CUES: dict[str, tuple[str, str]] = {
     "pain_stop": ("Stop now", "Rest the weight on the safety handles."),
 }
 STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
+# A STOP nobody tapped away: the screen keeps asking. Staff have an alert, but the member is not told that
+# anyone is coming until someone says so (as for a pain report): they are told to call out instead.
+STOP_STILL_THERE = "Are you OK? Tap here once the weight is resting. Stuck? Call out to someone nearby."
 
 # What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
-# their knees, not the screen. Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
+# their knees, not the screen. Each line starts with what to do, in a word or two, and lasts under 2 s
+# with its tone: heard within a 2-3 s lowering. Never a phrase that sounds like the fault as an order
+# ("Back off the pad", "Hips up"). Rendered to assets/sounds/spoken/ by assets/make_sounds.py; keys are
 # `spoken_key(cue, severity)`.
 SPOKEN: dict[str, str] = {
-    "liftoff_lumbar": "Back off the pad. Push up.",
-    "set_stopped": "Set stopped. Rest the weight on the safety handles.",
-    "liftoff_pelvis": "Hips up. Sit back into the seat.",
-    "too_deep": "Too deep. Come up sooner.",
-    "lockout": "Soft knees at the top.",
-    "sensor_lost": "Sensor not answering. Please tell staff.",
-    "pain_stop": "Stop now. Rest the weight on the safety handles.",
+    "liftoff_lumbar": "Push up. Back on the pad.",
+    "set_stopped": "Stop now. Rest.",
+    "liftoff_pelvis": "Sit back into the seat.",
+    "too_deep": "Come up sooner.",
+    "lockout": "Keep your knees soft.",
+    "sensor_lost": "Tell staff: no sensor.",
+    "pain_stop": "Stop. Rest now.",
 }
 
 
@@ -62,6 +67,10 @@ CUE_ADVICE = {
     "lockout": "Keep a soft bend in your knees at the top.",
 }
 ALL_GOOD = "Nothing to change. Well done!"
+# Lines that give the same advice in other words: a summary keeps the first of them.
+SAME_MEANING = dict.fromkeys((STOP_SUGGESTIONS[3], CUE_ADVICE["too_deep"], CUE_ADVICE["liftoff_lumbar"]),
+                             "turn earlier")
+MAX_ADVICE = 4  # bullets under "Next time": more are not read between sets
 
 CHECKLIST = (
     ("Heels flat", "Whole foot on the plate"),
@@ -146,10 +155,30 @@ def cue_text(cue: str, severity: str) -> tuple[str, str]:
     return CUES.get(cue, (cue.replace("_", " ").capitalize(), ""))
 
 
+def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float, repeat: int) -> str:
+    """An alert for staff (`watch`, the headless log): what happened, who, and what to do."""
+    what = cue_text(cue, "stop")[0] if cue else "a STOP"
+    again = f" (reminder {repeat})" if repeat > 1 else ""
+    if reason == "stop_unacknowledged":
+        return (f"ALERT{again}: STOP not acknowledged for {waited_s:.0f} s ({what}): {member or 'the member'} "
+                f"may still be under the weight. Check on them now.")
+    return f"ALERT{again}: {reason.replace('_', ' ')}"
+
+
 # Sentences the screens show beside their buttons.
 FINISH_CONFIRM = "Tap again to end"
-LINK_UP = "connected"
-LINK_DOWN = "offline: cues still work"
+# The attract screen's corner: which machine this is, and whether staff can see it, in a member's words.
+LINK_UP = "Staff can see this machine"
+LINK_DOWN = "Offline: tips still work"
+
+
+def machine_line(machine: str) -> str:
+    return f"Machine {machine}"
+
+
+def sled_now(depth_mm: float) -> str:
+    """The guided setup's live depth, under its gauge."""
+    return f"Depth now: {depth_mm:.0f} mm"
 RANGE_SET = "Your range is set"
 
 
@@ -171,11 +200,37 @@ STAFF_DURING_SESSION = "Someone is training here. Scan your staff code again to 
 FULL_TRAVEL_TOO_SHORT = "Full travel must be at least 50 mm from zero: was the sled moved all the way down?"
 # What the technician reads after each calibration step.
 CALIBRATION_DONE = {
-    "zero": "Zero set: legs straight is now 0 mm.",
-    "full": "Full travel set.",
+    "zero": "Zero set: legs straight is now 0 mm. Tap Undo if the sled was not at the top.",
+    "full": "Full travel set. Tap Undo if the sled was not at the bottom.",
     "lumbar": "Lower-back pad marked as checked.",
     "pelvis": "Seat pad marked as checked.",
 }
+# A zero too close to the old full travel: the old bottom no longer fits, so it must be set again.
+ZERO_SET_FULL_NEEDED = "Zero set: legs straight is now 0 mm. Now move the sled all the way down and set full travel."
+CALIBRATION_UNDONE = "Calibration put back as it was before the last step."
+NOTHING_TO_UNDO = "Nothing to undo: no calibration step since the kiosk started."
+CALIBRATION_CANCELLED = "Nothing changed."
+# The two ends of the sled's travel, as the technician sets them.
+CALIBRATION_ENDS = {"zero": "zero (legs straight, sled at the top)", "full": "full travel (sled all the way down)"}
+CALIBRATION_CONFIRM = {"zero": "Set zero here", "full": "Set full travel here"}
+CALIBRATION_CONFIRM_ANYWAY = {"zero": "Set zero anyway", "full": "Set full anyway"}
+
+
+def calibration_question(end: str, reading_mm: float | None, plausible: bool) -> str:
+    """Asked before an end of the sled's travel is set: where the sled reads now, and whether that fits."""
+    if reading_mm is None:
+        return f"Set {CALIBRATION_ENDS[end]} with the sled where it is now?"
+    if plausible:
+        return f"The sled reads {reading_mm:.0f} mm. Set {CALIBRATION_ENDS[end]} here?"
+    return (f"Check the sled: it reads {reading_mm:.0f} mm, far from {CALIBRATION_ENDS[end]}. "
+            f"Move it there first, or set it here only if the sensor was moved.")
+
+
+def calibration_refused(end: str, reading_mm: float | None) -> str:
+    """A step the technician did not confirm on purpose, with the sled far from that end: nothing changed."""
+    where = "" if reading_mm is None else f" (it reads {reading_mm:.0f} mm)"
+    return f"Nothing changed: the sled is not at {CALIBRATION_ENDS[end]}{where}."
+
 
 SELF_TEST_NAMES = {
     "broker": "broker link", "sensor_live": "sensor live", "sensor_rate_ok": "sensor rate",
@@ -191,6 +246,8 @@ def self_test_text(report: DiagnosticsReport) -> str:
 
 
 NEXT_TIME_TITLE = "Next time"
+BARS_SET = "Depth of each rep"
+BARS_SESSION = "Depth of each rep, every set"
 SESSION_DONE_TITLE = "All done. See you next time!"
 
 
@@ -211,10 +268,19 @@ def set_stats(set_end: SetEnd, reps: Sequence[RepDone]) -> list[str]:
 
 def session_advice(sets: Sequence[tuple[SetEnd, Sequence[str]]]) -> list[str]:
     """What to change next time after a whole session: every stopped set's suggestions first, then the advice
-    from the cues of all its sets; each line once."""
+    from the cues of all its sets; each meaning once, at most `MAX_ADVICE` lines."""
     lines = [s for end, _cues in sets for s in end.suggestions]
     lines += [CUE_ADVICE[c] for _end, cues in sets for c in cues if c in CUE_ADVICE]
-    return list(dict.fromkeys(lines)) or [ALL_GOOD]
+    return _one_per_meaning(lines) or [ALL_GOOD]
+
+
+def _one_per_meaning(lines: Sequence[str]) -> list[str]:
+    """The first line of each meaning, in order, at most `MAX_ADVICE`: seven bullets, three of them "come up
+    earlier" in other words, were read as none."""
+    kept: dict[str, str] = {}
+    for line in lines:
+        kept.setdefault(SAME_MEANING.get(line, line), line)
+    return list(kept.values())[:MAX_ADVICE]
 
 
 def session_stats(end: SessionEnd) -> list[str]:
@@ -223,8 +289,13 @@ def session_stats(end: SessionEnd) -> list[str]:
         f"Reps: {end.reps}",
         f"Deepest: {mm(end.max_depth_mm)}",
         f"Lift-offs: {end.liftoffs}",
-        f"Time: {int(end.duration_s // 60)} min",
+        f"Time: {duration(end.duration_s)}",
     ]
+
+
+def duration(seconds: float) -> str:
+    """A session's length: seconds under a minute ("Time: 0 min" said nothing), else whole minutes."""
+    return f"{seconds:.0f} s" if seconds < 60 else f"{int(seconds // 60)} min"
 
 
 def _mean(values: list[float]) -> float | None:
@@ -234,9 +305,9 @@ def _mean(values: list[float]) -> float | None:
 def next_time(set_end: SetEnd, cues_seen: Sequence[str]) -> list[str]:
     """What to change next time: the core's suggestions after a stopped set, else advice from the set's cues."""
     if set_end.suggestions:
-        return list(set_end.suggestions)
+        return _one_per_meaning(set_end.suggestions)
     advice = [CUE_ADVICE[c] for c in dict.fromkeys(cues_seen) if c in CUE_ADVICE]
-    return advice or [ALL_GOOD]
+    return _one_per_meaning(advice) or [ALL_GOOD]
 
 
 def pain_advice(kind: str) -> list[str]:

@@ -37,6 +37,33 @@ def test_every_warn_and_stop_cue_has_a_spoken_file_saying_the_words_in_wording()
             assert 0.5 < sound.getnframes() / sound.getframerate() < 5.0, path.name  # short, but words
 
 
+def heard(path: Path) -> tuple[float, float]:
+    """(seconds the file lasts, seconds from the end of its tone to the first word)."""
+    script = make_sounds()
+    with wave.open(str(path)) as sound:
+        frames = sound.readframes(sound.getnframes())
+    severity = script.SEVERITY[path.stem]
+    tone_end = len(script.tone(script.TONES[severity])) // 2
+    samples = memoryview(frames).cast("h")
+    first_word = next(i for i in range(tone_end, len(samples)) if abs(samples[i]) > script.SILENCE_LEVEL)
+    return len(samples) / script.RATE, (first_word - tone_end) / script.RATE
+
+
+def test_every_spoken_line_is_heard_within_a_lowering_action_first():
+    """Issue 22: the action words came about 1.5 s after the tone, most of a 2-3 s lowering."""
+    for key, text in SPOKEN.items():
+        lasts, words_after = heard(SOUNDS / "spoken" / f"{key}.wav")
+        assert lasts < 2.0, (key, lasts)
+        assert words_after < 0.15, (key, words_after)  # the pause, then at once the first word: the action
+        assert len(text.split(".")[0].split(":")[0].split()) <= 5, key
+
+
+def test_no_spoken_line_sounds_like_the_fault_as_an_order():
+    for text in SPOKEN.values():
+        for wrong in ("back off", "hips up", "lift"):
+            assert wrong not in text.lower(), text
+
+
 def test_the_committed_tones_are_what_the_script_makes_from_its_parameters():
     script = make_sounds()
     manifest = json.loads((SOUNDS / "manifest.json").read_text())

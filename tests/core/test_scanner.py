@@ -112,15 +112,31 @@ def test_code_image_dropped_in_the_folder_is_scanned_and_moved_to_done(running: 
     eventually(lambda: running.frames == 1, what="1 frame counted")
 
 
-def test_folder_scanner_previews_the_image_it_last_decoded_small_and_rgb(running: Scanner, inbox: Path,
-                                                                          scans: Scans):
+def test_a_frame_a_code_was_read_from_is_never_previewed_one_without_is_small_rgb_and_coarse(
+        running: Scanner, inbox: Path, scans: Scans):
     assert running.preview() is None
     drop(scaled(2)(made_with_qrcode(CODE)), inbox / "frame.png")
     assert scans.next() == CODE
     eventually(lambda: running.frames == 1, what="1 frame counted")
+    assert running.preview() is None  # forgotten the moment it was read
+
+    hand = Image.new("RGB", (1200, 900), "white")
+    ImageDraw.Draw(hand).ellipse((400, 250, 800, 700), fill=(200, 150, 120))
+    drop(hand, inbox / "hand.png")
+    eventually(lambda: running.frames == 2, what="2 frames counted")
     preview = running.preview()
     assert preview.mode == "RGB" and preview.width <= 320
-    assert preview.getpixel((0, 0)) == (255, 255, 255)  # the card's white border, not a black frame
+    assert preview.getpixel((0, 0)) == (255, 255, 255)  # the white around it, not a black frame
+
+
+@pytest.mark.parametrize("card_px", [300, 600, 900])
+def test_a_code_in_a_frame_the_kiosk_missed_is_not_legible_in_the_preview(card_px: int):
+    """Whatever the decoder missed in a frame (a code tilted, blurred, half in view) the mosaic does not show."""
+    frame = Image.new("RGB", (1280, 960), "white")
+    frame.paste(made_with_qrcode(CODE).convert("RGB").resize((card_px, card_px)), (100, 30))
+    assert decode_image(frame) == [CODE]  # legible in the frame itself
+    preview = preview_image(frame)
+    assert decode_image(preview) == [] and decode_image(preview.resize((1280, 960))) == []
 
 
 def test_camera_frames_are_previewed_upright_in_rgb_from_bgr_arrays():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from kiosk.contract.base import encode
 from kiosk.contract.config import ConfigState
-from kiosk.contract.events import RepDone
+from kiosk.contract.events import Alert, RepDone
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry, LinkHealth, SensorHealth
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import MachineTopics, member_profile
@@ -142,6 +142,22 @@ def test_watch_stamps_a_line_with_when_it_arrived_not_the_time_inside_a_will(bro
         publish(broker, LP5.kiosk_event, encode(late))
         held = lines.wait_for(lambda line: "rep 1" in line)
         assert held.endswith(f"(happened {time.strftime('%H:%M:%S', time.localtime(now - 900))})")
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_watch_shows_an_alert_about_a_stop_nobody_acknowledged(broker):
+    lines, _said, stop, thread = watching(broker)
+    try:
+        # A retained status first: once its line is out, watch is subscribed and sees what follows.
+        publish(broker, LP5.sensor_status, encode(SensorStatus(state="ready", ts=time.time(), fw="fw-2")), retain=True)
+        lines.wait_for(lambda line: "lp5" in line and "sensor" in line)
+        alert = Alert(ts=time.time(), session="s1", reason="stop_unacknowledged", member="m_sam", cue="liftoff_lumbar",
+                      waited_s=30.2, repeat=1)
+        publish(broker, LP5.kiosk_event, encode(alert))
+        line = lines.wait_for(lambda line: "ALERT" in line)
+        assert "lp5" in line and "m_sam" in line and "30 s" in line and "under the weight" in line
     finally:
         stop.set()
         thread.join(10)

@@ -104,7 +104,12 @@ def alarming(button) -> bool:
 
 
 def first_timer(ui, member: str, name: str = "Nia"):
+    """A first visit: the checklist first (before any rep), then Ready to the guided setup."""
     ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "checklist" and not ui.app.manager.transition.is_active,
+                    what="the checklist first")
+    ui.driver.until(lambda: time.time() >= ui.app.touch_guard_until, what="guard after the scan")
+    ui.driver.tap(ui.app.screen("checklist").ids.start)
     ui.driver.until(lambda: ui.current() == "setup", what="guided setup")
     return ui.app.screen("setup")
 
@@ -249,6 +254,8 @@ def test_a_pushed_sound_setting_silences_the_next_cue_and_back(fresh):
         ui.node.liftoff("lumbar", "start")
         d.until(lambda: app.screen("set").banner.cue == "liftoff_lumbar", timeout=3, what="cue shown")
         d.until(lambda: list(played)[-1:] == ["liftoff_lumbar.wav"], timeout=2, what="and heard")
+        # ...saying what to do first (issue 22): "Back off the pad. Push up." sounded like an order to lift.
+        assert words.SPOKEN["liftoff_lumbar"].startswith("Push up")
         ui.node.liftoff("lumbar", "end")
     finally:
         push_config(ui, None)
@@ -279,6 +286,11 @@ def test_reps_under_the_stop_message_never_replace_the_stopped_sets_advice(fresh
     lines = summary.ids.advice.text.split("\n")
     assert lines[0] == f"\u2022 {words.STOP_SUGGESTIONS[0]}"
     assert f"\u2022 {words.CUE_ADVICE['descent_fast']}" in lines
+    # Issue 22: at most four bullets and the tip, "come up earlier" once; the depth of every rep of both sets.
+    assert len(lines) <= words.MAX_ADVICE + 1
+    assert sum(line[2:] in words.SAME_MEANING for line in lines) == 1
+    assert summary.ids.bars_title.text == words.BARS_SESSION
+    assert len(app.set_records) == 2 and len(summary.ids.bars.depths) == sum(len(s.reps) for s in app.set_records)
 
 
 def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fresh, tmp_path):
@@ -296,7 +308,7 @@ def test_the_camera_box_forgets_the_last_members_card_when_their_session_ends(fr
         card = qrcode.make(ui.keyring.code("m-cam", "Cam")).get_image().convert("RGB").resize((400, 400))
         card.save(tmp_path / ".card.png")
         (tmp_path / ".card.png").rename(tmp_path / "card.png")
-        d.until(lambda: ui.current() == "setup", what="the card held up starts a first visit")
+        d.until(lambda: ui.current() == "checklist", what="the card held up starts a first visit")
         ui.kiosk.end_session("logout")
         d.until(lambda: ui.current() == "attract" and not app.manager.transition.is_active, what="back")
         d.wait(0.5)  # several preview ticks

@@ -133,6 +133,7 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
     d.tap(summary.ids.done)  # Finish: the session ends and its summary shows
     d.until(lambda: summary.final, what="session summary")
     assert "Reps: 2" in summary.stats
+    assert "Time: 0 min" not in summary.stats and " s" in summary.stats.split("Time: ")[1]  # a short session
     assert words.PAIN_ADVICE["sharp"] in summary.advice
     assert words.STANDING_UP_TIP in summary.ids.advice.text
     d.tap(summary.ids.done)
@@ -164,10 +165,17 @@ def test_two_lumbar_liftoffs_stop_the_set_on_the_whole_screen(fresh):
     assert "recline" in summary.ids.advice.text.lower()
 
 
+def first_visit(ui, member: str, name: str) -> None:
+    """A first-timer scans in: the checklist comes first, Ready leads to the guided setup."""
+    ui.scan(ui.keyring.code(member, name))
+    ui.driver.until(lambda: ui.current() == "checklist", what="the checklist first")
+    ui.driver.tap(ui.app.screen("checklist").ids.start)
+    ui.driver.until(lambda: ui.current() == "setup", what="guided setup")
+
+
 def test_first_time_member_learns_depth_from_two_slow_reps(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    ui.scan(ui.keyring.code("m-new", "Nia"))
-    d.until(lambda: ui.current() == "setup", what="guided setup")
+    first_visit(ui, "m-new", "Nia")
     setup = app.screen("setup")
     assert setup.stage == "intro" and "250 mm" in setup.defaults
     d.tap(setup.ids.primary)
@@ -179,22 +187,23 @@ def test_first_time_member_learns_depth_from_two_slow_reps(fresh):
     assert 40 <= learnt.top_mm <= 60
     assert "Target depth" in setup.ids.body.text
     d.tap(setup.ids.primary)  # keep it
-    assert ui.current() == "checklist"
+    assert ui.current() == "set"  # the checklist came first
     d.until(lambda: ui.kiosk.session.settings.target_depth_mm == learnt.target_depth_mm, what="saved to the profile")
     assert not ui.kiosk.session.first_time
 
 
 def test_a_warning_during_the_guided_setup_reps_is_shown_over_it(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    ui.scan(ui.keyring.code("m-lee", "Lee"))
-    d.until(lambda: ui.current() == "setup", what="guided setup")
+    first_visit(ui, "m-lee", "Lee")
     setup = app.screen("setup")
     d.tap(setup.ids.primary)
     ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(230, 2.5))
     d.until(lambda: ui.node.idle(), what="sled down")
     ui.node.liftoff("lumbar", "start")
     d.until(lambda: app.toast.opacity == 1, timeout=3, what="lift-off warning shown")
-    assert app.toast.text.startswith(words.CUES["liftoff_lumbar"][0])
+    # In the banner's amber, headline and detail apart (not "push up Keep your back flat" in blue).
+    assert app.toast.text == "\n".join(words.CUES["liftoff_lumbar"]) and app.toast.severity == "warn"
+    assert tuple(app.toast.ids.msg.color) == tuple(theme.SEVERITY_TEXT["warn"])
     assert ui.current() == "setup"
     ui.node.liftoff("lumbar", "end")
     ui.node.play(SledPath(start=0.0, mm=230).move(40, 1.5))

@@ -2,6 +2,8 @@
 
 import pytest
 
+from kiosk.ui import theme
+
 pytestmark = pytest.mark.ui
 
 
@@ -21,6 +23,7 @@ def test_self_test_button_names_the_checks_that_fail(fresh):
     # The sled was never calibrated in this test: the report and the screen both say so.
     assert "calibrated" in failed
     assert m.result.startswith("Self-test failed:") and "calibration" in m.result
+    assert not m.result_ok and tuple(m.ids.result.color) == tuple(theme.BAD_TEXT)  # red, not green (issue 22)
     assert "broker link" not in m.result and report.checks.broker
     assert f"Camera: {report.camera}" in m.result
     ui.scan(staff)

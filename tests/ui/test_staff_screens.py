@@ -9,6 +9,7 @@ from kiosk.dev.broker import publish
 from kiosk.sim.motion import SledPath
 from kiosk.words import wording as words
 from tests.ui.members import on_set_screen, start_member
+from tests.ui.technician import asked
 
 pytestmark = pytest.mark.ui
 
@@ -24,8 +25,12 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.values["raw"] == "12.0 mm", what="live raw reading")
     assert m.values["broker"].startswith("connected")
     assert m.values["versions"].startswith("0.1.0")
+    steps = 0  # calibration steps made here, undone on the screen at the end for whoever comes next
     d.tap(m.ids.zero)
-    d.until(lambda: m.result == words.CALIBRATION_DONE["zero"], what="zero set")
+    asked(d, m, "zero")
+    d.tap(m.ids.confirm)
+    d.until(lambda: m.result == words.ZERO_SET_FULL_NEEDED, what="zero set, full travel next")
+    steps += 1
     d.until(lambda: m.values["mm"] == "0.0 mm", what="calibrated reading")
 
     # Full travel this close to zero is a technician's mistake: the core says why, in red.
@@ -33,12 +38,16 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.values["raw"] == "40.0 mm", what="sled moved a little")
     d.tap(m.ids.full)
     d.until(lambda: not m.busy and m.result != "working...", what="refusal")
+    assert not m.asking  # refused before any question
     assert not m.result_ok and m.ids.result.text == words.FULL_TRAVEL_TOO_SHORT  # plain words, not pydantic's
 
     ui.node.hold(512.0)
     d.until(lambda: m.values["raw"] == "512.0 mm", what="sled at the bottom")
     d.tap(m.ids.full)
+    asked(d, m, "full")
+    d.tap(m.ids.confirm)
     d.until(lambda: m.result == words.CALIBRATION_DONE["full"], what="full travel set")
+    steps += 1
     assert m.result_ok
     assert ui.kiosk.sensor.calibration.full_raw_mm == 512.0
     d.wait(0.4)
@@ -55,6 +64,7 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
     d.tap(m.ids.lumbar_ok)
     d.until(lambda: m.result == words.CALIBRATION_DONE["lumbar"], what="pad checked")
+    steps += 1
     assert "lumbar" in ui.kiosk.sensor.calibration.pads_checked
     ui.node.liftoff("lumbar", "end")
     d.until(lambda: m.ids.lumbar.value == "on pad", what="pad back")
@@ -62,11 +72,13 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     d.tap(m.ids.self_test)  # it tests the camera too
     d.until(lambda: not m.busy and "no camera" in m.result, what="camera test")
 
-    # Leave the sled uncalibrated for whoever comes next, then close with the same staff code.
-    ui.node.hold(0.0)
-    d.until(lambda: m.values["raw"] == "0.0 mm", what="sled back")
-    d.tap(m.ids.zero)
-    d.until(lambda: m.result == words.CALIBRATION_DONE["zero"], what="zero again")
+    # Leave the sled as it was for whoever comes next, step by step with Undo, then close with the staff code.
+    for _ in range(steps):
+        d.until(lambda: not m.busy and not m.ids.undo.disabled, what="undo offered")
+        d.tap(m.ids.undo)
+        d.until(lambda: m.result == words.CALIBRATION_UNDONE, what="a step undone")
+        m.result = ""
+    assert ui.kiosk.sensor.calibration.full_raw_mm is None
     ui.scan(staff)
     d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="back to attract")
     assert app.screen("attract").feedback == ""  # no "Welcome, Robin!" left for the next member

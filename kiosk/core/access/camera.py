@@ -35,6 +35,11 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp"})
 PI_CAMERA_SIZE = (1280, 720)
 # The attract screen's live view: small enough to copy into a texture a few times a second on a Pi.
 PREVIEW_WIDTH = 320
+# ...and drawn as a mosaic this many cells across: a card's place and a hand show, a code's modules do not.
+# A signed code is a QR code of 41 modules or more; even filling the whole frame it gets under one cell
+# a module, and a screenshot of the idle screen cannot be decoded (a code read by the kiosk is not shown
+# at all: see Scanner.preview).
+PREVIEW_CELLS = 40
 # A QR code held up to a camera needs well under a megapixel (a 1080p frame is 2). Past this an
 # image is not decoded at all: a small file can declare a huge image (a 46 KB PNG of 13000x13000
 # took a kiosk to 905 MB), so the size is read from the header before any pixel.
@@ -86,13 +91,22 @@ def preview_image(frame: Image.Image | Any) -> Image.Image:
         image = _on_white(frame).convert("RGB")
         if image.width > PREVIEW_WIDTH:
             image.thumbnail((PREVIEW_WIDTH, image.height))
-        return image
+        return _mosaic(image)
     # Every n-th pixel of the array before converting: far cheaper than resizing a full frame.
     step = -(-frame.shape[1] // PREVIEW_WIDTH)
     small = frame[::step, ::step]
     if small.ndim == 3:
-        return Image.fromarray(small[:, :, 2::-1].copy(), "RGB")
-    return Image.fromarray(small.copy()).convert("RGB")
+        return _mosaic(Image.fromarray(small[:, :, 2::-1].copy(), "RGB"))
+    return _mosaic(Image.fromarray(small.copy()).convert("RGB"))
+
+
+def _mosaic(image: Image.Image) -> Image.Image:
+    """The image in PREVIEW_CELLS square cells across, each the average of what it covers, at its own size."""
+    from PIL import Image
+
+    cell = max(1.0, image.width / PREVIEW_CELLS)
+    cells = (max(1, round(image.width / cell)), max(1, round(image.height / cell)))
+    return image.resize(cells, Image.Resampling.BOX).resize(image.size, Image.Resampling.NEAREST)
 
 
 class CameraSource(ABC):

@@ -26,8 +26,10 @@ class Scanner:
     """Runs a camera source in a worker thread and hands every code text it sees to `on_text`.
 
     `on_text` runs on the worker thread and must hand over, not draw. The
-    preview (`preview`) can be forgotten, so a card held up by a member who
-    has left is not shown to the next one.
+    preview (`preview`) never shows a frame a code was read from (a staff
+    code on the idle screen would open maintenance to anyone with a phone),
+    and can be forgotten, so a card held up by a member who has left is not
+    shown to the next one.
     """
 
     def __init__(
@@ -42,6 +44,9 @@ class Scanner:
         self.last_error: str | None = None
         self._on_text = on_text
         self._preview_hidden_to = -1  # frames up to this one are not shown any more
+        # The last frame read with no code in it, set only once it has been decoded: the source's own
+        # `last_frame` is replaced before its codes are known.
+        self._preview: Image.Image | None = None
         self._idle_wait_s = idle_wait_s
         self._retry_wait_s = retry_wait_s
         self._stop = threading.Event()
@@ -77,14 +82,15 @@ class Scanner:
             self._thread = None
 
     def preview(self) -> Image.Image | None:
-        """The last frame read, small and RGB; None before the first one or without a camera.
+        """The last frame read, small, RGB and coarse; None before the first one, without a camera, or when
+        the last frame had a code in it.
 
         Safe from any thread: the worker replaces the image, never draws on it,
         so a caller may keep it. `frames` says when there is a newer one.
         """
         if self.source is None or self.frames <= self._preview_hidden_to:
             return None
-        return self.source.last_frame
+        return self._preview
 
     def forget_preview(self) -> None:
         """Show no frame read so far: the next member must not see the last one's card."""
@@ -115,6 +121,8 @@ class Scanner:
                 if texts is None:
                     self._stop.wait(self._idle_wait_s)
                     continue
+                # Forgotten the moment it is read: a frame with a code is never a preview, whoever's code.
+                self._preview = None if texts else source.last_frame
                 self.frames += 1
                 self.last_error = None
                 for text in texts:

@@ -24,7 +24,8 @@ from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
-from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
+from kiosk.core.cues.safety import depth_floor, lowered_max_depth
+from kiosk.core.machine.advice import stop_suggestions
 from kiosk.core.machine.depth_limits import target_short_of_max
 from kiosk.core.machine.models import is_pressing, within_floors
 
@@ -409,7 +410,7 @@ class CueEngine:
     def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
         end = SetEnd(ts=ts, session=self.session, set_number=self._sets_before + len(self._sets) + 1, reps=self._reps,
                      max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
-                     suggestions=list(STOP_SUGGESTIONS) if stopped else [])
+                     suggestions=stop_suggestions(self.settings, self.geometry) if stopped else [])
         out.append(end)
         self._sets.append(end)
         self._set_open = False

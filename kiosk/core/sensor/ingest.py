@@ -23,7 +23,7 @@ from kiosk.contract.events import SensorFault
 from kiosk.contract.kiosk import SensorHealth
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.core.cues.health import StreamHealth
-from kiosk.core.machine.calibration import CalibrationStore, SledCalibration, Zone
+from kiosk.core.machine.calibration import CalibrationCheck, CalibrationStore, End, SledCalibration, Zone
 from kiosk.core.sensor.health import MIN_RATE_HZ, SensorMonitor
 from kiosk.core.sensor.sink import SensorSink
 from kiosk.core.snapshot import SledReading
@@ -52,6 +52,9 @@ class SensorIngest(Unit):
         super().__init__(wiring)
         self.monitor = monitor
         self.last_raw_mm: float | None = None
+        # When the last raw reading came (kiosk clock), believed or not: a bad calibration puts the real sled
+        # outside the travel, where the monitor stops counting it as live, and calibrating must still work.
+        self.last_raw_at: float | None = None
         self.pads: dict[Zone, bool] = {"lumbar": False, "pelvis": False}  # True while lifted off
         self._travel_mm = travel_mm
         self._calibration: CalibrationStore | None = None
@@ -97,19 +100,36 @@ class SensorIngest(Unit):
         if self._calibration is not None:
             self._calibration.set_travel(travel_mm)
 
-    def calibrate(self, step: CalibrationStep) -> SledCalibration:
-        """One calibration step; ValueError with a sentence for the technician when it cannot be done."""
+    def calibrate(self, step: CalibrationStep, anyway: bool = False) -> SledCalibration:
+        """One calibration step; ValueError with a sentence for the technician when it cannot be done.
+
+        An end of the travel far from where the calibration in force puts the
+        sled is refused (`CalibrationImplausible`) unless `anyway`: the technician confirmed it on purpose.
+        """
         store = self._store()
         if step in ("lumbar", "pelvis"):
             return store.pad_checked(step)
-        silent = self.monitor.silent_for(self.wiring.clock.now())
-        if self.last_raw_mm is None or (silent or 0) > CALIBRATION_READING_MAX_AGE_S:
-            raise ValueError(wording.NO_LIVE_SLED_READING)
-        if step == "zero":
-            return store.set_zero(self.last_raw_mm)
-        if step == "full":
-            return store.set_full(self.last_raw_mm)
+        if step in ("zero", "full"):
+            return store.set_end(step, self._live_raw(), anyway=anyway)
         raise ValueError(f"unknown calibration step {step!r}")
+
+    def check_calibration(self, end: End) -> CalibrationCheck:
+        """What setting `end` with the sled where it is now would do, for the technician to confirm."""
+        return self._store().check(end, self._live_raw())
+
+    def undo_calibration(self) -> SledCalibration:
+        return self._store().undo()
+
+    @property
+    def can_undo_calibration(self) -> bool:
+        return self._calibration is not None and self._calibration.can_undo
+
+    def _live_raw(self) -> float:
+        """The sled's raw reading as it is now; ValueError if the sensor has said nothing lately."""
+        at, raw = self.last_raw_at, self.last_raw_mm
+        if raw is None or at is None or self.wiring.clock.now() - at > CALIBRATION_READING_MAX_AGE_S:
+            raise ValueError(wording.NO_LIVE_SLED_READING)
+        return raw
 
     def health(self, now: float, stream: StreamHealth | None) -> SensorHealth:
         return self.monitor.snapshot(dropped=stream.dropped if stream else 0,
@@ -159,7 +179,7 @@ class SensorIngest(Unit):
             return
         if self.monitor.clock.just_restarted:
             self._sink.sensor_restarted()
-        self.last_raw_mm = raw.mm
+        self.last_raw_mm, self.last_raw_at = raw.mm, received_at
         sample = raw.model_copy(update={"mm": self.calibration.to_mm(raw.mm)})
         self.monitor.last_mm = sample.mm
         self._sink.depth(sample, received_at)

@@ -67,6 +67,9 @@ class Training:
     def session_id(self) -> str | None:
         return self.session.id if self.session else None
 
+    def member(self) -> str | None:
+        return self.session.member if self.session else None
+
     # -- sessions ------------------------------------------------------------------
 
     def begin(self, member: str, name: str, role: Role, now: float) -> None:

@@ -42,7 +42,7 @@ class AttractScreen(Screen):
             self.camera_status, self.first_step = words.CAMERA_READY, words.ATTRACT_STEPS[0]
         else:
             self.camera_status, self.first_step = words.CAMERA_TROUBLE, words.SCAN_WITHOUT_CAMERA
-        self.machine_line = f"{shown.site} / {shown.machine}  \u00b7  {shown.machine_model}"
+        self.machine_line = words.machine_line(shown.machine)
 
     def on_enter(self, *_args) -> None:
         if self._preview_tick is None:

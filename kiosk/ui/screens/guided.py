@@ -1,5 +1,7 @@
 """First time on this machine: safe defaults, then two slow reps teach target depth and top position.
 
+It comes after the checklist: its reps are the member's first.
+
 The core counts the reps from its own sensor stream (`Kiosk.guided_setup`,
 `SetupProgress`); this screen shows the defaults, the count, and what was
 learnt, which the core has already put into the member's settings.
@@ -70,14 +72,17 @@ class GuidedSetupScreen(Screen):
         App.get_running_app().pending_set = None
 
     def keep(self) -> None:
-        """The learnt range is kept already: on to the checklist."""
-        App.get_running_app().go("checklist")
+        """The learnt range is kept already: on to the set (the checklist came before the setup's reps)."""
+        app = App.get_running_app()
+        app.setup_pending = False
+        app.go("set")
 
     def skip(self) -> None:
         """Keep the safe defaults; the core saves them, so the next visit is a normal one."""
         app = App.get_running_app()
         app.kiosk.guided_setup("skip")
-        app.go("checklist")
+        app.setup_pending = False
+        app.go("set")
 
 
 load_beside(__file__)

@@ -6,6 +6,7 @@ from collections import deque
 
 from kivy.app import App
 from kivy.clock import Clock
+from kivy.core.text import Label as CoreLabel
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
@@ -18,6 +19,8 @@ from kiosk.words import wording as words
 
 # Text refreshes at this rate; the plot takes every poll.
 TEXT_EVERY_S = 0.25
+# A calibration question left unanswered is withdrawn: the sled may have moved since it was asked.
+QUESTION_KEPT_S = 20.0
 
 
 READINGS = ("raw", "mm", "lumbar", "pelvis", "rate", "received", "stale", "counts", "broker", "calibration",
@@ -39,14 +42,34 @@ class MaintenanceScreen(Screen):
     result = StringProperty("")
     result_ok = BooleanProperty(True)
     busy = BooleanProperty(False)
+    # The end of the sled's travel a question is asked about ("zero", "full"), until confirmed or cancelled.
+    asking = StringProperty("")
+    asking_anyway = BooleanProperty(False)  # the sled is far from that end: confirming says so on purpose
+    can_undo = BooleanProperty(False)
 
     def on_kv_post(self, _base) -> None:
         self.faults: deque[str] = deque(maxlen=4)
         self._next_text = 0.0
         self._plotted = -1  # `sensor.received` when the plot last took a point
+        self._withdraw = Clock.create_trigger(lambda _dt: self.cancel(), QUESTION_KEPT_S)
+        # Held here: `ids` are weak, and a button out of the row would be collected.
+        self._undo_row = (self.ids.undo.__self__,)
+        self._question_row = (self.ids.cancel.__self__, self.ids.confirm.__self__)
+        self.on_asking(self, self.asking)
+
+    def on_asking(self, _screen, asking: str) -> None:
+        """Undo, or Cancel and the confirmation: only the buttons that mean something now are in the row."""
+        if not hasattr(self, "_undo_row"):
+            return
+        row = self.ids.question
+        row.clear_widgets()
+        for button in self._question_row if asking else self._undo_row:
+            row.add_widget(button)
 
     def on_pre_enter(self, *_args) -> None:
         self.result = ""
+        self._withdraw.cancel()
+        self.asking, self.asking_anyway = "", False
         self._refresh_text()
 
     def note_fault(self, fault: SensorFault) -> None:
@@ -89,23 +112,81 @@ class MaintenanceScreen(Screen):
             "config": shown.config_version,
             # The same figure telemetry and the diagnostics reply carry: frames drawn a second.
             "fps": "-" if shown.fps is None else f"{shown.fps:.0f} frames/s drawn",
-            "faults": "\n".join(self.faults) or "no sensor faults",
+            "faults": self._faults_that_fit(),
             "log": "\n".join(shown.log_lines) or "no warnings logged",
         }
+        self.can_undo = shown.calibration_undo
         self.scale = [f"{shown.geometry.travel_mm * k / SCALE_STEPS:.0f}" for k in range(SCALE_STEPS + 1)]
 
+    def _faults_that_fit(self) -> str:
+        """The newest faults that fit their box whole: a fault cut at the bottom ("...cues within a rep") at
+        1024x600 said less than none. Measured with the label's own font and width."""
+        if not self.faults:
+            return "no sensor faults"
+        label = self.ids.faults
+        lines = list(self.faults)
+        measure = CoreLabel(text="", font_size=label.font_size, text_size=(label.width, None),
+                            font_name=label.font_name, halign=label.halign)
+        while len(lines) > 1:
+            measure.text = "\n".join(lines)
+            measure.refresh()
+            if measure.content_height <= label.height:
+                break
+            lines.pop()  # the oldest goes first
+        return "\n".join(lines)
+
     def self_test(self) -> None:
-        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw."""
-        self._run(lambda kiosk: words.self_test_text(kiosk.diagnostics()))
+        """The same self-test as the `diagnostics` command: the checks that fail, and what the camera saw.
+
+        Shown in red when a check failed: "Self-test failed" in green read as a pass.
+        """
+        def work(kiosk):
+            report = kiosk.diagnostics()
+            return words.self_test_text(report), all(report.checks.model_dump().values())
+        self._run(work)
 
     def calibrate(self, step: str) -> None:
-        def work(kiosk):
-            kiosk.calibrate(step)
+        """A pad check is done at once; an end of the sled's travel is asked about first."""
+        if step in ("lumbar", "pelvis"):
+            self._run(lambda kiosk: (kiosk.maintenance.calibrate(step), words.CALIBRATION_DONE[step])[1])
+            return
+        self._run(lambda kiosk: kiosk.maintenance.check_calibration(step), then=self._ask)
+
+    def _ask(self, check) -> str:
+        self.asking, self.asking_anyway = check.end, not check.plausible
+        self._withdraw()
+        return check.question
+
+    def confirm(self) -> None:
+        """The technician confirmed the question: the core checks the sled again and sets that end."""
+        step, anyway = self.asking, self.asking_anyway
+        if not step:
+            return
+        self._withdraw.cancel()
+        self.asking, self.asking_anyway = "", False
+
+        def work(kiosk) -> str:
+            calibration = kiosk.maintenance.calibrate(step, anyway=anyway)
+            if step == "zero" and not calibration.complete:
+                return words.ZERO_SET_FULL_NEEDED
             return words.CALIBRATION_DONE[step]
         self._run(work)
 
-    def _run(self, work) -> None:
-        """Do a blocking step on a worker thread; only its result comes back to the Kivy thread."""
+    def cancel(self) -> None:
+        if self.asking:
+            self._withdraw.cancel()
+            self.asking, self.asking_anyway = "", False
+            self.result, self.result_ok = words.CALIBRATION_CANCELLED, True
+
+    def undo(self) -> None:
+        self.cancel()
+        self._run(lambda kiosk: (kiosk.maintenance.undo_calibration(), words.CALIBRATION_UNDONE)[1])
+
+    def _run(self, work, then=None) -> None:
+        """Do a blocking step on a worker thread; only its result comes back to the Kivy thread.
+
+        `then(result)`, if given, turns the result into the text shown, on the Kivy thread.
+        """
         if self.busy:
             return
         kiosk = App.get_running_app().kiosk
@@ -113,10 +194,12 @@ class MaintenanceScreen(Screen):
 
         def worker() -> None:
             try:
-                text, ok = work(kiosk), True
+                found, ok = work(kiosk), True
+                if isinstance(found, tuple):  # (text, whether it is good news)
+                    found, ok = found
             except (ValueError, TimeoutError) as exc:
-                text, ok = str(exc), False
-            Clock.schedule_once(lambda _dt: self._done(text, ok), 0)
+                found, ok = str(exc), False
+            Clock.schedule_once(lambda _dt: self._done(then(found) if ok and then else found, ok), 0)
 
         threading.Thread(target=worker, name="maintenance-step", daemon=True).start()
 

@@ -28,6 +28,7 @@ class SummaryScreen(Screen):
     final = BooleanProperty(False)
     no_more_sets = BooleanProperty(False)
     advice_title = StringProperty("Next time")
+    bars_title = StringProperty(words.BARS_SET)
 
     def reset(self) -> None:
         self.title = self.stats = self.advice = ""
@@ -46,6 +47,7 @@ class SummaryScreen(Screen):
             self.title = words.set_title(set_end)
         self.stats = "" if set_end is None else "\n".join(words.set_stats(set_end, reps))
         self._advice(words.pain_advice(pain) if pain is not None else words.next_time(set_end, cues))
+        self.bars_title = words.BARS_SET
         self._bars([r.depth_mm for r in reps])
 
     def show_session(self, end: SessionEnd, last: SetRecord | None, pain: str | None = None,
@@ -62,7 +64,10 @@ class SummaryScreen(Screen):
             advice = words.session_advice([(s.end, s.cues) for s in sets]) if sets else []
         # Leaving the machine is when a stiff back shows: the stretch tip fits here.
         self._advice([*advice, words.STANDING_UP_TIP])
-        self._bars([r.depth_mm for r in last.reps] if last is not None else [])
+        # Every rep of the session, set after set: the last set's alone, under this title, hid the others.
+        reps = [r.depth_mm for s in sets for r in s.reps] or ([r.depth_mm for r in last.reps] if last else [])
+        self.bars_title = words.BARS_SESSION if len({s.end.set_number for s in sets}) > 1 else words.BARS_SET
+        self._bars(reps)
 
     def _bars(self, depths: list[float]) -> None:
         self.has_bars = bool(depths)
