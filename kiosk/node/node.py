@@ -1,0 +1,191 @@
+"""The node: samples the sled and the pads on a steady beat and says what it measured on `R/sensor/*`.
+
+One thread, one loop: each beat reads the pads (a lift-off is an event at QoS 1, queued while the broker
+is away), then the sled (a depth sample at QoS 0 with the next `seq` and the node's own timestamp). A sled
+sensor that cannot give a true reading makes a `fault` in the retained status and no sample at all: a
+kiosk then sees the stream stop and says so, which is safer than cues from a made-up depth.
+"""
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from kiosk.contract.sensor import DepthSample, LiftoffEvent
+from kiosk.mqtt.sensor_link import SensorLink
+from kiosk.node.clock import NodeClock
+from kiosk.node.faults import HardwareFault
+from kiosk.node.pads import Pad
+
+log = logging.getLogger(__name__)
+
+# The measured rate is counted over windows this long; the status says it again when it moves by more
+# than RATE_CHANGE (a fraction) for RATE_WINDOWS windows running. Every new `ready` makes a kiosk ready
+# for a restarted stream, so it is not said for every wobble.
+RATE_WINDOW_S = 1.0
+RATE_CHANGE = 0.1
+RATE_WINDOWS = 3
+# A faulted sensor is tried again this often.
+RECOVER_EVERY_S = 1.0
+
+
+class SledSensor(Protocol):
+    """Where the sled is, in mm of travel from full extension, from the node's own calibration."""
+
+    def read(self) -> float | None:
+        """The travel now, None when no new reading is ready this beat; `HardwareFault` when it cannot tell."""
+
+    def recover(self) -> None:
+        """Try to get going again after a fault; `HardwareFault` if still not."""
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class NodeStats:
+    """What the node has done, for its log, the benchmark and the tests."""
+
+    beats: int = 0
+    samples: int = 0
+    events: int = 0
+    faults: int = 0
+    late_beats: int = 0  # beats the loop skipped because it fell more than a beat behind (a stall)
+    sample_ts: list[float] = field(default_factory=list)  # kept only when `keep_ts` is on (the benchmark)
+
+
+class SensorNode:
+    """The reference node: a sled sensor, the pads, and the link they are told through."""
+
+    def __init__(self, sled: SledSensor, pads: list[Pad], link: SensorLink, rate_hz: float,
+                 clock: NodeClock | None = None, mono: Callable[[], float] = time.monotonic) -> None:
+        self.sled = sled
+        self.pads = pads
+        self.link = link
+        self.rate_hz = rate_hz
+        self.clock = clock or NodeClock()
+        self.stats = NodeStats()
+        self.keep_ts = False
+        self.fault: str | None = None
+        self.measured_hz = 0.0
+        # Called once a window (about a second) from the loop: the service watchdog's proof of life.
+        self.on_window: Callable[[], None] | None = None
+        self._mono = mono
+        self._depth_seq = 0
+        self._event_seq = 0
+        self._announced: tuple[float, str | None] | None = None  # (rate, fault) the status last said
+        self._off_rate_windows = 0
+        self._window_start = mono()
+        self._window_samples = 0
+        self._next_recover = 0.0
+        self._lock = threading.Lock()
+        link.on_connect(self._reannounce)
+
+    def step(self, now: float) -> None:
+        """One beat at monotonic time `now`: pads first (a lift-off never waits on the sled), then the sled."""
+        self.stats.beats += 1
+        for pad in self.pads:
+            change = pad.poll(now)
+            if change is not None:
+                self._liftoff(change.zone, change.lifted, change.at)
+        self._sample(now)
+        if now - self._window_start >= RATE_WINDOW_S:
+            self._close_window(now)
+
+    def run(self, stop: threading.Event) -> None:
+        """Beat at `rate_hz` until `stop` is set; beats are kept on a fixed grid so the rate does not drift."""
+        period = 1.0 / self.rate_hz
+        due = self._mono()
+        while not stop.is_set():
+            self.step(self._mono())
+            due += period
+            delay = due - self._mono()
+            if delay < -period:
+                # More than a beat behind (the Pi stalled): start a new grid rather than burst to catch up.
+                self.stats.late_beats += 1
+                due = self._mono()
+            elif delay > 0 and stop.wait(delay):
+                break
+
+    def close(self) -> None:
+        self.link.close(self.measured_hz)
+        self.sled.close()
+        for pad in self.pads:
+            pad.close()
+
+    def _liftoff(self, zone: str, lifted: bool, at: float) -> None:
+        event = LiftoffEvent(seq=self._event_seq, ts=round(self.clock.ts(at), 4), type="liftoff",
+                             zone="lumbar" if zone == "lumbar" else "pelvis", state="start" if lifted else "end")
+        self._event_seq += 1
+        self.stats.events += 1
+        self.link.event(event)
+        log.info("%s lift-off %s", zone, event.state)
+
+    def _sample(self, now: float) -> None:
+        if self.fault is not None:
+            if now < self._next_recover:
+                return
+            self._next_recover = now + RECOVER_EVERY_S
+            try:
+                self.sled.recover()
+            except HardwareFault as exc:
+                self._set_fault(str(exc))
+                return
+        try:
+            mm = self.sled.read()
+        except HardwareFault as exc:
+            self._next_recover = now + RECOVER_EVERY_S
+            self._set_fault(str(exc))
+            return
+        if self.fault is not None:
+            log.warning("sled sensor back: %s is over", self.fault)
+            self._set_fault(None)
+        if mm is None:
+            return
+        ts = self.clock.ts(now)
+        self.link.depth(DepthSample(seq=self._depth_seq, ts=round(ts, 4), mm=round(mm, 1)))
+        self._depth_seq += 1
+        self._window_samples += 1
+        self.stats.samples += 1
+        if self.keep_ts:
+            self.stats.sample_ts.append(ts)
+
+    def _set_fault(self, fault: str | None) -> None:
+        if fault == self.fault:
+            return
+        if fault is not None:
+            self.stats.faults += 1
+            log.error("sled sensor fault: %s", fault)
+        self.fault = fault
+        self._announce()
+
+    def _close_window(self, now: float) -> None:
+        self.measured_hz = self._window_samples / (now - self._window_start)
+        self._window_start, self._window_samples = now, 0
+        self.clock.check()
+        if self.on_window is not None:
+            self.on_window()
+        announced = self._announced
+        if announced is None:
+            self._announce()
+            return
+        off = abs(self.measured_hz - announced[0]) > RATE_CHANGE * max(announced[0], self.rate_hz)
+        self._off_rate_windows = self._off_rate_windows + 1 if off and self.fault is None else 0
+        if self._off_rate_windows >= RATE_WINDOWS:
+            self._off_rate_windows = 0
+            self._announce()
+
+    def _announce(self) -> None:
+        """Say `ready` with the measured rate and any fault; from the loop, or from paho's thread on connect."""
+        with self._lock:
+            rate = 0.0 if self.fault else self.measured_hz
+            self._announced = (rate, self.fault)
+            if self.link.connected:
+                self.link.announce("ready", rate, self.fault)
+
+    def _reannounce(self) -> None:
+        # A broker that restarted has forgotten the retained status; before the first window there is no
+        # measured rate yet, and the window's end will say it.
+        if self._announced is not None:
+            self._announce()

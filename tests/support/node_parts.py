@@ -1,0 +1,184 @@
+"""The node's parts as a test drives them: an encoder's wire, pad switches that bounce, a VL53L1X on a fake bus.
+
+Pins are gpiozero's mock pins (the node reads them through its real `RotaryEncoder` and `Button`); the
+VL53L1X is a register map behind the bus methods Adafruit's driver calls, so the real driver runs.
+"""
+
+import errno
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from gpiozero.pins.mock import MockFactory
+
+from kiosk.sim.motion import SledPath
+
+# A tape switch's contacts chatter for a few ms when they open or close: these gaps (s) between edges.
+BOUNCE_GAPS_S = (0.0015, 0.002, 0.001, 0.003, 0.0025)
+
+
+class EncoderWire:
+    """A draw-wire encoder's A and B outputs: pulled out (the sled coming down) it turns clockwise."""
+
+    def __init__(self, factory: MockFactory, pin_a: int, pin_b: int, counts_per_mm: float):
+        self.a, self.b = factory.pin(pin_a), factory.pin(pin_b)
+        self.counts_per_mm = counts_per_mm
+        self.steps = 0
+
+    def move_to(self, mm: float) -> None:
+        target = round(mm * self.counts_per_mm)
+        while self.steps < target:
+            self._cycle(self.a, self.b)
+            self.steps += 1
+        while self.steps > target:
+            self._cycle(self.b, self.a)
+            self.steps -= 1
+
+    @staticmethod
+    def _cycle(lead, follow) -> None:
+        # One full quadrature cycle: the leading channel falls first and rises first.
+        lead.drive_low()
+        follow.drive_low()
+        lead.drive_high()
+        follow.drive_high()
+
+
+class PadSwitchPin:
+    """A pad's switch to ground (the node's pull-up reads it high while open): closed while someone rests on it."""
+
+    def __init__(self, factory: MockFactory, pin: int, pressed: bool = True):
+        self.pin = factory.pin(pin)
+        self.lifted = not pressed
+        self.edges = 0
+        self._set(pressed)
+
+    def _set(self, pressed: bool) -> None:
+        if pressed:
+            self.pin.drive_low()
+        else:
+            self.pin.drive_high()
+        self.edges += 1
+
+    def change(self, lifted: bool, bounce: bool = True) -> None:
+        """Open (lifted) or close the switch; with `bounce` the contacts chatter first, paced in real time."""
+        if lifted == self.lifted:
+            return
+        self.lifted = lifted
+        if bounce:
+            level = lifted
+            for gap in BOUNCE_GAPS_S:
+                self._set(not level)
+                level = not level
+                _pause(gap)
+        self._set(not lifted)
+
+
+def _pause(seconds: float) -> None:
+    # Plays contact chatter at its own pace: a stimulus with a timescale, not a wait for a result.
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+
+
+@dataclass(frozen=True)
+class PadRule:
+    """The lumbar pad lifts as the sled passes `lifts_mm` going down and settles back above `back_mm`."""
+
+    lifts_mm: float
+    back_mm: float
+
+
+def play(path: SledPath, wire: EncoderWire, step_s: float = 0.004, lumbar: PadSwitchPin | None = None,
+         rule: PadRule | None = None, stop: threading.Event | None = None,
+         on_step: Callable[[float, float], None] | None = None) -> None:
+    """Move the wire (and the lumbar switch by `rule`) along `path` in real time, as the member would."""
+    stop = stop or threading.Event()
+    start, elapsed = time.monotonic(), 0.0
+    while elapsed <= path.end - path.start and not stop.is_set():
+        mm = path.at(path.start + elapsed)
+        wire.move_to(mm)
+        if lumbar is not None and rule is not None:
+            if not lumbar.lifted and mm > rule.lifts_mm:
+                lumbar.change(True)
+            elif lumbar.lifted and mm < rule.back_mm:
+                lumbar.change(False)
+        if on_step is not None:
+            on_step(elapsed, mm)
+        # The member moves on a real clock because the node samples on one.
+        stop.wait(step_s)
+        elapsed = time.monotonic() - start
+    wire.move_to(path.mm)
+
+
+# Registers of the VL53L1X that Adafruit's driver reads (the rest it only writes).
+MODEL_ID = 0x010F
+GPIO_HV_MUX_CTRL = 0x0030
+GPIO_TIO_HV_STATUS = 0x0031
+PHASECAL_TIMEOUT = 0x004B
+RANGE_STATUS = 0x0089
+RANGE_MM = 0x0096
+RANGE_VALID = 0x09
+
+
+class FakeVl53l1xBus:
+    """An I2C bus with one VL53L1X on it, at the driver's boundary: `try_lock`, `writeto`, `readfrom_into`.
+
+    Writes of two bytes set the register pointer; longer writes store bytes from there on. A new range is
+    ready each time the driver asks (as with a short timing budget); `distance_mm` is what it measures.
+    `answering = False` makes every transfer fail as Linux reports a device that does not acknowledge.
+    """
+
+    def __init__(self, address: int = 0x29, distance_mm: float = 150.0):
+        self.address = address
+        self.distance_mm = distance_mm
+        self.answering = True
+        self.transfers = 0
+        self._regs = bytearray(0x0200)
+        self._regs[MODEL_ID:MODEL_ID + 3] = bytes([0xEA, 0xCC, 0x10])
+        self._pointer = 0
+        self._lock = threading.Lock()
+
+    def try_lock(self) -> bool:
+        return self._lock.acquire(blocking=False)
+
+    def unlock(self) -> None:
+        self._lock.release()
+
+    def _check(self, address: int) -> None:
+        self.transfers += 1
+        if not self.answering or address != self.address:
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+
+    def writeto(self, address: int, buffer: bytes, *, start: int = 0, end: int | None = None) -> None:
+        self._check(address)
+        data = bytes(buffer[start:end])
+        if len(data) < 2:
+            return  # the driver's probe: an empty write the device acknowledges
+        self._pointer = struct.unpack(">H", data[:2])[0]
+        payload = data[2:]
+        self._regs[self._pointer:self._pointer + len(payload)] = payload
+
+    def readfrom_into(self, address: int, buffer: bytearray, *, start: int = 0, end: int | None = None) -> None:
+        self._check(address)
+        end = len(buffer) if end is None else end
+        self._refresh()
+        for i in range(start, end):
+            buffer[i] = self._regs[self._pointer + i - start]
+
+    def _refresh(self) -> None:
+        # Interrupt polarity bit 4 of GPIO_HV_MUX_CTRL clear: "ready" reads as bit 0 of the status set.
+        self._regs[GPIO_TIO_HV_STATUS] = 0x01
+        self._regs[RANGE_STATUS] = RANGE_VALID
+        self._regs[RANGE_MM:RANGE_MM + 2] = struct.pack(">H", max(0, round(self.distance_mm)))
+
+
+@contextmanager
+def mock_pins() -> Iterator[MockFactory]:
+    factory = MockFactory()
+    try:
+        yield factory
+    finally:
+        factory.close()
