@@ -10,8 +10,9 @@ import logging
 import signal
 import sys
 import threading
+import warnings
 
-from gpiozero import GPIOZeroError
+from gpiozero import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
 from kiosk.node.faults import HardwareFault
 from kiosk.node.parts import FIRMWARE, build_node
@@ -39,8 +40,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"legpress-node: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+    # gpiozero warns once per pin library it cannot load before it gives up or settles; the one line
+    # below says what matters.
+    warnings.simplefilter("ignore", PinFactoryFallback)
     try:
         node = build_node(settings)
+    except BadPinFactory as exc:
+        print(f"legpress-node: no GPIO on this machine ({exc}); on a Raspberry Pi install the 'pi' extra "
+              "(lgpio), elsewhere GPIOZERO_PIN_FACTORY=mock", file=sys.stderr)
+        return 2
     except (HardwareFault, GPIOZeroError, ValueError) as exc:
         print(f"legpress-node: {exc}", file=sys.stderr)
         return 2

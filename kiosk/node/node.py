@@ -155,7 +155,7 @@ class SensorNode:
         if fault == self.fault:
             return
         if fault is not None:
-            self.stats.faults += 1
+            self.stats.faults += self.fault is None
             log.error("sled sensor fault: %s", fault)
         self.fault = fault
         self._announce()

@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -71,6 +71,17 @@ class TofSled(_Part):
         return self
 
 
+def _sled_kind(value: Any) -> str:
+    # A sled table without `kind` is the encoder, the default part, so `[sled] counts_per_mm = 2` works.
+    kind = value.get("kind", "encoder") if isinstance(value, dict) else getattr(value, "kind", None)
+    return str(kind)
+
+
+SledPart = Annotated[Annotated[EncoderSled, Tag("encoder")] | Annotated[TofSled, Tag("tof")],
+                     Discriminator(_sled_kind, custom_error_type="sled_kind",
+                                   custom_error_message="kind must be 'encoder' or 'tof'")]
+
+
 class PadSwitch(_Part):
     """A tape switch or pressure mat under a pad, closed (to ground) while the member rests on it."""
 
@@ -95,7 +106,7 @@ class NodeSettings(BaseSettings):
     client_id: str | None = Field(None, max_length=64, description="default sensor-<machine>")
     rate_hz: float = Field(50.0, ge=20, le=100, title="Depth rate",
                            description="depth samples per second; the kiosk's cues need at least 20")
-    sled: EncoderSled | TofSled = Field(EncoderSled(), discriminator="kind")
+    sled: SledPart = Field(EncoderSled(), description="the sled sensor: a draw-wire encoder or a VL53L1X")
     lumbar: PadSwitch = Field(PadSwitch(pin=17), description="the back pad's switch (lower back)")
     pelvis: PadSwitch = Field(PadSwitch(pin=27), description="the seat's switch (hips)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

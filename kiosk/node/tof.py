@@ -45,14 +45,20 @@ class TofSledSensor:
         where = f"VL53L1X at I2C address {self.settings.address:#04x}"
         try:
             driver = importlib.import_module("adafruit_vl53l1x")
-            sensor = driver.VL53L1X(self._open_bus(), address=self.settings.address)
+        except ImportError as exc:
+            raise HardwareFault(f"no {where}: its driver is not installed ({exc.name})") from None
+        try:
+            bus = self._open_bus()
+        except (ImportError, NotImplementedError, RuntimeError, OSError) as exc:
+            # Blinka cannot tell this board (not a Pi) or the bus is switched off (raspi-config, I2C).
+            raise HardwareFault(f"no {where}: no I2C bus on the header ({type(exc).__name__}: {exc})") from None
+        try:
+            sensor = driver.VL53L1X(bus, address=self.settings.address)
             sensor.distance_mode = SHORT_RANGE
             sensor.timing_budget = self.settings.timing_budget_ms
             sensor.start_ranging()
-        except ImportError as exc:
-            raise HardwareFault(f"no {where}: its driver is not installed ({exc.name})") from None
-        except (OSError, ValueError, RuntimeError, NotImplementedError) as exc:
-            # OSError: nothing acknowledges the address; RuntimeError: wrong chip; NotImplementedError: no bus.
+        except (OSError, ValueError, RuntimeError) as exc:
+            # ValueError: nothing acknowledges the address; RuntimeError: another chip answers there.
             raise HardwareFault(f"no {where}: {type(exc).__name__}: {exc}") from None
         self._sensor = sensor
         self._last_range = self._mono()

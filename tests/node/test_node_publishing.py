@@ -1,0 +1,144 @@
+"""The node on mock pins against a real mosquitto: what it says on `R/sensor/*`, and when it says nothing."""
+
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.contract.base import decode
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
+from kiosk.contract.topics import MachineTopics
+from kiosk.dev.broker import DEV_CONF, Broker, Recording
+from tests.support.helpers import eventually
+from tests.support.node_parts import EncoderWire, FakeVl53l1xBus, PadSwitchPin, mock_pins
+from tests.support.running_node import running_node
+
+TOPICS = MachineTopics("testgym", "lp1")
+TOF = {"sled": {"kind": "tof", "extended_mm": 120.0, "bottom_mm": 620.0}}
+
+
+def depth_of(collector) -> list[DepthSample]:
+    return [decode(DepthSample, m.payload) for m in list(collector.messages) if m.topic == TOPICS.sensor_depth]
+
+
+def statuses(collector) -> list[SensorStatus]:
+    return [decode(SensorStatus, m.payload) for m in list(collector.messages) if m.topic == TOPICS.sensor_status]
+
+
+def test_encoder_travel_goes_out_as_depth_with_seq_and_rising_timestamps(broker, collect) -> None:
+    sensor = collect(f"{TOPICS.root}/sensor/#")
+    with mock_pins() as pins, running_node(broker.url, pins, sled={"counts_per_mm": 2.0}) as node:
+        wire = EncoderWire(pins, 23, 24, counts_per_mm=2.0)
+        wire.move_to(180.0)
+        eventually(lambda: any(s.mm == 180.0 for s in depth_of(sensor)), what="a sample at 180 mm")
+        wire.move_to(42.5)
+        eventually(lambda: any(s.mm == 42.5 for s in depth_of(sensor)), what="a sample at 42.5 mm")
+        ready = decode(SensorStatus, sensor.wait_for(lambda m: m.topic == TOPICS.sensor_status).payload)
+    samples = depth_of(sensor)
+    assert [s.seq for s in samples] == list(range(len(samples)))
+    assert all(b.ts > a.ts for a, b in zip(samples, samples[1:], strict=False))
+    assert ready.state == "ready" and ready.fw.startswith("legpress-node") and ready.fault is None
+    # Measured over the node's first second, not the configured rate copied out.
+    assert 45 <= ready.rate_hz <= 55
+    assert node.stats.faults == 0
+    assert statuses(sensor)[-1].state == "disconnected"
+
+
+def test_wire_out_of_range_is_a_fault_and_no_depth(broker, collect) -> None:
+    sensor = collect(f"{TOPICS.root}/sensor/#")
+    with mock_pins() as pins, running_node(broker.url, pins, sled={"counts_per_mm": 1.0, "travel_mm": 600}):
+        wire = EncoderWire(pins, 23, 24, counts_per_mm=1.0)
+        wire.move_to(100)
+        eventually(lambda: depth_of(sensor), what="depth")
+        wire.move_to(900)  # the wire ran off its drum
+        faulted = sensor.wait_for(lambda m: m.topic == TOPICS.sensor_status
+                                  and decode(SensorStatus, m.payload).fault is not None)
+        assert "wire out of range" in decode(SensorStatus, faulted.payload).fault
+        assert all(s.mm <= 600 for s in depth_of(sensor))
+        wire.move_to(300)
+        sensor.wait_for(lambda m: m.topic == TOPICS.sensor_depth and decode(DepthSample, m.payload).mm == 300)
+
+
+def test_tof_sensor_that_stops_answering_gives_a_fault_status_and_no_samples(broker, collect) -> None:
+    sensor = collect(f"{TOPICS.root}/sensor/#")
+    bus = FakeVl53l1xBus(distance_mm=370.0)
+    with mock_pins() as pins, running_node(broker.url, pins, bus=bus, **TOF) as node:
+        sensor.wait_for(lambda m: m.topic == TOPICS.sensor_depth and decode(DepthSample, m.payload).mm == 250.0)
+        bus.answering = False
+        faulted = sensor.wait_for(lambda m: m.topic == TOPICS.sensor_status
+                                  and decode(SensorStatus, m.payload).fault is not None)
+        status = decode(SensorStatus, faulted.payload)
+        assert "stopped answering" in status.fault and "Remote I/O error" in status.fault
+        assert status.state == "ready" and status.rate_hz == 0
+        silent_from = len(depth_of(sensor))
+        # The node keeps trying to reopen the sensor: wait for two tries, then no sample came in between.
+        tries = bus.transfers
+        eventually(lambda: bus.transfers >= tries + 2, what="two reopening tries")
+        assert len(depth_of(sensor)) == silent_from
+        bus.answering = True
+        bus.distance_mm = 420.0
+        sensor.wait_for(lambda m: m.topic == TOPICS.sensor_depth and decode(DepthSample, m.payload).mm == 300.0)
+        sensor.wait_for(lambda m: m.topic == TOPICS.sensor_status and m is not faulted
+                        and decode(SensorStatus, m.payload).fault is None
+                        and decode(SensorStatus, m.payload).ts > status.ts)
+        assert node.stats.faults == 1
+    seqs = [s.seq for s in depth_of(sensor)]
+    assert seqs == list(range(len(seqs)))  # no gap: nothing was numbered and not sent
+
+
+class KeptSession(Recording[bytes]):
+    """A subscriber whose session the broker keeps, as the kiosk's is: it misses nothing while the broker is away."""
+
+    def __init__(self, broker: Broker, topic_filter: str):
+        super().__init__(topic_filter)
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="kept-listener",
+                                   protocol=MQTTProtocolVersion.MQTTv5)
+        self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
+        self._client.on_message = lambda _c, _u, msg: self.add(bytes(msg.payload))
+        self._client.reconnect_delay_set(0.1, 0.5)
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = 3600
+        self._client.connect(broker.host, broker.port, clean_start=False, properties=props)
+        self._client.loop_start()
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+
+@pytest.fixture
+def keeping_broker(tmp_path: Path):
+    """A broker that keeps sessions across its own restart (persistence on), as a kiosk's broker does."""
+    store = tmp_path / "store"
+    store.mkdir()
+    conf = tmp_path / "keeping.conf"
+    conf.write_text(DEV_CONF.read_text().replace("persistence false",
+                                                 f"persistence true\npersistence_location {store}/"))
+    broker = Broker(conf=conf).start()
+    yield broker
+    broker.close()
+
+
+def test_liftoffs_made_while_the_broker_restarts_are_all_delivered_in_order(keeping_broker) -> None:
+    events = KeptSession(keeping_broker, TOPICS.sensor_event)
+    try:
+        with mock_pins() as pins, running_node(keeping_broker.url, pins) as node:
+            lumbar = PadSwitchPin(pins, 17, pressed=True)
+            events.wait_for(lambda p: decode(LiftoffEvent, p).state == "end")  # the member sat down
+            keeping_broker.stop()
+            eventually(lambda: not node.link.connected, what="the node noticing the broker is gone")
+            for lifted in (True, False, True, False):
+                lumbar.change(lifted)
+                eventually(lambda n=node.stats.events: node.stats.events == n + 1, what="the lift-off noticed")
+            keeping_broker.start()
+            eventually(lambda: len(events.items) == 5, timeout=20, what="every lift-off after the restart")
+            assert node.link.connected
+    finally:
+        events.close()
+    received = [decode(LiftoffEvent, p) for p in events.items]
+    assert [e.seq for e in received] == [0, 1, 2, 3, 4]
+    assert [e.state for e in received] == ["end", "start", "end", "start", "end"]
+    assert {e.zone for e in received} == {"lumbar"}
