@@ -21,7 +21,7 @@ from kiosk.node.pads import Pad
 
 log = logging.getLogger(__name__)
 
-# The measured rate is counted over windows this long; the status says it again when it moves by more
+# The measured rate (readings the sled sensor gave, sent or not) is counted over windows this long; the status says it again when it moves by more
 # than RATE_CHANGE (a fraction) for RATE_WINDOWS windows running. Every new `ready` makes a kiosk ready
 # for a restarted stream, so it is not said for every wobble.
 RATE_WINDOW_S = 1.0
@@ -143,10 +143,14 @@ class SensorNode:
             self._set_fault(None)
         if mm is None:
             return
+        self._window_samples += 1
+        if self._announced is None:
+            # The first window only measures: a kiosk takes `ready` followed by a `seq` near 0 as a
+            # restarted node, so `ready` (with the rate it measured) must come before the first sample.
+            return
         ts = self.clock.ts(now)
         self.link.depth(DepthSample(seq=self._depth_seq, ts=round(ts, 4), mm=round(mm, 1)))
         self._depth_seq += 1
-        self._window_samples += 1
         self.stats.samples += 1
         if self.keep_ts:
             self.stats.sample_ts.append(ts)
