@@ -21,9 +21,9 @@ from kiosk.node.pads import Pad
 
 log = logging.getLogger(__name__)
 
-# The measured rate (readings the sled sensor gave, sent or not) is counted over windows this long; the status says it again when it moves by more
-# than RATE_CHANGE (a fraction) for RATE_WINDOWS windows running. Every new `ready` makes a kiosk ready
-# for a restarted stream, so it is not said for every wobble.
+# The measured rate (readings the sled sensor gave, sent or not) is counted over windows this long; the
+# status says it again when it moves by more than RATE_CHANGE (a fraction) for RATE_WINDOWS windows
+# running. Every new `ready` makes a kiosk ready for a restarted stream, so it is not said for every wobble.
 RATE_WINDOW_S = 1.0
 RATE_CHANGE = 0.1
 RATE_WINDOWS = 3
