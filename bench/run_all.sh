@@ -15,5 +15,7 @@ echo "bench: MQTT latency and ingest done"
 echo "bench: recorder done"
 .venv/bin/python bench/bench_startup.py --write "$doc" > /dev/null
 echo "bench: start-up done"
+.venv/bin/python bench/bench_node.py --write "$doc" > /dev/null
+echo "bench: sensor node done"
 xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python bench/bench_ui.py --write "$doc" > /dev/null
 echo "bench: UI done; results in $doc"
