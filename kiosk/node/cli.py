@@ -10,16 +10,21 @@ import logging
 import signal
 import sys
 import threading
+import time
 import warnings
 
 from gpiozero import BadPinFactory, GPIOZeroError, PinFactoryFallback
 
 from kiosk.node.faults import HardwareFault
+from kiosk.node.node import SensorNode
 from kiosk.node.parts import FIRMWARE, build_node
 from kiosk.node.settings import ENV_PREFIX, SettingsError, load_node_settings
 from kiosk.node.watchdog import ServiceNotifier
 
 log = logging.getLogger("legpress-node")
+
+# `--check` waits this long for a first range from a time-of-flight sensor.
+CHECK_WAIT_S = 1.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,6 +35,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="check the settings and open the parts, print what was found, and exit")
     parser.add_argument("--version", action="version", version=FIRMWARE)
     return parser.parse_args(argv)
+
+
+def check(node: SensorNode) -> int:
+    """One reading of every part, for the technician wiring it up (and the distances to calibrate a ToF)."""
+    deadline = time.monotonic() + CHECK_WAIT_S
+    try:
+        travel = node.sled.read()
+        while travel is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the sensor's next range is due within its timing budget
+            travel = node.sled.read()
+    except HardwareFault as exc:
+        print(f"legpress-node: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        node.sled.close()
+    distance = getattr(node.sled, "last_distance_mm", None)
+    seen = f"{travel:.1f} mm" if travel is not None else "nothing yet"
+    raw = f" (sensor distance {distance:.0f} mm)" if distance is not None else ""
+    pads = ", ".join(f"{p.zone} {'lifted' if p.raw_lifted else 'pressed'}" for p in node.pads) or "none"
+    print(f"legpress-node: sled travel {seen}{raw}; pads: {pads}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"legpress-node: {exc}", file=sys.stderr)
         return 2
     if args.check:
-        first = node.sled.read()
-        print(f"legpress-node: {settings.sled.kind} sled reads {first} mm; pads: "
-              + (", ".join(f"{p.zone} {'lifted' if p.raw_lifted else 'pressed'}" for p in node.pads) or "none"))
-        node.sled.close()
-        return 0
+        return check(node)
     stop = threading.Event()
     # systemd stops us with SIGTERM; the node must still say `disconnected`.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

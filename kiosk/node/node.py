@@ -139,7 +139,7 @@ class SensorNode:
             self._set_fault(str(exc))
             return
         if self.fault is not None:
-            log.warning("sled sensor back: %s is over", self.fault)
+            log.warning("sled sensor back (it was: %s)", self.fault)
             self._set_fault(None)
         if mm is None:
             return

@@ -33,6 +33,7 @@ class TofSledSensor:
     def __init__(self, settings: TofSled, open_bus: Callable[[], Any] = header_i2c_bus,
                  mono: Callable[[], float] = time.monotonic) -> None:
         self.settings = settings
+        self.last_distance_mm: float | None = None  # the sensor's own reading, for calibrating by hand
         self.invalid = 0  # ranges the sensor itself flagged as not valid (no target, too much ambient light)
         self._open_bus = open_bus
         self._mono = mono
@@ -83,7 +84,7 @@ class TofSledSensor:
             self._check_silence(now)
             return None
         self._last_range = now
-        mm = float(cm) * 10.0
+        mm = self.last_distance_mm = float(cm) * 10.0
         s = self.settings
         travel = (mm - s.extended_mm) * self._direction
         span = abs(s.bottom_mm - s.extended_mm)

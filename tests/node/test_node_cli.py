@@ -77,7 +77,7 @@ def test_toml_file_with_variables_over_it(tmp_path: Path, monkeypatch) -> None:
 def test_check_opens_the_parts_and_says_what_it_found() -> None:
     result = run_node(node_env(), "--check")
     assert result.returncode == 0, result.stderr
-    assert "encoder sled reads 0.0 mm; pads: lumbar lifted, pelvis lifted" in result.stdout
+    assert "sled travel 0.0 mm; pads: lumbar lifted, pelvis lifted" in result.stdout
 
 
 def status_is(state: str):
