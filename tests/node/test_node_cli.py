@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -111,3 +112,24 @@ def test_killed_node_leaves_lost(broker, collect) -> None:
         proc.kill()
         proc.wait(10)
     assert decode(SensorStatus, status.wait_for(status_is("lost")).payload).fw.startswith("legpress-node")
+
+
+def test_node_tells_systemd_ready_then_alive_from_its_loop_then_stopping(broker, tmp_path) -> None:
+    notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    path = tmp_path / "notify"
+    notify.bind(str(path))
+    notify.settimeout(15)
+    proc = subprocess.Popen([sys.executable, "-m", "kiosk.node.cli"], env=node_env(broker.url, NOTIFY_SOCKET=str(path)),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        said = [notify.recv(256).decode() for _ in range(3)]
+        assert said == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        rest = []
+        while "STOPPING=1" not in rest:
+            rest.append(notify.recv(256).decode())
+    finally:
+        notify.close()
+        if proc.poll() is None:
+            proc.kill()
