@@ -1,4 +1,5 @@
-"""The node's parts as a test drives them: an encoder's wire, pad switches that bounce, a VL53L1X on a fake bus.
+"""The node's parts as a test drives them: an encoder's wire, pad switches that bounce (kiosk/dev/mock_parts.py,
+shared with the demo), a member's motion played into them, and a VL53L1X on a fake bus.
 
 Pins are gpiozero's mock pins (the node reads them through its real `RotaryEncoder` and `Button`); the
 VL53L1X is a register map behind the bus methods Adafruit's driver calls, so the real driver runs.
@@ -14,74 +15,10 @@ from dataclasses import dataclass
 
 from gpiozero.pins.mock import MockFactory
 
+from kiosk.dev.mock_parts import EncoderWire, PadSwitchPin
 from kiosk.sim.motion import SledPath
 
-# A tape switch's contacts chatter for a few ms when they open or close: these gaps (s) between edges.
-BOUNCE_GAPS_S = (0.0015, 0.002, 0.001, 0.003, 0.0025)
-
-
-class EncoderWire:
-    """A draw-wire encoder's A and B outputs: pulled out (the sled coming down) it turns clockwise."""
-
-    def __init__(self, factory: MockFactory, pin_a: int, pin_b: int, counts_per_mm: float):
-        self.a, self.b = factory.pin(pin_a), factory.pin(pin_b)
-        self.counts_per_mm = counts_per_mm
-        self.steps = 0
-
-    def move_to(self, mm: float) -> None:
-        target = round(mm * self.counts_per_mm)
-        while self.steps < target:
-            self._cycle(self.a, self.b)
-            self.steps += 1
-        while self.steps > target:
-            self._cycle(self.b, self.a)
-            self.steps -= 1
-
-    @staticmethod
-    def _cycle(lead, follow) -> None:
-        # One full quadrature cycle: the leading channel falls first and rises first.
-        lead.drive_low()
-        follow.drive_low()
-        lead.drive_high()
-        follow.drive_high()
-
-
-class PadSwitchPin:
-    """A pad's switch to ground (the node's pull-up reads it high while open): closed while someone rests on it."""
-
-    def __init__(self, factory: MockFactory, pin: int, pressed: bool = True):
-        self.pin = factory.pin(pin)
-        self.lifted = not pressed
-        self.edges = 0
-        self._set(pressed)
-
-    def _set(self, pressed: bool) -> None:
-        if pressed:
-            self.pin.drive_low()
-        else:
-            self.pin.drive_high()
-        self.edges += 1
-
-    def change(self, lifted: bool, bounce: bool = True) -> None:
-        """Open (lifted) or close the switch; with `bounce` the contacts chatter first, paced in real time."""
-        if lifted == self.lifted:
-            return
-        self.lifted = lifted
-        if bounce:
-            level = lifted
-            for gap in BOUNCE_GAPS_S:
-                self._set(not level)
-                level = not level
-                _pause(gap)
-        self._set(not lifted)
-
-
-def _pause(seconds: float) -> None:
-    # Plays contact chatter at its own pace: a stimulus with a timescale, not a wait for a result.
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        pass
-
+__all__ = ["EncoderWire", "FakeVl53l1xBus", "PadRule", "PadSwitchPin", "mock_pins", "play"]
 
 @dataclass(frozen=True)
 class PadRule:
