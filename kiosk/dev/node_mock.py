@@ -24,7 +24,7 @@ from kiosk.dev.mock_parts import EncoderWire, PadSwitchPin
 from kiosk.mqtt.connection import add_broker_options
 from kiosk.node.node import SensorNode
 from kiosk.node.parts import build_node
-from kiosk.node.settings import EncoderSled, SettingsError, load_node_settings
+from kiosk.node.settings import EncoderSled, PadSwitch, SettingsError, load_node_settings
 from kiosk.sim.traces import SCENARIOS, generate
 
 COUNTS_PER_MM = 2.0
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     assert isinstance(sled, EncoderSled)
     wire = EncoderWire(pins, sled.pin_a, sled.pin_b, COUNTS_PER_MM)
     pads = {zone: PadSwitchPin(pins, pad.pin, pressed=True)
-            for zone, pad in (("lumbar", settings.lumbar), ("pelvis", settings.pelvis)) if pad.pin is not None}
+            for zone, pad in (("lumbar", settings.lumbar), ("pelvis", settings.pelvis))
+            if isinstance(pad, PadSwitch) and pad.pin is not None}
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     node.link.connect()

@@ -17,7 +17,7 @@ from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.mqtt.sensor_link import SensorLink
 from kiosk.node.clock import NodeClock
 from kiosk.node.faults import HardwareFault
-from kiosk.node.pads import Pad
+from kiosk.node.pads import PadSensor
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ class NodeStats:
 class SensorNode:
     """The reference node: a sled sensor, the pads, and the link they are told through."""
 
-    def __init__(self, sled: SledSensor, pads: list[Pad], link: SensorLink, rate_hz: float,
+    def __init__(self, sled: SledSensor, pads: list[PadSensor], link: SensorLink, rate_hz: float,
                  clock: NodeClock | None = None, mono: Callable[[], float] = time.monotonic) -> None:
         self.sled = sled
         self.pads = pads
@@ -67,7 +67,8 @@ class SensorNode:
         self.clock = clock or NodeClock()
         self.stats = NodeStats()
         self.keep_ts = False
-        self.fault: str | None = None
+        # What cannot be measured now, by part ("sled", "lumbar", "pelvis"): the status says all of it.
+        self.faults: dict[str, str] = {}
         self.measured_hz = 0.0
         # Called once a window (about a second) from the loop: the service watchdog's proof of life.
         self.on_window: Callable[[], None] | None = None
@@ -78,7 +79,7 @@ class SensorNode:
         self._off_rate_windows = 0
         self._window_start = mono()
         self._window_samples = 0
-        self._next_recover = 0.0
+        self._next_try: dict[str, float] = {}  # when a faulted part is tried again
         self._lock = threading.Lock()
         link.on_connect(self._reannounce)
 
@@ -86,7 +87,15 @@ class SensorNode:
         """One beat at monotonic time `now`: pads first (a lift-off never waits on the sled), then the sled."""
         self.stats.beats += 1
         for pad in self.pads:
-            change = pad.poll(now)
+            if not self._due(pad.zone, now):
+                continue
+            try:
+                change = pad.poll(now)
+            except HardwareFault as exc:
+                # Nothing is known of this pad now, so nothing is said of it: the status carries the fault.
+                self._failed(pad.zone, str(exc), now)
+                continue
+            self._set_fault(pad.zone, None)
             if change is not None:
                 self._liftoff(change.zone, change.lifted, change.at)
         self._sample(now)
@@ -122,25 +131,30 @@ class SensorNode:
         self.link.event(event)
         log.info("%s lift-off %s", zone, event.state)
 
+    @property
+    def fault(self) -> str | None:
+        """Every fault now, in one line for the status; None when all is well."""
+        return "; ".join(f"{part}: {why}" for part, why in sorted(self.faults.items())) or None
+
+    def _due(self, part: str, now: float) -> bool:
+        """A healthy part is read every beat; a faulted one once per RECOVER_EVERY_S."""
+        return part not in self.faults or now >= self._next_try.get(part, 0.0)
+
+    def _failed(self, part: str, why: str, now: float) -> None:
+        self._next_try[part] = now + RECOVER_EVERY_S
+        self._set_fault(part, why)
+
     def _sample(self, now: float) -> None:
-        if self.fault is not None:
-            if now < self._next_recover:
-                return
-            self._next_recover = now + RECOVER_EVERY_S
-            try:
-                self.sled.recover()
-            except HardwareFault as exc:
-                self._set_fault(str(exc))
-                return
+        if not self._due("sled", now):
+            return
         try:
+            if "sled" in self.faults:
+                self.sled.recover()
             mm = self.sled.read()
         except HardwareFault as exc:
-            self._next_recover = now + RECOVER_EVERY_S
-            self._set_fault(str(exc))
+            self._failed("sled", str(exc), now)
             return
-        if self.fault is not None:
-            log.warning("sled sensor back (it was: %s)", self.fault)
-            self._set_fault(None)
+        self._set_fault("sled", None)
         if mm is None:
             return
         self._window_samples += 1
@@ -155,13 +169,17 @@ class SensorNode:
         if self.keep_ts:
             self.stats.sample_ts.append(ts)
 
-    def _set_fault(self, fault: str | None) -> None:
-        if fault == self.fault:
+    def _set_fault(self, part: str, fault: str | None) -> None:
+        was = self.faults.get(part)
+        if fault == was:
             return
-        if fault is not None:
-            self.stats.faults += self.fault is None
-            log.error("sled sensor fault: %s", fault)
-        self.fault = fault
+        if fault is None:
+            del self.faults[part]
+            log.warning("%s back (it was: %s)", part, was)
+        else:
+            self.stats.faults += was is None
+            self.faults[part] = fault
+            log.error("%s fault: %s", part, fault)
         self._announce()
 
     def _close_window(self, now: float) -> None:
@@ -175,7 +193,7 @@ class SensorNode:
             self._announce()
             return
         off = abs(self.measured_hz - announced[0]) > RATE_CHANGE * max(announced[0], self.rate_hz)
-        self._off_rate_windows = self._off_rate_windows + 1 if off and self.fault is None else 0
+        self._off_rate_windows = self._off_rate_windows + 1 if off and "sled" not in self.faults else 0
         if self._off_rate_windows >= RATE_WINDOWS:
             self._off_rate_windows = 0
             self._announce()
@@ -183,7 +201,7 @@ class SensorNode:
     def _announce(self) -> None:
         """Say `ready` with the measured rate and any fault; from the loop, or from paho's thread on connect."""
         with self._lock:
-            rate = 0.0 if self.fault else self.measured_hz
+            rate = 0.0 if "sled" in self.faults else self.measured_hz
             self._announced = (rate, self.fault)
             if self.link.connected:
                 self.link.announce("ready", rate, self.fault)

@@ -1,7 +1,7 @@
 """The lumbar pad and the seat: a switch under each, read as a gpiozero `Button`, debounced into lift-offs."""
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from gpiozero import Button
 
@@ -56,7 +56,23 @@ class PadChange:
     at: float  # monotonic time the contacts began to change
 
 
-class Pad:
+class PadSensor(Protocol):
+    """What the node asks of a pad, switch or FSR: poll it each beat; a change once it has settled."""
+
+    zone: Zone
+
+    @property
+    def raw_lifted(self) -> bool: ...
+
+    @property
+    def lifted(self) -> bool: ...
+
+    def poll(self, now: float) -> "PadChange | None": ...
+
+    def close(self) -> None: ...
+
+
+class SwitchPad:
     """One pad's switch: closed to ground while the member rests on it, so open means lifted off."""
 
     def __init__(self, zone: Zone, settings: PadSwitch, pin_factory: Any = None) -> None:

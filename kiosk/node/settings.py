@@ -85,10 +85,45 @@ SledPart = Annotated[Annotated[EncoderSled, Tag("encoder")] | Annotated[TofSled,
 class PadSwitch(_Part):
     """A tape switch or pressure mat under a pad, closed (to ground) while the member rests on it."""
 
+    kind: Literal["switch"] = "switch"
     pin: BcmPin | None = Field(None, title="Pin", description="BCM pin of the switch; unset: no switch fitted")
     debounce_ms: int = Field(30, ge=2, le=500, title="Debounce",
                              description="the level must hold this long to count: contact bounce and a "
                                          "member shifting on the pad give one lift-off, not several")
+
+
+class PadFsr(_Part):
+    """A force-sensitive resistor under a pad, read through an ADS1115: more pressure, more volts.
+
+    Wired as a divider (FSR from 3.3 V to the input, 10 kOhm from the input to ground). Two thresholds
+    make a hysteresis: a member whose back rests lightly, with the reading wandering between them, is
+    neither lifted nor set down again on every wobble.
+    """
+
+    kind: Literal["fsr"]
+    channel: int = Field(0, ge=0, le=3, title="ADS1115 input", description="A0-A3")
+    pressed_v: float = Field(1.2, gt=0, le=3.3, title="Pressed at",
+                             description="at or above this the pad is loaded (someone rests on it)")
+    released_v: float = Field(0.6, ge=0, lt=3.3, title="Released at",
+                              description="at or below this the pad is unloaded (a lift-off)")
+    debounce_ms: int = Field(30, ge=2, le=500, title="Debounce",
+                             description="the level must hold this long to count")
+
+    @model_validator(mode="after")
+    def _hysteresis(self) -> "PadFsr":
+        if self.released_v >= self.pressed_v:
+            raise ValueError(f"released_v ({self.released_v:g} V) must be below pressed_v ({self.pressed_v:g} V)")
+        return self
+
+
+def _pad_kind(value: Any) -> str:
+    kind = value.get("kind", "switch") if isinstance(value, dict) else getattr(value, "kind", None)
+    return str(kind)
+
+
+PadPart = Annotated[Annotated[PadSwitch, Tag("switch")] | Annotated[PadFsr, Tag("fsr")],
+                    Discriminator(_pad_kind, custom_error_type="pad_kind",
+                                  custom_error_message="kind must be 'switch' or 'fsr'")]
 
 
 class NodeSettings(BaseSettings):
@@ -107,22 +142,31 @@ class NodeSettings(BaseSettings):
     rate_hz: float = Field(50.0, ge=20, le=100, title="Depth rate",
                            description="depth samples per second; the kiosk's cues need at least 20")
     sled: SledPart = Field(EncoderSled(), description="the sled sensor: a draw-wire encoder or a VL53L1X")
-    lumbar: PadSwitch = Field(PadSwitch(pin=17), description="the back pad's switch (lower back)")
-    pelvis: PadSwitch = Field(PadSwitch(pin=27), description="the seat's switch (hips)")
+    lumbar: PadPart = Field(PadSwitch(pin=17), description="the back pad's switch or FSR (lower back)")
+    pelvis: PadPart = Field(PadSwitch(pin=27), description="the seat's switch or FSR (hips)")
+    adc_address: int = Field(0x48, ge=0x48, le=0x4B, title="ADS1115 address",
+                             description="the ADC the FSR pads are read through (ADDR to GND: 0x48)")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @model_validator(mode="after")
     def _pins_apart(self) -> "NodeSettings":
         used: dict[int, str] = {}
+        pads = (("lumbar", self.lumbar), ("pelvis", self.pelvis))
+        wanted: list[tuple[str, int]] = []
         if isinstance(self.sled, EncoderSled):
-            wanted = [("sled.pin_a", self.sled.pin_a), ("sled.pin_b", self.sled.pin_b)]
+            wanted += [("sled.pin_a", self.sled.pin_a), ("sled.pin_b", self.sled.pin_b)]
         else:
-            wanted = [("sled (I2C SDA)", I2C_PINS[0]), ("sled (I2C SCL)", I2C_PINS[1])]
+            wanted += [("sled (I2C SDA)", I2C_PINS[0]), ("sled (I2C SCL)", I2C_PINS[1])]
             if 1000 / self.sled.timing_budget_ms < self.rate_hz:
                 raise ValueError(f"rate_hz {self.rate_hz:g} is faster than the sensor ranges with a "
                                  f"{self.sled.timing_budget_ms} ms timing budget")
-        wanted += [(f"{zone}.pin", pad.pin) for zone, pad in (("lumbar", self.lumbar), ("pelvis", self.pelvis))
-                   if pad.pin is not None]
+        fsrs = [(zone, pad) for zone, pad in pads if isinstance(pad, PadFsr)]
+        if fsrs and isinstance(self.sled, EncoderSled):
+            wanted += [(f"{fsrs[0][0]} (ADS1115 on I2C SDA)", I2C_PINS[0]),
+                       (f"{fsrs[0][0]} (ADS1115 on I2C SCL)", I2C_PINS[1])]
+        if len(fsrs) == 2 and fsrs[0][1].channel == fsrs[1][1].channel:
+            raise ValueError(f"lumbar.channel and pelvis.channel are both A{fsrs[0][1].channel}")
+        wanted += [(f"{zone}.pin", pad.pin) for zone, pad in pads if isinstance(pad, PadSwitch) and pad.pin is not None]
         for name, pin in wanted:
             if pin in used:
                 raise ValueError(f"{name} is GPIO{pin}, already used by {used[pin]}")
@@ -156,7 +200,7 @@ class SettingsError(ValueError):
 
 def _setting_name(loc: tuple[int | str, ...]) -> str:
     # A discriminated union puts the chosen kind in the path (`sled.tof.address`); the variable has no such part.
-    path = [str(p) for p in loc if not isinstance(p, int) and p not in ("encoder", "tof")]
+    path = [str(p) for p in loc if not isinstance(p, int) and p not in ("encoder", "tof", "switch", "fsr")]
     env = ENV_PREFIX + "__".join(p.upper() for p in path)
     return f"{'.'.join(path)} ({env})" if path else "settings"
 

@@ -1,6 +1,6 @@
 """Pad switches to lift-offs: contact bounce and a member shifting on the pad are one lift-off, never several."""
 
-from kiosk.node.pads import Debounce, Pad
+from kiosk.node.pads import Debounce, SwitchPad
 from kiosk.node.settings import PadSwitch
 from tests.support.node_parts import PadSwitchPin, mock_pins
 
@@ -42,7 +42,7 @@ def test_the_last_edge_of_a_bounce_decides_even_when_it_comes_late() -> None:
 
 def test_pad_reads_the_switch_through_gpiozero_with_a_pull_up() -> None:
     with mock_pins() as pins:
-        pad = Pad("lumbar", PadSwitch(pin=17, debounce_ms=30), pins)
+        pad = SwitchPad("lumbar", PadSwitch(pin=17, debounce_ms=30), pins)
         assert pad.lifted  # nobody on the pad at start: the pull-up holds the line high
         switch = PadSwitchPin(pins, 17, pressed=True)
         assert pad.poll(0.00) is None

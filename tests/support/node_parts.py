@@ -119,3 +119,68 @@ def mock_pins() -> Iterator[MockFactory]:
         yield factory
     finally:
         factory.close()
+
+
+ADS_CONVERSION, ADS_CONFIG = 0x00, 0x01
+ADS_OS = 0x8000  # config bit 15: write 1 to start a conversion; reads 1 when none is running
+ADS_LSB_V = 4.096 / 32768  # gain 1
+
+
+class FakeAds1115Bus:
+    """An I2C bus with one ADS1115 on it, at the driver's boundary; `volts[channel]` is what each input sees.
+
+    A config write with the OS bit converts the input its mux names at once (the conversion register then
+    holds it, and the OS bit reads as done). `answering = False` fails every transfer as Linux does.
+    """
+
+    def __init__(self, address: int = 0x48, volts: dict[int, float] | None = None):
+        self.address = address
+        self.volts = dict.fromkeys(range(4), 0.0) | (volts or {})
+        self.answering = True
+        self.conversions = 0
+        self._regs = {ADS_CONVERSION: 0, ADS_CONFIG: 0x8583, 0x02: 0x8000, 0x03: 0x7FFF}
+        self._pointer = ADS_CONVERSION
+        self._lock = threading.Lock()
+
+    def try_lock(self) -> bool:
+        return self._lock.acquire(blocking=False)
+
+    def unlock(self) -> None:
+        self._lock.release()
+
+    def _check(self, address: int) -> None:
+        if not self.answering or address != self.address:
+            raise OSError(errno.EREMOTEIO, "Remote I/O error")
+
+    def writeto(self, address: int, buffer: bytes, *, start: int = 0, end: int | None = None) -> None:
+        self._check(address)
+        self._write(bytes(buffer[start:end]))
+
+    def readfrom_into(self, address: int, buffer: bytearray, *, start: int = 0, end: int | None = None) -> None:
+        self._check(address)
+        self._read(buffer, start, len(buffer) if end is None else end)
+
+    def writeto_then_readfrom(self, address: int, out_buffer: bytes, in_buffer: bytearray, *, out_start: int = 0,
+                              out_end: int | None = None, in_start: int = 0, in_end: int | None = None) -> None:
+        self._check(address)
+        self._write(bytes(out_buffer[out_start:out_end]))
+        self._read(in_buffer, in_start, len(in_buffer) if in_end is None else in_end)
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return  # the driver's probe
+        self._pointer = data[0]
+        if len(data) >= 3:
+            value = data[1] << 8 | data[2]
+            if self._pointer == ADS_CONFIG and value & ADS_OS:
+                mux = (value >> 12) & 0x07
+                assert mux >= 4, "the node reads single-ended inputs"
+                self._regs[ADS_CONVERSION] = max(0, min(0x7FFF, round(self.volts[mux - 4] / ADS_LSB_V)))
+                self.conversions += 1
+            self._regs[self._pointer] = value | ADS_OS if self._pointer == ADS_CONFIG else value
+
+    def _read(self, buffer: bytearray, start: int, end: int) -> None:
+        value = self._regs.get(self._pointer, 0)
+        data = bytes([value >> 8, value & 0xFF])
+        for i in range(start, end):
+            buffer[i] = data[(i - start) % 2]
