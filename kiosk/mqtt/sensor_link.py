@@ -58,7 +58,9 @@ class SensorLink:
 
     def announce(self, state: SensorState, rate_hz: float, fault: str | None = None) -> None:
         """The node's retained status; a later `ready` tells the kiosk the stream may have restarted."""
-        status = SensorStatus(state=state, ts=time.time(), fw=self.fw, rate_hz=round(rate_hz, 1), fault=fault)
+        # The contract caps `fault` at 200 characters; several faults at once may say more.
+        status = SensorStatus(state=state, ts=time.time(), fw=self.fw, rate_hz=round(rate_hz, 1),
+                              fault=fault if fault is None or len(fault) <= 200 else fault[:199] + "…")
         self.link.publish(self.topics.sensor_status, status, qos=1, retain=True)
 
     def depth(self, sample: DepthSample | bytes) -> bool:

@@ -29,6 +29,8 @@ RATE_CHANGE = 0.1
 RATE_WINDOWS = 3
 # A faulted sensor is tried again this often.
 RECOVER_EVERY_S = 1.0
+# An unforeseen error in a beat is logged (with its traceback) at most this often.
+ERROR_LOG_EVERY_S = 10.0
 
 
 class SledSensor(Protocol):
@@ -51,6 +53,7 @@ class NodeStats:
     samples: int = 0
     events: int = 0
     faults: int = 0
+    errors: int = 0  # beats that raised something unforeseen
     late_beats: int = 0  # beats the loop skipped because it fell more than a beat behind (a stall)
     sample_ts: list[float] = field(default_factory=list)  # kept only when `keep_ts` is on (the benchmark)
 
@@ -80,6 +83,7 @@ class SensorNode:
         self._window_start = mono()
         self._window_samples = 0
         self._next_try: dict[str, float] = {}  # when a faulted part is tried again
+        self._last_error_logged = float("-inf")
         self._lock = threading.Lock()
         link.on_connect(self._reannounce)
 
@@ -107,7 +111,17 @@ class SensorNode:
         period = 1.0 / self.rate_hz
         due = self._mono()
         while not stop.is_set():
-            self.step(self._mono())
+            try:
+                self.step(self._mono())
+            except Exception:
+                # A part failing in a way nobody foresaw must not end the loop (and with it the pads'
+                # lift-offs); a beat that keeps failing never closes a window, so the service watchdog
+                # starves and systemd restarts the node.
+                self.stats.errors += 1
+                now = self._mono()
+                if now - self._last_error_logged >= ERROR_LOG_EVERY_S:
+                    self._last_error_logged = now
+                    log.exception("a beat failed (%d so far)", self.stats.errors)
             due += period
             delay = due - self._mono()
             if delay < -period:

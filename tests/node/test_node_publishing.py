@@ -1,5 +1,6 @@
 """The node on mock pins against a real mosquitto: what it says on `R/sensor/*`, and when it says nothing."""
 
+import threading
 from pathlib import Path
 
 import paho.mqtt.client as mqtt
@@ -142,3 +143,63 @@ def test_liftoffs_made_while_the_broker_restarts_are_all_delivered_in_order(keep
     assert [e.seq for e in received] == [0, 1, 2, 3, 4]
     assert [e.state for e in received] == ["end", "start", "end", "start", "end"]
     assert {e.zone for e in received} == {"lumbar"}
+
+
+class FlakySled:
+    """A sled sensor whose driver raises what nobody foresaw (a struct.error from a short read, say)."""
+
+    def __init__(self) -> None:
+        self.failing = True
+        self.closed = False
+
+    def read(self) -> float:
+        if self.failing:
+            raise IndexError("bytearray index out of range")
+        return 120.0
+
+    def recover(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_an_unforeseen_error_never_stops_the_loop_nor_the_pads(broker, collect) -> None:
+    from kiosk.mqtt.sensor_link import SensorLink
+    from kiosk.node.node import SensorNode
+    from kiosk.node.pads import SwitchPad
+    from kiosk.node.settings import PadSwitch
+
+    events = collect(TOPICS.sensor_event)
+    with mock_pins() as pins:
+        sled = FlakySled()
+        node = SensorNode(sled, [SwitchPad("lumbar", PadSwitch(pin=17), pins)],
+                          SensorLink(broker.url, TOPICS.site, TOPICS.machine, "test", "sensor-flaky"), 50.0)
+        node.link.start()
+        stop = threading.Event()
+        beat = threading.Thread(target=node.run, args=(stop,), daemon=True)
+        beat.start()
+        try:
+            eventually(lambda: node.stats.errors > 5, what="failing beats")
+            PadSwitchPin(pins, 17, pressed=True)  # the pads are read before the sled: they still work
+            events.wait_for(lambda m: decode(LiftoffEvent, m.payload).state == "end")
+            sled.failing = False
+            eventually(lambda: node.stats.samples > 0, what="samples once the sled reads again")
+            assert beat.is_alive()
+        finally:
+            stop.set()
+            beat.join(5)
+            node.close()
+    assert sled.closed
+
+
+def test_a_long_fault_is_cut_to_what_the_contract_allows(broker, collect) -> None:
+    from kiosk.mqtt.sensor_link import SensorLink
+
+    status = collect(TOPICS.sensor_status)
+    link = SensorLink(broker.url, TOPICS.site, TOPICS.machine, "test", "sensor-long")
+    link.start()
+    link.announce("ready", 50.0, "lumbar: " + "x" * 300)
+    said = decode(SensorStatus, status.wait_for(lambda m: decode(SensorStatus, m.payload).fault is not None).payload)
+    assert len(said.fault) == 200 and said.fault.startswith("lumbar: xxx")
+    link.close()
