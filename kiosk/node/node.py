@@ -84,12 +84,16 @@ class SensorNode:
         self._window_samples = 0
         self._next_try: dict[str, float] = {}  # when a faulted part is tried again
         self._last_error_logged = float("-inf")
-        self._lock = threading.Lock()
-        link.on_connect(self._reannounce)
+        # Set by paho's thread on a (re)connect, acted on by the next beat (see `_reconnected`).
+        self._announce_due = threading.Event()
+        link.on_connect(self._reconnected)
 
     def step(self, now: float) -> None:
         """One beat at monotonic time `now`: pads first (a lift-off never waits on the sled), then the sled."""
         self.stats.beats += 1
+        if self._announce_due.is_set() and self._announced is not None:
+            self._announce_due.clear()
+            self._announce()
         for pad in self.pads:
             if not self._due(pad.zone, now):
                 continue
@@ -213,15 +217,15 @@ class SensorNode:
             self._announce()
 
     def _announce(self) -> None:
-        """Say `ready` with the measured rate and any fault; from the loop, or from paho's thread on connect."""
-        with self._lock:
-            rate = 0.0 if "sled" in self.faults else self.measured_hz
-            self._announced = (rate, self.fault)
-            if self.link.connected:
-                self.link.announce("ready", rate, self.fault)
+        """Say `ready` with the measured rate and any fault (on the beat thread only)."""
+        rate = 0.0 if "sled" in self.faults else self.measured_hz
+        self._announced = (rate, self.fault)
+        if self.link.connected:
+            self.link.announce("ready", rate, self.fault)
 
-    def _reannounce(self) -> None:
-        # A broker that restarted has forgotten the retained status; before the first window there is no
-        # measured rate yet, and the window's end will say it.
-        if self._announced is not None:
-            self._announce()
+    def _reconnected(self) -> None:
+        # The status must be said again (a restarted broker forgot it; a dropped link left the Will). Not
+        # here but on the next beat: paho calls this before it resends the lift-offs it held, and a kiosk
+        # that reads `ready` then a low `seq` starts the stream afresh and closes the set, so the lift-offs
+        # made while away must reach it first. Before the first window there is no rate yet; its end says it.
+        self._announce_due.set()
