@@ -8,7 +8,9 @@ the broker is away and sends them, in order, after the next connect), and a reta
 """
 
 import logging
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
@@ -17,7 +19,7 @@ from kiosk.contract.base import encode
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorState, SensorStatus
 from kiosk.contract.topics import MachineTopics
 from kiosk.mqtt.broker_url import BrokerUrl
-from kiosk.mqtt.link import MqttLink, Will
+from kiosk.mqtt.link import MqttLink, Will, acknowledged
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,8 @@ class SensorLink:
         self.depth_skipped = 0  # samples taken while the broker was away: never queued, never sent
         will = Will(self.topics.sensor_status, encode(SensorStatus(state="lost", ts=time.time(), fw=fw)))
         self.link = MqttLink(client_id, broker, will=will)
+        self._unacknowledged: deque[mqtt.MQTTMessageInfo] = deque()  # lift-offs the broker has not confirmed
+        self._lock = threading.Lock()
 
     @property
     def connected(self) -> bool:
@@ -77,7 +81,17 @@ class SensorLink:
         info = self.link.publish(self.topics.sensor_event, event, qos=1)
         if info.rc == mqtt.MQTT_ERR_QUEUE_SIZE:
             log.error("lift-off not queued: the offline queue is full (%s)", self.topics.sensor_event)
+        else:
+            with self._lock:
+                self._unacknowledged.append(info)
         return info
+
+    def events_pending(self) -> int:
+        """Lift-offs sent or held that the broker has not acknowledged yet."""
+        with self._lock:
+            while self._unacknowledged and acknowledged(self._unacknowledged[0]):
+                self._unacknowledged.popleft()
+            return len(self._unacknowledged)
 
     def close(self, rate_hz: float = 0.0) -> None:
         """Say `disconnected` (retained) and leave cleanly, so the broker drops the Will."""

@@ -29,6 +29,8 @@ RATE_CHANGE = 0.1
 RATE_WINDOWS = 3
 # A faulted sensor is tried again this often.
 RECOVER_EVERY_S = 1.0
+# After a reconnect `ready` waits at most this long for the broker to acknowledge the held lift-offs.
+HELD_EVENTS_WAIT_S = 2.0
 # An unforeseen error in a beat is logged (with its traceback) at most this often.
 ERROR_LOG_EVERY_S = 10.0
 
@@ -80,20 +82,20 @@ class SensorNode:
         self._event_seq = 0
         self._announced: tuple[float, str | None] | None = None  # (rate, fault) the status last said
         self._off_rate_windows = 0
-        self._window_start = mono()
+        self._window_start: float | None = None  # the first beat opens the first window
         self._window_samples = 0
         self._next_try: dict[str, float] = {}  # when a faulted part is tried again
         self._last_error_logged = float("-inf")
-        # Set by paho's thread on a (re)connect, acted on by the next beat (see `_reconnected`).
+        # Set by paho's thread on a (re)connect, acted on by the beats (see `_reconnected`).
         self._announce_due = threading.Event()
+        self._reconnected_at: float | None = None
         link.on_connect(self._reconnected)
 
     def step(self, now: float) -> None:
         """One beat at monotonic time `now`: pads first (a lift-off never waits on the sled), then the sled."""
         self.stats.beats += 1
         if self._announce_due.is_set() and self._announced is not None:
-            self._announce_due.clear()
-            self._announce()
+            self._after_reconnect(now)
         for pad in self.pads:
             if not self._due(pad.zone, now):
                 continue
@@ -107,8 +109,10 @@ class SensorNode:
             if change is not None:
                 self._liftoff(change.zone, change.lifted, change.at)
         self._sample(now)
-        if now - self._window_start >= RATE_WINDOW_S:
-            self._close_window(now)
+        if self._window_start is None:
+            self._window_start = now
+        elif now - self._window_start >= RATE_WINDOW_S:
+            self._close_window(now, self._window_start)
 
     def run(self, stop: threading.Event) -> None:
         """Beat at `rate_hz` until `stop` is set; beats are kept on a fixed grid so the rate does not drift."""
@@ -200,8 +204,8 @@ class SensorNode:
             log.error("%s fault: %s", part, fault)
         self._announce()
 
-    def _close_window(self, now: float) -> None:
-        self.measured_hz = self._window_samples / (now - self._window_start)
+    def _close_window(self, now: float, start: float) -> None:
+        self.measured_hz = self._window_samples / (now - start)
         self._window_start, self._window_samples = now, 0
         self.clock.check()
         if self.on_window is not None:
@@ -223,9 +227,20 @@ class SensorNode:
         if self.link.connected:
             self.link.announce("ready", rate, self.fault)
 
+    def _after_reconnect(self, now: float) -> None:
+        """Say `ready` again once the broker has every lift-off held while it was away (or after a while)."""
+        if self._reconnected_at is None:
+            self._reconnected_at = now
+        if self.link.events_pending() and now - self._reconnected_at < HELD_EVENTS_WAIT_S:
+            return
+        self._announce_due.clear()
+        self._reconnected_at = None
+        self._announce()
+
     def _reconnected(self) -> None:
         # The status must be said again (a restarted broker forgot it; a dropped link left the Will). Not
-        # here but on the next beat: paho calls this before it resends the lift-offs it held, and a kiosk
-        # that reads `ready` then a low `seq` starts the stream afresh and closes the set, so the lift-offs
-        # made while away must reach it first. Before the first window there is no rate yet; its end says it.
+        # here but from the beats, once the broker has acknowledged the lift-offs paho held and resends
+        # after this call: a kiosk that reads `ready` then a low `seq` starts the stream afresh and closes
+        # the set, so the lift-offs made while away must reach it first. Before the first window there is
+        # no rate yet; its end says it.
         self._announce_due.set()

@@ -1,19 +1,12 @@
 """The node on mock pins against a real mosquitto: what it says on `R/sensor/*`, and when it says nothing."""
 
 import threading
-from pathlib import Path
-
-import paho.mqtt.client as mqtt
-import pytest
-from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 
 from kiosk.contract.base import decode
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
 from kiosk.contract.topics import MachineTopics
-from kiosk.dev.broker import DEV_CONF, Broker, Recording
 from tests.support.helpers import eventually
+from tests.support.kept_session import KeptSession
 from tests.support.node_parts import EncoderWire, FakeVl53l1xBus, PadSwitchPin, mock_pins
 from tests.support.running_node import running_node
 
@@ -88,39 +81,6 @@ def test_tof_sensor_that_stops_answering_gives_a_fault_status_and_no_samples(bro
         assert node.stats.faults == 1
     seqs = [s.seq for s in depth_of(sensor)]
     assert seqs == list(range(len(seqs)))  # no gap: nothing was numbered and not sent
-
-
-class KeptSession(Recording[bytes]):
-    """A subscriber whose session the broker keeps, as the kiosk's is: it misses nothing while the broker is away."""
-
-    def __init__(self, broker: Broker, topic_filter: str):
-        super().__init__(topic_filter)
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="kept-listener",
-                                   protocol=MQTTProtocolVersion.MQTTv5)
-        self._client.on_connect = lambda c, *_: c.subscribe(topic_filter, 1)
-        self._client.on_message = lambda _c, _u, msg: self.add(bytes(msg.payload))
-        self._client.reconnect_delay_set(0.1, 0.5)
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = 3600
-        self._client.connect(broker.host, broker.port, clean_start=False, properties=props)
-        self._client.loop_start()
-
-    def close(self) -> None:
-        self._client.disconnect()
-        self._client.loop_stop()
-
-
-@pytest.fixture
-def keeping_broker(tmp_path: Path):
-    """A broker that keeps sessions across its own restart (persistence on), as a kiosk's broker does."""
-    store = tmp_path / "store"
-    store.mkdir()
-    conf = tmp_path / "keeping.conf"
-    conf.write_text(DEV_CONF.read_text().replace("persistence false",
-                                                 f"persistence true\npersistence_location {store}/"))
-    broker = Broker(conf=conf).start()
-    yield broker
-    broker.close()
 
 
 def test_liftoffs_made_while_the_broker_restarts_are_all_delivered_in_order(keeping_broker) -> None:
