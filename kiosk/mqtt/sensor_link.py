@@ -83,15 +83,20 @@ class SensorLink:
             log.error("lift-off not queued: the offline queue is full (%s)", self.topics.sensor_event)
         else:
             with self._lock:
+                self._prune()
                 self._unacknowledged.append(info)
         return info
 
     def events_pending(self) -> int:
         """Lift-offs sent or held that the broker has not acknowledged yet."""
         with self._lock:
-            while self._unacknowledged and acknowledged(self._unacknowledged[0]):
-                self._unacknowledged.popleft()
+            self._prune()
             return len(self._unacknowledged)
+
+    def _prune(self) -> None:
+        # The broker acknowledges in order on one connection: the acknowledged ones are at the front.
+        while self._unacknowledged and acknowledged(self._unacknowledged[0]):
+            self._unacknowledged.popleft()
 
     def close(self, rate_hz: float = 0.0) -> None:
         """Say `disconnected` (retained) and leave cleanly, so the broker drops the Will."""

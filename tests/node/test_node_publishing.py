@@ -163,3 +163,20 @@ def test_a_long_fault_is_cut_to_what_the_contract_allows(broker, collect) -> Non
     said = decode(SensorStatus, status.wait_for(lambda m: decode(SensorStatus, m.payload).fault is not None).payload)
     assert len(said.fault) == 200 and said.fault.startswith("lumbar: xxx")
     link.close()
+
+
+def test_a_liftoff_held_while_the_broker_is_away_is_pending_until_the_broker_acknowledges_it(broker) -> None:
+    from kiosk.mqtt.sensor_link import SensorLink
+
+    link = SensorLink(broker.url, TOPICS.site, TOPICS.machine, "test", "sensor-pending")
+    link.start()
+    event = LiftoffEvent(seq=0, ts=1_800_000_000.0, type="liftoff", zone="lumbar", state="start")
+    link.event(event)
+    eventually(lambda: link.events_pending() == 0, what="the broker's acknowledgement")
+    broker.stop()
+    eventually(lambda: not link.connected, what="the link noticing")
+    link.event(event.model_copy(update={"seq": 1}))
+    assert link.events_pending() == 1
+    broker.start()
+    eventually(lambda: link.events_pending() == 0, timeout=20, what="the held lift-off acknowledged")
+    link.close()
