@@ -324,11 +324,10 @@ if [ -n "${CHANGED[users]:-}" ]; then on_host systemd-sysusers /etc/sysusers.d/l
 
 PART=release
 current=$(readlink "$(at $OPT/current)" 2>/dev/null || true)
-wanted=()
-[ "$KIOSK_HOST" = 1 ] && wanted+=(ui)
-[ "$NODE_HOST" = 1 ] && wanted+=(pi)
 extras=""
-[ "${#wanted[@]}" -gt 0 ] && extras="[$(IFS=,; echo "${wanted[*]}")]"
+# The sensor node's lgpio comes from the OS (python3-lgpio, seen through --system-site-packages), not
+# from the `pi` extra, which would build it from source on the Pi.
+[ "$KIOSK_HOST" = 1 ] && extras="[ui]"
 release_file() {
     echo "version = \"$VERSION\""
     echo "commit = \"$COMMIT\""

@@ -471,7 +471,7 @@ def test_a_sensor_node_gets_its_unit_user_groups_login_and_settings(gym, tmp_pat
     settings = load_node_settings(etc / "node.toml", broker_secrets=etc / "node-secrets.toml")
     assert (settings.site, settings.machine, settings.sled.kind) == ("downtown", MACHINE, "encoder")
     assert settings.broker_url.username == f"sensor-{MACHINE}"
-    assert "python3-lgpio" in done.stdout and "[pi]" in done.stdout
+    assert "python3-lgpio" in done.stdout
 
     again = install("--sensor-node", gym.out / "secrets" / f"sensor-{MACHINE}.toml", "--root", stage)
     assert again.returncode == 0 and "keeping /etc/legpress/node.toml" in again.stdout
