@@ -72,8 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         node = build_node(settings)
     except BadPinFactory as exc:
-        print(f"legpress-node: no GPIO on this machine ({exc}); on a Raspberry Pi install the 'pi' extra "
-              "(lgpio), elsewhere GPIOZERO_PIN_FACTORY=mock", file=sys.stderr)
+        print(f"legpress-node: no GPIO on this machine ({exc}); on a Raspberry Pi install python3-lgpio "
+              "(or the 'pi' extra), elsewhere GPIOZERO_PIN_FACTORY=mock", file=sys.stderr)
         return 2
     except (HardwareFault, GPIOZeroError, ValueError) as exc:
         print(f"legpress-node: {exc}", file=sys.stderr)
