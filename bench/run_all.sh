@@ -17,5 +17,7 @@ echo "bench: recorder done"
 echo "bench: start-up done"
 .venv/bin/python bench/bench_usage_resume.py --write "$doc" > /dev/null
 echo "bench: usage counted again at start done"
+.venv/bin/python bench/bench_node.py --write "$doc" > /dev/null
+echo "bench: sensor node done"
 xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python bench/bench_ui.py --write "$doc" > /dev/null
 echo "bench: UI done; results in $doc"

@@ -4,6 +4,7 @@
 #
 #   deploy/install-pi.sh --bundle DIR/kiosks/<machine> --secrets DIR/secrets/kiosk-<machine>.toml
 #   deploy/install-pi.sh --site DIR                     # the site broker and the recorder
+#   deploy/install-pi.sh --sensor-node DIR/secrets/sensor-<machine>.toml   # the machine's sensor node
 #   deploy/install-pi.sh --upgrade                      # this checkout as the new release; rolls back
 #
 # DIR is a render (`legpress-fleet broker render`). What it installs:
@@ -47,18 +48,23 @@ KIOSK_PACKAGES=(mosquitto mosquitto-clients python3-venv python3-picamera2 pytho
                 libsdl2-2.0-0 libsdl2-image-2.0-0 libsdl2-mixer-2.0-0 libsdl2-ttf-2.0-0
                 libgl1 libgles2 libegl1 libgbm1 libdrm2 libmtdev1 fonts-dejavu-core)
 SITE_PACKAGES=(mosquitto mosquitto-clients python3-venv)
+# lgpio (gpiozero's pin library on a Pi 4 and 5) from the OS, i2cdetect for finding a time-of-flight sensor.
+NODE_PACKAGES=(python3-venv python3-lgpio i2c-tools)
+NODE_DATA=/var/lib/legpress-node
 
-BUNDLE="" SECRETS="" SITE_DIR="" ROOT="" DRY_RUN=0 UPGRADE=0
+BUNDLE="" SECRETS="" SITE_DIR="" NODE_SECRETS="" ROOT="" DRY_RUN=0 UPGRADE=0
 MODEL=generic-45 CAMERA=picamera2 ROTATION=0 KEYS=""
 
 usage() {
     cat <<EOF
 usage: deploy/install-pi.sh [--bundle DIR/kiosks/<machine> --secrets DIR/secrets/kiosk-<machine>.toml]
-                            [--site DIR] [--upgrade] [--root STAGE] [--dry-run]
+                            [--site DIR] [--sensor-node DIR/secrets/sensor-<machine>.toml]
+                            [--upgrade] [--root STAGE] [--dry-run]
                             [--machine-model ID] [--camera SPEC] [--rotation 0|90|180|270] [--keys FOLDER]
 
   --bundle, --secrets   install a kiosk from a render (its local broker, its login)
   --site DIR            install the site broker and the recorder from the render DIR
+  --sensor-node FILE    install the machine's sensor node (legpress-node) with its login from a render
   --upgrade             move an installed host to this checkout's release; back to the previous
                         release if the new one does not reach ready
   --root STAGE          write everything under STAGE (an SD card image, tests); run nothing
@@ -78,6 +84,7 @@ while [ $# -gt 0 ]; do
         --bundle) BUNDLE=${2:?--bundle needs a folder}; shift 2 ;;
         --secrets) SECRETS=${2:?--secrets needs a file}; shift 2 ;;
         --site) SITE_DIR=${2:?--site needs a render folder}; shift 2 ;;
+        --sensor-node) NODE_SECRETS=${2:?--sensor-node needs a secrets/sensor-<machine>.toml}; shift 2 ;;
         --root) ROOT=${2:?--root needs a folder}; shift 2 ;;
         --machine-model) MODEL=${2:?--machine-model needs an id}; shift 2 ;;
         --camera) CAMERA=${2:?--camera needs a spec}; shift 2 ;;
@@ -193,7 +200,8 @@ copy() { cat -- "$1"; }
 
 # -- what to install ---------------------------------------------------------------------------
 
-[ -n "$BUNDLE$SITE_DIR" ] || [ "$UPGRADE" = 1 ] || { usage >&2; die "give --bundle and --secrets, --site, or --upgrade"; }
+[ -n "$BUNDLE$SITE_DIR$NODE_SECRETS" ] || [ "$UPGRADE" = 1 ] \
+    || { usage >&2; die "give --bundle and --secrets, --site, --sensor-node, or --upgrade"; }
 { [ -n "$BUNDLE" ] && [ -n "$SECRETS" ]; } || [ -z "$BUNDLE$SECRETS" ] || die "--bundle and --secrets go together"
 case $ROTATION in 0|90|180|270) ;; *) die "--rotation $ROTATION: give 0, 90, 180 or 270" ;; esac
 [[ $MODEL =~ ^[a-z0-9][a-z0-9-]{0,62}$ ]] || die "--machine-model $MODEL: not an id"
@@ -233,14 +241,27 @@ if [ -n "$SITE_DIR" ]; then
     done
     SITE_ID=$(render_site "$SITE_DIR")
 fi
+NODE=0
+if [ -n "$NODE_SECRETS" ]; then
+    NODE=1
+    [ -f "$NODE_SECRETS" ] || die "--sensor-node $NODE_SECRETS: no such file"
+    NODE_SECRETS=$(cd "$(dirname "$NODE_SECRETS")" && pwd)/$(basename "$NODE_SECRETS")
+    NODE_MACHINE=$(sed -n 's/^username = "sensor-\([a-z0-9][a-z0-9-]*\)"$/\1/p' "$NODE_SECRETS")
+    [ -n "$NODE_MACHINE" ] \
+        || die "--sensor-node $NODE_SECRETS is not a sensor node's login; give DIR/secrets/sensor-<machine>.toml"
+    NODE_RENDER=$(cd "$(dirname "$NODE_SECRETS")/.." && pwd)
+    NODE_SITE=$(render_site "$NODE_RENDER")
+fi
 if [ "$UPGRADE" = 1 ]; then
     [ -L "$(at $OPT/current)" ] || die "--upgrade: nothing installed under ${ROOT:-/} ($OPT/current is missing); install first"
 fi
 # What an earlier run installed stays installed (one host may be a kiosk and the site's host).
 [ -f "$(at $UNITS/legpress-kiosk.service)" ] && KIOSK_INSTALLED=1 || KIOSK_INSTALLED=0
 [ -f "$(at $UNITS/legpress-recorder.service)" ] && SITE_INSTALLED=1 || SITE_INSTALLED=0
+[ -f "$(at $UNITS/legpress-node.service)" ] && NODE_INSTALLED=1 || NODE_INSTALLED=0
 if [ "$KIOSK" = 1 ] || [ "$KIOSK_INSTALLED" = 1 ]; then KIOSK_HOST=1; else KIOSK_HOST=0; fi
 if [ "$SITE" = 1 ] || [ "$SITE_INSTALLED" = 1 ]; then SITE_HOST=1; else SITE_HOST=0; fi
+if [ "$NODE" = 1 ] || [ "$NODE_INSTALLED" = 1 ]; then NODE_HOST=1; else NODE_HOST=0; fi
 
 VERSION=$(sed -n 's/^VERSION = "\(.*\)"$/\1/p' "$SOURCE/kiosk/contract/version.py")
 [ -n "$VERSION" ] || die "$SOURCE/kiosk/contract/version.py has no VERSION"
@@ -249,6 +270,7 @@ COMMIT=$(git -C "$SOURCE" rev-parse --short HEAD 2>/dev/null || echo unknown)
 what=()
 [ "$KIOSK" = 1 ] && what+=("kiosk $MACHINE of site $KIOSK_SITE")
 [ "$SITE" = 1 ] && what+=("site broker and recorder of site $SITE_ID")
+[ "$NODE" = 1 ] && what+=("sensor node of $NODE_MACHINE of site $NODE_SITE")
 [ "$UPGRADE" = 1 ] && what+=("upgrade to $VERSION ($COMMIT)")
 mode="into ${ROOT:-/}"
 [ "$DRY_RUN" = 1 ] && mode="$mode, dry run: nothing is written"
@@ -259,6 +281,7 @@ say "$(IFS=';'; echo "${what[*]}") $mode"
 packages=()
 [ "$KIOSK_HOST" = 1 ] && packages+=("${KIOSK_PACKAGES[@]}")
 [ "$SITE_HOST" = 1 ] && packages+=("${SITE_PACKAGES[@]}")
+[ "$NODE_HOST" = 1 ] && packages+=("${NODE_PACKAGES[@]}")
 # Also on an upgrade: a new release may need a package the last one did not.
 say "packages"
 missing=()
@@ -283,6 +306,11 @@ sysusers() {
     if [ "$SITE_HOST" = 1 ]; then
         echo 'u legpress-recorder - "Leg press recorder" /var/lib/legpress-recorder /usr/sbin/nologin'
     fi
+    if [ "$NODE_HOST" = 1 ]; then
+        echo 'u legpress-node - "Leg press sensor node" /var/lib/legpress-node /usr/sbin/nologin'
+        # The pins (gpio) and the time-of-flight sensor's bus (i2c); Raspberry Pi OS has both groups.
+        for group in gpio i2c; do echo "m legpress-node $group"; done
+    fi
     # Debian's mosquitto package makes this user too; named here so a stage's owners exist at first boot.
     echo 'u mosquitto - "mosquitto daemon" /var/lib/mosquitto /usr/sbin/nologin'
 }
@@ -297,6 +325,8 @@ if [ -n "${CHANGED[users]:-}" ]; then on_host systemd-sysusers /etc/sysusers.d/l
 PART=release
 current=$(readlink "$(at $OPT/current)" 2>/dev/null || true)
 extras=""
+# The sensor node's lgpio comes from the OS (python3-lgpio, seen through --system-site-packages), not
+# from the `pi` extra, which would build it from source on the Pi.
 [ "$KIOSK_HOST" = 1 ] && extras="[ui]"
 release_file() {
     echo "version = \"$VERSION\""
@@ -494,6 +524,45 @@ if [ "$SITE" = 1 ]; then
     owners /etc/tmpfiles.d/legpress-site.conf
 fi
 
+# -- the sensor node ------------------------------------------------------------------------------
+
+node_toml() {
+    cat <<EOF
+# The sensor node's settings (kiosk/node/settings.py, docs/sensor-node.md; any LEGPRESS_NODE_*
+# setting may go here). Written by deploy/install-pi.sh --sensor-node on the first install and kept
+# after: set the sled sensor, its calibration and the pad pins, then restart legpress-node.
+site = "$NODE_SITE"
+machine = "$NODE_MACHINE"
+broker_secrets = "$ETC/node-secrets.toml"
+
+[sled]
+kind = "encoder"
+counts_per_mm = 1.27
+EOF
+}
+
+node_secrets() { sed -E "s|^ca = .*|ca = \"$CA\"|" "$NODE_SECRETS"; }
+
+if [ "$NODE" = 1 ]; then
+    OWNERS=()
+    PART=node
+    say "sensor node of $NODE_MACHINE"
+    directory $ETC 0755 root root
+    existing=$(at $ETC/node.toml)
+    if [ -f "$existing" ]; then
+        grep -qx "machine = \"$NODE_MACHINE\"" "$existing" \
+            || die "$ETC/node.toml is for another machine; remove it to make this Pi the sensor node of $NODE_MACHINE"
+        echo "  keeping $ETC/node.toml (settings are kept across installs and upgrades)"
+        OWNERS+=("z $ETC/node.toml 0640 root legpress-node -")
+    else
+        file $ETC/node.toml 0640 root legpress-node node_toml
+    fi
+    file $ETC/node-secrets.toml 0600 legpress-node legpress-node node_secrets
+    if [ -f "$NODE_RENDER/certs/ca.crt" ]; then file $CA 0644 root root copy "$NODE_RENDER/certs/ca.crt"; fi
+    directory $NODE_DATA 0700 legpress-node legpress-node
+    owners /etc/tmpfiles.d/legpress-node.conf
+fi
+
 # -- systemd: units, journald, owners at boot ------------------------------------------------------
 
 PART=units
@@ -501,6 +570,7 @@ say "systemd"
 units=()
 [ "$KIOSK_HOST" = 1 ] && units+=(legpress-broker.service legpress-kiosk.service)
 [ "$SITE_HOST" = 1 ] && units+=(legpress-site-broker.service legpress-recorder.service)
+[ "$NODE_HOST" = 1 ] && units+=(legpress-node.service)
 for unit in "${units[@]}"; do
     file "$UNITS/$unit" 0644 root root copy "$DEPLOY/$unit"
     # What `systemctl enable` does for WantedBy=multi-user.target, the same live and in a stage.
@@ -554,6 +624,7 @@ prune() {  # keep the release in use and the one before it
 app_units=()
 [ "$KIOSK_HOST" = 1 ] && app_units+=(legpress-kiosk.service)
 [ "$SITE_HOST" = 1 ] && app_units+=(legpress-recorder.service)
+[ "$NODE_HOST" = 1 ] && app_units+=(legpress-node.service)
 
 if [ -n "$NEW_RELEASE" ]; then
     PART=release
@@ -564,7 +635,7 @@ if ! can_manage; then
     say "done; not started ($( [ "$DRY_RUN" = 1 ] && echo "--dry-run" || echo "--root" )): on the Pi the services start at boot"
     exit 0
 fi
-if [ "$UPGRADE" = 0 ] && [ -z "${CHANGED[release]:-}${CHANGED[kiosk]:-}${CHANGED[recorder]:-}${CHANGED[units]:-}" ]; then
+if [ "$UPGRADE" = 0 ] && [ -z "${CHANGED[release]:-}${CHANGED[kiosk]:-}${CHANGED[recorder]:-}${CHANGED[node]:-}${CHANGED[units]:-}" ]; then
     for unit in "${app_units[@]}"; do manage start "$unit"; done
     say "done; nothing changed"
     exit 0

@@ -32,10 +32,19 @@ class LiftoffEvent(SensorModel):
     state: Literal["start", "end"]
 
 
-class SensorStatus(ReportModel):
-    """Retained health of the sensor node; the broker publishes `lost` as its Will."""
+SensorState = Literal["ready", "disconnected", "lost"]
 
-    state: Literal["ready", "disconnected", "lost"]
+
+class SensorStatus(ReportModel):
+    """Retained health of the sensor node; the broker publishes `lost` as its Will.
+
+    `fault` (optional, added in v1): what is wrong with the node's hardware while it is
+    connected but cannot measure (a sensor not answering, a wire out of range); while it
+    is set the node sends no depth rather than a made-up one.
+    """
+
+    state: SensorState
     ts: Timestamp
     fw: Annotated[str, Field(max_length=64)] = ""
     rate_hz: Annotated[float, Field(ge=0, le=10_000)] = 0.0
+    fault: Annotated[str, Field(max_length=200)] | None = None

@@ -9,6 +9,10 @@ inventory rendered into `.demo/secure/` by `legpress-fleet broker render`, the
 site broker (TLS), the kiosk's own broker bridged to it over TLS, the
 simulated sensor node on the kiosk broker's sensor listener with its own
 login, and the kiosk app with its login, each from its `secrets/` file.
+
+`--node-mock` replaces the simulator by the real sensor node (`kiosk/node/`) on gpiozero's mock pins,
+with the scenarios' recorded motion played into the pins (`kiosk/dev/node_mock.py`): pins -> node ->
+broker -> kiosk, on a laptop.
 """
 
 import argparse
@@ -120,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", default=".demo", help="folder for the demo's data (default: .demo)")
     parser.add_argument("--secure", action="store_true",
                         help="the real topology: rendered site and kiosk brokers, TLS bridge, logins for everyone")
+    parser.add_argument("--node-mock", action="store_true",
+                        help="the real sensor node on mock pins, playing the scenarios into them, not the simulator")
     args = parser.parse_args(argv)
     work = Path(args.work).resolve()
     camera_dir = work / "camera"
@@ -159,8 +165,12 @@ demo: member code ({MEMBER_NAME}): {codes['member']}
 demo: staff code  ({STAFF_NAME}, opens maintenance): {codes['staff']}
 demo: {scan_hint}
 """, flush=True)
-    sim = [sys.executable, "-m", "kiosk.sim.cli", *sim_broker, "--site", SITE, "--machine", MACHINE,
-           "--scenario", args.scenario, "--realtime", "--loop"]
+    if args.node_mock:
+        sim = [sys.executable, "-m", "kiosk.dev.node_mock", *sim_broker, "--site", SITE, "--machine", MACHINE,
+               "--scenario", args.scenario]
+    else:
+        sim = [sys.executable, "-m", "kiosk.sim.cli", *sim_broker, "--site", SITE, "--machine", MACHINE,
+               "--scenario", args.scenario, "--realtime", "--loop"]
     kiosk = [sys.executable, "-m", "kiosk.app"] + (["--headless"] if args.headless else [])
     procs = [subprocess.Popen(sim, env=env, stdin=subprocess.DEVNULL), subprocess.Popen(kiosk, env=env)]
     try:

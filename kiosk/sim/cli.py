@@ -9,7 +9,8 @@ import time
 
 from kiosk.mqtt.broker_url import resolve_broker
 from kiosk.mqtt.connection import add_broker_options
-from kiosk.sim.node import NodeOffline, SensorNode
+from kiosk.mqtt.sensor_link import NodeOffline
+from kiosk.sim.node import SensorNode
 from kiosk.sim.traces import SCENARIOS, generate
 
 

@@ -4,44 +4,31 @@ import os
 import threading
 import time
 
-from kiosk.contract.base import encode
-from kiosk.contract.sensor import SensorStatus
-from kiosk.contract.topics import MachineTopics
 from kiosk.mqtt.broker_url import BrokerUrl
-from kiosk.mqtt.link import MqttLink, Will
+from kiosk.mqtt.sensor_link import SensorLink
 from kiosk.sim.traces import Trace
 
 FIRMWARE = "legpress-sim"
 
 
-class NodeOffline(RuntimeError):
-    """The broker could not be reached in time."""
-
-
 class SensorNode:
-    """Depth on `R/sensor/depth` (QoS 0), lift-offs on `R/sensor/event` (QoS 1), retained status with a Will.
-
-    The Will (`lost`) is what a kiosk sees if the node dies; `close` says
-    `disconnected` instead, so a clean stop is never mistaken for a fault.
-    """
+    """Plays traces on `R/sensor/*` through the same `SensorLink` the reference node uses."""
 
     def __init__(self, broker: BrokerUrl | str, site: str, machine: str, client_id: str | None = None):
-        self.topics = MachineTopics(site, machine)
+        self.sensor = SensorLink(broker, site, machine, FIRMWARE, client_id or f"sensor-{machine}-{os.getpid()}")
+        self.topics = self.sensor.topics
+        self.link = self.sensor.link
         self.rate_hz = 0.0
         self.sent = 0
-        will = Will(self.topics.sensor_status, encode(SensorStatus(state="lost", ts=time.time(), fw=FIRMWARE)))
-        self.link = MqttLink(client_id or f"sensor-{machine}-{os.getpid()}", broker, will=will)
 
     def start(self, timeout: float = 10.0) -> None:
-        self.link.start()
-        if not self.link.wait_connected(timeout):
-            self.link.stop()
-            raise NodeOffline(f"no connection to {self.link.broker} within {timeout:g} s: {self.link.stats.last_error}")
+        self.sensor.start(timeout)
 
     def play(self, trace: Trace, realtime: bool = True, stop: threading.Event | None = None) -> int:
         """Send the trace's messages in order, paced by their timestamps when `realtime`; returns how many."""
         stop = stop or threading.Event()
-        self._status("ready", trace.rate_hz)
+        self.rate_hz = round(trace.rate_hz, 1)
+        self.sensor.announce("ready", self.rate_hz)
         wall_start, trace_start = time.monotonic(), trace.items[0].ts if trace.items else 0.0
         sent = 0
         for item in trace.items:
@@ -52,23 +39,13 @@ class SensorNode:
             elif stop.is_set():
                 break
             if item.kind == "depth":
-                self.link.publish(self.topics.sensor_depth, item.payload, qos=0)
+                self.sensor.depth(item.payload)
             else:
-                self.link.publish(self.topics.sensor_event, item.payload, qos=1)
+                self.sensor.event(item.payload)
             sent += 1
         self.sent += sent
         return sent
 
     def close(self) -> None:
         """Say `disconnected` (retained) and leave cleanly, so the broker drops the Will."""
-        if self.link.connected:
-            self.link.publish_and_wait(self.topics.sensor_status,
-                                       SensorStatus(state="disconnected", ts=time.time(), fw=FIRMWARE,
-                                                    rate_hz=self.rate_hz), qos=1, retain=True)
-        self.link.stop()
-
-    def _status(self, state: str, rate_hz: float) -> None:
-        self.rate_hz = round(rate_hz, 1)
-        self.link.publish(self.topics.sensor_status,
-                          SensorStatus(state=state, ts=time.time(), fw=FIRMWARE, rate_hz=self.rate_hz),
-                          qos=1, retain=True)
+        self.sensor.close(self.rate_hz)

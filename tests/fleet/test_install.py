@@ -422,12 +422,13 @@ def test_systemd_analyze_verify_passes_on_every_unit(tmp_path):
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze is missing (Debian package systemd)"
     assert {u.name for u in UNITS} == {"legpress-kiosk.service", "legpress-broker.service",
-                                       "legpress-site-broker.service", "legpress-recorder.service"}
+                                       "legpress-site-broker.service", "legpress-recorder.service",
+                                       "legpress-node.service"}
     # verify checks that ExecStart exists; the release's programs live on a Pi, so the units are
     # checked with /opt/legpress moved to a stage holding the same programs.
     bin_dir = tmp_path / "opt/legpress/current/venv/bin"
     bin_dir.mkdir(parents=True)
-    for program in ("legpress-kiosk", "legpress-fleet"):
+    for program in ("legpress-kiosk", "legpress-fleet", "legpress-node"):
         (bin_dir / program).write_text("#!/bin/sh\n")
         (bin_dir / program).chmod(0o755)
     units = tmp_path / "units"
@@ -437,3 +438,47 @@ def test_systemd_analyze_verify_passes_on_every_unit(tmp_path):
     checked = subprocess.run([analyze, "verify", *sorted(p.name for p in units.iterdir())], cwd=units,
                              capture_output=True, text=True, env={**os.environ, "SYSTEMD_LOG_LEVEL": "notice"})
     assert checked.returncode == 0 and not checked.stderr.strip(), checked.stderr
+
+
+def test_a_sensor_node_gets_its_unit_user_groups_login_and_settings(gym, tmp_path):
+    from kiosk.node.settings import load_node_settings
+
+    stage = tmp_path / "stage"
+    done = install("--sensor-node", gym.out / "secrets" / f"sensor-{MACHINE}.toml", "--root", stage)
+    assert done.returncode == 0, done.stderr
+    assert f"sensor node of {MACHINE} of site downtown" in done.stdout
+    units = stage / "etc/systemd/system"
+    assert (units / "legpress-node.service").read_text() == (REPO / "deploy/legpress-node.service").read_text()
+    assert os.readlink(units / "multi-user.target.wants/legpress-node.service") == str(
+        Path("/etc/systemd/system/legpress-node.service"))
+    assert not (units / "legpress-kiosk.service").exists(), "a sensor node alone runs no kiosk"
+
+    users = (stage / "etc/sysusers.d/legpress.conf").read_text().splitlines()
+    assert 'u legpress-node - "Leg press sensor node" /var/lib/legpress-node /usr/sbin/nologin' in users
+    assert {"m legpress-node gpio", "m legpress-node i2c"} <= set(users)
+    assert not any(line.startswith("u kiosk ") for line in users)
+
+    etc = stage / "etc/legpress"
+    secrets = BrokerSecrets.load(etc / "node-secrets.toml")
+    assert secrets.username == f"sensor-{MACHINE}" and secrets.password == gym.secrets(f"sensor-{MACHINE}").password
+    recorded = owners(stage, "node")
+    assert recorded["/etc/legpress/node.toml"] == ("z", "0640", "root", "legpress-node")
+    assert recorded["/etc/legpress/node-secrets.toml"] == ("z", "0600", "legpress-node", "legpress-node")
+    assert recorded["/var/lib/legpress-node"] == ("d", "0700", "legpress-node", "legpress-node")
+    for path, (_kind, want_mode, _user, _group) in recorded.items():
+        assert mode(stage / path.lstrip("/")) == want_mode, path
+    # The written settings are ones the node accepts (with the staged login in place of /etc's).
+    settings = load_node_settings(etc / "node.toml", broker_secrets=etc / "node-secrets.toml")
+    assert (settings.site, settings.machine, settings.sled.kind) == ("downtown", MACHINE, "encoder")
+    assert settings.broker_url.username == f"sensor-{MACHINE}"
+    assert "python3-lgpio" in done.stdout
+
+    again = install("--sensor-node", gym.out / "secrets" / f"sensor-{MACHINE}.toml", "--root", stage)
+    assert again.returncode == 0 and "keeping /etc/legpress/node.toml" in again.stdout
+
+
+def test_a_kiosk_login_is_no_sensor_node_login(gym, tmp_path):
+    done = install("--sensor-node", gym.out / "secrets" / f"kiosk-{MACHINE}.toml", "--root", tmp_path / "stage")
+    assert done.returncode == 2
+    assert "is not a sensor node's login" in done.stderr
+    assert not (tmp_path / "stage").exists()
