@@ -13,6 +13,7 @@ from kivy.uix.screenmanager import FadeTransition, ScreenManager
 from pydantic import BaseModel
 
 from kiosk.contract.events import (
+    AssistTold,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -185,6 +186,7 @@ class KioskApp(App):
             SetEnd: self._on_set_end,
             SessionEnd: self._on_session_end,
             PainReport: lambda m: self.screen("pain").reported(m.kind),
+            AssistTold: lambda m: self.screen("pain").assisted(m.state, m.by),
             ProfileSaved: self._on_profile_saved,
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,
