@@ -56,6 +56,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     quietly .venv/bin/python -m pip install -q --upgrade pip
     # The constraints file pins the tested set; the Pi installs from the same file.
-    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report]"
+    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report,console]"
     echo "$want" > "$stamp"
 fi
