@@ -46,7 +46,8 @@ def add_staff(db: Path, name: str, role: Role, password: str = PASSWORD) -> None
 
 
 def start_console(broker_url: str, root: Path, site: str = "testgym", *extra: str,
-                  staff: dict[str, Role] | None = None) -> ConsoleProcess:
+                  staff: dict[str, Role] | None = None, scheme: str = "http", host: str = "127.0.0.1",
+                  verify: str | bool = True) -> ConsoleProcess:
     root.mkdir(parents=True, exist_ok=True)
     db = root / "console.sqlite3"
     staff = {"desk1": "desk", "trainer1": "trainer", "ops1": "operator"} if staff is None else staff
@@ -56,15 +57,15 @@ def start_console(broker_url: str, root: Path, site: str = "testgym", *extra: st
     log = root / "console.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(FLEET), "console", "serve", "--site", site, "--broker", broker_url,
-                                 "--db", str(db), "--listen", f"127.0.0.1:{port}", *extra],
+                                 "--db", str(db), "--listen", f"{host}:{port}", *extra],
                                 stdout=out, stderr=subprocess.STDOUT)
-    console = ConsoleProcess(f"http://127.0.0.1:{port}", db, proc, log, staff)
+    console = ConsoleProcess(f"{scheme}://{host}:{port}", db, proc, log, staff)
 
     def answering() -> bool:
         if proc.poll() is not None:
             raise AssertionError(f"the console exited with {proc.returncode}: {console.output()}")
         try:
-            return requests.get(f"{console.url}/login", timeout=1.0).status_code == 200
+            return requests.get(f"{console.url}/login", timeout=1.0, verify=verify).status_code == 200
         except requests.RequestException:
             return False
 
