@@ -48,7 +48,7 @@ class Tile:
     """One machine as the floor shows it."""
 
     machine: str
-    listed: bool = False  # in the inventory
+    unlisted: bool = False  # an inventory was given and this machine is not in it
     state: str = "unknown"  # ready, disconnected, lost, unknown
     mode: str = ""
     reason: str = ""  # why it is out of order
@@ -76,7 +76,8 @@ class Floor:
         self._lock = threading.RLock()
         self._version = 0
         self.alerts_version = 0
-        self._machines: dict[str, _Machine] = {m: _Machine(Tile(m, listed=True)) for m in listed}
+        self._machines: dict[str, _Machine] = {m: _Machine(Tile(m)) for m in listed}
+        self._inventory_given = bool(listed)
         self._names: dict[str, str] = {}
         self._listeners: list[Callable[[], None]] = []
 
@@ -160,7 +161,7 @@ class Floor:
 
     def _on_message(self, machine: str, source: str, value: Any, _previous: Seen | None) -> None:
         with self._lock:
-            entry = self._machines.setdefault(machine, _Machine(Tile(machine)))
+            entry = self._machines.setdefault(machine, _Machine(Tile(machine, unlisted=self._inventory_given)))
             before = entry.tile
             tile = self._apply(entry, source, value)
             state = self.view.kiosk_state(machine)
