@@ -55,3 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"legpress-fleet: error: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
