@@ -11,6 +11,7 @@ from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.dev.broker import publish
 from tests.console.conftest import sign_in, tile
+from tests.support.console_process import PASSWORD
 from tests.support.helpers import eventually
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 
@@ -118,3 +119,41 @@ def test_members_names_show_on_their_machine_and_go_when_the_session_ends(browse
     assert "Smith" not in tile(page, "lp1").inner_text()  # the first name is enough at the front desk
     lp1.end_session()
     expect(tile(page, "lp1")).to_contain_text("Free", timeout=SECOND)
+
+
+# Counts the alert sound's plays: headless Chromium has no speaker, so the page's calls are what we can hear.
+COUNT_PLAYS = """
+window.plays = 0;
+HTMLMediaElement.prototype.play = function () { window.plays += 1; return Promise.resolve(); };
+"""
+
+
+def test_a_new_alert_sounds_after_the_first_touch_and_unanswered_pain_again_every_30_s(browser, collect, console, lp1):
+    context = browser.new_context()
+    context.add_init_script(COUNT_PLAYS)
+    page = context.new_page()
+    page.clock.install()
+    page.goto(f"{console.url}/login")
+    page.get_by_label("User").fill("desk1")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(tile(page, "lp1")).to_contain_text("Kiosk online")
+    assert page.evaluate("() => window.plays") == 0  # the sign-in click was on another page
+    page.get_by_role("button", name="Turn on alert sound").click()
+    expect(page.get_by_role("button", name="Alert sound on")).to_be_visible()
+
+    events = collect(f"{R}/kiosk/event")
+    lp1.scan(lp1.keyring.code("m_sam", "Sam"))
+    events.wait_for_event(SessionStart)
+    lp1.press_pain()
+    expect(page.get_by_role("alert").filter(has_text="lp1")).to_contain_text("Pain")
+    assert page.evaluate("() => window.plays") == 1
+    page.clock.run_for(29_000)
+    assert page.evaluate("() => window.plays") == 1
+    page.clock.run_for(2_000)
+    assert page.evaluate("() => window.plays") == 2
+    page.get_by_role("button", name=re.compile("^On my way")).click()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    page.clock.run_for(60_000)
+    assert page.evaluate("() => window.plays") == 2  # answered: quiet
+    context.close()
