@@ -154,7 +154,7 @@ def _serve(args: argparse.Namespace) -> int:
     floor.listen(link)
     desk.listen()
     secret = load_secret(db.with_name("session.key"))
-    console = Console(site, accounts, Sessions(secret), floor, desk, tls, LoginBrake(),
+    console = Console(site, broker, accounts, Sessions(secret), floor, desk, tls, LoginBrake(),
                       URLSafeSerializer(secret, salt="legpress-console-login"))
 
     @contextlib.asynccontextmanager

@@ -30,7 +30,8 @@ from kiosk.fleet.view import (
 )
 from kiosk.mqtt.link import MqttLink
 
-MAX_NAMES = 100_000  # members whose first name is kept (a profile is a few hundred bytes; a name far less)
+MAX_NAMES = 100_000  # members whose name is kept (a profile is a few hundred bytes; a name far less)
+MAX_FOUND = 25
 
 SOURCES: dict[str, Source] = {
     "status": KIOSK_STATUS,
@@ -118,6 +119,23 @@ class Floor:
         with self._lock:
             return [replace(a) for a in self.alerts.answered()]
 
+    def find_members(self, query: str) -> list[tuple[str, str]]:
+        """Members whose id or name contains `query` (any case), as (id, name), at most `MAX_FOUND`."""
+        q = query.strip().casefold()
+        if not q:
+            return []
+        with self._lock:
+            found = [(m, n) for m, n in self._names.items() if q in m.casefold() or q in n.casefold()]
+        return sorted(found)[:MAX_FOUND]
+
+    def member_name(self, member: str) -> str | None:
+        with self._lock:
+            return self._names.get(member)
+
+    def forget_member(self, member: str) -> None:
+        with self._lock:
+            self._names.pop(member, None)
+
     # -- alerts from the console itself -------------------------------------------------------------
 
     def raise_alert(self, alert: Alert) -> None:
@@ -148,8 +166,11 @@ class Floor:
 
     # -- the broker ---------------------------------------------------------------------------------
 
-    def _on_profile(self, _topic: str, payload: bytes, _properties: object) -> None:
-        if not payload:
+    def _on_profile(self, topic: str, payload: bytes, _properties: object) -> None:
+        if not payload:  # erased: the retained profile was cleared
+            parts = topic.split("/")
+            if len(parts) == 6:
+                self.forget_member(parts[4])
             return
         try:
             profile = MemberProfile.model_validate_json(payload)
@@ -157,7 +178,7 @@ class Floor:
             return  # a bad profile is the recorder's and the kiosks' to report; here it only lacks a name
         with self._lock:
             if len(self._names) < MAX_NAMES or profile.member in self._names:
-                self._names[profile.member] = first_name(profile.name)
+                self._names[profile.member] = profile.name
 
     def _on_message(self, machine: str, source: str, value: Any, _previous: Seen | None) -> None:
         with self._lock:
@@ -198,7 +219,8 @@ class Floor:
         m = tile.machine
         match event:
             case SessionStart(member=member, session=session):
-                return replace(tile, member=self._names.get(member) or member, session=session, set_number=1,
+                name = first_name(self._names.get(member, "")) or member
+                return replace(tile, member=name, session=session, set_number=1,
                                reps=0, last_cue="")
             case RepDone(rep=rep):
                 return replace(tile, reps=rep)
@@ -212,7 +234,7 @@ class Floor:
                     self._raise(Alert("sensor", m, detail="the kiosk hears no sensor samples"))
                 return replace(tile, last_cue=cue_headline(cue, severity))
             case PainReport(kind=kind, session=session, member=member):
-                self._pain_kind(m, session, kind, self._names.get(member) or member)
+                self._pain_kind(m, session, kind, first_name(self._names.get(member, "")) or member)
                 return tile
             case SetEnd(set_number=number):
                 return replace(tile, set_number=number + 1, reps=0)

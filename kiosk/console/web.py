@@ -32,6 +32,7 @@ from kiosk.console.desk import CommandError, Desk
 from kiosk.console.floor import Floor
 from kiosk.console.guard import COOKIE, SESSION_MAX_AGE_S, LoginBrake, Session, Sessions, csrf_ok
 from kiosk.console.staff_words import SEEN_BY, display_name
+from kiosk.mqtt.broker_url import BrokerUrl
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Console:
     """What the pages share: the accounts, the sessions, the floor and the command desk."""
 
     site: str
+    broker: BrokerUrl
     accounts: Accounts
     sessions: Sessions
     floor: Floor
@@ -270,7 +272,7 @@ class SecurityHeaders:
 
 
 def build_app(console: Console, lifespan: Any = None) -> Starlette:
-    from kiosk.console import live, machines
+    from kiosk.console import live, machines, members
 
     routes = [
         Route("/login", login_form, methods=["GET"]),
@@ -283,6 +285,7 @@ def build_app(console: Console, lifespan: Any = None) -> Starlette:
         Route("/audit", audit_page, methods=["GET"]),
         Route("/sound/alert.wav", alert_sound, methods=["GET"]),
         *machines.ROUTES,
+        *members.ROUTES,
         Mount("/static", StaticFiles(packages=[("kiosk.console", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)

@@ -66,13 +66,18 @@ def test_the_console_login_sends_its_commands_and_nothing_else(gym):
     watcher = gym.peer("op-ops", "site", subscribe=(f"gym/v1/{SITE}/#",))
     for name in CONSOLE_COMMANDS:
         console.publish(f"{R1}/kiosk/cmd/{name}", b'{"transaction": "t"}')
+    # A trainer's revoke and erase: the revocation list and a cleared profile.
+    allowed = [f"gym/v1/{SITE}/config/revocations", f"gym/v1/{SITE}/members/m_sam/profile"]
+    for topic in allowed:
+        console.publish(topic, b"{}")
     for topic in (f"{R1}/kiosk/cmd/replay", f"{R1}/kiosk/config/set", f"gym/v1/{SITE}/config/set",
-                  f"gym/v1/{SITE}/broadcast/cmd/restart", f"gym/v1/{SITE}/members/m_sam/profile",
-                  f"{R1}/kiosk/status"):
+                  f"gym/v1/{SITE}/broadcast/cmd/restart", f"{R1}/kiosk/status", f"{R1}/kiosk/event"):
         console.publish(topic, b"{}")
     watcher.sync()
-    sent = {t for t in watcher.topics() if "/kiosk/cmd/" in t or "config" in t or "members" in t or "status" in t}
-    assert sent == {f"{R1}/kiosk/cmd/{name}" for name in CONSOLE_COMMANDS}
+    # (The kiosk broker's bridge notification, retained, is the one message here nobody in this test sent.)
+    sent = {t for t in watcher.topics() if ("/kiosk/" in t or "config" in t or "members" in t)
+            and not t.endswith("/kiosk/bridge")}
+    assert sent == {f"{R1}/kiosk/cmd/{name}" for name in CONSOLE_COMMANDS} | set(allowed)
     # It reads what the floor shows.
     watcher.publish(f"{R1}/kiosk/event", b'{"type": "x"}')
     console.wait_for(f"{R1}/kiosk/event")

@@ -96,10 +96,12 @@ def recorder_grants(site: str) -> list[Grant]:
 
 
 def console_grants(site: str) -> list[Grant]:
-    """The console: read the floor (statuses, events, replies, member names); send only its commands."""
+    """The console: read the floor (statuses, events, replies, member names); send only its commands; a
+    trainer's revoke and erase (the revocation list, an empty retained profile)."""
     root = f"{CONTRACT_VERSION}/{site}"
     return [*(Grant("read", f"{root}/+/{tail}") for tail in CONSOLE_READS),
-            Grant("read", f"{root}/members/+/profile"),
+            Grant("readwrite", f"{root}/members/+/profile"),
+            Grant("readwrite", f"{root}/config/revocations"),
             *(Grant("write", f"{root}/+/kiosk/cmd/{name}") for name in CONSOLE_COMMANDS)]
 
 
