@@ -58,8 +58,8 @@ async def machine_action(request: Request, me: Who) -> Response:
     except CommandError as exc:
         outcome = f"error: {exc}"
     console.accounts.audit(me.staff.name, name, machine, f"{fields} -> {outcome}" if fields else outcome)
-    if outcome.startswith("error") and reply is not None:
-        console.floor.raise_alert(Alert("command", machine, detail=f"{name}: {reply.error}"))
+    if outcome != "ok":
+        console.floor.raise_alert(Alert("command", machine, detail=f"{name}: {outcome.removeprefix('error: ')}"))
     return render(request, "machine.html", {
         "tile": console.floor.tile(machine), "command": name, "outcome": outcome, "reply": reply,
         "diagnostics": _diagnostics(reply) if name == "diagnostics" else None,

@@ -28,6 +28,7 @@ from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kiosk.console.accounts import RANK, Accounts, Role, Staff
+from kiosk.console.alerts import Alert
 from kiosk.console.desk import CommandError, Desk
 from kiosk.console.floor import Floor
 from kiosk.console.guard import COOKIE, SESSION_MAX_AGE_S, LoginBrake, Session, Sessions, csrf_ok
@@ -205,6 +206,9 @@ async def _assist(console: Console, who_name: str, machine: str, state: str, by:
     else:
         outcome = "ok" if reply.status == "ok" else f"error: {reply.error}"
     console.accounts.audit(who_name, f"assist {state}", machine, outcome)
+    if outcome != "ok":  # the member was not told: staff must know that too
+        why = outcome.removeprefix("error: ")
+        console.floor.raise_alert(Alert("command", machine, detail=f"assist {state}: {why}"))
     return outcome
 
 

@@ -157,3 +157,15 @@ def test_a_new_alert_sounds_after_the_first_touch_and_unanswered_pain_again_ever
     page.clock.run_for(60_000)
     assert page.evaluate("() => window.plays") == 2  # answered: quiet
     context.close()
+
+
+def test_a_command_the_kiosk_refuses_shows_its_reason_and_raises_an_alert(browser, console, lp1):
+    page = sign_in(browser, console, "ops1")
+    page.goto(f"{console.url}/machines/lp1")
+    page.get_by_label("Message").fill("Closing in 10 minutes")
+    page.get_by_role("button", name="Show message").click()
+    expect(page.get_by_role("region", name="Reply to message")).to_contain_text("ok")
+    page.get_by_role("button", name="Restart").click()  # an in-process kiosk has no supervisor to restart it
+    expect(page.get_by_role("region", name="Reply to restart")).to_contain_text("not started by a supervisor")
+    page.goto(console.url)
+    expect(page.get_by_role("alert").filter(has_text="restart")).to_contain_text("Command failed on lp1")
