@@ -33,8 +33,8 @@ from kiosk.contract.events import CueRaised, RepDone, SessionEnd, SetEnd  # noqa
 from kiosk.contract.sensor import DepthSample  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
-from kiosk.core.training.guided_setup import SetupProgress  # noqa: E402
-from kiosk.core.training.session import OperatorNotice, SetRecord  # noqa: E402
+from kiosk.core.snapshot import OperatorNotice, SetupProgress  # noqa: E402
+from kiosk.core.training.session import SetRecord  # noqa: E402
 from kiosk.dev.broker import Broker, publish  # noqa: E402
 from kiosk.fleet.members import issue_code  # noqa: E402
 from kiosk.ui.app import KioskApp  # noqa: E402
