@@ -4,12 +4,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from kiosk.dev.broker import Broker, Collector
 from tests.support.helpers import FakeClock
 from tests.support.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
 
 Collect = Callable[[str], Collector]
+
+# The night run of the model-based tests (`--hypothesis-profile=long`; docs/testing.md): many more
+# examples, longer runs of steps, a fresh random seed each night and the failure database kept.
+settings.register_profile("long", max_examples=1500, stateful_step_count=120, deadline=None,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
 @pytest.fixture

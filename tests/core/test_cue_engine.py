@@ -555,3 +555,101 @@ def test_reps_that_run_straight_into_the_next_keep_their_depth_and_times() -> No
     assert [r.rep for r in reps] == [1, 2, 3]
     assert all(r.depth_mm == pytest.approx(258, abs=3) for r in reps)
     assert all(r.eccentric_s == pytest.approx(2.0, abs=0.2) and r.concentric_s > 1.0 for r in reps)
+
+
+def lumbar_cues(events: list) -> list[str]:
+    return [e.severity for e in events if isinstance(e, CueRaised) and e.cue == "liftoff_lumbar"]
+
+
+def test_new_settings_mid_set_keep_the_sets_liftoffs_so_the_second_one_still_stops_it() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    assert lumbar_cues(stream.liftoff()) == ["warn"]
+    deeper = TRACE_SETTINGS.model_copy(update={"target_depth_mm": TRACE_SETTINGS.target_depth_mm - 20})
+    engine.retune(deeper, TRACE_GEOMETRY, DEFAULTS)
+    assert engine.set_open
+    stream.move(40.0, 1.0, start_mm=300.0)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    out = stream.liftoff()
+    assert lumbar_cues(out) == ["stop"]
+    (end,) = [e for e in out if isinstance(e, SetEnd)]
+    assert end.set_number == 1 and end.liftoffs == 2 and end.reps == 1 and end.stopped
+
+
+def test_settings_deeper_than_the_max_a_liftoff_taught_do_not_deepen_it() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    stream.liftoff()
+    learnt = engine.max_depth_mm
+    assert learnt < TRACE_SETTINGS.max_depth_mm
+    engine.retune(TRACE_SETTINGS, TRACE_GEOMETRY, DEFAULTS)  # a stale draft with the old max
+    assert engine.max_depth_mm == learnt
+    assert engine.target_depth_mm <= learnt - TARGET_MARGIN_MM
+
+
+def test_a_sensor_restart_mid_set_keeps_the_set_and_what_it_taught() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    stream.liftoff()
+    assert engine.sensor_restarted() == []
+    assert engine.set_open
+    stream.seq = 0  # the node counts from 0 again
+    stream.hold(250.0, 0.5)
+    stream.move(40.0, 1.0, start_mm=250.0)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    assert lumbar_cues(stream.liftoff()) == ["stop"]
+
+
+def test_a_set_left_open_by_a_sensor_restart_still_ends_by_resting_at_the_top() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    engine.sensor_restarted()
+    stream.seq = 0
+    stream.move(40.0, 1.0, start_mm=300.0)
+    assert engine.set_open
+    stream.hold(40.0, DEFAULTS.set_rest_s + 0.5)
+    assert not engine.set_open
+    assert [e.set_number for e in stream.events if isinstance(e, SetEnd)] == [1]
+
+
+def test_after_a_pain_report_no_coaching_cue_and_after_one_that_ends_training_no_new_set() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    engine.pain_reported(ends_training=False)
+    stream.move(TRACE_SETTINGS.max_depth_mm + 30, 0.5, start_mm=40.0)  # fast and too deep
+    stream.move(40.0, 0.5, start_mm=TRACE_SETTINGS.max_depth_mm + 30)
+    stream.hold(40.0, 0.5)
+    assert not [e for e in stream.events if isinstance(e, CueRaised)]
+    assert [e for e in stream.events if isinstance(e, RepDone)]  # a dull ache: the set still counts
+    assert lumbar_cues(stream.liftoff()) == ["warn"]  # the back leaving the pad is still told
+    stream.hold(40.0, DEFAULTS.set_rest_s + 0.5)
+    engine.pain_reported(ends_training=True)
+    counted = len(stream.events)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    stream.move(40.0, 1.0, start_mm=300.0)
+    stream.hold(40.0, DEFAULTS.set_rest_s + 0.5)
+    assert not engine.set_open and stream.events[counted:] == []
+
+
+def test_a_sensor_restart_with_the_sled_held_down_is_not_taken_for_a_rest_at_the_top() -> None:
+    engine = make_engine()
+    stream = Stream(engine)
+    stream.hold(40.0, 0.5)
+    stream.move(300.0, 2.0, start_mm=40.0)
+    stream.liftoff()
+    engine.sensor_restarted()
+    stream.seq = 0
+    stream.hold(300.0, DEFAULTS.set_rest_s + 1.0)  # still, deep in the rep, for longer than a rest
+    assert engine.set_open
+    assert lumbar_cues(stream.liftoff()) == ["stop"]
+    stream.move(40.0, 1.0, start_mm=300.0)
+    assert not [e for e in stream.events if isinstance(e, RepDone)]  # a rep split by the restart is not counted

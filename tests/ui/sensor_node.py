@@ -17,7 +17,7 @@ from typing import Literal
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
-from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone
+from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone, SensorStatus
 from kiosk.contract.topics import MachineTopics
 from kiosk.dev.broker import Broker
 from kiosk.sim.motion import SledPath
@@ -36,6 +36,7 @@ class SensorNode:
         self._sensor_t = 0.0
         self._seq = 0
         self._event_seq = 0
+        self._restarted = False  # set by `restart`: the next sample counts from 0
         self._offset: float | None = None  # sensor time at which the current path's `start` is
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=MQTTProtocolVersion.MQTTv5)
         self.client.connect(broker.host, broker.port)
@@ -67,6 +68,14 @@ class SensorNode:
         event = LiftoffEvent(seq=self._event_seq, ts=self.ts, type="liftoff", zone=zone, state=state)
         self.client.publish(self.topics.sensor_event, event.model_dump_json(), qos=1).wait_for_publish(5)
 
+    def restart(self, fw: str) -> None:
+        """The node reboots where the sled is: a newer `ready` status, then samples counting from 0 again."""
+        status = SensorStatus(state="ready", ts=self.ts, fw=fw)
+        self.client.publish(self.topics.sensor_status, status.model_dump_json(), qos=1,
+                            retain=True).wait_for_publish(5)
+        with self._lock:
+            self._restarted = True
+
     def pause(self) -> None:
         self._paused.set()
 
@@ -95,6 +104,8 @@ class SensorNode:
                         self.hold_mm, self._offset = path.mm, None
                 else:
                     mm = self.hold_mm
+                if self._restarted:
+                    self._seq, self._restarted = -1, False
             if not self._paused.is_set():
                 self._seq += 1
                 sample = DepthSample(seq=self._seq, ts=self.ts, mm=round(mm, 1))

@@ -3,6 +3,15 @@
 A pure state machine. It never reads a clock: every input carries its time
 (the sensor's `ts`, or `now` for `tick` and `end`, on the sensor's clock), so
 a recorded trace replays to exactly the same events.
+
+One engine watches one member's whole session. New settings (saved on
+screen, learnt by the guided setup, a profile that arrived) are `retune`d
+into it and a restarted sensor node only resets the stream: what the open set
+has taught (its lift-offs, the lowered max depth, a stop already given)
+belongs to the member's continuous set, and a new engine would forget it.
+A set ends here and only here (`_close_set`), for one of these reasons: the
+sled rested at the top for `set_rest_s`, enough lumbar lift-offs stopped it,
+or the kiosk closed it (`end`: the session ended, or the pain button).
 """
 
 from pydantic import TypeAdapter, ValidationError
@@ -17,7 +26,7 @@ from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, Str
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import STOP_SUGGESTIONS, depth_floor, lowered_max_depth
 from kiosk.core.machine.depth_limits import target_short_of_max
-from kiosk.core.machine.models import within_floors
+from kiosk.core.machine.models import is_pressing, within_floors
 
 CueEvent = CueRaised | RepDone | SetEnd | SensorFault
 
@@ -29,6 +38,11 @@ FAULT_REPEAT_S = 10.0
 LOCKOUT_READINGS = 3
 
 _TIMESTAMP = TypeAdapter(Timestamp)
+
+# Cues that coach technique (depth, tempo, lockout). After a pain report none is given for the rest of the
+# session: a member told to stop must not hear "good depth: push". Lift-offs and a lost sensor still are.
+COACHING_CUES: frozenset[CueId] = frozenset(
+    {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout"})
 
 
 def _priority(event: CueEvent) -> int:
@@ -56,24 +70,18 @@ class CueEngine:
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
                  thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0):
-        """`sets_before`: sets the session already had, so an engine that takes over mid-session (new
-        settings) numbers its first set after them."""
-        self.settings = settings = within_floors(settings, geometry)[0]
+        """`sets_before`: sets the session already had, so an engine that takes over mid-session numbers
+        its first set after them."""
+        thresholds = thresholds or CueThresholds()
         self._sets_before = sets_before
-        self.geometry = geometry
-        self.thresholds = thresholds = thresholds or CueThresholds()
         self.session = session
-        self._max = settings.max_depth_mm
-        # An old profile may have its target at the max: every rep reaching it would also be too deep.
-        self._target = target_short_of_max(settings.target_depth_mm, settings.max_depth_mm, settings.top_mm)
-        self._floor = depth_floor(settings.top_mm, settings.max_depth_mm)
-        # A third of the hysteresis is the noise band: a member resting right at
-        # the top position must not read as locking out on every noisy sample.
-        self._lockout_mm = settings.top_mm - thresholds.lockout_margin_mm - thresholds.hysteresis_mm / 3
-        self._lowest_mm = -RANGE_TOLERANCE_MM
-        self._deepest_mm = geometry.travel_mm + RANGE_TOLERANCE_MM
+        kept = within_floors(settings, geometry)[0]
+        # The max depth in force only ever gets shallower within the session (lift-offs, or settings with less);
+        # what a lift-off may teach is bounded by the max the session started with.
+        self._max = self._session_max = kept.max_depth_mm
         self._tracker = RepTracker(thresholds.hysteresis_mm)
         self._gate = CueGate(thresholds.repeat_s)
+        self._apply(kept, geometry, thresholds)
         self._depth_seq = SeqGuard()
         self._event_seq = EventGuard()
         self._health = StreamHealth()
@@ -95,6 +103,23 @@ class CueEngine:
         self._range_unreported = 0
         self._stale_report_ts: float | None = None
         self._stale_unreported = 0
+        self._coaching = True  # False after a pain report: no more coaching cues this session
+        self._sets_allowed = True  # False after a pain that ends training: no new set is counted
+
+    def _apply(self, settings: MachineSettings, geometry: MachineGeometry, thresholds: CueThresholds) -> None:
+        """What follows from the settings in force; the max depth is never taken deeper than it already is."""
+        self.settings, self.geometry, self.thresholds = settings, geometry, thresholds
+        self._max = min(self._max, settings.max_depth_mm)
+        # An old profile may have its target at the max: every rep reaching it would also be too deep.
+        self._target = target_short_of_max(settings.target_depth_mm, self._max, settings.top_mm)
+        self._floor = depth_floor(settings.top_mm, self._session_max)
+        # A third of the hysteresis is the noise band: a member resting right at
+        # the top position must not read as locking out on every noisy sample.
+        self._lockout_mm = settings.top_mm - thresholds.lockout_margin_mm - thresholds.hysteresis_mm / 3
+        self._lowest_mm = -RANGE_TOLERANCE_MM
+        self._deepest_mm = geometry.travel_mm + RANGE_TOLERANCE_MM
+        self._tracker.retune(thresholds.hysteresis_mm)
+        self._gate.repeat_s = thresholds.repeat_s
 
     # -- inputs ------------------------------------------------------------
 
@@ -106,6 +131,13 @@ class CueEngine:
         if not self._lowest_mm <= mm <= self._deepest_mm:
             return self._out_of_range(ts, mm)
         tracker = self._tracker
+        if self._last_ts is None:
+            # The first sample of a stream (at the start, or after a restart mid-set). Down in a set, the
+            # member is mid-rep; at the top, the sled has rested there since now, not since the old clock.
+            if self._set_open and is_pressing(mm, self.settings):
+                tracker.resume_mid_rep(ts, mm)
+            else:
+                tracker.top_since = ts
         self._last_mm, self._last_ts = mm, ts
         if self._lost:
             self._lost = False
@@ -165,18 +197,38 @@ class CueEngine:
     def sensor_restarted(self) -> list[CueEvent]:
         """The node restarted (the kiosk saw its new `ready` and `seq` back near 0): its clock may have moved.
 
-        Times from before and after cannot be compared, so the open set ends
-        where the old stream stopped and the stream starts afresh.
+        Times from before and after cannot be compared, so the stream starts
+        afresh: the rep in progress is dropped and the sled is followed anew.
+        The set stays open with what it taught: the member never racked the
+        weight, and a second lumbar lift-off after the restart must still
+        stop it. It ends as any set does (a rest at the top, timed on the new
+        clock from the first new sample).
         """
-        out: list[CueEvent] = []
-        if self._set_open:
-            self._close_set(self._last_ts or 0.0, out)
         self._health.restarts += 1
         self._depth_seq = SeqGuard()
         self._tracker = RepTracker(self.thresholds.hysteresis_mm)
-        self._armed, self._lost = True, False
+        self._lost = False
         self._last_mm = self._last_ts = None
-        return out
+        return []
+
+    def retune(self, settings: MachineSettings, geometry: MachineGeometry, thresholds: CueThresholds) -> None:
+        """The member's new settings (saved on screen, learnt by the guided setup, a profile that arrived),
+        with the machine and thresholds in force now, for the rest of the session.
+
+        Mid-set too, and the set goes on: its reps, lift-offs and the max depth
+        they taught stay. Settings deeper than that max do not deepen it.
+        """
+        if settings.max_depth_mm > self._max:
+            # Unvalidated on purpose: `within_floors` puts top, target and max back in order.
+            settings = settings.model_copy(update={"max_depth_mm": self._max})
+        self._apply(within_floors(settings, geometry)[0], geometry, thresholds)
+
+    def pain_reported(self, ends_training: bool) -> None:
+        """The member reported pain: no coaching cue for the rest of the session, and when the pain ends
+        training, no new set either (a set the pain button closed stays closed)."""
+        self._coaching = False
+        if ends_training:
+            self._sets_allowed = False
 
     def end(self, now: float) -> list[CueEvent]:
         """Close the open set, if any (the session ends, or the member pressed stop)."""
@@ -260,7 +312,7 @@ class CueEngine:
                 self._turned(ts, out)
         if flags & DESCENT:
             if not self._set_open:
-                if not self._armed:
+                if not self._armed or not self._sets_allowed:
                     return
                 self._open_set()
             self._reached = self._too_deep = self._locked_out = False
@@ -318,6 +370,9 @@ class CueEngine:
 
     def _rest_check(self, now: float, out: list[CueEvent]) -> None:
         tracker = self._tracker
+        # Not before a sample of the current stream: after a sensor restart the tracker has no top yet.
+        if self._last_ts is None:
+            return
         if self._set_open and tracker.phase == "top" and now - tracker.top_since >= self.thresholds.set_rest_s:
             self._close_set(now, out)
 
@@ -352,6 +407,8 @@ class CueEngine:
             self._armed = False
 
     def _cue(self, out: list[CueEvent], cue: CueId, severity: Severity, ts: float, gated: bool = True) -> bool:
+        if not self._coaching and cue in COACHING_CUES:
+            return False
         if gated:
             if not self._gate.allow(cue, ts):
                 return False

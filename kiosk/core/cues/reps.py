@@ -92,6 +92,18 @@ class RepTracker:
             self.phase = "bottom"
         return 0
 
+    def retune(self, hysteresis_mm: float) -> None:
+        """A new hysteresis (the member's settings were saved with pushed thresholds), from the next sample."""
+        self.hysteresis_mm = hysteresis_mm
+        self._band = hysteresis_mm / 3
+
+    def resume_mid_rep(self, ts: float, mm: float) -> None:
+        """Follow a stream that starts again with the sled down (the sensor restarted mid-rep): at the bottom,
+        with no rep to finish, so a still sled down there is not taken for one resting at the top."""
+        self.phase, self.rep = "bottom", None
+        self._bottom_mm, self._bottom_ts = mm, ts
+        self._trail.clear()
+
     def drop_rep(self) -> None:
         """Forget the rep in progress (set stopped, or data lost mid-rep) but keep following the sled."""
         self.rep = None

@@ -51,7 +51,9 @@ class GuidedSetup:
     at least `min_range_mm` below the top it started from (less is a shuffle in
     the seat); one lowered faster than `slow_descent_s` is not counted
     (`fast_reps` grows): a quick rep bounces past where the member can hold
-    the position, so it teaches the wrong depth.
+    the position, so it teaches the wrong depth. Nor is a rep in which the
+    back or the hips left their pad (`lifted_off`; `lifted_reps` grows): its
+    depth is past where this member can press safely.
     """
 
     def __init__(self, max_depth_mm: float, reps_needed: int = 2, min_range_mm: float = 60.0,
@@ -65,6 +67,8 @@ class GuidedSetup:
         self.top_margin_mm = top_margin_mm
         self.reps: list[SetupRep] = []
         self.fast_reps = 0
+        self.lifted_reps = 0
+        self._lifted = False  # a lift-off since the last rep ended: the rep in progress teaches nothing
         self.result: SetupResult | None = None
         self._tracker = RepTracker(hysteresis_mm)
 
@@ -79,6 +83,13 @@ class GuidedSetup:
                              target_depth_mm=result.target_depth_mm if result else None,
                              top_mm=result.top_mm if result else None)
 
+    def lifted_off(self) -> None:
+        """The back or the hips left their pad: the rep in progress (or, between reps, the next) is not counted.
+
+        Between reps too, because a lift-off event may reach the kiosk just after the sample that turned
+        the rep: erring on the side of one more slow rep is the safe way round."""
+        self._lifted = True
+
     def update(self, mm: float, ts: float) -> SetupResult | None:
         """Feed one sample (mm of sled travel, the sample's time in s); the result once enough reps were seen."""
         if self.result is None and self._tracker.update(ts, mm) & REP:
@@ -88,6 +99,10 @@ class GuidedSetup:
         return self.result
 
     def _count_rep(self, rep: Rep) -> None:
+        lifted, self._lifted = self._lifted, False
+        if lifted:
+            self.lifted_reps += 1
+            return
         if rep.depth_mm - rep.start_mm < self.min_range_mm:
             return
         if rep.eccentric_s < self.slow_descent_s:

@@ -49,6 +49,8 @@ class PainProtocol:
         if session is None:
             return
         self.pressed()  # a report without a press (headless, tests) still stops first
+        if session is self._training.session:
+            self._training.pain_reported(kind)
         self._emit(PainReport(ts=self._now(), session=session.id, member=session.member, kind=kind))
         session.pain_pressed = False  # the episode is told; a later press is a new one
 

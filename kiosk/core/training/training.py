@@ -4,6 +4,12 @@ Everything from an accepted scan to the session's end: which settings the cues u
 a lumbar lift-off, edited on screen, or learnt in a first-timer's guided setup), when a set closes,
 and what is saved back to the member's profile. Fed by the sensor unit's samples and the profile
 unit's news; its events go out through the kiosk's `emit`. Core thread only.
+
+One cue engine per session: every later change of settings is `retune`d into it, so the member's
+continuous set, and what it taught (its lumbar lift-offs, the lowered max depth, a stop already
+given), survives the guided setup finishing, a save on screen, a profile arriving or a sensor restart.
+What ends a set is decided by the engine alone (see `kiosk.core.cues.engine`); this module only
+closes it when the session ends or the pain button is pressed.
 """
 
 import logging
@@ -12,7 +18,15 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from kiosk.contract.config import KioskConfig, MachineGeometry
-from kiosk.contract.events import ProfileSaved, Role, SessionEnd, SessionEndReason, SessionStart, SetEnd
+from kiosk.contract.events import (
+    PainKind,
+    ProfileSaved,
+    Role,
+    SessionEnd,
+    SessionEndReason,
+    SessionStart,
+    SetEnd,
+)
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.engine import CueEngine
@@ -72,7 +86,9 @@ class Training:
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
         if session.first_time:
-            self.guided_setup("restart")
+            # Not `guided_setup`, which counts as a touch: read at the clock after `session_start` went out,
+            # it could move the session's last activity past its start (a timeout late by that much).
+            self._start_setup(session)
 
     def end(self, reason: SessionEndReason) -> None:
         """The session ends (logout, timeout, command): its set closed, what it learnt saved, told once."""
@@ -122,17 +138,34 @@ class Training:
         if session is None:
             return
         settings = with_target_margin(settings)
-        unchanged = settings == session.settings
+        if settings != session.settings:
+            settings = self._retune(settings)
         session.settings, session.first_time = settings, False
         session.settings_changed, session.erased = True, False
-        if not unchanged:
-            # A set with reps in it is told as ended before the engine with the new settings takes over:
-            # dropping it would leave the screen counting reps of a set that never ends.
-            if self.engine is not None and self.engine.reps_in_set:
-                self.close_set(self.wiring.clock.now())
-            self.engine = self._new_engine(settings)
         self.touched(self.wiring.clock.now())
         self._save(session)
+
+    def _retune(self, settings: MachineSettings) -> MachineSettings:
+        """New settings into the session's engine, mid-set too; returns the settings now in force.
+
+        The set goes on with what it taught: a new engine would start its lumbar lift-off count at zero,
+        and a member whose back lifted on the rep that finished the guided setup would not be stopped
+        by the next. Never deeper than the max depth the session already has.
+        """
+        engine = self.engine
+        if engine is None:
+            return settings
+        engine.retune(settings, self._geometry(), self._config().cues)
+        return with_target_margin(engine.learnt_settings())
+
+    def pain_reported(self, kind: PainKind) -> None:
+        """Pain told by the member at the machine: no more coaching this session, and no more sets after a
+        pain that may come from a nerve or an injury (they were told so on screen)."""
+        if self.engine is not None:
+            # A set opened after the pain button (a second press is the same episode, so it closed nothing)
+            # ends with the report.
+            self.close_set(self.wiring.clock.now())
+            self.engine.pain_reported(ends_training=kind in wording.PAIN_ENDS_TRAINING)
 
     def _follow_learnt_limits(self) -> None:
         """The session's settings take the max (and target) depth a lumbar lift-off just taught the engine.
@@ -154,7 +187,7 @@ class Training:
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
-                         session=self.session_id(), sets_before=len(self.session.sets) if self.session else 0)
+                         session=self.session_id())
 
     def _save(self, session: Session) -> None:
         session.settings_changed = False
@@ -173,6 +206,9 @@ class Training:
                                              fast_reps=0))
             self.save_settings(session.settings)  # saved: the next visit is a normal one
             return
+        self._start_setup(session)
+
+    def _start_setup(self, session: Session) -> None:
         self.setup = GuidedSetup(max_depth_mm=session.settings.max_depth_mm)
         self.wiring.notify(self.setup.progress(session.id))
 
@@ -199,6 +235,8 @@ class Training:
         self._feed_setup(sample)
 
     def on_liftoff(self, event: LiftoffEvent) -> None:
+        if self.setup is not None and event.state == "start":
+            self.setup.lifted_off()  # a rep the back left the pad in teaches no target
         if self.engine is not None:
             events = self.engine.on_liftoff(event)
             self._follow_learnt_limits()
@@ -228,14 +266,13 @@ class Training:
         if saved is None or saved == session.settings or session.settings_changed:
             return
         if not self._untouched():
-            # Once the member has pressed, this session's settings stay: a new engine would drop the
-            # open set and what this set's lift-offs taught (a second one must still stop the set),
-            # whoever sent the profile. They are saved again at the end, over the newer revision.
+            # Once the member has pressed, this session's settings stay: what they train with does not
+            # change under them mid-set, whoever sent the profile. They are saved again at the end,
+            # over the newer revision.
             session.settings_changed = True
             log.warning("profile of %s (rev %d) arrived mid-session: kept for the next visit", member, profile.rev)
             return
-        session.settings, session.first_time = saved, False
-        self.engine = self._new_engine(saved)
+        session.settings, session.first_time = self._retune(saved), False
         self.wiring.notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
                                         name=session.name, role=session.role))
 
