@@ -19,5 +19,7 @@ echo "bench: start-up done"
 echo "bench: usage counted again at start done"
 .venv/bin/python bench/bench_node.py --write "$doc" > /dev/null
 echo "bench: sensor node done"
+.venv/bin/python bench/bench_console.py --write "$doc" > /dev/null
+echo "bench: console done"
 xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python bench/bench_ui.py --write "$doc" > /dev/null
 echo "bench: UI done; results in $doc"

@@ -25,9 +25,10 @@ quietly() {
 # font printed member cards use; PostgreSQL and Chromium for the recorder's and
 # the HTML report's tests (the tests start their own server, on a free port); aplay (alsa-utils)
 # plays the cue sounds and espeak-ng renders the spoken ones (assets/make_sounds.py); shellcheck for
-# the deploy scripts' tests and systemd-analyze (in systemd) for the units'.
+# the deploy scripts' tests and systemd-analyze (in systemd) for the units'; stress-ng loads the
+# machine for the suite's reliability runs (docs/testing.md).
 APT_PACKAGES=(mosquitto mosquitto-clients xvfb xauth libgl1 libgl1-mesa-dri libegl1 libmtdev1 fonts-dejavu-core python3-venv
-              postgresql chromium alsa-utils espeak-ng shellcheck systemd)
+              postgresql chromium alsa-utils espeak-ng shellcheck systemd stress-ng)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -56,6 +57,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "bootstrap: installing Python packages into .venv"
     quietly .venv/bin/python -m pip install -q --upgrade pip
     # The constraints file pins the tested set; the Pi installs from the same file.
-    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report]"
+    quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report,console]"
     echo "$want" > "$stamp"
 fi

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from kiosk.contract.base import CommandModel, ReportModel
-from kiosk.contract.events import MAX_SAFE_INT
+from kiosk.contract.events import MAX_SAFE_INT, AssistState
 from kiosk.contract.text import PLAIN_TEXT
 
 Transaction = Annotated[str, Field(min_length=1, max_length=64)]
@@ -45,6 +45,15 @@ class Rebirth(Command):
     """Republish status, info and config state."""
 
 
+class Assist(Command):
+    """Staff answer a member's alert: `seen` (on a staff screen; `by` names the screen, e.g. "Front desk") or
+    `coming` (`by`, a person's display name, is on the way). The member's screen says so."""
+
+    state: AssistState
+    by: Annotated[str, Field(min_length=1, max_length=40, description="Plain text on one line, at most 40 "
+                             "characters: the screen or the person, as the member will read it."), PLAIN_TEXT]
+
+
 class Restart(Command):
     """Leave cleanly so the service manager starts the kiosk again."""
 
@@ -77,6 +86,7 @@ COMMANDS: dict[str, type[Command]] = {
     "rebirth": Rebirth,
     "restart": Restart,
     "replay": Replay,
+    "assist": Assist,
 }
 
 

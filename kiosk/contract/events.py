@@ -6,6 +6,7 @@ from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_se
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
+from kiosk.contract.text import PLAIN_TEXT
 
 CueId = Literal[
     "liftoff_lumbar",
@@ -31,6 +32,8 @@ def severity_rank(severity: Severity) -> int:
 
 Role = Literal["member", "staff"]
 ScanRejectReason = Literal["bad_signature", "expired", "unknown_key", "malformed", "not_allowed"]
+# `seen`: the alert is on a staff screen; `coming`: a named person is on the way to the member.
+AssistState = Literal["seen", "coming"]
 PainKind = Literal["sharp", "radiating", "numbness", "dull"]
 SensorFaultKind = Literal["stale", "rate_low", "invalid_payloads", "out_of_range"]
 # `shutdown`: the kiosk itself was stopped (SIGTERM, the service manager), not an operator's command.
@@ -113,6 +116,14 @@ class PainReport(_Event):
     kind: PainKind
 
 
+class AssistTold(_Event):
+    """Staff answered the `assist` command: the member was told who saw the alert or who is coming."""
+
+    type: Literal["assist"] = "assist"
+    state: AssistState
+    by: Annotated[str, Field(min_length=1, max_length=40), PLAIN_TEXT]
+
+
 class ScanRejected(_Event):
     type: Literal["scan_rejected"] = "scan_rejected"
     reason: ScanRejectReason
@@ -148,7 +159,7 @@ class Alert(_Event):
 
 KioskEvent = Annotated[
     SessionStart | RepDone | CueRaised | SetEnd | SessionEnd | PainReport | ScanRejected | SensorFault | ProfileSaved
-    | Alert,
+    | Alert | AssistTold,
     Field(discriminator="type"),
 ]
 KIOSK_EVENT = TypeAdapter(KioskEvent)

@@ -10,6 +10,7 @@ from typing import Annotated
 from pydantic import Field
 
 from kiosk.contract.base import ReportModel, Timestamp
+from kiosk.contract.events import AssistState
 from kiosk.contract.kiosk import KioskMode, KioskTelemetry
 
 
@@ -43,6 +44,14 @@ class Republished(ReportModel):
     """`rebirth`: the retained topics published again."""
 
     republished: list[str]
+
+
+class AssistShown(ReportModel):
+    """`assist`: what the member's screen now says, and the session it was told in (null when none is open)."""
+
+    state: AssistState
+    by: str
+    session: str | None
 
 
 class Restarting(ReportModel):
@@ -152,4 +161,5 @@ REPLIES: dict[str, type[ReportModel]] = {
     "rebirth": Republished,
     "restart": Restarting,
     "replay": Replayed,
+    "assist": AssistShown,
 }

@@ -1,5 +1,5 @@
 """Unit `mode commands`: owns the handlers of `R/kiosk/cmd/{out_of_order,in_service,message,end_session,
-diagnostics,rebirth,restart}` (the operators unit receives them and sends each reply).
+diagnostics,rebirth,restart,assist}` (the operators unit receives them and sends each reply).
 
 What operators do to the kiosk as a whole: take it out of order and back, show a message, end the
 session at the machine, run the self-test, have it republish what it says about itself, restart it.
@@ -8,8 +8,16 @@ Each handler returns its reply model (`kiosk.contract.replies`).
 
 from collections.abc import Callable
 
-from kiosk.contract.commands import Command, OutOfOrder, ShowMessage
-from kiosk.contract.replies import DiagnosticsReport, MessageShown, ModeReply, Republished, Restarting, SessionEnded
+from kiosk.contract.commands import Assist, Command, OutOfOrder, ShowMessage
+from kiosk.contract.replies import (
+    AssistShown,
+    DiagnosticsReport,
+    MessageShown,
+    ModeReply,
+    Republished,
+    Restarting,
+    SessionEnded,
+)
 from kiosk.core.command_desk import CommandHandler
 from kiosk.core.modes import Modes
 from kiosk.core.site.operator_desk import OperatorDesk
@@ -45,6 +53,7 @@ class ModeCommands(Unit):
             "diagnostics": lambda _cmd: self._self_test(),
             "rebirth": self._rebirth,
             "restart": self._restart,
+            "assist": self._assist,
         }
         for name, handler in handlers.items():
             self.wiring.commands.register(name, handler)
@@ -63,6 +72,10 @@ class ModeCommands(Unit):
             self._training.end("command")
         self.wiring.notify(OperatorNotice(kind="out_of_order", text=cmd.reason))
         return ModeReply(mode=self._modes.mode, ended_session=session.id if session else None, mid_set=mid_set)
+
+    def _assist(self, cmd: Command) -> AssistShown:
+        assert isinstance(cmd, Assist)
+        return self._pain.assisted(cmd)
 
     def _in_service(self, _cmd: Command) -> ModeReply:
         self._modes.in_service()

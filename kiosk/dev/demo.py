@@ -1,4 +1,4 @@
-"""The README's demo: a loopback broker, the simulated sensor node and the kiosk, together.
+"""The README's demo: a loopback broker, the simulated sensor node, the kiosk and the front-desk console.
 
 Everything lives in a throwaway folder (`.demo/`) so the demo never touches a
 real kiosk's data: a signing key, the kiosk's trusted keys, a member card and
@@ -18,6 +18,7 @@ broker -> kiosk, on a laptop.
 import argparse
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,7 @@ import time
 from pathlib import Path
 
 from kiosk.codes.member_codes import new_signing_key
+from kiosk.console.accounts import Accounts
 from kiosk.contract.events import Role
 from kiosk.dev.broker import Broker, RenderedBroker, free_port
 from kiosk.fleet.broker.cli import report
@@ -54,6 +56,28 @@ def prepare(work: Path) -> dict[str, str]:
         write_cards(code, member, name, cards)
         codes[role] = code
     return codes
+
+
+# The console's demo login: an operator (sees and does everything), its password made on the first run.
+CONSOLE_USER = "demo"
+
+
+def console_login(work: Path) -> tuple[Path, str]:
+    """The console's database with the demo login in it, and that login's password."""
+    folder = work / "console"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    db, kept = folder / "console.sqlite3", folder / "demo-password"
+    if kept.exists():
+        return db, kept.read_text().strip()
+    password = secrets.token_urlsafe(12)
+    accounts = Accounts(db)
+    try:
+        accounts.add(CONSOLE_USER, "operator", password)
+    finally:
+        accounts.close()
+    kept.write_text(password + "\n")
+    kept.chmod(0o600)
+    return db, password
 
 
 def _env(work: Path, camera_dir: Path, **broker: str) -> dict[str, str]:
@@ -143,6 +167,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         env = _env(work, camera_dir, LEGPRESS_BROKER_SECRETS=gym.secrets(f"kiosk-{MACHINE}"))
         sim_broker = ["--broker-secrets", gym.secrets(f"sensor-{MACHINE}")]
+        console_broker = ["--broker-secrets", gym.secrets("console")]
+        # The site certificate from the render (made for `localhost`): the console serves HTTPS like a gym's.
+        certs = gym.out / "certs"
+        console_tls = ["--tls-cert", str(certs / "site.crt"), "--tls-key", str(certs / "site.key")]
+        console_host = "localhost"
         where = f"""{rendered}
 demo: the kiosk logs in to its own broker as kiosk-{MACHINE}, the simulator to its sensor listener as
       sensor-{MACHINE}; the kiosk broker bridges to the site broker over TLS. Watch as an operator:
@@ -152,7 +181,11 @@ demo: the kiosk logs in to its own broker as kiosk-{MACHINE}, the simulator to i
         closing = broker.close
         env = _env(work, camera_dir, LEGPRESS_BROKER=broker.url)
         sim_broker = ["--broker", broker.url]
+        console_broker, console_tls, console_host = ["--broker", broker.url], [], "127.0.0.1"
         where = f"demo: broker on {broker.url} (loopback only)"
+    console_db, console_password = console_login(work)
+    console_port = free_port()
+    console_url = f"{'https' if console_tls else 'http'}://{console_host}:{console_port}/"
     scan_hint = ("paste a code here and press Enter to scan it" if args.headless
                  else "or type/paste a code into the kiosk window and press Enter")
     print(f"""
@@ -164,6 +197,8 @@ demo: to scan a member, copy a card into the kiosk's camera folder:
 demo: member code ({MEMBER_NAME}): {codes['member']}
 demo: staff code  ({STAFF_NAME}, opens maintenance): {codes['staff']}
 demo: {scan_hint}
+demo: front-desk console on {console_url}
+      sign in as User "{CONSOLE_USER}", Password "{console_password}" (an operator)
 """, flush=True)
     if args.node_mock:
         sim = [sys.executable, "-m", "kiosk.dev.node_mock", *sim_broker, "--site", SITE, "--machine", MACHINE,
@@ -172,7 +207,10 @@ demo: {scan_hint}
         sim = [sys.executable, "-m", "kiosk.sim.cli", *sim_broker, "--site", SITE, "--machine", MACHINE,
                "--scenario", args.scenario, "--realtime", "--loop"]
     kiosk = [sys.executable, "-m", "kiosk.app"] + (["--headless"] if args.headless else [])
-    procs = [subprocess.Popen(sim, env=env, stdin=subprocess.DEVNULL), subprocess.Popen(kiosk, env=env)]
+    console = [sys.executable, "-m", "kiosk.fleet.cli", "console", "serve", "--site", SITE, *console_broker,
+               "--db", str(console_db), "--listen", f"{console_host}:{console_port}", *console_tls]
+    procs = [subprocess.Popen(sim, env=env, stdin=subprocess.DEVNULL), subprocess.Popen(kiosk, env=env),
+             subprocess.Popen(console, env=env, stdin=subprocess.DEVNULL)]
     try:
         while all(p.poll() is None for p in procs):
             time.sleep(0.5)

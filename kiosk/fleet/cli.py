@@ -1,9 +1,9 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`, `record`, `report`, `broker`). A wrong argument or input ends with one
-line on stderr and exit code 2; a valid request that cannot be carried out (broker or kiosk away) with
-exit code 1.
+`config`, `keys`, `members`, `record`, `report`, `broker`; `console` through an entry point). A wrong
+argument or input ends with one line on stderr and exit code 2; a valid request that cannot be carried
+out (broker or kiosk away) with exit code 1.
 """
 
 import argparse
@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
+from importlib.metadata import entry_points
 
 from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
 from kiosk.fleet.broker import cli as broker
@@ -27,6 +28,15 @@ def build_parser() -> FleetParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for concern in (status, watch, command, config, keys, members, record, report, broker):
         concern.register(commands)
+    # Tools that sit above the fleet (the web console) add themselves through an entry point, so that
+    # imports still run down the layers.
+    for entry in entry_points(group="legpress_fleet.commands"):
+        try:
+            register = entry.load()
+        except ImportError as exc:
+            logging.getLogger(__name__).debug("legpress-fleet %s is not installed: %s", entry.name, exc)
+            continue
+        register(commands)
     return parser
 
 
@@ -55,3 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"legpress-fleet: error: {exc}", file=sys.stderr)
         return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

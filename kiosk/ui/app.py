@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from kiosk.contract.events import (
     Alert,
+    AssistTold,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -188,6 +189,7 @@ class KioskApp(App):
             SetEnd: self._on_set_end,
             SessionEnd: self._on_session_end,
             PainReport: lambda m: self.screen("pain").reported(m.kind),
+            AssistTold: lambda m: self.screen("pain").assisted(m.state, m.by),
             ProfileSaved: self._on_profile_saved,
             SensorFault: self.screen("maintenance").note_fault,
             OperatorNotice: self._on_notice,

@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from kiosk.contract.events import (
     Alert,
+    AssistTold,
     CueRaised,
     PainReport,
     ProfileSaved,
@@ -51,6 +52,8 @@ class EventLines:
             case PainReport(kind=kind):
                 steps = " ".join(wording.PAIN_STEPS)
                 return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"
+            case AssistTold(state=state, by=by):
+                return f"staff answered ({state}): {wording.assist_line(state, by)}"
             case SensorFault(fault=fault, detail=detail):
                 return f"sensor fault ({fault}): {detail}"
             case ProfileSaved(member=member, rev=rev):

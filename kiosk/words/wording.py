@@ -106,7 +106,17 @@ PAIN_ADVICE = {
     "dull": "Rest. If it eases, try lighter and less deep next time.",
 }
 SEE_SOMEONE = "If pain lasts, or you feel numbness or pain down the leg, see a physio or a doctor."
-STAFF_TOLD = "Staff have been told."
+# Until a console answers (`assist`), nobody may know: the member must not be told that staff do.
+CALL_OUT = "Call out to someone nearby: the staff may not have seen this yet."
+PAIN_NOTED = "Thank you, that is noted for the staff."
+
+
+def assist_line(state: str, by: str) -> str:
+    """What the pain screen says once a console answers: `by` saw the alert, or `by` is coming."""
+    if state == "coming":
+        return f"{by} is on the way to you. Stay where you are."
+    return f"The staff know: your alert is on the screen at {by}."
+
 PAIN_SET_TITLE = "Set stopped: pain"
 PAIN_ADVICE_TITLE = "Take care"
 PAIN_NO_KIND = "You stopped because of pain. Rest now, and don't train through it."

@@ -13,7 +13,7 @@ from kiosk.mqtt.broker_url import BrokerSecrets
 from tests.support.broker_gym import Gym, MachinePorts, fleet, inventory_text
 
 GOOD = inventory_text(8883, 1883, {"lp-1": MachinePorts(1883, 1884), "lp-2": MachinePorts(1883, 1884)})
-USERS = ["kiosk-lp-1", "kiosk-lp-2", "op-ops", "recorder", "sensor-lp-1", "sensor-lp-2"]
+USERS = ["console", "kiosk-lp-1", "kiosk-lp-2", "op-ops", "recorder", "sensor-lp-1", "sensor-lp-2"]
 LAYOUT = sorted([
     "site/mosquitto.conf", "site/passwd", "site/acl", "site/data",
     *(f"kiosks/{m}/{f}" for m in ("lp-1", "lp-2") for f in ("mosquitto.conf", "passwd", "acl", "data")),
@@ -43,7 +43,7 @@ def test_render_writes_exactly_the_published_layout_readable_by_its_owner_only(t
     for path in [out, *out.rglob("*")]:
         assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
     report = capsys.readouterr().out
-    assert f"mosquitto -c {out / 'site' / 'mosquitto.conf'}" in report and "6 new" in report
+    assert f"mosquitto -c {out / 'site' / 'mosquitto.conf'}" in report and "7 new" in report
 
 
 def test_each_secrets_file_names_its_login_broker_and_ca(tmp_path: Path):
@@ -55,6 +55,7 @@ def test_each_secrets_file_names_its_login_broker_and_ca(tmp_path: Path):
         "sensor-lp-1": ("mqtt://127.0.0.1:1884", None),
         "op-ops": ("mqtts://localhost:8883", ca),
         "recorder": ("mqtt://127.0.0.1:1883", None),
+        "console": ("mqtt://127.0.0.1:1883", None),
     }
     for user, (broker, want_ca) in expected.items():
         data = tomllib.loads((out / "secrets" / f"{user}.toml").read_text())
@@ -62,7 +63,7 @@ def test_each_secrets_file_names_its_login_broker_and_ca(tmp_path: Path):
         assert len(data["password"]) >= 32
         assert BrokerSecrets.load(out / "secrets" / f"{user}.toml").url().username == user
     site_users = passwd_lines(out / "site" / "passwd")
-    assert sorted(site_users) == ["kiosk-lp-1", "kiosk-lp-2", "op-ops", "recorder"]
+    assert sorted(site_users) == ["console", "kiosk-lp-1", "kiosk-lp-2", "op-ops", "recorder"]
     assert sorted(passwd_lines(out / "kiosks" / "lp-1" / "passwd")) == ["kiosk-lp-1", "sensor-lp-1"]
     for user, hashed in site_users.items():
         assert check_password(BrokerSecrets.load(out / "secrets" / f"{user}.toml").password, hashed)
@@ -188,7 +189,7 @@ def test_rendering_again_keeps_passwords_hashes_and_certificates(tmp_path: Path,
     keep = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != "render.toml"}
     capsys.readouterr()
     assert render(tmp_path, GOOD) == 0
-    assert "6 kept" in capsys.readouterr().out
+    assert "7 kept" in capsys.readouterr().out
     assert {p: p.read_bytes() for p in keep} == keep
 
 

@@ -1,5 +1,6 @@
 """A member at the machine, in the real window: scan, settings, a set with live cues, pain, summary, and back."""
 
+import json
 import time
 from collections.abc import Callable
 
@@ -8,7 +9,7 @@ from kivy.graphics import Color
 
 from kiosk.contract.events import CueRaised, ProfileSaved
 from kiosk.core.snapshot import ScanFeedback
-from kiosk.dev.broker import Received
+from kiosk.dev.broker import Received, publish
 from kiosk.sim.motion import SledPath
 from kiosk.ui import theme
 from kiosk.words import wording as words
@@ -112,10 +113,18 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
     d.tap(workout.ids.pain)
     pain = app.screen("pain")
     assert ui.current() == "pain"
+    # Nobody has answered yet: the member is told to call out, not that staff know.
+    assert pain.ids.help.text == words.CALL_OUT
+    publish(ui.broker, ui.kiosk.topics.cmd("assist"),
+            json.dumps({"transaction": "t-seen", "state": "seen", "by": "Front desk"}))
+    d.until(lambda: pain.ids.help.text == words.assist_line("seen", "Front desk"), what="staff saw the alert")
+    publish(ui.broker, ui.kiosk.topics.cmd("assist"),
+            json.dumps({"transaction": "t-coming", "state": "coming", "by": "Aoife"}))
+    d.until(lambda: pain.ids.help.text == words.assist_line("coming", "Aoife"), what="Aoife is coming")
     d.tap(pain.ids.kinds.children[-1])  # the first button: sharp
     report = ui.screen.wait_for(lambda m: getattr(m, "type", None) == "pain_report")
     assert report.kind == "sharp"
-    d.until(lambda: pain.confirmed == words.STAFF_TOLD, what="pain report confirmed")
+    d.until(lambda: pain.confirmed == words.PAIN_NOTED, what="pain report confirmed")
     assert pain.ids.advice.text == words.PAIN_ADVICE["sharp"]
     assert not app.stop_overlay.shown  # the pain screen already says stop
 

@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from kiosk.contract.events import CueRaised, PainKind, PainReport
+from kiosk.contract.commands import Assist
+from kiosk.contract.events import AssistTold, CueRaised, PainKind, PainReport
+from kiosk.contract.replies import AssistShown
 from kiosk.core.training.session import PAIN_AFTER_CUT_S, Session
 from kiosk.core.training.training import Training
 
@@ -51,6 +53,14 @@ class PainProtocol:
             self._training.pain_reported(kind)
         self._emit(PainReport(ts=self._now(), session=session.id, member=session.member, kind=kind))
         session.pain_pressed = False  # the episode is told; a later press is a new one
+
+    def assisted(self, cmd: Assist) -> AssistShown:
+        """A console answered: the member's screen says who saw the alert or who is coming, and the session
+        keeps who answered and when (the event is in no session when nobody is at the machine)."""
+        session = self._whose()
+        sid = session.id if session is not None else None
+        self._emit(AssistTold(ts=self._now(), session=sid, state=cmd.state, by=cmd.by))
+        return AssistShown(state=cmd.state, by=cmd.by, session=sid)
 
     def _whose(self) -> Session | None:
         if self._training.session is not None:

@@ -45,6 +45,12 @@ def operator_user(name: str) -> str:
 
 
 RECORDER_USER = "recorder"
+CONSOLE_USER = "console"
+# What the front-desk console reads of each machine (`kiosk.console.floor.SOURCES`, and the command replies).
+CONSOLE_READS = ("kiosk/status", "kiosk/bridge", "kiosk/event", "kiosk/sensor", "sensor/status",
+                 "kiosk/cmd/out_of_order", "kiosk/res/+")
+# The commands its pages send (`kiosk.console.machines.ACTIONS`, and `assist` from the alerts).
+CONSOLE_COMMANDS = ("out_of_order", "in_service", "message", "end_session", "diagnostics", "restart", "assist")
 
 
 def upstream_user(site: str) -> str:
@@ -89,6 +95,16 @@ def recorder_grants(site: str) -> list[Grant]:
     return [Grant("read", "#"), Grant("write", f"{CONTRACT_VERSION}/{site}/+/kiosk/cmd/replay")]
 
 
+def console_grants(site: str) -> list[Grant]:
+    """The console: read the floor (statuses, events, replies, member names); send only its commands; a
+    trainer's revoke and erase (the revocation list, an empty retained profile)."""
+    root = f"{CONTRACT_VERSION}/{site}"
+    return [*(Grant("read", f"{root}/+/{tail}") for tail in CONSOLE_READS),
+            Grant("readwrite", f"{root}/members/+/profile"),
+            Grant("readwrite", f"{root}/config/revocations"),
+            *(Grant("write", f"{root}/+/kiosk/cmd/{name}") for name in CONSOLE_COMMANDS)]
+
+
 def _block(user: str, why: str, grants: list[Grant]) -> str:
     lines = [f"# {why}", f"user {user}", *(f"topic {g.access} {g.topic}" for g in grants)]
     return "\n".join(lines) + "\n"
@@ -109,6 +125,8 @@ def site_acl(inventory: Inventory) -> str:
                       operator_grants(o.home_assistant)) for o in inventory.operators]
     blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
                          recorder_grants(site)))
+    blocks.append(_block(CONSOLE_USER, "the front-desk console: reads the floor, sends only its commands",
+                         console_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
 
 

@@ -99,6 +99,7 @@ def mqtt_users(inventory: Inventory, layout: conf.Layout) -> list[MqttUser]:
         users.append(MqttUser(acl.operator_user(o.name), BrokerUrl(site.broker_host, site.tls_port, tls=True, ca=ca),
                               on_site=True))
     users.append(MqttUser(acl.RECORDER_USER, BrokerUrl("127.0.0.1", site.local_port), on_site=True))
+    users.append(MqttUser(acl.CONSOLE_USER, BrokerUrl("127.0.0.1", site.local_port), on_site=True))
     if inventory.upstream:
         up = inventory.upstream
         up_ca = layout.certs / "upstream-ca.crt" if up.ca else None

@@ -12,14 +12,23 @@ from kiosk.words import wording as words
 class PainScreen(Screen):
     """`kind` is "" until the member says what the pain is like; then the advice shows.
 
-    Staff already know by the time this screen opens (`KioskApp.open_pain`); the kind only adds detail.
+    The `pain_stop` is on the broker by the time this screen opens, but no person may have seen it: `help`
+    tells the member to call out until a console answers with `assist` (seen, then who is coming).
     """
 
     kind = StringProperty("")
     confirmed = StringProperty("")
+    help = StringProperty(words.CALL_OUT)
 
     def reset(self) -> None:
         self.kind = self.confirmed = ""
+        self.help = words.CALL_OUT
+
+    def assisted(self, state: str, by: str) -> None:
+        """A console answered; a `seen` never takes back a `coming` already shown."""
+        if state == "seen" and self.help != words.CALL_OUT:
+            return
+        self.help = words.assist_line(state, by)
 
     def choose(self, kind: str) -> None:
         self.kind = kind
@@ -28,7 +37,7 @@ class PainScreen(Screen):
     def reported(self, kind: str) -> None:
         """The core logged the report for staff."""
         if kind == self.kind:
-            self.confirmed = words.STAFF_TOLD
+            self.confirmed = words.PAIN_NOTED
 
     def back(self) -> None:
         App.get_running_app().after_pain()
