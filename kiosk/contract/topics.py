@@ -108,6 +108,15 @@ class MachineTopics:
         return f"{self.root}/kiosk/bridge"
 
     @property
+    def kiosk_profile(self) -> str:
+        """The member in session's save, from this kiosk to the site's profile desk (never retained).
+
+        Kiosks only read `gym/v1/{site}/members/+/profile`: the desk (the recorder) publishes a save
+        there once it has checked that this machine had a session of that member (docs/security.md).
+        """
+        return f"{self.root}/kiosk/profile"
+
+    @property
     def kiosk_config_set(self) -> str:
         return f"{self.root}/kiosk/config/set"
 
@@ -158,6 +167,7 @@ _MACHINE_KINDS = {
     ("kiosk", "event"): "kiosk_event",
     ("kiosk", "bridge"): "kiosk_bridge",
     ("kiosk", "sensor"): "kiosk_sensor",
+    ("kiosk", "profile"): "kiosk_profile",
     ("kiosk", "config", "set"): "kiosk_config_set",
     ("kiosk", "config", "state"): "kiosk_config_state",
 }

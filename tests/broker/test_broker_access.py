@@ -2,10 +2,11 @@
 
 The contract's rules (shared/spec/mqtt-contract.md, "Access"): anonymous
 clients get nothing; a sensor node publishes its own machine's sensor topics
-only; a kiosk publishes its own `R/kiosk/#`, reads its own `R/#`, the site
-config and broadcast, and reads and writes member profiles; an operator does
-everything under gym/v1/; the recorder reads everything and writes nothing but
-`replay` requests to the site's kiosks.
+only; a kiosk publishes its own `R/kiosk/#` (its saves on `R/kiosk/profile`
+among them), reads its own `R/#`, the site config and broadcast, and reads
+member profiles, never writes them; an operator does everything under gym/v1/;
+the recorder reads everything and writes nothing but `replay` requests to the
+site's kiosks and, as the profile desk, member profiles.
 
 A denied publish is acknowledged and dropped, so every denial is asserted
 on delivery: a reader that could see the message syncs (see
@@ -88,9 +89,10 @@ def test_a_kiosk_cannot_publish_to_another_machines_topics_or_as_the_operators(g
     assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []
 
 
-def test_a_kiosk_publishes_its_own_topics_and_member_profiles(gym: Gym, recorder):
+def test_a_kiosk_publishes_its_own_topics_and_its_saves_for_the_profile_desk(gym: Gym, recorder):
     kiosk = gym.peer("kiosk-lp-2", "site")
-    mine = [f"{R2}/kiosk/status", f"{R2}/kiosk/event", f"{R2}/kiosk/res/restart", f"{R2}/kiosk/config/state", PROFILE]
+    mine = [f"{R2}/kiosk/status", f"{R2}/kiosk/event", f"{R2}/kiosk/res/restart", f"{R2}/kiosk/config/state",
+            f"{R2}/kiosk/profile"]
     for topic in mine:
         kiosk.publish(topic, b"mine")
     for topic in mine:
@@ -139,13 +141,37 @@ def test_a_sensor_node_publishes_its_own_sensor_topics_and_nothing_else(gym: Gym
     assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
 
 
-def test_a_sensor_node_cannot_erase_a_member_profile(gym: Gym):
-    kiosk = gym.peer("kiosk-lp-1", "lp-1")
-    kiosk.publish(PROFILE, b'{"member": "m_7f3a9c"}', retain=True)
+@pytest.fixture
+def alice(gym: Gym) -> Iterator[bytes]:
+    """A member's profile as the profile desk publishes it on the site, bridged down to lp-1's broker."""
+    desk = gym.peer("recorder", "site-local")
+    body = b'{"member": "m_7f3a9c", "rev": 3}'
+    desk.publish(PROFILE, body, retain=True)
+    gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,)).wait_for(PROFILE, body)
+    yield body
+    gym.peer("op-ops", "site").publish(PROFILE, b"", retain=True)
+
+
+def test_a_stolen_kiosk_login_can_neither_erase_nor_rewrite_a_member(gym: Gym, alice: bytes):
+    on_site = gym.peer("kiosk-lp-2", "site")
+    on_its_broker = gym.peer("kiosk-lp-1", "lp-1")
+    for thief in (on_site, on_its_broker):
+        thief.publish(PROFILE, b"", retain=True)
+        thief.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 100000, "machines": {}}', retain=True)
+    later_on_site = gym.peer("op-ops", "site", subscribe=(PROFILE,))
+    later_on_lp1 = gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,))
+    assert later_on_site.wait_for(PROFILE).payload == alice
+    assert later_on_lp1.wait_for(PROFILE).payload == alice
+    later_on_site.sync()
+    later_on_lp1.sync()
+    assert [m.payload for m in [*later_on_site.received.items, *later_on_lp1.received.items]] == [alice, alice]
+
+
+def test_a_sensor_node_cannot_erase_a_member_profile(gym: Gym, alice: bytes):
     sensor = gym.peer("sensor-lp-1", "lp-1-sensor")
     sensor.publish(PROFILE, b"", retain=True)
     later = gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,))
-    assert later.wait_for(PROFILE).payload == b'{"member": "m_7f3a9c"}'
+    assert later.wait_for(PROFILE).payload == alice
 
 
 def test_a_sensor_node_reads_nothing(gym: Gym):
@@ -221,21 +247,22 @@ def test_an_operator_cannot_write_outside_gym_v1_nor_read_the_broker_internals(g
     assert ops.received.items == []
 
 
-def test_the_recorder_reads_everything_and_writes_nothing_but_replay_requests(gym: Gym, recorder):
+def test_the_recorder_reads_everything_and_writes_nothing_but_replay_requests_and_profiles(gym: Gym, recorder):
     ops = gym.peer("op-ops", "site", subscribe=("gym/v1/#",))
-    ops.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 4}', retain=True)
     ops.publish(f"{R1}/kiosk/cmd/rebirth", b"from ops")
     recorder.wait_for(f"{R1}/kiosk/cmd/rebirth", b"from ops")
     forbidden = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/cmd/replay/x", f"{R1}/kiosk/res/replay",
                  f"{SITE_ROOT}/broadcast/cmd/replay", f"{SITE_ROOT}/config/set", f"{R2}/kiosk/event",
-                 "gym/v1/othergym/lp-1/kiosk/cmd/replay", "other"]
+                 f"{R2}/kiosk/profile", "gym/v1/othergym/lp-1/kiosk/cmd/replay", "gym/v1/othergym/members/m/profile",
+                 "other"]
     for topic in forbidden:
         recorder.publish(topic, b"from recorder")
-    recorder.publish(PROFILE, b"", retain=True)
+    # As the profile desk it publishes members' profiles (after checking a kiosk's save).
+    recorder.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 5}', retain=True)
+    ops.wait_for(PROFILE, b'{"member": "m_7f3a9c", "rev": 5}')
     ops.sync()
-    assert not any(m.payload in (b"from recorder", b"") for m in ops.received.items)
-    later = gym.peer("op-ops", "site", client_id="x", subscribe=(PROFILE,))
-    assert later.wait_for(PROFILE).payload == b'{"member": "m_7f3a9c", "rev": 4}'
+    assert not any(m.payload == b"from recorder" for m in ops.received.items)
+    ops.publish(PROFILE, b"", retain=True)
 
 
 def test_the_recorders_replay_request_reaches_the_kiosk(gym: Gym, recorder):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
 from kiosk.contract.discovery import PREFIX as HA_PREFIX
+from kiosk.contract.topics import MachineTopics, member_profiles_filter, site_root
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
 
@@ -53,14 +54,19 @@ def upstream_user(site: str) -> str:
 
 
 def kiosk_grants(site: str, machine: str) -> list[Grant]:
-    """A kiosk: publish its own `R/kiosk/#`; read its own `R/#`, site config and broadcast; read and write profiles."""
-    root = f"{CONTRACT_VERSION}/{site}"
+    """A kiosk: publish its own `R/kiosk/#`; read its own `R/#`, site config, broadcast and profiles.
+
+    Profiles are read only: a kiosk's save goes on its own `R/kiosk/profile` to the profile desk
+    (the recorder), which checks it against the kiosk's sessions. A stolen kiosk login can neither
+    erase a member nor rewrite one it never had at its machine.
+    """
+    topics = MachineTopics(site, machine)
     return [
-        Grant("write", f"{root}/{machine}/kiosk/#"),
-        Grant("read", f"{root}/{machine}/#"),
-        Grant("read", f"{root}/config/#"),
-        Grant("read", f"{root}/broadcast/#"),
-        Grant("readwrite", f"{root}/members/+/profile"),
+        Grant("write", f"{topics.root}/kiosk/#"),
+        Grant("read", f"{topics.root}/#"),
+        Grant("read", f"{site_root(site)}/config/#"),
+        Grant("read", f"{site_root(site)}/broadcast/#"),
+        Grant("read", member_profiles_filter(site)),
         # Home Assistant discovery (off unless the config turns it on): its own device, and HA's birth message.
         Grant("readwrite", config_topic(site, machine)),
         Grant("read", HA_STATUS_TOPIC),
@@ -81,12 +87,14 @@ def operator_grants(home_assistant: bool = False) -> list[Grant]:
 
 
 def recorder_grants(site: str) -> list[Grant]:
-    """The recorder: read every topic (not `$SYS`); write only `replay` requests to the site's kiosks.
+    """The recorder: read every topic (not `$SYS`); write `replay` requests to the site's kiosks and, as the
+    profile desk, members' profiles.
 
     `replay` asks a kiosk to publish events again that it already published: the
     one command whose worst misuse is a repeated copy, which the record keeps once.
     """
-    return [Grant("read", "#"), Grant("write", f"{CONTRACT_VERSION}/{site}/+/kiosk/cmd/replay")]
+    return [Grant("read", "#"), Grant("write", f"{site_root(site)}/+/kiosk/cmd/replay"),
+            Grant("write", member_profiles_filter(site))]
 
 
 def _block(user: str, why: str, grants: list[Grant]) -> str:
@@ -107,7 +115,8 @@ def site_acl(inventory: Inventory) -> str:
     blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
                       + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
                       operator_grants(o.home_assistant)) for o in inventory.operators]
-    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
+    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes replay requests to kiosks and, as the "
+                         "profile desk, profiles",
                          recorder_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
 

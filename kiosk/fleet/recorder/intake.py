@@ -1,7 +1,10 @@
 """What the recorder keeps of each delivered message: one row, or a reason it was refused.
 
-Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info and member
-profiles (their settings, for the members report).
+Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info, member
+profiles (every revision, for the members report and recovery) and erasures
+(a tombstone: who and when, the revisions stay). A kiosk's save of the member
+in session (`R/kiosk/profile`) is not kept as such: it is a `ProfileSave` for
+the profile desk (desk.py), whose published revision then comes back as a profile.
 
 Every payload is hostile until it fits the contract. A known event type must fit
 its contract model; an unknown type from a newer kiosk is still kept by its
@@ -33,6 +36,10 @@ from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import parse
+
+# Twice what a kiosk's cache keeps of a profile (kiosk/core/profiles/cache.py, before unknown fields are
+# trimmed): a bigger one is refused and counted, never stored.
+MAX_PROFILE_BYTES = 16 * 1024
 
 KNOWN_EVENT_TYPES = frozenset(
     model.model_fields["type"].default
@@ -137,10 +144,29 @@ class ProfileRow:
 
 @dataclass(frozen=True)
 class ProfileErased:
-    """An operator erased the member: the stored revisions of their settings go too."""
+    """An operator erased the member: a tombstone with who (as their erase said) and when it was received.
+
+    The revisions stay: an erasure by a stolen operator login, or a mistaken one, can be undone from them.
+    """
 
     site: str
     member: str
+    erased_by: str
+    erased_at: float
+
+
+@dataclass(frozen=True)
+class ProfileSave:
+    """A kiosk's save of a member's settings, for the profile desk to check and publish; never stored as is."""
+
+    site: str
+    machine: str
+    member: str
+    profile: MemberProfile
+    received_at: float
+
+
+UNNAMED_ERASER = "an operator (unnamed)"
 
 
 @dataclass(frozen=True)
@@ -154,7 +180,7 @@ class LostRange:
     recorded_at: float
 
 
-Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | LostRange
+Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | ProfileSave | LostRange
 
 
 class Refused(ValueError):
@@ -165,13 +191,15 @@ class Refused(ValueError):
         self.reason = reason
 
 
-def to_row(topic: str, payload: bytes, received_at: float) -> Row:
-    """The row to store for a delivered message, or `Refused`."""
+def to_row(topic: str, payload: bytes, received_at: float, erased_by: str | None = None) -> Row:
+    """The row to store for a delivered message, or `Refused`; `erased_by`: the erasure's user property."""
     parsed = parse(topic)
     if parsed is not None and parsed.kind == "member_profile" and parsed.member is not None:
         if not payload:
-            return ProfileErased(parsed.site, parsed.member)
+            return ProfileErased(parsed.site, parsed.member, _eraser(erased_by), received_at)
         return _profile_row(topic, parsed.site, parsed.member, payload, received_at)
+    if parsed is not None and parsed.kind == "kiosk_profile" and parsed.machine is not None:
+        return _profile_save(topic, parsed.site, parsed.machine, payload, received_at)
     if parsed is None or parsed.machine is None or parsed.kind not in _READERS:
         raise Refused("foreign_topic", f"{topic!r} is not a topic the recorder keeps")
     if not payload:
@@ -190,13 +218,35 @@ def to_row(topic: str, payload: bytes, received_at: float) -> Row:
         raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
 
 
-def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+def _eraser(erased_by: str | None) -> str:
+    # Only operators can write a profile topic (the ACL); the name is what their tool said, kept printable.
+    if erased_by and is_valid_login(erased_by):
+        return erased_by
+    return UNNAMED_ERASER
+
+
+def is_valid_login(name: str) -> bool:
+    return 0 < len(name) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-.") for c in name)
+
+
+def _member_profile(topic: str, payload: bytes) -> MemberProfile:
+    if len(payload) > MAX_PROFILE_BYTES:
+        raise Refused("too_large", f"{topic}: a profile of {len(payload)} bytes (at most {MAX_PROFILE_BYTES})")
     try:
-        profile = MemberProfile.model_validate(parse_json_object(payload))
+        return MemberProfile.model_validate(parse_json_object(payload))
     except PayloadError as exc:
         raise Refused(exc.reason, f"{topic}: {exc}") from None
     except ValidationError as exc:
         raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+
+
+def _profile_save(topic: str, site: str, machine: str, payload: bytes, received_at: float) -> ProfileSave:
+    profile = _member_profile(topic, payload)
+    return ProfileSave(site, machine, profile.member, profile, received_at)
+
+
+def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+    profile = _member_profile(topic, payload)
     if profile.member != member:
         raise Refused("invalid", f"{topic}: the profile is {profile.member}'s, not {member}'s")
     machines = json.dumps({model: s.model_dump(mode="json") for model, s in profile.machines.items()},

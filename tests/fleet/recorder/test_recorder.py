@@ -157,9 +157,10 @@ def test_statuses_telemetry_info_and_profiles_are_kept_and_a_retained_status_onc
     publish(broker, member_profile(SITE, "m1"), b"", retain=True)  # the operator erases the member
     r = Recorder(store, broker.url, SITE, client_id="recorder-0")
     r.start()
-    eventually(lambda: r.total.added.erased == 1, what="the erase recorded")
+    eventually(lambda: r.total.added.profile_erasures == 1, what="the erase recorded")
     r.stop()
-    assert rows(store_url, "profiles") == 0  # their settings go with them
+    # A tombstone, and every revision kept: a wrong erasure (or a stolen operator login's) can be undone.
+    assert rows(store_url, "profiles") == 1 and rows(store_url, "profile_erasures") == 1
 
 
 HOSTILE = [
