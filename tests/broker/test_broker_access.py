@@ -79,7 +79,9 @@ def test_a_login_is_refused_on_brokers_it_does_not_belong_to(gym: Gym, user: str
 
 def test_a_kiosk_cannot_publish_to_another_machines_topics_or_as_the_operators(gym: Gym, recorder):
     kiosk = gym.peer("kiosk-lp-2", "site")
+    # Nor its own commands or config: a stolen login would retain a config its kiosk applies at every start.
     forged = [*OTHER_MACHINE_TOPICS, f"{R2}/sensor/event", f"{R2}/sensor/depth", f"{SITE_ROOT}/config/set",
+              f"{R2}/kiosk/config/set", f"{R2}/kiosk/cmd/restart",
               f"{SITE_ROOT}/broadcast/cmd/restart", f"{SITE_ROOT}/lp-3/kiosk/status", "gym/v2/downtown/x", "other"]
     for topic in forged:
         kiosk.publish(topic, b"forged")

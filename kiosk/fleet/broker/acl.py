@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
 from kiosk.contract.discovery import PREFIX as HA_PREFIX
-from kiosk.contract.topics import MachineTopics, member_profiles_filter, site_root
+from kiosk.contract.topics import (
+    MachineTopics,
+    broadcast_filter,
+    fleet_cmd,
+    member_profiles_filter,
+    site_config_filter,
+)
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
 
@@ -54,7 +60,8 @@ def upstream_user(site: str) -> str:
 
 
 def kiosk_grants(site: str, machine: str) -> list[Grant]:
-    """A kiosk: publish its own `R/kiosk/#`; read its own `R/#`, site config, broadcast and profiles.
+    """A kiosk: publish what it sends the site under its own `R/kiosk/`; read its own `R/#`, site config,
+    broadcast and profiles.
 
     Profiles are read only: a kiosk's save goes on its own `R/kiosk/profile` to the profile desk
     (the recorder), which checks it against the kiosk's sessions. A stolen kiosk login can neither
@@ -62,10 +69,12 @@ def kiosk_grants(site: str, machine: str) -> list[Grant]:
     """
     topics = MachineTopics(site, machine)
     return [
-        Grant("write", f"{topics.root}/kiosk/#"),
-        Grant("read", f"{topics.root}/#"),
-        Grant("read", f"{site_root(site)}/config/#"),
-        Grant("read", f"{site_root(site)}/broadcast/#"),
+        # Only what a kiosk itself publishes: never its own commands or `config/set` (a stolen login would
+        # retain a config its kiosk applies at every start), nor `kiosk/bridge` (its broker's to write).
+        *(Grant("write", topic) for topic in topics.to_site),
+        Grant("read", topics.machine_filter),
+        Grant("read", site_config_filter(site)),
+        Grant("read", broadcast_filter(site)),
         Grant("read", member_profiles_filter(site)),
         # Home Assistant discovery (off unless the config turns it on): its own device, and HA's birth message.
         Grant("readwrite", config_topic(site, machine)),
@@ -75,7 +84,7 @@ def kiosk_grants(site: str, machine: str) -> list[Grant]:
 
 def sensor_grants(site: str, machine: str) -> list[Grant]:
     """A sensor node: publish its own machine's `R/sensor/#`, nothing else, read nothing."""
-    return [Grant("write", f"{CONTRACT_VERSION}/{site}/{machine}/sensor/#")]
+    return [Grant("write", MachineTopics(site, machine).sensor_filter)]
 
 
 def operator_grants(home_assistant: bool = False) -> list[Grant]:
@@ -93,7 +102,7 @@ def recorder_grants(site: str) -> list[Grant]:
     `replay` asks a kiosk to publish events again that it already published: the
     one command whose worst misuse is a repeated copy, which the record keeps once.
     """
-    return [Grant("read", "#"), Grant("write", f"{site_root(site)}/+/kiosk/cmd/replay"),
+    return [Grant("read", "#"), Grant("write", fleet_cmd(site, "replay")),
             Grant("write", member_profiles_filter(site))]
 
 
@@ -110,8 +119,11 @@ def _header(what: str) -> str:
 def site_acl(inventory: Inventory) -> str:
     """The site broker's ACL: every kiosk's bridge, the operators and the recorder."""
     site = inventory.site.id
+    # The bridge logs in as the kiosk and writes its notification (`1`, and `0` as its Will) straight into
+    # the site broker: the one topic the kiosk's broker writes there that the kiosk app itself does not.
     blocks = [_block(kiosk_user(m.id), f"kiosk {m.id} (its bridge): its own topics, site config, broadcast, profiles",
-                     kiosk_grants(site, m.id)) for m in inventory.machines]
+                     [*kiosk_grants(site, m.id), Grant("write", MachineTopics(site, m.id).kiosk_bridge)])
+              for m in inventory.machines]
     blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
                       + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
                       operator_grants(o.home_assistant)) for o in inventory.operators]

@@ -26,9 +26,15 @@ and retained config and profiles stay retained on the far side.
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
-from kiosk.contract.topics import MachineTopics
+from kiosk.contract.topics import (
+    MachineTopics,
+    broadcast_filter,
+    fleet_from_operators_filters,
+    fleet_to_site_filters,
+    member_profiles_filter,
+    site_config_filter,
+)
 from kiosk.fleet.broker.acl import kiosk_user, upstream_user
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
@@ -145,18 +151,22 @@ def _bridge(why: str, name: str, host: str, port: int, username: str, password: 
 
 
 def kiosk_bridge_topics(site: str, machine: str) -> list[tuple[str, str]]:
-    """Out: the machine's `kiosk/#` and profiles. In: its commands and config, site config, broadcast, profiles.
+    """Each topic one way only, so a broker that was away can never bring back a stale retained copy.
 
-    Sensor topics are in neither list: they never leave the kiosk's broker.
+    Out: what the kiosk itself publishes (`KIOSK_TO_SITE_TAILS`: its saves of the member in session on
+    `R/kiosk/profile` among them; not `R/kiosk/bridge`, which this broker's own bridge notification writes
+    `0` into locally, nor the operators' `config/set`). In: its commands and config, the site config and
+    broadcast, and members' profiles (the profile desk's and operators'). Sensor topics are in neither
+    list: they never leave the kiosk's broker.
     """
-    root = f"{CONTRACT_VERSION}/{site}"
+    topics = MachineTopics(site, machine)
     return [
-        (f"{root}/{machine}/kiosk/#", "out"),
-        (f"{root}/members/+/profile", "both"),
-        (f"{root}/{machine}/kiosk/cmd/#", "in"),
-        (f"{root}/{machine}/kiosk/config/set", "in"),
-        (f"{root}/config/#", "in"),
-        (f"{root}/broadcast/#", "in"),
+        *((topic, "out") for topic in topics.to_site),
+        (topics.cmd_filter, "in"),
+        (topics.kiosk_config_set, "in"),
+        (site_config_filter(site), "in"),
+        (broadcast_filter(site), "in"),
+        (member_profiles_filter(site), "in"),
         # Home Assistant discovery: the kiosk's own device up, Home Assistant's birth message down.
         (config_topic(site, machine), "out"),
         (HA_STATUS_TOPIC, "in"),
@@ -164,15 +174,17 @@ def kiosk_bridge_topics(site: str, machine: str) -> list[tuple[str, str]]:
 
 
 def upstream_bridge_topics(site: str) -> list[tuple[str, str]]:
-    """Out: the whole site (what its kiosks bridged up). In: what operators send kiosks, and profiles."""
-    root = f"{CONTRACT_VERSION}/{site}"
+    """Out: what the site's kiosks send and the desk's profiles. In: what the chain's operators send kiosks.
+
+    Profiles go up only: the site's profile desk writes them, and a chain broker coming back with an old
+    retained copy must not roll a member back. Config goes down only, for the same reason.
+    """
     return [
-        (f"{root}/#", "out"),
-        (f"{root}/+/kiosk/cmd/#", "in"),
-        (f"{root}/+/kiosk/config/set", "in"),
-        (f"{root}/config/#", "in"),
-        (f"{root}/broadcast/#", "in"),
-        (f"{root}/members/+/profile", "in"),
+        *((topic, "out") for topic in fleet_to_site_filters(site)),
+        (member_profiles_filter(site), "out"),
+        *((topic, "in") for topic in fleet_from_operators_filters(site)),
+        (site_config_filter(site), "in"),
+        (broadcast_filter(site), "in"),
     ]
 
 
