@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PLAIN_TEXT
+from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT, escaped_within
 
 # Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
 # Two lumbar lift-offs in one set stop it (legpress-guidance.md, "Live cues").
@@ -210,6 +210,7 @@ class ConfigState(ReportModel):
     """Retained on `R/kiosk/config/state`: the config in force and whether the last push was taken."""
 
     status: Literal["ok", "error"]
-    error: str | None = None
+    # Often quotes the refused push: escaped, so it reaches `status` and logs as plain text.
+    error: Annotated[str, escaped_within(500)] | None = None
     config: dict[str, Any]
-    version: str
+    version: Annotated[str, Field(max_length=LABEL_MAX), PLAIN_TEXT]

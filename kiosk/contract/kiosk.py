@@ -5,6 +5,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kiosk.contract.base import ReportModel, Timestamp
+from kiosk.contract.ids import Id
+from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT
+
+# Printed by `status` and `watch`, kept by the recorder: what a kiosk says it runs is plain text, short.
+Label = Annotated[str, Field(max_length=LABEL_MAX), PLAIN_TEXT]
 
 KioskMode = Literal["idle", "session", "out_of_order", "maintenance"]
 LinkState = Literal["ready", "disconnected", "lost"]
@@ -16,19 +21,19 @@ class KioskStatus(ReportModel):
     state: LinkState
     mode: KioskMode = "idle"
     ts: Timestamp
-    version: str
+    version: Label
     boot: Annotated[int, Field(ge=0)]
 
 
 class KioskInfo(ReportModel):
     """Retained on `R/kiosk/info`: what this kiosk is and runs."""
 
-    version: str
-    machine_model: str
-    config_version: str
-    contract_version: str
-    site: str
-    machine: str
+    version: Label
+    machine_model: Label
+    config_version: Label
+    contract_version: Label
+    site: Id
+    machine: Id
 
 
 class SensorHealth(ReportModel):

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.events import ScanRejected
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.text import escape_controls
 from kiosk.fleet.view import KIOSK_BRIDGE, KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected
@@ -54,7 +55,7 @@ class EventLog:
     def __call__(self, machine: str, name: str, value: Any, previous: Seen | None) -> None:
         if isinstance(value, BadPayload):
             self.bad_payloads += 1
-            self._write(f"warning: bad payload on {value.topic}: {value.reason}")
+            self._write(escape_controls(f"warning: bad payload on {value.topic}: {value.reason}"))
             return
         text = self._describe(machine, name, value, None if previous is None else previous.value)
         if text is not None:
@@ -62,7 +63,8 @@ class EventLog:
             arrived = self._clock()
             if name == "event" and arrived - value.ts > LATE_S:
                 text += f" (happened {_clock_time(value.ts)})"
-            self._write(f"{_clock_time(arrived)} {machine}  {text}")
+            # Escaped: what kiosks send must never move the cursor, retitle the terminal or forge a line.
+            self._write(escape_controls(f"{_clock_time(arrived)} {machine}  {text}"))
 
     def _describe(self, machine: str, name: str, value: Any, before: Any) -> str | None:
         if name == "status":
@@ -116,7 +118,7 @@ def _print_line(line: str) -> None:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(escape_controls(line), file=sys.stderr, flush=True)
 
 
 def _watch(args: argparse.Namespace) -> int:

@@ -35,6 +35,7 @@ from kiosk.contract.events import (
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.text import SESSION_ID_PATTERN
 from kiosk.contract.topics import parse
 
 # Twice what a kiosk's cache keeps of a profile (kiosk/core/profiles/cache.py, before unknown fields are
@@ -58,7 +59,7 @@ class EventEnvelope(ReportModel):
     type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     ts: Timestamp
     # Kiosks send short hex ids; bounded and printable so a hostile one cannot bloat or break a row.
-    session: Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{1,64}$")] | None = None
+    session: Annotated[str, StringConstraints(pattern=SESSION_ID_PATTERN)] | None = None
     eid: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     replayed: bool = False
 

@@ -258,9 +258,9 @@ def test_migrations_are_numbered_recorded_and_an_old_store_keeps_its_rows(store_
     old.close()
     again = open_store(store_url)
     try:
-        assert again.migrate() == LATEST == 3
+        assert again.migrate() == LATEST == 4
         assert again.migrate() == LATEST  # a second run changes nothing
-        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
         assert again.count("events") == 1 and again.count("profiles") == 0
     finally:
         again.close()
