@@ -37,7 +37,8 @@ OTHER_MACHINE_TOPICS = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/event", f"{R1}/s
 
 @pytest.fixture(scope="module")
 def gym(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gym]:
-    g = Gym(tmp_path_factory.mktemp("access"))
+    # An operator login marked for Home Assistant beside the ordinary one.
+    g = Gym(tmp_path_factory.mktemp("access"), upstream='[[operators]]\nname = "ha"\nhome_assistant = true\n')
     assert g.render() == 0
     g.add_observer("lp-1")
     g.start("site")
@@ -319,3 +320,26 @@ def test_a_kiosk_publishes_its_own_home_assistant_device_and_no_other(gym: Gym, 
     recorder.wait_for(config_topic("downtown", "lp-2"), b"mine")
     recorder.sync()
     assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []
+
+
+def test_home_assistants_login_reads_status_and_telemetry_and_presses_only_its_buttons(gym: Gym, recorder):
+    ha = gym.peer("op-ha", "site", subscribe=("#",))
+    kiosk = gym.peer("kiosk-lp-2", "site")
+    kiosk.publish(f"{R2}/kiosk/status", b"status for ha")
+    kiosk.publish(f"{R2}/kiosk/telemetry", b"telemetry for ha")
+    kiosk.publish(f"{R2}/kiosk/event", b"not for ha")
+    kiosk.publish(f"{R2}/kiosk/res/diagnostics", b"not for ha")
+    ha.wait_for(f"{R2}/kiosk/status", b"status for ha")
+    ha.wait_for(f"{R2}/kiosk/telemetry", b"telemetry for ha")
+    pushed = [f"{SITE_ROOT}/config/set", f"{R2}/kiosk/config/set", f"{SITE_ROOT}/config/revocations", PROFILE,
+              f"{R2}/kiosk/cmd/restart", f"{R2}/kiosk/cmd/diagnostics", f"{SITE_ROOT}/broadcast/cmd/restart"]
+    for topic in pushed:
+        ha.publish(topic, b"from ha")
+    ha.publish(f"{R2}/kiosk/cmd/out_of_order", b"button")
+    ha.publish(f"{R1}/kiosk/cmd/in_service", b"button")
+    recorder.wait_for(f"{R2}/kiosk/cmd/out_of_order", b"button")
+    recorder.wait_for(f"{R1}/kiosk/cmd/in_service", b"button")
+    recorder.sync()
+    ha.sync()
+    assert [m.topic for m in recorder.received.items if m.payload == b"from ha"] == []
+    assert not any(m.payload == b"not for ha" for m in ha.received.items)

@@ -27,6 +27,7 @@ from kiosk.contract.topics import (
     fleet_cmd,
     member_profiles_filter,
     site_config_filter,
+    site_root,
 )
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
@@ -87,12 +88,29 @@ def sensor_grants(site: str, machine: str) -> list[Grant]:
     return [Grant("write", MachineTopics(site, machine).sensor_filter)]
 
 
-def operator_grants(home_assistant: bool = False) -> list[Grant]:
-    """An operator: everything under gym/v1/. A login marked for Home Assistant also has its discovery tree."""
-    grants = [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
-    if home_assistant:
-        grants.append(Grant("readwrite", f"{HA_PREFIX}/#"))
-    return grants
+def operator_grants() -> list[Grant]:
+    """An operator: everything under gym/v1/."""
+    return [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
+
+
+# The commands Home Assistant's buttons send (kiosk/contract/discovery.py), and nothing else.
+HOME_ASSISTANT_COMMANDS = ("in_service", "out_of_order")
+
+
+def home_assistant_grants(site: str) -> list[Grant]:
+    """Home Assistant: what discovery needs and no more.
+
+    It reads the kiosks' status (availability, mode) and telemetry (its sensors) and its own discovery
+    tree, and sends its buttons' two commands. It cannot push config, revoke codes, erase members, read
+    events or diagnostics, or send any other command: a stolen Home Assistant login, or a forged
+    discovery document pointing a button elsewhere, can at worst take a kiosk out of order or back.
+    """
+    return [
+        Grant("read", f"{site_root(site)}/+/kiosk/status"),
+        Grant("read", f"{site_root(site)}/+/kiosk/telemetry"),
+        *(Grant("write", fleet_cmd(site, name)) for name in HOME_ASSISTANT_COMMANDS),
+        Grant("readwrite", f"{HA_PREFIX}/#"),
+    ]
 
 
 def recorder_grants(site: str) -> list[Grant]:
@@ -124,9 +142,10 @@ def site_acl(inventory: Inventory) -> str:
     blocks = [_block(kiosk_user(m.id), f"kiosk {m.id} (its bridge): its own topics, site config, broadcast, profiles",
                      [*kiosk_grants(site, m.id), Grant("write", MachineTopics(site, m.id).kiosk_bridge)])
               for m in inventory.machines]
-    blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
-                      + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
-                      operator_grants(o.home_assistant)) for o in inventory.operators]
+    blocks += [_block(operator_user(o.name), f"Home Assistant {o.name}: kiosk status and telemetry, its buttons' "
+                      "commands, homeassistant/", home_assistant_grants(site)) if o.home_assistant else
+               _block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/",
+                      operator_grants()) for o in inventory.operators]
     blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes replay requests to kiosks and, as the "
                          "profile desk, profiles",
                          recorder_grants(site)))
