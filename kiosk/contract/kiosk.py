@@ -87,6 +87,8 @@ class JournalHealth(ReportModel):
     oldest_eid: int | None = None
     pruned: int = 0
     pruned_undelivered: int = 0
+    # `replay` requests answered without sending (a repeat of one just served, or over the replay rate).
+    replays_held_back: int = 0
     write_errors: int = 0
     last_error: str | None = None
 
