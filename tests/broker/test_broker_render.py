@@ -92,6 +92,8 @@ def test_every_broker_refuses_anonymous_clients_and_ties_client_ids_to_usernames
         for i in listeners:
             assert lines[i + 1] == "use_username_as_clientid true"
         assert f"persistence_location {conf.parent / 'data'}/" in lines
+        # Quotas on every broker: packet size, queues per client, and a ceiling on the heap.
+        assert any(ln.startswith("memory_limit ") for ln in lines) and "max_packet_size 66560" in lines
         assert any(ln.startswith("user ") for ln in lines)
 
 

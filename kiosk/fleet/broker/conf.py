@@ -50,6 +50,11 @@ KIOSK_MAX_QUEUED_BYTES = 32 * 1024 * 1024
 # The site holds commands and config for kiosks that are away, and the recorder's backlog.
 SITE_MAX_QUEUED_MESSAGES = 50000
 SITE_MAX_QUEUED_BYTES = 128 * 1024 * 1024
+# A hard ceiling on each broker's heap: a flood (thousands of 60 KiB retained messages took brokers from
+# 20 to 175 MB) is refused, its sender disconnected, before the Pi runs out of memory. Room for the queues
+# above plus the retained set of a big gym (10,000 profiles of a few KiB).
+KIOSK_MEMORY_LIMIT = 160 * 1024 * 1024
+SITE_MEMORY_LIMIT = 512 * 1024 * 1024
 
 # Bridges retry after 1 s, backing off (decorrelated jitter) to at most 30 s.
 BRIDGE_RESTART = "1 30"
@@ -78,7 +83,8 @@ class Layout:
         return self.out / "secrets" / f"{user}.toml"
 
 
-def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_bytes: int) -> list[str]:
+def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_bytes: int,
+            memory_limit: int) -> list[str]:
     return [
         f"# {title}: written by `legpress-fleet broker render`; render again instead of editing.",
         f"# Start it with: mosquitto -c {folder / 'mosquitto.conf'}",
@@ -101,6 +107,7 @@ def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_b
         f"max_queued_bytes {max_queued_bytes}",
         f"max_packet_size {MAX_PACKET_SIZE}",
         "max_keepalive 300",
+        f"memory_limit {memory_limit}",
         "",
         "log_dest stderr",
         "connection_messages true",
@@ -193,7 +200,7 @@ def site_conf(inventory: Inventory, layout: Layout, run_as: str, upstream_passwo
     """The site broker: TLS for devices and operators, an authenticated loopback listener, the upstream bridge."""
     site = inventory.site
     lines = _common(f"Site broker of site {site.id}", layout.site, run_as, SITE_MAX_QUEUED_MESSAGES,
-                    SITE_MAX_QUEUED_BYTES)
+                    SITE_MAX_QUEUED_BYTES, SITE_MEMORY_LIMIT)
     lines += _listener(site.tls_port, None, f"Devices and operators, over TLS as {site.broker_host}.")
     lines += [
         f"certfile {layout.certs / 'site.crt'}",
@@ -215,7 +222,7 @@ def kiosk_conf(inventory: Inventory, machine: MachineEntry, layout: Layout, run_
     site = inventory.site
     folder = layout.kiosk(machine.id)
     lines = _common(f"Kiosk broker of machine {machine.id}, site {site.id}", folder, run_as,
-                    KIOSK_MAX_QUEUED_MESSAGES, KIOSK_MAX_QUEUED_BYTES)
+                    KIOSK_MAX_QUEUED_MESSAGES, KIOSK_MAX_QUEUED_BYTES, KIOSK_MEMORY_LIMIT)
     lines += ["# Live cues must not wait for Nagle's algorithm.", "set_tcp_nodelay true"]
     lines += _listener(machine.kiosk_local_port, "127.0.0.1", "The kiosk app: loopback only.")
     lines += _listener(machine.sensor_port, None,

@@ -41,6 +41,8 @@ from kiosk.contract.topics import parse
 # Twice what a kiosk's cache keeps of a profile (kiosk/core/profiles/cache.py, before unknown fields are
 # trimmed): a bigger one is refused and counted, never stored.
 MAX_PROFILE_BYTES = 16 * 1024
+# What the record keeps of one event, status, telemetry sample or info: a kiosk's largest is a few KiB.
+MAX_STORED_BYTES = 16 * 1024
 
 KNOWN_EVENT_TYPES = frozenset(
     model.model_fields["type"].default
@@ -206,6 +208,9 @@ def to_row(topic: str, payload: bytes, received_at: float, erased_by: str | None
     if not payload:
         # A retained message withdrawn (a machine taken out of the inventory): nothing to keep.
         raise Refused("empty", f"{topic}: empty payload")
+    if len(payload) > MAX_STORED_BYTES:
+        # A kiosk's biggest event or telemetry is a few KiB: one past this is a flood, refused and counted.
+        raise Refused("too_large", f"{topic}: {len(payload)} bytes, more than the {MAX_STORED_BYTES} the record keeps")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:

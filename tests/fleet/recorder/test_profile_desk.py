@@ -142,3 +142,29 @@ def test_a_save_that_is_not_a_profile_is_refused_and_counted(desk, lp1, reader):
     eventually(lambda: desk.total.refused["invalid"] == 1 and desk.total.refused["too_large"] == 1,
                what="both refused")
     assert stored_revs(reader, "m_alice") == []
+
+
+def test_a_kiosk_flooding_saves_gets_a_bounded_number_published_an_hour(desk, lp1, reader, monkeypatch):
+    from kiosk.fleet.recorder import desk as desk_module
+
+    monkeypatch.setattr(desk_module, "MAX_SAVES_PER_MACHINE_HOUR", 2)
+    for i in range(4):
+        member = f"m_{i}"
+        lp1.event(SessionStart(ts=1000.0 + i, session=f"s{i}", member=member, role="member"))
+        save(lp1, member, rev=1, updated=1000.0, machines={MODEL: settings(200)})
+    eventually(lambda: desk.total.refused["save_over_rate"] == 2, what="the saves past the rate refused")
+    # The published ones come back through the broker as the members' profiles.
+    eventually(lambda: reader.read("SELECT COUNT(DISTINCT member) FROM profiles")[0][0] == 2, what="two published")
+    assert desk.total.added.profiles == 2
+
+
+def test_an_event_past_what_the_record_keeps_is_refused_and_counted(desk, lp1, reader):
+    from kiosk.fleet.recorder.intake import MAX_STORED_BYTES
+
+    padded = {"type": "sensor_fault", "ts": 5, "fault": "stale", "detail": "x", "pad": "y" * MAX_STORED_BYTES}
+    lp1.publish(lp1.topics.kiosk_event, padded)
+    lp1.event(SessionStart(ts=6.0, session="s1", member="m_alice", role="member"))
+    lp1.flush()
+    eventually(lambda: desk.total.refused["too_large"] == 1 and desk.total.added.events == 1,
+               what="the big one refused, the next one kept")
+    assert reader.read("SELECT type FROM events") == [("session_start",)]
