@@ -310,16 +310,30 @@ def test_on_its_own_broker_a_kiosk_cannot_publish_another_machines_topics_either
     assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
 
 
-def test_a_kiosk_publishes_its_own_home_assistant_device_and_no_other(gym: Gym, recorder):
+def test_on_the_site_only_the_recorder_publishes_home_assistant_devices(gym: Gym, recorder):
     from kiosk.contract.discovery import config_topic
 
     kiosk = gym.peer("kiosk-lp-2", "site")
     kiosk.publish(config_topic("downtown", "lp-1"), b"forged")
+    kiosk.publish(config_topic("downtown", "lp-2"), b"forged")  # its own too: a button could point anywhere
     kiosk.publish("homeassistant/status", b"forged")
-    kiosk.publish(config_topic("downtown", "lp-2"), b"mine")
-    recorder.wait_for(config_topic("downtown", "lp-2"), b"mine")
+    recorder.publish(config_topic("downtown", "lp-2"), b"built by the recorder")
+    recorder.wait_for(config_topic("downtown", "lp-2"), b"built by the recorder")
     recorder.sync()
     assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []
+    recorder.publish(config_topic("downtown", "lp-2"), b"", retain=True)
+
+
+def test_a_kiosk_app_keeps_its_own_home_assistant_device_on_its_own_broker(gym: Gym):
+    from kiosk.contract.discovery import config_topic
+
+    observer = gym.peer(OBSERVER, "lp-1", subscribe=("homeassistant/#",))
+    kiosk = gym.peer("kiosk-lp-1", "lp-1")
+    kiosk.publish(config_topic("downtown", "lp-2"), b"forged")
+    kiosk.publish(config_topic("downtown", "lp-1"), b"mine")
+    observer.wait_for(config_topic("downtown", "lp-1"), b"mine")
+    observer.sync()
+    assert not observer.got(config_topic("downtown", "lp-2"))
 
 
 def test_home_assistants_login_reads_status_and_telemetry_and_presses_only_its_buttons(gym: Gym, recorder):

@@ -110,7 +110,6 @@ def test_a_kiosk_bridge_carries_exactly_the_agreed_topics_over_tls(tmp_path: Pat
         f"topic {root}/config/# in 1",
         f"topic {root}/broadcast/# in 1",
         f"topic {root}/members/+/profile in 1",
-        "topic homeassistant/device/legpress_downtown_lp-1/config out 1",
         "topic homeassistant/status in 1",
     ]
     for line in ("address localhost:8883", f"bridge_cafile {tmp_path / 'out/certs/ca.crt'}", "cleansession false",

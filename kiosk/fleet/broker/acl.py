@@ -77,10 +77,17 @@ def kiosk_grants(site: str, machine: str) -> list[Grant]:
         Grant("read", site_config_filter(site)),
         Grant("read", broadcast_filter(site)),
         Grant("read", member_profiles_filter(site)),
-        # Home Assistant discovery (off unless the config turns it on): its own device, and HA's birth message.
-        Grant("readwrite", config_topic(site, machine)),
         Grant("read", HA_STATUS_TOPIC),
     ]
+
+
+def kiosk_broker_grants(site: str, machine: str) -> list[Grant]:
+    """The kiosk app on its own broker: `kiosk_grants`, and its Home Assistant device, which stays there.
+
+    On the site only the recorder writes discovery (kiosk/fleet/recorder/discovery.py): a document a kiosk
+    wrote could point Home Assistant's buttons at another kiosk.
+    """
+    return [*kiosk_grants(site, machine), Grant("readwrite", config_topic(site, machine))]
 
 
 def sensor_grants(site: str, machine: str) -> list[Grant]:
@@ -113,15 +120,16 @@ def home_assistant_grants(site: str) -> list[Grant]:
     ]
 
 
-def recorder_grants(site: str) -> list[Grant]:
-    """The recorder: read every topic (not `$SYS`); write `replay` requests to the site's kiosks and, as the
-    profile desk, members' profiles.
+def recorder_grants(site: str, machines: list[str]) -> list[Grant]:
+    """The recorder: read every topic (not `$SYS`); write `replay` requests to the site's kiosks, members'
+    profiles (it is the profile desk) and each kiosk's Home Assistant device (built from the kiosk's info).
 
     `replay` asks a kiosk to publish events again that it already published: the
     one command whose worst misuse is a repeated copy, which the record keeps once.
     """
     return [Grant("read", "#"), Grant("write", fleet_cmd(site, "replay")),
-            Grant("write", member_profiles_filter(site))]
+            Grant("write", member_profiles_filter(site)),
+            *(Grant("write", config_topic(site, machine)) for machine in machines)]
 
 
 def _block(user: str, why: str, grants: list[Grant]) -> str:
@@ -148,7 +156,7 @@ def site_acl(inventory: Inventory) -> str:
                       operator_grants()) for o in inventory.operators]
     blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes replay requests to kiosks and, as the "
                          "profile desk, profiles",
-                         recorder_grants(site)))
+                         recorder_grants(site, [m.id for m in inventory.machines])))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
 
 
@@ -157,7 +165,7 @@ def kiosk_acl(inventory: Inventory, machine: MachineEntry) -> str:
     site = inventory.site.id
     blocks = [
         _block(kiosk_user(machine.id), "the kiosk app: its own topics (sensors included, read only), site config, "
-               "broadcast, profiles", kiosk_grants(site, machine.id)),
+               "broadcast, profiles, its Home Assistant device", kiosk_broker_grants(site, machine.id)),
         _block(sensor_user(machine.id), "the sensor node: its own sensor topics, publish only",
                sensor_grants(site, machine.id)),
     ]

@@ -26,7 +26,7 @@ and retained config and profiles stay retained on the far side.
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
+from kiosk.contract.discovery import HA_STATUS_TOPIC
 from kiosk.contract.topics import (
     MachineTopics,
     broadcast_filter,
@@ -174,8 +174,8 @@ def kiosk_bridge_topics(site: str, machine: str) -> list[tuple[str, str]]:
         (site_config_filter(site), "in"),
         (broadcast_filter(site), "in"),
         (member_profiles_filter(site), "in"),
-        # Home Assistant discovery: the kiosk's own device up, Home Assistant's birth message down.
-        (config_topic(site, machine), "out"),
+        # Home Assistant's birth message down; the kiosk's device stays here: on the site the recorder
+        # publishes it, built from the kiosk's info, so no kiosk can point a button at another.
         (HA_STATUS_TOPIC, "in"),
     ]
 

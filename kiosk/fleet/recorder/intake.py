@@ -20,6 +20,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
 from kiosk.contract.base import PayloadError, ReportModel, Timestamp, describe_validation_error, parse_json_object
+from kiosk.contract.config import ConfigState
 from kiosk.contract.events import (
     KIOSK_EVENT,
     CueRaised,
@@ -37,6 +38,7 @@ from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.text import SESSION_ID_PATTERN
 from kiosk.contract.topics import parse
+from kiosk.fleet.recorder.discovery import HomeAssistantWanted
 
 # Twice what a kiosk's cache keeps of a profile (kiosk/core/profiles/cache.py, before unknown fields are
 # trimmed): a bigger one is refused and counted, never stored.
@@ -183,7 +185,8 @@ class LostRange:
     recorded_at: float
 
 
-Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | ProfileSave | LostRange
+Row = (EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | ProfileSave | LostRange
+       | HomeAssistantWanted)
 
 
 class Refused(ValueError):
@@ -307,7 +310,14 @@ def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, r
     return TelemetryRow(site, machine, telemetry.ts, received_at, text, last_eid)
 
 
+def _config_state_row(site: str, machine: str, fields: dict[str, Any], _text: str,
+                      _received_at: float) -> HomeAssistantWanted:
+    state = ConfigState.model_validate(fields)
+    return HomeAssistantWanted(site, machine, state.config.get("home_assistant") is True)
+
+
 _READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {
+    "kiosk_config_state": _config_state_row,
     "kiosk_event": _event_row,
     "kiosk_status": _kiosk_status_row,
     "sensor_status": _sensor_status_row,

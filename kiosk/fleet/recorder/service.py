@@ -42,7 +42,9 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.profile import ERASED_BY_PROPERTY
 from kiosk.contract.topics import member_profiles_filter, site_root
 from kiosk.fleet.recorder.desk import ProfileDesk
+from kiosk.fleet.recorder.discovery import DiscoveryDesk, HomeAssistantWanted
 from kiosk.fleet.recorder.intake import (
+    InfoRow,
     LostRange,
     ProfileErased,
     ProfileRow,
@@ -72,9 +74,10 @@ HOUR_S = 3600.0
 BATCH = 500
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
-# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is, and the
-# saves kiosks send the profile desk.
-TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status", "kiosk/profile")
+# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is; and what it
+# acts on without keeping: the saves kiosks send the profile desk, whether their config turns Home Assistant on.
+TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status", "kiosk/profile",
+         "kiosk/config/state")
 # Where kiosks answer the recorder's `replay` requests (each its own, as the contract's ACL requires).
 REPLY_TAIL = "kiosk/res/replay"
 
@@ -148,7 +151,8 @@ class Recorder:
         self._client.on_disconnect = self._guard(self._on_disconnect)
         self._client.on_message = self._guard(self._on_message)
         self._client.on_subscribe = self._guard(self._on_subscribe)
-        self.desk = ProfileDesk(store, self.site, self._send_profile)
+        self.desk = ProfileDesk(store, self.site, self._send_retained)
+        self.discovery = DiscoveryDesk(self.site, self._send_retained)
         self.gaps = GapWatch(store, self.site, self._send, grace_s=replay_grace_s,
                              check_every_s=replay_check_every_s, max_per_request=replay_max,
                              reply_timeout_s=replay_timeout_s, max_tries=replay_tries)
@@ -301,8 +305,13 @@ class Recorder:
             self.total.added += added
         self.gaps.stored(rows, answers)
         # After the batch is stored, so a session that began in it counts for a save in it.
-        for save in (r for r in rows if isinstance(r, ProfileSave)):
-            self._desk(save)
+        for row in rows:
+            if isinstance(row, ProfileSave):
+                self._desk(row)
+            elif isinstance(row, InfoRow):
+                self.discovery.info(row.machine, row.version, row.machine_model, row.config_version)
+            elif isinstance(row, HomeAssistantWanted):
+                self.discovery.wanted(row)
         return True
 
     def _desk(self, save: ProfileSave) -> None:
@@ -320,7 +329,7 @@ class Recorder:
             self.total.refused[exc.reason] += 1
         (log.warning if first else log.debug)("refused a message: %s", exc)
 
-    def _send_profile(self, topic: str, payload: bytes) -> bool:
+    def _send_retained(self, topic: str, payload: bytes) -> bool:
         info = self._client.publish(topic, payload, qos=1, retain=True)
         # Queued while the link is down, sent on reconnect (QoS 1 in the kept session).
         return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)

@@ -168,3 +168,25 @@ def test_an_event_past_what_the_record_keeps_is_refused_and_counted(desk, lp1, r
     eventually(lambda: desk.total.refused["too_large"] == 1 and desk.total.added.events == 1,
                what="the big one refused, the next one kept")
     assert reader.read("SELECT type FROM events") == [("session_start",)]
+
+
+def _config_state(home_assistant: bool) -> dict[str, object]:
+    return {"status": "ok", "error": None, "config": {"home_assistant": home_assistant}, "version": "c1"}
+
+
+def test_the_recorder_publishes_each_kiosks_home_assistant_device_from_its_info_and_removes_it(desk, lp1, broker):
+    from kiosk.contract.discovery import DeviceDiscovery, config_topic
+
+    device = Collector(broker, config_topic(SITE, "lp1"))
+    try:
+        lp1.publish(lp1.topics.kiosk_config_state, _config_state(True), retain=True)
+        published = device.wait_for(lambda m: bool(m.payload))
+        document = DeviceDiscovery.model_validate_json(published.payload)
+        # Every button commands this machine: the document is built by the recorder, not taken from a kiosk.
+        buttons = [c.command_topic for c in document.components.values() if c.platform == "button"]
+        assert buttons and all(t.startswith(lp1.topics.root + "/kiosk/cmd/") for t in buttons)
+        assert published.retain is False and document.device.model == MODEL
+        lp1.publish(lp1.topics.kiosk_config_state, _config_state(False), retain=True)
+        device.wait_for(lambda m: m.payload == b"")
+    finally:
+        device.close()

@@ -174,7 +174,8 @@ HOSTILE = [
     (b'{"type": "DROP TABLE events", "ts": 5}', "invalid"),
     (b'{"a": ' * 12000 + b"1" + b"}" * 12000, "too_large"),  # under the broker's own packet limit
     (b'{"x": "' + b"a" * 70000 + b'"}', "too_large"),
-    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "not_json"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "too_large"),  # past what the record keeps of one message
+    (b'{"a":' * 2000 + b"1" + b"}" * 2000, "not_json"),  # within it, nested past what the parser takes
 ]
 
 
