@@ -194,16 +194,17 @@ def check_id_pattern(pattern: str) -> None:
     if compiled.fullmatch("") is not None:
         raise ValueError("member_id_pattern matches an empty scan; write one that matches only your "
                          "membership cards, e.g. gym[0-9]{6}")
+    accepted = sum(compiled.fullmatch(probe) is not None for probe in _PROBE_IDS)
+    if accepted >= _PROBES_TOO_MANY:
+        raise ValueError(f"member_id_pattern accepts {accepted} of {len(_PROBE_IDS)} unrelated sample ids, so "
+                         "it would let anyone in; write one that matches only your membership cards, "
+                         "e.g. gym[0-9]{6}")
+    # Checked after the broad test, so a pattern letting anyone in is told so first.
     code_form = [probe for probe in _CODE_FORM_PROBES if compiled.fullmatch(probe) is not None]
     if code_form:
         raise ValueError(f"member_id_pattern accepts {code_form[0]!r}, an id of the form signed member codes "
                          f"carry ({' or '.join(p + '...' for p in MEMBER_CODE_PREFIXES)}): anyone could type it "
                          "and get that member's session; write one that matches only your membership cards, "
-                         "e.g. gym[0-9]{6}")
-    accepted = sum(compiled.fullmatch(probe) is not None for probe in _PROBE_IDS)
-    if accepted >= _PROBES_TOO_MANY:
-        raise ValueError(f"member_id_pattern accepts {accepted} of {len(_PROBE_IDS)} unrelated sample ids, so "
-                         "it would let anyone in; write one that matches only your membership cards, "
                          "e.g. gym[0-9]{6}")
 
 

@@ -1,5 +1,5 @@
-"""Unit `profiles`: reads `gym/v1/{site}/members/+/profile`, the members' saved settings, and sends the
-member in session's saves on `R/kiosk/profile`.
+"""Unit `profiles`: owns `R/kiosk/profile` (the member in session's saves) and reads
+`gym/v1/{site}/members/+/profile`, the members' saved settings.
 
 A kiosk never writes a member's profile topic (its ACL lets it read them only): a
 stolen kiosk login must not rewrite or erase members it never had at its machine.
