@@ -4,7 +4,6 @@ import json
 import time
 
 import pytest
-from tests.fleet.test_fleet_cli import fleet
 
 from kiosk.codes.member_codes import TrustedKeys, verify_code
 from kiosk.contract.config import STAFF_CODE_MAX_AGE_HOURS
@@ -12,6 +11,7 @@ from kiosk.contract.member_code import MemberClaims
 from kiosk.dev.broker import publish
 from kiosk.fleet.members import DEFAULT_DAYS, DEFAULT_STAFF_HOURS
 from kiosk.words.wording import CODE_REVOKED, CODE_TOO_OLD
+from tests.fleet.test_fleet_cli import fleet
 
 R = "gym/v1/testgym/lp1"
 REVOCATIONS = "gym/v1/testgym/config/revocations"

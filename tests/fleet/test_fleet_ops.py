@@ -11,7 +11,6 @@ from typing import Annotated
 
 import pytest
 from pydantic import Field
-from tests.fleet.test_fleet_cli import fleet
 
 from kiosk.contract.base import encode
 from kiosk.contract.commands import CommandReply, OutOfOrder
@@ -21,6 +20,7 @@ from kiosk.contract.sensor import SensorStatus
 from kiosk.dev.broker import Recording, publish
 from kiosk.sim.node import SensorNode
 from kiosk.sim.traces import generate
+from tests.fleet.test_fleet_cli import fleet
 from tests.support.kiosk_harness import make_kiosk
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 

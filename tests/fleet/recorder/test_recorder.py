@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 
 from kiosk.contract.events import CueRaised, RepDone, SessionStart
 from kiosk.contract.kiosk import KioskTelemetry, LinkHealth, SensorHealth
@@ -22,6 +21,7 @@ from kiosk.fleet.recorder.schema import LATEST, MIGRATIONS
 from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store import Store
 from kiosk.fleet.recorder.store_url import open_store
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 
 FLEET = Path(sys.executable).parent / "legpress-fleet"
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 
 from kiosk.contract.commands import MAX_HELD
 from kiosk.contract.events import RepDone
@@ -33,6 +32,7 @@ from kiosk.fleet.recorder.replay import GapWatch, ReplayAnswer
 from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store import Gap, Store
 from kiosk.fleet.recorder.store_url import open_store
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually
 from tests.support.kiosk_harness import Keyring
 
 FLEET = Path(sys.executable).parent / "legpress-fleet"

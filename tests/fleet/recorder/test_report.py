@@ -16,7 +16,6 @@ from typing import Any
 
 import pytest
 from PIL import Image
-from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.kiosk import KioskInfo
@@ -25,6 +24,7 @@ from kiosk.contract.topics import member_profile
 from kiosk.fleet.cli import main
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS
 from kiosk.fleet.recorder.service import Recorder
+from tests.fleet.recorder.kiosks import SITE, FakeKiosk, eventually, sensor_fault, workout
 
 LIFTOFFS = {"liftoff_lumbar", "liftoff_pelvis"}
 TWO_DAYS_AGO = date.today() - timedelta(days=2)
