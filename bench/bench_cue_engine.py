@@ -11,10 +11,11 @@ against the goal. Results go to a section of docs/benchmarks.md with --write.
 import argparse
 import os
 import platform
-import re
 import sys
 import time
 from pathlib import Path
+
+from report import write_section
 
 from kiosk.contract.base import decode
 from kiosk.contract.sensor import DepthSample
@@ -130,18 +131,6 @@ numbers.
 """
 
 
-def write_section(path: Path, section: str) -> None:
-    intro = ("# Benchmarks\n\nMeasured by the scripts in `bench/`; each script rewrites only its own "
-             "section, so rerun it after changing the code it measures.\n\n")
-    text = path.read_text() if path.exists() else intro
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _m: section + "\n", text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
@@ -155,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, SECTION, section)
     return 0 if results["engine_per_s"] >= GOAL_SAMPLES_PER_S else 1
 
 

@@ -12,7 +12,6 @@ QoS 0 depth samples, until the core has taken the last, against a bare subscribe
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from report import write_section
 
 from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.base import encode
@@ -217,13 +217,6 @@ the kiosk's socket and every message matched against every subscription, the sam
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    doc = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    doc = pattern.sub(text, doc) if pattern.search(doc) else doc.rstrip() + "\n\n" + text
-    path.write_text(doc)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=400)
@@ -233,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(run(args.events, args.burst))
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, SECTION, text)
     return 0
 
 

@@ -16,7 +16,6 @@ PostgreSQL runs durable here (fsync and synchronous commit on), as a real record
 import argparse
 import json
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
+from report import write_section
 
 from kiosk.contract.base import encode
 from kiosk.contract.events import RepDone
@@ -203,14 +203,6 @@ costs little.
 """
 
 
-def write_section(path: Path, section: str) -> None:
-    text = path.read_text()
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
-    text = pattern.sub(lambda _m: section + "\n", text) if pattern.search(text) else \
-        text.rstrip("\n") + "\n\n" + section
-    path.write_text(text.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=20_000, help="events for the store-only measurement")
@@ -245,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     section = report(results)
     print(section)
     if args.write:
-        write_section(args.write, section)
+        write_section(args.write, SECTION, section)
     return 0
 
 

@@ -11,7 +11,6 @@ period.
 
 import argparse
 import platform
-import re
 import statistics
 import sys
 import tempfile
@@ -22,6 +21,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from report import write_section  # noqa: E402
 
 from kiosk.core.site.system import memory_mb  # noqa: E402
 from kiosk.ui.main import WindowPlan, configure_kivy, use_headless_kivy_env  # noqa: E402
@@ -204,13 +205,6 @@ while the gauge follows a 100 Hz stream, because the screen polls the depth at
 """
 
 
-def write_section(path: Path, text: str) -> None:
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    new = pattern.sub(lambda _m: text + "\n", old) if pattern.search(old) else old.rstrip("\n") + "\n\n" + text
-    path.write_text(new.rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=12.0, help="length of the streaming phase")
@@ -219,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     text = section(run(args.seconds))
     print(text)
     if args.write:
-        write_section(args.write, text)
+        write_section(args.write, SECTION, text)
     return 0
 
 

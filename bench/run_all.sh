@@ -13,5 +13,7 @@ echo "bench: cue engine done"
 echo "bench: MQTT latency and ingest done"
 .venv/bin/python bench/bench_recorder.py --write "$doc" > /dev/null
 echo "bench: recorder done"
+.venv/bin/python bench/bench_startup.py --write "$doc" > /dev/null
+echo "bench: start-up done"
 xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python bench/bench_ui.py --write "$doc" > /dev/null
 echo "bench: UI done; results in $doc"

@@ -20,11 +20,12 @@ from kiosk.contract.discovery import (
     device_discovery,
     removal,
 )
-from kiosk.contract.kiosk import KioskInfo, KioskMode
+from kiosk.contract.kiosk import KioskInfo, KioskMode, KioskStatus
 from kiosk.contract.topics import parse
 from kiosk.dev.broker import publish
 
 # Home Assistant's own pattern for a discovery topic under its prefix (components/mqtt/discovery.py).
+HEARTBEAT_S = 30.0
 HA_TOPIC = re.compile(r"homeassistant/(?P<component>\w+)/(?:(?P<node_id>[a-zA-Z0-9_-]+)/)?"
                       r"(?P<object_id>[a-zA-Z0-9_-]+)/config")
 
@@ -34,8 +35,8 @@ def info(machine: str = "lp-1", site: str = "downtown") -> KioskInfo:
                      site=site, machine=machine)
 
 
-def payload(machine: str = "lp-1", site: str = "downtown") -> dict:
-    return json.loads(device_discovery(info(machine, site)).encode())
+def payload(machine: str = "lp-1", site: str = "downtown", bridged: bool = False) -> dict:
+    return json.loads(device_discovery(info(machine, site), HEARTBEAT_S, bridged).encode())
 
 
 def test_the_config_topic_is_a_device_discovery_topic_home_assistant_accepts():
@@ -45,7 +46,7 @@ def test_the_config_topic_is_a_device_discovery_topic_home_assistant_accepts():
 
 def test_the_payload_has_the_keys_device_discovery_requires():
     sent = payload()
-    assert set(sent) == {"dev", "o", "cmps", "availability", "qos"}
+    assert set(sent) == {"dev", "o", "cmps", "availability", "availability_mode", "qos"}
     assert sent["dev"]["identifiers"] == ["legpress_downtown_lp-1"]  # a device needs identifiers (or connections)
     assert sent["dev"]["model"] == "hammer-45" and sent["dev"]["sw_version"] == "0.1.0"
     assert sent["o"]["name"] == "legpress-kiosk"  # an origin needs a name
@@ -84,8 +85,23 @@ def test_availability_follows_the_kiosks_retained_status():
     assert (availability["payload_available"], availability["payload_not_available"]) == ("online", "offline")
 
 
+def test_behind_a_bridge_the_bridge_notification_must_say_online_too():
+    sent = payload(bridged=True)
+    status, bridge = (Availability.model_validate(a) for a in sent["availability"])
+    assert sent["availability_mode"] == "all"  # Home Assistant: online only when every topic says so
+    assert parse(bridge.topic).kind == "kiosk_bridge" and bridge.value_template is None
+    assert (bridge.online(b"1"), bridge.online(b"0"), bridge.online(b"garbage")) == (True, False, None)
+    ready = KioskStatus(state="ready", ts=1.0, version="0.1.0", boot=1).model_dump_json().encode()
+    assert (status.online(ready), status.online(ready.replace(b"ready", b"lost"))) == (True, False)
+
+
+def test_every_sensor_expires_after_two_and_a_half_heartbeats_without_news():
+    sensors = [c for c in payload()["cmps"].values() if c["p"] == "sensor"]
+    assert sensors and all(c["expire_after"] == 75 for c in sensors)  # 2.5 x 30 s
+
+
 def test_a_payload_that_breaks_home_assistants_rules_is_refused_before_sending():
-    good = device_discovery(info())
+    good = device_discovery(info(), HEARTBEAT_S)
     twin = good.components["mode"].model_copy(update={"name": "Mode again"})
     with pytest.raises(ValidationError, match="unique ids must differ"):
         DeviceDiscovery.model_validate({**good.model_dump(), "cmps": {**good.components, "twin": twin}})
@@ -107,7 +123,7 @@ def test_home_assistants_birth_message_asks_for_discovery_again():
 
 def test_a_retained_payload_adds_the_device_and_an_empty_one_removes_it(broker, collect):
     topic = config_topic("downtown", "lp-1")
-    publish(broker, topic, device_discovery(info()).encode(), retain=True)
+    publish(broker, topic, device_discovery(info(), HEARTBEAT_S).encode(), retain=True)
     seen = collect(topic).wait_for(lambda m: m.retain)
     assert json.loads(seen.payload)["dev"]["name"] == "Leg press lp-1"  # what Home Assistant reads when it starts
     publish(broker, topic, removal(), retain=True)

@@ -219,6 +219,19 @@ def merge_config(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+def travel_refusal(model: str, travel_mm: float, local_travel_mm: float) -> str | None:
+    """Why a kiosk configured with `local_travel_mm` for its machine `model` refuses `travel_mm`, or None.
+
+    The cue engine believes depths up to the travel: a push that doubles it would let a member go past
+    the end of a real sled's safe range unwarned. Kiosks refuse it; `legpress-fleet config` asks the same.
+    """
+    low, high = local_travel_mm * (1 - TRAVEL_BAND), local_travel_mm * (1 + TRAVEL_BAND)
+    if low <= travel_mm <= high:
+        return None
+    return (f"machine_models.{model}.travel_mm: {travel_mm:g} mm is outside {low:g}-{high:g} mm, "
+            f"within {TRAVEL_BAND:.0%} of the {local_travel_mm:g} mm configured on this kiosk (safety floor)")
+
+
 class ConfigState(ReportModel):
     """Retained on `R/kiosk/config/state`: the config in force and whether the last push was taken."""
 

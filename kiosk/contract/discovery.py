@@ -8,8 +8,16 @@ message: the payload built here adds it, an empty retained payload on the same
 topic removes it. Home Assistant says `online` on `homeassistant/status` when
 it starts; the kiosk then publishes the payload again.
 
-Availability comes from the kiosk's own retained status (`ready` is online,
-`lost` or `disconnected` offline), so nothing extra is published for it.
+Availability comes from what the broker keeps about the kiosk, all of which
+must say online (`availability_mode: all`): the kiosk's own retained status
+(`ready` is online, `lost` or `disconnected` offline) and, for a kiosk behind
+a bridge, the site broker's bridge notification (`1` online, `0` offline: the
+kiosk's broker died with it, so its status cannot say so). Neither says
+anything when the app died and its broker came back alone, and Home
+Assistant's availability has no timer; its `expire_after` does: every entity
+fed by the status (refreshed each heartbeat) or by telemetry turns
+unavailable 2.5 heartbeats after the last one, as `legpress-fleet status`
+calls the kiosk stale.
 Entities read what the kiosk already publishes: mode from its status, sensor
 health, sessions today and the last set's lift-off rate from its telemetry.
 The two buttons send the contract's `in_service` and `out_of_order` commands.
@@ -22,12 +30,13 @@ topic for each sensor, a command topic for each button.
 """
 
 import json
+import math
 from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from kiosk.contract.commands import InService, OutOfOrder
-from kiosk.contract.kiosk import KioskInfo
+from kiosk.contract.kiosk import STALE_AFTER_HEARTBEATS, KioskInfo
 from kiosk.contract.topics import MachineTopics
 from kiosk.contract.version import VERSION as __version__
 
@@ -66,12 +75,29 @@ class Origin(_Discovery):
 
 
 class Availability(_Discovery):
-    """One availability topic, with the template that turns its payload into online or offline."""
+    """One availability topic, with the template (if any) that turns its payload into online or offline."""
 
     topic: str
-    value_template: str
+    value_template: str | None = None
     payload_available: str = ONLINE
     payload_not_available: str = OFFLINE
+
+    def online(self, payload: bytes) -> bool | None:
+        """What Home Assistant makes of `payload` on this topic: True, False, or None (ignored, state kept).
+
+        The one template used here (`value_json.state == 'ready'`) is evaluated as Home Assistant
+        renders it; tests use this to check a discovery payload against what the broker holds.
+        """
+        text = payload.decode(errors="replace")
+        if self.value_template is not None:
+            try:
+                state = json.loads(text).get("state")
+            except (ValueError, AttributeError):
+                return None
+            text = self.payload_available if state == "ready" else self.payload_not_available
+        if text == self.payload_available:
+            return True
+        return False if text == self.payload_not_available else None
 
 
 class Component(_Discovery):
@@ -93,6 +119,7 @@ class Component(_Discovery):
     payload_press: str | None = None
     entity_category: Literal["config", "diagnostic"] | None = None
     icon: str | None = None
+    expire_after: Annotated[int, Field(gt=0)] | None = None
 
     @model_validator(mode="after")
     def _topic_for_its_platform(self) -> Self:
@@ -110,6 +137,7 @@ class DeviceDiscovery(_Discovery):
     origin: Annotated[Origin, Field(alias="o")]
     components: Annotated[dict[str, Component], Field(alias="cmps", min_length=1)]
     availability: Annotated[list[Availability], Field(min_length=1)]
+    availability_mode: Literal["all", "any", "latest"] = "all"
     qos: Literal[0, 1, 2] = 1
 
     @model_validator(mode="after")
@@ -133,14 +161,25 @@ def config_topic(site: str, machine: str) -> str:
     return f"{PREFIX}/device/{object_id(site, machine)}/config"
 
 
-def device_discovery(info: KioskInfo) -> DeviceDiscovery:
-    """The discovery payload of the kiosk `info` describes (site, machine, model, version)."""
+def expire_after(heartbeat_s: float) -> int:
+    """Seconds after which Home Assistant stops believing an entity fed by the status or telemetry."""
+    return math.ceil(STALE_AFTER_HEARTBEATS * heartbeat_s)
+
+
+def device_discovery(info: KioskInfo, heartbeat_s: float, bridged: bool = False) -> DeviceDiscovery:
+    """The discovery payload of the kiosk `info` describes (site, machine, model, version).
+
+    `heartbeat_s`: how often the kiosk refreshes its status and sends telemetry; `bridged`: the kiosk's
+    broker is bridged to a site broker that writes `R/kiosk/bridge` (without a bridge nothing ever
+    writes it, and Home Assistant would hold the device unavailable for want of it).
+    """
     topics = MachineTopics(info.site, info.machine)
     uid = object_id(info.site, info.machine)
+    expiry = expire_after(heartbeat_s)
 
     def sensor(key: str, name: str, topic: str, template: str, **more: Any) -> tuple[str, Component]:
         return key, Component(platform="sensor", unique_id=f"{uid}_{key}", name=name, state_topic=topic,
-                              value_template=template, **more)
+                              value_template=template, expire_after=expiry, **more)
 
     def button(key: str, name: str, command: str, payload: InService | OutOfOrder) -> tuple[str, Component]:
         return key, Component(platform="button", unique_id=f"{uid}_{key}", name=name,
@@ -169,7 +208,9 @@ def device_discovery(info: KioskInfo) -> DeviceDiscovery:
         components=components,
         availability=[Availability(
             topic=topics.kiosk_status,
-            value_template=f"{{{{ '{ONLINE}' if value_json.state == 'ready' else '{OFFLINE}' }}}}")],
+            value_template=f"{{{{ '{ONLINE}' if value_json.state == 'ready' else '{OFFLINE}' }}}}"),
+            *([Availability(topic=topics.kiosk_bridge, payload_available="1", payload_not_available="0")]
+              if bridged else [])],
     )
 
 

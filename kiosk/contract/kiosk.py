@@ -13,6 +13,9 @@ Label = Annotated[str, Field(max_length=LABEL_MAX), PLAIN_TEXT]
 
 KioskMode = Literal["idle", "session", "out_of_order", "maintenance"]
 LinkState = Literal["ready", "disconnected", "lost"]
+# A `ready` status not refreshed for this many heartbeats is no longer believed: the kiosk's app died
+# without its Will getting out (its broker died with it, then came back alone).
+STALE_AFTER_HEARTBEATS = 2.5
 
 
 class KioskStatus(ReportModel):
@@ -23,6 +26,18 @@ class KioskStatus(ReportModel):
     ts: Timestamp
     version: Label
     boot: Annotated[int, Field(ge=0)]
+    heartbeat_s: Annotated[float | None, Field(gt=0, le=3600, description=(
+        "While `ready`, the kiosk publishes this status again at least this often (its telemetry interval), "
+        "with a fresh `ts`; a `ready` older than 2.5 heartbeats is stale: the kiosk is not running."))] = None
+
+    def stale(self, now: float) -> bool:
+        """True for a `ready` the kiosk stopped refreshing: older than 2.5 heartbeats at `now`.
+
+        A status without `heartbeat_s` (an older kiosk) is never judged stale: it is not refreshed.
+        """
+        if self.state != "ready" or self.heartbeat_s is None:
+            return False
+        return now - self.ts > STALE_AFTER_HEARTBEATS * self.heartbeat_s
 
 
 class KioskInfo(ReportModel):
@@ -108,3 +123,10 @@ class KioskTelemetry(ReportModel):
     broker: LinkHealth
     journal: JournalHealth | None = None
     defences: DefenceCounters | None = None
+
+
+def read_bridge_state(payload: bytes) -> bool | None:
+    """mosquitto's bridge notification (`R/kiosk/bridge`): True for `1` (bridged), False for `0` (the site
+    lost the kiosk's broker), None for anything else, which no bridge writes."""
+    text = payload.strip()
+    return {b"1": True, b"0": False}.get(text)

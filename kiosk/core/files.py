@@ -16,7 +16,7 @@ FILE_MODE = 0o600
 
 # A folder holding one of these is a kiosk data folder (from this release or an older one).
 KIOSK_FILES = ("boot_count", "profiles.sqlite3", "journal.sqlite3", "calibration.json", "revocations.json",
-               "sounds", "trusted_keys", ".write-test")
+               "config_layers.json", "sounds", "trusted_keys", ".write-test")
 
 
 class SharedFolderError(OSError):

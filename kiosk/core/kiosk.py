@@ -5,30 +5,22 @@ The Kivy screen and the headless text presenter both observe this one class;
 state changes happen on the core thread (`Inbox`): MQTT and camera threads
 only post work to it.
 
-The units own the topics (see each module's first lines):
-
-| unit | module | topics |
-|---|---|---|
-| presence | `presence.py` | `R/kiosk/status`, `R/kiosk/info`, `R/kiosk/telemetry` |
-| operators | `operators.py` | `R/kiosk/cmd/#`, `.../broadcast/cmd/#`, `R/kiosk/res/*`, config set/state |
-| mode commands | `mode_commands.py` | handlers of `out_of_order`, `in_service`, `message`, `end_session`, ... |
-| sensor | `sensor_ingest.py` | `R/sensor/depth`, `R/sensor/event`, `R/sensor/status`, `R/kiosk/sensor` (relayed) |
-| profiles | `profile_sync.py` | `gym/v1/{site}/members/+/profile` |
-| events | `journal.py` | `R/kiosk/event`, the `replay` command |
-| revocations | `revocations.py` | `gym/v1/{site}/config/revocations` |
-| home assistant | `discovery.py` | `homeassistant/device/legpress_<site>_<machine>/config`, `homeassistant/status` |
-
-and these parts own no topic: `modes.py` (the mode and why), `front_desk.py` (every code read),
-`training.py` (the member at the machine: session, cue engine, guided setup, settings), `pain.py`
-(the pain button and report). What stays here is the composition, the thread-safe inputs the screen
-calls, the clock tick, and where events and screen notices go. The constructor does no I/O;
-`start()` opens files and connects.
+The units own the topics, each saying which in its module's first lines: presence,
+operator desk, event journal and Home Assistant in `site/`, sensor ingest in `sensor/`,
+profile sync in `profiles/`, revocations in `access/`, and `mode_commands.py` here.
+Parts that own no topic: `modes.py` (the mode and why), `front_desk.py` (every code
+read), `training/` (the member at the machine, the pain protocol). What stays here is
+the composition, the thread-safe inputs the screen calls, the clock tick, and where
+events and screen notices go. The constructor does no I/O; `start()` opens files and
+connects. docs/architecture.md draws the layers.
 """
+
+from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from pydantic import BaseModel
 
 from kiosk.codes.member_codes import TrustedKeys
@@ -70,6 +62,10 @@ from kiosk.core.training.session import Session
 from kiosk.core.training.training import Training
 from kiosk.core.unit import Clock, Unit, Wiring
 from kiosk.mqtt.link import MqttLink
+
+if TYPE_CHECKING:
+    # Pillow (and numpy with it) is loaded by the first camera frame, not at start-up.
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +172,7 @@ class Kiosk:
             log.warning("no trusted keys in %s: every member code will be refused", self.settings.trusted_keys_dir)
         for unit in self.units:
             unit.start()
-        self.home_assistant.apply(self.config)  # the file's setting; pushes apply it again
+        self._config_applied(self.config)  # the file's, or the pushes kept from the last run; pushes apply it again
         self.sound.start()
         self.inbox.start()
         self.link.start()

@@ -13,6 +13,12 @@ Topic (one topic cannot tell the replies apart): each kiosk answers on its own
 reply itself does not. The machines expected to answer are those whose
 retained status says `ready`; the others are listed, and their silence is no
 failure.
+
+Each reply's first line is the answer (`lp1: ok`, `lp2: not ok: not
+calibrated`); a `diagnostics` report follows as one line per check, other
+replies' data as JSON. `--json` prints every reply as JSON instead, for
+scripts. A machine of which the broker holds no status at all is no machine
+of the site: that is said at once (exit 2), not after the timeout.
 """
 
 import argparse
@@ -28,14 +34,20 @@ from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error
 from kiosk.contract.commands import COMMANDS, Command, CommandReply
+from kiosk.contract.replies import DiagnosticsReport
 from kiosk.contract.topics import MachineTopics, broadcast_cmd
 from kiosk.fleet import CommandFailed
+from kiosk.fleet.diagnostics import summary
 from kiosk.fleet.view import KIOSK_STATUS, FleetView, Source
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected, seconds
 
 if TYPE_CHECKING:
     from kiosk.fleet.parser import FleetParser
+
+# How long a machine's retained status may take to arrive after subscribing: a known machine's comes at
+# once (the wait ends then); only a machine the broker has never heard of waits this long.
+KNOWN_WITHIN_S = 0.5
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
@@ -49,6 +61,8 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     add_site_and_broker(command)
     command.add_argument("--timeout", type=seconds, default=5.0,
                          help="seconds to wait for the broker and the replies (default: 5)")
+    command.add_argument("--json", action="store_true",
+                         help="print the replies as a JSON list (machine, status, data, error), for scripts")
     command.set_defaults(run=_command)
 
 
@@ -77,11 +91,17 @@ def send(broker: BrokerUrl | str, site: str, request: Command, name: str, machin
                         keep=lambda r: isinstance(r, CommandReply) and r.transaction == request.transaction),
         "status": KIOSK_STATUS,
     }
-    view = FleetView(site, sources, machine)
+    # Every machine's status, even for one machine: an unknown one is then told with the known ones.
+    view = FleetView(site, sources)
     expected: Callable[[], list[str]] = (lambda: [machine]) if machine else view.online
     with connected(broker, timeout) as link:
         # Subscribed before sending, on the same connection, so no reply can come before its subscription.
         view.listen(link)
+        if machine is not None and not view.wait_until(lambda: view.value(machine, "status") is not None,
+                                                       min(KNOWN_WITHIN_S, timeout)):
+            known = [m for m in view.machines() if view.value(m, "status") is not None]
+            raise ValueError(f"no such machine: {machine} has no status on site {site}'s broker "
+                             f"(machines there: {', '.join(known) or 'none'}); nothing sent")
         if machine is None:
             link.publish(broadcast_cmd(site, name), request, qos=1)
         else:
@@ -100,15 +120,18 @@ def _command(args: argparse.Namespace) -> int:
     machine = None if args.all else args.machine
     view = send(args.broker, args.site, request, args.name, machine, args.timeout)
     answered = [m for m in view.machines() if view.value(m, "reply") is not None]
-    for m in answered:
-        print(_reply_text(m, view.value(m, "reply")))
+    if args.json:
+        print(json.dumps([{"machine": m, **view.value(m, "reply").model_dump(mode="json")} for m in answered],
+                         indent=2))
+    for m in [] if args.json else answered:
+        print("\n".join(_reply_lines(m, args.name, view.value(m, "reply"))))
     if machine is not None and not answered:
         raise CommandFailed(f"{machine} did not reply to {args.name} within {args.timeout:g} s "
                             f"(its status: {view.kiosk_state(machine)})")
     if machine is None and not view.machines():
         raise CommandFailed(f"no kiosk of site {args.site} replied within {args.timeout:g} s, "
                             "and none has a status on the broker")
-    silent = [m for m in view.machines() if m not in answered]
+    silent = [m for m in view.machines() if m not in answered and (machine is None or m == machine)]
     for m in silent:
         print(f"{m}: no reply (its status: {view.kiosk_state(m)})", file=sys.stderr)
     ok = all(view.value(m, "reply").status == "ok" for m in answered)
@@ -116,11 +139,16 @@ def _command(args: argparse.Namespace) -> int:
     return 0 if ok and all(view.kiosk_state(m) != "ready" for m in silent) else 1
 
 
-def _reply_text(machine: str, reply: CommandReply) -> str:
+def _reply_lines(machine: str, name: str, reply: CommandReply) -> list[str]:
     if reply.status == "error":
-        return f"{machine}: error: {reply.error}"
-    data = "" if reply.data is None else "\n" + json.dumps(reply.data, indent=2)
-    return f"{machine}: ok{data}"
+        return [f"{machine}: error: {reply.error}"]
+    if name == "diagnostics" and reply.data is not None:
+        try:
+            return summary(machine, DiagnosticsReport.model_validate(reply.data))
+        except ValidationError:  # a kiosk of another release: its report as it came
+            return [f"{machine}: ok (a report this tool cannot read; raw report follows)",
+                    json.dumps(reply.data, indent=2)]
+    return [f"{machine}: ok", *([] if reply.data is None else [json.dumps(reply.data, indent=2)])]
 
 
 def _key_value(text: str) -> tuple[str, str]:

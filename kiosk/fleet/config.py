@@ -1,16 +1,23 @@
 """`legpress-fleet config`: push, show and clear the config operators keep on the broker for kiosks.
 
 A push is retained on `gym/v1/{site}/config/set` (site-wide) or on
-`R/kiosk/config/set` (one machine). The file is checked here first, as a
-partial `KioskConfig` merged over the defaults, so a plainly bad file is never
-sent; each kiosk then checks it merged over its own layers and gives its
-verdict on its retained `R/kiosk/config/state`, which is what gets reported.
+`R/kiosk/config/set` (one machine). A push is partial: it is merged into the
+layer the broker retains there, so `{"home_assistant": true}` changes that
+one field and keeps the rest (`--replace` makes the file the whole layer);
+the fields that change are printed. The result is checked here first, as a
+partial `KioskConfig` merged over the defaults, and against the floors each
+kiosk applies to its own machine (the travel band, read from its retained
+info and config state), so a config the kiosks would refuse is never sent
+unless `--force`; each kiosk then checks it merged over its own layers and
+gives its verdict on its retained `R/kiosk/config/state`, which is what gets
+reported.
 """
 
 import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,10 +25,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import ValidationError
 
 from kiosk.contract.base import PayloadError, describe_validation_error, parse_json_object
-from kiosk.contract.config import ConfigState, KioskConfig, merge_config
+from kiosk.contract.config import ConfigState, KioskConfig, MachineGeometry, merge_config, travel_refusal
+from kiosk.contract.kiosk import KioskInfo
 from kiosk.contract.topics import MachineTopics, site_config_set
 from kiosk.fleet import CommandFailed
-from kiosk.fleet.view import CONFIG_STATE, KIOSK_STATUS, BadPayload, FleetView
+from kiosk.fleet.view import CONFIG_STATE, KIOSK_INFO, KIOSK_STATUS, BadPayload, FleetView
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected, seconds
 
@@ -40,6 +48,10 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     push = actions.add_parser("push", help="push a partial config (JSON), wait for the kiosks to apply or refuse it")
     _scope(push)
     push.add_argument("file", metavar="FILE", help="a JSON object of KioskConfig fields, or - for standard input")
+    push.add_argument("--replace", action="store_true",
+                      help="make FILE the whole layer instead of merging it into the retained one")
+    push.add_argument("--force", action="store_true",
+                      help="send it even when kiosks would refuse it for their machine's floors")
     _broker_options(push)
     push.set_defaults(run=_push)
 
@@ -81,13 +93,22 @@ class Rollout:
         return all(isinstance(v, ConfigState) and v.status == "ok" for v in self.verdicts.values())
 
 
-def apply(broker: BrokerUrl | str, site: str, machine: str | None, payload: bytes, timeout: float) -> Rollout:
-    """Retain `payload` as the site's (`machine` None) or one machine's config; wait for the online kiosks' verdicts."""
+# What to send, from the payload the broker retains on the topic (None: none), the topic, and what the kiosks
+# say; ValueError refuses.
+Prepare = Callable[[bytes | None, str, FleetView], bytes]
+
+
+def apply(broker: BrokerUrl | str, site: str, machine: str | None, prepare: Prepare | bytes,
+          timeout: float) -> Rollout:
+    """Retain a layer as the site's (`machine` None) or one machine's config; wait for the online kiosks' verdicts."""
     topic = site_config_set(site) if machine is None else MachineTopics(site, machine).kiosk_config_set
-    view = FleetView(site, {"status": KIOSK_STATUS, "config": CONFIG_STATE}, machine)
+    view = FleetView(site, {"status": KIOSK_STATUS, "config": CONFIG_STATE, "info": KIOSK_INFO}, machine)
+    retained: list[bytes] = []
     with connected(broker, timeout) as link:
         view.listen(link)
+        link.subscribe(topic, lambda _topic, data, _props: retained.append(data), qos=1)
         time.sleep(SETTLE_S)
+        payload = prepare if isinstance(prepare, bytes) else prepare(retained[-1] if retained else None, topic, view)
         online = view.online()
         sent_at = time.monotonic()
         if not link.publish_and_wait(topic, payload, qos=1, retain=True, timeout=timeout):
@@ -104,20 +125,107 @@ def _verdict(view: FleetView, machine: str, sent_at: float) -> ConfigState | Bad
     return seen.value if seen is not None and seen.at >= sent_at else None
 
 
+def _layer(topic: str, retained: bytes | None) -> dict[str, Any] | None:
+    """The layer retained on `topic` (None when there is none); ValueError when it is not a JSON object."""
+    if not retained:
+        return None
+    try:
+        return parse_json_object(retained)
+    except PayloadError as exc:
+        raise ValueError(f"the config retained on {topic} is not a config ({exc}); "
+                         "--replace replaces it with the file") from None
+
+
+def refusals(layer: dict[str, Any], view: FleetView) -> dict[str, str]:
+    """The kiosks that would refuse `layer` for their own machine's floors, with why.
+
+    A kiosk checks a pushed travel for its machine model against the travel it was set up with;
+    seen from here that is the travel it applies now (its retained config state) or the default.
+    """
+    models = layer.get("machine_models")
+    found: dict[str, str] = {}
+    for machine in view.machines():
+        info, state = view.value(machine, "info"), view.value(machine, "config")
+        if not isinstance(info, KioskInfo) or not isinstance(models, dict):
+            continue
+        pushed = models.get(info.machine_model)
+        if not isinstance(pushed, dict) or "travel_mm" not in pushed:
+            continue
+        applied = state.config.get("machine_models", {}) if isinstance(state, ConfigState) else {}
+        own = applied.get(info.machine_model, {}) if isinstance(applied, dict) else {}
+        local = own.get("travel_mm", MachineGeometry().travel_mm) if isinstance(own, dict) else None
+        if isinstance(local, int | float):
+            refusal = travel_refusal(info.machine_model, float(pushed["travel_mm"]), float(local))
+            if refusal is not None:
+                found[machine] = refusal
+    return found
+
+
+def layer_diff(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """One line per field that a push changes, adds or removes: `name: old -> new`."""
+    old, new = _flat(before), _flat(after)
+    return [f"  {key}: {_shown(old, key)} -> {_shown(new, key)}"
+            for key in sorted(old.keys() | new.keys()) if old.get(key, _UNSET) != new.get(key, _UNSET)]
+
+
+_UNSET = object()
+
+
+def _flat(layer: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in layer.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _shown(flat: dict[str, Any], key: str) -> str:
+    return json.dumps(flat[key]) if key in flat else "(not set)"
+
+
 def _push(args: argparse.Namespace) -> int:
     patch = read_partial_config(args.file)
-    return _apply_and_report(args, json.dumps(patch, separators=(",", ":")).encode())
+    name = "standard input" if args.file == "-" else args.file
+    changes: list[str] = []
+
+    def prepare(retained: bytes | None, topic: str, view: FleetView) -> bytes:
+        try:
+            current = _layer(topic, retained)
+        except ValueError:
+            if not args.replace:
+                raise
+            current = None  # replaced whole: nothing of it to keep or to compare
+        layer = patch if args.replace else merge_config(current or {}, patch)
+        try:
+            KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), layer))
+        except ValidationError as exc:
+            raise ValueError(f"config {name} merged into the retained layer is refused: "
+                             f"{describe_validation_error(exc)} (--replace sends the file alone)") from None
+        refused = {} if args.force else refusals(layer, view)
+        if refused:
+            machines, why = ", ".join(sorted(refused)), next(iter(refused.values()))
+            raise ValueError(f"config {name} not sent: {machines} would refuse it: {why} "
+                             "(--force sends it anyway)")
+        changes.extend(layer_diff(current or {}, layer) or ["  (no field changes)"])
+        return json.dumps(layer, separators=(",", ":")).encode()
+
+    how = "replaced its layer" if args.replace else "merged into its layer"
+    return _apply_and_report(args, prepare, f"({how}, retained on the broker):", changes)
 
 
 def _clear(args: argparse.Namespace) -> int:
     # An empty retained message deletes the push on the broker; kiosks fall back to the other layers.
-    return _apply_and_report(args, b"")
+    return _apply_and_report(args, b"", "(retained on the broker)", [])
 
 
-def _apply_and_report(args: argparse.Namespace, payload: bytes) -> int:
-    rollout = apply(args.broker, args.site, args.machine, payload, args.timeout)
+def _apply_and_report(args: argparse.Namespace, prepare: Prepare | bytes, how: str, changes: list[str]) -> int:
+    rollout = apply(args.broker, args.site, args.machine, prepare, args.timeout)
     where = f"site {args.site}" if args.machine is None else args.machine
-    print(f"{'pushed config to' if payload else 'cleared the pushed config of'} {where} (retained on the broker)")
+    print(f"{'cleared the pushed config of' if prepare == b'' else 'pushed config to'} {where} {how}")
+    for line in changes:
+        print(line)
     for machine, verdict in rollout.verdicts.items():
         print(_verdict_text(machine, verdict, args.timeout))
     for machine, state in rollout.offline.items():

@@ -2,7 +2,11 @@
 
 KIOSK is `lost` when the site broker lost the kiosk's bridge (`R/kiosk/bridge`
 is `0`): the kiosk's broker died with the kiosk, a power cut or a pulled
-cable, and its retained status still says `ready`. LAST SEEN is the kiosk's
+cable, and its retained status still says `ready`. KIOSK is `stale` when its
+`ready` is older than 2.5 heartbeats (a kiosk refreshes it with every
+telemetry, `heartbeat_s`) and nothing live was heard from it: its app is not
+running although its broker is (the broker came back alone after a power cut,
+so no Will and no bridge notification can say so). LAST SEEN is the kiosk's
 last sign of life: the newest of its retained status,
 and of any telemetry or event heard while listening (by their time and by when
 they arrived); a status is only published when something changes, so on its own
@@ -101,14 +105,22 @@ def notes(view: FleetView, recorded: dict[str, KioskTelemetry] | None = None, wa
     """What the table cannot say in a cell: refused config pushes, and why sensor health may be missing."""
     lines = []
     for machine in view.machines():
+        status = view.value(machine, "status")
+        if view.kiosk_state(machine) == "stale" and isinstance(status, KioskStatus):
+            lines.append(f"{machine}: stale: its ready status is {_age(time.time() - status.ts).removesuffix(' ago')} "
+                         f"old and it refreshes it every {status.heartbeat_s:g} s; the kiosk app is not running "
+                         "(its broker is)")
         config = view.value(machine, "config")
         if isinstance(config, ConfigState) and config.status == "error":
             lines.append(f"{machine}: the last config push was refused: {config.error} "
                          f"(still running config {config.version})")
     missing = [m for m in view.online() if _telemetry(view, m, recorded or {}) is None]
     if missing:
-        lines.append(f"no telemetry from {', '.join(missing)} in {wait:g} s: kiosks send it every 30 s; "
-                     "listen longer (--wait 31) or read the recorder's (--store) for SENSOR HEALTH")
+        # Each status names its kiosk's telemetry interval (`heartbeat_s`); an older kiosk's is the default.
+        period = max(s.heartbeat_s or 30.0 for s in (view.value(m, "status") for m in missing))
+        lines.append(f"no telemetry from {', '.join(missing)} in {wait:g} s: "
+                     f"{'it sends' if len(missing) == 1 else 'they send'} it every {period:g} s; "
+                     f"listen longer (--wait {period + 1:g}) or read the recorder's (--store) for SENSOR HEALTH")
     return lines
 
 
@@ -117,6 +129,8 @@ def records(view: FleetView, now: float, recorded: dict[str, KioskTelemetry] | N
     recorded = recorded or {}
     return [
         {"machine": machine,
+         # The answer first: ready, stale, lost, disconnected or unknown, as the table's KIOSK column.
+         "kiosk": view.kiosk_state(machine, now),
          **{name: _as_json(view.value(machine, name)) for name in SHOWN},
          "sensor": _as_json(view.sensor(machine)),  # the node's own status, else what its kiosk relays
          "telemetry": _as_json(_telemetry(view, machine, recorded)),
@@ -148,9 +162,9 @@ def _row(view: FleetView, machine: str, now: float, recorded: dict[str, KioskTel
     refused = isinstance(config, ConfigState) and config.status == "error"
     return (
         machine,
-        *_cells(status, 4, lambda s: [view.kiosk_state(machine), s.mode, s.version, str(s.boot)]),
+        *_cells(status, 4, lambda s: [view.kiosk_state(machine, now), s.mode, s.version, str(s.boot)]),
         *_cells(info, 2, lambda i: [i.machine_model, i.config_version + (" (push refused)" if refused else "")]),
-        *_cells(sensor, 1, lambda s: [_sensor_state(s, view.kiosk_state(machine) == "lost")]),
+        *_cells(sensor, 1, lambda s: [_sensor_state(s, view.kiosk_state(machine, now) in ("lost", "stale"))]),
         *_cells(_telemetry(view, machine, recorded), 1, lambda t: [_sensor_health(t, now)]),
         _age(_last_seen_age(view, machine, now, recorded)),
     )

@@ -17,7 +17,13 @@ from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.config import ConfigState
 from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.ids import check_id
-from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
+from kiosk.contract.kiosk import (
+    STALE_AFTER_HEARTBEATS,
+    KioskInfo,
+    KioskStatus,
+    KioskTelemetry,
+    read_bridge_state,
+)
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.topics import parse, site_root
 from kiosk.mqtt.link import MqttLink
@@ -49,10 +55,10 @@ class Source:
 
 def bridge_state(payload: bytes) -> bool:
     """mosquitto's bridge notification: `1` (the kiosk's broker is bridged) or `0` (the site lost it)."""
-    text = payload.strip()
-    if text not in (b"0", b"1"):
+    state = read_bridge_state(payload)
+    if state is None:
         raise PayloadError("invalid", f"a bridge state is 0 or 1, not {payload[:20]!r}")
-    return text == b"1"
+    return state
 
 
 KIOSK_STATUS = Source("kiosk/status", KioskStatus)
@@ -109,16 +115,33 @@ class FleetView:
         seen = self.latest(machine, name)
         return None if seen is None else seen.value
 
-    def kiosk_state(self, machine: str) -> str:
+    def kiosk_state(self, machine: str, now: float | None = None) -> str:
         """`ready`, `disconnected` or `lost` from the retained status; `unknown` without a readable one.
 
         `lost` too when the site broker lost the kiosk's bridge (when this view listens for it): the
         kiosk's broker died with it (a power cut), and its retained status still says what it last said.
+        `stale` for a `ready` the kiosk stopped refreshing (older than 2.5 heartbeats at `now`, the
+        wall clock by default) unless this view heard it live meanwhile: its app died while its broker
+        lived on or came back alone, so neither the Will nor the bridge says so.
         """
         if self.value(machine, "bridge") is False:
             return "lost"
         status = self.value(machine, "status")
-        return status.state if isinstance(status, KioskStatus) else "unknown"
+        if not isinstance(status, KioskStatus):
+            return "unknown"
+        if status.stale(time.time() if now is None else now) and not self._heard_live(machine, status):
+            return "stale"
+        return status.state
+
+    def _heard_live(self, machine: str, status: KioskStatus) -> bool:
+        # Telemetry and events are never retained: one heard within the same 2.5 heartbeats means the app runs.
+        window = STALE_AFTER_HEARTBEATS * (status.heartbeat_s or 0.0)
+        now = time.monotonic()
+        for name in ("telemetry", "event"):
+            seen = self.latest(machine, name) if name in self._sources else None
+            if seen is not None and not isinstance(seen.value, BadPayload) and now - seen.at <= window:
+                return True
+        return False
 
     def sensor(self, machine: str) -> Any:
         """The sensor node's own status where it is heard, else what its kiosk relays (None when neither)."""

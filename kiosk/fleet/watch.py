@@ -1,7 +1,10 @@
 """`legpress-fleet watch`: a site's kiosk events and status changes as they happen, one line each.
 
 Each line is stamped with when it arrived: a status `lost` is the sender's Will,
-written when it connected, so its own time says nothing about the loss. An
+written when it connected, so its own time says nothing about the loss. A
+kiosk whose `ready` goes unrefreshed for 2.5 heartbeats, with no telemetry or
+event meanwhile, is said to be stale (its app is not running though its broker
+is), and said again when it is heard. An
 event that arrives long after its own time (queued while its kiosk was cut
 off) says when it happened too. When the broker goes away, watch says so in
 words and keeps trying; what was published meanwhile is not shown (the
@@ -20,7 +23,16 @@ from kiosk.contract.events import ScanRejected
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.text import escape_controls
-from kiosk.fleet.view import KIOSK_BRIDGE, KIOSK_EVENTS, KIOSK_STATUS, SENSOR_STATUS, BadPayload, FleetView, Seen
+from kiosk.fleet.view import (
+    KIOSK_BRIDGE,
+    KIOSK_EVENTS,
+    KIOSK_STATUS,
+    KIOSK_TELEMETRY,
+    SENSOR_STATUS,
+    BadPayload,
+    FleetView,
+    Seen,
+)
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected
 from kiosk.words.event_lines import EventLines
@@ -28,7 +40,9 @@ from kiosk.words.event_lines import EventLines
 if TYPE_CHECKING:
     from kiosk.fleet.parser import FleetParser
 
-SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS, "bridge": KIOSK_BRIDGE}
+# Telemetry is not shown; it is the heartbeat that tells a live kiosk from a stale one.
+SOURCES = {"event": KIOSK_EVENTS, "status": KIOSK_STATUS, "sensor": SENSOR_STATUS, "bridge": KIOSK_BRIDGE,
+           "telemetry": KIOSK_TELEMETRY}
 # An event this much older than its arrival was held back somewhere; the line says when it happened.
 LATE_S = 60.0
 LINK_CHECK_S = 0.2
@@ -51,6 +65,28 @@ class EventLog:
         self._lines: dict[str, EventLines] = {}
         self.lines = 0
         self.bad_payloads = 0
+        self._stale: set[str] = set()
+
+    def check_liveness(self, view: FleetView) -> None:
+        """Say when a kiosk turns stale, and when it is heard again (called from the watch loop)."""
+        now = self._clock()
+        for machine in view.machines():
+            stale = view.kiosk_state(machine, now) == "stale"
+            status = view.value(machine, "status")
+            if stale and machine not in self._stale and isinstance(status, KioskStatus):
+                self._stale.add(machine)
+                self._line(machine, f"kiosk stale: its ready status is {now - status.ts:.0f} s old and it "
+                                    f"refreshes it every {status.heartbeat_s:g} s; its app is not running "
+                                    "(its broker is)")
+            elif not stale and machine in self._stale:
+                self._stale.discard(machine)
+                # A Will (`lost`) or goodbye has its own status line; only a live kiosk is news here.
+                if view.kiosk_state(machine, now) == "ready":
+                    self._line(machine, "kiosk heard again (ready)")
+
+    def _line(self, machine: str, text: str) -> None:
+        self.lines += 1
+        self._write(escape_controls(f"{_clock_time(self._clock())} {machine}  {text}"))
 
     def __call__(self, machine: str, name: str, value: Any, previous: Seen | None) -> None:
         if isinstance(value, BadPayload):
@@ -67,6 +103,8 @@ class EventLog:
             self._write(escape_controls(f"{_clock_time(arrived)} {machine}  {text}"))
 
     def _describe(self, machine: str, name: str, value: Any, before: Any) -> str | None:
+        if name == "telemetry":
+            return None
         if name == "status":
             if isinstance(before, KioskStatus) and (before.state, before.mode) == (value.state, value.mode):
                 return None
@@ -102,6 +140,7 @@ def follow(broker: BrokerUrl | str, site: str, machine: str | None, stop: thread
         view.listen(link)
         up = True
         while not stop.wait(LINK_CHECK_S):
+            log.check_liveness(view)
             if up and not link.connected:
                 say(f"{_clock_time(time.time())} lost the broker {link.broker}: check that it is running and "
                     "reachable from here; retrying until it is back (Ctrl-C to stop)")

@@ -125,3 +125,25 @@ def test_headless_kiosk_takes_codes_typed_on_stdin(broker, tmp_path, collect):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_a_running_kiosk_refreshes_its_ready_status_each_telemetry_interval(broker, kiosk, clock, collect):
+    statuses = collect(STATUS)
+    first = statuses.wait_for(lambda m: _state(m) == "ready").decode(KioskStatus)
+    assert first.heartbeat_s == kiosk.config.telemetry_interval_s
+    clock.advance(kiosk.config.telemetry_interval_s + 1)
+    kiosk.ticked()
+    again = statuses.wait_for(lambda m: _state(m) == "ready" and m.decode(KioskStatus).ts > first.ts)
+    assert again.retain is False and again.decode(KioskStatus).boot == first.boot  # live, same boot
+
+
+def test_after_its_goodbye_no_heartbeat_puts_ready_back(broker, kiosk, clock, collect):
+    everything = collect("gym/v1/testgym/lp1/kiosk/#")
+    everything.wait_for(lambda m: m.topic == STATUS and _state(m) == "ready")
+    kiosk.presence.say_goodbye()  # as a clean stop does, before the link goes down
+    clock.advance(kiosk.config.telemetry_interval_s + 1)
+    kiosk.ticked()
+    kiosk.inbox.call(kiosk.presence.publish_info)
+    everything.wait_for(lambda m: m.topic == INFO)  # a barrier: the broker passes on one client's messages in order
+    states = [_state(m) for m in everything.messages if m.topic == STATUS]
+    assert states[-1] == "disconnected"

@@ -103,7 +103,7 @@ def test_status_without_telemetry_says_why_sensor_health_is_missing(broker, caps
     retain_ready(broker)
     assert fleet("status", *on_site(broker), "--wait", "0.5") == 0
     out = capsys.readouterr().out
-    assert ("no telemetry from lp5 in 0.5 s: kiosks send it every 30 s; listen longer (--wait 31) "
+    assert ("no telemetry from lp5 in 0.5 s: it sends it every 30 s; listen longer (--wait 31) "
             "or read the recorder's (--store) for SENSOR HEALTH") in out
 
 

@@ -10,20 +10,24 @@
 - `none`: no camera; codes come from a keyboard-wedge scanner or are typed.
 
 The camera libraries are imported only when their source opens, so a kiosk
-without them starts, and one configured for them says what is missing.
+without them starts, and one configured for them says what is missing. Pillow
+(which brings numpy) and zxing are imported by the first frame, on the camera's
+thread: they are half a second of a kiosk's start-up, which comes first.
 """
+
+from __future__ import annotations
 
 import logging
 import os
 import stat
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
-
-import zxingcpp
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from kiosk.core.settings import parse_camera
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,9 @@ def decode_image(image: Image.Image | Any) -> list[str]:
     picamera2's RGB888 give). Only QR codes are looked for: other barcode
     kinds would only add false reads from a camera pointed at a gym.
     """
+    import zxingcpp
+    from PIL import Image
+
     if isinstance(image, Image.Image):
         image = _luminance(image)
     found = zxingcpp.read_barcodes(image, formats=zxingcpp.BarcodeFormats(zxingcpp.BarcodeFormat.QRCode))
@@ -62,6 +69,8 @@ def _luminance(image: Image.Image) -> Image.Image:
 
 
 def _on_white(image: Image.Image) -> Image.Image:
+    from PIL import Image
+
     if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
         # Transparent pixels are black underneath; a code printed on "nothing" is dark on white.
         rgba = image.convert("RGBA")
@@ -71,6 +80,8 @@ def _on_white(image: Image.Image) -> Image.Image:
 
 def preview_image(frame: Image.Image | Any) -> Image.Image:
     """A new small RGB copy of a frame (PIL image, or numpy array grayscale or BGR) for the screen."""
+    from PIL import Image
+
     if isinstance(frame, Image.Image):
         image = _on_white(frame).convert("RGB")
         if image.width > PREVIEW_WIDTH:
@@ -201,6 +212,8 @@ class FolderSource(CameraSource):
             settled = self._last_seen.get(path.name) == signature
             self._last_seen[path.name] = signature
             try:
+                from PIL import Image
+
                 with Image.open(file) as image:
                     # Image.open has read the header only: refuse before a single pixel is decoded.
                     width, height = image.size

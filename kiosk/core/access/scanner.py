@@ -6,14 +6,18 @@ makes a card held up for ten seconds one scan, the same filter keyboard-wedge
 scanners and typed codes go through.
 """
 
+from __future__ import annotations
+
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
-
-from PIL import Image
+from typing import TYPE_CHECKING, Any
 
 from kiosk.core.access.camera import CameraSource, source_from_spec
+
+if TYPE_CHECKING:
+    # Pillow (and numpy with it) is loaded by the first camera frame, not at start-up.
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +48,7 @@ class Scanner:
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def from_spec(cls, spec: str, on_text: Callable[[str], object], **options: Any) -> "Scanner":
+    def from_spec(cls, spec: str, on_text: Callable[[str], object], **options: Any) -> Scanner:
         """A scanner on the source a `LEGPRESS_CAMERA` value names; ValueError if it names none."""
         return cls(source_from_spec(spec), on_text, **options)
 

@@ -7,7 +7,7 @@ it gets the geometry of a common 45-degree sled (about 500 mm of travel).
 
 from dataclasses import dataclass
 
-from kiosk.contract.config import TRAVEL_BAND, KioskConfig, MachineGeometry
+from kiosk.contract.config import KioskConfig, MachineGeometry, travel_refusal
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 
@@ -45,16 +45,10 @@ def geometry_for(model: str, config: KioskConfig) -> MachineGeometry:
 
 
 def check_travel(model: str, travel_mm: float, local_travel_mm: float) -> None:
-    """Refuse a travel for this kiosk's own machine model far from the one configured on the kiosk itself.
-
-    The cue engine believes depths up to the travel: a push that doubles it
-    would let a member go past the end of a real sled's safe range unwarned.
-    """
-    low, high = local_travel_mm * (1 - TRAVEL_BAND), local_travel_mm * (1 + TRAVEL_BAND)
-    if not low <= travel_mm <= high:
-        raise ValueError(f"machine_models.{model}.travel_mm: {travel_mm:g} mm is outside {low:g}-{high:g} mm, "
-                         f"within {TRAVEL_BAND:.0%} of the {local_travel_mm:g} mm configured on this kiosk "
-                         "(safety floor)")
+    """Refuse a travel for this kiosk's own machine model far from the one configured on the kiosk itself."""
+    refusal = travel_refusal(model, travel_mm, local_travel_mm)
+    if refusal is not None:
+        raise ValueError(refusal)
 
 
 def within_floors(settings: MachineSettings, geometry: MachineGeometry) -> tuple[MachineSettings, list[str]]:

@@ -6,7 +6,8 @@ Commands: each one is answered once by the `CommandDesk`; the unit that owns
 what a command changes registers its handler (modes and sessions: `Kiosk`;
 presence and config: `rebirth`). Config: layered (the kiosk's file, the
 site's push, this kiosk's push), validated before anything changes, refused
-with the reason on `config/state` and the old config kept.
+with the reason on `config/state` and the old config kept, also across a
+restart (`config_layers.json` in the data folder).
 """
 
 import logging
@@ -35,6 +36,9 @@ class OperatorDesk(Unit):
         return self.keeper.applied
 
     def start(self) -> None:
+        # Before anything connects: the retained pushes that arrive next are judged against the last good ones.
+        if self.keeper.restore(self.wiring.settings.data_dir):
+            log.info("config %s kept from the last run", self.config.version)
         topics = self.wiring.topics
         for topic_filter in (topics.cmd_filter, topics.broadcast_cmd_filter):
             self.listen(topic_filter, self._command_message, qos=1)
@@ -54,6 +58,7 @@ class OperatorDesk(Unit):
             self.publish_state()
             if applied:
                 log.info("config %s applied from the %s push", self.config.version, scope)
+                self.keeper.save(self.wiring.settings.data_dir)
                 self._on_config(self.config)
             else:
                 log.error("%s", self.keeper.error)

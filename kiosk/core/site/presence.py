@@ -2,8 +2,9 @@
 `R/kiosk/telemetry`, and answers `rebirth` together with the operators' desk.
 
 Operators see a kiosk as online only through this unit: `ready` once the link
-is up and every subscription acknowledged, `disconnected` on a clean stop,
-`lost` from the broker when the kiosk vanished. The boot counter is read and
+is up and every subscription acknowledged, refreshed with each telemetry (its
+`heartbeat_s`, so a `ready` nobody refreshes reads as stale), `disconnected`
+on a clean stop, `lost` from the broker when the kiosk vanished. The boot counter is read and
 written at start, not at construction.
 """
 
@@ -63,6 +64,7 @@ class Presence(Unit):
         self.started = False
         self.started_at = wiring.clock.now()
         self._next_telemetry = 0.0
+        self._leaving = False  # said goodbye: no heartbeat may put `ready` back over `disconnected`
 
     def start(self) -> None:
         self.boot = next_boot(self.wiring.settings.data_dir)
@@ -74,7 +76,7 @@ class Presence(Unit):
 
     def status(self, state: LinkState) -> KioskStatus:
         return KioskStatus(state=state, mode=self._facts.mode, ts=self.wiring.clock.now(), version=__version__,
-                           boot=self.boot)
+                           boot=self.boot, heartbeat_s=self._facts.config.telemetry_interval_s)
 
     def info(self) -> KioskInfo:
         settings = self.wiring.settings
@@ -93,10 +95,12 @@ class Presence(Unit):
         self.wiring.notify(status)
 
     def publish_info(self) -> None:
-        self.wiring.link.publish(self.wiring.topics.kiosk_info, self.info(), retain=True)
+        if self.wiring.link.connected:  # else the connect hook announces it
+            self.wiring.link.publish(self.wiring.topics.kiosk_info, self.info(), retain=True)
 
     def say_goodbye(self) -> None:
         """A clean stop: `disconnected`, retained, confirmed by the broker before the link goes down."""
+        self._leaving = True
         if self.wiring.link.connected:
             self.wiring.link.publish_and_wait(self.wiring.topics.kiosk_status, self.status("disconnected"),
                                               retain=True)
@@ -120,6 +124,9 @@ class Presence(Unit):
         )
 
     def tick(self, now: float) -> None:
-        if now >= self._next_telemetry and self.wiring.link.connected:
+        if now >= self._next_telemetry and self.wiring.link.connected and not self._leaving:
             self._next_telemetry = now + self._facts.config.telemetry_interval_s
             self.wiring.link.publish(self.wiring.topics.kiosk_telemetry, self.telemetry(now), qos=0)
+            # The heartbeat: a retained `ready` is only believed while it is fresh (KioskStatus.stale), because
+            # a kiosk whose broker died with it never gets its Will out. Same state, so the screen is not told.
+            self.wiring.link.publish(self.wiring.topics.kiosk_status, self.status("ready"), retain=True)

@@ -6,18 +6,30 @@ readable error, and every layer in force stays as it was. Withdrawing a layer
 (an empty retained payload) is always possible. Both checks include the
 safety floors: the limits of `KioskConfig`'s fields, and a travel for this
 kiosk's own machine model close to the one configured on the kiosk itself.
+
+The layers in force are kept on disk (`config_layers.json`) and restored at
+start, before any retained push arrives: a kiosk that restarts while the
+broker retains a push it refuses stays on its last good config, as its
+neighbours do, rather than falling back to its file and silently differing.
 """
 
+import json
+import logging
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
+from kiosk.core.files import write_private
 from kiosk.core.machine.models import DEFAULT_GEOMETRY, check_travel
+
+log = logging.getLogger(__name__)
 
 Scope = Literal["site", "kiosk"]
 _DEFAULTS = KioskConfig().model_dump(mode="json")
+LAYERS_FILE = "config_layers.json"
 
 
 class ConfigKeeper:
@@ -58,6 +70,33 @@ class ConfigKeeper:
             return True
         self._patches[scope] = patch
         self.applied, self.error = config, None
+        return True
+
+    def save(self, data_dir: Path) -> None:
+        """Keep the layers in force for the next start (after each push applied or withdrawn)."""
+        try:
+            write_private(data_dir / LAYERS_FILE, json.dumps(self._patches, sort_keys=True))
+        except OSError as exc:
+            log.error("could not keep the applied config in %s: %s", data_dir / LAYERS_FILE, exc)
+
+    def restore(self, data_dir: Path) -> bool:
+        """Put back the layers the last run kept; True if they apply. Unreadable or refused: the file's config."""
+        path = data_dir / LAYERS_FILE
+        try:
+            kept = json.loads(path.read_text())
+            patches: dict[Scope, dict[str, Any]] = {"site": dict(kept["site"]), "kiosk": dict(kept["kiosk"])}
+            for patch in patches.values():
+                if patch:
+                    self._check_layer(patch)
+            config = self._validated(merge_config(merge_config(self._base, patches["site"]), patches["kiosk"]))
+        except FileNotFoundError:
+            return False
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            # The kiosk's own file may have changed since (another travel): its config is the safe one.
+            detail = describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+            log.warning("the config kept in %s no longer applies (%s); starting from the kiosk's own", path, detail)
+            return False
+        self._patches, self.applied, self.error = patches, config, None
         return True
 
     def _check_layer(self, patch: dict[str, Any]) -> None:

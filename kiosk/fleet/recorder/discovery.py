@@ -28,6 +28,8 @@ class HomeAssistantWanted:
     site: str
     machine: str
     enabled: bool
+    # How often the kiosk refreshes its status (its `telemetry_interval_s`): the device's expiry follows it.
+    heartbeat_s: float
 
 
 class DiscoveryDesk:
@@ -38,7 +40,7 @@ class DiscoveryDesk:
         self._site = site
         self._publish = publish
         self._info: dict[str, KioskInfo] = {}
-        self._wanted: dict[str, bool] = {}
+        self._wanted: dict[str, HomeAssistantWanted] = {}
         self._published: dict[str, bytes] = {}
 
     def info(self, machine: str, version: str, machine_model: str, config_version: str) -> None:
@@ -48,14 +50,16 @@ class DiscoveryDesk:
 
     def wanted(self, want: HomeAssistantWanted) -> None:
         if want.site == self._site:
-            self._wanted[want.machine] = want.enabled
+            self._wanted[want.machine] = want
             self._update(want.machine)
 
     def _update(self, machine: str) -> None:
         wanted, info = self._wanted.get(machine), self._info.get(machine)
-        if wanted is None or (wanted and info is None):
+        if wanted is None or (wanted.enabled and info is None):
             return  # not known yet: neither add nor remove what may be there
-        payload = device_discovery(info).encode() if wanted and info is not None else removal()
+        # Every kiosk of a site is bridged to it: the site broker writes its `R/kiosk/bridge`.
+        payload = (device_discovery(info, wanted.heartbeat_s, bridged=True).encode()
+                   if wanted.enabled and info is not None else removal())
         if self._published.get(machine) == payload:
             return
         if self._publish(config_topic(self._site, machine), payload):

@@ -4,21 +4,29 @@ Charts: sessions per day, lift-off rate per machine over time, pain reports per
 day, out-of-order time per day (each per machine), then the day-by-day table
 the CSV holds. Fonts are drawn as paths, so the file looks the same in any
 browser, on any host.
+
+Every chart spans the report's days, half a day either side, with one label
+per day up to two weeks, one per week (Mondays) up to about four months and
+one per month beyond: matplotlib's own date locator labels a one-day report
+with repeated dates, and an empty chart with its epoch. Counts start at 0 and
+reach at least 1, so a chart of nothing reads as zero, not as -0.045 to 0.045.
 """
 
 import io
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from html import escape
 
 from matplotlib import dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, Period
 
 WIDTH_IN, HEIGHT_IN = 9.0, 3.2
+# Up to this many days a label each; up to WEEKLY_DAYS a label each Monday; beyond, one each month.
+DAILY_DAYS, WEEKLY_DAYS = 14, 120
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 60rem; color: #1d2327; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
@@ -45,9 +53,10 @@ def render(days: Sequence[MachineDay], period: Period, generated: str) -> str:
     if not days:
         parts.append('<p class="empty">Nothing was recorded in this period.</p>')
     else:
+        span = _span(days, period)
         for chart_id, title, draw in _CHARTS:
-            parts += [f'<section class="chart" id="{chart_id}">', f"<h2>{title}</h2>", _svg(draw, days, machines),
-                      "</section>"]
+            parts += [f'<section class="chart" id="{chart_id}">', f"<h2>{title}</h2>",
+                      _svg(draw, days, machines, span), "</section>"]
         parts += ['<section id="table">', "<h2>Per machine and day</h2>", _table(days), "</section>"]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
@@ -57,6 +66,30 @@ def _period_text(days: Sequence[MachineDay], period: Period) -> str:
     first = period.first.isoformat() if period.first else (days[0].date if days else "the first record")
     last = period.last.isoformat() if period.last else (days[-1].date if days else "today")
     return f"{escape(first)} to {escape(last)}"
+
+
+def _span(days: Sequence[MachineDay], period: Period) -> tuple[date, date]:
+    """The first and last day the charts show: the period asked for, else the days recorded."""
+    recorded = sorted(date.fromisoformat(d.date) for d in days)
+    return period.first or recorded[0], period.last or recorded[-1]
+
+
+def day_ticks(first: date, last: date) -> tuple[list[date], str]:
+    """The labelled days of an axis from `first` to `last`, and their strftime format."""
+    span = (last - first).days + 1
+    every_day = [first + timedelta(days=i) for i in range(span)]
+    if span <= DAILY_DAYS:
+        return every_day, "%d %b"
+    if span <= WEEKLY_DAYS:
+        return [d for d in every_day if d.weekday() == 0], "%d %b"
+    return [d for d in every_day if d.day == 1] or [first], "%b %Y"
+
+
+def _day_axis(ax: Axes, first: date, last: date) -> None:
+    ticks, form = day_ticks(first, last)
+    ax.set_xlim(_day_number(first.isoformat()) - 0.6, _day_number(last.isoformat()) + 0.6)
+    ax.xaxis.set_major_locator(FixedLocator([_day_number(d.isoformat()) for d in ticks]))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(form))
 
 
 def _per_machine(days: Sequence[MachineDay], machines: list[str], value: Callable[[MachineDay], float],
@@ -97,7 +130,6 @@ def _liftoff_rate(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> 
         if points:
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=machine)
     ax.set_ylabel("lift-offs per 100 reps")
-    ax.set_ylim(bottom=0)
 
 
 def _pain(ax: Axes, days: Sequence[MachineDay], machines: list[str]) -> None:
@@ -116,24 +148,36 @@ _CHARTS = (
 )
 
 
+def chart(chart_id: str, days: Sequence[MachineDay], span: tuple[date, date]) -> Figure:
+    """One of the report's charts (`sessions-per-day`, `liftoff-rate`, ...) as a figure, as the report draws it."""
+    draw = next(draw for cid, _title, draw in _CHARTS if cid == chart_id)
+    return _figure(draw, days, sorted({d.machine for d in days}), span)
+
+
 def _svg(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Sequence[MachineDay],
-         machines: list[str]) -> str:
+         machines: list[str], span: tuple[date, date]) -> str:
+    out = io.StringIO()
+    _figure(draw, days, machines, span).savefig(out, format="svg", metadata={"Date": None})
+    text = out.getvalue()
+    # Inline in HTML: the XML prolog and doctype belong to a standalone file only.
+    return text[text.index("<svg"):]
+
+
+def _figure(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Sequence[MachineDay],
+            machines: list[str], span: tuple[date, date]) -> Figure:
     # A Figure of its own, not pyplot: no global state, no GUI backend, safe in any thread.
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), layout="constrained")
     ax = figure.subplots()
     draw(ax, days, machines)
-    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=10))
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%d %b"))
+    _day_axis(ax, *span)
+    # Every figure here is a count or a rate: from 0, and up to 1 at least when there is nothing to show.
+    ax.set_ylim(0, max(ax.get_ylim()[1], 1))
     ax.grid(axis="y", alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         # Above the plot, so it never hides a bar.
         ax.legend(loc="lower left", bbox_to_anchor=(0, 1), fontsize="small", ncols=min(len(machines), 8),
                   frameon=False)
-    out = io.StringIO()
-    figure.savefig(out, format="svg", metadata={"Date": None})
-    text = out.getvalue()
-    # Inline in HTML: the XML prolog and doctype belong to a standalone file only.
-    return text[text.index("<svg"):]
+    return figure
 
 
 def _table(days: Sequence[MachineDay]) -> str:

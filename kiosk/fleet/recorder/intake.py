@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
 from kiosk.contract.base import PayloadError, ReportModel, Timestamp, describe_validation_error, parse_json_object
-from kiosk.contract.config import ConfigState
+from kiosk.contract.config import ConfigState, KioskConfig
 from kiosk.contract.events import (
     KIOSK_EVENT,
     CueRaised,
@@ -45,6 +45,7 @@ from kiosk.fleet.recorder.discovery import HomeAssistantWanted
 MAX_PROFILE_BYTES = 16 * 1024
 # What the record keeps of one event, status, telemetry sample or info: a kiosk's largest is a few KiB.
 MAX_STORED_BYTES = 16 * 1024
+DEFAULT_HEARTBEAT_S = float(KioskConfig.model_fields["telemetry_interval_s"].default)
 
 KNOWN_EVENT_TYPES = frozenset(
     model.model_fields["type"].default
@@ -313,7 +314,10 @@ def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, r
 def _config_state_row(site: str, machine: str, fields: dict[str, Any], _text: str,
                       _received_at: float) -> HomeAssistantWanted:
     state = ConfigState.model_validate(fields)
-    return HomeAssistantWanted(site, machine, state.config.get("home_assistant") is True)
+    heartbeat = state.config.get("telemetry_interval_s")
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, (int, float)) or not 1 <= heartbeat <= 3600:
+        heartbeat = DEFAULT_HEARTBEAT_S  # what a kiosk uses unless its config says otherwise
+    return HomeAssistantWanted(site, machine, state.config.get("home_assistant") is True, float(heartbeat))
 
 
 _READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {
