@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from kiosk.contract.base import PayloadError, decode
-from kiosk.contract.config import compile_id_pattern
+from kiosk.contract.config import MEMBER_CODE_PREFIXES, compile_id_pattern
 from kiosk.contract.events import Role, ScanRejectReason
 from kiosk.contract.ids import check_id, is_valid_id
 from kiosk.contract.member_code import CODE_PREFIX, MemberClaims
@@ -302,6 +302,9 @@ def _verify_plain_id(text: str, now: float, plain_id_pattern: str | None) -> Sca
     # away from an operator-written pattern that might backtrack badly.
     if not is_valid_id(text) or _compiled(plain_id_pattern).fullmatch(text) is None:
         return _reject("not_allowed", "not a signed code and not a membership id accepted here")
+    if text.startswith(MEMBER_CODE_PREFIXES):
+        # The pattern's floor refuses this already; a pattern from before the floor must not let it through.
+        return _reject("not_allowed", "an id of the signed-code form typed as a plain membership id")
     return _accept(MemberClaims(sub=text, role="member", iat=now, kid=PLAIN_ID_KID))
 
 

@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PLAIN_TEXT
+from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT, escaped_within
 
 # Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
 # Two lumbar lift-offs in one set stop it (legpress-guidance.md, "Live cues").
@@ -165,6 +165,12 @@ _PROBE_IDS = ("a", "member", "z9", "0", "12345678", "m_7f3a9c", "a-b", "x_y", "s
               "qwertyuiopasdfghjklzxcvbnm012345", "abcdef", "member01", "x1y2z3", "john-doe", "a_b_c_d", "zz99zz99")
 # Accepting this many of them is accepting nearly anyone.
 _PROBES_TOO_MANY = 3
+# The form of the ids `legpress-fleet members` issues signed codes for: members `m_...`, staff `t_...`.
+# A plain membership id is typed, not signed, so none of these may ever be one: typing `m_bob` must not
+# log in as Bob. One such id matched is one too many.
+MEMBER_CODE_PREFIXES = ("m_", "t_")
+_CODE_FORM_PROBES = ("m_bob", "m_7f3a9c", "m_a", "m_1", "m_sam", "m_demo", "m_12345678", "m_abc-def", "m_x_y",
+                     "m_qwertyuiopasdfghjklzxcvbnm0123", "t_robin", "t_demo", "t_1", "t_tech")
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False
 
@@ -192,6 +198,13 @@ def check_id_pattern(pattern: str) -> None:
     if accepted >= _PROBES_TOO_MANY:
         raise ValueError(f"member_id_pattern accepts {accepted} of {len(_PROBE_IDS)} unrelated sample ids, so "
                          "it would let anyone in; write one that matches only your membership cards, "
+                         "e.g. gym[0-9]{6}")
+    # Checked after the broad test, so a pattern letting anyone in is told so first.
+    code_form = [probe for probe in _CODE_FORM_PROBES if compiled.fullmatch(probe) is not None]
+    if code_form:
+        raise ValueError(f"member_id_pattern accepts {code_form[0]!r}, an id of the form signed member codes "
+                         f"carry ({' or '.join(p + '...' for p in MEMBER_CODE_PREFIXES)}): anyone could type it "
+                         "and get that member's session; write one that matches only your membership cards, "
                          "e.g. gym[0-9]{6}")
 
 
@@ -223,6 +236,7 @@ class ConfigState(ReportModel):
     """Retained on `R/kiosk/config/state`: the config in force and whether the last push was taken."""
 
     status: Literal["ok", "error"]
-    error: str | None = None
+    # Often quotes the refused push: escaped, so it reaches `status` and logs as plain text.
+    error: Annotated[str, escaped_within(500)] | None = None
     config: dict[str, Any]
-    version: str
+    version: Annotated[str, Field(max_length=LABEL_MAX), PLAIN_TEXT]

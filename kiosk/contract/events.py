@@ -2,11 +2,11 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SerializerFunctionWrapHandler, TypeAdapter, model_serializer
+from pydantic import Field, SerializerFunctionWrapHandler, StringConstraints, TypeAdapter, model_serializer
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
-from kiosk.contract.text import PLAIN_TEXT
+from kiosk.contract.text import ESCAPED_TEXT, PLAIN_TEXT, SESSION_ID_PATTERN
 
 CueId = Literal[
     "liftoff_lumbar",
@@ -47,11 +47,15 @@ Seconds = Annotated[float, Field(ge=0)]
 # The largest integer a JSON number carries exactly everywhere (JavaScript's Number.MAX_SAFE_INTEGER).
 MAX_SAFE_INT = 2**53 - 1
 Eid = Annotated[int, Field(ge=1, le=MAX_SAFE_INT)]
+# Ends up in logs, `watch` lines and the members CSV: an id, never free text.
+SessionId = Annotated[str, StringConstraints(pattern=SESSION_ID_PATTERN)]
+# Free text a kiosk writes for operators, often quoting what it refused: control characters escaped.
+Detail = Annotated[str, ESCAPED_TEXT]
 
 
 class _Event(ReportModel):
     ts: Timestamp
-    session: str | None = None
+    session: SessionId | None = None
     # Grows by one with every event a kiosk emits and is never reused; a gap means events are missing.
     eid: Eid | None = None
     # Set on copies sent again by the `replay` command.
@@ -96,7 +100,7 @@ class SetEnd(_Event):
     max_depth_mm: Mm
     liftoffs: Annotated[int, Field(ge=0)]
     stopped: bool = False
-    suggestions: list[str] = []
+    suggestions: Annotated[list[Detail], Field(max_length=10)] = []
 
 
 class SessionEnd(_Event):
@@ -127,13 +131,13 @@ class AssistTold(_Event):
 class ScanRejected(_Event):
     type: Literal["scan_rejected"] = "scan_rejected"
     reason: ScanRejectReason
-    detail: str = ""
+    detail: Detail = ""
 
 
 class SensorFault(_Event):
     type: Literal["sensor_fault"] = "sensor_fault"
     fault: SensorFaultKind
-    detail: str = ""
+    detail: Detail = ""
 
 
 class ProfileSaved(_Event):

@@ -5,7 +5,11 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from kiosk.contract.base import ReportModel, Timestamp
-from kiosk.contract.text import PLAIN_TEXT
+from kiosk.contract.ids import Id
+from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT
+
+# Printed by `status` and `watch`, kept by the recorder: what a kiosk says it runs is plain text, short.
+Label = Annotated[str, Field(max_length=LABEL_MAX), PLAIN_TEXT]
 
 KioskMode = Literal["idle", "session", "out_of_order", "maintenance"]
 LinkState = Literal["ready", "disconnected", "lost"]
@@ -20,7 +24,7 @@ class KioskStatus(ReportModel):
     state: LinkState
     mode: KioskMode = "idle"
     ts: Timestamp
-    version: str
+    version: Label
     boot: Annotated[int, Field(ge=0)]
     heartbeat_s: Annotated[float | None, Field(gt=0, le=3600, description=(
         "While `ready`, the kiosk publishes this status again at least this often (its telemetry interval), "
@@ -41,12 +45,12 @@ class KioskStatus(ReportModel):
 class KioskInfo(ReportModel):
     """Retained on `R/kiosk/info`: what this kiosk is and runs."""
 
-    version: str
-    machine_model: str
-    config_version: str
-    contract_version: str
-    site: str
-    machine: str
+    version: Label
+    machine_model: Label
+    config_version: Label
+    contract_version: Label
+    site: Id
+    machine: Id
 
 
 class SensorHealth(ReportModel):
@@ -103,6 +107,8 @@ class JournalHealth(ReportModel):
     oldest_eid: int | None = None
     pruned: int = 0
     pruned_undelivered: int = 0
+    # `replay` requests answered without sending (a repeat of one just served, or over the replay rate).
+    replays_held_back: int = 0
     write_errors: int = 0
     last_error: str | None = None
 

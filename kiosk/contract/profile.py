@@ -9,6 +9,10 @@ from kiosk.contract.ids import Id
 from kiosk.contract.sensor import TravelMm
 from kiosk.contract.text import PLAIN_TEXT
 
+# The MQTT v5 user property an operator's erasure (an empty retained profile) carries: their login, for the
+# recorder's tombstone.
+ERASED_BY_PROPERTY = "erased-by"
+
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]
 

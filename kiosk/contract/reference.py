@@ -41,6 +41,8 @@ TOPICS = [
     # Written by mosquitto, not by the kiosk: its bridge's notification, with the site broker's Will for it.
     ("R/kiosk/bridge", "the kiosk's broker (bridge notification) -> operators", 1, "yes (Will `0`)",
      "`1` bridged / `0` lost by the site (not JSON: mosquitto's own format)"),
+    # The member in session's save, checked by the site's profile desk before it goes on the member's topic.
+    ("R/kiosk/profile", "kiosk -> the site's profile desk (the recorder)", 1, "no", MemberProfile),
     ("R/kiosk/config/set", "operators -> kiosk", 1, "yes", KioskConfig),
     ("R/kiosk/config/state", "kiosk", 1, "yes", ConfigState),
     ("gym/v1/{site}/config/set", "operators -> all kiosks of a site", 1, "yes", KioskConfig),
@@ -48,7 +50,8 @@ TOPICS = [
     ("R/kiosk/cmd/{name}", "operators -> kiosk", 1, "no", None),
     ("R/kiosk/res/{name}", "kiosk -> operators", 1, "no", CommandReply),
     ("gym/v1/{site}/broadcast/cmd/{name}", "operators -> every kiosk of a site", 1, "no", None),
-    ("gym/v1/{site}/members/{member}/profile", "kiosks, operators", 1, "yes", MemberProfile),
+    ("gym/v1/{site}/members/{member}/profile", "the profile desk, operators (an erasure) -> kiosks", 1, "yes",
+     MemberProfile),
 ]
 
 INTRO = f"""# MQTT reference

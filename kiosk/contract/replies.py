@@ -149,6 +149,9 @@ class Replayed(ReportModel):
         default_factory=list,
         description="parts of `missing` this kiosk skipped when it started after a power cut, so that no eid "
         "is used twice: any of them a receiver holds is the only copy, the rest were never used")
+    retry_after_s: float | None = Field(
+        default=None, description="nothing was sent: the same range was replayed moments ago, or replays are "
+        "over the kiosk's rate; ask again after this many seconds (`truncated_at` is then `from_eid - 1`)")
 
 
 # The reply `data` of each contract command, by command name.

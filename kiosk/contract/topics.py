@@ -45,6 +45,37 @@ def member_profiles_filter(site: str) -> str:
     return f"{site_root(site)}/members/+/profile"
 
 
+def site_config_filter(site: str) -> str:
+    """The site's config and revocation list (everything under `config/`, which every kiosk reads)."""
+    return f"{site_root(site)}/config/#"
+
+
+def broadcast_filter(site: str) -> str:
+    return f"{site_root(site)}/broadcast/#"
+
+
+# What a kiosk sends the site, under `R`: each row the kiosk itself publishes, no more. `kiosk/bridge`
+# (written by the brokers' bridge notifications), `kiosk/config/set` and `kiosk/cmd/+` (the operators')
+# are not in it: a kiosk's broker coming back must not send the site its stale copies of them.
+KIOSK_TO_SITE_TAILS = ("kiosk/status", "kiosk/info", "kiosk/telemetry", "kiosk/event", "kiosk/sensor",
+                       "kiosk/config/state", "kiosk/profile", "kiosk/res/#")
+
+
+def fleet_to_site_filters(site: str) -> list[str]:
+    """`KIOSK_TO_SITE_TAILS` for every machine of a site, with the site's own view of each bridge."""
+    return [f"{site_root(site)}/+/{tail}" for tail in (*KIOSK_TO_SITE_TAILS, "kiosk/bridge")]
+
+
+def fleet_from_operators_filters(site: str) -> list[str]:
+    """What operators send every machine of a site: commands and each kiosk's own config."""
+    return [f"{site_root(site)}/+/kiosk/cmd/+", f"{site_root(site)}/+/kiosk/config/set"]
+
+
+def fleet_cmd(site: str, name: str) -> str:
+    """Command `name` to every machine of a site, as one filter (what the recorder may send: `replay`)."""
+    return f"{site_root(site)}/+/kiosk/cmd/{_check_command_name(name)}"
+
+
 def fleet_filter(site: str) -> str:
     """Every machine's topics of a site (what operators watch)."""
     return f"{site_root(site)}/+/#"
@@ -72,6 +103,16 @@ class MachineTopics:
     @property
     def sensor_event(self) -> str:
         return f"{self.root}/sensor/event"
+
+    @property
+    def sensor_filter(self) -> str:
+        """Everything the machine's sensor node publishes (and no other login may)."""
+        return f"{self.root}/sensor/#"
+
+    @property
+    def machine_filter(self) -> str:
+        """Every topic of this machine (what its kiosk may read)."""
+        return f"{self.root}/#"
 
     @property
     def sensor_status(self) -> str:
@@ -108,6 +149,15 @@ class MachineTopics:
         return f"{self.root}/kiosk/bridge"
 
     @property
+    def kiosk_profile(self) -> str:
+        """The member in session's save, from this kiosk to the site's profile desk (never retained).
+
+        Kiosks only read `gym/v1/{site}/members/+/profile`: the desk (the recorder) publishes a save
+        there once it has checked that this machine had a session of that member (docs/security.md).
+        """
+        return f"{self.root}/kiosk/profile"
+
+    @property
     def kiosk_config_set(self) -> str:
         return f"{self.root}/kiosk/config/set"
 
@@ -128,6 +178,11 @@ class MachineTopics:
     @property
     def cmd_filter(self) -> str:
         return f"{self.root}/kiosk/cmd/+"
+
+    @property
+    def to_site(self) -> list[str]:
+        """What this kiosk sends the site (`KIOSK_TO_SITE_TAILS`), as topics and one filter for its replies."""
+        return [f"{self.root}/{tail}" for tail in KIOSK_TO_SITE_TAILS]
 
     @property
     def broadcast_cmd_filter(self) -> str:
@@ -158,6 +213,7 @@ _MACHINE_KINDS = {
     ("kiosk", "event"): "kiosk_event",
     ("kiosk", "bridge"): "kiosk_bridge",
     ("kiosk", "sensor"): "kiosk_sensor",
+    ("kiosk", "profile"): "kiosk_profile",
     ("kiosk", "config", "set"): "kiosk_config_set",
     ("kiosk", "config", "state"): "kiosk_config_state",
 }

@@ -11,6 +11,8 @@ from xml.sax.saxutils import escape
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
+from kiosk.fleet.private_files import private_folder, write_private
+
 TITLE = "Leg press — scan to start"
 QUIET_ZONE = 4  # modules; the QR standard's minimum, and what phone cameras expect
 TARGET_QR_PX = 640
@@ -110,10 +112,13 @@ def card_svg(code: str, member: str, name: str) -> str:
 
 
 def write_cards(code: str, member: str, name: str, out_dir: str | Path) -> tuple[Path, Path]:
-    """Write `<member>.png` and `<member>.svg` into `out_dir`; a re-issued card replaces the old one."""
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    """Write `<member>.png` and `<member>.svg` into `out_dir`; a re-issued card replaces the old one.
+
+    A card is a bearer credential (a photo of it works as well): 0600 files, and a 0700 folder if this
+    makes it.
+    """
+    out_dir = private_folder(Path(out_dir))
     png, svg = out_dir / f"{member}.png", out_dir / f"{member}.svg"
-    png.write_bytes(card_png(code, member, name))
-    svg.write_text(card_svg(code, member, name), encoding="utf-8")
+    write_private(png, card_png(code, member, name))
+    write_private(svg, card_svg(code, member, name).encode("utf-8"))
     return png, svg

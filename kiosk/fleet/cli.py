@@ -1,9 +1,9 @@
 """`legpress-fleet`: the operators' command line.
 
 Each concern registers its own subcommand (`status`, `watch`, `command`,
-`config`, `keys`, `members`, `record`, `report`, `broker`; `console` through an entry point). A wrong
-argument or input ends with one line on stderr and exit code 2; a valid request that cannot be carried
-out (broker or kiosk away) with exit code 1.
+`config`, `keys`, `members`, `kiosk`, `record`, `report`, `broker`; `console` through an entry point). A
+wrong argument or input ends with one line on stderr and exit code 2; a valid request that cannot be
+carried out (broker or kiosk away) with exit code 1.
 """
 
 import argparse
@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from importlib.metadata import entry_points
 
-from kiosk.fleet import CommandFailed, command, config, keys, members, record, report, status, watch
+from kiosk.fleet import CommandFailed, command, config, keys, kiosks, members, record, report, status, watch
 from kiosk.fleet.broker import cli as broker
 from kiosk.fleet.parser import FleetParser
 from kiosk.mqtt.connection import resolve_broker_args
@@ -26,7 +26,7 @@ SIGPIPE_EXIT = 128 + signal.SIGPIPE
 def build_parser() -> FleetParser:
     parser = FleetParser(prog="legpress-fleet", description="Manage leg press kiosks, member codes and keys.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for concern in (status, watch, command, config, keys, members, record, report, broker):
+    for concern in (status, watch, command, config, keys, members, kiosks, record, report, broker):
         concern.register(commands)
     # Tools that sit above the fleet (the web console) add themselves through an entry point, so that
     # imports still run down the layers.

@@ -77,12 +77,14 @@ class MachineEntry(_Section):
 
 
 class OperatorEntry(_Section):
-    """`[[operators]]`: one operator login (MQTT user `op-<name>`), full access under gym/v1/."""
+    """`[[operators]]`: one operator login (MQTT user `op-<name>`), full access under gym/v1/ (a Home Assistant
+    login: only what discovery needs)."""
 
     name: Id = Field(title="Operator name", description="The operator's MQTT user is `op-<name>`.")
     home_assistant: bool = Field(
         default=False, title="Home Assistant login",
-        description="A Home Assistant instance uses this login: it also reads and writes `homeassistant/#`.")
+        description="A Home Assistant instance uses this login: instead of full access it reads the kiosks' "
+        "status and telemetry, sends in_service and out_of_order, and reads and writes `homeassistant/#`.")
 
 
 class UpstreamSection(_Section):

@@ -14,6 +14,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from kiosk.codes.member_codes import load_private_key, sign_code
@@ -21,6 +23,7 @@ from kiosk.contract.base import PayloadError, decode, describe_validation_error,
 from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
+from kiosk.contract.profile import ERASED_BY_PROPERTY
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
 from kiosk.contract.topics import member_profile, site_revocations
 from kiosk.fleet import CommandFailed
@@ -87,7 +90,10 @@ def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float
         if not found.wait(min(RETAINED_WAIT_S, timeout)):
             raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
                                 "(check the member id)")
-        if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout):
+        # Who erased, for the recorder's tombstone (the ACL lets only operators write a profile topic).
+        said = Properties(PacketTypes.PUBLISH)
+        said.UserProperty = (ERASED_BY_PROPERTY, link.broker.username or "")
+        if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout, properties=said):
             raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
     return topic
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.contract.ids import check_id
+from kiosk.contract.text import escape_controls, spreadsheet_cell
 from kiosk.fleet.record import add_store_option
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS, Period, machine_days, member_sessions
 from kiosk.fleet.recorder.store_url import open_store
@@ -81,7 +82,8 @@ def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> No
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)
         writer.writerow(header)
-        writer.writerows(rows)
+        # Member ids, sessions and settings come from kiosks: no cell may run as a spreadsheet formula.
+        writer.writerows([spreadsheet_cell(escape_controls(cell)) for cell in row] for row in rows)
 
 
 def _day(text: str) -> date:

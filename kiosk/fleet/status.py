@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from kiosk.contract.base import PayloadError, as_dict, decode
 from kiosk.contract.config import ConfigState
 from kiosk.contract.kiosk import KioskStatus, KioskTelemetry
+from kiosk.contract.text import escape_controls
 from kiosk.fleet.view import (
     CONFIG_STATE,
     KIOSK_BRIDGE,
@@ -147,9 +148,9 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(records(view, now, recorded), indent=2))
     elif view.machines():
-        print(table(view, now, recorded))
-        for line in notes(view, recorded, args.wait):
-            print(line)
+        # Line by line, escaped: what a kiosk sends must never drive the terminal or forge a row.
+        for line in [*table(view, now, recorded).splitlines(), *notes(view, recorded, args.wait)]:
+            print(escape_controls(line))
     else:
         print(f"nothing heard from any kiosk or sensor node of site {args.site} in {args.wait:g} s")
     return 0

@@ -36,6 +36,7 @@ from kiosk.contract.events import (
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.text import escape_controls
 from kiosk.fleet.view import (
     KIOSK_BRIDGE,
     KIOSK_EVENTS,
@@ -141,12 +142,12 @@ class EventLog:
         if not self._shown("status", severity):
             return
         self.lines += 1
-        self._write(f"{_clock_time(self._clock())} {machine}  {text}")
+        self._write(escape_controls(f"{_clock_time(self._clock())} {machine}  {text}"))
 
     def __call__(self, machine: str, name: str, value: Any, previous: Seen | None) -> None:
         if isinstance(value, BadPayload):
             self.bad_payloads += 1
-            self._write(f"warning: bad payload on {value.topic}: {value.reason}")
+            self._write(escape_controls(f"warning: bad payload on {value.topic}: {value.reason}"))
             return
         # Described even when not shown: a set's advice at its end needs every cue of the set.
         text = self._describe(machine, name, value, None if previous is None else previous.value)
@@ -156,7 +157,8 @@ class EventLog:
             arrived = self._clock()
             if name == "event" and arrived - value.ts > LATE_S:
                 text += f" (happened {_clock_time(value.ts)})"
-            self._write(f"{_clock_time(arrived)} {machine}  {text}")
+            # Escaped: what kiosks send must never move the cursor, retitle the terminal or forge a line.
+            self._write(escape_controls(f"{_clock_time(arrived)} {machine}  {text}"))
 
     def _describe(self, machine: str, name: str, value: Any, before: Any) -> str | None:
         if name == "telemetry":
@@ -216,7 +218,7 @@ def _print_line(line: str) -> None:
 
 
 def _say(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    print(escape_controls(line), file=sys.stderr, flush=True)
 
 
 def _watch(args: argparse.Namespace) -> int:

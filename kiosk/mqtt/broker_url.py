@@ -15,6 +15,7 @@ another address (a tunnel, a test port) without copying the password.
 """
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,15 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 LOOPBACK_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost")
+
+
+# `user:password@` after a scheme's `//`: what `masked` hides, even in a URL too broken to parse.
+_CREDENTIALS = re.compile(r"(//[^/@:\s]*):[^\s/]*@")
+
+
+def masked(text: str) -> str:
+    """`text` with the password of any `scheme://user:password@host` in it shown as `***`."""
+    return _CREDENTIALS.sub(r"\1:***@", text)
 
 
 @dataclass(frozen=True)
@@ -38,19 +48,21 @@ class BrokerUrl:
 
     @classmethod
     def parse(cls, url: str) -> "BrokerUrl":
+        # Every complaint quotes the URL with its password masked: these lines reach terminals and logs.
+        shown = masked(url)
         try:
             parts = urlsplit(url.strip())
             port = parts.port
         except ValueError as exc:
-            raise ValueError(f"broker URL {url!r} is malformed: {exc}") from None
+            raise ValueError(f"broker URL {shown!r} is malformed: {masked(str(exc))}") from None
         if parts.scheme not in ("mqtt", "mqtts"):
-            raise ValueError(f"broker URL {url!r} must start with mqtt:// or mqtts://")
+            raise ValueError(f"broker URL {shown!r} must start with mqtt:// or mqtts://")
         if port == 0:
-            raise ValueError(f"broker URL {url!r} has port 0; use 1-65535")
+            raise ValueError(f"broker URL {shown!r} has port 0; use 1-65535")
         if not parts.hostname:
-            raise ValueError(f"broker URL {url!r} has no host")
+            raise ValueError(f"broker URL {shown!r} has no host")
         if parts.path not in ("", "/") or parts.query or parts.fragment:
-            raise ValueError(f"broker URL {url!r} must be just mqtt://[user:pass@]host:port")
+            raise ValueError(f"broker URL {shown!r} must be just mqtt://[user:pass@]host:port")
         tls = parts.scheme == "mqtts"
         return cls(
             host=parts.hostname,

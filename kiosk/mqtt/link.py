@@ -192,9 +192,9 @@ class MqttLink:
         return self._client.publish(topic, data, qos=qos, retain=retain, properties=properties)
 
     def publish_and_wait(self, topic: str, payload: BaseModel | bytes | str | None, qos: int = 1,
-                         retain: bool = False, timeout: float = 2.0) -> bool:
+                         retain: bool = False, timeout: float = 2.0, properties: Properties | None = None) -> bool:
         """Publish and wait until the broker has it (for goodbyes just before exit)."""
-        info = self.publish(topic, payload, qos=qos, retain=retain)
+        info = self.publish(topic, payload, qos=qos, retain=retain, properties=properties)
         try:
             info.wait_for_publish(timeout)
         except (RuntimeError, ValueError) as exc:

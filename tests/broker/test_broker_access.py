@@ -2,10 +2,11 @@
 
 The contract's rules (shared/spec/mqtt-contract.md, "Access"): anonymous
 clients get nothing; a sensor node publishes its own machine's sensor topics
-only; a kiosk publishes its own `R/kiosk/#`, reads its own `R/#`, the site
-config and broadcast, and reads and writes member profiles; an operator does
-everything under gym/v1/; the recorder reads everything and writes nothing but
-`replay` requests to the site's kiosks.
+only; a kiosk publishes its own `R/kiosk/#` (its saves on `R/kiosk/profile`
+among them), reads its own `R/#`, the site config and broadcast, and reads
+member profiles, never writes them; an operator does everything under gym/v1/;
+the recorder reads everything and writes nothing but `replay` requests to the
+site's kiosks and, as the profile desk, member profiles.
 
 A denied publish is acknowledged and dropped, so every denial is asserted
 on delivery: a reader that could see the message syncs (see
@@ -36,7 +37,8 @@ OTHER_MACHINE_TOPICS = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/event", f"{R1}/s
 
 @pytest.fixture(scope="module")
 def gym(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gym]:
-    g = Gym(tmp_path_factory.mktemp("access"))
+    # An operator login marked for Home Assistant beside the ordinary one.
+    g = Gym(tmp_path_factory.mktemp("access"), upstream='[[operators]]\nname = "ha"\nhome_assistant = true\n')
     assert g.render() == 0
     g.add_observer("lp-1")
     g.start("site")
@@ -78,7 +80,9 @@ def test_a_login_is_refused_on_brokers_it_does_not_belong_to(gym: Gym, user: str
 
 def test_a_kiosk_cannot_publish_to_another_machines_topics_or_as_the_operators(gym: Gym, recorder):
     kiosk = gym.peer("kiosk-lp-2", "site")
+    # Nor its own commands or config: a stolen login would retain a config its kiosk applies at every start.
     forged = [*OTHER_MACHINE_TOPICS, f"{R2}/sensor/event", f"{R2}/sensor/depth", f"{SITE_ROOT}/config/set",
+              f"{R2}/kiosk/config/set", f"{R2}/kiosk/cmd/restart",
               f"{SITE_ROOT}/broadcast/cmd/restart", f"{SITE_ROOT}/lp-3/kiosk/status", "gym/v2/downtown/x", "other"]
     for topic in forged:
         kiosk.publish(topic, b"forged")
@@ -88,9 +92,10 @@ def test_a_kiosk_cannot_publish_to_another_machines_topics_or_as_the_operators(g
     assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []
 
 
-def test_a_kiosk_publishes_its_own_topics_and_member_profiles(gym: Gym, recorder):
+def test_a_kiosk_publishes_its_own_topics_and_its_saves_for_the_profile_desk(gym: Gym, recorder):
     kiosk = gym.peer("kiosk-lp-2", "site")
-    mine = [f"{R2}/kiosk/status", f"{R2}/kiosk/event", f"{R2}/kiosk/res/restart", f"{R2}/kiosk/config/state", PROFILE]
+    mine = [f"{R2}/kiosk/status", f"{R2}/kiosk/event", f"{R2}/kiosk/res/restart", f"{R2}/kiosk/config/state",
+            f"{R2}/kiosk/profile"]
     for topic in mine:
         kiosk.publish(topic, b"mine")
     for topic in mine:
@@ -139,13 +144,37 @@ def test_a_sensor_node_publishes_its_own_sensor_topics_and_nothing_else(gym: Gym
     assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
 
 
-def test_a_sensor_node_cannot_erase_a_member_profile(gym: Gym):
-    kiosk = gym.peer("kiosk-lp-1", "lp-1")
-    kiosk.publish(PROFILE, b'{"member": "m_7f3a9c"}', retain=True)
+@pytest.fixture
+def alice(gym: Gym) -> Iterator[bytes]:
+    """A member's profile as the profile desk publishes it on the site, bridged down to lp-1's broker."""
+    desk = gym.peer("recorder", "site-local")
+    body = b'{"member": "m_7f3a9c", "rev": 3}'
+    desk.publish(PROFILE, body, retain=True)
+    gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,)).wait_for(PROFILE, body)
+    yield body
+    gym.peer("op-ops", "site").publish(PROFILE, b"", retain=True)
+
+
+def test_a_stolen_kiosk_login_can_neither_erase_nor_rewrite_a_member(gym: Gym, alice: bytes):
+    on_site = gym.peer("kiosk-lp-2", "site")
+    on_its_broker = gym.peer("kiosk-lp-1", "lp-1")
+    for thief in (on_site, on_its_broker):
+        thief.publish(PROFILE, b"", retain=True)
+        thief.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 100000, "machines": {}}', retain=True)
+    later_on_site = gym.peer("op-ops", "site", subscribe=(PROFILE,))
+    later_on_lp1 = gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,))
+    assert later_on_site.wait_for(PROFILE).payload == alice
+    assert later_on_lp1.wait_for(PROFILE).payload == alice
+    later_on_site.sync()
+    later_on_lp1.sync()
+    assert [m.payload for m in [*later_on_site.received.items, *later_on_lp1.received.items]] == [alice, alice]
+
+
+def test_a_sensor_node_cannot_erase_a_member_profile(gym: Gym, alice: bytes):
     sensor = gym.peer("sensor-lp-1", "lp-1-sensor")
     sensor.publish(PROFILE, b"", retain=True)
     later = gym.peer(OBSERVER, "lp-1", subscribe=(PROFILE,))
-    assert later.wait_for(PROFILE).payload == b'{"member": "m_7f3a9c"}'
+    assert later.wait_for(PROFILE).payload == alice
 
 
 def test_a_sensor_node_reads_nothing(gym: Gym):
@@ -221,21 +250,22 @@ def test_an_operator_cannot_write_outside_gym_v1_nor_read_the_broker_internals(g
     assert ops.received.items == []
 
 
-def test_the_recorder_reads_everything_and_writes_nothing_but_replay_requests(gym: Gym, recorder):
+def test_the_recorder_reads_everything_and_writes_nothing_but_replay_requests_and_profiles(gym: Gym, recorder):
     ops = gym.peer("op-ops", "site", subscribe=("gym/v1/#",))
-    ops.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 4}', retain=True)
     ops.publish(f"{R1}/kiosk/cmd/rebirth", b"from ops")
     recorder.wait_for(f"{R1}/kiosk/cmd/rebirth", b"from ops")
     forbidden = [f"{R1}/kiosk/cmd/restart", f"{R1}/kiosk/cmd/replay/x", f"{R1}/kiosk/res/replay",
                  f"{SITE_ROOT}/broadcast/cmd/replay", f"{SITE_ROOT}/config/set", f"{R2}/kiosk/event",
-                 "gym/v1/othergym/lp-1/kiosk/cmd/replay", "other"]
+                 f"{R2}/kiosk/profile", "gym/v1/othergym/lp-1/kiosk/cmd/replay", "gym/v1/othergym/members/m/profile",
+                 "other"]
     for topic in forbidden:
         recorder.publish(topic, b"from recorder")
-    recorder.publish(PROFILE, b"", retain=True)
+    # As the profile desk it publishes members' profiles (after checking a kiosk's save).
+    recorder.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 5}', retain=True)
+    ops.wait_for(PROFILE, b'{"member": "m_7f3a9c", "rev": 5}')
     ops.sync()
-    assert not any(m.payload in (b"from recorder", b"") for m in ops.received.items)
-    later = gym.peer("op-ops", "site", client_id="x", subscribe=(PROFILE,))
-    assert later.wait_for(PROFILE).payload == b'{"member": "m_7f3a9c", "rev": 4}'
+    assert not any(m.payload == b"from recorder" for m in ops.received.items)
+    ops.publish(PROFILE, b"", retain=True)
 
 
 def test_the_recorders_replay_request_reaches_the_kiosk(gym: Gym, recorder):
@@ -280,13 +310,50 @@ def test_on_its_own_broker_a_kiosk_cannot_publish_another_machines_topics_either
     assert [m.topic for m in observer.received.items if m.payload == b"forged"] == []
 
 
-def test_a_kiosk_publishes_its_own_home_assistant_device_and_no_other(gym: Gym, recorder):
+def test_on_the_site_only_the_recorder_publishes_home_assistant_devices(gym: Gym, recorder):
     from kiosk.contract.discovery import config_topic
 
     kiosk = gym.peer("kiosk-lp-2", "site")
     kiosk.publish(config_topic("downtown", "lp-1"), b"forged")
+    kiosk.publish(config_topic("downtown", "lp-2"), b"forged")  # its own too: a button could point anywhere
     kiosk.publish("homeassistant/status", b"forged")
-    kiosk.publish(config_topic("downtown", "lp-2"), b"mine")
-    recorder.wait_for(config_topic("downtown", "lp-2"), b"mine")
+    recorder.publish(config_topic("downtown", "lp-2"), b"built by the recorder")
+    recorder.wait_for(config_topic("downtown", "lp-2"), b"built by the recorder")
     recorder.sync()
     assert [m.topic for m in recorder.received.items if m.payload == b"forged"] == []
+    recorder.publish(config_topic("downtown", "lp-2"), b"", retain=True)
+
+
+def test_a_kiosk_app_keeps_its_own_home_assistant_device_on_its_own_broker(gym: Gym):
+    from kiosk.contract.discovery import config_topic
+
+    observer = gym.peer(OBSERVER, "lp-1", subscribe=("homeassistant/#",))
+    kiosk = gym.peer("kiosk-lp-1", "lp-1")
+    kiosk.publish(config_topic("downtown", "lp-2"), b"forged")
+    kiosk.publish(config_topic("downtown", "lp-1"), b"mine")
+    observer.wait_for(config_topic("downtown", "lp-1"), b"mine")
+    observer.sync()
+    assert not observer.got(config_topic("downtown", "lp-2"))
+
+
+def test_home_assistants_login_reads_status_and_telemetry_and_presses_only_its_buttons(gym: Gym, recorder):
+    ha = gym.peer("op-ha", "site", subscribe=("#",))
+    kiosk = gym.peer("kiosk-lp-2", "site")
+    kiosk.publish(f"{R2}/kiosk/status", b"status for ha")
+    kiosk.publish(f"{R2}/kiosk/telemetry", b"telemetry for ha")
+    kiosk.publish(f"{R2}/kiosk/event", b"not for ha")
+    kiosk.publish(f"{R2}/kiosk/res/diagnostics", b"not for ha")
+    ha.wait_for(f"{R2}/kiosk/status", b"status for ha")
+    ha.wait_for(f"{R2}/kiosk/telemetry", b"telemetry for ha")
+    pushed = [f"{SITE_ROOT}/config/set", f"{R2}/kiosk/config/set", f"{SITE_ROOT}/config/revocations", PROFILE,
+              f"{R2}/kiosk/cmd/restart", f"{R2}/kiosk/cmd/diagnostics", f"{SITE_ROOT}/broadcast/cmd/restart"]
+    for topic in pushed:
+        ha.publish(topic, b"from ha")
+    ha.publish(f"{R2}/kiosk/cmd/out_of_order", b"button")
+    ha.publish(f"{R1}/kiosk/cmd/in_service", b"button")
+    recorder.wait_for(f"{R2}/kiosk/cmd/out_of_order", b"button")
+    recorder.wait_for(f"{R1}/kiosk/cmd/in_service", b"button")
+    recorder.sync()
+    ha.sync()
+    assert [m.topic for m in recorder.received.items if m.payload == b"from ha"] == []
+    assert not any(m.payload == b"not for ha" for m in ha.received.items)

@@ -1,6 +1,7 @@
 """Kiosk brokers bridged to the site broker over TLS, started from a render, as a gym runs them.
 
-What crosses the bridge: out, the machine's `kiosk/#` and member profiles;
+What crosses the bridge, each topic one way only: out, what the kiosk
+publishes under its `R/kiosk/` (its saves on `R/kiosk/profile` among them);
 in, its commands and config, the site config and broadcasts, and member
 profiles. Sensor topics never leave the kiosk's broker. Both ends keep a
 persistent session, so what is published while one end is away arrives
@@ -91,15 +92,16 @@ def test_commands_config_and_profiles_reach_the_kiosk_and_stay_retained_there(gy
             assert later.wait_for(topic, payload).retain
 
 
-def test_a_profile_saved_at_one_kiosk_reaches_the_site_and_the_other_kiosks_once(gym: Gym):
+def test_a_save_goes_up_to_the_desk_and_the_desks_profile_down_to_every_kiosk_once(gym: Gym):
     gym.start("lp-2")
     recorder = gym.peer("recorder", "site-local", subscribe=("#",))
     saver = gym.peer("kiosk-lp-1", "lp-1")
     other = gym.peer("kiosk-lp-2", "lp-2", subscribe=(PROFILE,))
     bridged(saver, "lp-1", recorder)
     bridged(other, "lp-2", recorder)
-    saver.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 2}', retain=True)
-    recorder.wait_for(PROFILE, timeout=15)
+    saver.publish(f"{R1}/kiosk/profile", b'{"member": "m_7f3a9c", "rev": 2}')
+    recorder.wait_for(f"{R1}/kiosk/profile", timeout=15)
+    recorder.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 2}', retain=True)  # the desk, having checked it
     assert other.wait_for(PROFILE, timeout=15).payload == b'{"member": "m_7f3a9c", "rev": 2}'
     # Had the profile looped back through either bridge, it would be here before these.
     bridged(saver, "lp-1", recorder, "after")
@@ -107,6 +109,49 @@ def test_a_profile_saved_at_one_kiosk_reaches_the_site_and_the_other_kiosks_once
     other.sync()
     recorder.sync()
     assert recorder.topics().count(PROFILE) == 1 and other.topics().count(PROFILE) == 1
+
+
+def test_an_erased_profile_and_a_cleared_config_stay_gone_after_a_kiosk_broker_returns(gym: Gym):
+    recorder = gym.peer("recorder", "site-local", subscribe=(f"{R1}/kiosk/info", PROFILE))
+    ops = gym.peer("op-ops", "site")
+    kiosk = gym.peer("kiosk-lp-1", "lp-1", subscribe=(PROFILE, f"{R1}/kiosk/config/set", f"{SITE_ROOT}/config/set"))
+    bridged(kiosk, "lp-1", recorder)
+    recorder.publish(PROFILE, b'{"member": "m_7f3a9c", "rev": 1}', retain=True)
+    ops.publish(f"{R1}/kiosk/config/set", b'{"idle_timeout_s": 45}', retain=True)
+    ops.publish(f"{SITE_ROOT}/config/set", b'{"sound": false}', retain=True)
+    for topic in (PROFILE, f"{R1}/kiosk/config/set", f"{SITE_ROOT}/config/set"):
+        kiosk.wait_for(topic, timeout=15)  # now retained on lp-1's broker too
+    gym.brokers["lp-1"].stop()
+    for topic in (PROFILE, f"{R1}/kiosk/config/set", f"{SITE_ROOT}/config/set"):
+        ops.publish(topic, b"", retain=True)  # erased and cleared while lp-1's broker is away
+    gym.start("lp-1")
+    bridged(gym.peer("kiosk-lp-1", "lp-1"), "lp-1", recorder, "back")
+    later = gym.peer("op-ops", "site", subscribe=(PROFILE, f"{R1}/kiosk/config/set", f"{SITE_ROOT}/config/set"))
+    later.sync()
+    recorder.sync()
+    assert later.received.items == [], "a stale retained copy came back to the site"
+    assert [m.payload for m in recorder.received.items if m.topic == PROFILE] == [
+        b'{"member": "m_7f3a9c", "rev": 1}', b""]
+
+
+def test_a_live_kiosk_shows_ready_after_its_bridge_reconnects(gym: Gym, capsys, monkeypatch):
+    for key in [k for k in os.environ if k.startswith("LEGPRESS_")]:
+        monkeypatch.delenv(key)
+    recorder = gym.peer("recorder", "site-local", subscribe=(f"{R1}/kiosk/bridge", f"{R1}/kiosk/info"))
+    kiosk = gym.peer("kiosk-lp-1", "lp-1")
+    bridged(kiosk, "lp-1", recorder)
+    kiosk.publish(f"{R1}/kiosk/status", KioskStatus(state="ready", mode="idle", ts=time.time(), version="test",
+                                                    boot=4).model_dump_json().encode(), retain=True)
+    recorder.wait_for(f"{R1}/kiosk/bridge", b"1", timeout=15)
+    gym.brokers["site"].stop()  # the bridge drops; lp-1's broker writes its own `0` locally
+    gym.start("site")
+    back = gym.peer("recorder", "site-local", subscribe=(f"{R1}/kiosk/bridge", f"{R1}/kiosk/info"))
+    bridged(kiosk, "lp-1", back, "reconnected")
+    back.sync()
+    operator = ("--site", "downtown", "--broker-secrets", str(gym.out / "secrets" / "op-ops.toml"), "--wait", "0.5")
+    assert fleet("status", *operator) == 0
+    assert _kiosk_cell(capsys.readouterr().out, "lp-1") == "ready"
+    assert [m.payload for m in back.received.items if m.topic == f"{R1}/kiosk/bridge"][-1] == b"1"
 
 
 def test_events_published_while_the_site_is_down_arrive_after_it_comes_back(gym: Gym):

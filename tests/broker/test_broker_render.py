@@ -93,6 +93,8 @@ def test_every_broker_refuses_anonymous_clients_and_ties_client_ids_to_usernames
         for i in listeners:
             assert lines[i + 1] == "use_username_as_clientid true"
         assert f"persistence_location {conf.parent / 'data'}/" in lines
+        # Quotas on every broker: packet size, queues per client, and a ceiling on the heap.
+        assert any(ln.startswith("memory_limit ") for ln in lines) and "max_packet_size 66560" in lines
         assert any(ln.startswith("user ") for ln in lines)
 
 
@@ -100,14 +102,15 @@ def test_a_kiosk_bridge_carries_exactly_the_agreed_topics_over_tls(tmp_path: Pat
     assert render(tmp_path, GOOD) == 0
     text = (tmp_path / "out/kiosks/lp-1/mosquitto.conf").read_text()
     root = "gym/v1/downtown"
+    # Each topic one way: nothing the site writes (config, profiles, commands, the bridge state) goes back up.
     assert [ln for ln in text.splitlines() if ln.startswith("topic ")] == [
-        f"topic {root}/lp-1/kiosk/# out 1",
-        f"topic {root}/members/+/profile both 1",
-        f"topic {root}/lp-1/kiosk/cmd/# in 1",
+        *(f"topic {root}/lp-1/kiosk/{tail} out 1" for tail in ("status", "info", "telemetry", "event", "sensor",
+                                                              "config/state", "profile", "res/#")),
+        f"topic {root}/lp-1/kiosk/cmd/+ in 1",
         f"topic {root}/lp-1/kiosk/config/set in 1",
         f"topic {root}/config/# in 1",
         f"topic {root}/broadcast/# in 1",
-        "topic homeassistant/device/legpress_downtown_lp-1/config out 1",
+        f"topic {root}/members/+/profile in 1",
         "topic homeassistant/status in 1",
     ]
     for line in ("address localhost:8883", f"bridge_cafile {tmp_path / 'out/certs/ca.crt'}", "cleansession false",
@@ -259,7 +262,12 @@ def test_an_upstream_gets_its_own_login_and_the_sites_bridge(tmp_path: Path):
     assert secrets.broker == "mqtts://broker.chain.example:8883" and secrets.ca is None
     conf = gym.conf("site").read_text()
     assert "connection upstream" in conf and "bridge_capath /etc/ssl/certs" in conf
-    assert "topic gym/v1/downtown/# out 1" in conf and "remote_username site-downtown" in conf
+    assert "remote_username site-downtown" in conf
+    # Each topic one way: the site's kiosks and profiles up, the chain's operators' commands and config down.
+    topics = [ln for ln in conf.splitlines() if ln.startswith("topic ")]
+    assert "topic gym/v1/downtown/+/kiosk/event out 1" in topics and "topic gym/v1/downtown/config/# in 1" in topics
+    assert "topic gym/v1/downtown/members/+/profile out 1" in topics
+    assert len({ln.split()[1] for ln in topics}) == len(topics), "a topic bridged both ways"
     # The chain's broker holds this login, not the site's: it is in no password file of the render.
     assert "site-downtown" not in (gym.out / "site/passwd").read_text()
 

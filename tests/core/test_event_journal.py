@@ -222,6 +222,48 @@ def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold
         replies.close()
 
 
+def test_replay_is_held_back_past_its_rate_and_a_repeated_request_sends_nothing_again(keeping_broker, tmp_path,
+                                                                                       monkeypatch):
+    from kiosk.core.site import event_journal
+
+    # A burst of three events, then one every 100 s: small enough to see both limits with four events.
+    monkeypatch.setattr(event_journal, "REPLAY_MAX", 3)
+    monkeypatch.setattr(event_journal, "REPLAY_EVENTS_PER_S", 0.01)
+    keyring = Keyring(tmp_path)
+    seen, replies = Subscriber(keeping_broker, EVENTS, "counter-9"), Subscriber(keeping_broker, RES, "operator-9")
+    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    kiosk.start()
+
+    def ask(n: int, from_eid: int, to_eid: int) -> Replayed:
+        publish(keeping_broker, f"{CMD}/replay",
+                json.dumps({"transaction": f"r{n}", "from_eid": from_eid, "to_eid": to_eid}), qos=1)
+        replies.wait(lambda: len(replies.items) == n, what=f"reply {n}")
+        reply = CommandReply.model_validate_json(replies.items[n - 1])
+        assert reply.status == "ok" and reply.data is not None
+        return Replayed.model_validate(reply.data)
+
+    try:
+        assert kiosk.link.wait_connected(10)
+        for _ in range(4):
+            kiosk.scan("not a code")
+        seen.wait(lambda: len(eids(seen.events())) == 4)
+        first = ask(1, 1, 4)
+        assert (first.sent, first.truncated_at, first.retry_after_s) == (3, 3, None)
+        seen.wait(lambda: sum(bool(e.replayed) for e in seen.events()) == 3, what="three copies")
+        over_rate = ask(2, 4, 4)
+        assert over_rate.sent == 0 and over_rate.truncated_at == 3 and over_rate.retry_after_s > 50
+        repeated = ask(3, 1, 4)
+        assert repeated.sent == 0 and 0 < repeated.retry_after_s <= event_journal.REPLAY_REPEAT_S
+        kiosk.inbox.call(lambda: None)
+        assert kiosk.events.health.replays_held_back == 2
+        # The kiosk sends copies before its reply: had the held-back requests sent any, they would be here.
+        assert sum(bool(e.replayed) for e in seen.events()) == 3, "nothing sent past the rate or for the repeat"
+    finally:
+        kiosk.stop()
+        seen.close()
+        replies.close()
+
+
 def test_a_profile_save_stays_held_until_the_broker_has_it(keeping_broker, tmp_path):
     keyring = Keyring(tmp_path)
     clock = FakeClock()
@@ -334,7 +376,8 @@ def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_brok
     publish(broker, PROFILE, encode(saved), retain=True)
     keyring = Keyring(tmp_path)
     env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
-    events, profiles = collect(EVENTS), collect(PROFILE)
+    # The kiosk's saves, for the site's profile desk (kiosks read the member's topic, never write it).
+    events, profiles = collect(EVENTS), collect("gym/v1/testgym/lp1/kiosk/profile")
     replies, status = collect(RES), collect("gym/v1/testgym/lp1/kiosk/status")
     proc = start_kiosk(env, tmp_path / "kiosk-1.log")
     try:
@@ -361,10 +404,13 @@ def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_brok
         proc = start_kiosk(env, tmp_path / "kiosk-2.log")
 
         def learnt() -> MemberProfile | None:
-            newest = max((m.decode(MemberProfile) for m in profiles.messages if m.payload), key=lambda p: p.rev)
-            return newest if newest.machines["generic-45"].max_depth_mm < TRACE_SETTINGS.max_depth_mm else None
+            newest = max((m.decode(MemberProfile) for m in profiles.messages if m.payload), key=lambda p: p.rev,
+                         default=None)
+            if newest is None or newest.machines["generic-45"].max_depth_mm >= TRACE_SETTINGS.max_depth_mm:
+                return None
+            return newest
 
-        profile = eventually(learnt, timeout=20, what="the learnt limit on the broker")
+        profile = eventually(learnt, timeout=20, what="the learnt limit sent for the desk")
         truth = generate("butt-wink", 2).truth
         assert profile.machines["generic-45"].max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
         time.sleep(2.0)  # past the restarted kiosk's profile sync window: a second copy would be out by now

@@ -68,7 +68,7 @@ def test_simulated_set_gives_the_expected_reps_and_cues(broker, member_at_machin
 def test_learnt_max_depth_is_saved_to_the_profile_as_soon_as_a_liftoff_teaches_it(broker, member_at_machine, collect):
     kiosk, events = member_at_machine
     truth = generate("butt-wink", 2).truth
-    profiles = collect("gym/v1/testgym/members/m_sam/profile")
+    profiles = collect("gym/v1/testgym/lp1/kiosk/profile")  # the kiosk's saves, for the site's profile desk
     _run_sim(broker, "butt-wink", 2)
     events.wait_for_event(SetEnd, timeout=30)
     # Still in the session: the lowered limit is already on the broker, not waiting for the logout.

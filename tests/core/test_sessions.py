@@ -11,6 +11,8 @@ from kiosk.contract.events import CueRaised, PainReport, ScanRejected, SessionEn
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
 from kiosk.dev.broker import Broker, Received
+from kiosk.fleet.recorder.service import Recorder
+from kiosk.fleet.recorder.store_url import open_store
 from tests.support.helpers import FakeClock, eventually
 from tests.support.kiosk_harness import Keyring, KioskUnderTest, Screen, make_kiosk
 
@@ -166,7 +168,19 @@ def test_new_member_gets_safe_first_time_defaults_for_an_unknown_model(running, 
     assert 0 < s.top_mm < s.target_depth_mm < s.max_depth_mm < 500
 
 
-def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, collect):
+@pytest.fixture
+def desk(broker: Broker, tmp_path: Path) -> Iterator[Recorder]:
+    """The site's profile desk (the recorder): the one that turns a kiosk's save into the member's profile."""
+    store = open_store(f"sqlite:{tmp_path / 'record.sqlite'}")
+    recorder = Recorder(store, broker.url, "testgym", client_id="desk", log_every_s=3600)
+    recorder.start()
+    assert recorder.wait_connected(10)
+    yield recorder
+    recorder.stop()
+    store.close()
+
+
+def test_profile_saved_on_one_kiosk_is_seen_by_a_second_kiosk(running, keyring, collect, desk):
     first, _ = running(machine="lp1", data="a")
     second, screen2 = running(machine="lp2", data="b")
     first.scan(keyring.code("m_sam", "Sam"))
@@ -220,7 +234,7 @@ def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring
     broker.start()
 
 
-def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, broker):
+def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, broker, desk):
     from kiosk.fleet.members import erase_member
 
     kiosk, _ = running()
@@ -264,7 +278,7 @@ def test_an_old_profile_with_its_target_at_the_max_is_repaired_on_load_and_saved
     kiosk.scan(code)
     eventually(lambda: kiosk.session is not None)
     assert kiosk.fresh_snapshot().member.settings.target_depth_mm == 225 - TARGET_MARGIN_MM
-    saves = collect(topic)
+    saves = collect("gym/v1/testgym/lp1/kiosk/profile")  # the kiosk's save, for the site's profile desk
     kiosk.scan(code)  # log out: the repaired settings are saved
     saved = saves.wait_for(lambda m: json.loads(m.payload)["rev"] == 3)
     machine = json.loads(saved.payload)["machines"]["generic-45"]
@@ -279,7 +293,7 @@ def test_settings_a_member_saves_keep_the_target_short_of_the_max(running, keyri
     eventually(lambda: kiosk.session is not None)
     s = kiosk.session.settings
     kiosk.save_settings(s.model_copy(update={"target_depth_mm": s.max_depth_mm}))
-    saved = collect("gym/v1/testgym/members/m_sam/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
+    saved = collect("gym/v1/testgym/lp1/kiosk/profile").wait_for(lambda m: json.loads(m.payload)["rev"] == 1)
     machine = json.loads(saved.payload)["machines"]["generic-45"]
     assert machine["target_depth_mm"] == s.max_depth_mm - TARGET_MARGIN_MM
     assert kiosk.fresh_snapshot().member.settings.target_depth_mm == s.max_depth_mm - TARGET_MARGIN_MM

@@ -1,4 +1,11 @@
-"""Unit `profiles`: owns `gym/v1/{site}/members/+/profile`, the members' saved settings.
+"""Unit `profiles`: owns `R/kiosk/profile` (the member in session's saves) and reads
+`gym/v1/{site}/members/+/profile`, the members' saved settings.
+
+A kiosk never writes a member's profile topic (its ACL lets it read them only): a
+stolen kiosk login must not rewrite or erase members it never had at its machine.
+Its save goes to the site's profile desk (the recorder), which checks that this
+machine had a session of that member, numbers the revision and publishes it
+retained for every kiosk (docs/security.md, "Member profiles").
 
 Retained profiles from the broker fill a local cache (so a scan works while
 the broker is away); a save made here is held in the cache's `pending` table
@@ -177,7 +184,7 @@ class ProfileSync(Unit):
                 log.error("save of %s's settings dropped: %s", held.member, exc)
                 book.release(held.member, held.model, held.settings)
                 continue
-            info = self.wiring.link.publish(self.wiring.topics.profile(held.member), profile, qos=1, retain=True)
+            info = self.wiring.link.publish(self.wiring.topics.kiosk_profile, profile, qos=1)
             self._in_flight[(held.member, held.model)] = (held, profile, info)
         self._after_start = False
 

@@ -21,6 +21,14 @@ from dataclasses import dataclass
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
 from kiosk.contract.discovery import PREFIX as HA_PREFIX
+from kiosk.contract.topics import (
+    MachineTopics,
+    broadcast_filter,
+    fleet_cmd,
+    member_profiles_filter,
+    site_config_filter,
+    site_root,
+)
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
 
@@ -59,40 +67,75 @@ def upstream_user(site: str) -> str:
 
 
 def kiosk_grants(site: str, machine: str) -> list[Grant]:
-    """A kiosk: publish its own `R/kiosk/#`; read its own `R/#`, site config and broadcast; read and write profiles."""
-    root = f"{CONTRACT_VERSION}/{site}"
+    """A kiosk: publish what it sends the site under its own `R/kiosk/`; read its own `R/#`, site config,
+    broadcast and profiles.
+
+    Profiles are read only: a kiosk's save goes on its own `R/kiosk/profile` to the profile desk
+    (the recorder), which checks it against the kiosk's sessions. A stolen kiosk login can neither
+    erase a member nor rewrite one it never had at its machine.
+    """
+    topics = MachineTopics(site, machine)
     return [
-        Grant("write", f"{root}/{machine}/kiosk/#"),
-        Grant("read", f"{root}/{machine}/#"),
-        Grant("read", f"{root}/config/#"),
-        Grant("read", f"{root}/broadcast/#"),
-        Grant("readwrite", f"{root}/members/+/profile"),
-        # Home Assistant discovery (off unless the config turns it on): its own device, and HA's birth message.
-        Grant("readwrite", config_topic(site, machine)),
+        # Only what a kiosk itself publishes: never its own commands or `config/set` (a stolen login would
+        # retain a config its kiosk applies at every start), nor `kiosk/bridge` (its broker's to write).
+        *(Grant("write", topic) for topic in topics.to_site),
+        Grant("read", topics.machine_filter),
+        Grant("read", site_config_filter(site)),
+        Grant("read", broadcast_filter(site)),
+        Grant("read", member_profiles_filter(site)),
         Grant("read", HA_STATUS_TOPIC),
     ]
 
 
+def kiosk_broker_grants(site: str, machine: str) -> list[Grant]:
+    """The kiosk app on its own broker: `kiosk_grants`, and its Home Assistant device, which stays there.
+
+    On the site only the recorder writes discovery (kiosk/fleet/recorder/discovery.py): a document a kiosk
+    wrote could point Home Assistant's buttons at another kiosk.
+    """
+    return [*kiosk_grants(site, machine), Grant("readwrite", config_topic(site, machine))]
+
+
 def sensor_grants(site: str, machine: str) -> list[Grant]:
     """A sensor node: publish its own machine's `R/sensor/#`, nothing else, read nothing."""
-    return [Grant("write", f"{CONTRACT_VERSION}/{site}/{machine}/sensor/#")]
+    return [Grant("write", MachineTopics(site, machine).sensor_filter)]
 
 
-def operator_grants(home_assistant: bool = False) -> list[Grant]:
-    """An operator: everything under gym/v1/. A login marked for Home Assistant also has its discovery tree."""
-    grants = [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
-    if home_assistant:
-        grants.append(Grant("readwrite", f"{HA_PREFIX}/#"))
-    return grants
+def operator_grants() -> list[Grant]:
+    """An operator: everything under gym/v1/."""
+    return [Grant("readwrite", f"{CONTRACT_VERSION}/#")]
 
 
-def recorder_grants(site: str) -> list[Grant]:
-    """The recorder: read every topic (not `$SYS`); write only `replay` requests to the site's kiosks.
+# The commands Home Assistant's buttons send (kiosk/contract/discovery.py), and nothing else.
+HOME_ASSISTANT_COMMANDS = ("in_service", "out_of_order")
+
+
+def home_assistant_grants(site: str) -> list[Grant]:
+    """Home Assistant: what discovery needs and no more.
+
+    It reads the kiosks' status (availability, mode) and telemetry (its sensors) and its own discovery
+    tree, and sends its buttons' two commands. It cannot push config, revoke codes, erase members, read
+    events or diagnostics, or send any other command: a stolen Home Assistant login, or a forged
+    discovery document pointing a button elsewhere, can at worst take a kiosk out of order or back.
+    """
+    return [
+        Grant("read", f"{site_root(site)}/+/kiosk/status"),
+        Grant("read", f"{site_root(site)}/+/kiosk/telemetry"),
+        *(Grant("write", fleet_cmd(site, name)) for name in HOME_ASSISTANT_COMMANDS),
+        Grant("readwrite", f"{HA_PREFIX}/#"),
+    ]
+
+
+def recorder_grants(site: str, machines: list[str]) -> list[Grant]:
+    """The recorder: read every topic (not `$SYS`); write `replay` requests to the site's kiosks, members'
+    profiles (it is the profile desk) and each kiosk's Home Assistant device (built from the kiosk's info).
 
     `replay` asks a kiosk to publish events again that it already published: the
     one command whose worst misuse is a repeated copy, which the record keeps once.
     """
-    return [Grant("read", "#"), Grant("write", f"{CONTRACT_VERSION}/{site}/+/kiosk/cmd/replay")]
+    return [Grant("read", "#"), Grant("write", fleet_cmd(site, "replay")),
+            Grant("write", member_profiles_filter(site)),
+            *(Grant("write", config_topic(site, machine)) for machine in machines)]
 
 
 def console_grants(site: str) -> list[Grant]:
@@ -118,13 +161,18 @@ def _header(what: str) -> str:
 def site_acl(inventory: Inventory) -> str:
     """The site broker's ACL: every kiosk's bridge, the operators and the recorder."""
     site = inventory.site.id
+    # The bridge logs in as the kiosk and writes its notification (`1`, and `0` as its Will) straight into
+    # the site broker: the one topic the kiosk's broker writes there that the kiosk app itself does not.
     blocks = [_block(kiosk_user(m.id), f"kiosk {m.id} (its bridge): its own topics, site config, broadcast, profiles",
-                     kiosk_grants(site, m.id)) for m in inventory.machines]
-    blocks += [_block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/"
-                      + (", and homeassistant/ (a Home Assistant login)" if o.home_assistant else ""),
-                      operator_grants(o.home_assistant)) for o in inventory.operators]
-    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes only replay requests to kiosks",
-                         recorder_grants(site)))
+                     [*kiosk_grants(site, m.id), Grant("write", MachineTopics(site, m.id).kiosk_bridge)])
+              for m in inventory.machines]
+    blocks += [_block(operator_user(o.name), f"Home Assistant {o.name}: kiosk status and telemetry, its buttons' "
+                      "commands, homeassistant/", home_assistant_grants(site)) if o.home_assistant else
+               _block(operator_user(o.name), f"operator {o.name}: everything under {CONTRACT_VERSION}/",
+                      operator_grants()) for o in inventory.operators]
+    blocks.append(_block(RECORDER_USER, "the recorder: reads everything, writes replay requests to kiosks and, as the "
+                         "profile desk, profiles",
+                         recorder_grants(site, [m.id for m in inventory.machines])))
     blocks.append(_block(CONSOLE_USER, "the front-desk console: reads the floor, sends only its commands",
                          console_grants(site)))
     return _header(f"Site broker ACL for site {site}") + "\n".join(blocks)
@@ -135,7 +183,7 @@ def kiosk_acl(inventory: Inventory, machine: MachineEntry) -> str:
     site = inventory.site.id
     blocks = [
         _block(kiosk_user(machine.id), "the kiosk app: its own topics (sensors included, read only), site config, "
-               "broadcast, profiles", kiosk_grants(site, machine.id)),
+               "broadcast, profiles, its Home Assistant device", kiosk_broker_grants(site, machine.id)),
         _block(sensor_user(machine.id), "the sensor node: its own sensor topics, publish only",
                sensor_grants(site, machine.id)),
     ]

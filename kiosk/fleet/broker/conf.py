@@ -26,9 +26,15 @@ and retained config and profiles stay retained on the far side.
 from dataclasses import dataclass
 from pathlib import Path
 
-from kiosk.contract import CONTRACT_VERSION
-from kiosk.contract.discovery import HA_STATUS_TOPIC, config_topic
-from kiosk.contract.topics import MachineTopics
+from kiosk.contract.discovery import HA_STATUS_TOPIC
+from kiosk.contract.topics import (
+    MachineTopics,
+    broadcast_filter,
+    fleet_from_operators_filters,
+    fleet_to_site_filters,
+    member_profiles_filter,
+    site_config_filter,
+)
 from kiosk.fleet.broker.acl import kiosk_user, upstream_user
 from kiosk.fleet.inventory import Inventory, MachineEntry
 
@@ -44,6 +50,11 @@ KIOSK_MAX_QUEUED_BYTES = 32 * 1024 * 1024
 # The site holds commands and config for kiosks that are away, and the recorder's backlog.
 SITE_MAX_QUEUED_MESSAGES = 50000
 SITE_MAX_QUEUED_BYTES = 128 * 1024 * 1024
+# A hard ceiling on each broker's heap: a flood (thousands of 60 KiB retained messages took brokers from
+# 20 to 175 MB) is refused, its sender disconnected, before the Pi runs out of memory. Room for the queues
+# above plus the retained set of a big gym (10,000 profiles of a few KiB).
+KIOSK_MEMORY_LIMIT = 160 * 1024 * 1024
+SITE_MEMORY_LIMIT = 512 * 1024 * 1024
 
 # Bridges retry after 1 s, backing off (decorrelated jitter) to at most 30 s.
 BRIDGE_RESTART = "1 30"
@@ -72,7 +83,8 @@ class Layout:
         return self.out / "secrets" / f"{user}.toml"
 
 
-def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_bytes: int) -> list[str]:
+def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_bytes: int,
+            memory_limit: int) -> list[str]:
     return [
         f"# {title}: written by `legpress-fleet broker render`; render again instead of editing.",
         f"# Start it with: mosquitto -c {folder / 'mosquitto.conf'}",
@@ -95,6 +107,7 @@ def _common(title: str, folder: Path, run_as: str, max_queued: int, max_queued_b
         f"max_queued_bytes {max_queued_bytes}",
         f"max_packet_size {MAX_PACKET_SIZE}",
         "max_keepalive 300",
+        f"memory_limit {memory_limit}",
         "",
         "log_dest stderr",
         "connection_messages true",
@@ -156,34 +169,40 @@ def _bridge(why: str, name: str, host: str, port: int, username: str, password: 
 
 
 def kiosk_bridge_topics(site: str, machine: str) -> list[tuple[str, str]]:
-    """Out: the machine's `kiosk/#` and profiles. In: its commands and config, site config, broadcast, profiles.
+    """Each topic one way only, so a broker that was away can never bring back a stale retained copy.
 
-    Sensor topics are in neither list: they never leave the kiosk's broker.
+    Out: what the kiosk itself publishes (`KIOSK_TO_SITE_TAILS`: its saves of the member in session on
+    `R/kiosk/profile` among them; not `R/kiosk/bridge`, which this broker's own bridge notification writes
+    `0` into locally, nor the operators' `config/set`). In: its commands and config, the site config and
+    broadcast, and members' profiles (the profile desk's and operators'). Sensor topics are in neither
+    list: they never leave the kiosk's broker.
     """
-    root = f"{CONTRACT_VERSION}/{site}"
+    topics = MachineTopics(site, machine)
     return [
-        (f"{root}/{machine}/kiosk/#", "out"),
-        (f"{root}/members/+/profile", "both"),
-        (f"{root}/{machine}/kiosk/cmd/#", "in"),
-        (f"{root}/{machine}/kiosk/config/set", "in"),
-        (f"{root}/config/#", "in"),
-        (f"{root}/broadcast/#", "in"),
-        # Home Assistant discovery: the kiosk's own device up, Home Assistant's birth message down.
-        (config_topic(site, machine), "out"),
+        *((topic, "out") for topic in topics.to_site),
+        (topics.cmd_filter, "in"),
+        (topics.kiosk_config_set, "in"),
+        (site_config_filter(site), "in"),
+        (broadcast_filter(site), "in"),
+        (member_profiles_filter(site), "in"),
+        # Home Assistant's birth message down; the kiosk's device stays here: on the site the recorder
+        # publishes it, built from the kiosk's info, so no kiosk can point a button at another.
         (HA_STATUS_TOPIC, "in"),
     ]
 
 
 def upstream_bridge_topics(site: str) -> list[tuple[str, str]]:
-    """Out: the whole site (what its kiosks bridged up). In: what operators send kiosks, and profiles."""
-    root = f"{CONTRACT_VERSION}/{site}"
+    """Out: what the site's kiosks send and the desk's profiles. In: what the chain's operators send kiosks.
+
+    Profiles go up only: the site's profile desk writes them, and a chain broker coming back with an old
+    retained copy must not roll a member back. Config goes down only, for the same reason.
+    """
     return [
-        (f"{root}/#", "out"),
-        (f"{root}/+/kiosk/cmd/#", "in"),
-        (f"{root}/+/kiosk/config/set", "in"),
-        (f"{root}/config/#", "in"),
-        (f"{root}/broadcast/#", "in"),
-        (f"{root}/members/+/profile", "in"),
+        *((topic, "out") for topic in fleet_to_site_filters(site)),
+        (member_profiles_filter(site), "out"),
+        *((topic, "in") for topic in fleet_from_operators_filters(site)),
+        (site_config_filter(site), "in"),
+        (broadcast_filter(site), "in"),
     ]
 
 
@@ -192,7 +211,7 @@ def site_conf(inventory: Inventory, layout: Layout, run_as: str, upstream_passwo
     """The site broker: TLS for devices and operators, an authenticated loopback listener, the upstream bridge."""
     site = inventory.site
     lines = _common(f"Site broker of site {site.id}", layout.site, run_as, SITE_MAX_QUEUED_MESSAGES,
-                    SITE_MAX_QUEUED_BYTES)
+                    SITE_MAX_QUEUED_BYTES, SITE_MEMORY_LIMIT)
     lines += _listener(site.tls_port, None, f"Devices and operators, over TLS as {site.broker_host}.")
     lines += [
         f"certfile {layout.certs / 'site.crt'}",
@@ -214,7 +233,7 @@ def kiosk_conf(inventory: Inventory, machine: MachineEntry, layout: Layout, run_
     site = inventory.site
     folder = layout.kiosk(machine.id)
     lines = _common(f"Kiosk broker of machine {machine.id}, site {site.id}", folder, run_as,
-                    KIOSK_MAX_QUEUED_MESSAGES, KIOSK_MAX_QUEUED_BYTES)
+                    KIOSK_MAX_QUEUED_MESSAGES, KIOSK_MAX_QUEUED_BYTES, KIOSK_MEMORY_LIMIT)
     lines += ["# Live cues must not wait for Nagle's algorithm.", "set_tcp_nodelay true"]
     lines += _listener(machine.kiosk_local_port, "127.0.0.1", "The kiosk app: loopback only.")
     lines += _listener(machine.sensor_port, None,

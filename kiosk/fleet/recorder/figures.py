@@ -123,8 +123,8 @@ GROUP BY d.day, s.site, s.machine
 _MEMBER_SESSIONS = """
 SELECT s.day, s.site, s.machine, s.member, s.session, s.sets, s.reps, s.deepest, s.liftoffs,
        (SELECT p.machines FROM profiles p
-        WHERE p.site = s.site AND p.member = s.member AND p.updated <= s.started
-        ORDER BY p.rev DESC LIMIT 1),
+        WHERE p.site = s.site AND p.member = s.member AND p.received_at <= s.started_received
+        ORDER BY p.received_at DESC, p.rev DESC LIMIT 1),
        (SELECT i.machine_model FROM kiosk_info i
         WHERE i.site = s.site AND i.machine = s.machine
         ORDER BY i.received_at DESC LIMIT 1)
@@ -134,7 +134,7 @@ FROM (
            SUM(CASE WHEN e.type = 'rep' THEN 1 ELSE 0 END) AS reps,
            MAX(CASE WHEN e.type = 'rep' THEN e.depth_mm END) AS deepest,
            SUM(CASE WHEN e.type = 'cue' AND e.cue IN {cues} THEN 1 ELSE 0 END) AS liftoffs,
-           MIN(st.ts) AS started
+           MIN(st.ts) AS started, MIN(st.received_at) AS started_received
     FROM events st
     JOIN report_days d ON st.ts >= d.start_ts AND st.ts < d.end_ts
     LEFT JOIN events e ON e.site = st.site AND e.machine = st.machine AND e.session = st.session
@@ -198,7 +198,12 @@ def machine_days(store: Store, period: Period, now: float | None = None) -> list
 
 
 def member_sessions(store: Store, period: Period, now: float | None = None) -> list[MemberSession]:
-    """One row per member session started in the period, in the order they started."""
+    """One row per member session started in the period, in the order they started.
+
+    The settings shown are the member's newest revision the recorder received before it received the
+    session's start: both times on the recorder's clock, so no sender's clock (a profile's `updated`, an
+    event's `ts`) can pin other settings on a past session.
+    """
     days = resolve_days(store, period, time.time() if now is None else now)
     if not days:
         return []

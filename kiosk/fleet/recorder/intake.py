@@ -1,7 +1,10 @@
 """What the recorder keeps of each delivered message: one row, or a reason it was refused.
 
-Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info and member
-profiles (their settings, for the members report).
+Kept: kiosk events, kiosk and sensor statuses, telemetry, kiosk info, member
+profiles (every revision, for the members report and recovery) and erasures
+(a tombstone: who and when, the revisions stay). A kiosk's save of the member
+in session (`R/kiosk/profile`) is not kept as such: it is a `ProfileSave` for
+the profile desk (desk.py), whose published revision then comes back as a profile.
 
 Every payload is hostile until it fits the contract. A known event type must fit
 its contract model; an unknown type from a newer kiosk is still kept by its
@@ -17,6 +20,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
 from kiosk.contract.base import PayloadError, ReportModel, Timestamp, describe_validation_error, parse_json_object
+from kiosk.contract.config import ConfigState, KioskConfig
 from kiosk.contract.events import (
     KIOSK_EVENT,
     CueRaised,
@@ -32,7 +36,16 @@ from kiosk.contract.events import (
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.text import SESSION_ID_PATTERN
 from kiosk.contract.topics import parse
+from kiosk.fleet.recorder.discovery import HomeAssistantWanted
+
+# Twice what a kiosk's cache keeps of a profile (kiosk/core/profiles/cache.py, before unknown fields are
+# trimmed): a bigger one is refused and counted, never stored.
+MAX_PROFILE_BYTES = 16 * 1024
+# What the record keeps of one event, status, telemetry sample or info: a kiosk's largest is a few KiB.
+MAX_STORED_BYTES = 16 * 1024
+DEFAULT_HEARTBEAT_S = float(KioskConfig.model_fields["telemetry_interval_s"].default)
 
 KNOWN_EVENT_TYPES = frozenset(
     model.model_fields["type"].default
@@ -51,7 +64,7 @@ class EventEnvelope(ReportModel):
     type: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
     ts: Timestamp
     # Kiosks send short hex ids; bounded and printable so a hostile one cannot bloat or break a row.
-    session: Annotated[str, StringConstraints(pattern=r"^[\x20-\x7e]{1,64}$")] | None = None
+    session: Annotated[str, StringConstraints(pattern=SESSION_ID_PATTERN)] | None = None
     eid: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
     replayed: bool = False
 
@@ -137,10 +150,29 @@ class ProfileRow:
 
 @dataclass(frozen=True)
 class ProfileErased:
-    """An operator erased the member: the stored revisions of their settings go too."""
+    """An operator erased the member: a tombstone with who (as their erase said) and when it was received.
+
+    The revisions stay: an erasure by a stolen operator login, or a mistaken one, can be undone from them.
+    """
 
     site: str
     member: str
+    erased_by: str
+    erased_at: float
+
+
+@dataclass(frozen=True)
+class ProfileSave:
+    """A kiosk's save of a member's settings, for the profile desk to check and publish; never stored as is."""
+
+    site: str
+    machine: str
+    member: str
+    profile: MemberProfile
+    received_at: float
+
+
+UNNAMED_ERASER = "an operator (unnamed)"
 
 
 @dataclass(frozen=True)
@@ -154,7 +186,8 @@ class LostRange:
     recorded_at: float
 
 
-Row = EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | LostRange
+Row = (EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | ProfileSave | LostRange
+       | HomeAssistantWanted)
 
 
 class Refused(ValueError):
@@ -165,18 +198,23 @@ class Refused(ValueError):
         self.reason = reason
 
 
-def to_row(topic: str, payload: bytes, received_at: float) -> Row:
-    """The row to store for a delivered message, or `Refused`."""
+def to_row(topic: str, payload: bytes, received_at: float, erased_by: str | None = None) -> Row:
+    """The row to store for a delivered message, or `Refused`; `erased_by`: the erasure's user property."""
     parsed = parse(topic)
     if parsed is not None and parsed.kind == "member_profile" and parsed.member is not None:
         if not payload:
-            return ProfileErased(parsed.site, parsed.member)
+            return ProfileErased(parsed.site, parsed.member, _eraser(erased_by), received_at)
         return _profile_row(topic, parsed.site, parsed.member, payload, received_at)
+    if parsed is not None and parsed.kind == "kiosk_profile" and parsed.machine is not None:
+        return _profile_save(topic, parsed.site, parsed.machine, payload, received_at)
     if parsed is None or parsed.machine is None or parsed.kind not in _READERS:
         raise Refused("foreign_topic", f"{topic!r} is not a topic the recorder keeps")
     if not payload:
         # A retained message withdrawn (a machine taken out of the inventory): nothing to keep.
         raise Refused("empty", f"{topic}: empty payload")
+    if len(payload) > MAX_STORED_BYTES:
+        # A kiosk's biggest event or telemetry is a few KiB: one past this is a flood, refused and counted.
+        raise Refused("too_large", f"{topic}: {len(payload)} bytes, more than the {MAX_STORED_BYTES} the record keeps")
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
@@ -190,13 +228,35 @@ def to_row(topic: str, payload: bytes, received_at: float) -> Row:
         raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
 
 
-def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+def _eraser(erased_by: str | None) -> str:
+    # Only operators can write a profile topic (the ACL); the name is what their tool said, kept printable.
+    if erased_by and is_valid_login(erased_by):
+        return erased_by
+    return UNNAMED_ERASER
+
+
+def is_valid_login(name: str) -> bool:
+    return 0 < len(name) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-.") for c in name)
+
+
+def _member_profile(topic: str, payload: bytes) -> MemberProfile:
+    if len(payload) > MAX_PROFILE_BYTES:
+        raise Refused("too_large", f"{topic}: a profile of {len(payload)} bytes (at most {MAX_PROFILE_BYTES})")
     try:
-        profile = MemberProfile.model_validate(parse_json_object(payload))
+        return MemberProfile.model_validate(parse_json_object(payload))
     except PayloadError as exc:
         raise Refused(exc.reason, f"{topic}: {exc}") from None
     except ValidationError as exc:
         raise Refused("invalid", f"{topic}: {describe_validation_error(exc)}") from None
+
+
+def _profile_save(topic: str, site: str, machine: str, payload: bytes, received_at: float) -> ProfileSave:
+    profile = _member_profile(topic, payload)
+    return ProfileSave(site, machine, profile.member, profile, received_at)
+
+
+def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:
+    profile = _member_profile(topic, payload)
     if profile.member != member:
         raise Refused("invalid", f"{topic}: the profile is {profile.member}'s, not {member}'s")
     machines = json.dumps({model: s.model_dump(mode="json") for model, s in profile.machines.items()},
@@ -251,7 +311,17 @@ def _telemetry_row(site: str, machine: str, fields: dict[str, Any], text: str, r
     return TelemetryRow(site, machine, telemetry.ts, received_at, text, last_eid)
 
 
+def _config_state_row(site: str, machine: str, fields: dict[str, Any], _text: str,
+                      _received_at: float) -> HomeAssistantWanted:
+    state = ConfigState.model_validate(fields)
+    heartbeat = state.config.get("telemetry_interval_s")
+    if isinstance(heartbeat, bool) or not isinstance(heartbeat, (int, float)) or not 1 <= heartbeat <= 3600:
+        heartbeat = DEFAULT_HEARTBEAT_S  # what a kiosk uses unless its config says otherwise
+    return HomeAssistantWanted(site, machine, state.config.get("home_assistant") is True, float(heartbeat))
+
+
 _READERS: dict[str, Callable[[str, str, dict[str, Any], str, float], Row]] = {
+    "kiosk_config_state": _config_state_row,
     "kiosk_event": _event_row,
     "kiosk_status": _kiosk_status_row,
     "sensor_status": _sensor_status_row,

@@ -194,6 +194,11 @@ class GapWatch:
                         asked.to_eid, answer.error)
             return
         replayed = answer.replayed
+        if replayed.retry_after_s is not None:
+            # Held back by the kiosk (its replay rate, or a repeat): the next gap scan asks again, no sooner.
+            log.info("kiosk %s held back the replay of %d..%d; asking again later", asked.machine,
+                     asked.from_eid, asked.to_eid)
+            return
         if replayed.truncated_at is None and replayed.sent == 0:
             # All of it gone (older than the kiosk keeps): the rest of a long gap is asked for at once.
             self._hurry.add(asked.machine)

@@ -87,6 +87,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             recorded_at DOUBLE PRECISION NOT NULL)""",
         "CREATE UNIQUE INDEX lost_events_once ON lost_events (site, machine, from_eid, to_eid)",
     )),
+    # Erasures as tombstones: who and when; the revisions stay, so a wrong erasure can be undone.
+    (4, (
+        """CREATE TABLE profile_erasures (
+            id {pk},
+            site TEXT NOT NULL,
+            member TEXT NOT NULL,
+            erased_by TEXT NOT NULL,
+            erased_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE UNIQUE INDEX profile_erasures_once ON profile_erasures (site, member, erased_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -39,8 +39,20 @@ from paho.mqtt.reasoncodes import ReasonCode
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.contract.ids import check_id
+from kiosk.contract.profile import ERASED_BY_PROPERTY
 from kiosk.contract.topics import member_profiles_filter, site_root
-from kiosk.fleet.recorder.intake import LostRange, ProfileErased, ProfileRow, Refused, Row, to_row
+from kiosk.fleet.recorder.desk import ProfileDesk
+from kiosk.fleet.recorder.discovery import DiscoveryDesk, HomeAssistantWanted
+from kiosk.fleet.recorder.intake import (
+    InfoRow,
+    LostRange,
+    ProfileErased,
+    ProfileRow,
+    ProfileSave,
+    Refused,
+    Row,
+    to_row,
+)
 from kiosk.fleet.recorder.replay import (
     CHECK_EVERY_S,
     GRACE_S,
@@ -62,8 +74,10 @@ HOUR_S = 3600.0
 BATCH = 500
 RETRY_MIN_S = 0.5
 RETRY_MAX_S = 30.0
-# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is.
-TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status")
+# The tails under R the recorder keeps: events, status changes, telemetry, what each kiosk is; and what it
+# acts on without keeping: the saves kiosks send the profile desk, whether their config turns Home Assistant on.
+TAILS = ("kiosk/event", "kiosk/status", "kiosk/telemetry", "kiosk/info", "sensor/status", "kiosk/profile",
+         "kiosk/config/state")
 # Where kiosks answer the recorder's `replay` requests (each its own, as the contract's ACL requires).
 REPLY_TAIL = "kiosk/res/replay"
 
@@ -81,7 +95,7 @@ class Tally:
         reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(self.refused.items()))
         return (f"in the last {_duration(period_s)}: {self.received} messages, stored {self.added.events} events, "
                 f"{self.added.statuses} status changes, {self.added.telemetry} telemetry samples, "
-                f"{self.added.profiles} profile revisions ({self.added.erased} erased); "
+                f"{self.added.profiles} profile revisions ({self.added.profile_erasures} erasures); "
                 f"{self.added.duplicates} already stored; {self.added.lost_events} ranges of events lost; "
                 f"{refused} refused" + (f" ({reasons})" if reasons else ""))
 
@@ -137,6 +151,8 @@ class Recorder:
         self._client.on_disconnect = self._guard(self._on_disconnect)
         self._client.on_message = self._guard(self._on_message)
         self._client.on_subscribe = self._guard(self._on_subscribe)
+        self.desk = ProfileDesk(store, self.site, self._send_retained)
+        self.discovery = DiscoveryDesk(self.site, self._send_retained)
         self.gaps = GapWatch(store, self.site, self._send, grace_s=replay_grace_s,
                              check_every_s=replay_check_every_s, max_per_request=replay_max,
                              reply_timeout_s=replay_timeout_s, max_tries=replay_tries)
@@ -236,13 +252,9 @@ class Recorder:
                 answer = decode_reply(msg.topic, bytes(msg.payload),
                                       bytes(correlation) if isinstance(correlation, (bytes, bytearray)) else None)
             else:
-                row = to_row(msg.topic, bytes(msg.payload), self.clock())
+                row = to_row(msg.topic, bytes(msg.payload), self.clock(), _user_property(msg, ERASED_BY_PROPERTY))
         except Refused as exc:
-            with self._counts_lock:
-                first = exc.reason not in self._period.refused
-                self._period.refused[exc.reason] += 1
-                self.total.refused[exc.reason] += 1
-            (log.warning if first else log.debug)("refused a message: %s", exc)
+            self._count_refused(exc)
         with self._counts_lock:
             self._period.received += 1
             self.total.received += 1
@@ -292,7 +304,35 @@ class Recorder:
             self._period.added += added
             self.total.added += added
         self.gaps.stored(rows, answers)
+        # After the batch is stored, so a session that began in it counts for a save in it.
+        for row in rows:
+            if isinstance(row, ProfileSave):
+                self._desk(row)
+            elif isinstance(row, InfoRow):
+                self.discovery.info(row.machine, row.version, row.machine_model, row.config_version)
+            elif isinstance(row, HomeAssistantWanted):
+                self.discovery.wanted(row)
         return True
+
+    def _desk(self, save: ProfileSave) -> None:
+        try:
+            self.desk.consider(save)
+        except Refused as exc:
+            self._count_refused(exc)
+        except Exception as exc:  # noqa: BLE001 - a store hiccup refuses this save, never the recording
+            self._count_refused(Refused("save_failed", f"{save.machine}'s save of {save.member}: {exc}"))
+
+    def _count_refused(self, exc: Refused) -> None:
+        with self._counts_lock:
+            first = exc.reason not in self._period.refused
+            self._period.refused[exc.reason] += 1
+            self.total.refused[exc.reason] += 1
+        (log.warning if first else log.debug)("refused a message: %s", exc)
+
+    def _send_retained(self, topic: str, payload: bytes) -> bool:
+        info = self._client.publish(topic, payload, qos=1, retain=True)
+        # Queued while the link is down, sent on reconnect (QoS 1 in the kept session).
+        return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
 
     def _store_one_by_one(self, rows: list[Row]) -> Added:
         added = Added()
@@ -341,6 +381,13 @@ class Recorder:
             period, self._period = self._period, Tally()
             self._period_started = time.monotonic()
         log.info("%s", period.line(elapsed))
+
+
+def _user_property(msg: mqtt.MQTTMessage, name: str) -> str | None:
+    for key, value in getattr(msg.properties, "UserProperty", None) or []:
+        if key == name:
+            return str(value)
+    return None
 
 
 def _duration(seconds: float) -> str:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kiosk.fleet.private_files import private_file, private_folder
 from kiosk.fleet.recorder.store import Store, _Dialect
 
 BUSY_TIMEOUT_MS = 5000
@@ -18,6 +19,11 @@ class SqliteStore(Store):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        # The record names members: readable by the recorder's user only, whoever runs it and whatever the
+        # umask. SQLite gives its -wal and -shm files the database file's mode.
+        if not self.path.exists():
+            private_folder(self.path.parent)
+        private_file(self.path)
         # Autocommit at the driver level: transactions are begun explicitly, so a read
         # never holds a write lock, and the recorder's writer thread owns the connection.
         self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,

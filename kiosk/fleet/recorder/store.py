@@ -6,6 +6,7 @@ rows once, and running a report query over a table of report days. An engine
 starts, which SQL spellings differ and which errors are worth retrying.
 """
 
+import json
 import logging
 import time
 from abc import ABC, abstractmethod
@@ -35,6 +36,7 @@ _TELEMETRY_COLUMNS = ("site", "machine", "ts", "received_at", "payload")
 _PROFILE_COLUMNS = ("site", "member", "rev", "updated", "received_at", "machines")
 _INFO_COLUMNS = ("site", "machine", "machine_model", "version", "config_version", "received_at")
 _LOST_COLUMNS = ("site", "machine", "from_eid", "to_eid", "recorded_at")
+_ERASURE_COLUMNS = ("site", "member", "erased_by", "erased_at")
 _TABLES: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (EventRow, "events", _EVENT_COLUMNS),
     (StatusRow, "statuses", _STATUS_COLUMNS),
@@ -42,6 +44,7 @@ _TABLES: tuple[tuple[type, str, tuple[str, ...]], ...] = (
     (ProfileRow, "profiles", _PROFILE_COLUMNS),
     (InfoRow, "kiosk_info", _INFO_COLUMNS),
     (LostRange, "lost_events", _LOST_COLUMNS),
+    (ProfileErased, "profile_erasures", _ERASURE_COLUMNS),
 )
 
 # Every stretch of eids a kiosk skipped, computed by the engine: each stored event is the
@@ -76,7 +79,7 @@ class Added:
     telemetry: int = 0
     profiles: int = 0
     kiosk_info: int = 0
-    erased: int = 0
+    profile_erasures: int = 0
     duplicates: int = 0
     lost_events: int = 0
     reused_eids: int = 0
@@ -191,12 +194,38 @@ class Store(ABC):
                 kept = max(cursor.rowcount, 0)
                 setattr(added, table, kept)
                 added.duplicates += len(values) - kept
-            # Erased after this batch's revisions, so an erase that follows a save in one batch wins.
-            for erased in (r for r in rows if isinstance(r, ProfileErased)):
-                cursor.execute(self._sql("DELETE FROM profiles WHERE site = ? AND member = ?"),
-                               (erased.site, erased.member))
-                added.erased += 1
         return added
+
+    def latest_rev(self, site: str, member: str) -> int:
+        """The highest rev stored for `member`, erased or not (a rev is never given twice); 0 if none."""
+        rows = self.read("SELECT MAX(rev) FROM profiles WHERE site = ? AND member = ?", (site, member))
+        return int(rows[0][0] or 0)
+
+    def latest_settings(self, site: str, member: str) -> dict[str, Any]:
+        """The member's settings per machine model in their newest revision since their last erasure."""
+        rows = self.read(
+            "SELECT machines FROM profiles WHERE site = ? AND member = ? AND received_at > "
+            "COALESCE((SELECT MAX(erased_at) FROM profile_erasures WHERE site = ? AND member = ?), -1) "
+            "ORDER BY rev DESC LIMIT 1", (site, member, site, member))
+        if not rows:
+            return {}
+        machines = json.loads(rows[0][0])
+        return machines if isinstance(machines, dict) else {}
+
+    def had_session(self, site: str, machine: str, member: str, since: float) -> bool:
+        """Whether `machine` reported a session of `member` received after `since` and after their last erasure."""
+        rows = self.read(
+            "SELECT 1 FROM events WHERE site = ? AND machine = ? AND type = 'session_start' AND member = ? "
+            "AND received_at > ? AND received_at > "
+            "COALESCE((SELECT MAX(erased_at) FROM profile_erasures WHERE site = ? AND member = ?), -1) LIMIT 1",
+            (site, machine, member, since, site, member))
+        return bool(rows)
+
+    def machine_model(self, site: str, machine: str) -> str | None:
+        """The machine model a kiosk last said it serves (its retained `info`)."""
+        rows = self.read("SELECT machine_model FROM kiosk_info WHERE site = ? AND machine = ? "
+                         "ORDER BY received_at DESC LIMIT 1", (site, machine))
+        return str(rows[0][0]) if rows else None
 
     def _without_reused_eids(self, cursor: Any, rows: Sequence[Row], added: Added) -> Sequence[Row]:
         """`rows`, with each event whose eid is stored for a different event kept by its content instead.

@@ -159,9 +159,10 @@ def test_statuses_telemetry_info_and_profiles_are_kept_and_a_retained_status_onc
     publish(broker, member_profile(SITE, "m1"), b"", retain=True)  # the operator erases the member
     r = Recorder(store, broker.url, SITE, client_id="recorder-0")
     r.start()
-    eventually(lambda: r.total.added.erased == 1, what="the erase recorded")
+    eventually(lambda: r.total.added.profile_erasures == 1, what="the erase recorded")
     r.stop()
-    assert rows(store_url, "profiles") == 0  # their settings go with them
+    # A tombstone, and every revision kept: a wrong erasure (or a stolen operator login's) can be undone.
+    assert rows(store_url, "profiles") == 1 and rows(store_url, "profile_erasures") == 1
 
 
 HOSTILE = [
@@ -175,7 +176,8 @@ HOSTILE = [
     (b'{"type": "DROP TABLE events", "ts": 5}', "invalid"),
     (b'{"a": ' * 12000 + b"1" + b"}" * 12000, "too_large"),  # under the broker's own packet limit
     (b'{"x": "' + b"a" * 70000 + b'"}', "too_large"),
-    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "not_json"),
+    (b'{"a":' * 5000 + b"1" + b"}" * 5000, "too_large"),  # past what the record keeps of one message
+    (b'{"a":' * 2000 + b"1" + b"}" * 2000, "not_json"),  # within it, nested past what the parser takes
 ]
 
 
@@ -259,9 +261,9 @@ def test_migrations_are_numbered_recorded_and_an_old_store_keeps_its_rows(store_
     old.close()
     again = open_store(store_url)
     try:
-        assert again.migrate() == LATEST == 3
+        assert again.migrate() == LATEST == 4
         assert again.migrate() == LATEST  # a second run changes nothing
-        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
         assert again.count("events") == 1 and again.count("profiles") == 0
     finally:
         again.close()

@@ -277,3 +277,22 @@ def test_the_members_file_is_named_as_the_spec_says(recorded, store_url, tmp_pat
     assert tuple(header) == MEMBER_COLUMNS and len(rows) == 5
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(out_name.split(".")[0])) == sorted(
         {out_name, members_name})
+
+
+def test_a_session_id_that_starts_like_a_formula_never_reaches_the_members_csv_as_one(broker, store, store_url,
+                                                                                      tmp_path):
+    recorder = Recorder(store, broker.url, SITE, client_id="recorder-formula", log_every_s=3600)
+    recorder.start()
+    assert recorder.wait_connected(10)
+    lp1 = FakeKiosk(broker, "lp1")
+    try:
+        workout(lp1, "m1", "-2-3", at(YESTERDAY, 8), [3])  # an id, as the contract allows, yet a formula
+        lp1.flush()
+        eventually(lambda: recorder.total.added.events >= 6, what="the session stored")
+    finally:
+        lp1.close()
+        recorder.stop()
+    assert report(store_url, tmp_path / "usage.csv", "--format", "csv", "--members") == 0
+    _, rows = read_csv(tmp_path / "usage-members.csv")
+    assert [r[4] for r in rows] == ["'-2-3"]
+    assert [r[5:8] for r in rows] == [["1", "3", "222"]]  # numbers stay numbers

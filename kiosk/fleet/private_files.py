@@ -1,0 +1,45 @@
+"""Files the operators' tools create that hold secrets (cards are bearer credentials, the record names members):
+0600 files and 0700 folders, whoever runs the tool and whatever their umask.
+
+The umask can only narrow the mode a file is created with, so the mode is also set explicitly on the open
+file. Folders that existed before are left as they are: they are not the tool's to change.
+"""
+
+import os
+from pathlib import Path
+
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+
+
+def private_folder(path: Path) -> Path:
+    """`path` as a folder; each folder this call creates (parents included) is 0700."""
+    missing = [p for p in (path, *path.parents) if not p.exists()]
+    for folder in reversed(missing):
+        folder.mkdir(mode=DIR_MODE)
+        os.chmod(folder, DIR_MODE)
+    return path
+
+
+def private_file(path: Path) -> Path:
+    """Create `path` empty if it does not exist, and make it 0600 either way; a symlink is refused."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` atomically (written beside, renamed over), mode 0600."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
+    try:
+        os.fchmod(fd, FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)

@@ -1,0 +1,92 @@
+"""The profile desk: the one writer of members' profiles besides operators.
+
+A kiosk sends the member in session's save on its own `R/kiosk/profile` (its ACL
+lets it write nowhere else, and read profiles only). The desk, on the recorder's
+writer thread after the batch holding the save is stored, publishes it retained on
+`gym/v1/{site}/members/{member}/profile` only when:
+
+- that machine reported a session of that member (`session_start`) received within
+  `SAVE_WINDOW_S` and after the member's last erasure, so a kiosk can change only
+  members it had at its machine, and an erased member stays erased until they
+  train again;
+- the machine's model is known (its `info`): only that model's settings are taken
+  from the save, every other model's come from the newest stored revision, so a
+  kiosk can never rewrite a member's settings for machines it is not.
+
+The desk numbers the revision itself (one above the highest ever stored or given,
+so an erased member's revisions are never reused) and stamps `updated` with the
+time it received the save: neither the kiosk's `rev` nor its clock is believed.
+A machine gets at most `MAX_SAVES_PER_MACHINE_HOUR` saves published an hour, so
+a stolen kiosk that reports sessions it never had cannot fill every broker of the
+site with retained profiles; each is at most 16 KiB (intake.py). What the desk
+refuses is counted by reason in the recorder's log line.
+"""
+
+import json
+import logging
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from kiosk.contract.profile import MemberProfile
+from kiosk.contract.topics import member_profile
+from kiosk.fleet.recorder.intake import ProfileSave, Refused
+from kiosk.fleet.recorder.store import Store
+
+log = logging.getLogger(__name__)
+
+# A kiosk's journal keeps 7 days; a save held by a kiosk offline that long still goes through.
+SAVE_WINDOW_S = 8 * 86400.0
+# A busy machine sees a member every few minutes, each saving a few times: a kiosk sending more saves than
+# this in an hour is flooding (each accepted save is a retained profile on every broker of the site).
+MAX_SAVES_PER_MACHINE_HOUR = 240
+HOUR_S = 3600.0
+
+
+class ProfileDesk:
+    """Checks kiosks' saves against their sessions and publishes the accepted ones as the next revision."""
+
+    def __init__(self, store: Store, site: str, publish: Callable[[str, bytes], bool],
+                 window_s: float = SAVE_WINDOW_S) -> None:
+        """`publish(topic, payload)`: retained, QoS 1; False when it could not be sent."""
+        self._store = store
+        self._site = site
+        self._publish = publish
+        self._window_s = window_s
+        # Revisions given and not yet back from the broker as stored rows: two saves of one member in a row
+        # must not get the same rev (a kiosk keeps only the first).
+        self._given: dict[str, int] = {}
+        self._accepted: dict[str, deque[float]] = {}  # per machine, when its saves were published
+
+    def consider(self, save: ProfileSave) -> MemberProfile:
+        """Publish `save` as the member's next revision and return it, or raise `Refused` saying why not."""
+        where = f"{save.machine}'s save of {save.member}"
+        if save.site != self._site:
+            raise Refused("save_foreign_site", f"{where}: site {save.site}, not {self._site}")
+        recent = self._accepted.setdefault(save.machine, deque())
+        while recent and not 0 <= save.received_at - recent[0] < HOUR_S:
+            recent.popleft()
+        if len(recent) >= MAX_SAVES_PER_MACHINE_HOUR:
+            raise Refused("save_over_rate", f"{where}: {save.machine} sent {len(recent)} saves in the last hour; "
+                                            "refused until it slows down")
+        if not self._store.had_session(save.site, save.machine, save.member, save.received_at - self._window_s):
+            raise Refused("save_without_session", f"{where}: {save.machine} reported no session of {save.member} "
+                                                  "(or they were erased since); refused")
+        model = self._store.machine_model(save.site, save.machine)
+        if model is None:
+            raise Refused("save_unknown_model", f"{where}: {save.machine} never said its machine model; refused")
+        settings = save.profile.machines.get(model)
+        if settings is None:
+            raise Refused("save_wrong_model", f"{where}: no settings for {model}, the machine's model; refused")
+        machines: dict[str, Any] = self._store.latest_settings(save.site, save.member)
+        machines[model] = settings.model_dump(mode="json")
+        rev = max(self._store.latest_rev(save.site, save.member), self._given.get(save.member, 0)) + 1
+        data = json.loads(save.profile.model_dump_json())
+        data.update(rev=rev, updated=save.received_at, machines=machines)
+        profile = MemberProfile.model_validate(data)
+        if not self._publish(member_profile(save.site, save.member), profile.model_dump_json().encode()):
+            raise Refused("save_not_sent", f"{where}: the broker did not take rev {rev}; the kiosk's copy stays")
+        self._given[save.member] = rev
+        recent.append(save.received_at)
+        log.info("%s published as rev %d", where, rev)
+        return profile
