@@ -7,6 +7,8 @@ up again), so the kiosk's retained `ready` alone must no longer be believed.
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from tests.support.home_assistant import HomeAssistantView
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 R1 = machine_root("lp-1")
+FLEET = os.path.join(os.path.dirname(sys.executable), "legpress-fleet")
 HEARTBEAT_S = 1  # the kiosks' telemetry interval here, so 2.5 heartbeats pass in 2.5 s
 
 
@@ -30,12 +33,27 @@ HEARTBEAT_S = 1  # the kiosks' telemetry interval here, so 2.5 heartbeats pass i
 def gym(tmp_path, monkeypatch) -> Iterator[Gym]:
     for key in [k for k in os.environ if k.startswith("LEGPRESS_")]:
         monkeypatch.delenv(key)
-    g = Gym(tmp_path, machines=("lp-1",))
+    g = Gym(tmp_path, machines=("lp-1",), home_assistant=True)
     assert g.render() == 0
     g.start("site")
     g.start("lp-1")
     yield g
     g.close()
+
+
+@pytest.fixture
+def recorder(gym: Gym, tmp_path) -> Iterator[subprocess.Popen[bytes]]:
+    """The site's recorder, which publishes each kiosk's Home Assistant device from its info."""
+    log = tmp_path / "recorder.log"
+    with log.open("ab") as out:
+        proc = subprocess.Popen([str(FLEET), "record", "--store", f"sqlite:{tmp_path / 'record.sqlite'}",
+                                 "--site", "downtown", "--broker-secrets", str(gym.out / "secrets" / "recorder.toml")],
+                                stdout=out, stderr=subprocess.STDOUT)
+    eventually(lambda: "subscribed" in log.read_text() or proc.poll() is not None, 20, "the recorder subscribing")
+    assert proc.poll() is None, log.read_text()
+    yield proc
+    proc.terminate()
+    proc.wait(10)
 
 
 def start_lp1(gym: Gym, tmp_path):
@@ -52,9 +70,10 @@ def kiosk_cell(gym: Gym, capsys) -> str:
     return json.loads(capsys.readouterr().out)[0]["kiosk"]
 
 
-def test_a_kiosk_whose_app_died_while_its_broker_came_back_is_shown_stale_and_unavailable(gym, tmp_path, capsys):
-    # Home Assistant watches with the recorder's login (it reads every topic): one login is one client.
-    home_assistant = HomeAssistantView(gym.secrets("recorder"), gym.port("site-local"), "downtown", "lp-1")
+def test_a_kiosk_whose_app_died_while_its_broker_came_back_is_shown_stale_and_unavailable(gym, recorder, tmp_path,
+                                                                                          capsys):
+    # Home Assistant with its own login: what discovery needs (status, telemetry, the bridge), no more.
+    home_assistant = HomeAssistantView(gym.secrets("op-ha"), gym.port("site-local"), "downtown", "lp-1")
     kiosk = start_lp1(gym, tmp_path)
     try:
         # Behind a bridge, the bridge notification is an availability topic as well as the status.
@@ -80,10 +99,10 @@ def test_a_kiosk_whose_app_died_while_its_broker_came_back_is_shown_stale_and_un
     home_assistant.close()
 
 
-def test_a_live_kiosk_refreshes_its_ready_status_every_heartbeat(gym, tmp_path, capsys):
+def test_a_live_kiosk_refreshes_its_ready_status_every_heartbeat(gym, recorder, tmp_path, capsys):
     kiosk = start_lp1(gym, tmp_path)
-    # Home Assistant watches with the recorder's login (it reads every topic): one login is one client.
-    home_assistant = HomeAssistantView(gym.secrets("recorder"), gym.port("site-local"), "downtown", "lp-1")
+    # Home Assistant with its own login: what discovery needs (status, telemetry, the bridge), no more.
+    home_assistant = HomeAssistantView(gym.secrets("op-ha"), gym.port("site-local"), "downtown", "lp-1")
     try:
         statuses = f"{R1}/kiosk/status"
         eventually(lambda: len(home_assistant.payloads(statuses)) >= 4, timeout=30, what="four statuses")

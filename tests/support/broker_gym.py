@@ -57,7 +57,7 @@ class MachinePorts:
 
 
 def inventory_text(site_tls: int, site_local: int, machines: dict[str, MachinePorts],
-                   operators: tuple[str, ...] = ("ops",), upstream: str = "") -> str:
+                   operators: tuple[str, ...] = ("ops",), upstream: str = "", home_assistant: bool = False) -> str:
     lines = ["[site]", f'id = "{SITE}"', 'broker_host = "localhost"', f"tls_port = {site_tls}",
              f"local_port = {site_local}", ""]
     for machine, ports in machines.items():
@@ -65,6 +65,8 @@ def inventory_text(site_tls: int, site_local: int, machines: dict[str, MachinePo
                   f"kiosk_local_port = {ports.local}", f"sensor_port = {ports.sensor}", ""]
     for name in operators:
         lines += ["[[operators]]", f'name = "{name}"', ""]
+    if home_assistant:  # Home Assistant's own login, limited to what discovery needs (`op-ha`)
+        lines += ["[[operators]]", 'name = "ha"', "home_assistant = true", ""]
     return "\n".join(lines) + upstream
 
 
@@ -160,13 +162,15 @@ class Peer:
 class Gym:
     """One render of a test gym and its brokers; `peer(user)` logs in as any of its users."""
 
-    def __init__(self, root: Path, machines: tuple[str, ...] = ("lp-1", "lp-2"), upstream: str = ""):
+    def __init__(self, root: Path, machines: tuple[str, ...] = ("lp-1", "lp-2"), upstream: str = "",
+                 home_assistant: bool = False):
         self.root = root
         ports = free_ports(2 + 2 * len(machines))
         self.site_tls, self.site_local = ports[0], ports[1]
         self.machines = {m: MachinePorts(ports[2 + 2 * i], ports[3 + 2 * i]) for i, m in enumerate(machines)}
         self.inventory = root / "gym.toml"
-        self.inventory.write_text(inventory_text(self.site_tls, self.site_local, self.machines, upstream=upstream))
+        self.inventory.write_text(inventory_text(self.site_tls, self.site_local, self.machines, upstream=upstream,
+                                                 home_assistant=home_assistant))
         self.out = root / "render"
         self.brokers: dict[str, RenderedBroker] = {}
         self._peers: list[Peer] = []

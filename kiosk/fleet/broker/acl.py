@@ -113,14 +113,17 @@ HOME_ASSISTANT_COMMANDS = ("in_service", "out_of_order")
 def home_assistant_grants(site: str) -> list[Grant]:
     """Home Assistant: what discovery needs and no more.
 
-    It reads the kiosks' status (availability, mode) and telemetry (its sensors) and its own discovery
-    tree, and sends its buttons' two commands. It cannot push config, revoke codes, erase members, read
-    events or diagnostics, or send any other command: a stolen Home Assistant login, or a forged
+    It reads the kiosks' status and bridge notification (availability, mode), telemetry (its sensors)
+    and its own discovery tree, and sends its buttons' two commands. It cannot push config, revoke codes,
+    erase members, read events or diagnostics, or send any other command: a stolen Home Assistant login, or a forged
     discovery document pointing a button elsewhere, can at worst take a kiosk out of order or back.
     """
     return [
         Grant("read", f"{site_root(site)}/+/kiosk/status"),
         Grant("read", f"{site_root(site)}/+/kiosk/telemetry"),
+        # A bridged kiosk's device lists the bridge notification as availability too (discovery.py): without
+        # it Home Assistant would show every kiosk of the site unavailable.
+        Grant("read", f"{site_root(site)}/+/kiosk/bridge"),
         *(Grant("write", fleet_cmd(site, name)) for name in HOME_ASSISTANT_COMMANDS),
         Grant("readwrite", f"{HA_PREFIX}/#"),
     ]
