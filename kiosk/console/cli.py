@@ -32,6 +32,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     serve = actions.add_parser("serve", help="serve the console for a site")
     add_site_and_broker(serve)
     serve.add_argument("--store", help="the recorder's store (sqlite:PATH or postgresql://...), read only")
+    serve.add_argument("--signing-key", type=Path, metavar="KID.key",
+                       help="the operators' key that signs member codes (from `keys new`): trainers issue "
+                       "cards from the members page; it stays on this host, read with its own file mode")
     serve.add_argument("--inventory", type=Path, help="the site inventory: every machine in it gets a tile")
     _db_option(serve)
     serve.add_argument("--listen", default=DEFAULT_LISTEN, metavar="HOST:PORT",
@@ -140,6 +143,9 @@ def _serve(args: argparse.Namespace) -> int:
         if path is not None:
             path.read_bytes()  # unreadable: one line and exit 2, before anything starts
     host, port = parse_listen(args.listen, tls)
+    if args.signing_key is not None:
+        from kiosk.codes.member_codes import load_private_key
+        load_private_key(args.signing_key)  # not a key, or unreadable: one line and exit 2, before anything starts
     site = check_id(args.site, "site")
     listed = [m.id for m in load_inventory(args.inventory).machines] if args.inventory else []
     if args.store:
@@ -155,7 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
     desk.listen()
     secret = load_secret(db.with_name("session.key"))
     console = Console(site, broker, accounts, Sessions(secret), floor, desk, tls, LoginBrake(),
-                      URLSafeSerializer(secret, salt="legpress-console-login"))
+                      URLSafeSerializer(secret, salt="legpress-console-login"), args.signing_key)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:

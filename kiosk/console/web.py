@@ -57,6 +57,8 @@ class Console:
     tls: bool
     brake: LoginBrake
     login_signer: URLSafeSerializer
+    # The operators' `<kid>.key` that signs member cards; None: cards are issued with the CLI only.
+    signing_key: Path | None = None
 
     def cookie_flags(self) -> dict[str, Any]:
         return {"httponly": True, "samesite": "strict", "secure": self.tls, "path": "/"}
@@ -276,7 +278,7 @@ class SecurityHeaders:
 
 
 def build_app(console: Console, lifespan: Any = None) -> Starlette:
-    from kiosk.console import live, machines, members
+    from kiosk.console import cards, live, machines, members
 
     routes = [
         Route("/login", login_form, methods=["GET"]),
@@ -290,6 +292,7 @@ def build_app(console: Console, lifespan: Any = None) -> Starlette:
         Route("/sound/alert.wav", alert_sound, methods=["GET"]),
         *machines.ROUTES,
         *members.ROUTES,
+        *cards.ROUTES,
         Mount("/static", StaticFiles(packages=[("kiosk.console", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)

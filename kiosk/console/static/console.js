@@ -2,6 +2,8 @@
 // server which alerts a signed-in screen shows, answers "On my way", and sounds new alerts.
 "use strict";
 (() => {
+  // A printable page (a member's card): its print button, here because the CSP allows no inline script.
+  for (const button of document.querySelectorAll("[data-print]")) button.addEventListener("click", () => window.print());
   const meta = document.querySelector('meta[name="csrf-token"]');
   const alertsBox = document.getElementById("alerts");
   const tilesBox = document.getElementById("tiles");
