@@ -161,7 +161,7 @@ def _serve(args: argparse.Namespace) -> int:
     desk.listen()
     secret = load_secret(db.with_name("session.key"))
     console = Console(site, broker, accounts, Sessions(secret), floor, desk, tls, LoginBrake(),
-                      URLSafeSerializer(secret, salt="legpress-console-login"), args.signing_key)
+                      URLSafeSerializer(secret, salt="legpress-console-login"), args.signing_key, args.store)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: object) -> AsyncIterator[None]:

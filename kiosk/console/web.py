@@ -59,6 +59,8 @@ class Console:
     login_signer: URLSafeSerializer
     # The operators' `<kid>.key` that signs member cards; None: cards are issued with the CLI only.
     signing_key: Path | None = None
+    # The recorder's store (`sqlite:PATH` or a PostgreSQL URL), read only; None: no reports page.
+    store: str | None = None
 
     def cookie_flags(self) -> dict[str, Any]:
         return {"httponly": True, "samesite": "strict", "secure": self.tls, "path": "/"}
@@ -278,7 +280,7 @@ class SecurityHeaders:
 
 
 def build_app(console: Console, lifespan: Any = None) -> Starlette:
-    from kiosk.console import cards, live, machines, members
+    from kiosk.console import cards, live, machines, members, reports
 
     routes = [
         Route("/login", login_form, methods=["GET"]),
@@ -293,6 +295,7 @@ def build_app(console: Console, lifespan: Any = None) -> Starlette:
         *machines.ROUTES,
         *members.ROUTES,
         *cards.ROUTES,
+        *reports.ROUTES,
         Mount("/static", StaticFiles(packages=[("kiosk.console", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)

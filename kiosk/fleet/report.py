@@ -2,7 +2,9 @@
 
 The CSV columns and their order are a public interface (shared spec): other
 tools read them. `--members` adds one row per member session, in a second CSV
-named like FILE with `-members` before its suffix.
+named like FILE with `-members` before its suffix; `--pain` one row per pain
+report with how long until staff saw it and until someone was on the way
+(`-pain` before the suffix): kept out of the daily CSV, whose columns are fixed.
 """
 
 import argparse
@@ -16,9 +18,12 @@ from kiosk.contract.ids import check_id
 from kiosk.contract.text import escape_controls, spreadsheet_cell
 from kiosk.fleet.record import add_store_option
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MEMBER_COLUMNS, Period, machine_days, member_sessions
+from kiosk.fleet.recorder.pain_answers import PAIN_COLUMNS, pain_answers
 from kiosk.fleet.recorder.store_url import open_store
 
 if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
+
     from kiosk.fleet.parser import FleetParser
 
 
@@ -34,6 +39,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     report.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     report.add_argument("--members", action="store_true",
                         help="also one row per member session, in FILE with -members before the suffix (CSV)")
+    report.add_argument("--pain", action="store_true",
+                        help="also one row per pain report with the seconds until staff saw it and until someone "
+                        "was on the way (the console's `assist`), in FILE with -pain before the suffix (CSV)")
     report.set_defaults(run=_report)
 
 
@@ -44,9 +52,14 @@ def members_path(out: str | Path, report_format: str = "csv") -> Path:
     Beside an HTML report the members file is still a CSV, so it gets `.csv` there rather than a
     `.html` name a browser would open as a page.
     """
+    return beside(out, "members", report_format)
+
+
+def beside(out: str | Path, tag: str, report_format: str = "csv") -> Path:
+    """FILE with `-<tag>` before its suffix, a CSV beside an HTML report (`members_path`)."""
     out = Path(out)
     suffix = ".csv" if report_format == "html" else out.suffix
-    return out.with_name(f"{out.stem}-members{suffix}")
+    return out.with_name(f"{out.stem}-{tag}{suffix}")
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -59,11 +72,12 @@ def _report(args: argparse.Namespace) -> int:
         store.migrate()
         days = machine_days(store, period, now)
         sessions = member_sessions(store, period, now) if args.members else []
+        answers = pain_answers(store, period, now) if args.pain else []
     finally:
         store.close()
     out = Path(args.out)
     if args.format == "csv":
-        _write_csv(out, DAILY_COLUMNS, [d.cells() for d in days])
+        write_csv(out, DAILY_COLUMNS, [d.cells() for d in days])
     else:
         from kiosk.fleet.recorder.html import render
 
@@ -72,18 +86,27 @@ def _report(args: argparse.Namespace) -> int:
     written = [f"{out} ({len(days)} machine-days)"]
     if args.members:
         members = members_path(out, args.format)
-        _write_csv(members, MEMBER_COLUMNS, [s.cells() for s in sessions])
+        write_csv(members, MEMBER_COLUMNS, [s.cells() for s in sessions])
         written.append(f"{members} ({len(sessions)} member sessions)")
+    if args.pain:
+        pain = beside(out, "pain", args.format)
+        write_csv(pain, PAIN_COLUMNS, [a.cells() for a in answers])
+        written.append(f"{pain} ({len(answers)} pain reports)")
     print("wrote " + ", ".join(written))
     return 0
 
 
-def _write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
+def write_csv(path: Path, header: tuple[str, ...], rows: list[list[str]]) -> None:
     with path.open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(header)
-        # Member ids, sessions and settings come from kiosks: no cell may run as a spreadsheet formula.
-        writer.writerows([spreadsheet_cell(escape_controls(cell)) for cell in row] for row in rows)
+        write_rows(f, header, rows)
+
+
+def write_rows(f: "SupportsWrite[str]", header: tuple[str, ...], rows: list[list[str]]) -> None:
+    """The report's CSV into any text file (the console's download too), every cell formula-neutralised."""
+    writer = csv.writer(f)
+    writer.writerow(header)
+    # Member ids, sessions and settings come from kiosks: no cell may run as a spreadsheet formula.
+    writer.writerows([spreadsheet_cell(escape_controls(cell)) for cell in row] for row in rows)
 
 
 def _day(text: str) -> date:

@@ -11,10 +11,11 @@ from kiosk.fleet.broker import certs
 from tests.support.console_process import FLEET, PASSWORD, ConsoleProcess, start_console
 from tests.support.helpers import eventually
 
-PAGES = ["/", "/machines/lp1", "/audit"]
+PAGES = ["/", "/machines/lp1", "/audit", "/members", "/reports", "/reports/daily.csv", "/reports/pain.csv"]
 DATA = ["/live"]
 ACTIONS = ["/logout", "/alerts/a1/seen", "/alerts/a1/answer", "/machines/lp1/out_of_order",
-           "/machines/lp1/in_service", "/machines/lp1/restart", "/machines/lp1/diagnostics"]
+           "/machines/lp1/in_service", "/machines/lp1/restart", "/machines/lp1/diagnostics", "/cards",
+           "/members/m_sam/revoke", "/members/m_sam/erase"]
 
 
 def signed_in(console: ConsoleProcess, user: str, password: str = PASSWORD,
@@ -77,6 +78,8 @@ def test_a_desk_account_cannot_reach_operator_actions(console):
     s, csrf = signed_in(console, "desk1")
     assert s.get(f"{console.url}/machines/lp1").status_code == 403
     assert s.get(f"{console.url}/audit").status_code == 403
+    for path in ("/reports", "/reports/daily.csv", "/members"):
+        assert s.get(f"{console.url}{path}").status_code == 403, path
     for path in ("/machines/lp1/out_of_order", "/machines/lp1/restart"):
         answer = s.post(f"{console.url}{path}", data={"csrf": csrf, "reason": "x"})
         assert answer.status_code == 403 and "operator" in answer.json()["error"]
