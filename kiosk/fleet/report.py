@@ -72,7 +72,7 @@ def _report(args: argparse.Namespace) -> int:
         store.migrate()
         days = machine_days(store, period, now)
         sessions = member_sessions(store, period, now) if args.members else []
-        answers = pain_answers(store, period, now) if args.pain else []
+        answers = pain_answers(store, period, now) if args.pain or args.format == "html" else []
     finally:
         store.close()
     out = Path(args.out)
@@ -82,7 +82,7 @@ def _report(args: argparse.Namespace) -> int:
         from kiosk.fleet.recorder.html import render
 
         generated = datetime.fromtimestamp(now).astimezone().isoformat(timespec="minutes")
-        out.write_text(render(days, period, generated), encoding="utf-8")
+        out.write_text(render(days, period, generated, answers), encoding="utf-8")
     written = [f"{out} ({len(days)} machine-days)"]
     if args.members:
         members = members_path(out, args.format)

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
 from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, Period
+from kiosk.fleet.recorder.pain_answers import PAIN_COLUMNS, PainAnswer
 
 WIDTH_IN, HEIGHT_IN = 9.0, 3.2
 # Up to this many days a label each; up to WEEKLY_DAYS a label each Monday; beyond, one each month.
@@ -38,8 +39,8 @@ th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 """
 
 
-def render(days: Sequence[MachineDay], period: Period, generated: str) -> str:
-    """The whole report as one HTML document."""
+def render(days: Sequence[MachineDay], period: Period, generated: str, pain: Sequence[PainAnswer] = ()) -> str:
+    """The whole report as one HTML document; `pain`, the period's pain reports and their answers, last."""
     machines = sorted({d.machine for d in days})
     scope = f"machine {escape(period.machine)}" if period.machine else "all machines"
     when = _period_text(days, period)
@@ -58,6 +59,11 @@ def render(days: Sequence[MachineDay], period: Period, generated: str) -> str:
             parts += [f'<section class="chart" id="{chart_id}">', f"<h2>{title}</h2>",
                       _svg(draw, days, machines, span), "</section>"]
         parts += ['<section id="table">', "<h2>Per machine and day</h2>", _table(days), "</section>"]
+    if pain:
+        parts += ['<section id="pain-answers">', "<h2>Pain reports and how long until staff answered</h2>",
+                  "<p>Seen: a staff screen showed the alert. Coming: someone said they were on the way. "
+                  "An empty cell: it never happened.</p>",
+                  _rows(PAIN_COLUMNS, [a.cells() for a in pain]), "</section>"]
     parts += ["</body>", "</html>", ""]
     return "\n".join(parts)
 
@@ -181,6 +187,10 @@ def _figure(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days:
 
 
 def _table(days: Sequence[MachineDay]) -> str:
-    head = "".join(f"<th>{escape(c)}</th>" for c in DAILY_COLUMNS)
-    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in d.cells()) + "</tr>" for d in days)
+    return _rows(DAILY_COLUMNS, [d.cells() for d in days])
+
+
+def _rows(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    rows = "".join("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>" for row in cells)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"

@@ -78,3 +78,15 @@ def test_the_cli_writes_the_pain_csv_beside_the_daily_one_formula_neutralised(re
     assert datetime.fromisoformat(rows[0][6]).timestamp() == at(9, 5)
     with out.open(newline="", encoding="utf-8") as f:
         assert next(csv.reader(f))[-1] == "sensor_faults"  # the daily CSV keeps the spec's columns
+
+
+def test_the_html_report_shows_the_waits_escaped(recorded, store_url, tmp_path: Path):
+    out = tmp_path / "usage.html"
+    day = DAY.isoformat()
+    assert main(["report", "--store", store_url, "--from", day, "--to", day, "--format", "html",
+                 "--out", str(out)]) == 0
+    html = out.read_text(encoding="utf-8")
+    section = html[html.index('<section id="pain-answers">'):]
+    assert "<td>m_sam</td><td>a1</td><td>sharp</td>" in section
+    assert "<td>1.5</td><td>12.0</td><td>Aoife</td>" in section
+    assert "<td>=HYPERLINK(1)</td>" in section  # a page, not a spreadsheet: shown as it is, escaped
