@@ -18,8 +18,10 @@ from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
 from kiosk.fleet.view import (
+    CONFIG_STATE,
     KIOSK_BRIDGE,
     KIOSK_EVENTS,
+    KIOSK_INFO,
     KIOSK_STATUS,
     SENSOR_RELAYED,
     SENSOR_STATUS,
@@ -41,6 +43,9 @@ SOURCES: dict[str, Source] = {
     "sensor_relayed": SENSOR_RELAYED,
     # Whoever takes a machine out of order (this console or `legpress-fleet command`), its reason shows.
     "out_of_order": Source("kiosk/cmd/out_of_order", OutOfOrder),
+    # For the config page: the config each kiosk applies (or why it refused a push), and its machine model.
+    "config": CONFIG_STATE,
+    "info": KIOSK_INFO,
 }
 
 

@@ -280,7 +280,7 @@ class SecurityHeaders:
 
 
 def build_app(console: Console, lifespan: Any = None) -> Starlette:
-    from kiosk.console import cards, live, machines, members, reports
+    from kiosk.console import cards, config_page, live, machines, members, reports
 
     routes = [
         Route("/login", login_form, methods=["GET"]),
@@ -296,6 +296,7 @@ def build_app(console: Console, lifespan: Any = None) -> Starlette:
         *members.ROUTES,
         *cards.ROUTES,
         *reports.ROUTES,
+        *config_page.ROUTES,
         Mount("/static", StaticFiles(packages=[("kiosk.console", "static")]), name="static"),
     ]
     app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)

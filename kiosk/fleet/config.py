@@ -191,28 +191,41 @@ def _push(args: argparse.Namespace) -> int:
     changes: list[str] = []
 
     def prepare(retained: bytes | None, topic: str, view: FleetView) -> bytes:
-        try:
-            current = _layer(topic, retained)
-        except ValueError:
-            if not args.replace:
-                raise
-            current = None  # replaced whole: nothing of it to keep or to compare
-        layer = patch if args.replace else merge_config(current or {}, patch)
-        try:
-            KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), layer))
-        except ValidationError as exc:
-            raise ValueError(f"config {name} merged into the retained layer is refused: "
-                             f"{describe_validation_error(exc)} (--replace sends the file alone)") from None
-        refused = {} if args.force else refusals(layer, view)
-        if refused:
-            machines, why = ", ".join(sorted(refused)), next(iter(refused.values()))
-            raise ValueError(f"config {name} not sent: {machines} would refuse it: {why} "
-                             "(--force sends it anyway)")
-        changes.extend(layer_diff(current or {}, layer) or ["  (no field changes)"])
-        return json.dumps(layer, separators=(",", ":")).encode()
+        payload, diff = checked_layer(patch, retained, topic, view, replace=args.replace, force=args.force,
+                                      name=name)
+        changes.extend(diff)
+        return payload
 
     how = "replaced its layer" if args.replace else "merged into its layer"
     return _apply_and_report(args, prepare, f"({how}, retained on the broker):", changes)
+
+
+def checked_layer(patch: dict[str, Any], retained: bytes | None, topic: str, view: FleetView, *, replace: bool,
+                  force: bool, name: str) -> tuple[bytes, list[str]]:
+    """The layer to retain for a push of `patch`, checked as the kiosks will check it, and its changes in words.
+
+    ValueError, with the field and the floor named, when the kiosks would refuse it: nothing is sent.
+    The CLI's `config push` and the console's config page both push through here.
+    """
+    try:
+        current = _layer(topic, retained)
+    except ValueError:
+        if not replace:
+            raise
+        current = None  # replaced whole: nothing of it to keep or to compare
+    layer = patch if replace else merge_config(current or {}, patch)
+    try:
+        KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), layer))
+    except ValidationError as exc:
+        raise ValueError(f"config {name} merged into the retained layer is refused: "
+                         f"{describe_validation_error(exc)} (--replace sends the file alone)") from None
+    refused = {} if force else refusals(layer, view)
+    if refused:
+        machines, why = ", ".join(sorted(refused)), next(iter(refused.values()))
+        raise ValueError(f"config {name} not sent: {machines} would refuse it: {why} "
+                         "(--force sends it anyway)")
+    changes = layer_diff(current or {}, layer) or ["  (no field changes)"]
+    return json.dumps(layer, separators=(",", ":")).encode(), changes
 
 
 def _clear(args: argparse.Namespace) -> int:

@@ -56,7 +56,7 @@ RECORDER_USER = "recorder"
 CONSOLE_USER = "console"
 # What the front-desk console reads of each machine (`kiosk.console.floor.SOURCES`, and the command replies).
 CONSOLE_READS = ("kiosk/status", "kiosk/bridge", "kiosk/event", "kiosk/sensor", "sensor/status",
-                 "kiosk/cmd/out_of_order", "kiosk/res/+")
+                 "kiosk/cmd/out_of_order", "kiosk/res/+", "kiosk/info", "kiosk/config/state")
 # The commands its pages send (`kiosk.console.machines.ACTIONS`, and `assist` from the alerts).
 CONSOLE_COMMANDS = ("out_of_order", "in_service", "message", "end_session", "diagnostics", "restart", "assist")
 
@@ -142,12 +142,15 @@ def recorder_grants(site: str, machines: list[str]) -> list[Grant]:
 
 
 def console_grants(site: str) -> list[Grant]:
-    """The console: read the floor (statuses, events, replies, member names); send only its commands; a
-    trainer's revoke and erase (the revocation list, an empty retained profile)."""
+    """The console: read the floor (statuses, events, replies, member names, config states); send only its
+    commands; a trainer's revoke and erase (the revocation list, an empty retained profile); an operator's
+    config push (the site's and each machine's `config/set`, read back to merge into, as `config push` does)."""
     root = f"{CONTRACT_VERSION}/{site}"
     return [*(Grant("read", f"{root}/+/{tail}") for tail in CONSOLE_READS),
             Grant("readwrite", f"{root}/members/+/profile"),
             Grant("readwrite", f"{root}/config/revocations"),
+            Grant("readwrite", f"{root}/config/set"),
+            Grant("readwrite", f"{root}/+/kiosk/config/set"),
             *(Grant("write", f"{root}/+/kiosk/cmd/{name}") for name in CONSOLE_COMMANDS)]
 
 
