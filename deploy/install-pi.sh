@@ -3,7 +3,7 @@
 # and recorder on an operator's host; safe to run again. docs/deploy.md is the technician's guide.
 #
 #   deploy/install-pi.sh --bundle DIR/kiosks/<machine> --secrets DIR/secrets/kiosk-<machine>.toml
-#   deploy/install-pi.sh --site DIR                     # the site broker and the recorder
+#   deploy/install-pi.sh --site DIR                     # the site broker, the recorder and the console
 #   deploy/install-pi.sh --sensor-node DIR/secrets/sensor-<machine>.toml   # the machine's sensor node
 #   deploy/install-pi.sh --upgrade                      # this checkout as the new release; rolls back
 #
@@ -37,6 +37,8 @@ KIOSK_DATA=/var/lib/legpress
 BROKER_DATA=/var/lib/legpress-broker
 SITE_DATA=/var/lib/legpress-site-broker
 RECORDER_DATA=/var/lib/legpress-recorder
+CONSOLE_DATA=/var/lib/legpress-console
+CONSOLE_ETC=$ETC/console
 OPT=/opt/legpress
 UNITS=/etc/systemd/system
 # The kiosk must stay up this long after READY=1 for an upgrade to count as good.
@@ -63,7 +65,7 @@ usage: deploy/install-pi.sh [--bundle DIR/kiosks/<machine> --secrets DIR/secrets
                             [--machine-model ID] [--camera SPEC] [--rotation 0|90|180|270] [--keys FOLDER]
 
   --bundle, --secrets   install a kiosk from a render (its local broker, its login)
-  --site DIR            install the site broker and the recorder from the render DIR
+  --site DIR            install the site broker, the recorder and the console from the render DIR
   --sensor-node FILE    install the machine's sensor node (legpress-node) with its login from a render
   --upgrade             move an installed host to this checkout's release; back to the previous
                         release if the new one does not reach ready
@@ -236,7 +238,8 @@ fi
 if [ -n "$SITE_DIR" ]; then
     SITE=1
     SITE_DIR=$(cd "$SITE_DIR" 2>/dev/null && pwd) || die "--site: no such folder"
-    for f in site/mosquitto.conf site/passwd site/acl certs/ca.crt certs/site.crt certs/site.key secrets/recorder.toml; do
+    for f in site/mosquitto.conf site/passwd site/acl certs/ca.crt certs/site.crt certs/site.key secrets/recorder.toml \
+             secrets/console.toml; do
         [ -f "$SITE_DIR/$f" ] || die "--site $SITE_DIR: no $f (give the folder legpress-fleet broker render wrote)"
     done
     SITE_ID=$(render_site "$SITE_DIR")
@@ -269,7 +272,7 @@ COMMIT=$(git -C "$SOURCE" rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 what=()
 [ "$KIOSK" = 1 ] && what+=("kiosk $MACHINE of site $KIOSK_SITE")
-[ "$SITE" = 1 ] && what+=("site broker and recorder of site $SITE_ID")
+[ "$SITE" = 1 ] && what+=("site broker, recorder and console of site $SITE_ID")
 [ "$NODE" = 1 ] && what+=("sensor node of $NODE_MACHINE of site $NODE_SITE")
 [ "$UPGRADE" = 1 ] && what+=("upgrade to $VERSION ($COMMIT)")
 mode="into ${ROOT:-/}"
@@ -305,6 +308,7 @@ sysusers() {
     fi
     if [ "$SITE_HOST" = 1 ]; then
         echo 'u legpress-recorder - "Leg press recorder" /var/lib/legpress-recorder /usr/sbin/nologin'
+        echo 'u legpress-console - "Leg press front-desk console" /var/lib/legpress-console /usr/sbin/nologin'
     fi
     if [ "$NODE_HOST" = 1 ]; then
         echo 'u legpress-node - "Leg press sensor node" /var/lib/legpress-node /usr/sbin/nologin'
@@ -496,6 +500,19 @@ recorder_env() {
     echo "LEGPRESS_STORE=sqlite:$RECORDER_DATA/records.sqlite3"
 }
 
+console_secrets() { sed -E "s|^ca = .*|ca = \"$CA\"|" "$SITE_DIR/secrets/console.toml"; }
+
+console_env() {
+    echo "# The front-desk console's settings (legpress-fleet console serve), written by deploy/install-pi.sh"
+    echo "# --site on the first install and kept after: edit it, then systemctl restart legpress-console."
+    echo "LEGPRESS_SITE=$SITE_ID"
+    echo "LEGPRESS_BROKER_SECRETS=$ETC/console.toml"
+    echo "# HTTPS with the site certificate, on every interface: the front desk's tablet reaches it on the LAN."
+    echo "LEGPRESS_CONSOLE_LISTEN=0.0.0.0:8443"
+    echo "# More options, e.g. --signing-key $CONSOLE_ETC/keys/<kid>.key (cards) or --inventory FILE (tiles)."
+    echo "LEGPRESS_CONSOLE_EXTRA="
+}
+
 if [ "$SITE" = 1 ]; then
     OWNERS=()
     PART=site
@@ -521,6 +538,20 @@ if [ "$SITE" = 1 ]; then
     file $ETC/recorder.toml 0600 legpress-recorder legpress-recorder recorder_secrets
     file $ETC/recorder.env 0640 root legpress-recorder recorder_env
     directory $RECORDER_DATA 0700 legpress-recorder legpress-recorder
+
+    PART=console
+    say "console"
+    file $ETC/console.toml 0600 legpress-console legpress-console console_secrets
+    if [ -f "$(at $ETC/console.env)" ]; then
+        echo "  keeping $ETC/console.env (settings are kept across installs and upgrades)"
+        OWNERS+=("z $ETC/console.env 0640 root legpress-console -")
+    else
+        file $ETC/console.env 0640 root legpress-console console_env
+    fi
+    directory $CONSOLE_ETC 0750 root legpress-console
+    file $CONSOLE_ETC/site.crt 0644 root root copy "$SITE_DIR/certs/site.crt"
+    file $CONSOLE_ETC/site.key 0600 legpress-console legpress-console copy "$SITE_DIR/certs/site.key"
+    directory $CONSOLE_DATA 0700 legpress-console legpress-console
     owners /etc/tmpfiles.d/legpress-site.conf
 fi
 
@@ -569,7 +600,7 @@ PART=units
 say "systemd"
 units=()
 [ "$KIOSK_HOST" = 1 ] && units+=(legpress-broker.service legpress-kiosk.service)
-[ "$SITE_HOST" = 1 ] && units+=(legpress-site-broker.service legpress-recorder.service)
+[ "$SITE_HOST" = 1 ] && units+=(legpress-site-broker.service legpress-recorder.service legpress-console.service)
 [ "$NODE_HOST" = 1 ] && units+=(legpress-node.service)
 for unit in "${units[@]}"; do
     file "$UNITS/$unit" 0644 root root copy "$DEPLOY/$unit"
@@ -623,7 +654,7 @@ prune() {  # keep the release in use and the one before it
 
 app_units=()
 [ "$KIOSK_HOST" = 1 ] && app_units+=(legpress-kiosk.service)
-[ "$SITE_HOST" = 1 ] && app_units+=(legpress-recorder.service)
+[ "$SITE_HOST" = 1 ] && app_units+=(legpress-recorder.service legpress-console.service)
 [ "$NODE_HOST" = 1 ] && app_units+=(legpress-node.service)
 
 if [ -n "$NEW_RELEASE" ]; then
@@ -635,7 +666,7 @@ if ! can_manage; then
     say "done; not started ($( [ "$DRY_RUN" = 1 ] && echo "--dry-run" || echo "--root" )): on the Pi the services start at boot"
     exit 0
 fi
-if [ "$UPGRADE" = 0 ] && [ -z "${CHANGED[release]:-}${CHANGED[kiosk]:-}${CHANGED[recorder]:-}${CHANGED[node]:-}${CHANGED[units]:-}" ]; then
+if [ "$UPGRADE" = 0 ] && [ -z "${CHANGED[release]:-}${CHANGED[kiosk]:-}${CHANGED[recorder]:-}${CHANGED[console]:-}${CHANGED[node]:-}${CHANGED[units]:-}" ]; then
     for unit in "${app_units[@]}"; do manage start "$unit"; done
     say "done; nothing changed"
     exit 0

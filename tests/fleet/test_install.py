@@ -23,10 +23,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import requests
 
-from kiosk.dev.broker import RenderedBroker
+from kiosk.dev.broker import RenderedBroker, end_process, free_port
 from kiosk.mqtt.broker_url import BrokerSecrets
 from tests.support.broker_gym import Gym, Peer
+from tests.support.helpers import eventually
 
 REPO = Path(__file__).resolve().parents[2]
 INSTALLER = REPO / "deploy" / "install-pi.sh"
@@ -267,9 +269,24 @@ def test_the_site_host_gets_its_broker_and_recorder_and_never_the_ca_key(gym, tm
     recorded = owners(stage, "site")
     assert recorded["/etc/legpress/recorder.toml"] == ("z", "0600", "legpress-recorder", "legpress-recorder")
     assert recorded["/etc/legpress/site/site.key"] == ("z", "0600", "mosquitto", "mosquitto")
-    for unit in ("legpress-site-broker.service", "legpress-recorder.service"):
+    for unit in ("legpress-site-broker.service", "legpress-recorder.service", "legpress-console.service"):
         assert (stage / "etc/systemd/system" / unit).is_file()
+        assert (stage / "etc/systemd/system/multi-user.target.wants" / unit).is_symlink()
     assert not (stage / "etc/systemd/system/legpress-kiosk.service").exists()
+    # The console: its own user, login, data folder and a copy of the site certificate's key it alone reads.
+    console_env = dict(line.split("=", 1) for line in (stage / "etc/legpress/console.env").read_text().splitlines()
+                       if line and not line.startswith("#"))
+    assert console_env == {"LEGPRESS_SITE": "downtown", "LEGPRESS_BROKER_SECRETS": "/etc/legpress/console.toml",
+                           "LEGPRESS_CONSOLE_LISTEN": "0.0.0.0:8443", "LEGPRESS_CONSOLE_EXTRA": ""}
+    login = (stage / "etc/legpress/console.toml").read_text()
+    assert 'username = "console"' in login and 'broker = "mqtt://127.0.0.1:' in login  # the loopback listener
+    assert recorded["/etc/legpress/console.toml"] == ("z", "0600", "legpress-console", "legpress-console")
+    assert recorded["/etc/legpress/console/site.key"] == ("z", "0600", "legpress-console", "legpress-console")
+    assert recorded["/var/lib/legpress-console"][1:] == ("0700", "legpress-console", "legpress-console")
+    users = (stage / "etc/sysusers.d/legpress.conf").read_text()
+    assert "u legpress-console " in users
+    unit = (stage / "etc/systemd/system/legpress-console.service").read_text()
+    assert "User=legpress-console" in unit and "--tls-cert /etc/legpress/console/site.crt" in unit
 
 
 def test_the_login_of_another_machine_is_refused_before_anything_is_written(tmp_path):
@@ -423,7 +440,7 @@ def test_systemd_analyze_verify_passes_on_every_unit(tmp_path):
     assert analyze, "systemd-analyze is missing (Debian package systemd)"
     assert {u.name for u in UNITS} == {"legpress-kiosk.service", "legpress-broker.service",
                                        "legpress-site-broker.service", "legpress-recorder.service",
-                                       "legpress-node.service"}
+                                       "legpress-node.service", "legpress-console.service"}
     # verify checks that ExecStart exists; the release's programs live on a Pi, so the units are
     # checked with /opt/legpress moved to a stage holding the same programs.
     bin_dir = tmp_path / "opt/legpress/current/venv/bin"
@@ -482,3 +499,46 @@ def test_a_kiosk_login_is_no_sensor_node_login(gym, tmp_path):
     assert done.returncode == 2
     assert "is not a sensor node's login" in done.stderr
     assert not (tmp_path / "stage").exists()
+
+
+def test_the_installed_console_unit_serves_https_on_the_installed_site_broker(tmp_path):
+    """The console's unit as systemd would run it: its ExecStart with console.env, the stage's paths standing in
+    for the host's, against the render's real site broker; it answers HTTPS with the site certificate."""
+    gym = Gym(tmp_path, machines=(MACHINE,))
+    assert gym.render() == 0  # brokers run as this user here: no --broker-user
+    stage = tmp_path / "stage"
+    assert install("--site", gym.out, "--root", stage).returncode == 0
+    gym.start("site")
+    env = dict(line.split("=", 1) for line in (stage / "etc/legpress/console.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    port = free_port()
+    env["LEGPRESS_CONSOLE_LISTEN"] = f"localhost:{port}"
+    # The staged login names the host's CA path; here the stage holds it.
+    secrets = stage / "etc/legpress/console.toml"
+    secrets.write_text(secrets.read_text().replace('"/etc/legpress/', f'"{stage}/etc/legpress/'))
+    env["LEGPRESS_BROKER_SECRETS"] = str(secrets)
+    unit = (stage / "etc/systemd/system/legpress-console.service").read_text()
+    command = next(line.removeprefix("ExecStart=") for line in unit.splitlines() if line.startswith("ExecStart="))
+    command = command.replace("${LEGPRESS_CONSOLE_LISTEN}", env["LEGPRESS_CONSOLE_LISTEN"])
+    command = command.replace("$LEGPRESS_CONSOLE_EXTRA", env["LEGPRESS_CONSOLE_EXTRA"])
+    argv = [str(Path(sys.executable).parent / "legpress-fleet") if a.endswith("/bin/legpress-fleet") else
+            a.replace("/etc/legpress/", f"{stage}/etc/legpress/").replace("/var/lib/", f"{stage}/var/lib/")
+            for a in command.split()]
+    (stage / "var/lib/legpress-console").chmod(0o700)
+    log = tmp_path / "console.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+                                env={**os.environ, "LEGPRESS_SITE": env["LEGPRESS_SITE"],
+                                     "LEGPRESS_BROKER_SECRETS": env["LEGPRESS_BROKER_SECRETS"]})
+    try:
+        def answering() -> bool:
+            assert proc.poll() is None, log.read_text()
+            try:
+                return requests.get(f"https://localhost:{port}/login", verify=str(gym.ca), timeout=1).ok
+            except requests.RequestException:
+                return False
+        eventually(answering, timeout=20, what="the installed console answering HTTPS")
+        assert f"serving https://localhost:{port}/ for site downtown (broker mqtt://console:***@" in log.read_text()
+    finally:
+        end_process(proc)
+        gym.close()
