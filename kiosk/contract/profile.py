@@ -33,6 +33,8 @@ class MachineSettings(ReportModel):
     max_depth_mm: TravelMm
     top_mm: TravelMm
     notes: Annotated[str, Field(max_length=500)] = ""
+    load_kg: Annotated[float | None, Field(ge=0, le=1000, description=(
+        "The load last pressed on this machine, in kg (pounds are only shown)."))] = None
 
     @model_validator(mode="after")
     def _depths_in_order(self) -> "MachineSettings":

@@ -27,5 +27,5 @@ WHEN_APPLIED: dict[str, tuple[Applies, str]] = {
                                         "save) uses it") for name in (
         "descent_fast_s", "shallow_fraction", "depth_reached_tolerance_mm", "lockout_margin_mm", "bounce_mm_s2",
         "hysteresis_mm", "liftoff_margin_mm", "sensor_lost_s", "set_rest_s", "repeat_s",
-        "lumbar_liftoffs_to_stop")},
+        "lumbar_liftoffs_to_stop", "velocity_loss_pct")},
 }

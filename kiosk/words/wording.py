@@ -21,6 +21,7 @@ CUES: dict[str, tuple[str, str]] = {
     "lockout": ("Soft knees at the top", "Keep a small bend, don't lock your knees."),
     "sensor_lost": ("Sensor not answering", "Live tips are off. Please tell staff."),
     "pain_stop": ("Stop now", "Rest the weight on the safety handles."),
+    "velocity_loss": ("Slowing down: make this your last rep", "Your push has lost its speed. Rest, then go again."),
 }
 STOPPED_SET = ("Set stopped", "Your back lifted twice: rest the weight on the safety handles.")
 # A STOP nobody tapped away: the screen keeps asking. Staff have an alert, but the member is not told that
