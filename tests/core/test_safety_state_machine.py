@@ -50,7 +50,7 @@ T0 = 1_764_000_000.0
 SAMPLE_S = 0.04  # 25 samples a second: inside the contract's 20-100 Hz
 TICK_S = 0.1  # the core thread's tick
 # Coaching: what the member is told about depth, tempo and lockout (not lift-offs, not a lost sensor).
-COACHING = {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout"}
+COACHING = {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout", "velocity_loss"}
 STOPS_TRAINING = {"sharp", "radiating", "numbness"}
 MODEL = "generic-45"  # the kiosk's machine model (its settings' default)
 MEMBERS = ("m_ada", "m_ben", "m_new")  # m_new never has a profile unless one arrives: a first-timer
@@ -88,6 +88,8 @@ class KioskCore(RuleBasedStateMachine):
     - no `too_deep` while the sled is not past the target in force;
     - every `stop` cue asks for its sound, whatever `sound` says;
     - every cue is in the journal before the screen is told of it;
+    - `velocity_loss` (an info cue, pushes here take 0.5-1.6 s so sets slow down often) comes at most once
+      per set, and never before a warn or stop told at the same moment;
     - after a pain report no coaching cue for the rest of the session, and after a pain that stops
       training no new rep or set;
     - no exception escapes the core (the stepped kiosk runs jobs unguarded); no event names a session
@@ -111,6 +113,7 @@ class KioskCore(RuleBasedStateMachine):
         self.log: list[tuple[str, Any]] = []  # what reached the journal, the screen and the speaker, in order
         self.failures: list[str] = []
         self.events: list[BaseModel] = []
+        self.slowed_in_set = False
         kiosk.observe(self._told)
         self.sounds = _RecordedSounds(self.log)
         kiosk.sound.played = self.sounds
@@ -308,7 +311,12 @@ class KioskCore(RuleBasedStateMachine):
         kiosk, seen = self._kiosk, len(self.events)
         act(kiosk)
         kiosk.run()
-        return self.events[seen:]
+        told = self.events[seen:]
+        cues = [e for e in told if isinstance(e, CueRaised)]
+        for first, later in zip(cues, cues[1:], strict=False):
+            if first.cue == "velocity_loss" and later.severity != "info" and later.ts == first.ts:
+                self.failures.append(f"velocity_loss told before the {later.severity} {later.cue} of the same moment")
+        return told
 
     def _sample(self, mm: float) -> None:
         self.clock.advance(SAMPLE_S)
@@ -404,6 +412,14 @@ class KioskCore(RuleBasedStateMachine):
             self.failures.append(f"{type(model).__name__} names session {session}, which is not open")
         if isinstance(model, CueRaised):
             self._check_cue(model)
+            if model.cue == "velocity_loss":
+                if currently_in_test_context():
+                    event_note("a set slowed past the velocity-loss threshold")
+                if self.slowed_in_set:
+                    self.failures.append("a second velocity_loss in one set")
+                self.slowed_in_set = True
+        if isinstance(model, SetEnd | SessionStart | SessionEnd):
+            self.slowed_in_set = False
         if isinstance(model, RepDone | SetEnd) and self.pain.get(model.session or "") in STOPS_TRAINING:
             self.failures.append(f"{type(model).__name__} counted after a pain that stops training")
         if isinstance(model, PainReport):

@@ -9,7 +9,7 @@ time and keeps the noise of a 20 Hz node to a few mm/s.
 Where the push starts and ends is the hard part: the sled leaves the bottom
 and arrives at the top at (nearly) zero speed, where noise hides it. Leaving
 rest smoothly, the distance gone grows with the square of the time, so the
-moments the sled is 5% and 20% of its range away from rest (read off a local
+moments the sled is 4% to 20% of its range away from rest (read off a local
 parabola through the samples, which keeps that curve's shape) give a straight
 line in the square root of distance, followed back to zero: the moment of
 rest, with no threshold in mm/s that would suit one member's speed and not
@@ -31,10 +31,9 @@ SMOOTH_HALF_S = 0.15
 PEAK_HALF_S = 0.2
 # The local parabola that times the ends of a push: it keeps their curve, so it may reach wider for noise.
 QUADRATIC_HALF_S = 0.15
-# Where each end of the push is read off the position, as fractions of the range: NEAR clear of the
-# noise (a few mm), FAR still close enough to rest for the start to be nearly constant acceleration.
-NEAR_FRACTION = 0.05
-FAR_FRACTION = 0.2
+# Where each end of the push is read off the position, as fractions of the range: the nearest clear of the
+# noise (a few mm), the farthest still close enough to rest for the start to be nearly constant acceleration.
+LEVELS = (0.04, 0.07, 0.1, 0.13, 0.16, 0.2)
 # Standard gravity, m/s2.
 G = 9.80665
 # Slower than this (mm/s) at its fastest is no push at all: noise on a still sled.
@@ -146,16 +145,24 @@ def _from_rest(samples: Sequence[Sample], pos: list[float], rest: float, i: int,
 
     Leaving rest smoothly, the distance gone grows with the square of the
     time since (constant acceleration at first), so its square root grows
-    in a straight line: the line through the moments it passes NEAR and FAR
-    of the range, followed back to zero distance, is the moment of rest.
+    in a straight line: the least-squares line through the moments it passes
+    each of LEVELS of the range, followed back to zero distance, is the
+    moment of rest. Several levels, so the noise at each one averages out.
     """
-    near = _passes(samples, pos, rest, i, NEAR_FRACTION * rom, step)
-    far = _passes(samples, pos, rest, i, FAR_FRACTION * rom, step)
+    points = []
+    for level in LEVELS:
+        t = _passes(samples, pos, rest, i, level * rom, step)
+        if t is not None:
+            points.append((math.sqrt(level), t))
     edge = samples[0][0] if step < 0 else samples[-1][0]
-    if near is None or far is None:
+    if len(points) < 2:
         return edge
-    root_near, root_far = math.sqrt(NEAR_FRACTION), math.sqrt(FAR_FRACTION)
-    at_rest = near - (far - near) * root_near / (root_far - root_near)
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_t = sum(t for _, t in points) / n
+    spread = sum((x - mean_x) ** 2 for x, _ in points)
+    slope = sum((x - mean_x) * (t - mean_t) for x, t in points) / spread
+    at_rest = mean_t - slope * mean_x
     return max(edge, at_rest) if step < 0 else min(edge, at_rest)
 
 

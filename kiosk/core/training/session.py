@@ -90,5 +90,11 @@ class Session:
         return sum(s.liftoffs for s in self.sets)
 
     @property
+    def volume_kg(self) -> float | None:
+        """Load x reps over the sets pressed with a known load (None when no set had one)."""
+        loaded = [s for s in self.sets if s.load_kg is not None]
+        return round(sum((s.load_kg or 0.0) * s.reps for s in loaded), 1) if loaded else None
+
+    @property
     def max_depth_mm(self) -> float | None:
         return max((s.max_depth_mm for s in self.sets), default=None)

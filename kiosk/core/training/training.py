@@ -110,7 +110,8 @@ class Training:
         self.usage.session_ended(session.reps, session.liftoffs)
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
-                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
+                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs,
+                              volume_kg=session.volume_kg))
         self.session, self.engine, self.setup = None, None, None
         self._profiles.watch(None)
         self._on_end()
