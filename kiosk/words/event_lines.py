@@ -34,7 +34,9 @@ class EventLines:
                 self._cues_in_set = []
                 return f"session started for {member} ({role})"
             case RepDone(rep=rep, depth_mm=depth, eccentric_s=down, concentric_s=up):
-                return f"rep {rep}: {wording.mm(depth)}, down {wording.seconds(down)}, up {wording.seconds(up)}"
+                push = wording.push_figures(model.mean_velocity_mps, model.power_w)
+                return (f"rep {rep}: {wording.mm(depth)}, down {wording.seconds(down)}, up {wording.seconds(up)}"
+                        + (f", {push}" if push else ""))
             case CueRaised(cue=cue, severity=severity):
                 self._cues_in_set.append(cue)
                 headline, detail = wording.cue_text(cue, severity)
@@ -43,12 +45,14 @@ class EventLines:
                 advice = wording.sentences(wording.next_time(model, self._cues_in_set))
                 self._cues_in_set = []
                 verb = "stopped" if model.stopped else "done"
+                figures = wording.set_figures(model)
                 return (f"set {model.set_number} {verb}: {wording.count(model.reps, 'rep')}, deepest "
-                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}. "
-                        f"{wording.NEXT_TIME_TITLE}: {advice}")
+                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}"
+                        f"{', ' + figures if figures else ''}. {wording.NEXT_TIME_TITLE}: {advice}")
             case SessionEnd(reason=reason, sets=sets, reps=reps):
-                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}. "
-                        "Screen cleared.")
+                volume = f", {model.volume_kg:g} kg moved" if model.volume_kg is not None else ""
+                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}"
+                        f"{volume}. Screen cleared.")
             case PainReport(kind=kind):
                 steps = " ".join(wording.PAIN_STEPS)
                 return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"

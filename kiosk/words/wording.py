@@ -66,6 +66,7 @@ CUE_ADVICE = {
     "descent_fast": "Lower more slowly: 2 to 3 seconds.",
     "bounce": "Pause at the bottom instead of bouncing.",
     "lockout": "Keep a soft bend in your knees at the top.",
+    "velocity_loss": "Your pushes slowed right down: end the set when they do, or rest a little longer first.",
 }
 ALL_GOOD = "Nothing to change. Well done!"
 # Lines that give the same advice in other words: a summary keeps the first of them.
@@ -319,6 +320,27 @@ def next_time(set_end: SetEnd, cues_seen: Sequence[str]) -> list[str]:
         return _one_per_meaning(set_end.suggestions)
     advice = [CUE_ADVICE[c] for c in dict.fromkeys(cues_seen) if c in CUE_ADVICE]
     return _one_per_meaning(advice) or [ALL_GOOD]
+
+
+def push_figures(mean_mps: float | None, power_w: float | None) -> str:
+    """One rep's push for the summary and the headless log: "0.42 m/s, 310 W" (no power without a load)."""
+    if mean_mps is None:
+        return ""
+    return f"{mean_mps:.2f} m/s" + (f", {power_w:.0f} W" if power_w is not None else "")
+
+
+def set_figures(set_end: SetEnd) -> str:
+    """What a set was worth, for its summary: load, best push, how much it slowed, time under tension."""
+    parts = []
+    if set_end.load_kg is not None:
+        parts.append(f"{set_end.load_kg:g} kg")
+    if set_end.best_mean_velocity_mps is not None:
+        parts.append(f"best push {set_end.best_mean_velocity_mps:.2f} m/s")
+    if set_end.velocity_loss_pct is not None:
+        parts.append(f"last push {set_end.velocity_loss_pct:.0f}% slower")
+    if set_end.tut_s:
+        parts.append(f"{set_end.tut_s:.0f} s under load")
+    return ", ".join(parts)
 
 
 def pain_advice(kind: str) -> list[str]:
