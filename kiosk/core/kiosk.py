@@ -1,18 +1,16 @@
 """The kiosk core: one leg press, its member sessions and its modes, composed of feature units.
 
-The Kivy screen and the headless text presenter both observe this one class;
-`--headless` is this core with a text presenter, not a second program. All
-state changes happen on the core thread (`Inbox`): MQTT and camera threads
-only post work to it.
+The Kivy screen and the headless text presenter both observe this one class; `--headless` is this core
+with a text presenter, not a second program. All state changes happen on the core thread (`Inbox`): MQTT
+and camera threads only post work to it.
 
-The units own the topics, each saying which in its module's first lines: presence,
-operator desk, event journal and Home Assistant in `site/`, sensor ingest in `sensor/`,
-profile sync in `profiles/`, revocations in `access/`, and `mode_commands.py` here.
-Parts that own no topic: `modes.py` (the mode and why), `front_desk.py` (every code
-read), `training/` (the member at the machine, the pain protocol; `SledWatch` feeds it from
-the sensor unit). What stays here is the composition, the thread-safe inputs the screen
-calls, the clock tick, and where events and screen notices go. The constructor does no
-I/O; `start()` opens files and connects. docs/architecture.md draws the layers.
+The units own the topics, each saying which in its module's first lines: presence, operator desk, event
+journal and Home Assistant in `site/`, sensor ingest in `sensor/`, profile sync in `profiles/`, revocations
+in `access/`, and `mode_commands.py` here. Parts that own no topic: `modes.py` (the mode and why),
+`front_desk.py` (every code read), `training/` (the member at the machine, the pain protocol; `SledWatch`
+feeds it from the sensor unit). What stays here is the composition, the thread-safe inputs the screen calls,
+the clock tick, and where events and screen notices go. The constructor does no I/O; `start()` opens files
+and connects. docs/architecture.md draws the layers.
 """
 
 from __future__ import annotations
@@ -115,8 +113,7 @@ class Kiosk:
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
         self.maintenance = MaintenanceDesk(self.inbox, self.sensor)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
-        # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)  # read per cue: pushes apply
         self.stop_watch = StopWatch(self._emit, self.training.member,
                                     keep_session=self.training.touched, remind=self.sound.cue)
         self.events = EventJournal(wiring)
@@ -251,6 +248,10 @@ class Kiosk:
     def save_settings(self, settings: MachineSettings) -> None:
         """The member edited their settings on screen: save them to the profile now."""
         self.inbox.post(lambda: self.training.save_settings(settings))
+
+    def set_load(self, load_kg: float | None) -> None:
+        """The set screen's load stepper: remembered in the profile; the session's engine and set go on."""
+        self.inbox.post(lambda: self.training.set_load(load_kg))
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""

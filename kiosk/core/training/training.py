@@ -15,7 +15,7 @@ closes it when the session ends or the pain button is pressed.
 import logging
 from collections.abc import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from kiosk.contract.config import KioskConfig, MachineGeometry
 from kiosk.contract.events import (
@@ -148,6 +148,28 @@ class Training:
         session.settings_changed, session.erased = True, False
         self.touched(self.wiring.clock.now())
         self._save(session)
+
+    def set_load(self, load_kg: float | None) -> None:
+        """The load the member pressed (the set screen's stepper), kept with their settings on this machine.
+
+        Only the load changes: the engine is retuned, never replaced, so the open set keeps its lift-off
+        count and the max depth it taught. A load the contract refuses (negative, absurd) changes nothing.
+        """
+        session = self.session
+        if session is None:
+            return
+        try:
+            settings = MachineSettings.model_validate({**session.settings.model_dump(), "load_kg": load_kg})
+        except ValidationError:
+            log.warning("load %r refused: outside the contract's range", load_kg)
+            return
+        if settings == session.settings:
+            return
+        session.settings = self._retune(settings)
+        session.settings_changed = True
+        self.touched(self.wiring.clock.now())
+        if not session.erased:
+            self._save(session)
 
     def _retune(self, settings: MachineSettings) -> MachineSettings:
         """New settings into the session's engine, mid-set too; returns the settings now in force.
