@@ -329,6 +329,19 @@ def push_figures(mean_mps: float | None, power_w: float | None) -> str:
     return f"{mean_mps:.2f} m/s" + (f", {power_w:.0f} W" if power_w is not None else "")
 
 
+def load_text(load_kg: float | None) -> str:
+    """The set screen's load stepper."""
+    return "Load: not set" if load_kg is None else f"Load {load_kg:g} kg"
+
+
+def last_rep_line(rep: RepDone | None) -> str:
+    """Under the rep counter: how deep the last rep went and how fast it came up."""
+    if rep is None:
+        return ""
+    push = push_figures(rep.mean_velocity_mps, rep.power_w)
+    return f"Last rep {mm(rep.depth_mm)}" + (f", {push}" if push else "")
+
+
 def set_figures(set_end: SetEnd) -> str:
     """What a set was worth, for its summary: load, best push, how much it slowed, time under tension."""
     parts = []
