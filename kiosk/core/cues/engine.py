@@ -25,7 +25,7 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import depth_floor, lowered_max_depth
-from kiosk.core.cues.set_record import SetRecord, mechanics_of
+from kiosk.core.cues.set_record import WINDOW_SAMPLES, SetRecord, mechanics_of
 from kiosk.core.machine.advice import stop_suggestions
 from kiosk.core.machine.depth_limits import target_short_of_max
 from kiosk.core.machine.models import is_pressing, within_floors
@@ -71,9 +71,11 @@ class CueEngine:
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
-                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0):
+                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0,
+                 record: SetRecord | None = None):
         """`sets_before`: sets the session already had, so an engine that takes over mid-session numbers
-        its first set after them."""
+        its first set after them. `record`: what keeps the training record (the benchmark gives one that
+        keeps none, to price the figures)."""
         thresholds = thresholds or CueThresholds()
         self._sets_before = sets_before
         self.session = session
@@ -82,7 +84,8 @@ class CueEngine:
         # what a lift-off may teach is bounded by the max the session started with.
         self._max = self._session_max = kept.max_depth_mm
         self._tracker = RepTracker(thresholds.hysteresis_mm)
-        self._record = SetRecord()
+        self._record = record or SetRecord()
+        self._keep = self._record.samples.append
         self._gate = CueGate(thresholds.repeat_s)
         self._apply(kept, geometry, thresholds)
         self._depth_seq = SeqGuard()
@@ -151,7 +154,9 @@ class CueEngine:
             if tracker.phase == "lowering" or tracker.phase == "bottom":
                 tracker.drop_rep()
         out: list[CueEvent] = []
-        self._record.sample(ts, mm)
+        self._keep(sample)
+        if len(self._record.samples) > WINDOW_SAMPLES:
+            self._record.trim()
         flags = tracker.update(ts, mm)
         if flags:
             self._transitions(flags, ts, out)
@@ -328,6 +333,7 @@ class CueEngine:
             if flags & TURN:
                 self._turned(ts, out)
         if flags & DESCENT:
+            self._record.rep_started()
             if not self._set_open:
                 if not self._armed or not self._sets_allowed:
                     return

@@ -16,12 +16,18 @@ rest, with no threshold in mm/s that would suit one member's speed and not
 another's. The mean velocity is the range over the time between the two
 moments. Against the simulator's pushes (cosine-shaped, 1-2 mm noise,
 jittered 20-100 Hz) it reads about 1.5% slow on average (docs/training-record.md).
+
+Every windowed fit is done for all samples at once from running sums
+(numpy), so a rep costs the core a fraction of what its samples did.
 """
 
 import math
 import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
 
 # Half the smoothing window: long enough for 5+ samples at 20 Hz, short
 # enough next to a push of a second or more not to blunt its peak (< 1%).
@@ -34,12 +40,15 @@ QUADRATIC_HALF_S = 0.15
 # Where each end of the push is read off the position, as fractions of the range: the nearest clear of the
 # noise (a few mm), the farthest still close enough to rest for the start to be nearly constant acceleration.
 LEVELS = (0.04, 0.07, 0.1, 0.13, 0.16, 0.2)
+_LEVELS = np.array(LEVELS)
+_ROOTS = [math.sqrt(level) for level in LEVELS]
 # Standard gravity, m/s2.
 G = 9.80665
 # Slower than this (mm/s) at its fastest is no push at all: noise on a still sled.
 MIN_PEAK_MM_S = 20.0
 
 Sample = tuple[float, float]  # (ts in s, depth in mm; deeper is larger)
+Floats = NDArray[np.float64]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,37 +79,86 @@ class Mechanics:
         return mass * G * math.sin(math.radians(self.sled_angle_deg)) * mean_velocity_mps
 
 
-def upward_velocities(samples: Sequence[Sample], half_s: float = SMOOTH_HALF_S) -> list[float]:
-    """Smoothed upward (towards full extension) velocity at each sample, mm/s.
+class _Sums:
+    """Running sums of t^k (k = 0..4) and y t^k (k = 0..2) over the samples, for least-squares fits in any
+    window of them: one cumulative sum over a stacked array, since each numpy call costs more than the
+    few hundred values it adds.
 
-    Running sums make it one pass whatever the rate: the line through the
-    samples within SMOOTH_HALF_S of each one has slope
-    (n Stm - St Sm) / (n Stt - St St). Times are taken from the first sample,
-    so epoch seconds do not swallow the milliseconds in the squares.
+    Times are taken from the first sample, so epoch seconds do not swallow
+    the milliseconds in the powers.
     """
-    n = len(samples)
-    if n < 3:
-        return [0.0] * n
-    t0 = samples[0][0]
-    ts = [s[0] - t0 for s in samples]
-    mm = [s[1] for s in samples]
-    out: list[float] = []
-    lo = hi = 0
-    st = sm = stt = stm = 0.0
-    for i in range(n):
-        while hi < n and ts[hi] <= ts[i] + half_s:
-            t, m = ts[hi], mm[hi]
-            st, sm, stt, stm = st + t, sm + m, stt + t * t, stm + t * m
-            hi += 1
-        while ts[lo] < ts[i] - half_s:
-            t, m = ts[lo], mm[lo]
-            st, sm, stt, stm = st - t, sm - m, stt - t * t, stm - t * m
-            lo += 1
-        k = hi - lo
-        spread = k * stt - st * st
-        # Deeper is larger, so a push (depth falling) is a positive upward velocity.
-        out.append(-(k * stm - st * sm) / spread if k >= 2 and spread > 1e-12 else 0.0)
-    return out
+
+    def __init__(self, t: Floats, y: Floats) -> None:
+        self.t = t
+        n = len(t)
+        rows = np.zeros((8, n + 1))
+        t2 = t * t
+        rows[0, 1:] = 1.0
+        rows[1, 1:] = t
+        rows[2, 1:] = t2
+        rows[3, 1:] = t2 * t
+        rows[4, 1:] = t2 * t2
+        rows[5, 1:] = y
+        rows[6, 1:] = y * t
+        rows[7, 1:] = y * t2
+        np.cumsum(rows[:, 1:], axis=1, out=rows[:, 1:])
+        self._rows = rows
+        self.running_depth = rows[5]
+        self._windows: dict[float, Floats] = {}
+
+    def window(self, half_s: float) -> Floats:
+        """The eight sums over the samples within `half_s` of each sample: rows s0..s4, y0..y2."""
+        sums = self._windows.get(half_s)
+        if sums is None:
+            t = self.t
+            lo = np.searchsorted(t, t - half_s, "left")
+            hi = np.searchsorted(t, t + half_s, "right")
+            sums = self._windows[half_s] = self._rows[:, hi] - self._rows[:, lo]
+        return sums
+
+
+def upward_velocities(sums: _Sums, half_s: float = SMOOTH_HALF_S) -> Floats:
+    """Smoothed upward (towards full extension) velocity at each sample, mm/s: the slope of the line through
+    the samples within `half_s`, (n Sty - St Sy) / (n Stt - St St)."""
+    n, st, stt, _, _, sy, sty, _ = sums.window(half_s)
+    spread = n * stt - st * st
+    slope = np.divide(n * sty - st * sy, spread, out=np.zeros_like(spread), where=(n >= 2) & (spread > 1e-12))
+    # Deeper is larger, so a push (depth falling) is a positive upward velocity.
+    upward: Floats = -slope
+    return upward
+
+
+def _averaged(sums: _Sums, half_s: float) -> Floats:
+    """Each sample's depth averaged with those within `half_s`: quick to search for where a level is passed."""
+    t, running = sums.t, sums.running_depth
+    lo = np.searchsorted(t, t - half_s, "left")
+    hi = np.searchsorted(t, t + half_s, "right")
+    averaged: Floats = (running[hi] - running[lo]) / (hi - lo)
+    return averaged
+
+
+def _quadratic(sums: _Sums, y: Floats) -> Floats:
+    """The depth at each sample on the least-squares parabola through the samples within QUADRATIC_HALF_S.
+
+    The window's moments about each sample (x = t - t_i) come from the
+    running sums by the binomial expansion, and the parabola's value at
+    x = 0 is its intercept (Cramer's rule). Where a window holds too few
+    samples for a parabola the raw depth stands.
+    """
+    s0, s1, s2, s3, s4, y0, y1, y2 = sums.window(QUADRATIC_HALF_S)
+    c = sums.t
+    c2 = c * c
+    c3 = c2 * c
+    m1 = s1 - c * s0
+    m2 = s2 - 2 * c * s1 + c2 * s0
+    m3 = s3 - 3 * c * s2 + 3 * c2 * s1 - c3 * s0
+    m4 = s4 - 4 * c * s3 + 6 * c2 * s2 - 4 * c3 * s1 + c2 * c2 * s0
+    n1 = y1 - c * y0
+    n2 = y2 - 2 * c * y1 + c2 * y0
+    det = s0 * (m2 * m4 - m3 * m3) - m1 * (m1 * m4 - m3 * m2) + m2 * (m1 * m3 - m2 * m2)
+    top = y0 * (m2 * m4 - m3 * m3) - m1 * (n1 * m4 - m3 * n2) + m2 * (n1 * m3 - m2 * n2)
+    fits = (s0 >= 4) & (np.abs(det) > 1e-18)
+    return np.where(fits, np.divide(top, det, out=np.zeros_like(det), where=fits), y)
 
 
 def concentric_figures(samples: Sequence[Sample]) -> RepFigures | None:
@@ -113,34 +171,57 @@ def concentric_figures(samples: Sequence[Sample]) -> RepFigures | None:
     """
     if len(samples) < 4:
         return None
-    v = upward_velocities(samples)
-    fastest = max(range(len(v)), key=v.__getitem__)
-    peak = v[fastest]
+    data = np.asarray(samples, dtype=np.float64)
+    return figures_of(data[:, 0], data[:, 1])
+
+
+def figures_of(ts: Floats, mm: Floats) -> RepFigures | None:
+    """`concentric_figures` on the times and depths as arrays (times ascending)."""
+    if len(ts) < 4:
+        return None
+    t = ts - ts[0]
+    sums = _Sums(t, mm)
+    v = upward_velocities(sums)
+    fastest = int(np.argmax(v))
+    peak = float(v[fastest])
     if peak < MIN_PEAK_MM_S:
         return None
-    pos = _smoothed_position(samples)
-    deepest = max(range(fastest + 1), key=pos.__getitem__)
-    highest = min(range(fastest, len(pos)), key=pos.__getitem__)
-    bottom, top = _rest_level(samples, deepest), _rest_level(samples, highest)
+    pos = _averaged(sums, SMOOTH_HALF_S / 2)
+    deepest = int(np.argmax(pos[: fastest + 1]))
+    highest = fastest + int(np.argmin(pos[fastest:]))
+    bottom, top = _rest_level(t, mm, deepest), _rest_level(t, mm, highest)
     rom = bottom - top
     if rom <= 0:
         return None
+    times, fitted = t.tolist(), _quadratic(sums, mm).tolist()
     # Height above the bottom before the fastest moment, distance still to go after it: both start at 0.
     # A push off a bounce never rests: it starts where the sled turned (upward velocity through zero), and
     # the line back to rest would reach into the lowering. Noise on a still sled crosses zero too, but
     # the push's own start is never later than its last crossing before it got going.
-    start = max(_from_rest(samples, pos, bottom, fastest, rom, -1), _turned(samples, v, fastest, -1))
-    end = min(_from_rest(samples, pos, top, fastest, rom, +1), _turned(samples, v, fastest, +1))
+    start = max(_from_rest(times, pos, fitted, bottom, fastest, rom, -1), _turned(times, v, fastest, -1))
+    end = min(_from_rest(times, pos, fitted, top, fastest, rom, +1), _turned(times, v, fastest, +1))
     duration = end - start
     if duration <= 0:
         return None
-    # The fastest of many noisy slopes is biased up by the noise: the peak is read on a wider line.
-    steady_peak = max(upward_velocities(samples, PEAK_HALF_S))
+    # The fastest of many noisy slopes is biased up by the noise: the peak is read on a wider line there.
+    steady = _slope_near(t, mm, fastest)
+    steady_peak = peak if steady is None else max(steady, 0.0)
     return RepFigures(mean_velocity_mps=rom / duration / 1000, peak_velocity_mps=steady_peak / 1000,
                       rom_mm=rom, concentric_s=duration)
 
 
-def _from_rest(samples: Sequence[Sample], pos: list[float], rest: float, i: int, rom: float, step: int) -> float:
+def _slope_near(t: Floats, mm: Floats, i: int) -> float | None:
+    """The upward velocity of the line through the samples within PEAK_HALF_S of sample i."""
+    lo, hi = np.searchsorted(t, [t[i] - PEAK_HALF_S, t[i] + PEAK_HALF_S], "left")
+    if hi - lo < 3:
+        return None
+    x, y = t[lo:hi], mm[lo:hi]
+    x = x - x.mean()
+    return float(-(x @ y) / (x @ x))
+
+
+def _from_rest(ts: list[float], averaged: Floats, fitted: list[float], rest: float, i: int, rom: float,
+               step: int) -> float:
     """When the sled was (or came back) at rest at depth `rest`, walking from sample i in direction `step`.
 
     Leaving rest smoothly, the distance gone grows with the square of the
@@ -149,12 +230,23 @@ def _from_rest(samples: Sequence[Sample], pos: list[float], rest: float, i: int,
     each of LEVELS of the range, followed back to zero distance, is the
     moment of rest. Several levels, so the noise at each one averages out.
     """
+    gone = np.abs(averaged - rest)
+    # The samples from i outwards: before it walking back, or after it walking on. The first sample within
+    # each level is where the running minimum first gets there: one search for all the levels.
+    side = gone[i::-1] if step < 0 else gone[i:]
+    closest = np.minimum.accumulate(side)
+    firsts = np.searchsorted(-closest, -_LEVELS * rom, "left").tolist()
     points = []
-    for level in LEVELS:
-        t = _passes(samples, pos, rest, i, level * rom, step)
-        if t is not None:
-            points.append((math.sqrt(level), t))
-    edge = samples[0][0] if step < 0 else samples[-1][0]
+    for level, root, k in zip(LEVELS, _ROOTS, firsts, strict=True):
+        if k == 0 or k >= len(side):
+            continue
+        # Found on the running average, then timed on the local parabola at the two samples either side: an
+        # average rounds off the curve where the sled leaves rest and would time every push early.
+        after = i + step * k
+        before = after - step
+        t = _between(ts[after], abs(fitted[after] - rest), ts[before], abs(fitted[before] - rest), level * rom)
+        points.append((root, t))
+    edge = ts[0] if step < 0 else ts[-1]
     if len(points) < 2:
         return edge
     n = len(points)
@@ -166,86 +258,28 @@ def _from_rest(samples: Sequence[Sample], pos: list[float], rest: float, i: int,
     return max(edge, at_rest) if step < 0 else min(edge, at_rest)
 
 
-def _passes(samples: Sequence[Sample], pos: list[float], rest: float, i: int, level: float,
-            step: int) -> float | None:
-    """The first time, walking from sample i by `step`, that the sled comes within `level` of `rest`.
-
-    Found on the running average, then timed on a local quadratic fit at the
-    two samples either side: an average rounds off the curve where the sled
-    leaves rest and would time every push early by a few hundredths of a second.
-    """
-    j = i + step
-    while 0 <= j < len(pos):
-        if abs(pos[j] - rest) <= level < abs(pos[j - step] - rest):
-            before, after = j - step, j
-            gone_before = abs(_quadratic_at(samples, before) - rest)
-            gone_after = abs(_quadratic_at(samples, after) - rest)
-            return _between(samples[after][0], gone_after, samples[before][0], gone_before, level)
-        j += step
-    return None
-
-
-def _quadratic_at(samples: Sequence[Sample], i: int) -> float:
-    """The depth at sample i on the least-squares parabola through the samples within QUADRATIC_HALF_S."""
-    t = samples[i][0]
-    half = QUADRATIC_HALF_S
-    s0 = s1 = s2 = s3 = s4 = y0 = y1 = y2 = 0.0
-    j = i
-    while j > 0 and samples[j - 1][0] >= t - half:
-        j -= 1
-    while j < len(samples) and samples[j][0] <= t + half:
-        x, y = samples[j][0] - t, samples[j][1]
-        xx = x * x
-        s0, s1, s2, s3, s4 = s0 + 1, s1 + x, s2 + xx, s3 + xx * x, s4 + xx * xx
-        y0, y1, y2 = y0 + y, y1 + x * y, y2 + xx * y
-        j += 1
-    # Cramer's rule for the intercept of y = a + b x + c x2.
-    det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2)
-    if s0 < 4 or abs(det) < 1e-18:
-        return samples[i][1]
-    return (y0 * (s2 * s4 - s3 * s3) - s1 * (y1 * s4 - s3 * y2) + s2 * (y1 * s3 - s2 * y2)) / det
-
-
-def _turned(samples: Sequence[Sample], v: list[float], i: int, step: int) -> float:
+def _turned(ts: list[float], v: Floats, i: int, step: int) -> float:
     """When the upward velocity last was zero, walking from sample i by `step` (the window's edge if never)."""
-    j = i
-    while 0 <= j + step < len(v) and v[j + step] > 0:
-        j += step
-    if not 0 <= j + step < len(v):
-        return samples[j][0]
-    k = j + step
-    return _between(samples[k][0], v[k], samples[j][0], v[j], 0.0)
+    side = v[i::-1] if step < 0 else v[i:]
+    still = np.flatnonzero(side <= 0)
+    if not len(still):
+        return ts[0] if step < 0 else ts[-1]
+    k = i + step * int(still[0])
+    j = k - step
+    return _between(ts[k], float(v[k]), ts[j], float(v[j]), 0.0)
 
 
-def _rest_level(samples: Sequence[Sample], i: int) -> float:
+def _rest_level(t: Floats, mm: Floats, i: int) -> float:
     """Where the sled rests around sample i (an extreme of the smoothed path): the median of the raw depths
     within SMOOTH_HALF_S. The extreme itself sits a noise's width beyond the rest, which would time the
     push as leaving earlier and arriving later than it did."""
-    t = samples[i][0]
-    return statistics.median(mm for ts, mm in samples if abs(ts - t) <= SMOOTH_HALF_S)
+    lo, hi = np.searchsorted(t, [t[i] - SMOOTH_HALF_S, t[i] + SMOOTH_HALF_S], "left")
+    # A few dozen values: sorting them in Python is quicker than numpy's median is to call.
+    values: list[float] = mm[lo:max(hi, i + 1)].tolist()
+    return statistics.median(values)
 
 
 def _between(t0: float, y0: float, t1: float, y1: float, level: float) -> float:
     if y1 == y0:
         return t1
     return t0 + (level - y0) / (y1 - y0) * (t1 - t0)
-
-
-def _smoothed_position(samples: Sequence[Sample]) -> list[float]:
-    """Each sample's depth averaged with those within SMOOTH_HALF_S / 2: the ends of the push sit at rest,
-    where a short average removes the noise and cannot blur a motion that is not there."""
-    half = SMOOTH_HALF_S / 2
-    n = len(samples)
-    out: list[float] = []
-    lo = hi = 0
-    total = 0.0
-    for i in range(n):
-        t = samples[i][0]
-        while hi < n and samples[hi][0] <= t + half:
-            total += samples[hi][1]
-            hi += 1
-        while samples[lo][0] < t - half:
-            total -= samples[lo][1]
-            lo += 1
-        out.append(total / (hi - lo))
-    return out
