@@ -15,6 +15,21 @@ ERASED_BY_PROPERTY = "erased-by"
 
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]
+# Visits a member's settings on one machine model remember: about 1.3 KiB, so a profile with several
+# machine models still fits the kiosks' 8 KiB (the kiosk drops the oldest sooner if it would not).
+MAX_VISITS = 12
+
+
+class Visit(ReportModel):
+    """One day's training on a machine model, for "last time" and the member's progress."""
+
+    date: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="The day, YYYY-MM-DD (the kiosk's).")]
+    sets: Annotated[int, Field(ge=0, le=1000)]
+    reps: Annotated[int, Field(ge=0, le=100_000)]
+    load_kg: Annotated[float | None, Field(ge=0, le=1000, description="The best set's load.")] = None
+    best_reps: Annotated[int, Field(ge=0, le=10_000, description="The best set's reps.")] = 0
+    best_mean_velocity_mps: Annotated[float | None, Field(ge=0, le=10, description=(
+        "The best set's fastest mean push velocity."))] = None
 
 
 class MachineSettings(ReportModel):
@@ -35,6 +50,8 @@ class MachineSettings(ReportModel):
     notes: Annotated[str, Field(max_length=500)] = ""
     load_kg: Annotated[float | None, Field(ge=0, le=1000, description=(
         "The load last pressed on this machine, in kg (pounds are only shown)."))] = None
+    history: Annotated[list[Visit], Field(max_length=MAX_VISITS, description=(
+        f"The last {MAX_VISITS} visits on this machine model, newest last."))] = []
 
     @model_validator(mode="after")
     def _depths_in_order(self) -> "MachineSettings":

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from kiosk.contract.config import MachineGeometry
 from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
-from kiosk.contract.profile import MachineSettings
+from kiosk.contract.profile import MachineSettings, Visit
 from kiosk.core.machine.calibration import SledCalibration
 
 
@@ -41,6 +41,14 @@ class ScanFeedback(BaseModel):
     member: str | None = None
     name: str = ""
     role: Role | None = None
+
+
+class LastVisit(BaseModel):
+    """Told at tap-in to a member with a history on this machine: what they did last time."""
+
+    member: str
+    visit: Visit
+    load_kg: float | None = None  # the load the stepper starts from
 
 
 class OperatorNotice(BaseModel):

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
-from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress
+from kiosk.core.snapshot import LastVisit, OperatorNotice, ScanFeedback, SetupProgress
 from kiosk.words import wording
 from kiosk.words.event_lines import EventLines
 
@@ -38,6 +38,9 @@ class TextPresenter(EventLines):
             case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast):
                 quick = f" ({wording.REP_TOO_QUICK})" if fast else ""
                 return f"guided setup: {wording.setup_count(done, needed)}{quick}"
+            case LastVisit(visit=v):
+                return wording.last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps,
+                                              v.best_mean_velocity_mps)
             case OperatorNotice(kind="message", text=text, seconds=seconds):
                 return f"message from staff for {seconds:.0f} s: {text}"
             case OperatorNotice(kind=kind, text=text):

@@ -329,6 +329,17 @@ def push_figures(mean_mps: float | None, power_w: float | None) -> str:
     return f"{mean_mps:.2f} m/s" + (f", {power_w:.0f} W" if power_w is not None else "")
 
 
+def last_time_line(date: str, sets: int, reps: int, load_kg: float | None, best_reps: int,
+                   best_mps: float | None) -> str:
+    """At tap-in: what the member did on this machine last time."""
+    line = f"Last time ({date}): {count(sets, 'set')}, {count(reps, 'rep')}"
+    if load_kg is not None:
+        line += f"; best set {load_kg:g} kg x {best_reps}"
+    if best_mps is not None:
+        line += f", fastest push {best_mps:.2f} m/s"
+    return line
+
+
 def load_text(load_kg: float | None) -> str:
     """The set screen's load stepper."""
     return "Load: not set" if load_kg is None else f"Load {load_kg:g} kg"

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel, ValidationError
 
+from kiosk.contract.base import encode
 from kiosk.contract.config import KioskConfig, MachineGeometry
 from kiosk.contract.events import (
     PainKind,
@@ -33,15 +34,19 @@ from kiosk.core.cues.engine import CueEngine
 from kiosk.core.machine.depth_limits import with_target_margin
 from kiosk.core.machine.models import FloorStats, first_time_settings, on_this_machine
 from kiosk.core.modes import Modes
+from kiosk.core.profiles.cache import MAX_PROFILE_BYTES
 from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.sensor.health import SensorMonitor
-from kiosk.core.snapshot import ScanFeedback, SetupProgress
+from kiosk.core.snapshot import LastVisit, ScanFeedback, SetupProgress
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
+from kiosk.core.training.history import day_of, visit_of, with_visit
 from kiosk.core.training.session import Session, UsageToday
 from kiosk.core.unit import Wiring
 from kiosk.words import wording
 
 log = logging.getLogger(__name__)
+# Room left in a profile for a longer name and a larger revision than the ones it is measured with.
+PROFILE_HEADROOM_BYTES = 256
 
 
 class Training:
@@ -88,6 +93,8 @@ class Training:
         self._modes.set("session")
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
+        if kept.history:
+            self.wiring.notify(LastVisit(member=member, visit=kept.history[-1], load_kg=kept.load_kg))
         if session.first_time:
             # Not `guided_setup`, which counts as a touch: read at the clock after `session_start` went out,
             # it could move the session's last activity past its start (a timeout late by that much).
@@ -103,6 +110,10 @@ class Training:
             learnt = self.engine.learnt_settings() if self.engine else session.settings
             if learnt != session.settings and not session.erased:
                 session.settings, session.settings_changed = learnt, True
+            visit = visit_of(session.sets, day_of(now))
+            if visit is not None and not session.erased and session.role == "member":
+                session.settings = with_visit(session.settings, visit, self._fits(session))
+                session.settings_changed = True
             if session.settings_changed:
                 self._save(session)
         except Exception:
@@ -214,6 +225,18 @@ class Training:
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
                          session=self.session_id())
+
+    def _fits(self, session: Session) -> Callable[[MachineSettings], bool]:
+        """Whether the member's profile, with these settings for this machine model, stays under the 8 KiB
+        every kiosk accepts (with room for a name and the revision to grow)."""
+        profile = self._profiles.book.get(session.member)
+        model = self.wiring.settings.machine_model
+
+        def fits(settings: MachineSettings) -> bool:
+            machines = {**(profile.machines if profile else {}), model: settings}
+            whole = MemberProfile(member=session.member, name=session.name, rev=0, updated=0.0, machines=machines)
+            return len(encode(whole)) <= MAX_PROFILE_BYTES - PROFILE_HEADROOM_BYTES
+        return fits
 
     def _save(self, session: Session) -> None:
         session.settings_changed = False
