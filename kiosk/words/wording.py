@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from kiosk.contract.events import RepDone, SessionEnd, SetEnd
 from kiosk.contract.kiosk import KioskMode
+from kiosk.contract.profile import MachineSettings
 from kiosk.contract.replies import DiagnosticsReport
 
 # cue id -> (headline, one line of detail)
@@ -338,6 +339,14 @@ def last_time_line(date: str, sets: int, reps: int, load_kg: float | None, best_
     if best_mps is not None:
         line += f", fastest push {best_mps:.2f} m/s"
     return line
+
+
+def last_time_of(settings: MachineSettings | None) -> str:
+    """The settings screen at tap-in: last time on this machine, or nothing for a first visit."""
+    if settings is None or not settings.history:
+        return ""
+    v = settings.history[-1]
+    return last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps, v.best_mean_velocity_mps)
 
 
 def load_text(load_kg: float | None) -> str:

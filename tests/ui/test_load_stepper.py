@@ -39,3 +39,28 @@ def test_a_load_tapped_in_mid_set_is_saved_and_shown_and_the_engine_goes_on(fres
     d.until(lambda: "m/s" in workout.ids.last_rep.text, what="velocity shown")
     d.tap(workout.ids.load_down)
     d.until(lambda: workout.ids.load.text == "Load 7.5 kg", what="one step down")
+
+
+def test_a_returning_member_sees_last_time_on_the_settings_screen(fresh, tmp_path):
+    import time
+
+    from kiosk.contract.profile import MemberProfile, Visit
+    from kiosk.dev.broker import publish
+    from tests.ui.members import SAVED
+
+    ui, d, app = fresh, fresh.driver, fresh.app
+    visit = Visit(date="2026-12-01", sets=3, reps=30, load_kg=80, best_reps=10, best_mean_velocity_mps=0.42)
+    settings = SAVED.model_copy(update={"load_kg": 80.0, "history": [visit]})
+    profile = MemberProfile(member="m-ria", name="Ria", rev=1, updated=time.time(), machines={MODEL: settings})
+    publish(ui.broker, ui.kiosk.topics.profile("m-ria"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("m-ria")) is not None, what="profile")
+    ui.scan(ui.keyring.code("m-ria", "Ria"))
+    d.until(lambda: ui.current() == "settings", what="settings screen")
+    label = app.screen("settings").ids.last_time
+    d.until(lambda: label.text.startswith("Last time (2026-12-01): 3 sets, 30 reps; best set 80 kg x 10"),
+            what="last time shown")
+    d.until(lambda: not app.manager.transition.is_active, what="the fade to the settings screen done")
+    d.screenshot(str(tmp_path / "last_time.png"))
+    d.tap(app.screen("settings").ids.next)
+    d.tap(app.screen("checklist").ids.skip)
+    assert app.screen("set").ids.load.text == "Load 80 kg"
