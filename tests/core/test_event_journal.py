@@ -395,7 +395,7 @@ def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_brok
         proc.stdin.flush()
         events.wait_for_event(SessionStart)
         sim = subprocess.Popen([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", "testgym",
-                                "--machine", "lp1", "--scenario", "butt-wink", "--seed", "2", "--fast"],
+                                "--machine", "lp1", "--scenario", "butt-wink", "--seed", "2", "--speed", "8"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         events.wait_for_event(CueRaised, lambda c: c.cue == "liftoff_lumbar", timeout=30)
         proc.send_signal(signal.SIGKILL)
