@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from kiosk.contract.profile import MachineSettings
+from kiosk.contract.sensor import LiftoffZone
 from kiosk.core.cues.reps import REP, Rep, RepTracker
 from kiosk.core.snapshot import SetupProgress
 
@@ -52,8 +53,10 @@ class GuidedSetup:
     the seat); one lowered faster than `slow_descent_s` is not counted
     (`fast_reps` grows): a quick rep bounces past where the member can hold
     the position, so it teaches the wrong depth. Nor is a rep in which the
-    back or the hips left their pad (`lifted_off`; `lifted_reps` grows): its
-    depth is past where this member can press safely.
+    back or the hips left their pad (`liftoff`; `lifted_reps` grows): its
+    depth is past where this member can press safely. That holds for every
+    rep the pad stays empty through, not only the one the lift-off started
+    in: a back that stays off the pad sends one `start` and no more.
     """
 
     def __init__(self, max_depth_mm: float, reps_needed: int = 2, min_range_mm: float = 60.0,
@@ -69,6 +72,7 @@ class GuidedSetup:
         self.fast_reps = 0
         self.lifted_reps = 0
         self._lifted = False  # a lift-off since the last rep ended: the rep in progress teaches nothing
+        self._off_pad: set[LiftoffZone] = set()  # zones off their pad now: every rep until they are back is lifted
         self.result: SetupResult | None = None
         self._tracker = RepTracker(hysteresis_mm)
 
@@ -76,19 +80,32 @@ class GuidedSetup:
     def done(self) -> bool:
         return self.result is not None
 
-    def progress(self, session: str) -> SetupProgress:
+    def progress(self, session: str, saved: MachineSettings | None = None) -> SetupProgress:
+        """The count, and once done the range: as `saved` (what the member's settings really got after the
+        safety floors, which may differ from what the reps alone taught) when given."""
         result = self.result
+        target = saved.target_depth_mm if saved else result.target_depth_mm if result else None
+        top = saved.top_mm if saved else result.top_mm if result else None
         return SetupProgress(session=session, stage="done" if result else "reps", reps_done=len(self.reps),
-                             reps_needed=self.reps_needed, fast_reps=self.fast_reps,
-                             target_depth_mm=result.target_depth_mm if result else None,
-                             top_mm=result.top_mm if result else None)
+                             reps_needed=self.reps_needed, fast_reps=self.fast_reps, lifted_reps=self.lifted_reps,
+                             target_depth_mm=target if result else None, top_mm=top if result else None,
+                             max_depth_mm=saved.max_depth_mm if saved and result else None)
 
-    def lifted_off(self) -> None:
-        """The back or the hips left their pad: the rep in progress (or, between reps, the next) is not counted.
+    def liftoff(self, zone: LiftoffZone, started: bool) -> None:
+        """The back or the hips left (`started`) or came back to their pad.
 
-        Between reps too, because a lift-off event may reach the kiosk just after the sample that turned
-        the rep: erring on the side of one more slow rep is the safe way round."""
-        self._lifted = True
+        A start spoils the rep in progress (or, between reps, the next): a lift-off event may reach the
+        kiosk just after the sample that turned the rep, and erring on the side of one more slow rep is
+        the safe way round. Until the zone is back on its pad, every rep is spoilt too."""
+        if started:
+            self._lifted = True
+            self._off_pad.add(zone)
+        else:
+            self._off_pad.discard(zone)
+
+    def sensor_restarted(self) -> None:
+        """A restarted node knows nothing of a lift-off before it: a lost `end` must not spoil every rep after."""
+        self._off_pad.clear()
 
     def update(self, mm: float, ts: float) -> SetupResult | None:
         """Feed one sample (mm of sled travel, the sample's time in s); the result once enough reps were seen."""
@@ -99,7 +116,7 @@ class GuidedSetup:
         return self.result
 
     def _count_rep(self, rep: Rep) -> None:
-        lifted, self._lifted = self._lifted, False
+        lifted, self._lifted = self._lifted or bool(self._off_pad), False
         if lifted:
             self.lifted_reps += 1
             return
