@@ -41,7 +41,13 @@ def test_target_never_goes_beyond_the_current_max_depth():
 def test_top_is_the_highest_rest_between_reps_plus_a_soft_knee_margin():
     path = SledPath(start=100.0, mm=40.0).hold(1.0).move(300, 2.5).move(22, 1.5).hold(1.0).move(300, 2.5).move(40, 1.5)
     result = feed(GuidedSetup(max_depth_mm=400), path.hold(1.0))
-    assert result.top_mm == 37.0  # highest point between reps 22 mm + 15 mm
+    # Where the member rests (the highest of their rests), so resting there later is not a lockout.
+    assert result.top_mm == 22.0
+
+
+def test_a_rest_with_the_legs_nearly_straight_does_not_become_the_top():
+    result = feed(GuidedSetup(max_depth_mm=400), slow_reps([280, 290], top=4.0))
+    assert result.top_mm == 15.0  # the soft bend kept from straight legs
 
 
 def test_fast_reps_are_not_counted():
@@ -72,7 +78,7 @@ def test_result_applies_to_the_members_settings_only_where_it_learnt():
     settings = MachineSettings(backrest_notch=1, target_depth_mm=250, max_depth_mm=325, top_mm=30)
     result = feed(GuidedSetup(max_depth_mm=settings.max_depth_mm), slow_reps([280, 290]))
     updated = result.apply(settings)
-    assert (updated.target_depth_mm, updated.top_mm) == (270.0, 45.0)
+    assert (updated.target_depth_mm, updated.top_mm) == (270.0, 30.0)
     assert updated.max_depth_mm == 325 and updated.backrest_notch == 1
 
 

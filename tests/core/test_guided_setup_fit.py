@@ -1,8 +1,10 @@
-"""The guided setup, as the core runs it for a first-timer: only clean reps teach, and the screen is told
-exactly what was saved (issue 22, items 4 and 10). Stepped core, fake clock, no broker."""
+"""The guided setup, as the core runs it for a first-timer: only clean reps teach, the screen is told
+exactly what was saved, and the top it learns is where the member rests (issue 22, items 4, 5 and 10).
+Stepped core, fake clock, no broker."""
 
 from pathlib import Path
 
+from kiosk.contract.events import CueRaised
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone, SensorStatus
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
@@ -61,13 +63,13 @@ class Gym:
         self.event_seq += 1
         self.kiosk.deliver(self.kiosk.topics.sensor_event, event)
 
-    def rep(self, depth: float, lift: LiftoffZone | None = None, stays_off: bool = False) -> None:
-        """A slow rep (2.4 s down) to `depth`; a lift-off at the bottom when `lift`, back on the pad at the
-        top unless it `stays_off`."""
+    def rep(self, depth: float, lift: LiftoffZone | None = None, stays_off: bool = False, top: float = 30.0) -> None:
+        """A slow rep (2.4 s down) to `depth` and back up to rest at `top`; a lift-off at the bottom when
+        `lift`, back on the pad at the top unless it `stays_off`."""
         self.move(depth, 2.4)
         if lift:
             self.pad(lift, "start")
-        self.move(30.0, 1.2)
+        self.move(top, 1.2)
         if lift and not stays_off:
             self.pad(lift, "end")
         self.hold(0.8)
@@ -111,5 +113,29 @@ def test_the_range_told_is_the_range_saved_after_a_lift_off_lowered_the_max(tmp_
         assert member is not None and member.settings == saved
         told = next(line for line in gym.lines if line.startswith("guided setup: Target depth"))
         assert f"Target depth: {saved.target_depth_mm:.0f} mm" in told and f"{saved.max_depth_mm:.0f} mm" in told
+    finally:
+        gym.kiosk.stop()
+
+
+def test_a_member_resting_at_the_top_the_setup_learnt_is_not_told_soft_knees(tmp_path):
+    gym = Gym(tmp_path)
+    try:
+        gym.move(22.0, 0.8)  # this member's top: 22 mm short of straight legs, a bend already
+        gym.hold(1.0)
+        gym.rep(260.0, top=22.0)
+        gym.rep(270.0, top=22.0)
+        done = gym.progress()[-1]
+        assert done.stage == "done" and done.top_mm == gym.saved[-1].top_mm == 22.0
+        learnt = len(gym.kiosk.screen.seen)  # (the first-time default top, 30 mm, may have warned before)
+        for depth in (250.0, 255.0, 250.0):  # the same set goes on, resting where they always do
+            gym.rep(depth, top=22.0)
+        gym.hold(1.0)
+
+        def cues() -> list[str]:
+            return [m.cue for m in gym.kiosk.screen.seen[learnt:] if isinstance(m, CueRaised)]
+        assert "depth_reached" in cues() and "lockout" not in cues()  # coached, but not at their top
+        gym.move(8.0, 0.6)  # knees (nearly) straight: past their top, that is a lockout
+        gym.hold(0.5)
+        assert "lockout" in cues()
     finally:
         gym.kiosk.stop()

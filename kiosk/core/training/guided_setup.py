@@ -3,8 +3,12 @@
 The member starts from safe defaults (`machine.first_time_settings`) and does
 two slow, light reps only as deep as feels easy. The deepest point they
 reached, less a margin, becomes their target depth (never deeper than the
-max depth they already have); the highest point they rested at between reps,
-plus a margin, becomes their top position so the knees keep a soft bend.
+max depth they already have); the highest point they rested at between reps
+becomes their top position. Not that plus a margin: the lockout cue warns
+when the sled comes up past the top position, so a top deeper than where the
+member rests would warn "soft knees" at their normal top on every rep of every
+later set. Only a rest with the legs (nearly) straight is not taken: the top
+is never closer than `soft_knee_mm` to straight legs (0 mm, the calibrated zero).
 
 `GuidedSetup` is pure logic: samples in with their own time, no clock, no
 screen. The kiosk core runs it on its own sample stream for a first-time
@@ -61,13 +65,13 @@ class GuidedSetup:
 
     def __init__(self, max_depth_mm: float, reps_needed: int = 2, min_range_mm: float = 60.0,
                  hysteresis_mm: float = 15.0, slow_descent_s: float = 1.5, depth_margin_mm: float = 20.0,
-                 top_margin_mm: float = 15.0):
+                 soft_knee_mm: float = 15.0):
         self.max_depth_mm = max_depth_mm
         self.reps_needed = reps_needed
         self.min_range_mm = min_range_mm
         self.slow_descent_s = slow_descent_s
         self.depth_margin_mm = depth_margin_mm
-        self.top_margin_mm = top_margin_mm
+        self.soft_knee_mm = soft_knee_mm
         self.reps: list[SetupRep] = []
         self.fast_reps = 0
         self.lifted_reps = 0
@@ -131,6 +135,6 @@ class GuidedSetup:
             highest = min(r.top_mm for r in self.reps)
             self.result = SetupResult(
                 target_depth_mm=round(min(deepest - self.depth_margin_mm, self.max_depth_mm), 1),
-                top_mm=round(max(0.0, highest) + self.top_margin_mm, 1),
+                top_mm=round(max(self.soft_knee_mm, highest), 1),
                 reps=tuple(self.reps),
             )
