@@ -33,11 +33,12 @@ class TextPresenter(EventLines):
                 return f"scan accepted: {message}"
             case ScanFeedback(message=message):
                 return f"scan refused: {message}"
-            case SetupProgress(stage="done", target_depth_mm=target, top_mm=top):
-                return f"guided setup: {wording.setup_learnt(target, top)}".replace("\n", ", ")
-            case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast):
+            case SetupProgress(stage="done", target_depth_mm=target, top_mm=top, max_depth_mm=deepest):
+                return f"guided setup: {wording.setup_learnt(target, top, deepest)}".replace("\n", ", ")
+            case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast, lifted_reps=lifted):
                 quick = f" ({wording.REP_TOO_QUICK})" if fast else ""
-                return f"guided setup: {wording.setup_count(done, needed)}{quick}"
+                spoilt = f" ({wording.REP_LIFTED})" if lifted else ""
+                return f"guided setup: {wording.setup_count(done, needed)}{quick}{spoilt}"
             case OperatorNotice(kind="message", text=text, seconds=seconds):
                 return f"message from staff for {seconds:.0f} s: {text}"
             case OperatorNotice(kind=kind, text=text):

@@ -196,9 +196,13 @@ def setup_count(done: int, needed: int) -> str:
     return f"Slow reps counted: {done} of {needed}"
 
 
-def setup_learnt(target_mm: float | None, top_mm: float | None) -> str:
-    """What the guided setup learnt, already saved in the member's settings."""
-    return f"Target depth: {mm(target_mm)}\nTop: {mm(top_mm)}, knees soft\nSaved to your settings."
+def setup_learnt(target_mm: float | None, top_mm: float | None, max_mm: float | None = None) -> str:
+    """What the guided setup learnt, exactly as saved in the member's settings (max: when it is known)."""
+    deepest = f" (never past {mm(max_mm)})" if max_mm is not None else ""
+    return f"Target depth: {mm(target_mm)}{deepest}\nTop: {mm(top_mm)}, knees soft\nSaved to your settings."
+
+
+REP_LIFTED = "Your back or hips came off the pad: that one did not count."
 
 REP_TOO_QUICK = "Too quick: that one did not count."
 PAIN_QUESTION = "What does it feel like?"

@@ -219,13 +219,16 @@ class Training:
         setup, session = self.setup, self.session
         if setup is None or session is None or setup.done:
             return
-        counted = (len(setup.reps), setup.fast_reps)
+        counted = (len(setup.reps), setup.fast_reps, setup.lifted_reps)
         result = setup.update(sample.mm, sample.ts)
         if result is not None:
             # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
-            # straight on to press gets cues for their own range, on screen or headless.
+            # straight on to press gets cues for their own range, on screen or headless. The screen is
+            # told what was saved, not what the reps taught: the floors (target short of a max a lift-off
+            # lowered) may have moved it, and the member must read the range they will train with.
             self.save_settings(result.apply(session.settings))
-        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self.wiring.notify(setup.progress(session.id, saved=session.settings))
+        elif counted != (len(setup.reps), setup.fast_reps, setup.lifted_reps):
             self.wiring.notify(setup.progress(session.id))
 
     # -- the sensor ----------------------------------------------------------------------
@@ -238,8 +241,9 @@ class Training:
         self._feed_setup(sample)
 
     def on_liftoff(self, event: LiftoffEvent) -> None:
-        if self.setup is not None and event.state == "start":
-            self.setup.lifted_off()  # a rep the back left the pad in teaches no target
+        if self.setup is not None:
+            # A rep the back or the hips left the pad in teaches no target.
+            self.setup.liftoff(event.zone, started=event.state == "start")
         if self.engine is not None:
             events = self.engine.on_liftoff(event)
             self._follow_learnt_limits()
@@ -247,6 +251,8 @@ class Training:
                 self._emit(out)
 
     def sensor_restarted(self) -> None:
+        if self.setup is not None:
+            self.setup.sensor_restarted()
         if self.engine is not None:
             for event in self.engine.sensor_restarted():
                 self._emit(event)
