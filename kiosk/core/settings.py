@@ -17,7 +17,7 @@ from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
 from kiosk.core.files import private_dir
 from kiosk.host.settings_file import SettingsFileError, read_settings, setting_name
-from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, login_missing, resolve_broker
 
 ENV_PREFIX = "LEGPRESS_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -144,11 +144,8 @@ def _check_broker_access(settings: KioskSettings) -> None:
         url = settings.broker_url
     except BrokerSettingError as exc:
         raise SettingsError(f"setting {_setting_name((exc.setting,))}: {exc}") from None
-    if not url.on_loopback and not url.username:
-        # Only a loopback development broker may let anyone in; anywhere else a kiosk
-        # without credentials is either refused or on a broker anyone can command.
-        raise SettingsError(f"setting broker ({ENV_PREFIX}BROKER): {url} is not on this host and no credentials "
-                            f"are set; give mqtt[s]://user:pass@host:port or {ENV_PREFIX}BROKER_SECRETS")
+    if why := login_missing(url, ENV_PREFIX):
+        raise SettingsError(why)
 
 
 def _check_folders(settings: KioskSettings) -> None:

@@ -18,7 +18,7 @@ from pydantic_settings import (
 
 from kiosk.contract.ids import Id
 from kiosk.host.settings_file import SettingsFileError, read_settings, setting_name
-from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, login_missing, resolve_broker
 
 ENV_PREFIX = "LEGPRESS_NODE_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -213,7 +213,6 @@ def load_node_settings(config_file: str | Path | None = None, **overrides: Any) 
         url = settings.broker_url
     except BrokerSettingError as exc:
         raise SettingsError(f"setting {_setting_name((exc.setting,))}: {exc}") from None
-    if not url.on_loopback and not url.username:
-        raise SettingsError(f"setting broker ({ENV_PREFIX}BROKER): {url} is not on this host and no credentials "
-                            f"are set; give mqtt[s]://user:pass@host:port or {ENV_PREFIX}BROKER_SECRETS")
+    if why := login_missing(url, ENV_PREFIX):
+        raise SettingsError(why)
     return settings
