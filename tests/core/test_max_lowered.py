@@ -1,0 +1,47 @@
+"""A max depth a lift-off lowers: once a session, within the floor, its reason kept in the profile, and staff
+can restore it (issue 22, item 8). Stepped core, fake clock, no broker."""
+
+import pytest
+
+from kiosk.contract.events import CueRaised
+from kiosk.contract.profile import MachineSettings
+from tests.core.test_guided_setup_fit import Gym
+
+LOWERED = {"backrest_notch": 1, "target_depth_mm": 200.0, "max_depth_mm": 240.0, "top_mm": 30.0,
+           "max_lowered": {"from_mm": 300.0, "liftoff_mm": 270.0, "ts": 1_764_000_000.0}}
+
+
+def test_profiles_from_before_the_reason_load_and_stay_without_it():
+    old = MachineSettings.model_validate({k: v for k, v in LOWERED.items() if k != "max_lowered"})
+    assert old.max_lowered is None and "max_lowered" not in old.model_dump_json()
+    kept = MachineSettings.model_validate_json(MachineSettings.model_validate(LOWERED).model_dump_json())
+    assert kept.max_lowered is not None and kept.max_lowered.from_mm == 300.0
+    # A newer kiosk's fields inside the reason survive an older one's save.
+    newer = MachineSettings.model_validate(LOWERED | {"max_lowered": LOWERED["max_lowered"] | {"by": "x"}})
+    assert '"by":"x"' in newer.model_dump_json()
+
+
+@pytest.mark.parametrize("later", ["same set", "next set"])
+def test_a_lift_off_lowers_the_max_once_a_session_and_the_profile_keeps_why(tmp_path, later):
+    gym = Gym(tmp_path)
+    try:
+        gym.kiosk.guided_setup("skip")  # the first-time defaults: max 325 mm, target 250 mm
+        gym.kiosk.run()
+        gym.rep(300.0, lift="lumbar")
+        lowered = gym.saved[-1]
+        assert lowered.max_depth_mm == 270.0  # the 30 mm margin short of where the back lifted
+        reason = lowered.max_lowered
+        assert reason is not None and (reason.from_mm, reason.liftoff_mm) == (325.0, 300.0)
+        assert lowered.target_depth_mm <= lowered.max_depth_mm - 10
+        if later == "next set":
+            gym.hold(5.0)  # rested at the top: the set ends
+        gym.rep(220.0, lift="lumbar")  # shallower: a stop in the same set, but the max stays where it is
+        gym.rep(230.0)
+        cues = [(m.cue, m.severity) for m in gym.kiosk.screen.seen if isinstance(m, CueRaised)]
+        assert (("liftoff_lumbar", "stop") in cues) == (later == "same set")
+        gym.kiosk.end_session()
+        gym.kiosk.run()
+        final = gym.saved[-1]
+        assert final.max_depth_mm == 270.0 and final.max_lowered == reason
+    finally:
+        gym.kiosk.stop()
