@@ -1,11 +1,15 @@
 """A max depth a lift-off lowers: once a session, within the floor, its reason kept in the profile, and staff
 can restore it (issue 22, item 8). Stepped core, fake clock, no broker."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.profile import MachineSettings
+from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from tests.core.test_guided_setup_fit import Gym
+from tests.support.helpers import eventually
 
 LOWERED = {"backrest_notch": 1, "target_depth_mm": 200.0, "max_depth_mm": 240.0, "top_mm": 30.0,
            "max_lowered": {"from_mm": 300.0, "liftoff_mm": 270.0, "ts": 1_764_000_000.0}}
@@ -43,5 +47,35 @@ def test_a_lift_off_lowers_the_max_once_a_session_and_the_profile_keeps_why(tmp_
         gym.kiosk.run()
         final = gym.saved[-1]
         assert final.max_depth_mm == 270.0 and final.max_lowered == reason
+    finally:
+        gym.kiosk.stop()
+
+
+def staff(gym: Gym, act):
+    """A maintenance-screen call (it blocks on the core thread) while the test steps the core."""
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(act, gym.kiosk.maintenance)
+        eventually(lambda: (gym.kiosk.run(), future.done())[1], what="the core answered")
+        return future.result()
+
+
+def test_staff_restore_a_lowered_max_and_the_reason_goes_with_it(tmp_path):
+    gym = Gym(tmp_path)
+    try:
+        gym.kiosk.guided_setup("skip")
+        gym.kiosk.run()
+        with pytest.raises(ValueError, match="Nothing to restore"):
+            staff(gym, lambda desk: desk.restore_max("m_new"))
+        gym.rep(300.0, lift="lumbar")
+        gym.kiosk.end_session()
+        gym.kiosk.run()
+        (member, name, lowered), = staff(gym, lambda desk: desk.lowered_maxes())
+        assert (member, name, lowered.max_depth_mm) == ("m_new", "Nia", 270.0)
+        restored = staff(gym, lambda desk: desk.restore_max("m_new"))
+        assert (restored.max_depth_mm, restored.max_lowered) == (325.0, None)
+        assert restored.target_depth_mm == lowered.target_depth_mm <= 325.0 - TARGET_MARGIN_MM
+        assert gym.saved[-1] == restored and gym.kiosk.profiles.settings_for("m_new")[1] == restored
+        assert staff(gym, lambda desk: desk.lowered_maxes()) == []
+        assert gym.kiosk.profiles.book.pending()[-1].name == "Nia"
     finally:
         gym.kiosk.stop()
