@@ -218,8 +218,12 @@ def lowered_max_row(name: str, max_mm: float, from_mm: float) -> str:
     return f"{name}: max depth {mm(max_mm)}, was {mm(from_mm)}"
 
 
-def max_restored(name: str, max_mm: float) -> str:
-    return f"{name}: max depth back to {mm(max_mm)}."
+def restore_max_button(name: str) -> str:
+    return f"Restore {name}'s max depth"
+
+
+def max_restored(member: str, max_mm: float) -> str:
+    return f"{member}: max depth back to {mm(max_mm)}."
 
 
 REP_LIFTED = "Your back or hips came off the pad: that one did not count."
