@@ -79,3 +79,26 @@ def test_staff_restore_a_lowered_max_and_the_reason_goes_with_it(tmp_path):
         assert gym.kiosk.profiles.book.pending()[-1].name == "Nia"
     finally:
         gym.kiosk.stop()
+
+
+def test_a_later_session_lowering_again_keeps_the_max_from_before_any_lowering(tmp_path):
+    gym = Gym(tmp_path)
+    try:
+        gym.kiosk.guided_setup("skip")
+        gym.kiosk.run()
+        gym.rep(300.0, lift="lumbar")
+        gym.kiosk.end_session()
+        gym.kiosk.run()
+        gym.hold(1.0)
+        gym.kiosk.scan(gym.kiosk.keyring.code("m_new", "Nia", now=gym.clock.now()))
+        gym.kiosk.run()
+        member = gym.kiosk.snapshot.member
+        assert member is not None and member.settings.max_depth_mm == 270.0 and not member.first_time
+        gym.rep(250.0, lift="lumbar")
+        again = gym.saved[-1]
+        reason = again.max_lowered
+        assert again.max_depth_mm == 220.0
+        # What a restore brings back is the max before the first lowering, not the one before this.
+        assert reason is not None and (reason.from_mm, reason.liftoff_mm) == (325.0, 250.0)
+    finally:
+        gym.kiosk.stop()
