@@ -105,7 +105,9 @@ class MemberSettingsScreen(Screen):
             row.can_raise = stepped(s, row.key, 1, g.backrest_notches, g.seat_notches) != s
         self.feet_text = words.feet_text(s.foot_height, s.foot_width, s.toe_angle_deg)
         why = s.max_lowered
-        self.lowered_text = words.max_lowered_line(s.max_depth_mm, why.from_mm, why.liftoff_mm) if why else ""
+        # A reason that does not fit (the max is not shallower than it says it was) explains nothing.
+        shown = why is not None and why.from_mm > s.max_depth_mm
+        self.lowered_text = words.max_lowered_line(s.max_depth_mm, why.from_mm, why.liftoff_mm) if why and shown else ""
         show_settings(self.ids.side, self.ids.feet, s, g, duration)
 
 
