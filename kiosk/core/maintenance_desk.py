@@ -11,6 +11,9 @@ Staff also restore a member's max depth that a lift-off lowered (`lowered_maxes`
 its cause (a backrest too upright, too much weight) is fixed: the member cannot raise it themselves.
 """
 
+from collections.abc import Callable
+
+from kiosk.contract.config import MachineGeometry
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.inbox import Inbox
 from kiosk.core.machine.calibration import CalibrationCheck, End, SledCalibration
@@ -22,10 +25,13 @@ from kiosk.words import wording
 class MaintenanceDesk:
     """Calibration for the maintenance screen (any thread; each call blocks until the core has done it)."""
 
-    def __init__(self, inbox: Inbox, sensor: SensorIngest, profiles: ProfileSync) -> None:
+    def __init__(self, inbox: Inbox, sensor: SensorIngest, profiles: ProfileSync,
+                 geometry: Callable[[], MachineGeometry]) -> None:
+        """`geometry()`: the machine as configured now."""
         self._inbox = inbox
         self._sensor = sensor
         self._profiles = profiles
+        self._geometry = geometry
 
     def calibrate(self, step: CalibrationStep, anyway: bool = False) -> SledCalibration:
         """`zero` (sled at full extension), `full` (sled at the bottom), or a pad zone checked.
@@ -57,10 +63,10 @@ class MaintenanceDesk:
         reason = settings.max_lowered if settings else None
         if settings is None or reason is None:
             raise ValueError(wording.MAX_NOT_LOWERED)
-        # Never shallower than it is (a hostile or stale `from_mm`), and validated again: the order of top,
-        # target and max holds whatever the profile said.
-        restored = MachineSettings.model_validate(
-            settings.model_dump() | {"max_depth_mm": max(settings.max_depth_mm, reason.from_mm), "max_lowered": None})
+        # Never shallower than it is nor past this machine's travel (a hostile or stale `from_mm`), and
+        # validated again: the order of top, target and max holds whatever the profile said.
+        back = max(settings.max_depth_mm, min(reason.from_mm, self._geometry().travel_mm))
+        restored = MachineSettings.model_validate(settings.model_dump() | {"max_depth_mm": back, "max_lowered": None})
         # Held here and never published yet, the member has no profile: their name is in the held save.
         name = profile.name if profile else next((n for m, n, _ in self._profiles.lowered() if m == member), "")
         self._profiles.save(member, name, restored)

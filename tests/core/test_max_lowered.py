@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from kiosk.contract.events import CueRaised
-from kiosk.contract.profile import MachineSettings
+from kiosk.contract.profile import MachineSettings, MaxLowered
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from tests.core.test_guided_setup_fit import Gym
 from tests.support.helpers import eventually
@@ -100,5 +100,24 @@ def test_a_later_session_lowering_again_keeps_the_max_from_before_any_lowering(t
         assert again.max_depth_mm == 220.0
         # What a restore brings back is the max before the first lowering, not the one before this.
         assert reason is not None and (reason.from_mm, reason.liftoff_mm) == (325.0, 250.0)
+    finally:
+        gym.kiosk.stop()
+
+
+@pytest.mark.parametrize("from_mm", [1999.0, 100.0])
+def test_a_hostile_reason_never_restores_past_the_travel_nor_shallower(tmp_path, from_mm):
+    gym = Gym(tmp_path)
+    try:
+        gym.kiosk.guided_setup("skip")
+        gym.kiosk.run()
+        gym.kiosk.end_session()
+        gym.kiosk.run()
+        kept = gym.saved[-1]
+        forged = kept.model_copy(update={"max_lowered": MaxLowered(from_mm=from_mm, liftoff_mm=5.0, ts=1.0)})
+        gym.kiosk.profiles.save("m_new", "Nia", forged)
+        restored = staff(gym, lambda desk: desk.restore_max("m_new"))
+        travel = gym.kiosk.geometry.travel_mm
+        assert restored.max_depth_mm == (travel if from_mm > travel else kept.max_depth_mm)
+        assert restored.max_lowered is None and restored.target_depth_mm <= restored.max_depth_mm - TARGET_MARGIN_MM
     finally:
         gym.kiosk.stop()
