@@ -275,28 +275,35 @@ class KioskApp(App):
         if progress.session == self.session_id:
             self.screen("setup").progress(progress)
 
-    def _pressing_elsewhere(self) -> bool:
-        """The member is pressing on a screen without the set screen's Pain button and cue banner.
+    def _pressing_elsewhere(self, rep: int) -> bool:
+        """The member is pressing (`rep`: the rep of the set a rep or cue belongs to) on a screen without the
+        set screen's Pain button and cue banner.
 
         The guided setup's reps stage has its own Pain button and counts those reps; its other stages
-        (the defaults, the range just learnt) are not where a set is done.
+        (the defaults, the range just learnt) are not where a set is done. A cue of the rep that finished
+        the setup (the top it just learnt, reached) comes after the range is shown: it is no new rep, and
+        the member must get to read their range.
         """
         current = self.manager.current
-        return current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage != "reps")
+        if current == "setup":
+            stage = self.screen("setup").stage
+            return stage == "intro" or (stage == "done" and rep > self.reps)
+        return current in MOVE_TO_SET_FROM
 
     def _on_rep(self, rep: RepDone) -> None:
         if rep.session != self.session_id:
             return
+        elsewhere = self._pressing_elsewhere(rep.rep)
         self.reps, self.last_rep = rep.rep, rep
         self.set_reps.append(rep)
-        if self._pressing_elsewhere() and not self.stop_overlay.shown:
+        if elsewhere and not self.stop_overlay.shown:
             self.go("set")
 
     def _on_cue(self, cue: CueRaised, received: float) -> None:
         if cue.session != self.session_id:
             return
         self.set_cues.append(cue.cue)
-        if self._pressing_elsewhere():
+        if self._pressing_elsewhere(cue.rep):
             self.go("set")
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
@@ -457,7 +464,7 @@ class KioskApp(App):
         went_down, self._sled_down = down and not self._sled_down, down
         if not went_down or self.session_id is None or self.stop_overlay.shown:
             return
-        if self._pressing_elsewhere():
+        if self._pressing_elsewhere(self.reps + 1):  # a new rep begins
             self.go("set")
 
     def _flipped(self, _window) -> None:

@@ -42,7 +42,7 @@ def member_at_machine(request, broker, tmp_path, collect):
 def _run_sim(broker, scenario: str, seed: int) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", "testgym", "--machine", "lp1",
-         "--scenario", scenario, "--seed", str(seed), "--fast"],
+         "--scenario", scenario, "--seed", str(seed), "--speed", "8"],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from kiosk.contract.base import PayloadError, decode, encode
 from kiosk.contract.profile import MachineSettings, MemberProfile
-from kiosk.core.files import private_file
 from kiosk.core.settings import MAX_MEMBERS
+from kiosk.host.private_files import private_file
 
 log = logging.getLogger(__name__)
 
