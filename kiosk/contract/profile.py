@@ -2,7 +2,7 @@
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
@@ -15,6 +15,18 @@ ERASED_BY_PROPERTY = "erased-by"
 
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]
+
+
+class MaxLowered(ReportModel):
+    """Why a member's max depth is shallower than it was: a kiosk lowered it after their lower back came off
+    the pad. Kept in the profile so the member sees why, and so staff can restore `from_mm` once the cause
+    (a backrest too upright, too much weight) is fixed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    from_mm: TravelMm  # the max depth before any kiosk lowered it: what a restore brings back
+    liftoff_mm: TravelMm  # where the lower back came off the pad
+    ts: Timestamp  # when
 
 
 class MachineSettings(ReportModel):
@@ -33,6 +45,16 @@ class MachineSettings(ReportModel):
     max_depth_mm: TravelMm
     top_mm: TravelMm
     notes: Annotated[str, Field(max_length=500)] = ""
+    # Optional, added in v1: absent in profiles saved before it, and while no lift-off lowered the max.
+    max_lowered: MaxLowered | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_an_absent_reason(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # No `"max_lowered": null` in every profile: absent is what readers from before the field expect.
+        data: dict[str, object] = handler(self)
+        if data.get("max_lowered", False) is None:
+            del data["max_lowered"]
+        return data
 
     @model_validator(mode="after")
     def _depths_in_order(self) -> "MachineSettings":

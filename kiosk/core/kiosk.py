@@ -113,7 +113,7 @@ class Kiosk:
         self.profiles.tell(self.training)
         self.watch = SledWatch(self.training, self.modes, self.clock.now)
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
-        self.maintenance = MaintenanceDesk(self.inbox, self.sensor)
+        self.maintenance = MaintenanceDesk(self.inbox, self.sensor, self.profiles, lambda: self.geometry)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
         # Read at every cue: a pushed `sound` applies at once.
         self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)

@@ -202,6 +202,30 @@ def setup_learnt(target_mm: float | None, top_mm: float | None, max_mm: float | 
     return f"Target depth: {mm(target_mm)}{deepest}\nTop: {mm(top_mm)}, knees soft\nSaved to your settings."
 
 
+# A max depth a lift-off lowered: the member reads why, staff restore it on the maintenance screen.
+MAX_NOT_LOWERED = "Nothing to restore: this member's max depth was not lowered."
+LOWERED_MAXES_NONE = "No member's max depth has been lowered on this machine."
+
+
+def max_lowered_line(max_mm: float, from_mm: float, liftoff_mm: float) -> str:
+    """Why the member's max depth is shallower than it was, where they read their settings."""
+    return (f"Max depth {mm(max_mm)}, was {mm(from_mm)}: your lower back came off the pad at {mm(liftoff_mm)}. "
+            "Ask staff to check your setup and set it back.")
+
+
+def lowered_max_row(name: str, max_mm: float, from_mm: float) -> str:
+    """One member on the maintenance screen's list of lowered max depths."""
+    return f"{name}: max depth {mm(max_mm)}, was {mm(from_mm)}"
+
+
+def restore_max_button(name: str) -> str:
+    return f"Restore {name}'s max depth"
+
+
+def max_restored(member: str, max_mm: float) -> str:
+    return f"{member}: max depth back to {mm(max_mm)}."
+
+
 REP_LIFTED = "Your back or hips came off the pad: that one did not count."
 
 REP_TOO_QUICK = "Too quick: that one did not count."

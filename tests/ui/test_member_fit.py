@@ -1,13 +1,20 @@
-"""The guided setup as a first-timer lives it, in the real window (issue 22, items 4, 5 and 10): reps in
-which the back or the hips came off the pad set nothing, "Your range is set" shows what the profile got,
-and the top it learnt is where the member rests, not a line that nags them there."""
+"""The guided setup as a first-timer lives it, in the real window (issue 22, items 4, 5, 8 and 10): reps
+in which the back or the hips came off the pad set nothing, "Your range is set" shows what the profile got,
+the top it learnt is where the member rests, not a line that nags them there, and a max depth a lift-off
+lowered says why and can be restored by staff."""
+
+import time
 
 import pytest
 
 from kiosk.contract.events import CueRaised, RepDone
+from kiosk.contract.profile import MaxLowered, MemberProfile
 from kiosk.core.snapshot import SetupProgress
+from kiosk.dev.broker import publish
 from kiosk.sim.motion import SledPath
 from kiosk.words import wording as words
+from tests.ui.members import MODEL, SAVED
+from tests.ui.technician import asked
 from tests.ui.test_member_screens import first_visit
 
 pytestmark = pytest.mark.ui
@@ -94,3 +101,51 @@ def test_a_member_resting_at_their_own_top_after_the_setup_is_not_told_soft_knee
     cues = [m.cue for m in ui.screen.seen[learnt:] if isinstance(m, CueRaised)]
     assert "depth_reached" in cues and "lockout" not in cues
     assert app.screen("set").banner.cue != "lockout"
+
+
+def test_a_lowered_max_says_why_and_staff_restore_it_from_the_maintenance_screen(fresh):
+    ui, d, app = fresh, fresh.driver, fresh.app
+    lowered = SAVED.model_copy(update={"max_depth_mm": 280.0, "target_depth_mm": 250.0, "max_lowered": MaxLowered(
+        from_mm=330.0, liftoff_mm=305.0, ts=time.time() - 86400)})
+    profile = MemberProfile(member="m-low", name="Lou", rev=1, updated=time.time(), machines={MODEL: lowered})
+    publish(ui.broker, ui.kiosk.topics.profile("m-low"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("m-low")) is not None, what="profile")
+    # The member reads why their max is shallower, beside their settings.
+    code = ui.keyring.code("m-low", "Lou")
+    ui.scan(code)
+    d.until(lambda: ui.current() == "settings", what="settings screen")
+    settings = app.screen("settings")
+    why = words.max_lowered_line(280.0, 330.0, 305.0)
+    d.until(lambda: settings.ids.lowered.text == why and settings.ids.lowered.height > 0, what="the reason shown")
+    ui.scan(code)  # done: logged out
+    d.until(lambda: ui.current() == "attract", what="logged out")
+
+    # Staff list the lowered max depths, and restore this one after a confirmation.
+    ui.scan(ui.keyring.code("tech", "Robin", role="staff"))
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    m = app.screen("maintenance")
+    d.tap(m.ids.lowered_maxes)
+    asked(d, m, "restore")
+    assert words.lowered_max_row("Lou", 280.0, 330.0) in m.result
+    assert m.ids.confirm.text == words.restore_max_button("Lou")
+    d.tap(m.ids.confirm)
+    d.until(lambda: not m.busy and m.result == words.max_restored("m-low", 330.0), what="restored")
+    saved = ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.settings_for("m-low")[1])
+    assert saved is not None and (saved.max_depth_mm, saved.max_lowered, saved.target_depth_mm) == (330.0, None, 250.0)
+    before = m.result
+    d.tap(m.ids.lowered_maxes)
+    d.until(lambda: not m.busy and m.result != before, what="the list again")
+    # Lou is off it (other members' lift-offs in this window's earlier tests may be on it).
+    assert "Lou" not in m.result and (not m.asking or m.restore_member != "m-low")
+    if m.asking:
+        d.tap(m.ids.cancel)
+    d.tap(m.ids.done)
+    d.until(lambda: ui.current() == "attract", what="maintenance left")
+
+    # Back at the machine: the max they had, and nothing to explain.
+    ui.scan(code)
+    d.until(lambda: ui.current() == "settings", what="settings screen again")
+    depth = next(r for r in settings.ids.rows.children if r.key == "depth")
+    d.until(lambda: depth.value == words.depth_text(250.0, 330.0), what="the restored max on screen")
+    assert settings.lowered_text == "" and settings.ids.lowered.height == 0
+    ui.scan(code)

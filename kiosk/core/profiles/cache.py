@@ -195,6 +195,19 @@ class ProfileBook:
                 self._db.execute("DELETE FROM pending WHERE member = ? AND model = ? AND settings = ?",
                                  (member, model, encode(settings).decode()))
 
+    def lowered(self, model: str, limit: int = 20) -> list[tuple[str, str]]:
+        """(member, name) of members whose max depth on `model` a kiosk lowered (cached, or held here),
+        most recently seen first."""
+        path = f'$.machines."{model}".max_lowered'  # a model is an `Id`: no quote can close the key
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT member, MAX(name) FROM (SELECT member, json_extract(body, '$.name') AS name, seen "
+                "FROM profiles WHERE json_extract(body, ?) IS NOT NULL "
+                "UNION ALL SELECT p.member, p.name, COALESCE(c.seen, 0) FROM pending p LEFT JOIN profiles c "
+                "USING (member) WHERE p.model = ? AND json_extract(p.settings, '$.max_lowered') IS NOT NULL) "
+                "GROUP BY member ORDER BY MAX(seen) DESC LIMIT ?", (path, model, limit)).fetchall()
+        return [(member, name or "") for member, name in rows]
+
     def settings_for(self, member: str, model: str) -> tuple[MemberProfile | None, MachineSettings | None]:
         """The member's profile and their settings for `model`: a held save wins over the cached profile."""
         profile = self.get(member)

@@ -150,6 +150,15 @@ class ProfileSync(Unit):
         """The member's profile and their settings for this machine model (a held save wins)."""
         return self.book.settings_for(member, self.wiring.settings.machine_model)
 
+    def lowered(self) -> list[tuple[str, str, MachineSettings]]:
+        """(member, name, settings) of members whose max depth on this machine model a lift-off lowered."""
+        found = []
+        for member, name in self.book.lowered(self.wiring.settings.machine_model):
+            profile, settings = self.settings_for(member)  # a held save wins, as everywhere
+            if settings is not None and settings.max_lowered is not None:
+                found.append((member, name or (profile.name if profile else ""), settings))
+        return found
+
     def save(self, member: str, name: str, settings: MachineSettings) -> None:
         """Keep the member's settings for this machine model and publish them as soon as it is safe.
 

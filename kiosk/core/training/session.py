@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from kiosk.contract.events import RepDone, Role, SessionEnd, SetEnd
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
 from kiosk.core.snapshot import MemberAtMachine
 
 # How long after an operator's command cut a session short its member can still report pain:
@@ -73,6 +73,7 @@ class Session:
     settings_changed: bool = False
     erased: bool = False  # an operator erased the member's profile during the session
     pain_pressed: bool = False  # `pain_stop` sent, kind not told yet: another press is the same episode
+    max_lowered: MaxLowered | None = None  # why a lift-off lowered the max this session (once a session)
 
     def __post_init__(self) -> None:
         self.last_activity = self.last_activity or self.started

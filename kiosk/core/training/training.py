@@ -27,7 +27,7 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.machine.depth_limits import with_target_margin
@@ -100,7 +100,7 @@ class Training:
             return
         try:
             self.close_set(now)
-            learnt = self.engine.learnt_settings() if self.engine else session.settings
+            learnt = self._learnt() if self.engine else session.settings
             if learnt != session.settings and not session.erased:
                 session.settings, session.settings_changed = learnt, True
             if session.settings_changed:
@@ -159,7 +159,7 @@ class Training:
         if engine is None:
             return settings
         engine.retune(settings, self._geometry(), self._config().cues)
-        return with_target_margin(engine.learnt_settings())
+        return with_target_margin(self._learnt())
 
     def pain_reported(self, kind: PainKind) -> None:
         """Pain told by the member at the machine: no more coaching this session, and no more sets after a
@@ -181,12 +181,32 @@ class Training:
         session, engine = self.session, self.engine
         if session is None or engine is None:
             return
-        learnt = engine.learnt_settings()
+        learnt = self._learnt()
         if learnt == session.settings:
             return
         session.settings = learnt
         if not session.erased:
             self._save(session)
+
+    def _learnt(self) -> MachineSettings:
+        """The engine's learnt settings, with the reason the max was lowered when a lift-off lowered it.
+
+        The reason is made once, from the settings in force just before the lowering (a lift-off reaches
+        `_follow_learnt_limits` before anything else runs), and keeps the max from before any earlier
+        lowering: that is what a staff restore brings back.
+        """
+        session, engine = self.session, self.engine
+        assert session is not None and engine is not None
+        learnt = engine.learnt_settings()
+        if engine.lowered_at_mm is None:
+            return learnt
+        if session.max_lowered is None:
+            before = session.settings
+            earlier = before.max_lowered
+            from_mm = max(before.max_depth_mm, earlier.from_mm if earlier else 0.0)
+            session.max_lowered = MaxLowered(from_mm=from_mm, liftoff_mm=engine.lowered_at_mm,
+                                             ts=self.wiring.clock.now())
+        return learnt.model_copy(update={"max_lowered": session.max_lowered})
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,

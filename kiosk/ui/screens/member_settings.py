@@ -43,6 +43,7 @@ class MemberSettingsScreen(Screen):
     changed = BooleanProperty(False)
     saved = BooleanProperty(False)  # the core confirmed the last save
     feet_text = StringProperty("")
+    lowered_text = StringProperty("")  # why a lift-off lowered the max depth, while it is lowered
 
     def on_kv_post(self, _base) -> None:
         app = App.get_running_app()
@@ -103,6 +104,10 @@ class MemberSettingsScreen(Screen):
             row.can_lower = stepped(s, row.key, -1, g.backrest_notches, g.seat_notches) != s
             row.can_raise = stepped(s, row.key, 1, g.backrest_notches, g.seat_notches) != s
         self.feet_text = words.feet_text(s.foot_height, s.foot_width, s.toe_angle_deg)
+        why = s.max_lowered
+        # A reason that does not fit (the max is not shallower than it says it was) explains nothing.
+        shown = why is not None and why.from_mm > s.max_depth_mm
+        self.lowered_text = words.max_lowered_line(s.max_depth_mm, why.from_mm, why.liftoff_mm) if why and shown else ""
         show_settings(self.ids.side, self.ids.feet, s, g, duration)
 
 
