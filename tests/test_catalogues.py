@@ -124,3 +124,17 @@ def test_a_catalogue_without_its_compiled_file_still_speaks(tmp_path, monkeypatc
         assert language.catalogue("de").gettext("Leg press") == "Beinpresse"
     finally:
         language.catalogue.cache_clear()
+
+
+def test_a_profile_keeps_a_bcp47_language_and_old_profiles_still_load():
+    from pydantic import ValidationError
+
+    from kiosk.contract.profile import MemberProfile
+
+    old = MemberProfile.model_validate({"member": "m_sam", "rev": 3, "updated": 1.0})
+    assert old.language is None
+    assert MemberProfile.model_validate({"member": "m_sam", "rev": 4, "updated": 1.0,
+                                         "language": "de-AT"}).language == "de-AT"
+    for bad in ("", "deutsch please", "de_AT", "x" * 40, "<script>"):
+        with pytest.raises(ValidationError):
+            MemberProfile.model_validate({"member": "m_sam", "rev": 4, "updated": 1.0, "language": bad})

@@ -53,3 +53,6 @@ class MemberProfile(ReportModel):
     rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp
     machines: dict[Id, MachineSettings] = {}
+    # The language the member reads and hears (BCP 47: `de`, `de-AT`, `pt-BR`); absent, the site's default.
+    # Older profiles have none and still load; a tag the kiosk has no catalogue for reads the default.
+    language: Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None = None

@@ -79,7 +79,8 @@ class Session:
 
     def at_machine(self) -> MemberAtMachine:
         return MemberAtMachine(session=self.id, member=self.member, name=self.name, role=self.role,
-                               settings=self.settings, first_time=self.first_time)
+                               settings=self.settings, first_time=self.first_time,
+                               language=self.profile.language if self.profile else None)
 
     @property
     def reps(self) -> int:
