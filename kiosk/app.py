@@ -55,7 +55,7 @@ def run_headless(kiosk: Kiosk) -> int:
         stop.set()
 
     def member_language() -> str | None:
-        member = kiosk.snapshot().member
+        member = kiosk.snapshot.member
         return member.language if member else None
 
     kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line), member_language))
