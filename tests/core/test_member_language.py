@@ -1,0 +1,57 @@
+"""A member reads the kiosk in their profile's language: through a real broker and a real headless kiosk
+process, a profile that says `de` gets German screen lines; a member without a language gets the default."""
+
+import signal
+
+from kiosk.contract.base import encode
+from kiosk.contract.events import PainReport, SessionEnd, SessionStart
+from kiosk.contract.kiosk import KioskStatus
+from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.dev.broker import publish
+from tests.support.helpers import eventually
+from tests.support.kiosk_harness import Keyring
+from tests.support.kiosk_process import kiosk_env, start_kiosk
+
+STATUS = "gym/v1/testgym/lp1/kiosk/status"
+EVENTS = "gym/v1/testgym/lp1/kiosk/event"
+SETTINGS = MachineSettings(backrest_notch=3, max_depth_mm=320, target_depth_mm=300, top_mm=40)
+
+
+def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_default(broker, tmp_path, collect):
+    for member, name, lang in (("m_jonas", "Jonas", "de"), ("m_alex", "Alex", None)):
+        profile = MemberProfile(member=member, name=name, rev=2, updated=1.0, language=lang,
+                                machines={"generic-45": SETTINGS})
+        publish(broker, f"gym/v1/testgym/members/{member}/profile", encode(profile), retain=True)
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    status, events = collect(STATUS), collect(EVENTS)
+    log = tmp_path / "kiosk.log"
+    proc = start_kiosk(env, log)
+    try:
+        assert proc.stdin is not None
+        status.wait_for(lambda m: bool(m.payload) and m.decode(KioskStatus).state == "ready")
+        for member, name in (("m_jonas", "Jonas"), ("m_alex", "Alex")):
+            proc.stdin.write((keyring.code(member, name) + "\n").encode())
+            proc.stdin.flush()
+            eventually(lambda member=member: any(isinstance(e, SessionStart) and e.member == member
+                                                 for e in events.events()), what=f"{name}'s session")
+            proc.stdin.write(b"/pain radiating\n/finish\n")
+            proc.stdin.flush()
+            eventually(lambda member=member: any(isinstance(e, SessionEnd) and e.member == member
+                                                 for e in events.events()), what=f"{name}'s session end")
+        eventually(lambda: log.read_text().count("screen: session ended (logout)") == 1, what="Alex's goodbye")
+        text = log.read_text()
+        assert sum(isinstance(e, PainReport) for e in events.events()) == 2
+        # Jonas: German, from the catalogue, with German plurals; the payloads stayed English ids.
+        assert ("screen: Schmerz gemeldet (radiating): Nicht weiterdrücken. Gewicht auf die Sicherheitsgriffe "
+                "legen.") in text
+        assert "screen: Training beendet (logout): 0 Sätze, 0 Wiederholungen. Bildschirm geleert." in text
+        # Alex has no language: the site's default, English.
+        assert "screen: pain reported (radiating): Stop pressing." in text
+        assert "screen: session ended (logout): 0 sets, 0 reps. Screen cleared." in text
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
