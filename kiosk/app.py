@@ -58,7 +58,8 @@ def run_headless(kiosk: Kiosk) -> int:
         member = kiosk.snapshot.member
         return member.language if member else None
 
-    kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line), member_language))
+    kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line), member_language,
+                                lambda: kiosk.config.languages[0]))
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
     kiosk.on_restart = restart
     kiosk.start()

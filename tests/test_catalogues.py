@@ -138,3 +138,17 @@ def test_a_profile_keeps_a_bcp47_language_and_old_profiles_still_load():
     for bad in ("", "deutsch please", "de_AT", "x" * 40, "<script>"):
         with pytest.raises(ValidationError):
             MemberProfile.model_validate({"member": "m_sam", "rev": 4, "updated": 1.0, "language": bad})
+
+
+def test_the_site_offers_languages_the_first_being_the_default():
+    from pydantic import ValidationError
+
+    from kiosk.contract.config import KioskConfig
+
+    assert KioskConfig().languages == ["en"]
+    assert KioskConfig.model_validate({"languages": ["de", "en"]}).languages[0] == "de"
+    for bad in ([], ["de", "DE"], ["de", "not a tag"], ["x" * 36], ["en"] * 13):
+        with pytest.raises(ValidationError):
+            KioskConfig.model_validate({"languages": bad})
+    # A first language without a catalogue reads English rather than nothing.
+    assert language.supported(None, "pl") == "en" and language.supported("pl", "de") == "de"

@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.sensor import TravelMm
 from kiosk.contract.text import PLAIN_TEXT
 
@@ -55,4 +56,4 @@ class MemberProfile(ReportModel):
     machines: dict[Id, MachineSettings] = {}
     # The language the member reads and hears (BCP 47: `de`, `de-AT`, `pt-BR`); absent, the site's default.
     # Older profiles have none and still load; a tag the kiosk has no catalogue for reads the default.
-    language: Annotated[str, Field(max_length=35, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")] | None = None
+    language: LanguageTag | None = None

@@ -53,10 +53,14 @@ def gettext_id(tag: str) -> str | None:
     return None
 
 
-def supported(tag: str | None) -> str:
-    """The catalogue a member's tag falls to (`de-CH` reads `de`); the default when there is none."""
-    found = gettext_id(tag) if tag else None
-    return found.replace("_", "-") if found else DEFAULT
+def supported(tag: str | None, default: str | None = None) -> str:
+    """The catalogue a member's tag falls to (`de-CH` reads `de`); else the site's default (`default`, when
+    it has a catalogue), else English."""
+    for candidate in (tag, default):
+        found = gettext_id(candidate) if candidate else None
+        if found:
+            return found.replace("_", "-")
+    return DEFAULT
 
 
 @functools.cache
@@ -83,17 +87,17 @@ def current() -> str:
     return _current.get()
 
 
-def use(tag: str | None) -> str:
-    """Switches this thread's language (a member's tag, or None for the default); returns the one used."""
-    chosen = supported(tag)
+def use(tag: str | None, default: str | None = None) -> str:
+    """Switches this thread's language (a member's tag, else the site's default); returns the one used."""
+    chosen = supported(tag, default)
     _current.set(chosen)
     return chosen
 
 
 @contextlib.contextmanager
-def speaking(tag: str | None) -> Iterator[str]:
-    """Words built inside are in `tag`'s language; the language before is back afterwards."""
-    token = _current.set(supported(tag))
+def speaking(tag: str | None, default: str | None = None) -> Iterator[str]:
+    """Words built inside are in `tag`'s language (else `default`'s); the language before is back afterwards."""
+    token = _current.set(supported(tag, default))
     try:
         yield _current.get()
     finally:

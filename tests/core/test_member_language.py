@@ -1,6 +1,8 @@
 """A member reads the kiosk in their profile's language: through a real broker and a real headless kiosk
-process, a profile that says `de` gets German screen lines; a member without a language gets the default."""
+process, a profile that says `de` gets German screen lines; a member without a language, or with one the kiosk
+has no catalogue for, gets the site's default (the first of `languages`)."""
 
+import json
 import signal
 
 from kiosk.contract.base import encode
@@ -18,7 +20,8 @@ SETTINGS = MachineSettings(backrest_notch=3, max_depth_mm=320, target_depth_mm=3
 
 
 def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_default(broker, tmp_path, collect):
-    for member, name, lang in (("m_jonas", "Jonas", "de"), ("m_alex", "Alex", None)):
+    publish(broker, "gym/v1/testgym/config/set", json.dumps({"languages": ["fr", "de", "en"]}), retain=True)
+    for member, name, lang in (("m_jonas", "Jonas", "de"), ("m_alex", "Alex", None), ("m_ola", "Ola", "pl")):
         profile = MemberProfile(member=member, name=name, rev=2, updated=1.0, language=lang,
                                 machines={"generic-45": SETTINGS})
         publish(broker, f"gym/v1/testgym/members/{member}/profile", encode(profile), retain=True)
@@ -30,7 +33,7 @@ def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_d
     try:
         assert proc.stdin is not None
         status.wait_for(lambda m: bool(m.payload) and m.decode(KioskStatus).state == "ready")
-        for member, name in (("m_jonas", "Jonas"), ("m_alex", "Alex")):
+        for member, name in (("m_jonas", "Jonas"), ("m_alex", "Alex"), ("m_ola", "Ola")):
             proc.stdin.write((keyring.code(member, name) + "\n").encode())
             proc.stdin.flush()
             eventually(lambda member=member: any(isinstance(e, SessionStart) and e.member == member
@@ -39,16 +42,18 @@ def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_d
             proc.stdin.flush()
             eventually(lambda member=member: any(isinstance(e, SessionEnd) and e.member == member
                                                  for e in events.events()), what=f"{name}'s session end")
-        eventually(lambda: log.read_text().count("screen: session ended (logout)") == 1, what="Alex's goodbye")
+        eventually(lambda: log.read_text().count("screen: séance terminée (logout)") == 2, what="Ola's goodbye")
         text = log.read_text()
-        assert sum(isinstance(e, PainReport) for e in events.events()) == 2
+        assert sum(isinstance(e, PainReport) for e in events.events()) == 3
         # Jonas: German, from the catalogue, with German plurals; the payloads stayed English ids.
         assert ("screen: Schmerz gemeldet (radiating): Nicht weiterdrücken. Gewicht auf die Sicherheitsgriffe "
                 "legen.") in text
         assert "screen: Training beendet (logout): 0 Sätze, 0 Wiederholungen. Bildschirm geleert." in text
-        # Alex has no language: the site's default, English.
-        assert "screen: pain reported (radiating): Stop pressing." in text
-        assert "screen: session ended (logout): 0 sets, 0 reps. Screen cleared." in text
+        # Alex has no language, Ola's has no catalogue here: the site's default, French (0 is singular there).
+        assert text.count("screen: douleur signalée (radiating) : Arrêtez de pousser.") == 2
+        assert text.count("screen: séance terminée (logout) : 0 série, 0 répétition. Écran effacé.") == 2
+        # The log's own lines and the payloads stay English.
+        assert "session ended (logout)" not in text and "typed: finish pressed" in text
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
