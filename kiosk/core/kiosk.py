@@ -248,9 +248,9 @@ class Kiosk:
         """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
         self.inbox.post(lambda: self.training.guided_setup(action))
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member edited their settings on screen: save them to the profile now."""
-        self.inbox.post(lambda: self.training.save_settings(settings))
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member edited their settings (or tapped a language) on screen: save them to the profile now."""
+        self.inbox.post(lambda: self.training.save_settings(settings, language))
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""

@@ -15,19 +15,22 @@ from tests.support.kiosk_harness import Keyring
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 STATUS = "gym/v1/testgym/lp1/kiosk/status"
+SAVES = "gym/v1/testgym/lp1/kiosk/profile"  # the kiosk's saves, for the site's profile desk
 EVENTS = "gym/v1/testgym/lp1/kiosk/event"
 SETTINGS = MachineSettings(backrest_notch=3, max_depth_mm=320, target_depth_mm=300, top_mm=40)
 
 
 def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_default(broker, tmp_path, collect):
-    publish(broker, "gym/v1/testgym/config/set", json.dumps({"languages": ["fr", "de", "en"]}), retain=True)
+    # French first: the site's default. Codes read again at once are new scans here (Alex comes back).
+    site = {"languages": ["fr", "de", "en"], "scan_repeat_s": 0}
+    publish(broker, "gym/v1/testgym/config/set", json.dumps(site), retain=True)
     for member, name, lang in (("m_jonas", "Jonas", "de"), ("m_alex", "Alex", None), ("m_ola", "Ola", "pl")):
         profile = MemberProfile(member=member, name=name, rev=2, updated=1.0, language=lang,
                                 machines={"generic-45": SETTINGS})
         publish(broker, f"gym/v1/testgym/members/{member}/profile", encode(profile), retain=True)
     keyring = Keyring(tmp_path)
     env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
-    status, events = collect(STATUS), collect(EVENTS)
+    status, events, saves = collect(STATUS), collect(EVENTS), collect(SAVES)
     log = tmp_path / "kiosk.log"
     proc = start_kiosk(env, log)
     try:
@@ -54,6 +57,22 @@ def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_d
         assert text.count("screen: séance terminée (logout) : 0 série, 0 répétition. Écran effacé.") == 2
         # The log's own lines and the payloads stay English.
         assert "session ended (logout)" not in text and "typed: finish pressed" in text
+
+        # Alex taps German: saved to the profile as a new revision, and his lines are German at once.
+        proc.stdin.write((keyring.code("m_alex", "Alex") + "\n").encode())
+        proc.stdin.flush()
+        eventually(lambda: sum(isinstance(e, SessionStart) and e.member == "m_alex" for e in events.events()) == 2,
+                   what="Alex back at the machine")
+        proc.stdin.write(b"/language de_DE\n/language tlh\n/language es\n/pain dull\n/finish\n")
+        proc.stdin.flush()
+        saved = saves.wait_for(lambda m: MemberProfile.model_validate_json(m.payload).member == "m_alex")
+        profile = MemberProfile.model_validate_json(saved.payload)
+        assert (profile.language, profile.rev, profile.machines["generic-45"]) == ("es", 3, SETTINGS)
+        eventually(lambda: "screen: sesión terminada (logout): 0 series, 0 repeticiones." in log.read_text(),
+                   what="Alex's goodbye in Spanish")
+        text = log.read_text()
+        assert "screen: dolor indicado (dull): Deja de empujar." in text
+        assert text.count("typed: refused: /language takes one of de, en, es, fr") == 2
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
