@@ -56,7 +56,7 @@ from kiosk.core.site.presence import Presence
 from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.stop_watch import StopWatch
-from kiosk.core.training.cue_sound import SOUNDS, CueSound
+from kiosk.core.training.cue_sound import SOUNDS, CueSound, spoken_language
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
 from kiosk.core.training.session import Session
@@ -115,8 +115,9 @@ class Kiosk:
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
         self.maintenance = MaintenanceDesk(self.inbox, self.sensor)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
-        # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
+        # Read at every cue: a pushed `sound` applies at once; the member at the machine hears their language.
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS,
+                              language=lambda: spoken_language(self.training.session, self.config))
         self.stop_watch = StopWatch(self._emit, self.training.member,
                                     keep_session=self.training.touched, remind=self.sound.cue)
         self.events = EventJournal(wiring)
