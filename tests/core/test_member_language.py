@@ -79,3 +79,39 @@ def test_a_member_whose_profile_says_de_reads_german_and_one_without_reads_the_d
         if proc.poll() is None:
             proc.kill()
             proc.wait(5)
+
+
+def test_a_member_whose_profile_says_de_hears_the_german_cue_files(broker, tmp_path, collect):
+    """The simulator's butt-wink set, over a real broker, for a member whose profile says `de`: every warn and
+    stop cue is the German file for that cue, none English, none a bare tone."""
+    import subprocess
+    import sys
+
+    from kiosk.contract.events import CueRaised, SetEnd
+    from kiosk.sim.traces import TRACE_SETTINGS
+    from kiosk.words.wording import spoken_key
+    from tests.support.kiosk_harness import make_kiosk
+
+    profile = MemberProfile(member="m_jonas", name="Jonas", rev=3, updated=1.0, language="de",
+                            machines={"generic-45": TRACE_SETTINGS})
+    publish(broker, "gym/v1/testgym/members/m_jonas/profile", encode(profile), retain=True)
+    keyring = Keyring(tmp_path)
+    kiosk, _screen = make_kiosk(broker.url, tmp_path / "data", keyring)
+    events = collect(EVENTS)
+    kiosk.start()
+    try:
+        eventually(lambda: kiosk.profiles.book.rev("m_jonas") == 3, what="Jonas's profile at the kiosk")
+        kiosk.scan(keyring.code("m_jonas", "Jonas"))
+        events.wait_for_event(SessionStart)
+        run = subprocess.run([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", "testgym",
+                              "--machine", "lp1", "--scenario", "butt-wink", "--seed", "2", "--fast"],
+                             capture_output=True, text=True, timeout=60)
+        assert run.returncode == 0, run.stderr
+        events.wait_for_event(SetEnd, timeout=30)
+        loud = [e for e in events.events() if isinstance(e, CueRaised) and e.severity != "info"]
+        assert loud, "the butt-wink set raised warn or stop cues"
+        expected = [f"de/{spoken_key(e.cue, e.severity)}.wav" for e in loud]
+        eventually(lambda: all(name in kiosk.sound.played for name in expected), what="the German files")
+        assert all(name.startswith("de/") for name in kiosk.sound.played), list(kiosk.sound.played)
+    finally:
+        kiosk.stop()
