@@ -6,6 +6,7 @@ from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_ser
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.sensor import TravelMm
 from kiosk.contract.text import PLAIN_TEXT
 
@@ -75,3 +76,6 @@ class MemberProfile(ReportModel):
     rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp
     machines: dict[Id, MachineSettings] = {}
+    # The language the member reads and hears (BCP 47: `de`, `de-AT`, `pt-BR`); absent, the site's default.
+    # Older profiles have none and still load; a tag the kiosk has no catalogue for reads the default.
+    language: LanguageTag | None = None

@@ -56,7 +56,7 @@ from kiosk.core.site.presence import Presence
 from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.stop_watch import StopWatch
-from kiosk.core.training.cue_sound import SOUNDS, CueSound
+from kiosk.core.training.cue_sound import SOUNDS, CueSound, spoken_language
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
 from kiosk.core.training.session import Session
@@ -115,8 +115,9 @@ class Kiosk:
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
         self.maintenance = MaintenanceDesk(self.inbox, self.sensor, self.profiles, lambda: self.geometry)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
-        # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
+        # Read at every cue: a pushed `sound` applies at once; the member at the machine hears their language.
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS,
+                              language=lambda: spoken_language(self.training.session, self.config))
         self.stop_watch = StopWatch(self._emit, self.training.member,
                                     keep_session=self.training.touched, remind=self.sound.cue)
         self.events = EventJournal(wiring)
@@ -248,9 +249,9 @@ class Kiosk:
         """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
         self.inbox.post(lambda: self.training.guided_setup(action))
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member edited their settings on screen: save them to the profile now."""
-        self.inbox.post(lambda: self.training.save_settings(settings))
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member edited their settings (or tapped a language) on screen: save them to the profile now."""
+        self.inbox.post(lambda: self.training.save_settings(settings, language))
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""

@@ -80,6 +80,7 @@ class MemberAtMachine:
     role: Role
     settings: MachineSettings
     first_time: bool
+    language: str | None = None  # the profile's BCP 47 tag; None: the site's default
 
 
 @dataclass(frozen=True)

@@ -10,20 +10,32 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from kiosk.contract.events import SessionEnd
 from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress
 from kiosk.words import wording
 from kiosk.words.event_lines import EventLines
+from kiosk.words.language import speaking
 
 
 class TextPresenter(EventLines):
     """Turns the core's events and screen models into lines for `say` (a logger call in headless mode)."""
 
-    def __init__(self, say: Callable[[str], None]):
+    def __init__(self, say: Callable[[str], None], member_language: Callable[[], str | None] = lambda: None,
+                 site_default: Callable[[], str | None] = lambda: None):
+        """`member_language` is the language of the member at the machine (their profile's tag), None when
+        nobody is there or they have none: lines are then in the site's default (`languages[0]`)."""
         super().__init__()
         self._say = say
+        self._member_language = member_language
+        self._site_default = site_default
+        self._language: str | None = None  # the last member's, kept until their session's end is told
 
     def __call__(self, model: BaseModel) -> None:
-        line = self.describe(model)
+        self._language = self._member_language() or self._language
+        with speaking(self._language, self._site_default()):
+            line = self.describe(model)
+        if isinstance(model, SessionEnd):
+            self._language = None
         if line:
             self._say(line)
 

@@ -159,12 +159,13 @@ class ProfileSync(Unit):
                 found.append((member, name or (profile.name if profile else ""), settings))
         return found
 
-    def save(self, member: str, name: str, settings: MachineSettings) -> None:
-        """Keep the member's settings for this machine model and publish them as soon as it is safe.
+    def save(self, member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
+        """Keep the member's settings for this machine model (and the language they chose, if they did) and
+        publish them as soon as it is safe.
 
         The target is kept short of the max here too, whoever made the settings.
         """
-        self.book.hold(member, name, self.wiring.settings.machine_model, with_target_margin(settings))
+        self.book.hold(member, name, self.wiring.settings.machine_model, with_target_margin(settings), language)
         self._publish_held(self.wiring.clock.now())
 
     def tick(self, now: float) -> None:
@@ -182,13 +183,15 @@ class ProfileSync(Unit):
             if (held.member, held.model) in self._in_flight:
                 continue
             latest = book.get(held.member)
-            if self._after_start and latest is not None and latest.machines.get(held.model) == held.settings:
+            if (self._after_start and latest is not None and latest.machines.get(held.model) == held.settings
+                    and held.language in (None, latest.language)):
                 # Held since before this start and already on the broker: the kiosk was stopped or killed
                 # between the publish and its acknowledgement. Published again it would be a second rev.
                 book.release(held.member, held.model, held.settings)
                 continue
             try:
-                profile = with_settings(latest, held.member, held.name, held.model, held.settings, now)
+                profile = with_settings(latest, held.member, held.name, held.model, held.settings, now,
+                                        held.language)
             except ValueError as exc:
                 log.error("save of %s's settings dropped: %s", held.member, exc)
                 book.release(held.member, held.model, held.settings)

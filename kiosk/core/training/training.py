@@ -135,11 +135,13 @@ class Training:
 
     # -- settings ------------------------------------------------------------------
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved."""
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved;
+        with the language they tapped, if they did (a new rev, even with the same settings)."""
         session = self.session
         if session is None:
             return
+        session.language = language or session.language
         settings = with_target_margin(settings)
         if settings != session.settings:
             settings = self._retune(settings)
@@ -214,7 +216,7 @@ class Training:
 
     def _save(self, session: Session) -> None:
         session.settings_changed = False
-        self._profiles.save(session.member, session.name, session.settings)
+        self._profiles.save(session.member, session.name, session.settings, session.language)
 
     # -- the guided setup --------------------------------------------------------------
 

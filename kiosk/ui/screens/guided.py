@@ -44,6 +44,9 @@ class GuidedSetupScreen(Screen):
                                                   settings.foot_height, settings.foot_width, settings.target_depth_mm)
         show_settings(self.ids.side, self.ids.feet, settings, g)
 
+    def retranslate(self) -> None:
+        self._load(App.get_running_app().settings)
+
     def reset(self) -> None:
         self.stage, self.result = "intro", None
         self.reps_done = self.fast_reps = self.lifted_reps = 0
