@@ -31,9 +31,9 @@ class Gym:
         self.saved: list[MachineSettings] = []
         save = self.kiosk.profiles.save
 
-        def saving(member: str, name: str, settings: MachineSettings) -> None:
+        def saving(member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
             self.saved.append(settings)
-            save(member, name, settings)
+            save(member, name, settings, language)
         self.kiosk.profiles.save = saving  # type: ignore[method-assign]
         self.seq = self.event_seq = 0
         self.mm = 30.0

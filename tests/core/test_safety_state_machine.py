@@ -123,9 +123,9 @@ class KioskCore(RuleBasedStateMachine):
         kiosk.events.publish = journaled  # type: ignore[method-assign]
         profile_save = kiosk.profiles.save
 
-        def saved(member: str, name: str, settings_: MachineSettings) -> None:
+        def saved(member: str, name: str, settings_: MachineSettings, language: str | None = None) -> None:
             self._check_saved(member, settings_)
-            profile_save(member, name, settings_)
+            profile_save(member, name, settings_, language)
         kiosk.profiles.save = saved  # type: ignore[method-assign]
         # The sensor node: its own sequence numbers, a `ready` status, the sled at the top.
         self.seq = self.event_seq = 0
