@@ -19,7 +19,7 @@ def test_a_set_summary_says_how_much_the_pushes_slowed():
     end = SetEnd(ts=5, session="s", set_number=1, reps=6, max_depth_mm=290, liftoffs=0, load_kg=82.5,
                  best_mean_velocity_mps=0.25, velocity_loss_pct=31.4, tut_s=24.6)
     line = EventLines().describe(end)
-    assert "82.5 kg" in line and "best push 0.25 m/s" in line and "31% slower" in line and "25 s under load" in line
+    assert "82.5 kg" in line and "best push 0.25 m/s" in line and "slowed by 31%" in line and "25 s under load" in line
 
 
 def test_the_session_volume_counts_only_sets_with_a_load():
@@ -32,4 +32,4 @@ def test_the_session_volume_counts_only_sets_with_a_load():
                      SetEnd(ts=3, session="s", set_number=3, reps=5, max_depth_mm=250, liftoffs=0)]
     assert session.volume_kg == 80 * 10 + 82.5 * 8
     end = SessionEnd(ts=4, session="s", reason="logout", sets=3, reps=23, volume_kg=session.volume_kg)
-    assert "1460 kg moved" in EventLines().describe(end)
+    assert "Moved in all: 1,460 kg." in EventLines().describe(end)

@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT, escaped_within
 
 # Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
@@ -160,8 +161,18 @@ class KioskConfig(ConfigModel):
         "How old a member or staff code may be, whatever its own expiry says; applies to the next scan."))
     cues: CueThresholds = Field(default_factory=CueThresholds, description=(
         "The cue engine's thresholds, within the safety floors; a session uses those in force when it started."))
+    languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], min_length=1, max_length=12, description=(
+        "The languages the kiosk offers members, one tap each; the first is for members whose profile names "
+        "none. A language without a catalogue on the kiosk reads the first one that has one."))
     machine_models: dict[Id, MachineGeometry] = Field(default_factory=dict, description=(
         "Geometry per machine model id; the kiosk uses its own model's. Sessions started after a push use it."))
+
+    @field_validator("languages")
+    @classmethod
+    def _each_language_once(cls, languages: list[str]) -> list[str]:
+        if len({tag.lower() for tag in languages}) != len(languages):
+            raise ValueError("languages names a language twice")
+        return languages
 
     @field_validator("member_id_pattern")
     @classmethod

@@ -2,10 +2,11 @@
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from kiosk.contract.base import ReportModel, Timestamp
 from kiosk.contract.ids import Id
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.sensor import TravelMm
 from kiosk.contract.text import PLAIN_TEXT
 
@@ -32,6 +33,18 @@ class Visit(ReportModel):
         "The best set's fastest mean push velocity."))] = None
 
 
+class MaxLowered(ReportModel):
+    """Why a member's max depth is shallower than it was: a kiosk lowered it after their lower back came off
+    the pad. Kept in the profile so the member sees why, and so staff can restore `from_mm` once the cause
+    (a backrest too upright, too much weight) is fixed."""
+
+    model_config = ConfigDict(extra="allow")
+
+    from_mm: TravelMm  # the max depth before any kiosk lowered it: what a restore brings back
+    liftoff_mm: TravelMm  # where the lower back came off the pad
+    ts: Timestamp  # when
+
+
 class MachineSettings(ReportModel):
     """One member's settings on one machine model."""
 
@@ -52,6 +65,18 @@ class MachineSettings(ReportModel):
         "The load last pressed on this machine, in kg (pounds are only shown)."))] = None
     history: Annotated[list[Visit], Field(max_length=MAX_VISITS, description=(
         f"The last {MAX_VISITS} visits on this machine model, newest last."))] = []
+    # Optional, added in v1: absent in profiles saved before it, and while no lift-off lowered the max.
+    max_lowered: MaxLowered | None = None
+
+    @model_serializer(mode="wrap")
+    def _without_absent_extras(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # No `"max_lowered": null`, `"load_kg": null` or `"history": []` in every profile: absent is what
+        # readers from before these fields expect, and the profile stays small.
+        data: dict[str, object] = handler(self)
+        for name in ("max_lowered", "load_kg", "history"):
+            if name in data and data[name] in (None, []):
+                del data[name]
+        return data
 
     @model_validator(mode="after")
     def _depths_in_order(self) -> "MachineSettings":
@@ -72,3 +97,6 @@ class MemberProfile(ReportModel):
     rev: Annotated[int, Field(ge=0, le=2**53 - 2)]
     updated: Timestamp
     machines: dict[Id, MachineSettings] = {}
+    # The language the member reads and hears (BCP 47: `de`, `de-AT`, `pt-BR`); absent, the site's default.
+    # Older profiles have none and still load; a tag the kiosk has no catalogue for reads the default.
+    language: LanguageTag | None = None

@@ -29,8 +29,11 @@ class SetupProgress(BaseModel):
     reps_done: int
     reps_needed: int
     fast_reps: int
+    lifted_reps: int = 0  # reps not counted because the back or the hips left their pad
+    # Once done: the range exactly as saved in the member's settings (after the safety floors).
     target_depth_mm: float | None = None
     top_mm: float | None = None
+    max_depth_mm: float | None = None
 
 
 class ScanFeedback(BaseModel):
@@ -85,6 +88,7 @@ class MemberAtMachine:
     role: Role
     settings: MachineSettings
     first_time: bool
+    language: str | None = None  # the profile's BCP 47 tag; None: the site's default
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from kiosk.contract.events import (
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.words import wording
+from kiosk.words.language import _
 
 
 class EventLines:
@@ -44,18 +45,24 @@ class EventLines:
             case SetEnd():
                 advice = wording.sentences(wording.next_time(model, self._cues_in_set))
                 self._cues_in_set = []
-                verb = "stopped" if model.stopped else "done"
+                line = (_("set {number} stopped: {reps}, deepest {depth}, {liftoffs}.") if model.stopped
+                        else _("set {number} done: {reps}, deepest {depth}, {liftoffs}."))
                 figures = wording.set_figures(model)
-                return (f"set {model.set_number} {verb}: {wording.count(model.reps, 'rep')}, deepest "
-                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}"
-                        f"{', ' + figures if figures else ''}. {wording.NEXT_TIME_TITLE}: {advice}")
+                line = line.format(number=model.set_number, reps=wording.reps(model.reps),
+                                   depth=wording.mm(model.max_depth_mm), liftoffs=wording.liftoffs(model.liftoffs))
+                if figures:
+                    line = f"{line.removesuffix('.')}, {figures}."
+                return f"{line} {_(wording.NEXT_TIME_TITLE)}: {advice}"
             case SessionEnd(reason=reason, sets=sets, reps=reps):
-                volume = f", {model.volume_kg:g} kg moved" if model.volume_kg is not None else ""
-                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}"
-                        f"{volume}. Screen cleared.")
+                line = _("session ended ({reason}): {sets}, {reps}. Screen cleared.").format(
+                    reason=reason, sets=wording.sets(sets), reps=wording.reps(reps))
+                if model.volume_kg is None:
+                    return line
+                return f"{line} " + _("Moved in all: {load}.").format(load=wording.kg(model.volume_kg))
             case PainReport(kind=kind):
-                steps = " ".join(wording.PAIN_STEPS)
-                return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"
+                steps = " ".join(_(step) for step in wording.PAIN_STEPS)
+                return _("pain reported ({kind}): {steps} {advice} {see}").format(
+                    kind=kind, steps=steps, advice=_(wording.PAIN_ADVICE[kind]), see=_(wording.SEE_SOMEONE))
             case AssistTold(state=state, by=by):
                 return f"staff answered ({state}): {wording.assist_line(state, by)}"
             case SensorFault(fault=fault, detail=detail):

@@ -26,9 +26,9 @@ class Gym:
         self.saved: list[MachineSettings] = []
         save = self.kiosk.profiles.save
 
-        def saved(member: str, name: str, settings: MachineSettings) -> None:
+        def saved(member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
             self.saved.append(settings)
-            save(member, name, settings)
+            save(member, name, settings, language)
         self.kiosk.profiles.save = saved  # type: ignore[method-assign]
         self.events: list = []
         self.kiosk.observe(self.events.append)

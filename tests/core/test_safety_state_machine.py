@@ -85,6 +85,7 @@ class KioskCore(RuleBasedStateMachine):
       model calls it continuous while less than the shortest `set_rest_s` in play has passed);
     - in every snapshot and every saved profile the target depth is at least the margin short of the max,
       and the max never gets deeper within a session;
+    - a lumbar lift-off lowers the max at most once a session, and the settings keep why (and from where);
     - no `too_deep` while the sled is not past the target in force;
     - every `stop` cue asks for its sound, whatever `sound` says;
     - every cue is in the journal before the screen is told of it;
@@ -125,9 +126,9 @@ class KioskCore(RuleBasedStateMachine):
         kiosk.events.publish = journaled  # type: ignore[method-assign]
         profile_save = kiosk.profiles.save
 
-        def saved(member: str, name: str, settings_: MachineSettings) -> None:
+        def saved(member: str, name: str, settings_: MachineSettings, language: str | None = None) -> None:
             self._check_saved(member, settings_)
-            profile_save(member, name, settings_)
+            profile_save(member, name, settings_, language)
         kiosk.profiles.save = saved  # type: ignore[method-assign]
         # The sensor node: its own sequence numbers, a `ready` status, the sled at the top.
         self.seq = self.event_seq = 0
@@ -144,6 +145,7 @@ class KioskCore(RuleBasedStateMachine):
         self.session: str | None = None
         self.counted_at: float | None = None  # when the set's last lumbar lift-off was counted (a warn)
         self.deepest_max: dict[str, float] = {}
+        self.lowerings: dict[str, int] = {}  # session -> times a lift-off lowered its max
         self.pain: dict[str, str] = {}  # session -> kind told
         kiosk.deliver(kiosk.topics.sensor_status, SensorStatus(state="ready", ts=self.status_ts, fw="1.0"))
         self._sample(self.mm)
@@ -355,7 +357,11 @@ class KioskCore(RuleBasedStateMachine):
         lumbar = zone == "lumbar" and state == "start"
         counted = self.counted_at
         continuous = lumbar and counted is not None and not self._may_have_rested(counted, self.clock.now())
+        engine = self._kiosk.training.engine
+        before = engine.max_depth_mm if engine is not None else None
         told = self._step(lambda k: k.deliver(k.topics.sensor_event, event))
+        if lumbar and engine is not None and engine is self._kiosk.training.engine:
+            self._check_lowering(engine.session, before, engine.max_depth_mm)
         cues = [e for e in told if isinstance(e, CueRaised) and e.cue == "liftoff_lumbar"]
         if continuous:
             if currently_in_test_context():  # also driven by hand below, outside Hypothesis
@@ -365,6 +371,18 @@ class KioskCore(RuleBasedStateMachine):
                 f"set gave {[(c.cue, c.severity) for c in cues]}, not a stop")
         if lumbar and cues:
             self.counted_at = None if any(c.severity == "stop" for c in cues) else self.clock.now()
+
+    def _check_lowering(self, session: str | None, before: float | None, after: float) -> None:
+        """A lift-off lowers the max at most once a session, within the floor, and says why in the settings."""
+        if before is None or session is None or after >= before:
+            return
+        self.lowerings[session] = self.lowerings.get(session, 0) + 1
+        if self.lowerings[session] > 1:
+            self.failures.append(f"max lowered {self.lowerings[session]} times in one session (to {after})")
+        current = self._kiosk.training.session
+        reason = current.settings.max_lowered if current is not None else None
+        if current is not None and current.id == session and (reason is None or reason.from_mm < before):
+            self.failures.append(f"max lowered {before} -> {after} without its reason kept: {reason}")
 
     def _may_have_rested(self, since: float, until: float) -> bool:
         """Whether the open set may have ended by a rest at the top between two times (the model's side).

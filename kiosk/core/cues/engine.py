@@ -83,6 +83,11 @@ class CueEngine:
         # The max depth in force only ever gets shallower within the session (lift-offs, or settings with less);
         # what a lift-off may teach is bounded by the max the session started with.
         self._max = self._session_max = kept.max_depth_mm
+        # Where the lumbar lift-off that lowered the max was, or None. Once a session, and by at most the
+        # floor's bound (`depth_floor`): lowered on every lift-off, a member's range only ever shrank (211 mm
+        # to 113 mm in one session, issue 22); the stop rule (two lumbar lift-offs in a set) and the target
+        # kept short of the max protect them meanwhile, and staff restore a max once its cause is fixed.
+        self.lowered_at_mm: float | None = None
         self._tracker = RepTracker(thresholds.hysteresis_mm)
         self._record = record or SetRecord()
         self._keep = self._record.samples.append
@@ -413,9 +418,11 @@ class CueEngine:
     def _lumbar_liftoff(self, ts: float, out: list[CueEvent]) -> None:
         self._lumbar += 1
         # A depth from before a sensor dropout is no measure of where the back lifted.
-        if self._last_mm is not None and not self._lost:
-            self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
-                                                self._floor), 1)
+        if self._last_mm is not None and not self._lost and self.lowered_at_mm is None:
+            lowered = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
+                                              self._floor), 1)
+            if lowered < self._max:
+                self._max, self.lowered_at_mm = lowered, round(self._last_mm, 1)
             self._target = target_short_of_max(self._target, self._max, self.settings.top_mm)
         # The lift-off cue already says to push up; a `too_deep` for the same rep,
         # caused only by the max depth just lowered, would bury it.

@@ -28,7 +28,7 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.machine.depth_limits import with_target_margin
@@ -107,7 +107,7 @@ class Training:
             return
         try:
             self.close_set(now)
-            learnt = self.engine.learnt_settings() if self.engine else session.settings
+            learnt = self._learnt() if self.engine else session.settings
             if learnt != session.settings and not session.erased:
                 session.settings, session.settings_changed = learnt, True
             visit = visit_of(session.sets, day_of(now))
@@ -147,11 +147,13 @@ class Training:
 
     # -- settings ------------------------------------------------------------------
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved."""
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved;
+        with the language they tapped, if they did (a new rev, even with the same settings)."""
         session = self.session
         if session is None:
             return
+        session.language = language or session.language
         settings = with_target_margin(settings)
         if settings != session.settings:
             settings = self._retune(settings)
@@ -193,7 +195,7 @@ class Training:
         if engine is None:
             return settings
         engine.retune(settings, self._geometry(), self._config().cues)
-        return with_target_margin(engine.learnt_settings())
+        return with_target_margin(self._learnt())
 
     def pain_reported(self, kind: PainKind) -> None:
         """Pain told by the member at the machine: no more coaching this session, and no more sets after a
@@ -215,12 +217,32 @@ class Training:
         session, engine = self.session, self.engine
         if session is None or engine is None:
             return
-        learnt = engine.learnt_settings()
+        learnt = self._learnt()
         if learnt == session.settings:
             return
         session.settings = learnt
         if not session.erased:
             self._save(session)
+
+    def _learnt(self) -> MachineSettings:
+        """The engine's learnt settings, with the reason the max was lowered when a lift-off lowered it.
+
+        The reason is made once, from the settings in force just before the lowering (a lift-off reaches
+        `_follow_learnt_limits` before anything else runs), and keeps the max from before any earlier
+        lowering: that is what a staff restore brings back.
+        """
+        session, engine = self.session, self.engine
+        assert session is not None and engine is not None
+        learnt = engine.learnt_settings()
+        if engine.lowered_at_mm is None:
+            return learnt
+        if session.max_lowered is None:
+            before = session.settings
+            earlier = before.max_lowered
+            from_mm = max(before.max_depth_mm, earlier.from_mm if earlier else 0.0)
+            session.max_lowered = MaxLowered(from_mm=from_mm, liftoff_mm=engine.lowered_at_mm,
+                                             ts=self.wiring.clock.now())
+        return learnt.model_copy(update={"max_lowered": session.max_lowered})
 
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
@@ -240,7 +262,7 @@ class Training:
 
     def _save(self, session: Session) -> None:
         session.settings_changed = False
-        self._profiles.save(session.member, session.name, session.settings)
+        self._profiles.save(session.member, session.name, session.settings, session.language)
 
     # -- the guided setup --------------------------------------------------------------
 
@@ -265,13 +287,16 @@ class Training:
         setup, session = self.setup, self.session
         if setup is None or session is None or setup.done:
             return
-        counted = (len(setup.reps), setup.fast_reps)
+        counted = (len(setup.reps), setup.fast_reps, setup.lifted_reps)
         result = setup.update(sample.mm, sample.ts)
         if result is not None:
             # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
-            # straight on to press gets cues for their own range, on screen or headless.
+            # straight on to press gets cues for their own range, on screen or headless. The screen is
+            # told what was saved, not what the reps taught: the floors (target short of a max a lift-off
+            # lowered) may have moved it, and the member must read the range they will train with.
             self.save_settings(result.apply(session.settings))
-        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self.wiring.notify(setup.progress(session.id, saved=session.settings))
+        elif counted != (len(setup.reps), setup.fast_reps, setup.lifted_reps):
             self.wiring.notify(setup.progress(session.id))
 
     # -- the sensor ----------------------------------------------------------------------
@@ -284,8 +309,9 @@ class Training:
         self._feed_setup(sample)
 
     def on_liftoff(self, event: LiftoffEvent) -> None:
-        if self.setup is not None and event.state == "start":
-            self.setup.lifted_off()  # a rep the back left the pad in teaches no target
+        if self.setup is not None:
+            # A rep the back or the hips left the pad in teaches no target.
+            self.setup.liftoff(event.zone, started=event.state == "start")
         if self.engine is not None:
             events = self.engine.on_liftoff(event)
             self._follow_learnt_limits()
@@ -293,6 +319,8 @@ class Training:
                 self._emit(out)
 
     def sensor_restarted(self) -> None:
+        if self.setup is not None:
+            self.setup.sensor_restarted()
         if self.engine is not None:
             for event in self.engine.sensor_restarted():
                 self._emit(event)
