@@ -6,8 +6,12 @@
 - `spoken/<key>.wav`: the tone for the cue's severity, a short pause, then the
   sentence from `kiosk.words.wording.SPOKEN` spoken by espeak-ng (Debian
   package `espeak-ng`, installed by deploy/bootstrap.sh).
-- `manifest.json`: what each file says and how it was made; a test checks it
-  against the wording, so changed words without new files fail.
+- `spoken/<lang>/<key>.wav`: the same cues in each other language with a catalogue
+  (kiosk/words/locale/) and an espeak-ng voice (`VOICES`); a language without a voice
+  gets no files, so the kiosk plays its tone, never another language's words.
+- `manifest.json`: what each file says, how long it lasts and how it was made; a
+  test checks it against the wording and the catalogues, so changed words without new
+  files fail.
 """
 
 import json
@@ -22,7 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kiosk.words.wording import SPOKEN
+from kiosk.words.language import DEFAULT, available, speaking
+from kiosk.words.wording import SPOKEN, tr
 
 OUT = Path(__file__).resolve().parent / "sounds"
 RATE = 22_050  # espeak-ng's own rate, so tone and speech join without resampling
@@ -37,7 +42,12 @@ PAUSE_S = 0.08  # between the tone and the words
 # espeak-ng voice, words per minute, amplitude. A cue comes within a 2-3 s lowering: the action must be
 # heard within the first second, and a whole line, tone included, lasts under 2 s (`MAX_LINE_S`).
 VOICE = ("-v", "en-gb", "-s", "170", "-a", "160")
-MAX_LINE_S = 2.0
+# espeak-ng's voice per language with a catalogue. A language missing here (or whose voice this espeak-ng
+# lacks) is rendered as nothing: its members hear the tone alone.
+VOICES = {"en": "en-gb", "de": "de", "es": "es", "fr": "fr-fr"}
+# The longest a cue may last, tone included: a warn is acted on within the rep, a stop says a little more.
+MAX_S = {"warn": 2.0, "stop": 4.5}
+MAX_LINE_S = MAX_S["warn"]
 # espeak-ng pads its speech with silence; below this level a sample is that padding, cut off.
 SILENCE_LEVEL = 300
 SEVERITY = {key: "stop" if key in ("set_stopped", "pain_stop") else "warn" for key in SPOKEN}
@@ -55,10 +65,10 @@ def tone(parts: tuple[tuple[int, float], ...]) -> bytes:
     return bytes(frames)
 
 
-def speech(text: str) -> bytes:
+def speech(text: str, voice: str = "en-gb") -> bytes:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "speech.wav"
-        subprocess.run(["espeak-ng", *VOICE, "-w", str(path), text], check=True)
+        subprocess.run(["espeak-ng", *VOICE[:1], voice, *VOICE[2:], "-w", str(path), text], check=True)
         with wave.open(str(path)) as spoken:
             if (spoken.getframerate(), spoken.getnchannels(), spoken.getsampwidth()) != (RATE, 1, 2):
                 raise SystemExit(f"espeak-ng gave {spoken.getparams()}, expected {RATE} Hz mono 16-bit")
@@ -92,21 +102,45 @@ def main() -> int:
     for severity, frames in tones.items():
         write(OUT / f"{severity}.wav", frames)
     pause = bytes(2 * int(RATE * PAUSE_S))
-    for key, text in SPOKEN.items():
-        frames = tones[SEVERITY[key]] + pause + speech(text)
-        seconds = len(frames) / 2 / RATE
-        if seconds >= MAX_LINE_S:
-            raise SystemExit(f"{key}: {text!r} lasts {seconds:.2f} s with its tone, over {MAX_LINE_S} s: say less")
-        write(OUT / "spoken" / f"{key}.wav", frames)
+    voiced = installed_voices()
+    languages: dict[str, dict[str, object]] = {}
+    for lang in available():
+        voice = VOICES.get(lang)
+        if voice is None or voice not in voiced:
+            print(f"{lang}: no espeak-ng voice, its members hear the tones", file=sys.stderr)
+            continue
+        # English stays in spoken/ itself (the default); the others each in their own folder.
+        folder = OUT / "spoken" / ("" if lang == DEFAULT else lang)
+        lines: dict[str, dict[str, object]] = {}
+        with speaking(lang):
+            for key in SPOKEN:
+                text = tr(SPOKEN[key])
+                severity = SEVERITY[key]
+                frames = tones[severity] + pause + speech(text, voice)
+                seconds = len(frames) / 2 / RATE
+                if seconds > MAX_S[severity]:
+                    raise SystemExit(f"{lang} {key}: {text!r} lasts {seconds:.2f} s with its tone, over "
+                                     f"{MAX_S[severity]} s: say less")
+                write(folder / f"{key}.wav", frames)
+                lines[key] = {"text": text, "severity": severity, "seconds": round(seconds, 3)}
+        languages[lang] = {"voice": voice, "spoken": lines}
     manifest = {
         "tones": {severity: [list(part) for part in parts] for severity, parts in TONES.items()},
-        "spoken": {key: {"text": text, "severity": SEVERITY[key]} for key, text in SPOKEN.items()},
+        "spoken": languages[DEFAULT]["spoken"],
+        "languages": languages,
+        "max_seconds": MAX_S,
         "voice": " ".join(VOICE),
         "rendered_with": version,
     }
     (OUT / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    print(f"wrote {len(tones)} tones and {len(SPOKEN)} spoken cues to {OUT}")
+    print(f"wrote {len(tones)} tones and {len(SPOKEN)} spoken cues in {len(languages)} languages to {OUT}")
     return 0
+
+
+def installed_voices() -> set[str]:
+    """The voices this espeak-ng has, by the name `-v` takes (`en-gb`, `fr-fr`)."""
+    listing = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, check=True).stdout
+    return {line.split()[1] for line in listing.splitlines()[1:] if len(line.split()) > 1}
 
 
 if __name__ == "__main__":

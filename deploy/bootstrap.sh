@@ -60,3 +60,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     quietly .venv/bin/python -m pip install -q -c deploy/constraints.txt -e ".[ui,test,lint,postgres,report,console]"
     echo "$want" > "$stamp"
 fi
+# The member's languages: the .po catalogues are the source (reviewed in diffs); their .mo files are
+# built here, never committed, so a binary can never disagree with the text beside it (docs/languages.md).
+quietly .venv/bin/pybabel compile -D kiosk -d kiosk/words/locale

@@ -30,6 +30,7 @@ from PIL import Image  # noqa: E402
 
 from kiosk.codes.member_codes import new_signing_key  # noqa: E402
 from kiosk.contract.events import Alert, CueRaised, RepDone, SessionEnd, SetEnd  # noqa: E402
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile  # noqa: E402
 from kiosk.contract.sensor import DepthSample  # noqa: E402
 from kiosk.core.kiosk import Kiosk  # noqa: E402
 from kiosk.core.settings import load_settings  # noqa: E402
@@ -112,7 +113,7 @@ class Shots:
         self.shoot("setup-reps", size)
         setup = app.screen("setup")
         setup.progress(SetupProgress(session=app.session_id, stage="done", reps_done=2, reps_needed=2,
-                                     fast_reps=0, target_depth_mm=235.0, top_mm=48.0))
+                                     fast_reps=0, target_depth_mm=235.0, top_mm=48.0, max_depth_mm=260.0))
         self.shoot("setup-done", size)
         d.tap(setup.ids.secondary)  # Again: counting from scratch
         d.tap(setup.ids.primary)  # Back, to the defaults
@@ -121,6 +122,9 @@ class Shots:
 
         app.go("settings")
         settings = app.screen("settings")
+        # A max a lift-off lowered in an earlier session: the member reads why.
+        settings.load(app.settings.model_copy(update={"max_depth_mm": 290.0, "max_lowered": MaxLowered(
+            from_mm=325.0, liftoff_mm=320.0, ts=time.time() - 86400)}))
         settings.step("backrest", 2)
         settings.step("foot_height", 1)
         self.shoot("settings", size, 1.2)
@@ -170,6 +174,14 @@ class Shots:
         self.kiosk.end_session("logout")  # the core's own session, so the staff code opens maintenance at once
         d.until(lambda: self.kiosk.snapshot.member is None, what="session closed")
 
+        # A member whose max depth a lift-off lowered, for the maintenance screen's restore question.
+        lowered = MachineSettings(backrest_notch=2, target_depth_mm=250.0, max_depth_mm=290.0, top_mm=30.0,
+                                  max_lowered=MaxLowered(from_mm=325.0, liftoff_mm=320.0, ts=time.time() - 86400))
+        profile = MemberProfile(member="m-lou", name="Lou", rev=1, updated=time.time(),
+                                machines={self.kiosk.settings.machine_model: lowered})
+        publish(self.broker, self.kiosk.topics.profile("m-lou"), profile.model_dump_json(), retain=True)
+        d.until(lambda: self.kiosk.inbox.call(lambda: self.kiosk.profiles.book.get("m-lou")) is not None,
+                what="a lowered profile")
         logging.getLogger("kiosk.mqtt.link").warning("broker link lost: reconnecting in 2 s")
         d.type_text(issue_code(self.key, "tech", "Robin", role="staff"))
         d.until(lambda: app.manager.current == "maintenance", what="maintenance")
@@ -182,6 +194,11 @@ class Shots:
         d.tap(maintenance.ids.zero)  # a calibration step asks first
         d.until(lambda: maintenance.asking == "zero" and not maintenance.busy, what="calibration question")
         self.shoot("maintenance-calibrate", size)
+        d.tap(maintenance.ids.cancel)
+        d.until(lambda: not maintenance.busy, what="calibration question withdrawn")
+        d.tap(maintenance.ids.lowered_maxes)  # the members whose max depth a lift-off lowered here
+        d.until(lambda: maintenance.asking == "restore" and not maintenance.busy, what="restore question")
+        self.shoot("maintenance-restore-max", size)
         d.tap(maintenance.ids.cancel)
         self.kiosk.leave_maintenance()
         d.until(lambda: app.manager.current == "attract", what="attract again")

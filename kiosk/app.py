@@ -54,7 +54,12 @@ def run_headless(kiosk: Kiosk) -> int:
         why[0] = "command"
         stop.set()
 
-    kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line)))
+    def member_language() -> str | None:
+        member = kiosk.snapshot.member
+        return member.language if member else None
+
+    kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line), member_language,
+                                lambda: kiosk.config.languages[0]))
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
     kiosk.on_restart = restart
     kiosk.start()

@@ -105,7 +105,8 @@ def test_machine_models_shape_the_next_session(broker, kiosk):
 
 CHANGED = {"descent_fast_s": 1.5, "shallow_fraction": 0.6, "depth_reached_tolerance_mm": 8.0,
            "lockout_margin_mm": 5.0, "bounce_mm_s2": 5000.0, "hysteresis_mm": 12.0, "liftoff_margin_mm": 25.0,
-           "sensor_lost_s": 2.0, "set_rest_s": 5.0, "repeat_s": 4.0, "lumbar_liftoffs_to_stop": 1}
+           "sensor_lost_s": 2.0, "set_rest_s": 5.0, "repeat_s": 4.0, "lumbar_liftoffs_to_stop": 1,
+           "velocity_loss_pct": 30.0}
 
 
 @pytest.mark.parametrize("name", list(CueThresholds.model_fields))

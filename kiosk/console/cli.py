@@ -131,7 +131,8 @@ def _serve(args: argparse.Namespace) -> int:
     from kiosk.console.desk import Desk
     from kiosk.console.floor import Floor
     from kiosk.console.guard import LoginBrake, Sessions, load_secret
-    from kiosk.console.web import Console, build_app
+    from kiosk.console.routes import build_app
+    from kiosk.console.web import Console
     from kiosk.fleet.inventory import load_inventory
     from kiosk.mqtt.broker_url import BrokerUrl
     from kiosk.mqtt.link import MqttLink

@@ -17,13 +17,9 @@ from typing import Any
 
 from itsdangerous import BadSignature, URLSafeSerializer
 from jinja2 import Environment, PackageLoader, select_autoescape
-from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -277,28 +273,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
-
-
-def build_app(console: Console, lifespan: Any = None) -> Starlette:
-    from kiosk.console import cards, config_page, live, machines, members, reports
-
-    routes = [
-        Route("/login", login_form, methods=["GET"]),
-        Route("/login", login, methods=["POST"]),
-        Route("/logout", logout, methods=["POST"]),
-        Route("/", floor_page, methods=["GET"]),
-        Route("/live", live.stream, methods=["GET"]),
-        Route("/alerts/{alert}/seen", alert_seen, methods=["POST"]),
-        Route("/alerts/{alert}/answer", alert_answer, methods=["POST"]),
-        Route("/audit", audit_page, methods=["GET"]),
-        Route("/sound/alert.wav", alert_sound, methods=["GET"]),
-        *machines.ROUTES,
-        *members.ROUTES,
-        *cards.ROUTES,
-        *reports.ROUTES,
-        *config_page.ROUTES,
-        Mount("/static", StaticFiles(packages=[("kiosk.console", "static")]), name="static"),
-    ]
-    app = Starlette(routes=routes, middleware=[Middleware(SecurityHeaders)], lifespan=lifespan)
-    app.state.console = console
-    return app

@@ -14,11 +14,15 @@ from pydantic import Field, field_validator, model_validator
 from kiosk.contract.base import ConfigModel, ReportModel
 from kiosk.contract.events import Role
 from kiosk.contract.ids import Id
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.text import LABEL_MAX, PLAIN_TEXT, escaped_within
 
 # Safety floors (docs/security.md): no pushed config may cross them, whoever sends it.
 # Two lumbar lift-offs in one set stop it (legpress-guidance.md, "Live cues").
 MAX_LIFTOFFS_TO_STOP = 2
+# A velocity-loss cue for any slowing (under 10%) would ring on noise; past 50% the member is spent long before.
+MIN_VELOCITY_LOSS_PCT = 10.0
+MAX_VELOCITY_LOSS_PCT = 50.0
 # "No sensor data for about 1 s during a set" raises `sensor_lost`; 2 s is the most it may wait.
 MAX_SENSOR_LOST_S = 2.0
 # Below this a slow (20 Hz) stream's ordinary jitter would read as a lost sensor: false cues, no reps.
@@ -53,6 +57,11 @@ class MachineGeometry(ConfigModel):
         30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0,
     ]
     seat_notches: Annotated[int, Field(ge=1, le=30, description="How many seat positions the machine has.")] = 1
+    sled_angle_deg: Annotated[float | None, Field(gt=0, le=90, description=(
+        "The sled's incline from the floor, in degrees (45 on a 45-degree sled); with `sled_mass_kg` it gives "
+        "power in watts. Without them the kiosk shows velocity only."))] = None
+    sled_mass_kg: Annotated[float | None, Field(ge=0, le=500, description=(
+        "The empty sled's mass, in kg: it moves with the plates on every push."))] = None
 
     @model_validator(mode="after")
     def _angles_sane(self) -> "MachineGeometry":
@@ -107,6 +116,11 @@ class CueThresholds(ConfigModel):
         ge=1, le=MAX_LIFTOFFS_TO_STOP,
         description=f"Lumbar lift-offs in one set that stop it; floor: at most {MAX_LIFTOFFS_TO_STOP}.",
     )] = 2
+    velocity_loss_pct: Annotated[float, Field(
+        ge=MIN_VELOCITY_LOSS_PCT, le=MAX_VELOCITY_LOSS_PCT,
+        description="A rep whose mean push velocity falls this many percent below the set's best raises "
+        f"`velocity_loss`; floor: {MIN_VELOCITY_LOSS_PCT:g}-{MAX_VELOCITY_LOSS_PCT:g}%.",
+    )] = 25.0
 
 
 class CodeMaxAge(ConfigModel):
@@ -147,8 +161,18 @@ class KioskConfig(ConfigModel):
         "How old a member or staff code may be, whatever its own expiry says; applies to the next scan."))
     cues: CueThresholds = Field(default_factory=CueThresholds, description=(
         "The cue engine's thresholds, within the safety floors; a session uses those in force when it started."))
+    languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], min_length=1, max_length=12, description=(
+        "The languages the kiosk offers members, one tap each; the first is for members whose profile names "
+        "none. A language without a catalogue on the kiosk reads the first one that has one."))
     machine_models: dict[Id, MachineGeometry] = Field(default_factory=dict, description=(
         "Geometry per machine model id; the kiosk uses its own model's. Sessions started after a push use it."))
+
+    @field_validator("languages")
+    @classmethod
+    def _each_language_once(cls, languages: list[str]) -> list[str]:
+        if len({tag.lower() for tag in languages}) != len(languages):
+            raise ValueError("languages names a language twice")
+        return languages
 
     @field_validator("member_id_pattern")
     @classmethod

@@ -19,6 +19,7 @@ CueId = Literal[
     "lockout",
     "sensor_lost",
     "pain_stop",
+    "velocity_loss",
 ]
 Severity = Literal["info", "warn", "stop"]
 # Least to most urgent: a more urgent cue goes first on the wire and may replace a less urgent one on screen.
@@ -42,6 +43,9 @@ SessionEndReason = Literal["logout", "timeout", "command", "shutdown"]
 AlertReason = Literal["stop_unacknowledged"]
 Mm = Annotated[float, Field(ge=-200, le=2000)]
 Seconds = Annotated[float, Field(ge=0)]
+Velocity = Annotated[float, Field(ge=0, le=10)]
+Watts = Annotated[float, Field(ge=0, le=20_000)]
+Kg = Annotated[float, Field(ge=0, le=100_000)]
 
 
 # The largest integer a JSON number carries exactly everywhere (JavaScript's Number.MAX_SAFE_INTEGER).
@@ -84,6 +88,11 @@ class RepDone(_Event):
     depth_mm: Mm
     eccentric_s: Seconds
     concentric_s: Seconds
+    # The push, along the sled (absent from kiosks before the training record, and when a push was unclear).
+    mean_velocity_mps: Velocity | None = None
+    peak_velocity_mps: Velocity | None = None
+    rom_mm: Mm | None = None
+    power_w: Watts | None = None  # mean concentric power, only when the load and the sled's mechanics are known
 
 
 class CueRaised(_Event):
@@ -101,6 +110,10 @@ class SetEnd(_Event):
     liftoffs: Annotated[int, Field(ge=0)]
     stopped: bool = False
     suggestions: Annotated[list[Detail], Field(max_length=10)] = []
+    load_kg: Kg | None = None
+    best_mean_velocity_mps: Velocity | None = None
+    velocity_loss_pct: Annotated[float, Field(ge=0, le=100)] | None = None  # the last rep's fall from the best
+    tut_s: Seconds | None = None  # time under tension: every rep from leaving the top to arriving back
 
 
 class SessionEnd(_Event):
@@ -112,6 +125,7 @@ class SessionEnd(_Event):
     duration_s: Seconds = 0.0
     max_depth_mm: Mm | None = None
     liftoffs: Annotated[int, Field(ge=0)] = 0
+    volume_kg: Kg | None = None  # load x reps over the session's sets with a load
 
 
 class PainReport(_Event):

@@ -21,11 +21,13 @@ WHEN_APPLIED: dict[str, tuple[Applies, str]] = {
     "code_max_age": ("live", "the next scan of a code is checked against it"),
     "member_id_pattern": ("live", "the next scan of a plain membership id is checked against it"),
     "scan_repeat_s": ("live", "the next read of a code, from any source, is filtered with it"),
+    "languages": ("live", "the language buttons change on the screen's next refresh; the default is read at "
+                          "the next line or spoken cue for a member whose profile names no language"),
     "machine_models": ("next session", "sled travel for calibration at once; the member's settings, screen "
                                        "and cues from the next session"),
     **{f"cues.{name}": ("next session", "the cue engine of the next session (or of a member's next settings "
                                         "save) uses it") for name in (
         "descent_fast_s", "shallow_fraction", "depth_reached_tolerance_mm", "lockout_margin_mm", "bounce_mm_s2",
         "hysteresis_mm", "liftoff_margin_mm", "sensor_lost_s", "set_rest_s", "repeat_s",
-        "lumbar_liftoffs_to_stop")},
+        "lumbar_liftoffs_to_stop", "velocity_loss_pct")},
 }

@@ -10,9 +10,7 @@ import os
 import stat
 from pathlib import Path
 
-DIR_MODE = 0o700
-FILE_MODE = 0o600
-
+from kiosk.host.private_files import DIR_MODE, FILE_MODE
 
 # A folder holding one of these is a kiosk data folder (from this release or an older one).
 KIOSK_FILES = ("boot_count", "profiles.sqlite3", "journal.sqlite3", "calibration.json", "revocations.json",
@@ -45,30 +43,3 @@ def private_dir(path: Path) -> Path:
         if entry.is_file(follow_symlinks=False):
             os.chmod(entry.path, FILE_MODE, follow_symlinks=False)
     return path
-
-
-def private_file(path: Path) -> Path:
-    """Create `path` empty if it does not exist, and make it 0600 either way; a symlink is refused."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-    finally:
-        os.close(fd)
-    return path
-
-
-def write_private(path: Path, text: str) -> None:
-    """Replace `path` with `text` atomically (write aside, then rename), mode 0600."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
-    try:
-        os.fchmod(fd, FILE_MODE)
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-
-
-def is_private(path: Path) -> bool:
-    mode = stat.S_IMODE(path.stat().st_mode)
-    return mode & 0o077 == 0

@@ -11,15 +11,18 @@ import shlex
 from collections.abc import Callable
 from typing import Protocol, get_args
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from kiosk.contract.events import PainKind, SessionEndReason
+from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.profile import MachineSettings
 from kiosk.core.machine.member_limits import MEMBER_FIELDS, out_of_reach
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.training.guided_setup import SetupAction
+from kiosk.words.language import available, gettext_id
 
 PAIN_KINDS: tuple[PainKind, ...] = get_args(PainKind)
+LANGUAGE_TAG: TypeAdapter[str] = TypeAdapter(LanguageTag)
 SETUP_ACTIONS: tuple[SetupAction, ...] = get_args(SetupAction)
 
 HELP = "\n".join((
@@ -28,6 +31,7 @@ HELP = "\n".join((
     "  /finish                 the Finish button: the member's session ends",
     f"  /setup {'|'.join(SETUP_ACTIONS)}    the guided setup's buttons",
     f"  /settings FIELD=VALUE ...  save the member's settings ({', '.join(MEMBER_FIELDS)})",
+    "  /language TAG           the member's language button (de, es, ...): saved to their profile",
     "  /touch                  a touch on the screen (keeps the session alive)",
     "  /done                   the maintenance screen's Done button",
     "  /help                   this list",
@@ -45,7 +49,7 @@ class ScreenInputs(Protocol):
     def report_pain(self, kind: PainKind) -> None: ...
     def end_session(self, reason: SessionEndReason = "logout") -> None: ...
     def guided_setup(self, action: SetupAction) -> None: ...
-    def save_settings(self, settings: MachineSettings) -> None: ...
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None: ...
     def leave_maintenance(self) -> None: ...
 
 
@@ -56,6 +60,7 @@ class HeadlessInput:
         self._kiosk = kiosk
         self._commands: dict[str, Callable[[list[str]], str]] = {
             "pain": self._pain, "finish": self._finish, "setup": self._setup, "settings": self._settings,
+            "language": self._language,
             "touch": self._touch, "done": self._done, "help": lambda _: HELP,
         }
 
@@ -126,6 +131,19 @@ class HeadlessInput:
             return f"refused: {why}"
         self._kiosk.save_settings(settings)
         return "settings saved: " + ", ".join(f"{k}={_shown(getattr(settings, k))}" for k in changes)
+
+    def _language(self, args: list[str]) -> str:
+        member = self._kiosk.snapshot.member
+        if member is None:
+            return "refused: no member at the machine"
+        try:
+            tag = LANGUAGE_TAG.validate_python(args[0] if len(args) == 1 else "")
+        except ValidationError:
+            tag = ""
+        if not tag or gettext_id(tag) is None:
+            return f"refused: /language takes one of {', '.join(available())}"
+        self._kiosk.save_settings(member.settings, language=tag)
+        return f"language saved: {tag}"
 
     def _touch(self, args: list[str]) -> str:
         self._kiosk.touch()

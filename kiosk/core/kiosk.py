@@ -1,18 +1,16 @@
 """The kiosk core: one leg press, its member sessions and its modes, composed of feature units.
 
-The Kivy screen and the headless text presenter both observe this one class;
-`--headless` is this core with a text presenter, not a second program. All
-state changes happen on the core thread (`Inbox`): MQTT and camera threads
-only post work to it.
+The Kivy screen and the headless text presenter both observe this one class; `--headless` is this core
+with a text presenter, not a second program. All state changes happen on the core thread (`Inbox`): MQTT
+and camera threads only post work to it.
 
-The units own the topics, each saying which in its module's first lines: presence,
-operator desk, event journal and Home Assistant in `site/`, sensor ingest in `sensor/`,
-profile sync in `profiles/`, revocations in `access/`, and `mode_commands.py` here.
-Parts that own no topic: `modes.py` (the mode and why), `front_desk.py` (every code
-read), `training/` (the member at the machine, the pain protocol; `SledWatch` feeds it from
-the sensor unit). What stays here is the composition, the thread-safe inputs the screen
-calls, the clock tick, and where events and screen notices go. The constructor does no
-I/O; `start()` opens files and connects. docs/architecture.md draws the layers.
+The units own the topics, each saying which in its module's first lines: presence, operator desk, event
+journal and Home Assistant in `site/`, sensor ingest in `sensor/`, profile sync in `profiles/`, revocations
+in `access/`, and `mode_commands.py` here. Parts that own no topic: `modes.py` (the mode and why),
+`front_desk.py` (every code read), `training/` (the member at the machine, the pain protocol; `SledWatch`
+feeds it from the sensor unit). What stays here is the composition, the thread-safe inputs the screen calls,
+the clock tick, and where events and screen notices go. The constructor does no I/O; `start()` opens files
+and connects. docs/architecture.md draws the layers.
 """
 
 from __future__ import annotations
@@ -56,7 +54,7 @@ from kiosk.core.site.presence import Presence
 from kiosk.core.site.service_manager import ServiceNotifier
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.stop_watch import StopWatch
-from kiosk.core.training.cue_sound import SOUNDS, CueSound
+from kiosk.core.training.cue_sound import SOUNDS, CueSound, spoken_language
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.pain import PainProtocol
 from kiosk.core.training.session import Session
@@ -73,8 +71,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Observer = Callable[[BaseModel], None]
-# The broker keeps the kiosk's session (its subscriptions and the QoS 1 commands, config and profiles
-# sent to it) this long while it is away: a restart or a night without network loses none of them.
+# The broker keeps the kiosk's session (subscriptions, QoS 1 commands, config, profiles) a day while it is away.
 SESSION_EXPIRY_S = 86_400
 # While samples stream in, the screen's snapshot is renewed at most this often (about a frame at 60 Hz).
 SNAPSHOT_EVERY_S = 1 / 60
@@ -104,8 +101,7 @@ class Kiosk:
         self.modes = Modes(self.clock.now, on_change=self._mode_changed)
         self.presence = Presence(wiring, facts=self)
         self.scanner = Scanner.from_spec(settings.camera, on_text=self.scan)
-        # Built in the order they need each other: training reads the cache through the profile unit and
-        # is then named to it for news; the sensor unit is handed its sink, which feeds training.
+        # Built in the order they need each other: training reads profiles, then hears their news; sensor feeds it.
         self.profiles = ProfileSync(wiring)
         monitor = SensorMonitor()  # the sensor stream's counts and clock: kept by the unit, read by training
         self.training = Training(wiring, self.profiles, monitor, self.modes, config=lambda: self.config,
@@ -113,10 +109,11 @@ class Kiosk:
         self.profiles.tell(self.training)
         self.watch = SledWatch(self.training, self.modes, self.clock.now)
         self.sensor = SensorIngest(wiring, self.geometry.travel_mm, monitor, sink=self.watch)
-        self.maintenance = MaintenanceDesk(self.inbox, self.sensor)
+        self.maintenance = MaintenanceDesk(self.inbox, self.sensor, self.profiles, lambda: self.geometry)
         self.pain = PainProtocol(self.training, self.clock.now, emit=self._emit, touched=self.watch.touched)
-        # Read at every cue: a pushed `sound` applies at once.
-        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS)
+        # Read at every cue: a pushed `sound` applies at once; the member at the machine hears their language.
+        self.sound = CueSound(lambda: self.config.sound, folder=settings.sounds or SOUNDS,
+                              language=lambda: spoken_language(self.training.session, self.config))
         self.stop_watch = StopWatch(self._emit, self.training.member,
                                     keep_session=self.training.touched, remind=self.sound.cue)
         self.events = EventJournal(wiring)
@@ -248,9 +245,13 @@ class Kiosk:
         """The guided setup's buttons: `restart` counts slow reps from now, `skip` keeps the safe defaults."""
         self.inbox.post(lambda: self.training.guided_setup(action))
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member edited their settings on screen: save them to the profile now."""
-        self.inbox.post(lambda: self.training.save_settings(settings))
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member edited their settings (or tapped a language) on screen: save them to the profile now."""
+        self.inbox.post(lambda: self.training.save_settings(settings, language))
+
+    def set_load(self, load_kg: float | None) -> None:
+        """The set screen's load stepper: remembered in the profile; the session's engine and set go on."""
+        self.inbox.post(lambda: self.training.set_load(load_kg))
 
     def camera_preview(self) -> tuple[int, Image.Image | None]:
         """The camera's frame count and its newest frame made small, for the attract screen (any thread)."""

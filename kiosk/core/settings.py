@@ -7,19 +7,17 @@ one line that names it, because a kiosk that starts half-configured is worse
 than one that does not start.
 """
 
-import os
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, ValidationError, field_validator
+from pydantic import AfterValidator, Field, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
-from pydantic_settings.exceptions import SettingsError as PydanticSettingsError
 
 from kiosk.contract.config import KioskConfig
 from kiosk.contract.ids import Id
 from kiosk.core.files import private_dir
-from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.host.settings_file import SettingsFileError, read_settings, setting_name
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, login_missing, resolve_broker
 
 ENV_PREFIX = "LEGPRESS_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -126,41 +124,15 @@ class KioskSettings(BaseSettings):
 
 
 def _setting_name(loc: tuple[int | str, ...]) -> str:
-    path = [str(p) for p in loc if not isinstance(p, int)]
-    env = ENV_PREFIX + "__".join(p.upper() for p in path)
-    return f"{'.'.join(path)} ({env})" if path else "settings"
+    return setting_name(loc, ENV_PREFIX)
 
 
 def load_settings(config_file: str | Path | None = None, **overrides: Any) -> KioskSettings:
     """Build the settings or raise `SettingsError` with one readable line."""
-    toml_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    settings_cls: type[KioskSettings] = KioskSettings
-    if toml_file:
-        path = Path(toml_file)
-        if not path.is_file():
-            raise SettingsError(f"config file {path} ({ENV_PREFIX}CONFIG) does not exist")
-        try:
-            tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-        # A subclass under the same name, so messages and reprs still say KioskSettings; cast because
-        # typeshed types three-argument type() as plain `type`, not as a subclass of its base.
-        settings_cls = cast(type[KioskSettings], type("KioskSettings", (KioskSettings,), {
-            "model_config": SettingsConfigDict(**{**KioskSettings.model_config, "toml_file": path}),
-            "__module__": __name__,
-        }))
     try:
-        settings = settings_cls(**overrides)
-    except PydanticSettingsError as exc:
-        # Raised for an environment value that should be JSON (a whole table) and is not.
-        raise SettingsError(f"settings: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        value = err.get("input")
-        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {value!r})"
-        msg = err["msg"].removeprefix("Value error, ")
-        more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
-        raise SettingsError(f"setting {_setting_name(err['loc'])}: {msg}{shown}{more}") from None
+        settings = read_settings(KioskSettings, ENV_PREFIX, config_file, overrides)
+    except SettingsFileError as exc:
+        raise SettingsError(str(exc)) from None
     _check_broker_access(settings)
     _check_folders(settings)
     return settings
@@ -172,11 +144,8 @@ def _check_broker_access(settings: KioskSettings) -> None:
         url = settings.broker_url
     except BrokerSettingError as exc:
         raise SettingsError(f"setting {_setting_name((exc.setting,))}: {exc}") from None
-    if not url.on_loopback and not url.username:
-        # Only a loopback development broker may let anyone in; anywhere else a kiosk
-        # without credentials is either refused or on a broker anyone can command.
-        raise SettingsError(f"setting broker ({ENV_PREFIX}BROKER): {url} is not on this host and no credentials "
-                            f"are set; give mqtt[s]://user:pass@host:port or {ENV_PREFIX}BROKER_SECRETS")
+    if why := login_missing(url, ENV_PREFIX):
+        raise SettingsError(why)
 
 
 def _check_folders(settings: KioskSettings) -> None:

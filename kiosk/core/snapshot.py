@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from kiosk.contract.config import MachineGeometry
 from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
-from kiosk.contract.profile import MachineSettings
+from kiosk.contract.profile import MachineSettings, Visit
 from kiosk.core.machine.calibration import SledCalibration
 
 
@@ -29,8 +29,11 @@ class SetupProgress(BaseModel):
     reps_done: int
     reps_needed: int
     fast_reps: int
+    lifted_reps: int = 0  # reps not counted because the back or the hips left their pad
+    # Once done: the range exactly as saved in the member's settings (after the safety floors).
     target_depth_mm: float | None = None
     top_mm: float | None = None
+    max_depth_mm: float | None = None
 
 
 class ScanFeedback(BaseModel):
@@ -41,6 +44,14 @@ class ScanFeedback(BaseModel):
     member: str | None = None
     name: str = ""
     role: Role | None = None
+
+
+class LastVisit(BaseModel):
+    """Told at tap-in to a member with a history on this machine: what they did last time."""
+
+    member: str
+    visit: Visit
+    load_kg: float | None = None  # the load the stepper starts from
 
 
 class OperatorNotice(BaseModel):
@@ -77,6 +88,7 @@ class MemberAtMachine:
     role: Role
     settings: MachineSettings
     first_time: bool
+    language: str | None = None  # the profile's BCP 47 tag; None: the site's default
 
 
 @dataclass(frozen=True)

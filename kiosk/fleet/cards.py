@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 import segno
 from PIL import Image, ImageDraw, ImageFont
 
-from kiosk.fleet.private_files import private_folder, write_private
+from kiosk.host.private_files import private_folder, write_private
 
 TITLE = "Leg press — scan to start"
 QUIET_ZONE = 4  # modules; the QR standard's minimum, and what phone cameras expect

@@ -189,3 +189,12 @@ def resolve_broker(url: str | None, ca: Path | str | None = None, secrets: Path 
         if b"-----BEGIN CERTIFICATE-----" not in text:
             raise BrokerSettingError(which, f"CA file {result.ca} holds no PEM certificate")
     return result
+
+
+def login_missing(url: BrokerUrl, env_prefix: str) -> str | None:
+    """Why `url` must not be used, or None: only a loopback development broker may let anyone in; anywhere
+    else a client without credentials is either refused or on a broker anyone can command."""
+    if url.on_loopback or url.username:
+        return None
+    return (f"setting broker ({env_prefix}BROKER): {url} is not on this host and no credentials are set; "
+            f"give mqtt[s]://user:pass@host:port or {env_prefix}BROKER_SECRETS")

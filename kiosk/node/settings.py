@@ -5,24 +5,20 @@ with `__`: `LEGPRESS_NODE_SLED__KIND=tof`, `LEGPRESS_NODE_LUMBAR__PIN=17`). Ever
 the setting and its variable, because a technician reads it on a Pi's console with a ladder in the other hand.
 """
 
-import os
-import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
-from pydantic_settings import (
-    SettingsError as PydanticSettingsError,
-)
 
 from kiosk.contract.ids import Id
-from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, resolve_broker
+from kiosk.host.settings_file import SettingsFileError, read_settings, setting_name
+from kiosk.mqtt.broker_url import BrokerSettingError, BrokerUrl, login_missing, resolve_broker
 
 ENV_PREFIX = "LEGPRESS_NODE_"
 DEFAULT_BROKER = "mqtt://127.0.0.1:1883"
@@ -198,47 +194,25 @@ class SettingsError(ValueError):
     """A setting that stops the node from starting; the message is one line naming it."""
 
 
+# A discriminated union puts the chosen kind in the path (`sled.tof.address`); the variable has no such part.
+KINDS = ("encoder", "tof", "switch", "fsr")
+
+
 def _setting_name(loc: tuple[int | str, ...]) -> str:
-    # A discriminated union puts the chosen kind in the path (`sled.tof.address`); the variable has no such part.
-    path = [str(p) for p in loc if not isinstance(p, int) and p not in ("encoder", "tof", "switch", "fsr")]
-    env = ENV_PREFIX + "__".join(p.upper() for p in path)
-    return f"{'.'.join(path)} ({env})" if path else "settings"
+    return setting_name(loc, ENV_PREFIX, skip=KINDS)
 
 
 def load_node_settings(config_file: str | Path | None = None, **overrides: Any) -> NodeSettings:
     """Build the settings or raise `SettingsError` with one readable line."""
-    toml_file = config_file or os.environ.get(f"{ENV_PREFIX}CONFIG")
-    settings_cls: type[NodeSettings] = NodeSettings
-    if toml_file:
-        path = Path(toml_file)
-        if not path.is_file():
-            raise SettingsError(f"config file {path} ({ENV_PREFIX}CONFIG) does not exist")
-        try:
-            tomllib.loads(path.read_text())
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SettingsError(f"config file {path} is not valid TOML: {exc}") from None
-        # The same subclass-with-a-file trick as the kiosk's settings: loading never touches os.environ.
-        settings_cls = cast(type[NodeSettings], type("NodeSettings", (NodeSettings,), {
-            "model_config": SettingsConfigDict(**{**NodeSettings.model_config, "toml_file": path}),
-            "__module__": __name__,
-        }))
     try:
-        settings = settings_cls(**overrides)
-    except PydanticSettingsError as exc:
-        raise SettingsError(f"settings: {exc}") from None
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        value = err.get("input")
-        shown = "" if err["type"] == "missing" or isinstance(value, dict) else f" (got {value!r})"
-        msg = err["msg"].removeprefix("Value error, ")
-        more = f" [+{exc.error_count() - 1} more]" if exc.error_count() > 1 else ""
-        where = f"setting {_setting_name(err['loc'])}" if err["loc"] else "settings"
-        raise SettingsError(f"{where}: {msg}{shown}{more}") from None
+        settings = read_settings(NodeSettings, ENV_PREFIX, config_file, overrides,
+                                 skip=KINDS)
+    except SettingsFileError as exc:
+        raise SettingsError(str(exc)) from None
     try:
         url = settings.broker_url
     except BrokerSettingError as exc:
         raise SettingsError(f"setting {_setting_name((exc.setting,))}: {exc}") from None
-    if not url.on_loopback and not url.username:
-        raise SettingsError(f"setting broker ({ENV_PREFIX}BROKER): {url} is not on this host and no credentials "
-                            f"are set; give mqtt[s]://user:pass@host:port or {ENV_PREFIX}BROKER_SECRETS")
+    if why := login_missing(url, ENV_PREFIX):
+        raise SettingsError(why)
     return settings

@@ -38,10 +38,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     pace.add_argument("--realtime", dest="realtime", action="store_true", default=True,
                       help="send at the pace of the trace's timestamps (default)")
     pace.add_argument("--fast", dest="realtime", action="store_false", help="send as fast as the link takes it")
+    # A kiosk takes a sensor's samples at a bounded rate and sheds the oldest past it (a babbling node must not
+    # delay lift-offs), so a whole trace sent at once may lose samples on a busy machine; a few times the
+    # trace's own pace is fast and loses none.
+    parser.add_argument("--speed", type=float, default=1.0,
+                        help="with --realtime, play this many times faster than the trace's timestamps (1-20)")
     parser.add_argument("--loop", action="store_true", help="play again and again (next seed each time) until stopped")
     args = parser.parse_args(argv)
     if args.rate is not None and not 1 <= args.rate <= 1000:
         parser.error("--rate must be between 1 and 1000")
+    if not 1 <= args.speed <= 20:
+        parser.error("--speed must be between 1 and 20")
     return args
 
 
@@ -64,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             scenario = args.scenario[turn % len(args.scenario)]
             # Timestamps are the sensor's own clock: start each play at the wall time.
             trace = generate(scenario, seed, rate_hz=args.rate, start_ts=time.time())
-            sent = node.play(trace, realtime=args.realtime, stop=stop)
+            sent = node.play(trace, realtime=args.realtime, stop=stop, speed=args.speed)
             print(f"legpress-sim: {scenario} seed {seed}: {sent} messages, {trace.truth.reps} reps "
                   f"at {trace.rate_hz:.0f} Hz to {node.topics.root}", flush=True)
             turn += 1

@@ -24,8 +24,10 @@ class SensorNode:
     def start(self, timeout: float = 10.0) -> None:
         self.sensor.start(timeout)
 
-    def play(self, trace: Trace, realtime: bool = True, stop: threading.Event | None = None) -> int:
-        """Send the trace's messages in order, paced by their timestamps when `realtime`; returns how many."""
+    def play(self, trace: Trace, realtime: bool = True, stop: threading.Event | None = None,
+             speed: float = 1.0) -> int:
+        """Send the trace's messages in order, paced by their timestamps when `realtime` (`speed` times
+        faster than they say); returns how many."""
         stop = stop or threading.Event()
         self.rate_hz = round(trace.rate_hz, 1)
         self.sensor.announce("ready", self.rate_hz)
@@ -33,7 +35,7 @@ class SensorNode:
         sent = 0
         for item in trace.items:
             if realtime:
-                delay = (item.ts - trace_start) - (time.monotonic() - wall_start)
+                delay = (item.ts - trace_start) / speed - (time.monotonic() - wall_start)
                 if delay > 0 and stop.wait(delay):
                     break
             elif stop.is_set():

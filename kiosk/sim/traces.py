@@ -6,6 +6,7 @@ and seed always give the same bytes.
 """
 
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from kiosk.contract.base import encode
@@ -46,6 +47,8 @@ class GroundTruth:
     learnt_max_depth_mm: float | None = None
     silences: tuple[tuple[float, float], ...] = ()  # sensor quiet from, to
     havoc: Havoc = Havoc()
+    # Each rep's push as scripted: (range in mm, seconds), so its mean velocity is known exactly.
+    pushes: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ def generate(scenario: str, seed: int = 0, rate_hz: float | None = None, reps: i
     noise_mm = rng.uniform(1.0, 2.0)
     s = TRACE_SETTINGS
     path = SledPath(start_ts, s.top_mm + rng.uniform(0, 8))
-    total_reps, silences = 0, []
+    total_reps, silences, pushes = 0, [], []
     for _ in range(sets):
         path.hold(rng.uniform(1.0, 2.0))
         plan = _plan(scenario, rng, reps or rng.randint(4, 7))
@@ -99,6 +102,7 @@ def generate(scenario: str, seed: int = 0, rate_hz: float | None = None, reps: i
                 _bounce(path, rep, rng)
             else:
                 path.move(rep.depth, rep.lowering_s).hold(rep.bottom_s).move(rep.top, rep.pushing_s).hold(rep.top_s)
+                pushes.append((rep.depth - rep.top, rep.pushing_s))
             if scenario == "dropout" and i == len(plan) // 2:
                 # Quiet inside the pause at the top, half way through the set.
                 silences.append((path.end - rep.top_s + DROPOUT_MARGIN_S, path.end - DROPOUT_MARGIN_S))
@@ -110,18 +114,41 @@ def generate(scenario: str, seed: int = 0, rate_hz: float | None = None, reps: i
     if scenario == "chaos":
         depth, events, havoc = wreck(depth, events, rng)
         truth = replace(truth, havoc=havoc)
+    truth = replace(truth, pushes=tuple(pushes))
     items = tuple(sorted(depth + events, key=lambda item: item.ts))
     return Trace(scenario, seed, rate, s, TRACE_GEOMETRY, items, truth)
+
+
+def timed_pushes(push_s: Sequence[float], seed: int = 0, rate_hz: float = 50.0, rom_mm: float = 250.0,
+                 start_ts: float = START_TS) -> Trace:
+    """One set whose pushes take `push_s` seconds each over `rom_mm`: a member slowing down (or not), for the
+    velocity figures. Lowering, pauses and noise are drawn from the seed as in `generate`."""
+    rng = random.Random(f"timed:{seed}")
+    noise_mm = rng.uniform(1.0, 2.0)
+    top = 40.0
+    path = SledPath(start_ts, top).hold(rng.uniform(1.0, 2.0))
+    for seconds in push_s:
+        path.move(top + rom_mm, rng.uniform(2.4, 3.0)).hold(rng.uniform(0.1, 0.4))
+        path.move(top, seconds).hold(rng.uniform(0.6, 1.2))
+    path.hold(SET_REST_S)
+    settings = MachineSettings(backrest_notch=3, target_depth_mm=top + rom_mm, max_depth_mm=top + rom_mm + 60,
+                               top_mm=top)
+    truth = GroundTruth(reps=len(push_s), cues=frozenset({("depth_reached", "info")}),
+                        pushes=tuple((rom_mm, seconds) for seconds in push_s))
+    items = tuple(_sample(path, rate_hz, noise_mm, rng, []))
+    return Trace("timed", seed, rate_hz, settings, TRACE_GEOMETRY, items, truth)
 
 
 def _plan(scenario: str, rng: random.Random, count: int) -> list[_Rep]:
     s = TRACE_SETTINGS
 
+    # Every scripted member pushes at a steady pace (within 10%): none slows past the velocity-loss threshold.
+    # `timed_pushes` writes one who does.
     def rep(depth: float | None = None, top: float | None = None, lowering: tuple[float, float] = (2.6, 3.4),
             bottom: tuple[float, float] = (0.1, 0.4)) -> _Rep:
         return _Rep(depth=depth if depth is not None else s.target_depth_mm + rng.uniform(-3, 10),
                     top=top if top is not None else s.top_mm + rng.uniform(0, 8),
-                    lowering_s=rng.uniform(*lowering), pushing_s=rng.uniform(1.4, 2.0),
+                    lowering_s=rng.uniform(*lowering), pushing_s=rng.uniform(1.65, 1.8),
                     bottom_s=rng.uniform(*bottom), top_s=rng.uniform(0.5, 1.5))
 
     if scenario == "butt-wink":
@@ -144,13 +171,17 @@ def _plan(scenario: str, rng: random.Random, count: int) -> list[_Rep]:
         # On a short rep the first few mm of lowering hide in the sensor noise,
         # so the engine reads it a little quick; these members lower slowly
         # enough to stay clear of descent_fast.
-        return [rep(depth=s.target_depth_mm * rng.uniform(0.5, 0.65), lowering=(2.8, 3.5)) for _ in range(count)]
+        plan = [rep(depth=s.target_depth_mm * rng.uniform(0.5, 0.65), lowering=(2.8, 3.5)) for _ in range(count)]
+        for r in plan:
+            # Shorter reps take shorter pushes: the member's pace stays steady whatever the range.
+            r.pushing_s *= (r.depth - r.top) / (0.6 * s.target_depth_mm - s.top_mm)
+        return plan
     return [rep() for _ in range(count)]
 
 
 def _bounce(path: SledPath, rep: _Rep, rng: random.Random) -> None:
     """Drop fast into the bottom, rebound off it, drive out fast: no pause anywhere near the bottom."""
-    speed = rng.uniform(380, 450)
+    speed = rng.uniform(400, 430)
     turn_s = rng.uniform(0.03, 0.05)
     turn_mm = rep.depth - speed * turn_s / 4
     # Each easing leaves or arrives at `speed` when it lasts (pi / 2) * distance / speed.

@@ -31,6 +31,7 @@ from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress
 from kiosk.core.training.session import PAIN_AFTER_CUT_S, SetRecord
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
+from kiosk.ui.language_choice import speak
 from kiosk.ui.overlays import MessageToast, OutOfOrderOverlay, StopOverlay
 from kiosk.ui.screens.attract import AttractScreen
 from kiosk.ui.screens.checklist import ChecklistScreen
@@ -91,6 +92,8 @@ class KioskApp(App):
     # The machine model's geometry, read again from the core at each session and at maintenance:
     # an operator's config push can change it while the kiosk runs.
     geometry = ObjectProperty(None)
+    language = StringProperty("en")  # the screen's; .kv rules read it as `_(text, app.language)`
+    languages = ListProperty(["en"])  # the site's, the first its default
 
     def __init__(self, kiosk: Kiosk, **kwargs):
         super().__init__(**kwargs)
@@ -104,6 +107,7 @@ class KioskApp(App):
         self.set_records: list[SetRecord] = []  # every set of the session, for its summary
         self.last_cue: tuple[CueRaised, float] | None = None
         self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
+        self._tapped_language: str | None = None  # chosen on the attract screen, for the member who scans next
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
         self._core_settings = None  # the member's settings as the core last had them
@@ -152,7 +156,18 @@ class KioskApp(App):
         Window.bind(on_touch_down=self._touched, on_flip=self._flipped)
         self._ticks = [Clock.schedule_interval(self._poll, 1 / POLL_HZ), Clock.schedule_interval(self._report_fps, 1.0)]
         self.mode = self.kiosk.snapshot.mode
+        self.languages = list(self.kiosk.config.languages)
+        speak(self, None)
         return root
+
+    def choose_language(self, tag: str) -> None:
+        """One tap on a language: the screen switches at once; a member's choice is saved to their profile
+        (a new rev); on the attract screen it waits for the member who scans next."""
+        speak(self, tag)
+        if self.session_id is not None and self._core_settings is not None:
+            self.kiosk.save_settings(self._core_settings, language=tag)
+        else:
+            self._tapped_language = tag
 
     def open_settings(self, *_args):
         """No Kivy settings panel on a kiosk (F1 would open it)."""
@@ -257,8 +272,13 @@ class KioskApp(App):
         if session is None or session.session != start.session:
             return
         self._session_end_timer.cancel()
+        tapped = self._tapped_language
         self.forget_member()
         self.session_id, self.member_id = session.session, session.member
+        # Their profile's language; a member without one who tapped one just before scanning keeps it.
+        if session.language is None and tapped is not None:
+            self.kiosk.save_settings(session.settings, language=tapped)
+        speak(self, session.language or tapped)
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
         self.member_name = session.name or "Member"
         self.settings = self._core_settings = session.settings
@@ -275,28 +295,35 @@ class KioskApp(App):
         if progress.session == self.session_id:
             self.screen("setup").progress(progress)
 
-    def _pressing_elsewhere(self) -> bool:
-        """The member is pressing on a screen without the set screen's Pain button and cue banner.
+    def _pressing_elsewhere(self, rep: int) -> bool:
+        """The member is pressing (`rep`: the rep of the set a rep or cue belongs to) on a screen without the
+        set screen's Pain button and cue banner.
 
         The guided setup's reps stage has its own Pain button and counts those reps; its other stages
-        (the defaults, the range just learnt) are not where a set is done.
+        (the defaults, the range just learnt) are not where a set is done. A cue of the rep that finished
+        the setup (the top it just learnt, reached) comes after the range is shown: it is no new rep, and
+        the member must get to read their range.
         """
         current = self.manager.current
-        return current in MOVE_TO_SET_FROM or (current == "setup" and self.screen("setup").stage != "reps")
+        if current == "setup":
+            stage = self.screen("setup").stage
+            return stage == "intro" or (stage == "done" and rep > self.reps)
+        return current in MOVE_TO_SET_FROM
 
     def _on_rep(self, rep: RepDone) -> None:
         if rep.session != self.session_id:
             return
+        elsewhere = self._pressing_elsewhere(rep.rep)
         self.reps, self.last_rep = rep.rep, rep
         self.set_reps.append(rep)
-        if self._pressing_elsewhere() and not self.stop_overlay.shown:
+        if elsewhere and not self.stop_overlay.shown:
             self.go("set")
 
     def _on_cue(self, cue: CueRaised, received: float) -> None:
         if cue.session != self.session_id:
             return
         self.set_cues.append(cue.cue)
-        if self._pressing_elsewhere():
+        if self._pressing_elsewhere(cue.rep):
             self.go("set")
         if self.screen("set").banner.offer(cue.cue, cue.severity):
             self.last_cue = (cue, received)
@@ -392,6 +419,8 @@ class KioskApp(App):
         """Clear everything about the member from the screen and go back to the start."""
         self._session_end_timer.cancel()
         self.session_id = self.member_id = None
+        self._tapped_language = None
+        speak(self, None)  # the next member starts in the site's default
         self.member_name = ""
         self.settings = self._core_settings = None
         self.first_time = self.setup_pending = False
@@ -430,6 +459,8 @@ class KioskApp(App):
             self.depth_mm = shown.sled.mm
             self.sensor_ts = shown.sled.sensor_ts or 0.0
         self.connected = shown.broker_connected
+        if self.kiosk.config.languages != self.languages:  # a config push changed them
+            self.languages = list(self.kiosk.config.languages)
         self._follow_core_settings()
         self._watch_sensor(shown.sled.silent_s, shown.sensor_lost_s)
         self._watch_sled()
@@ -457,7 +488,7 @@ class KioskApp(App):
         went_down, self._sled_down = down and not self._sled_down, down
         if not went_down or self.session_id is None or self.stop_overlay.shown:
             return
-        if self._pressing_elsewhere():
+        if self._pressing_elsewhere(self.reps + 1):  # a new rep begins
             self.go("set")
 
     def _flipped(self, _window) -> None:

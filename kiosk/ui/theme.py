@@ -35,7 +35,7 @@ SEVERITY_TEXT = {"info": TEXT, "warn": (0.05, 0.05, 0.05, 1), "stop": TEXT}
 # a lower one at once, the rest wait their turn (`CueBanner`).
 CUE_RANK = {
     "liftoff_lumbar": 5, "liftoff_pelvis": 4, "too_deep": 3, "lockout": 2, "sensor_lost": 1,
-    "bounce": 4, "descent_fast": 3, "shallow": 2, "depth_reached": 1,
+    "velocity_loss": 5, "bounce": 4, "descent_fast": 3, "shallow": 2, "depth_reached": 1,
 }
 
 # 12 mm on a 7" 800x480 panel (about 5.3 px/mm).

@@ -20,6 +20,7 @@ from kiosk.contract.events import (
 )
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.words import wording
+from kiosk.words.language import _
 
 
 class EventLines:
@@ -34,7 +35,9 @@ class EventLines:
                 self._cues_in_set = []
                 return f"session started for {member} ({role})"
             case RepDone(rep=rep, depth_mm=depth, eccentric_s=down, concentric_s=up):
-                return f"rep {rep}: {wording.mm(depth)}, down {wording.seconds(down)}, up {wording.seconds(up)}"
+                push = wording.push_figures(model.mean_velocity_mps, model.power_w)
+                return (f"rep {rep}: {wording.mm(depth)}, down {wording.seconds(down)}, up {wording.seconds(up)}"
+                        + (f", {push}" if push else ""))
             case CueRaised(cue=cue, severity=severity):
                 self._cues_in_set.append(cue)
                 headline, detail = wording.cue_text(cue, severity)
@@ -42,16 +45,24 @@ class EventLines:
             case SetEnd():
                 advice = wording.sentences(wording.next_time(model, self._cues_in_set))
                 self._cues_in_set = []
-                verb = "stopped" if model.stopped else "done"
-                return (f"set {model.set_number} {verb}: {wording.count(model.reps, 'rep')}, deepest "
-                        f"{wording.mm(model.max_depth_mm)}, {wording.count(model.liftoffs, 'lift-off')}. "
-                        f"{wording.NEXT_TIME_TITLE}: {advice}")
+                line = (_("set {number} stopped: {reps}, deepest {depth}, {liftoffs}.") if model.stopped
+                        else _("set {number} done: {reps}, deepest {depth}, {liftoffs}."))
+                figures = wording.set_figures(model)
+                line = line.format(number=model.set_number, reps=wording.reps(model.reps),
+                                   depth=wording.mm(model.max_depth_mm), liftoffs=wording.liftoffs(model.liftoffs))
+                if figures:
+                    line = f"{line.removesuffix('.')}, {figures}."
+                return f"{line} {_(wording.NEXT_TIME_TITLE)}: {advice}"
             case SessionEnd(reason=reason, sets=sets, reps=reps):
-                return (f"session ended ({reason}): {wording.count(sets, 'set')}, {wording.count(reps, 'rep')}. "
-                        "Screen cleared.")
+                line = _("session ended ({reason}): {sets}, {reps}. Screen cleared.").format(
+                    reason=reason, sets=wording.sets(sets), reps=wording.reps(reps))
+                if model.volume_kg is None:
+                    return line
+                return f"{line} " + _("Moved in all: {load}.").format(load=wording.kg(model.volume_kg))
             case PainReport(kind=kind):
-                steps = " ".join(wording.PAIN_STEPS)
-                return f"pain reported ({kind}): {steps} {wording.PAIN_ADVICE[kind]} {wording.SEE_SOMEONE}"
+                steps = " ".join(_(step) for step in wording.PAIN_STEPS)
+                return _("pain reported ({kind}): {steps} {advice} {see}").format(
+                    kind=kind, steps=steps, advice=_(wording.PAIN_ADVICE[kind]), see=_(wording.SEE_SOMEONE))
             case AssistTold(state=state, by=by):
                 return f"staff answered ({state}): {wording.assist_line(state, by)}"
             case SensorFault(fault=fault, detail=detail):

@@ -206,10 +206,13 @@ def test_a_lumbar_liftoff_lowers_the_max_by_the_margin_below_where_it_lifted_and
     learnt = stream.engine.learnt_settings()
     assert (learnt.max_depth_mm, learnt.target_depth_mm) == (225.0, stream.engine.target_depth_mm)
     assert learnt.top_mm == TRACE_SETTINGS.top_mm and learnt.backrest_notch == TRACE_SETTINGS.backrest_notch
-    # A second lift-off, shallower, lowers it again (and stops the set).
+    assert stream.engine.lowered_at_mm == 240.0
+    # A second lift-off, shallower, stops the set but does not lower the max again: once a session
+    # (issue 22: lowered on every lift-off, a member's range only ever shrank).
     stream.move(200.0, 0.5, 240.0)
     stream.liftoff("lumbar")
-    assert stream.engine.max_depth_mm == 185.0 and not stream.engine.set_open
+    assert stream.engine.max_depth_mm == 225.0 and not stream.engine.set_open
+    assert stream.engine.lowered_at_mm == 240.0
 
 
 def test_a_liftoff_after_the_sensor_went_silent_does_not_move_the_max() -> None:

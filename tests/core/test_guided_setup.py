@@ -41,7 +41,13 @@ def test_target_never_goes_beyond_the_current_max_depth():
 def test_top_is_the_highest_rest_between_reps_plus_a_soft_knee_margin():
     path = SledPath(start=100.0, mm=40.0).hold(1.0).move(300, 2.5).move(22, 1.5).hold(1.0).move(300, 2.5).move(40, 1.5)
     result = feed(GuidedSetup(max_depth_mm=400), path.hold(1.0))
-    assert result.top_mm == 37.0  # highest point between reps 22 mm + 15 mm
+    # Where the member rests (the highest of their rests), so resting there later is not a lockout.
+    assert result.top_mm == 22.0
+
+
+def test_a_rest_with_the_legs_nearly_straight_does_not_become_the_top():
+    result = feed(GuidedSetup(max_depth_mm=400), slow_reps([280, 290], top=4.0))
+    assert result.top_mm == 15.0  # the soft bend kept from straight legs
 
 
 def test_fast_reps_are_not_counted():
@@ -72,19 +78,41 @@ def test_result_applies_to_the_members_settings_only_where_it_learnt():
     settings = MachineSettings(backrest_notch=1, target_depth_mm=250, max_depth_mm=325, top_mm=30)
     result = feed(GuidedSetup(max_depth_mm=settings.max_depth_mm), slow_reps([280, 290]))
     updated = result.apply(settings)
-    assert (updated.target_depth_mm, updated.top_mm) == (270.0, 45.0)
+    assert (updated.target_depth_mm, updated.top_mm) == (270.0, 30.0)
     assert updated.max_depth_mm == 325 and updated.backrest_notch == 1
 
 
 def test_a_rep_in_which_the_back_lifted_off_teaches_nothing():
     setup = GuidedSetup(max_depth_mm=400.0)
     feed(setup, slow_reps([280]))
-    setup.lifted_off()  # between reps: the next rep is not counted either (the event may come late)
+    setup.liftoff("lumbar", started=True)  # between reps: the next rep is not counted either (the event may come late)
     assert feed(setup, slow_reps([340], start=200.0)) is None
     assert (len(setup.reps), setup.lifted_reps) == (1, 1)
+    setup.liftoff("lumbar", started=False)
     result = feed(setup, slow_reps([300], start=300.0))
     # Learnt from the two reps the back stayed on the pad in, not from the deeper one it lifted in.
     assert result is not None and result.target_depth_mm == 280.0
+
+
+def test_every_rep_the_hips_stay_off_the_pad_through_teaches_nothing():
+    # One `start` and no more while the hips stay up: the rep it started in and every rep after are spoilt.
+    setup = GuidedSetup(max_depth_mm=400.0)
+    setup.liftoff("pelvis", started=True)
+    assert feed(setup, slow_reps([330, 340, 350])) is None
+    assert (len(setup.reps), setup.lifted_reps) == (0, 3)
+    setup.liftoff("pelvis", started=False)
+    result = feed(setup, slow_reps([260, 270], start=300.0))
+    assert result is not None and result.target_depth_mm == 250.0
+    assert setup.progress("s").lifted_reps == 3
+
+
+def test_a_lost_end_of_lift_off_does_not_outlive_a_sensor_restart():
+    setup = GuidedSetup(max_depth_mm=400.0)
+    setup.liftoff("lumbar", started=True)
+    setup.sensor_restarted()
+    result = feed(setup, slow_reps([280, 290]))
+    # The first rep after the start is still spoilt (the event may have come late), then the pad counts as back.
+    assert result is None and (len(setup.reps), setup.lifted_reps) == (1, 1)
 
 
 def test_once_done_it_keeps_its_result():

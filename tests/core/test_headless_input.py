@@ -16,7 +16,7 @@ from tests.support.kiosk_process import kiosk_env, start_kiosk
 
 STATUS = "gym/v1/testgym/lp1/kiosk/status"
 EVENTS = "gym/v1/testgym/lp1/kiosk/event"
-PROFILE = "gym/v1/testgym/members/m_sam/profile"
+SAVES = "gym/v1/testgym/lp1/kiosk/profile"  # the kiosk's saves, for the site's profile desk
 
 
 def test_a_scripted_headless_session_presses_pain_radiating_and_staff_get_that_kind(broker, tmp_path, collect):
@@ -50,7 +50,7 @@ def test_a_scripted_headless_session_presses_pain_radiating_and_staff_get_that_k
 
 
 def test_typed_settings_are_held_to_what_the_member_could_set_on_the_screen(kiosk, collect):
-    profiles = collect(PROFILE)
+    profiles = collect(SAVES)
     typed = HeadlessInput(kiosk)
     assert typed.line("/settings backrest_notch=3") == "refused: no member at the machine"
     kiosk.scan(kiosk.keyring.code("m_sam", "Sam"))

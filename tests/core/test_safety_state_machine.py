@@ -50,7 +50,7 @@ T0 = 1_764_000_000.0
 SAMPLE_S = 0.04  # 25 samples a second: inside the contract's 20-100 Hz
 TICK_S = 0.1  # the core thread's tick
 # Coaching: what the member is told about depth, tempo and lockout (not lift-offs, not a lost sensor).
-COACHING = {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout"}
+COACHING = {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout", "velocity_loss"}
 STOPS_TRAINING = {"sharp", "radiating", "numbness"}
 MODEL = "generic-45"  # the kiosk's machine model (its settings' default)
 MEMBERS = ("m_ada", "m_ben", "m_new")  # m_new never has a profile unless one arrives: a first-timer
@@ -85,9 +85,12 @@ class KioskCore(RuleBasedStateMachine):
       model calls it continuous while less than the shortest `set_rest_s` in play has passed);
     - in every snapshot and every saved profile the target depth is at least the margin short of the max,
       and the max never gets deeper within a session;
+    - a lumbar lift-off lowers the max at most once a session, and the settings keep why (and from where);
     - no `too_deep` while the sled is not past the target in force;
     - every `stop` cue asks for its sound, whatever `sound` says;
     - every cue is in the journal before the screen is told of it;
+    - `velocity_loss` (an info cue, pushes here take 0.5-1.6 s so sets slow down often) comes at most once
+      per set, and never before a warn or stop told at the same moment;
     - after a pain report no coaching cue for the rest of the session, and after a pain that stops
       training no new rep or set;
     - no exception escapes the core (the stepped kiosk runs jobs unguarded); no event names a session
@@ -111,6 +114,7 @@ class KioskCore(RuleBasedStateMachine):
         self.log: list[tuple[str, Any]] = []  # what reached the journal, the screen and the speaker, in order
         self.failures: list[str] = []
         self.events: list[BaseModel] = []
+        self.slowed_in_set = False
         kiosk.observe(self._told)
         self.sounds = _RecordedSounds(self.log)
         kiosk.sound.played = self.sounds
@@ -122,9 +126,9 @@ class KioskCore(RuleBasedStateMachine):
         kiosk.events.publish = journaled  # type: ignore[method-assign]
         profile_save = kiosk.profiles.save
 
-        def saved(member: str, name: str, settings_: MachineSettings) -> None:
+        def saved(member: str, name: str, settings_: MachineSettings, language: str | None = None) -> None:
             self._check_saved(member, settings_)
-            profile_save(member, name, settings_)
+            profile_save(member, name, settings_, language)
         kiosk.profiles.save = saved  # type: ignore[method-assign]
         # The sensor node: its own sequence numbers, a `ready` status, the sled at the top.
         self.seq = self.event_seq = 0
@@ -141,6 +145,7 @@ class KioskCore(RuleBasedStateMachine):
         self.session: str | None = None
         self.counted_at: float | None = None  # when the set's last lumbar lift-off was counted (a warn)
         self.deepest_max: dict[str, float] = {}
+        self.lowerings: dict[str, int] = {}  # session -> times a lift-off lowered its max
         self.pain: dict[str, str] = {}  # session -> kind told
         kiosk.deliver(kiosk.topics.sensor_status, SensorStatus(state="ready", ts=self.status_ts, fw="1.0"))
         self._sample(self.mm)
@@ -308,7 +313,12 @@ class KioskCore(RuleBasedStateMachine):
         kiosk, seen = self._kiosk, len(self.events)
         act(kiosk)
         kiosk.run()
-        return self.events[seen:]
+        told = self.events[seen:]
+        cues = [e for e in told if isinstance(e, CueRaised)]
+        for first, later in zip(cues, cues[1:], strict=False):
+            if first.cue == "velocity_loss" and later.severity != "info" and later.ts == first.ts:
+                self.failures.append(f"velocity_loss told before the {later.severity} {later.cue} of the same moment")
+        return told
 
     def _sample(self, mm: float) -> None:
         self.clock.advance(SAMPLE_S)
@@ -347,7 +357,11 @@ class KioskCore(RuleBasedStateMachine):
         lumbar = zone == "lumbar" and state == "start"
         counted = self.counted_at
         continuous = lumbar and counted is not None and not self._may_have_rested(counted, self.clock.now())
+        engine = self._kiosk.training.engine
+        before = engine.max_depth_mm if engine is not None else None
         told = self._step(lambda k: k.deliver(k.topics.sensor_event, event))
+        if lumbar and engine is not None and engine is self._kiosk.training.engine:
+            self._check_lowering(engine.session, before, engine.max_depth_mm)
         cues = [e for e in told if isinstance(e, CueRaised) and e.cue == "liftoff_lumbar"]
         if continuous:
             if currently_in_test_context():  # also driven by hand below, outside Hypothesis
@@ -357,6 +371,18 @@ class KioskCore(RuleBasedStateMachine):
                 f"set gave {[(c.cue, c.severity) for c in cues]}, not a stop")
         if lumbar and cues:
             self.counted_at = None if any(c.severity == "stop" for c in cues) else self.clock.now()
+
+    def _check_lowering(self, session: str | None, before: float | None, after: float) -> None:
+        """A lift-off lowers the max at most once a session, within the floor, and says why in the settings."""
+        if before is None or session is None or after >= before:
+            return
+        self.lowerings[session] = self.lowerings.get(session, 0) + 1
+        if self.lowerings[session] > 1:
+            self.failures.append(f"max lowered {self.lowerings[session]} times in one session (to {after})")
+        current = self._kiosk.training.session
+        reason = current.settings.max_lowered if current is not None else None
+        if current is not None and current.id == session and (reason is None or reason.from_mm < before):
+            self.failures.append(f"max lowered {before} -> {after} without its reason kept: {reason}")
 
     def _may_have_rested(self, since: float, until: float) -> bool:
         """Whether the open set may have ended by a rest at the top between two times (the model's side).
@@ -404,6 +430,14 @@ class KioskCore(RuleBasedStateMachine):
             self.failures.append(f"{type(model).__name__} names session {session}, which is not open")
         if isinstance(model, CueRaised):
             self._check_cue(model)
+            if model.cue == "velocity_loss":
+                if currently_in_test_context():
+                    event_note("a set slowed past the velocity-loss threshold")
+                if self.slowed_in_set:
+                    self.failures.append("a second velocity_loss in one set")
+                self.slowed_in_set = True
+        if isinstance(model, SetEnd | SessionStart | SessionEnd):
+            self.slowed_in_set = False
         if isinstance(model, RepDone | SetEnd) and self.pain.get(model.session or "") in STOPS_TRAINING:
             self.failures.append(f"{type(model).__name__} counted after a pain that stops training")
         if isinstance(model, PainReport):

@@ -85,3 +85,15 @@ def test_settings_the_disk_or_the_parser_refuses_are_named_too(monkeypatch, tmp_
     with pytest.raises(SettingsError) as err:
         load_settings()
     assert named in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_broker_off_this_host_without_a_login_is_refused_in_one_line(monkeypatch, tmp_path):
+    for k, v in {"LEGPRESS_SITE": "g", "LEGPRESS_MACHINE": "m", "LEGPRESS_BROKER": "mqtt://10.0.0.5:1883",
+                 "LEGPRESS_DATA_DIR": str(tmp_path / "data")}.items():
+        monkeypatch.setenv(k, v)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert str(err.value).startswith("setting broker (LEGPRESS_BROKER): ") and "not on this host" in str(err.value)
+    assert "LEGPRESS_BROKER_SECRETS" in str(err.value) and "\n" not in str(err.value)
+    monkeypatch.setenv("LEGPRESS_BROKER", "mqtt://kiosk-m:secret@10.0.0.5:1883")
+    assert load_settings().broker_url.username == "kiosk-m"

@@ -35,3 +35,20 @@ def test_a_stopped_set_gives_the_engines_suggestions():
     TextPresenter(lines.append)(SetEnd(ts=1, session="s", set_number=2, reps=3, max_depth_mm=260, liftoffs=2,
                                        stopped=True, suggestions=["Recline the backrest one notch."]))
     assert lines == ["set 2 stopped: 3 reps, deepest 260 mm, 2 lift-offs. Next time: Recline the backrest one notch."]
+
+
+def test_a_member_whose_profile_says_de_reads_german_lines_until_their_session_ends():
+    lines: list[str] = []
+    at_machine: list[str | None] = ["de"]
+    show = TextPresenter(lines.append, lambda: at_machine[0])
+    show(CueRaised(ts=3, session="s", cue="liftoff_lumbar", severity="warn", rep=2))
+    show(SetEnd(ts=4, session="s", set_number=1, reps=1, max_depth_mm=255.5, liftoffs=1))
+    at_machine[0] = None  # the session's end is told after the member has left the snapshot
+    show(SessionEnd(ts=6, session="s", reason="timeout", sets=1, reps=1))
+    show(SessionEnd(ts=7, session="t", reason="timeout", sets=2, reps=2))
+    assert lines[0] == ("[WARN] Unterer Rücken hebt ab: hochdrücken. "
+                        "Rücken flach am Polster lassen. Ihr Weg ist jetzt kürzer.")
+    assert lines[1].startswith("Satz 1 geschafft: 1 Wiederholung, am tiefsten 256 mm, 1-mal abgehoben.")
+    assert lines[2] == "Training beendet (timeout): 1 Satz, 1 Wiederholung. Bildschirm geleert."
+    # The next member, without a language, reads the default.
+    assert lines[3] == "session ended (timeout): 2 sets, 2 reps. Screen cleared."

@@ -35,8 +35,10 @@ def reps(top: float, depths: list[float], down_s: list[float], up_s: float = 1.2
 
 def test_rejected_code_shows_the_reason_on_the_attract_screen(fresh):
     ui = fresh
+    before = len(ui.screen.items)  # the screen's record is shared by the module's tests: only this scan's
     ui.scan("this-is-not-a-member-code")
-    feedback = ui.screen.wait_for(lambda m: isinstance(m, ScanFeedback) and not m.accepted)
+    feedback = ui.screen.wait_for(lambda m: isinstance(m, ScanFeedback) and not m.accepted
+                                  and any(seen is m for seen in ui.screen.items[before:]))
     attract = ui.app.screen("attract")
     ui.driver.until(lambda: attract.feedback == feedback.message, what="reason on screen")
     assert attract.ids.feedback.text == feedback.message
@@ -122,7 +124,8 @@ def test_returning_member_sets_up_presses_reports_pain_and_is_forgotten(fresh):
             json.dumps({"transaction": "t-coming", "state": "coming", "by": "Aoife"}))
     d.until(lambda: pain.ids.help.text == words.assist_line("coming", "Aoife"), what="Aoife is coming")
     d.tap(pain.ids.kinds.children[-1])  # the first button: sharp
-    report = ui.screen.wait_for(lambda m: getattr(m, "type", None) == "pain_report")
+    report = ui.screen.wait_for(lambda m: getattr(m, "type", None) == "pain_report"
+                                and getattr(m, "session", None) == app.session_id)
     assert report.kind == "sharp"
     d.until(lambda: pain.confirmed == words.PAIN_NOTED, what="pain report confirmed")
     assert pain.ids.advice.text == words.PAIN_ADVICE["sharp"]

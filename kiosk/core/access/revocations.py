@@ -15,8 +15,8 @@ from kiosk.codes.member_codes import PLAIN_ID_KID, Admitted, Refused, ScanVerdic
 from kiosk.contract.base import PayloadError, decode
 from kiosk.contract.revocations import RevocationList
 from kiosk.contract.topics import site_revocations
-from kiosk.core.files import write_private
 from kiosk.core.unit import Unit, Wiring
+from kiosk.host.private_files import write_private
 from kiosk.words.wording import CODE_REVOKED
 
 log = logging.getLogger(__name__)

@@ -25,6 +25,7 @@ from kiosk.core.cues.gate import CueGate
 from kiosk.core.cues.health import DUPLICATE, RESTART, EventGuard, SeqGuard, StreamHealth
 from kiosk.core.cues.reps import DESCENT, REP, TURN, Phase, RepTracker
 from kiosk.core.cues.safety import depth_floor, lowered_max_depth
+from kiosk.core.cues.set_record import WINDOW_SAMPLES, SetRecord, mechanics_of
 from kiosk.core.machine.advice import stop_suggestions
 from kiosk.core.machine.depth_limits import target_short_of_max
 from kiosk.core.machine.models import is_pressing, within_floors
@@ -43,7 +44,7 @@ _TIMESTAMP = TypeAdapter(Timestamp)
 # Cues that coach technique (depth, tempo, lockout). After a pain report none is given for the rest of the
 # session: a member told to stop must not hear "good depth: push". Lift-offs and a lost sensor still are.
 COACHING_CUES: frozenset[CueId] = frozenset(
-    {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout"})
+    {"depth_reached", "shallow", "too_deep", "descent_fast", "bounce", "lockout", "velocity_loss"})
 
 
 def _priority(event: CueEvent) -> int:
@@ -70,9 +71,11 @@ class CueEngine:
     """
 
     def __init__(self, settings: MachineSettings, geometry: MachineGeometry,
-                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0):
+                 thresholds: CueThresholds | None = None, session: str | None = None, sets_before: int = 0,
+                 record: SetRecord | None = None):
         """`sets_before`: sets the session already had, so an engine that takes over mid-session numbers
-        its first set after them."""
+        its first set after them. `record`: what keeps the training record (the benchmark gives one that
+        keeps none, to price the figures)."""
         thresholds = thresholds or CueThresholds()
         self._sets_before = sets_before
         self.session = session
@@ -80,7 +83,14 @@ class CueEngine:
         # The max depth in force only ever gets shallower within the session (lift-offs, or settings with less);
         # what a lift-off may teach is bounded by the max the session started with.
         self._max = self._session_max = kept.max_depth_mm
+        # Where the lumbar lift-off that lowered the max was, or None. Once a session, and by at most the
+        # floor's bound (`depth_floor`): lowered on every lift-off, a member's range only ever shrank (211 mm
+        # to 113 mm in one session, issue 22); the stop rule (two lumbar lift-offs in a set) and the target
+        # kept short of the max protect them meanwhile, and staff restore a max once its cause is fixed.
+        self.lowered_at_mm: float | None = None
         self._tracker = RepTracker(thresholds.hysteresis_mm)
+        self._record = record or SetRecord()
+        self._keep = self._record.samples.append
         self._gate = CueGate(thresholds.repeat_s)
         self._apply(kept, geometry, thresholds)
         self._depth_seq = SeqGuard()
@@ -122,6 +132,7 @@ class CueEngine:
         self._deepest_mm = geometry.travel_mm + RANGE_TOLERANCE_MM
         self._tracker.retune(thresholds.hysteresis_mm)
         self._gate.repeat_s = thresholds.repeat_s
+        self._mechanics = mechanics_of(geometry)
 
     # -- inputs ------------------------------------------------------------
 
@@ -148,6 +159,9 @@ class CueEngine:
             if tracker.phase == "lowering" or tracker.phase == "bottom":
                 tracker.drop_rep()
         out: list[CueEvent] = []
+        self._keep(sample)
+        if len(self._record.samples) > WINDOW_SAMPLES:
+            self._record.trim()
         flags = tracker.update(ts, mm)
         if flags:
             self._transitions(flags, ts, out)
@@ -216,6 +230,7 @@ class CueEngine:
         self._health.restarts += 1
         self._depth_seq = SeqGuard()
         self._tracker = RepTracker(self.thresholds.hysteresis_mm)
+        self._record.restart_stream()
         self._lost = False
         self._last_mm = self._last_ts = None
         return []
@@ -323,6 +338,7 @@ class CueEngine:
             if flags & TURN:
                 self._turned(ts, out)
         if flags & DESCENT:
+            self._record.rep_started()
             if not self._set_open:
                 if not self._armed or not self._sets_allowed:
                     return
@@ -334,14 +350,24 @@ class CueEngine:
         self._set_open, self._blind = True, False
         self._reps = self._liftoffs = self._lumbar = 0
         self._set_deepest = self._last_mm or 0.0
+        self._record.open()
 
     def _rep_done(self, ts: float, out: list[CueEvent]) -> None:
         rep = self._tracker.finished
         if rep is None:
             return
         self._reps += 1
+        record = self._record.rep(rep, self._mechanics, self.settings.load_kg, self.thresholds.velocity_loss_pct)
+        figures = record.figures
         out.append(RepDone(ts=ts, session=self.session, rep=self._reps, depth_mm=round(rep.depth_mm, 1),
-                           eccentric_s=round(rep.eccentric_s, 2), concentric_s=round(rep.concentric_s, 2)))
+                           eccentric_s=round(rep.eccentric_s, 2), concentric_s=round(rep.concentric_s, 2),
+                           mean_velocity_mps=None if figures is None else round(figures.mean_velocity_mps, 3),
+                           peak_velocity_mps=None if figures is None else round(figures.peak_velocity_mps, 3),
+                           rom_mm=None if figures is None else round(figures.rom_mm, 1),
+                           power_w=None if record.power_w is None else round(record.power_w, 1)))
+        if record.crossed:
+            # Once per set, at the rep that crossed; an info cue, so it sorts after any warn or stop.
+            self._cue(out, "velocity_loss", "info", ts, gated=False, rep=self._reps)
 
     def _turned(self, ts: float, out: list[CueEvent]) -> None:
         rep = self._tracker.rep
@@ -392,9 +418,11 @@ class CueEngine:
     def _lumbar_liftoff(self, ts: float, out: list[CueEvent]) -> None:
         self._lumbar += 1
         # A depth from before a sensor dropout is no measure of where the back lifted.
-        if self._last_mm is not None and not self._lost:
-            self._max = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
-                                                self._floor), 1)
+        if self._last_mm is not None and not self._lost and self.lowered_at_mm is None:
+            lowered = round(lowered_max_depth(self._max, self._last_mm, self.thresholds.liftoff_margin_mm,
+                                              self._floor), 1)
+            if lowered < self._max:
+                self._max, self.lowered_at_mm = lowered, round(self._last_mm, 1)
             self._target = target_short_of_max(self._target, self._max, self.settings.top_mm)
         # The lift-off cue already says to push up; a `too_deep` for the same rep,
         # caused only by the max depth just lowered, would bury it.
@@ -408,9 +436,13 @@ class CueEngine:
             self._cue(out, "liftoff_lumbar", "warn", ts, gated=False)
 
     def _close_set(self, ts: float, out: list[CueEvent], stopped: bool = False) -> None:
+        record = self._record
         end = SetEnd(ts=ts, session=self.session, set_number=self._sets_before + len(self._sets) + 1, reps=self._reps,
                      max_depth_mm=round(self._set_deepest, 1), liftoffs=self._liftoffs, stopped=stopped,
-                     suggestions=stop_suggestions(self.settings, self.geometry) if stopped else [])
+                     suggestions=stop_suggestions(self.settings, self.geometry) if stopped else [],
+                     load_kg=self.settings.load_kg, tut_s=round(record.tut_s, 2),
+                     best_mean_velocity_mps=None if record.best_mps is None else round(record.best_mps, 3),
+                     velocity_loss_pct=None if record.last_loss_pct is None else round(record.last_loss_pct, 1))
         out.append(end)
         self._sets.append(end)
         self._set_open = False
@@ -419,7 +451,8 @@ class CueEngine:
             self._tracker.drop_rep()
             self._armed = False
 
-    def _cue(self, out: list[CueEvent], cue: CueId, severity: Severity, ts: float, gated: bool = True) -> bool:
+    def _cue(self, out: list[CueEvent], cue: CueId, severity: Severity, ts: float, gated: bool = True,
+             rep: int | None = None) -> bool:
         if not self._coaching and cue in COACHING_CUES:
             return False
         if gated:
@@ -427,6 +460,7 @@ class CueEngine:
                 return False
         else:
             self._gate.note(cue, ts)
-        rep = self._reps + (self._tracker.phase != "top")
+        if rep is None:
+            rep = self._reps + (self._tracker.phase != "top")
         out.append(CueRaised(ts=ts, session=self.session, cue=cue, severity=severity, rep=rep))
         return True

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from kiosk.core.files import write_private
+from kiosk.host.private_files import write_private
 from kiosk.words import wording
 
 log = logging.getLogger(__name__)

@@ -27,8 +27,8 @@ from typing import Any
 
 from kiosk.contract.base import PayloadError, decode, encode
 from kiosk.contract.profile import MachineSettings, MemberProfile
-from kiosk.core.files import private_file
 from kiosk.core.settings import MAX_MEMBERS
+from kiosk.host.private_files import private_file
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class HeldSave:
     name: str
     model: str
     settings: MachineSettings
+    language: str | None = None  # chosen on screen with these settings; None: the profile's stays
 
 
 @dataclass
@@ -105,6 +106,9 @@ class ProfileBook:
             "CREATE TABLE IF NOT EXISTS pending (member TEXT NOT NULL, model TEXT NOT NULL, name TEXT NOT NULL, "
             "settings TEXT NOT NULL, PRIMARY KEY (member, model))"
         )
+        if "language" not in [row[1] for row in self._db.execute("PRAGMA table_info(pending)")]:
+            # Caches made before members chose a language: their held saves change none.
+            self._db.execute("ALTER TABLE pending ADD COLUMN language TEXT")
 
     def get(self, member: str) -> MemberProfile | None:
         with self._lock:
@@ -167,22 +171,25 @@ class ProfileBook:
             count -= excess
         self.stats.cached = count
 
-    def hold(self, member: str, name: str, model: str, settings: MachineSettings) -> None:
-        """Keep a save until it can be published."""
+    def hold(self, member: str, name: str, model: str, settings: MachineSettings,
+             language: str | None = None) -> None:
+        """Keep a save until it can be published; a language chosen earlier and not yet published stays."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO pending (member, model, name, settings) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(member, model) DO UPDATE SET name = excluded.name, settings = excluded.settings",
-                (member, model, name, encode(settings).decode()),
+                "INSERT INTO pending (member, model, name, settings, language) VALUES (?, ?, ?, ?, ?) "
+                "ON CONFLICT(member, model) DO UPDATE SET name = excluded.name, settings = excluded.settings, "
+                "language = COALESCE(excluded.language, pending.language)",
+                (member, model, name, encode(settings).decode(), language),
             )
 
     def pending(self) -> list["HeldSave"]:
         """Saves made here and not yet published, except those of forgotten members (they wait for their
         retained profile to come back)."""
         with self._lock:
-            rows = self._db.execute("SELECT member, name, model, settings FROM pending "
+            rows = self._db.execute("SELECT member, name, model, settings, language FROM pending "
                                     "WHERE member NOT IN (SELECT member FROM forgotten)").fetchall()
-        return [HeldSave(m, n, model, MachineSettings.model_validate_json(body)) for m, n, model, body in rows]
+        return [HeldSave(m, n, model, MachineSettings.model_validate_json(body), lang)
+                for m, n, model, body, lang in rows]
 
     def release(self, member: str, model: str | None = None, settings: MachineSettings | None = None) -> None:
         """Forget held saves of `member` (for `model`; only if still `settings`: a newer save stays held)."""
@@ -194,6 +201,19 @@ class ProfileBook:
             else:
                 self._db.execute("DELETE FROM pending WHERE member = ? AND model = ? AND settings = ?",
                                  (member, model, encode(settings).decode()))
+
+    def lowered(self, model: str, limit: int = 20) -> list[tuple[str, str]]:
+        """(member, name) of members whose max depth on `model` a kiosk lowered (cached, or held here),
+        most recently seen first."""
+        path = f'$.machines."{model}".max_lowered'  # a model is an `Id`: no quote can close the key
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT member, MAX(name) FROM (SELECT member, json_extract(body, '$.name') AS name, seen "
+                "FROM profiles WHERE json_extract(body, ?) IS NOT NULL "
+                "UNION ALL SELECT p.member, p.name, COALESCE(c.seen, 0) FROM pending p LEFT JOIN profiles c "
+                "USING (member) WHERE p.model = ? AND json_extract(p.settings, '$.max_lowered') IS NOT NULL) "
+                "GROUP BY member ORDER BY MAX(seen) DESC LIMIT ?", (path, model, limit)).fetchall()
+        return [(member, name or "") for member, name in rows]
 
     def settings_for(self, member: str, model: str) -> tuple[MemberProfile | None, MachineSettings | None]:
         """The member's profile and their settings for `model`: a held save wins over the cached profile."""
@@ -265,11 +285,15 @@ def _unknown_bytes(profile: MemberProfile) -> int:
 
 
 def with_settings(profile: MemberProfile | None, member: str, name: str, model: str,
-                  settings: MachineSettings, now: float) -> MemberProfile:
-    """The next revision of a profile with `settings` for `model`; other models are kept as they were."""
+                  settings: MachineSettings, now: float, language: str | None = None) -> MemberProfile:
+    """The next revision of a profile with `settings` for `model` (and `language`, when one was chosen);
+    other models are kept as they were."""
     if profile is None:
-        return MemberProfile(member=member, name=name, rev=1, updated=now, machines={model: settings})
+        return MemberProfile(member=member, name=name, rev=1, updated=now, machines={model: settings},
+                             language=language)
     data = json.loads(encode(profile))
     data["machines"][model] = json.loads(encode(settings))
     data.update(rev=profile.rev + 1, updated=now, name=name or profile.name)
+    if language is not None:
+        data["language"] = language
     return MemberProfile.model_validate(data)

@@ -150,12 +150,22 @@ class ProfileSync(Unit):
         """The member's profile and their settings for this machine model (a held save wins)."""
         return self.book.settings_for(member, self.wiring.settings.machine_model)
 
-    def save(self, member: str, name: str, settings: MachineSettings) -> None:
-        """Keep the member's settings for this machine model and publish them as soon as it is safe.
+    def lowered(self) -> list[tuple[str, str, MachineSettings]]:
+        """(member, name, settings) of members whose max depth on this machine model a lift-off lowered."""
+        found = []
+        for member, name in self.book.lowered(self.wiring.settings.machine_model):
+            profile, settings = self.settings_for(member)  # a held save wins, as everywhere
+            if settings is not None and settings.max_lowered is not None:
+                found.append((member, name or (profile.name if profile else ""), settings))
+        return found
+
+    def save(self, member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
+        """Keep the member's settings for this machine model (and the language they chose, if they did) and
+        publish them as soon as it is safe.
 
         The target is kept short of the max here too, whoever made the settings.
         """
-        self.book.hold(member, name, self.wiring.settings.machine_model, with_target_margin(settings))
+        self.book.hold(member, name, self.wiring.settings.machine_model, with_target_margin(settings), language)
         self._publish_held(self.wiring.clock.now())
 
     def tick(self, now: float) -> None:
@@ -173,13 +183,15 @@ class ProfileSync(Unit):
             if (held.member, held.model) in self._in_flight:
                 continue
             latest = book.get(held.member)
-            if self._after_start and latest is not None and latest.machines.get(held.model) == held.settings:
+            if (self._after_start and latest is not None and latest.machines.get(held.model) == held.settings
+                    and held.language in (None, latest.language)):
                 # Held since before this start and already on the broker: the kiosk was stopped or killed
                 # between the publish and its acknowledgement. Published again it would be a second rev.
                 book.release(held.member, held.model, held.settings)
                 continue
             try:
-                profile = with_settings(latest, held.member, held.name, held.model, held.settings, now)
+                profile = with_settings(latest, held.member, held.name, held.model, held.settings, now,
+                                        held.language)
             except ValueError as exc:
                 log.error("save of %s's settings dropped: %s", held.member, exc)
                 book.release(held.member, held.model, held.settings)

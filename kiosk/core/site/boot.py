@@ -6,7 +6,8 @@ Operators read `boot` in the status to spot a kiosk that keeps restarting.
 import logging
 from pathlib import Path
 
-from kiosk.core.files import private_dir, write_private
+from kiosk.core.files import private_dir
+from kiosk.host.private_files import write_private
 
 log = logging.getLogger(__name__)
 

@@ -38,9 +38,9 @@ from kiosk.contract.commands import MAX_HELD, Command, Replay
 from kiosk.contract.events import KIOSK_EVENT, SessionEnd
 from kiosk.contract.kiosk import JournalHealth
 from kiosk.contract.replies import EidRange, Replayed
-from kiosk.core.files import private_file
 from kiosk.core.snapshot import OperatorNotice
 from kiosk.core.unit import Unit, Wiring
+from kiosk.host.private_files import private_file
 from kiosk.mqtt.link import acknowledged
 from kiosk.words import wording
 

@@ -22,8 +22,8 @@ from pydantic import ValidationError
 
 from kiosk.contract.base import describe_validation_error, parse_json_object
 from kiosk.contract.config import ConfigState, KioskConfig, merge_config
-from kiosk.core.files import write_private
 from kiosk.core.machine.models import DEFAULT_GEOMETRY, check_travel
+from kiosk.host.private_files import write_private
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,10 @@ from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from kiosk.contract.config import KioskConfig
 from kiosk.contract.events import CueRaised, severity_rank
+from kiosk.core.training.session import Session
+from kiosk.words.language import DEFAULT, supported
 from kiosk.words.wording import spoken_key
 
 log = logging.getLogger(__name__)
@@ -33,9 +36,11 @@ class CueSound:
     played, or that would have been on a kiosk with audio.
     """
 
-    def __init__(self, enabled: Callable[[], bool], folder: Path = SOUNDS) -> None:
+    def __init__(self, enabled: Callable[[], bool], folder: Path = SOUNDS,
+                 language: Callable[[], str] = lambda: DEFAULT) -> None:
         self._enabled = enabled
         self._folder = folder
+        self._language = language  # the member's, read at every cue (a tap on screen applies at once)
         self._command: tuple[str, ...] | None = None
         self._playing: subprocess.Popen[bytes] | None = None
         self._playing_rank = -1
@@ -53,8 +58,11 @@ class CueSound:
     def stop(self) -> None:
         self._silence()
 
-    def file_for(self, cue: str, severity: str) -> Path:
-        spoken = self._folder / "spoken" / f"{spoken_key(cue, severity)}.wav"
+    def file_for(self, cue: str, severity: str, language: str = DEFAULT) -> Path:
+        """The cue's words in `language` after its tone; the tone alone for a language without a voice,
+        never another language's words. English, the default, is in spoken/ itself."""
+        folder = self._folder / "spoken" / ("" if language == DEFAULT else language)
+        spoken = folder / f"{spoken_key(cue, severity)}.wav"
         return spoken if spoken.exists() else self._folder / f"{severity}.wav"
 
     def cue(self, cue: CueRaised) -> None:
@@ -65,8 +73,10 @@ class CueSound:
         if self._busy() and rank < self._playing_rank:
             return
         self._silence()
-        path = self.file_for(cue.cue, cue.severity)
-        self.played.append(path.name)
+        path = self.file_for(cue.cue, cue.severity, self._language())
+        # A language's own file by its folder too (`de/too_deep.wav`); English and the tones by name alone.
+        in_language = path.parent != self._folder and path.parent.name != "spoken"
+        self.played.append(f"{path.parent.name}/{path.name}" if in_language else path.name)
         if self._command is None:
             return
         try:
@@ -89,3 +99,9 @@ class CueSound:
                 playing.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 playing.kill()
+
+
+def spoken_language(session: Session | None, config: KioskConfig) -> str:
+    """The language a cue is spoken in: the member's (their profile's or the one they tapped), else the
+    site's default, as far as the kiosk has a catalogue for it."""
+    return supported(session.language if session else None, config.languages[0])

@@ -5,7 +5,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from kiosk.contract.events import RepDone, Role, SessionEnd, SetEnd
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
 from kiosk.core.snapshot import MemberAtMachine
 
 # How long after an operator's command cut a session short its member can still report pain:
@@ -73,13 +73,17 @@ class Session:
     settings_changed: bool = False
     erased: bool = False  # an operator erased the member's profile during the session
     pain_pressed: bool = False  # `pain_stop` sent, kind not told yet: another press is the same episode
+    max_lowered: MaxLowered | None = None  # why a lift-off lowered the max this session (once a session)
+    language: str | None = None  # the member's BCP 47 tag: their profile's, or the one they tapped
 
     def __post_init__(self) -> None:
         self.last_activity = self.last_activity or self.started
+        self.language = self.language or (self.profile.language if self.profile else None)
 
     def at_machine(self) -> MemberAtMachine:
         return MemberAtMachine(session=self.id, member=self.member, name=self.name, role=self.role,
-                               settings=self.settings, first_time=self.first_time)
+                               settings=self.settings, first_time=self.first_time,
+                               language=self.language)
 
     @property
     def reps(self) -> int:
@@ -88,6 +92,12 @@ class Session:
     @property
     def liftoffs(self) -> int:
         return sum(s.liftoffs for s in self.sets)
+
+    @property
+    def volume_kg(self) -> float | None:
+        """Load x reps over the sets pressed with a known load (None when no set had one)."""
+        loaded = [s for s in self.sets if s.load_kg is not None]
+        return round(sum((s.load_kg or 0.0) * s.reps for s in loaded), 1) if loaded else None
 
     @property
     def max_depth_mm(self) -> float | None:

@@ -15,8 +15,9 @@ closes it when the session ends or the pain button is pressed.
 import logging
 from collections.abc import Callable
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
+from kiosk.contract.base import encode
 from kiosk.contract.config import KioskConfig, MachineGeometry
 from kiosk.contract.events import (
     PainKind,
@@ -27,21 +28,25 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.profile import MachineSettings, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.machine.depth_limits import with_target_margin
 from kiosk.core.machine.models import FloorStats, first_time_settings, on_this_machine
 from kiosk.core.modes import Modes
+from kiosk.core.profiles.cache import MAX_PROFILE_BYTES
 from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.sensor.health import SensorMonitor
-from kiosk.core.snapshot import ScanFeedback, SetupProgress
+from kiosk.core.snapshot import LastVisit, ScanFeedback, SetupProgress
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
+from kiosk.core.training.history import day_of, visit_of, with_visit
 from kiosk.core.training.session import Session, UsageToday
 from kiosk.core.unit import Wiring
 from kiosk.words import wording
 
 log = logging.getLogger(__name__)
+# Room left in a profile for a longer name and a larger revision than the ones it is measured with.
+PROFILE_HEADROOM_BYTES = 256
 
 
 class Training:
@@ -88,6 +93,8 @@ class Training:
         self._modes.set("session")
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
+        if kept.history:
+            self.wiring.notify(LastVisit(member=member, visit=kept.history[-1], load_kg=kept.load_kg))
         if session.first_time:
             # Not `guided_setup`, which counts as a touch: read at the clock after `session_start` went out,
             # it could move the session's last activity past its start (a timeout late by that much).
@@ -100,9 +107,13 @@ class Training:
             return
         try:
             self.close_set(now)
-            learnt = self.engine.learnt_settings() if self.engine else session.settings
+            learnt = self._learnt() if self.engine else session.settings
             if learnt != session.settings and not session.erased:
                 session.settings, session.settings_changed = learnt, True
+            visit = visit_of(session.sets, day_of(now))
+            if visit is not None and not session.erased and session.role == "member":
+                session.settings = with_visit(session.settings, visit, self._fits(session))
+                session.settings_changed = True
             if session.settings_changed:
                 self._save(session)
         except Exception:
@@ -110,7 +121,8 @@ class Training:
         self.usage.session_ended(session.reps, session.liftoffs)
         self._emit(SessionEnd(ts=now, session=session.id, reason=reason, sets=len(session.sets), reps=session.reps,
                               member=session.member, duration_s=max(0.0, now - session.started),
-                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs))
+                              max_depth_mm=session.max_depth_mm, liftoffs=session.liftoffs,
+                              volume_kg=session.volume_kg))
         self.session, self.engine, self.setup = None, None, None
         self._profiles.watch(None)
         self._on_end()
@@ -135,11 +147,13 @@ class Training:
 
     # -- settings ------------------------------------------------------------------
 
-    def save_settings(self, settings: MachineSettings) -> None:
-        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved."""
+    def save_settings(self, settings: MachineSettings, language: str | None = None) -> None:
+        """The member's own settings (edited on screen, or learnt by the guided setup): in force and saved;
+        with the language they tapped, if they did (a new rev, even with the same settings)."""
         session = self.session
         if session is None:
             return
+        session.language = language or session.language
         settings = with_target_margin(settings)
         if settings != session.settings:
             settings = self._retune(settings)
@@ -147,6 +161,28 @@ class Training:
         session.settings_changed, session.erased = True, False
         self.touched(self.wiring.clock.now())
         self._save(session)
+
+    def set_load(self, load_kg: float | None) -> None:
+        """The load the member pressed (the set screen's stepper), kept with their settings on this machine.
+
+        Only the load changes: the engine is retuned, never replaced, so the open set keeps its lift-off
+        count and the max depth it taught. A load the contract refuses (negative, absurd) changes nothing.
+        """
+        session = self.session
+        if session is None:
+            return
+        try:
+            settings = MachineSettings.model_validate({**session.settings.model_dump(), "load_kg": load_kg})
+        except ValidationError:
+            log.warning("load %r refused: outside the contract's range", load_kg)
+            return
+        if settings == session.settings:
+            return
+        session.settings = self._retune(settings)
+        session.settings_changed = True
+        self.touched(self.wiring.clock.now())
+        if not session.erased:
+            self._save(session)
 
     def _retune(self, settings: MachineSettings) -> MachineSettings:
         """New settings into the session's engine, mid-set too; returns the settings now in force.
@@ -159,7 +195,7 @@ class Training:
         if engine is None:
             return settings
         engine.retune(settings, self._geometry(), self._config().cues)
-        return with_target_margin(engine.learnt_settings())
+        return with_target_margin(self._learnt())
 
     def pain_reported(self, kind: PainKind) -> None:
         """Pain told by the member at the machine: no more coaching this session, and no more sets after a
@@ -181,20 +217,52 @@ class Training:
         session, engine = self.session, self.engine
         if session is None or engine is None:
             return
-        learnt = engine.learnt_settings()
+        learnt = self._learnt()
         if learnt == session.settings:
             return
         session.settings = learnt
         if not session.erased:
             self._save(session)
 
+    def _learnt(self) -> MachineSettings:
+        """The engine's learnt settings, with the reason the max was lowered when a lift-off lowered it.
+
+        The reason is made once, from the settings in force just before the lowering (a lift-off reaches
+        `_follow_learnt_limits` before anything else runs), and keeps the max from before any earlier
+        lowering: that is what a staff restore brings back.
+        """
+        session, engine = self.session, self.engine
+        assert session is not None and engine is not None
+        learnt = engine.learnt_settings()
+        if engine.lowered_at_mm is None:
+            return learnt
+        if session.max_lowered is None:
+            before = session.settings
+            earlier = before.max_lowered
+            from_mm = max(before.max_depth_mm, earlier.from_mm if earlier else 0.0)
+            session.max_lowered = MaxLowered(from_mm=from_mm, liftoff_mm=engine.lowered_at_mm,
+                                             ts=self.wiring.clock.now())
+        return learnt.model_copy(update={"max_lowered": session.max_lowered})
+
     def _new_engine(self, settings: MachineSettings) -> CueEngine:
         return CueEngine(settings=settings, geometry=self._geometry(), thresholds=self._config().cues,
                          session=self.session_id())
 
+    def _fits(self, session: Session) -> Callable[[MachineSettings], bool]:
+        """Whether the member's profile, with these settings for this machine model, stays under the 8 KiB
+        every kiosk accepts (with room for a name and the revision to grow)."""
+        profile = self._profiles.book.get(session.member)
+        model = self.wiring.settings.machine_model
+
+        def fits(settings: MachineSettings) -> bool:
+            machines = {**(profile.machines if profile else {}), model: settings}
+            whole = MemberProfile(member=session.member, name=session.name, rev=0, updated=0.0, machines=machines)
+            return len(encode(whole)) <= MAX_PROFILE_BYTES - PROFILE_HEADROOM_BYTES
+        return fits
+
     def _save(self, session: Session) -> None:
         session.settings_changed = False
-        self._profiles.save(session.member, session.name, session.settings)
+        self._profiles.save(session.member, session.name, session.settings, session.language)
 
     # -- the guided setup --------------------------------------------------------------
 
@@ -219,13 +287,16 @@ class Training:
         setup, session = self.setup, self.session
         if setup is None or session is None or setup.done:
             return
-        counted = (len(setup.reps), setup.fast_reps)
+        counted = (len(setup.reps), setup.fast_reps, setup.lifted_reps)
         result = setup.update(sample.mm, sample.ts)
         if result is not None:
             # Learnt: into the settings at once (kept short of the max) and saved, so a member who goes
-            # straight on to press gets cues for their own range, on screen or headless.
+            # straight on to press gets cues for their own range, on screen or headless. The screen is
+            # told what was saved, not what the reps taught: the floors (target short of a max a lift-off
+            # lowered) may have moved it, and the member must read the range they will train with.
             self.save_settings(result.apply(session.settings))
-        if result is not None or counted != (len(setup.reps), setup.fast_reps):
+            self.wiring.notify(setup.progress(session.id, saved=session.settings))
+        elif counted != (len(setup.reps), setup.fast_reps, setup.lifted_reps):
             self.wiring.notify(setup.progress(session.id))
 
     # -- the sensor ----------------------------------------------------------------------
@@ -238,8 +309,9 @@ class Training:
         self._feed_setup(sample)
 
     def on_liftoff(self, event: LiftoffEvent) -> None:
-        if self.setup is not None and event.state == "start":
-            self.setup.lifted_off()  # a rep the back left the pad in teaches no target
+        if self.setup is not None:
+            # A rep the back or the hips left the pad in teaches no target.
+            self.setup.liftoff(event.zone, started=event.state == "start")
         if self.engine is not None:
             events = self.engine.on_liftoff(event)
             self._follow_learnt_limits()
@@ -247,6 +319,8 @@ class Training:
                 self._emit(out)
 
     def sensor_restarted(self) -> None:
+        if self.setup is not None:
+            self.setup.sensor_restarted()
         if self.engine is not None:
             for event in self.engine.sensor_restarted():
                 self._emit(event)

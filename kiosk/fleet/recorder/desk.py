@@ -79,8 +79,18 @@ class ProfileDesk:
         if settings is None:
             raise Refused("save_wrong_model", f"{where}: no settings for {model}, the machine's model; refused")
         machines: dict[str, Any] = self._store.latest_settings(save.site, save.member)
+        stored_rev = self._store.latest_rev(save.site, save.member)
+        # A kiosk killed before the broker's acknowledgement sends its held save again after the restart: the
+        # same settings as the newest stored revision (and none in flight) make no new revision.
+        unchanged = stored_rev > 0 and self._given.get(save.member, 0) <= stored_rev and \
+            machines.get(model) == settings.model_dump(mode="json")
         machines[model] = settings.model_dump(mode="json")
-        rev = max(self._store.latest_rev(save.site, save.member), self._given.get(save.member, 0)) + 1
+        if unchanged:
+            log.info("%s unchanged from rev %d: nothing published", where, stored_rev)
+            data = json.loads(save.profile.model_dump_json())
+            data.update(rev=stored_rev, machines=machines)
+            return MemberProfile.model_validate(data)
+        rev = max(stored_rev, self._given.get(save.member, 0)) + 1
         data = json.loads(save.profile.model_dump_json())
         data.update(rev=rev, updated=save.received_at, machines=machines)
         profile = MemberProfile.model_validate(data)

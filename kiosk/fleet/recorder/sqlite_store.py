@@ -5,8 +5,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kiosk.fleet.private_files import private_file, private_folder
 from kiosk.fleet.recorder.store import Store, _Dialect
+from kiosk.host.private_files import private_file, private_folder
 
 BUSY_TIMEOUT_MS = 5000
 

@@ -8,7 +8,7 @@ from kivy.uix.screenmanager import Screen
 
 from kiosk.core.snapshot import ScanFeedback
 from kiosk.ui.kv import load_beside
-from kiosk.ui.widgets import common  # noqa: F401 - widget classes the .kv uses
+from kiosk.ui.widgets import common, language_bar  # noqa: F401 - widget classes the .kv uses
 from kiosk.words import wording as words
 
 FEEDBACK_SHOWN_S = 8.0
@@ -43,6 +43,10 @@ class AttractScreen(Screen):
         else:
             self.camera_status, self.first_step = words.CAMERA_TROUBLE, words.SCAN_WITHOUT_CAMERA
         self.machine_line = words.machine_line(shown.machine)
+
+    def retranslate(self) -> None:
+        """The lines built here, again in the screen's new language (the .kv rules follow by themselves)."""
+        self.machine_line = words.machine_line(App.get_running_app().kiosk.snapshot.machine)
 
     def on_enter(self, *_args) -> None:
         if self._preview_tick is None:

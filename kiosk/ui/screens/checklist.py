@@ -16,10 +16,14 @@ class ChecklistScreen(Screen):
     def on_kv_post(self, _base) -> None:
         self.rows = []
         for title, detail in words.CHECKLIST:
-            row = CheckRow(title=title, detail=detail)
+            row = CheckRow(title=words.tr(title), detail=words.tr(detail))
             row.bind(ticked=lambda *_: self._count())
             self.ids.grid.add_widget(row)
             self.rows.append(row)
+
+    def retranslate(self) -> None:
+        for row, (title, detail) in zip(self.rows, words.CHECKLIST, strict=True):
+            row.title, row.detail = words.tr(title), words.tr(detail)
 
     def reset(self) -> None:
         for row in self.rows:

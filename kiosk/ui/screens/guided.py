@@ -25,6 +25,7 @@ class GuidedSetupScreen(Screen):
     reps_done = NumericProperty(0)
     reps_needed = NumericProperty(2)
     fast_reps = NumericProperty(0)
+    lifted_reps = NumericProperty(0)  # reps the back or the hips came off the pad in: not counted
     result = ObjectProperty(None, allownone=True)  # the `done` SetupProgress
     defaults = StringProperty("")
 
@@ -43,13 +44,16 @@ class GuidedSetupScreen(Screen):
                                                   settings.foot_height, settings.foot_width, settings.target_depth_mm)
         show_settings(self.ids.side, self.ids.feet, settings, g)
 
+    def retranslate(self) -> None:
+        self._load(App.get_running_app().settings)
+
     def reset(self) -> None:
         self.stage, self.result = "intro", None
-        self.reps_done = self.fast_reps = 0
+        self.reps_done = self.fast_reps = self.lifted_reps = 0
 
     def start_reps(self) -> None:
         """Count slow reps from now (again, after `done`)."""
-        self.reps_done = self.fast_reps = 0
+        self.reps_done = self.fast_reps = self.lifted_reps = 0
         self.result = None
         self.stage = "reps"
         App.get_running_app().kiosk.guided_setup("restart")
@@ -64,6 +68,7 @@ class GuidedSetupScreen(Screen):
         if progress.stage == "skipped":
             return
         self.reps_done, self.reps_needed, self.fast_reps = progress.reps_done, progress.reps_needed, progress.fast_reps
+        self.lifted_reps = progress.lifted_reps
         if progress.stage == "done":
             self.result, self.stage = progress, "done"
 

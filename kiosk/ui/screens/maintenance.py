@@ -46,6 +46,9 @@ class MaintenanceScreen(Screen):
     asking = StringProperty("")
     asking_anyway = BooleanProperty(False)  # the sled is far from that end: confirming says so on purpose
     can_undo = BooleanProperty(False)
+    # Restoring a member's max depth a lift-off lowered: who is asked about, and the confirmation's words.
+    restore_member = StringProperty("")
+    restore_text = StringProperty("")
 
     def on_kv_post(self, _base) -> None:
         self.faults: deque[str] = deque(maxlen=4)
@@ -157,13 +160,32 @@ class MaintenanceScreen(Screen):
         self._withdraw()
         return check.question
 
+    def lowered_maxes(self) -> None:
+        """The members whose max depth a lift-off lowered here, and the question: restore the newest one's?"""
+        self.cancel()
+        self._run(lambda kiosk: kiosk.maintenance.lowered_maxes(), then=self._ask_restore)
+
+    def _ask_restore(self, found) -> str:
+        if not found:
+            return words.LOWERED_MAXES_NONE
+        member, name, _settings = found[0]
+        self.restore_member, self.restore_text = member, words.restore_max_button(name or member)
+        self.asking, self.asking_anyway = "restore", False
+        self._withdraw()
+        return "\n".join(words.lowered_max_row(n or m, s.max_depth_mm, s.max_lowered.from_mm) for m, n, s in found)
+
     def confirm(self) -> None:
-        """The technician confirmed the question: the core checks the sled again and sets that end."""
+        """The technician confirmed the question: the core checks the sled again and sets that end (or
+        restores the member's max depth asked about)."""
         step, anyway = self.asking, self.asking_anyway
         if not step:
             return
         self._withdraw.cancel()
         self.asking, self.asking_anyway = "", False
+        if step == "restore":
+            member = self.restore_member
+            self._run(lambda kiosk: words.max_restored(member, kiosk.maintenance.restore_max(member).max_depth_mm))
+            return
 
         def work(kiosk) -> str:
             calibration = kiosk.maintenance.calibrate(step, anyway=anyway)

@@ -8,7 +8,7 @@ from kiosk.contract.profile import MachineSettings
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.core.machine.member_limits import DEPTH_STEP_MM, MIN_RANGE_MM, TOE_MAX, TOE_MIN, TOE_STEP
 from kiosk.ui.kv import load_beside
-from kiosk.ui.widgets import common, diagram, stepper  # noqa: F401 - widget classes the .kv uses
+from kiosk.ui.widgets import common, diagram, language_bar, stepper  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
 from kiosk.words import wording as words
 
@@ -43,6 +43,7 @@ class MemberSettingsScreen(Screen):
     changed = BooleanProperty(False)
     saved = BooleanProperty(False)  # the core confirmed the last save
     feet_text = StringProperty("")
+    lowered_text = StringProperty("")  # why a lift-off lowered the max depth, while it is lowered
 
     def on_kv_post(self, _base) -> None:
         app = App.get_running_app()
@@ -70,6 +71,10 @@ class MemberSettingsScreen(Screen):
     def reset(self) -> None:
         self.load(None)
 
+    def retranslate(self) -> None:
+        if self.draft is not None:
+            self._show(self.draft, duration=0)
+
     def step(self, key: str, direction: int) -> None:
         if self.draft is None:
             return
@@ -92,8 +97,8 @@ class MemberSettingsScreen(Screen):
         values = {
             "backrest": words.backrest_text(notch, g.backrest_angles_deg[notch - 1]),
             "seat": words.seat_text(s.seat_notch, g.seat_notches),
-            "foot_height": words.FOOT_HEIGHT[s.foot_height],
-            "foot_width": words.FOOT_WIDTH[s.foot_width],
+            "foot_height": words.foot_height(s.foot_height),
+            "foot_width": words.foot_width(s.foot_width),
             "toe": words.toe_text(s.toe_angle_deg),
             "depth": words.depth_text(s.target_depth_mm, s.max_depth_mm),
         }
@@ -103,6 +108,10 @@ class MemberSettingsScreen(Screen):
             row.can_lower = stepped(s, row.key, -1, g.backrest_notches, g.seat_notches) != s
             row.can_raise = stepped(s, row.key, 1, g.backrest_notches, g.seat_notches) != s
         self.feet_text = words.feet_text(s.foot_height, s.foot_width, s.toe_angle_deg)
+        why = s.max_lowered
+        # A reason that does not fit (the max is not shallower than it says it was) explains nothing.
+        shown = why is not None and why.from_mm > s.max_depth_mm
+        self.lowered_text = words.max_lowered_line(s.max_depth_mm, why.from_mm, why.liftoff_mm) if why and shown else ""
         show_settings(self.ids.side, self.ids.feet, s, g, duration)
 
 

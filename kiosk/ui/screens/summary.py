@@ -1,6 +1,6 @@
 """After a set, and at the end of a session: what was done and what to change next time."""
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from kivy.app import App
 from kivy.properties import BooleanProperty, StringProperty
@@ -29,8 +29,15 @@ class SummaryScreen(Screen):
     no_more_sets = BooleanProperty(False)
     advice_title = StringProperty("Next time")
     bars_title = StringProperty(words.BARS_SET)
+    _shown: Callable[[], None] | None = None  # shows the summary on screen again (a new language)
+
+    def retranslate(self) -> None:
+        """The summary on screen, built again in the new language."""
+        if self._shown is not None:
+            self._shown()
 
     def reset(self) -> None:
+        self._shown = None
         self.title = self.stats = self.advice = ""
         self.final = self.no_more_sets = False
         self._bars([])
@@ -38,35 +45,38 @@ class SummaryScreen(Screen):
     def show_set(self, set_end: SetEnd | None, reps: Sequence[RepDone], cues: Sequence[str],
                  pain: str | None = None) -> None:
         """A set's summary; `set_end` is None only for a pain stop with no set open."""
+        self._shown = lambda: self.show_set(set_end, reps, cues, pain)
         self.final = False
         self.no_more_sets = pain in words.PAIN_ENDS_TRAINING
-        self.advice_title = words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE
+        self.advice_title = words.tr(words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE)
         if pain is not None or set_end is None:
-            self.title = words.PAIN_SET_TITLE
+            self.title = words.tr(words.PAIN_SET_TITLE)
         else:
             self.title = words.set_title(set_end)
         self.stats = "" if set_end is None else "\n".join(words.set_stats(set_end, reps))
         self._advice(words.pain_advice(pain) if pain is not None else words.next_time(set_end, cues))
-        self.bars_title = words.BARS_SET
+        self.bars_title = words.tr(words.BARS_SET)
         self._bars([r.depth_mm for r in reps])
 
     def show_session(self, end: SessionEnd, last: SetRecord | None, pain: str | None = None,
                      sets: Sequence[SetRecord] = ()) -> None:
         """The session's summary: its advice comes from all its sets, a stopped set's first."""
+        self._shown = lambda: self.show_session(end, last, pain, sets)
         self.final = True
         self.no_more_sets = False
-        self.title = words.SESSION_DONE_TITLE
+        self.title = words.tr(words.SESSION_DONE_TITLE)
         self.stats = "\n".join(words.session_stats(end))
-        self.advice_title = words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE
+        self.advice_title = words.tr(words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE)
         if pain is not None:
             advice = words.pain_advice(pain)
         else:
             advice = words.session_advice([(s.end, s.cues) for s in sets]) if sets else []
         # Leaving the machine is when a stiff back shows: the stretch tip fits here.
-        self._advice([*advice, words.STANDING_UP_TIP])
+        self._advice([*advice, words.tr(words.STANDING_UP_TIP)])
         # Every rep of the session, set after set: the last set's alone, under this title, hid the others.
         reps = [r.depth_mm for s in sets for r in s.reps] or ([r.depth_mm for r in last.reps] if last else [])
-        self.bars_title = words.BARS_SESSION if len({s.end.set_number for s in sets}) > 1 else words.BARS_SET
+        self.bars_title = words.tr(words.BARS_SESSION if len({s.end.set_number for s in sets}) > 1
+                                   else words.BARS_SET)
         self._bars(reps)
 
     def _bars(self, depths: list[float]) -> None:

@@ -1,4 +1,4 @@
-"""The set screen: rep counter, live depth gauge, tempo, the cue banner and the pain button."""
+"""The set screen: rep counter, live depth gauge, tempo, the load stepper, the cue banner and the pain button."""
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -10,6 +10,16 @@ from kiosk.ui.widgets import banner, common, gauges  # noqa: F401 - widget class
 
 # Finish tapped mid-set asks once; the question goes away by itself after this long.
 FINISH_CONFIRM_S = 5.0
+# The smallest plates on a plate-loaded sled go on in pairs of 1.25 kg: one step is 2.5 kg.
+LOAD_STEP_KG = 2.5
+MAX_LOAD_KG = 1000.0  # the contract's ceiling
+
+
+def stepped_load(current: float | None, steps: int) -> float | None:
+    """The load `steps` plates' worth from `current`, on the plates' grid; None (no load told) below one step."""
+    grid = round((current or 0.0) / LOAD_STEP_KG)
+    load = min(MAX_LOAD_KG, (grid + steps) * LOAD_STEP_KG)
+    return load if load >= LOAD_STEP_KG else None
 
 
 class WorkoutScreen(Screen):
@@ -36,6 +46,12 @@ class WorkoutScreen(Screen):
     def on_leave(self, *_args) -> None:
         self._stop_asking.cancel()
         self.confirming = False
+
+    def step_load(self, steps: int) -> None:
+        """The stepper's - and +: the core takes the load for the next rep and remembers it; the set goes on."""
+        app = App.get_running_app()
+        current = app.settings.load_kg if app.settings is not None else None
+        app.kiosk.set_load(stepped_load(current, steps))
 
     def finish(self) -> None:
         app = App.get_running_app()

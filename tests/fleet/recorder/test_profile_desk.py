@@ -91,6 +91,18 @@ def test_a_save_for_the_member_in_session_is_published_as_the_next_rev_stamped_w
     eventually(lambda: stored_revs(reader, "m_alice") == [1, 2], what="rev 2 stored: every revision kept")
 
 
+def test_a_save_sent_again_after_a_kiosk_restart_makes_no_new_revision(desk, lp1, reader, broker):
+    lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
+    save(lp1, "m_alice", rev=4, updated=1.0, machines={MODEL: settings(200)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1], what="rev 1 stored")
+    # Killed before the broker's acknowledgement: the held save goes out again, then a real change.
+    save(lp1, "m_alice", rev=4, updated=1.0, machines={MODEL: settings(200)})
+    save(lp1, "m_alice", rev=4, updated=2.0, machines={MODEL: settings(190)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1, 2], what="only the change made a revision")
+    (machines,) = reader.read("SELECT machines FROM profiles WHERE member = 'm_alice' AND rev = 2")[0]
+    assert json.loads(machines)[MODEL]["max_depth_mm"] == 190
+
+
 def test_a_stolen_kiosk_cannot_rewrite_a_member_it_never_had_at_its_machine(desk, lp1, lp3, reader):
     lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
     save(lp1, "m_alice", rev=1, updated=1000.0, machines={MODEL: settings(199.5)})

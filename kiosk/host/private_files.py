@@ -1,11 +1,13 @@
-"""Files the operators' tools create that hold secrets (cards are bearer credentials, the record names members):
-0600 files and 0700 folders, whoever runs the tool and whatever their umask.
+"""Files that hold secrets or members' data: 0600 files and 0700 folders, whoever runs the program and
+whatever their umask.
 
 The umask can only narrow the mode a file is created with, so the mode is also set explicitly on the open
-file. Folders that existed before are left as they are: they are not the tool's to change.
+file. Symlinks are refused where a file is opened, so a link planted in a data folder cannot make a program
+write or chmod what it points to.
 """
 
 import os
+import stat
 from pathlib import Path
 
 FILE_MODE = 0o600
@@ -13,7 +15,8 @@ DIR_MODE = 0o700
 
 
 def private_folder(path: Path) -> Path:
-    """`path` as a folder; each folder this call creates (parents included) is 0700."""
+    """`path` as a folder; each folder this call creates (parents included) is 0700. Folders that existed
+    before are left as they are: they are not this program's to change."""
     missing = [p for p in (path, *path.parents) if not p.exists()]
     for folder in reversed(missing):
         folder.mkdir(mode=DIR_MODE)
@@ -31,15 +34,21 @@ def private_file(path: Path) -> Path:
     return path
 
 
-def write_private(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` atomically (written beside, renamed over), mode 0600."""
+def write_private(path: Path, data: bytes | str) -> None:
+    """Replace `path` with `data` (text is written as UTF-8) atomically: written beside, renamed over,
+    mode 0600. A crash leaves the old file whole."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "wb") as f:
-            f.write(data)
+            f.write(data.encode() if isinstance(data, str) else data)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, path)
+
+
+def is_private(path: Path) -> bool:
+    """Nobody but the owner may read or write `path`."""
+    return stat.S_IMODE(path.stat().st_mode) & 0o077 == 0

@@ -1,0 +1,154 @@
+"""Every member in their own language, in the real window (issue 25): one tap on the attract screen switches
+every label at once, the member who scans next keeps it in their profile, and no label's text runs out of
+its box in any language at 800x480, 1024x600 or 1280x800."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from kivy.core.text import Label as CoreLabel
+from kivy.uix.label import Label
+
+from kiosk.contract.topics import site_config_set
+from kiosk.dev.broker import publish
+from kiosk.words import wording
+
+pytestmark = pytest.mark.ui
+
+SIZES = ((800, 480), (1024, 600), (1280, 800))
+SITE_LANGUAGES = ["de", "en", "es", "fr"]
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def word_width(label: Label, word: str) -> float:
+    text = CoreLabel(text=word, font_size=label.font_size, font_name=label.font_name, bold=label.bold)
+    text.refresh()
+    return float(text.texture.size[0])
+
+
+def overflowing(root) -> list[tuple[str, tuple, tuple]]:
+    """Labels whose rendered text is larger than their box (a pixel of rounding allowed), or that wrap
+    inside a word ("Françai / s") because one word is wider than the width they wrap at."""
+    found = []
+    for widget in root.walk(restrict=True):
+        if not isinstance(widget, Label) or not widget.text.strip() or widget.opacity == 0:
+            continue
+        if widget.width <= 1 or widget.height <= 1:
+            continue
+        widget.texture_update()
+        width, height = widget.texture_size
+        if width > widget.width + 1 or height > widget.height + 1:
+            found.append((widget.text, tuple(widget.size), (width, height)))
+        wrap_at = widget.text_size[0]
+        if wrap_at and any(word_width(widget, word) > wrap_at + 1 for word in widget.text.split()):
+            found.append((widget.text, tuple(widget.size), ("a word wider than", wrap_at)))
+    return found
+
+
+@pytest.fixture
+def four_languages(fresh):
+    publish(fresh.broker, site_config_set(fresh.kiosk.settings.site),
+            json.dumps({"version": "languages", "languages": SITE_LANGUAGES}))
+    fresh.driver.until(lambda: list(fresh.app.languages) == SITE_LANGUAGES, what="the site's languages")
+    yield fresh
+    publish(fresh.broker, site_config_set(fresh.kiosk.settings.site), json.dumps({"version": "default"}))
+    fresh.driver.until(lambda: list(fresh.app.languages) == ["en"], what="English only again")
+    fresh.app.forget_member()
+    fresh.driver.set_size(800, 480)
+
+
+def tap_language(ui, tag: str) -> None:
+    bar = ui.app.screen(ui.current()).ids.languages
+    [button] = [b for b in bar.children if b.tag == tag]
+    ui.driver.tap(button)
+    ui.driver.until(lambda: ui.app.language == tag, what=f"the screen in {tag}")
+
+
+def test_one_tap_switches_the_attract_screen_at_once_and_the_next_member_keeps_it(four_languages):
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    attract = app.screen("attract")
+    bar = attract.ids.languages
+    assert sorted(b.text for b in bar.children) == ["Deutsch", "English", "español", "français"] or \
+        sorted(b.text.lower() for b in bar.children) == ["deutsch", "english", "español", "français"]
+    texts = lambda: [w.text for w in attract.walk() if isinstance(w, Label)]  # noqa: E731
+    assert "Leg press" in texts()
+    tap_language(ui, "de")
+    d.frames(2)
+    assert "Beinpresse" in texts() and "Leg press" not in texts()
+    assert any(t.endswith("Einstellungen auf der Skizze prüfen") for t in texts())
+    tap_language(ui, "fr")
+    d.frames(2)
+    assert "Presse à cuisses" in texts()
+    # Sam has no language in his profile: the one tapped before his scan is his, saved as a new rev.
+    before = ui.kiosk.profiles.book.rev("m-lang")
+    ui.scan(ui.keyring.code("m-lang", "Sam"))
+    d.until(lambda: ui.current() in ("checklist", "settings"), what="Sam's first screen")
+    d.until(lambda: (p := ui.kiosk.profiles.book.get("m-lang")) is not None and p.language == "fr"
+            and p.rev > before, what="French saved to Sam's profile")
+    assert app.language == "fr"
+    assert app.screen("checklist").rows[0].title == "Talons à plat"
+
+
+def show_summary(app) -> None:
+    """The busiest summary: a stopped set with every suggestion, its stats and bars."""
+    from kiosk.contract.events import RepDone, SetEnd
+
+    reps = [RepDone(ts=1, session="s", rep=i, depth_mm=240 + i, eccentric_s=2.4, concentric_s=1.3)
+            for i in range(1, 9)]
+    end = SetEnd(ts=9, session="s", set_number=2, reps=8, max_depth_mm=248, liftoffs=2, stopped=True,
+                 suggestions=list(wording.STOP_SUGGESTIONS))
+    app.screen("summary").show_set(end, reps, ["too_deep", "lockout"])
+
+
+def show_session_summary(app) -> None:
+    """The session's summary after two sets: its own bars title, stats and the standing-up tip."""
+    from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+    from kiosk.core.training.session import SetRecord
+
+    reps = (RepDone(ts=1, session="s", rep=1, depth_mm=241, eccentric_s=2.4, concentric_s=1.3),)
+    sets = [SetRecord(end=SetEnd(ts=n, session="s", set_number=n, reps=1, max_depth_mm=241, liftoffs=0),
+                      reps=reps, cues=("too_deep",)) for n in (1, 2)]
+    end = SessionEnd(ts=9, session="s", reason="logout", sets=2, reps=2, member="m", duration_s=600,
+                     max_depth_mm=241, liftoffs=0)
+    app.screen("summary").show_session(end, sets[-1], sets=sets)
+
+
+# The member's screens, each as the member sees it; the pain screen is reached only by a real pain report.
+SCREENS = ("attract", "settings", "checklist", "set", "summary", "session summary")
+
+
+def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
+    from tests.ui.members import start_member
+
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    problems = []
+    for width, height in SIZES:
+        d.set_size(width, height)
+        for tag in SITE_LANGUAGES:
+            if ui.kiosk.session is None:
+                d.until(lambda: ui.current() == "attract", what="attract")
+            app.go("attract")
+            tap_language(ui, tag)
+            start_member(ui, f"m-fit-{tag}")
+            d.until(lambda tag=tag: app.language == tag, what="the member keeps the language tapped")
+            for name in SCREENS:
+                if name == "summary":
+                    show_summary(app)
+                if name == "session summary":
+                    show_session_summary(app)
+                screen = name.split()[-1]
+                app.go(screen)
+                d.until(lambda screen=screen: ui.current() == screen, what=name)
+                d.frames(4)
+                problems += [(tag, width, height, name, *p) for p in overflowing(app.screen(screen))]
+                if screen == "settings":  # every setting in view, none scrolled away by the language bar
+                    rows = app.screen("settings").ids.rows
+                    if rows.height > rows.parent.height + 1:
+                        problems.append((tag, width, height, name, "rows scroll", rows.height, rows.parent.height))
+                if tag == "de" and os.environ.get("LEGPRESS_SCREENSHOTS"):
+                    d.screenshot(str(SHOTS / f"de-{name.replace(' ', '-')}-{width}x{height}.png"))
+            ui.kiosk.end_session("logout")
+            d.until(lambda: ui.kiosk.session is None, what="session closed")
+            app.forget_member()
+    assert problems == [], "\n".join(map(str, problems))
