@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from kiosk.fleet.parser import FleetParser
 
 DEFAULT_LISTEN = "127.0.0.1:8080"
+SHUTDOWN_GRACE_S = 1  # whole seconds (uvicorn's unit); requests other than the live stream finish well within it
 
 
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
@@ -176,7 +177,10 @@ def _serve(args: argparse.Namespace) -> int:
             accounts.close()
 
     app = build_app(console, lifespan)
+    # The floor's live stream never ends on its own: a stop (systemd, an upgrade) waits at most
+    # SHUTDOWN_GRACE_S for the browsers watching it, then closes their streams (they reconnect).
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on",
+                            timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
                             ssl_certfile=str(args.tls_cert) if tls else None,
                             ssl_keyfile=str(args.tls_key) if tls else None,
                             proxy_headers=False, server_header=False)
