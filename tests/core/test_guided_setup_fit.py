@@ -5,63 +5,17 @@ Stepped core, fake clock, no broker."""
 from pathlib import Path
 
 from kiosk.contract.events import CueRaised
-from kiosk.contract.profile import MachineSettings
-from kiosk.contract.sensor import DepthSample, LiftoffEvent, LiftoffZone, SensorStatus
+from kiosk.contract.sensor import LiftoffZone
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.core.snapshot import SetupProgress
-from kiosk.core.text_presenter import TextPresenter
-from tests.support.helpers import FakeClock
-from tests.support.kiosk_harness import Keyring
-from tests.support.stepped_kiosk import SteppedKiosk
-
-T0 = 1_764_000_000.0
-SAMPLE_S = 0.04
+from tests.support.stepped_gym import SteppedGym
 
 
-class Gym:
-    """A first-timer at a stepped kiosk, and a sensor node moving the sled and the pads."""
+class Gym(SteppedGym):
+    """A first-timer (Nia) at a stepped kiosk, and a sensor node moving the sled and the pads."""
 
     def __init__(self, root: Path) -> None:
-        self.clock = FakeClock(T0)
-        keyring = Keyring(root)
-        self.kiosk = SteppedKiosk(root / "data", keyring, self.clock)
-        self.kiosk.start()
-        self.lines: list[str] = []
-        self.kiosk.observe(TextPresenter(self.lines.append))
-        self.saved: list[MachineSettings] = []
-        save = self.kiosk.profiles.save
-
-        def saving(member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
-            self.saved.append(settings)
-            save(member, name, settings, language)
-        self.kiosk.profiles.save = saving  # type: ignore[method-assign]
-        self.seq = self.event_seq = 0
-        self.mm = 30.0
-        self.kiosk.deliver(self.kiosk.topics.sensor_status, SensorStatus(state="ready", ts=T0, fw="1.0"))
-        self.sample(self.mm)
-        self.kiosk.scan(keyring.code("m_new", "Nia", now=T0))
-        self.kiosk.run()
-
-    def sample(self, mm: float) -> None:
-        self.clock.advance(SAMPLE_S)
-        self.mm = mm
-        self.kiosk.deliver(self.kiosk.topics.sensor_depth, DepthSample(seq=self.seq, ts=self.clock.now(), mm=mm))
-        self.seq += 1
-        self.kiosk.tick()
-
-    def move(self, to_mm: float, seconds: float) -> None:
-        start, steps = self.mm, round(seconds / SAMPLE_S)
-        for i in range(1, steps + 1):
-            self.sample(start + (to_mm - start) * i / steps)
-
-    def hold(self, seconds: float) -> None:
-        self.move(self.mm, seconds)
-
-    def pad(self, zone: LiftoffZone, state: str) -> None:
-        event = LiftoffEvent(seq=self.event_seq, ts=self.clock.now(), type="liftoff", zone=zone,
-                             state=state)  # type: ignore[arg-type]
-        self.event_seq += 1
-        self.kiosk.deliver(self.kiosk.topics.sensor_event, event)
+        super().__init__(root, "m_new", "Nia")
 
     def rep(self, depth: float, lift: LiftoffZone | None = None, stays_off: bool = False, top: float = 30.0) -> None:
         """A slow rep (2.4 s down) to `depth` and back up to rest at `top`; a lift-off at the bottom when

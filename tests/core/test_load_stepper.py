@@ -7,56 +7,20 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.contract.events import CueRaised, SetEnd
-from kiosk.contract.profile import MachineSettings
-from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
-from tests.support.helpers import FakeClock
-from tests.support.kiosk_harness import Keyring
-from tests.support.stepped_kiosk import SteppedKiosk
-
-T0 = 1_764_000_000.0
+from kiosk.contract.events import SetEnd
+from tests.support.stepped_gym import SteppedGym
 
 
-class Gym:
+class Gym(SteppedGym):
+    """Ada, past the guided setup, at a stepped kiosk; her lower back leaves the pad on `lumbar()`."""
+
     def __init__(self, root: Path) -> None:
-        self.clock = FakeClock(T0)
-        keyring = Keyring(root)
-        self.kiosk = SteppedKiosk(root / "data", keyring, self.clock)
-        self.kiosk.start()
-        self.saved: list[MachineSettings] = []
-        save = self.kiosk.profiles.save
-
-        def saved(member: str, name: str, settings: MachineSettings, language: str | None = None) -> None:
-            self.saved.append(settings)
-            save(member, name, settings, language)
-        self.kiosk.profiles.save = saved  # type: ignore[method-assign]
-        self.events: list = []
-        self.kiosk.observe(self.events.append)
-        self.seq = self.lift_seq = 0
-        self.kiosk.deliver(self.kiosk.topics.sensor_status, SensorStatus(state="ready", ts=T0, fw="1.0"))
-        self.sample(30.0)
-        self.kiosk.scan(keyring.code("m_ada", "Ada", now=T0))
-        self.kiosk.run()
+        super().__init__(root, "m_ada", "Ada", tick=False)
         self.kiosk.guided_setup("skip")
         self.kiosk.run()
 
-    def sample(self, mm: float) -> None:
-        self.clock.advance(0.04)
-        self.kiosk.deliver(self.kiosk.topics.sensor_depth, DepthSample(seq=self.seq, ts=self.clock.now(), mm=mm))
-        self.seq += 1
-
-    def move(self, to_mm: float, seconds: float) -> None:
-        start, steps = self.kiosk.sensor.monitor.last_mm or 30.0, round(seconds / 0.04)
-        for i in range(1, steps + 1):
-            self.sample(start + (to_mm - start) * i / steps)
-
     def lumbar(self) -> None:
-        self.lift_seq += 1
-        self.kiosk.deliver(self.kiosk.topics.sensor_event, LiftoffEvent(
-            seq=self.lift_seq, ts=self.clock.now(), type="liftoff", zone="lumbar", state="start"))
-
-    def cues(self) -> list[tuple[str, str]]:
-        return [(e.cue, e.severity) for e in self.events if isinstance(e, CueRaised)]
+        self.pad("lumbar", "start")
 
 
 @pytest.fixture
