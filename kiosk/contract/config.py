@@ -44,6 +44,10 @@ STAFF_CODE_MAX_AGE_HOURS = 24.0
 PositiveS = Annotated[float, Field(gt=0, le=3600)]
 
 
+LoadUnit = Literal["kg", "lb"]
+KG_PER_LB = 0.45359237  # exact, by the international yard and pound agreement of 1959
+
+
 class MachineGeometry(ConfigModel):
     """A machine model's mechanics: notch numbers mean different angles on different machines."""
 
@@ -161,6 +165,12 @@ class KioskConfig(ConfigModel):
         "How old a member or staff code may be, whatever its own expiry says; applies to the next scan."))
     cues: CueThresholds = Field(default_factory=CueThresholds, description=(
         "The cue engine's thresholds, within the safety floors; a session uses those in force when it started."))
+    load_unit: LoadUnit = Field("kg", description=(
+        "How loads are shown to members and stepped on the set screen: `kg` (2.5 kg steps) or `lb` (5 lb steps). "
+        "Profiles and events always hold kilograms."))
+    target_reps: Annotated[int, Field(ge=1, le=50, description=(
+        "The reps every set must reach before the summary suggests one step more load for next time "
+        "(double progression: reps first, then load)."))] = 10
     languages: list[LanguageTag] = Field(default_factory=lambda: ["en"], min_length=1, max_length=12, description=(
         "The languages the kiosk offers members, one tap each; the first is for members whose profile names "
         "none. A language without a catalogue on the kiosk reads the first one that has one."))

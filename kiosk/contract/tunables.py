@@ -23,6 +23,8 @@ WHEN_APPLIED: dict[str, tuple[Applies, str]] = {
     "scan_repeat_s": ("live", "the next read of a code, from any source, is filtered with it"),
     "languages": ("live", "the language buttons change on the screen's next refresh; the default is read at "
                           "the next line or spoken cue for a member whose profile names no language"),
+    "load_unit": ("live", "the screen's next refresh shows loads, and steps the load, in this unit"),
+    "target_reps": ("live", "the next session's end suggests the next load with it"),
     "machine_models": ("next session", "sled travel for calibration at once; the member's settings, screen "
                                        "and cues from the next session"),
     **{f"cues.{name}": ("next session", "the cue engine of the next session (or of a member's next settings "

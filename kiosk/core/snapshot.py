@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from kiosk.contract.config import MachineGeometry
+from kiosk.contract.config import LoadUnit, MachineGeometry
 from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings, Visit
@@ -52,6 +52,23 @@ class LastVisit(BaseModel):
     member: str
     visit: Visit
     load_kg: float | None = None  # the load the stepper starts from
+    load_unit: LoadUnit = "kg"  # how the site shows loads
+
+
+class VisitDone(BaseModel):
+    """Told at a member's session end, before `session_end`: today against last time, and the next load.
+
+    `next_load_kg` is what their load stepper starts from at the next tap-in (kept as the settings'
+    `load_kg`); `why` says which part of the double-progression rule decided it.
+    """
+
+    member: str
+    today: Visit
+    before: Visit | None = None  # the last visit on an earlier day; None on a first one
+    next_load_kg: float | None = None
+    why: Literal["all_sets_done", "reps_short", "slowed", "stopped", "liftoff"] | None = None
+    target_reps: int = 10
+    load_unit: LoadUnit = "kg"
 
 
 class OperatorNotice(BaseModel):

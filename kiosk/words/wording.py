@@ -5,9 +5,10 @@ Shared by the Kivy screen and the headless text presenter, so it never imports K
 
 from collections.abc import Sequence
 
+from kiosk.contract.config import KG_PER_LB, LoadUnit
 from kiosk.contract.events import RepDone, SessionEnd, SetEnd
 from kiosk.contract.kiosk import KioskMode
-from kiosk.contract.profile import MachineSettings
+from kiosk.contract.profile import MachineSettings, Visit
 from kiosk.contract.replies import DiagnosticsReport
 from kiosk.words.language import N_, _, ngettext, number, pgettext
 
@@ -406,33 +407,74 @@ def push_figures(mean_mps: float | None, power_w: float | None) -> str:
     return speed if power_w is None else _("{speed}, {n} W").format(speed=speed, n=number(power_w))
 
 
-def kg(value: float) -> str:
-    """A load: `100 kg`, `102.5 kg` (`102,5 kg` in German); steps are 2.5 kg, so one decimal at most."""
+def kg(value: float, unit: LoadUnit = "kg") -> str:
+    """A load kept in kg, shown in the site's unit: `100 kg`, `102.5 kg` (`102,5 kg` in German), `225 lb`;
+    steps are 2.5 kg or 5 lb, so one decimal at most."""
+    if unit == "lb":
+        pounds = value / KG_PER_LB
+        return _("{n} lb").format(n=number(pounds, 1 if round(pounds, 1) % 1 else 0))
     return _("{n} kg").format(n=number(value, 1 if round(value, 1) % 1 else 0))
 
 
 def last_time_line(date: str, sets_done: int, reps_done: int, load_kg: float | None, best_reps: int,
-                   best_mps: float | None) -> str:
+                   best_mps: float | None, unit: LoadUnit = "kg") -> str:
     """At tap-in: what the member did on this machine last time."""
     line = _("Last time ({date}): {sets}, {reps}").format(date=date, sets=sets(sets_done), reps=reps(reps_done))
     if load_kg is not None:
-        line += _("; best set {load} x {reps}").format(load=kg(load_kg), reps=best_reps)
+        line += _("; best set {load} x {reps}").format(load=kg(load_kg, unit), reps=best_reps)
     if best_mps is not None:
         line += _(", fastest push {speed}").format(speed=_("{n} m/s").format(n=number(best_mps, 2)))
     return line
 
 
-def last_time_of(settings: MachineSettings | None) -> str:
+def last_time_of(settings: MachineSettings | None, unit: LoadUnit = "kg") -> str:
     """The settings screen at tap-in: last time on this machine, or nothing for a first visit."""
     if settings is None or not settings.history:
         return ""
     v = settings.history[-1]
-    return last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps, v.best_mean_velocity_mps)
+    return last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps, v.best_mean_velocity_mps, unit)
 
 
-def load_text(load_kg: float | None) -> str:
+def load_text(load_kg: float | None, unit: LoadUnit = "kg") -> str:
     """The set screen's load stepper."""
-    return _("Load: not set") if load_kg is None else _("Load {load}").format(load=kg(load_kg))
+    return _("Load: not set") if load_kg is None else _("Load {load}").format(load=kg(load_kg, unit))
+
+
+# Why the next load is what it is (kiosk.core.training.progression's `why`), said at the session's end.
+NEXT_LOAD_WHY: dict[str, str] = {
+    "all_sets_done": N_("Every set reached {reps} reps without slowing down too much: one step more."),
+    "reps_short": N_("Stay with it until every set reaches {reps} reps."),
+    "slowed": N_("Stay with it: a set slowed down too much."),
+    "stopped": N_("Stay with it: a set was stopped."),
+    "liftoff": N_("Stay with it: your lower back came off the pad."),
+}
+
+
+def best_set(load_kg: float | None, best_reps: int, unit: LoadUnit = "kg") -> str:
+    """A visit's best set: "80 kg x 10", or only the reps when no load was told."""
+    return reps(best_reps) if load_kg is None else _("{load} x {reps}").format(load=kg(load_kg, unit),
+                                                                                  reps=best_reps)
+
+
+def progress_lines(today: Visit, before: Visit | None, next_load_kg: float | None, why: str | None,
+                   target_reps: int, unit: LoadUnit = "kg") -> list[str]:
+    """The session's end: today against last time (best set, fastest push), and the load for next time."""
+    lines = []
+    if before is None:
+        lines.append(_("Best set today: {today}. Your first visit here: next time you can compare.").format(
+            today=best_set(today.load_kg, today.best_reps, unit)))
+    else:
+        lines.append(_("Best set today: {today} (last time {before}).").format(
+            today=best_set(today.load_kg, today.best_reps, unit),
+            before=best_set(before.load_kg, before.best_reps, unit)))
+        if today.best_mean_velocity_mps is not None and before.best_mean_velocity_mps is not None:
+            lines.append(_("Fastest push today: {today} (last time {before}).").format(
+                today=_("{n} m/s").format(n=number(today.best_mean_velocity_mps, 2)),
+                before=_("{n} m/s").format(n=number(before.best_mean_velocity_mps, 2))))
+    if next_load_kg is not None and why in NEXT_LOAD_WHY:
+        lines.append(_("Next time: {load}.").format(load=kg(next_load_kg, unit)) + " "
+                     + _(NEXT_LOAD_WHY[why]).format(reps=target_reps))
+    return lines
 
 
 def last_rep_line(rep: RepDone | None) -> str:

@@ -28,7 +28,7 @@ from kiosk.contract.events import (
     SessionStart,
     SetEnd,
 )
-from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile
+from kiosk.contract.profile import MachineSettings, MaxLowered, MemberProfile, Visit
 from kiosk.contract.sensor import DepthSample, LiftoffEvent
 from kiosk.core.cues.engine import CueEngine
 from kiosk.core.machine.depth_limits import with_target_margin
@@ -37,9 +37,10 @@ from kiosk.core.modes import Modes
 from kiosk.core.profiles.cache import MAX_PROFILE_BYTES
 from kiosk.core.profiles.sync import ProfileSync
 from kiosk.core.sensor.health import SensorMonitor
-from kiosk.core.snapshot import LastVisit, ScanFeedback, SetupProgress
+from kiosk.core.snapshot import LastVisit, ScanFeedback, SetupProgress, VisitDone
 from kiosk.core.training.guided_setup import GuidedSetup, SetupAction
 from kiosk.core.training.history import day_of, visit_of, with_visit
+from kiosk.core.training.progression import next_load, visit_before
 from kiosk.core.training.session import Session, UsageToday
 from kiosk.core.unit import Wiring
 from kiosk.words import wording
@@ -94,7 +95,8 @@ class Training:
         self.usage.session_started(now)
         self._emit(SessionStart(ts=now, session=session.id, member=member, role=role))
         if kept.history:
-            self.wiring.notify(LastVisit(member=member, visit=kept.history[-1], load_kg=kept.load_kg))
+            self.wiring.notify(LastVisit(member=member, visit=kept.history[-1], load_kg=kept.load_kg,
+                                         load_unit=self._config().load_unit))
         if session.first_time:
             # Not `guided_setup`, which counts as a touch: read at the clock after `session_start` went out,
             # it could move the session's last activity past its start (a timeout late by that much).
@@ -112,8 +114,7 @@ class Training:
                 session.settings, session.settings_changed = learnt, True
             visit = visit_of(session.sets, day_of(now))
             if visit is not None and not session.erased and session.role == "member":
-                session.settings = with_visit(session.settings, visit, self._fits(session))
-                session.settings_changed = True
+                self._progress(session, visit)
             if session.settings_changed:
                 self._save(session)
         except Exception:
@@ -127,6 +128,23 @@ class Training:
         self._profiles.watch(None)
         self._on_end()
         self._modes.rest()
+
+    def _progress(self, session: Session, visit: Visit) -> None:
+        """Today's visit into the history, the next load (double progression) into the stepper's start, and
+        both told to the screen before `session_end` brings the summary."""
+        config = self._config()
+        loss = self.engine.thresholds.velocity_loss_pct if self.engine else config.cues.velocity_loss_pct
+        before = visit_before(session.settings.history, visit.date)
+        suggested = next_load(session.sets, target_reps=config.target_reps, velocity_loss_pct=loss,
+                              unit=config.load_unit, liftoffs=session.liftoffs)
+        settings = with_visit(session.settings, visit, self._fits(session))
+        if suggested is not None:
+            settings = settings.model_copy(update={"load_kg": suggested.load_kg})
+        session.settings, session.settings_changed = settings, True
+        self.wiring.notify(VisitDone(member=session.member, today=visit, before=before,
+                                     next_load_kg=suggested.load_kg if suggested else None,
+                                     why=suggested.why if suggested else None, target_reps=config.target_reps,
+                                     load_unit=config.load_unit))
 
     def close_set(self, now: float) -> None:
         if self.engine is not None:
