@@ -25,6 +25,7 @@ from kiosk.fleet.recorder.intake import to_row
 from kiosk.fleet.recorder.store_url import open_store
 from kiosk.fleet.watch import follow
 from kiosk.mqtt.link import MqttLink
+from tests.support.helpers import eventually
 from tests.support.nothing_sent import all_before_a_marker
 
 SITE = "testgym"
@@ -225,7 +226,7 @@ def test_a_link_that_cannot_reach_its_broker_logs_it_once_per_outage(caplog):
     link = MqttLink("kiosk-lp5", f"mqtt://127.0.0.1:{free_port()}", reconnect_min_s=1, reconnect_max_s=1)
     link.start()
     try:
-        time.sleep(2.5)  # two or three attempts
+        eventually(lambda: link.stats.unreachable >= 3, timeout=20, what="three attempts without a broker")
     finally:
         link.stop()
     warnings = [r.getMessage() for r in caplog.records if "cannot reach broker" in r.getMessage()]
