@@ -33,7 +33,11 @@ class Reader:
                 "env": {**os.environ, "PYTHONPATH": os.pathsep.join(python_path()), "HOME": "/nonexistent"}}
 
     def argv(self, module: str, *args: str) -> list[str]:
-        return [str(SYSTEM_PYTHON), "-m", module, *args]
+        """`python -m module args...` as this reader runs it."""
+        return self.python("-m", module, *args)
+
+    def python(self, *args: str) -> list[str]:
+        return [str(SYSTEM_PYTHON), *args]
 
 
 def python_path() -> list[str]:

@@ -39,7 +39,7 @@ def mode(path: Path) -> int:
 
 
 def read_as(reader: Reader, store: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*reader.argv("-c")[:1], "-c", READ, str(store)], capture_output=True,
+    return subprocess.run(reader.python("-c", READ, str(store)), capture_output=True,
                           text=True, timeout=60, **reader.popen_kwargs())
 
 
