@@ -62,9 +62,11 @@ class VisitDone(BaseModel):
     `load_kg`); `why` says which part of the double-progression rule decided it.
     """
 
+    session: str
     member: str
-    today: Visit
-    before: Visit | None = None  # the last visit on an earlier day; None on a first one
+    today: Visit  # this session's sets (a second session today is not added to the first here)
+    before: Visit | None = None  # the last visit on an earlier day
+    first_visit: bool = False  # no visit at this machine before this session
     next_load_kg: float | None = None
     why: Literal["all_sets_done", "reps_short", "slowed", "stopped", "liftoff"] | None = None
     target_reps: int = 10

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pydantic import BaseModel
 
 from kiosk.contract.events import SessionEnd
-from kiosk.core.snapshot import LastVisit, OperatorNotice, ScanFeedback, SetupProgress
+from kiosk.core.snapshot import LastVisit, OperatorNotice, ScanFeedback, SetupProgress, VisitDone
 from kiosk.words import wording
 from kiosk.words.event_lines import EventLines
 from kiosk.words.language import speaking
@@ -51,9 +51,13 @@ class TextPresenter(EventLines):
                 quick = f" ({wording.tr(wording.REP_TOO_QUICK)})" if fast else ""
                 spoilt = f" ({wording.tr(wording.REP_LIFTED)})" if lifted else ""
                 return f"guided setup: {wording.setup_count(done, needed)}{quick}{spoilt}"
-            case LastVisit(visit=v):
+            case LastVisit(visit=v, load_unit=unit):
                 return wording.last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps,
-                                              v.best_mean_velocity_mps)
+                                              v.best_mean_velocity_mps, unit)
+            case VisitDone() as done:
+                told = [*wording.progress_lines(done.today, done.before, done.first_visit, done.load_unit),
+                        wording.next_load_line(done.next_load_kg, done.why, done.target_reps, done.load_unit)]
+                return "session summary: " + " ".join(line for line in told if line)
             case OperatorNotice(kind="message", text=text, seconds=seconds):
                 return f"message from staff for {seconds:.0f} s: {text}"
             case OperatorNotice(kind=kind, text=text):

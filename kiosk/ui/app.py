@@ -27,7 +27,7 @@ from kiosk.contract.events import (
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.machine.models import is_pressing
-from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress
+from kiosk.core.snapshot import OperatorNotice, ScanFeedback, SetupProgress, VisitDone
 from kiosk.core.training.session import PAIN_AFTER_CUT_S, SetRecord
 from kiosk.ui import theme
 from kiosk.ui.bridge import CoreBridge
@@ -105,6 +105,7 @@ class KioskApp(App):
         self.pending_set: SetRecord | None = None  # ended, not yet summarised
         self.last_set: SetRecord | None = None  # the last one summarised
         self.set_records: list[SetRecord] = []  # every set of the session, for its summary
+        self.visit_done: VisitDone | None = None  # today against last time, told just before the session's end
         self.last_cue: tuple[CueRaised, float] | None = None
         self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
         self._tapped_language: str | None = None  # chosen on the attract screen, for the member who scans next
@@ -210,6 +211,7 @@ class KioskApp(App):
             OperatorNotice: self._on_notice,
             SetupProgress: self._on_setup,
             Alert: self._on_alert,
+            VisitDone: self._on_visit_done,
         }.get(type(model))
         # The snapshot was taken just before this event: limits the engine changed come with their cue.
         self._follow_core_settings()
@@ -351,6 +353,10 @@ class KioskApp(App):
         if not self.stop_overlay.shown and self.manager.current not in ("pain", "setup"):
             self.show_set_summary()
 
+    def _on_visit_done(self, done: VisitDone) -> None:
+        if done.session == self.session_id:
+            self.visit_done = done
+
     def _on_session_end(self, end: SessionEnd) -> None:
         if end.session != self.session_id:
             return
@@ -367,7 +373,7 @@ class KioskApp(App):
                 self.screen("attract").show_feedback(parting)
             return
         last = self.pending_set or self.last_set
-        self.screen("summary").show_session(end, last, self.pain, self.set_records)
+        self.screen("summary").show_session(end, last, self.pain, self.set_records, self.visit_done)
         self.go("summary")
         self.session_id = None
         self._session_end_timer()
@@ -428,6 +434,7 @@ class KioskApp(App):
         self.pain = None
         self.set_reps, self.set_cues, self.sets_done = [], [], []
         self.set_records: list[SetRecord] = []
+        self.visit_done = None
         self.reps, self.last_rep = 0, None
         self.stop_overlay.shown = False
         for name in ("attract", "settings", "checklist", "setup", "set", "pain", "summary"):

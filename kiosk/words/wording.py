@@ -440,41 +440,63 @@ def load_text(load_kg: float | None, unit: LoadUnit = "kg") -> str:
     return _("Load: not set") if load_kg is None else _("Load {load}").format(load=kg(load_kg, unit))
 
 
-# Why the next load is what it is (kiosk.core.training.progression's `why`), said at the session's end.
-NEXT_LOAD_WHY: dict[str, str] = {
-    "all_sets_done": N_("Every set reached {reps} reps without slowing down too much: one step more."),
-    "reps_short": N_("Stay with it until every set reaches {reps} reps."),
-    "slowed": N_("Stay with it: a set slowed down too much."),
-    "stopped": N_("Stay with it: a set was stopped."),
-    "liftoff": N_("Stay with it: your lower back came off the pad."),
-}
+def next_load_reason(why: str, target_reps: int) -> str:
+    """Why the next load is what it is (kiosk.core.training.progression's `why`), in the member's words."""
+    match why:
+        case "all_sets_done":
+            return ngettext("Every set reached {n} rep without slowing down too much: one step more.",
+                            "Every set reached {n} reps without slowing down too much: one step more.",
+                            target_reps).format(n=target_reps)
+        case "reps_short":
+            return ngettext("The same again until every set reaches {n} rep.",
+                            "The same again until every set reaches {n} reps.", target_reps).format(n=target_reps)
+        case "slowed":
+            return _("The same again: a set slowed down too much towards its end.")
+        case "stopped":
+            return _("The same again: a set was stopped.")
+        case "liftoff":
+            return _("The same again: your lower back came off the pad.")
+    return ""
 
 
 def best_set(load_kg: float | None, best_reps: int, unit: LoadUnit = "kg") -> str:
     """A visit's best set: "80 kg x 10", or only the reps when no load was told."""
-    return reps(best_reps) if load_kg is None else _("{load} x {reps}").format(load=kg(load_kg, unit),
-                                                                                  reps=best_reps)
+    if load_kg is None:
+        return reps(best_reps)
+    return _("{load} x {reps}").format(load=kg(load_kg, unit), reps=best_reps)
 
 
-def progress_lines(today: Visit, before: Visit | None, next_load_kg: float | None, why: str | None,
-                   target_reps: int, unit: LoadUnit = "kg") -> list[str]:
-    """The session's end: today against last time (best set, fastest push), and the load for next time."""
-    lines = []
+def m_per_s(mps: float) -> str:
+    return _("{n} m/s").format(n=number(mps, 2))
+
+
+def progress_lines(today: Visit, before: Visit | None, first_visit: bool = False,
+                   unit: LoadUnit = "kg") -> list[str]:
+    """The session's end: today's best set and fastest push against last time at this machine (`before`: the
+    last visit on an earlier day; a first visit has nothing to compare with, and says so)."""
+    best, fastest = best_set(today.load_kg, today.best_reps, unit), today.best_mean_velocity_mps
     if before is None:
-        lines.append(_("Best set today: {today}. Your first visit here: next time you can compare.").format(
-            today=best_set(today.load_kg, today.best_reps, unit)))
+        lines = [_("Best set today: {today}.").format(today=best)]
     else:
-        lines.append(_("Best set today: {today} (last time {before}).").format(
-            today=best_set(today.load_kg, today.best_reps, unit),
-            before=best_set(before.load_kg, before.best_reps, unit)))
-        if today.best_mean_velocity_mps is not None and before.best_mean_velocity_mps is not None:
-            lines.append(_("Fastest push today: {today} (last time {before}).").format(
-                today=_("{n} m/s").format(n=number(today.best_mean_velocity_mps, 2)),
-                before=_("{n} m/s").format(n=number(before.best_mean_velocity_mps, 2))))
-    if next_load_kg is not None and why in NEXT_LOAD_WHY:
-        lines.append(_("Next time: {load}.").format(load=kg(next_load_kg, unit)) + " "
-                     + _(NEXT_LOAD_WHY[why]).format(reps=target_reps))
+        lines = [_("Best set today: {today} (last time {before}).").format(
+            today=best, before=best_set(before.load_kg, before.best_reps, unit))]
+    if fastest is not None and before is not None and before.best_mean_velocity_mps is not None:
+        lines.append(_("Fastest push today: {today} (last time {before}).").format(
+            today=m_per_s(fastest), before=m_per_s(before.best_mean_velocity_mps)))
+    elif fastest is not None:
+        lines.append(_("Fastest push today: {today}.").format(today=m_per_s(fastest)))
+    if first_visit:
+        lines.append(_("Your first visit at this machine: next time you can compare."))
     return lines
+
+
+def next_load_line(next_load_kg: float | None, why: str | None, target_reps: int, unit: LoadUnit = "kg") -> str:
+    """The load the stepper starts from at the next tap-in, and the double-progression rule's reason."""
+    if next_load_kg is None or why is None:
+        return ""
+    load = _("Load for next time: {load}.").format(load=kg(next_load_kg, unit))
+    reason = next_load_reason(why, target_reps)
+    return f"{load} {reason}" if reason else load
 
 
 def last_rep_line(rep: RepDone | None) -> str:

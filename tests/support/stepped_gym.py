@@ -6,6 +6,7 @@ line the headless screen would say in `lines`.
 """
 
 from pathlib import Path
+from typing import Any
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.profile import MachineSettings
@@ -21,12 +22,13 @@ REST_MM = 30.0
 
 
 class SteppedGym:
-    def __init__(self, root: Path, member: str, name: str, tick: bool = True) -> None:
+    def __init__(self, root: Path, member: str, name: str, tick: bool = True, **tuning: Any) -> None:
         """`member` scans in with the sled resting at REST_MM; `tick`: the core's clock job runs after every
-        sample (the guided setup and the set's end need it; a test of one input at a time may not)."""
+        sample (the guided setup and the set's end need it; a test of one input at a time may not); `tuning`:
+        the kiosk's config as its settings file would set it."""
         self.clock = FakeClock(T0)
         self.keyring = Keyring(root)
-        self.kiosk = SteppedKiosk(root / "data", self.keyring, self.clock)
+        self.kiosk = SteppedKiosk(root / "data", self.keyring, self.clock, **tuning)
         self.kiosk.start()
         self._tick = tick
         self.lines: list[str] = []

@@ -1,5 +1,6 @@
 """A member at the machine, in few steps: the profile the fleet keeps, the scan, the way to the set screen."""
 
+import json
 import time
 
 from kiosk.contract.profile import MachineSettings, MemberProfile
@@ -29,3 +30,12 @@ def on_set_screen(ui, member: str) -> None:
     ui.driver.tap(ui.app.screen("settings").ids.next)
     ui.driver.tap(ui.app.screen("checklist").ids.skip)
     assert ui.current() == "set"
+
+
+def push_config(ui, patch: dict | None) -> None:
+    """An operator's config push to this kiosk (None withdraws it), applied before this returns."""
+    payload = json.dumps(patch) if patch is not None else ""
+    publish(ui.broker, ui.kiosk.topics.kiosk_config_set, payload, retain=True)
+    want = {**(patch or {})}
+    ui.driver.until(lambda: all(getattr(ui.kiosk.config, k) == v for k, v in want.items())
+                    and (patch is not None or ui.kiosk.config.scan_repeat_s == 0), what="config applied")

@@ -1,7 +1,6 @@
 """The member at the machine, the way issue 11 found it: the screen agrees with the engine, no tap falls
 through to the next screen, the set's advice is seen, and nothing of a member outlives their session."""
 
-import json
 import time
 
 import pytest
@@ -11,7 +10,7 @@ from kiosk.contract.profile import MemberProfile
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.sim.motion import SledPath
 from kiosk.words import wording as words
-from tests.ui.members import SAVED, on_set_screen
+from tests.ui.members import SAVED, on_set_screen, push_config
 
 pytestmark = pytest.mark.ui
 
@@ -203,17 +202,6 @@ def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_press
     d.until(lambda: "descent_fast" in app.set_cues, timeout=8, what="a cue of this set")
     d.until(lambda: workout.banner.cue == "descent_fast", timeout=2, what="shown on the set screen")
     assert workout.ids.gauge.target_mm == setup.result.target_depth_mm
-
-
-def push_config(ui, patch: dict | None) -> None:
-    """An operator's config push to this kiosk (None withdraws it), applied before this returns."""
-    from kiosk.dev.broker import publish
-
-    payload = json.dumps(patch) if patch is not None else ""
-    publish(ui.broker, ui.kiosk.topics.kiosk_config_set, payload, retain=True)
-    want = {**(patch or {})}
-    ui.driver.until(lambda: all(getattr(ui.kiosk.config, k) == v for k, v in want.items())
-                    and (patch is not None or ui.kiosk.config.scan_repeat_s == 0), what="config applied")
 
 
 def test_a_double_read_at_the_window_wedge_is_one_scan_and_a_pushed_repeat_window_applies_at_once(fresh):

@@ -134,14 +134,15 @@ class Training:
         both told to the screen before `session_end` brings the summary."""
         config = self._config()
         loss = self.engine.thresholds.velocity_loss_pct if self.engine else config.cues.velocity_loss_pct
-        before = visit_before(session.settings.history, visit.date)
+        history = session.settings.history  # before today's visit goes in
         suggested = next_load(session.sets, target_reps=config.target_reps, velocity_loss_pct=loss,
                               unit=config.load_unit, liftoffs=session.liftoffs)
         settings = with_visit(session.settings, visit, self._fits(session))
         if suggested is not None:
             settings = settings.model_copy(update={"load_kg": suggested.load_kg})
         session.settings, session.settings_changed = settings, True
-        self.wiring.notify(VisitDone(member=session.member, today=visit, before=before,
+        self.wiring.notify(VisitDone(session=session.id, member=session.member, today=visit,
+                                     before=visit_before(history, visit.date), first_visit=not history,
                                      next_load_kg=suggested.load_kg if suggested else None,
                                      why=suggested.why if suggested else None, target_reps=config.target_reps,
                                      load_unit=config.load_unit))

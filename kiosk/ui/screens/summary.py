@@ -7,6 +7,7 @@ from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+from kiosk.core.snapshot import VisitDone
 from kiosk.core.training.session import SetRecord
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
@@ -24,6 +25,7 @@ class SummaryScreen(Screen):
     title = StringProperty("")
     has_bars = BooleanProperty(False)
     stats = StringProperty("")
+    progress = StringProperty("")  # the session's end: today against last time at this machine
     advice = StringProperty("")
     final = BooleanProperty(False)
     no_more_sets = BooleanProperty(False)
@@ -38,7 +40,7 @@ class SummaryScreen(Screen):
 
     def reset(self) -> None:
         self._shown = None
-        self.title = self.stats = self.advice = ""
+        self.title = self.stats = self.advice = self.progress = ""
         self.final = self.no_more_sets = False
         self._bars([])
 
@@ -47,6 +49,7 @@ class SummaryScreen(Screen):
         """A set's summary; `set_end` is None only for a pain stop with no set open."""
         self._shown = lambda: self.show_set(set_end, reps, cues, pain)
         self.final = False
+        self.progress = ""
         self.no_more_sets = pain in words.PAIN_ENDS_TRAINING
         self.advice_title = words.tr(words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE)
         if pain is not None or set_end is None:
@@ -59,18 +62,23 @@ class SummaryScreen(Screen):
         self._bars([r.depth_mm for r in reps])
 
     def show_session(self, end: SessionEnd, last: SetRecord | None, pain: str | None = None,
-                     sets: Sequence[SetRecord] = ()) -> None:
-        """The session's summary: its advice comes from all its sets, a stopped set's first."""
-        self._shown = lambda: self.show_session(end, last, pain, sets)
+                     sets: Sequence[SetRecord] = (), done: VisitDone | None = None) -> None:
+        """The session's summary: today against last time (`done`, None when nothing was kept), and advice
+        from all its sets, a stopped set's first; the load for next time leads it, unless there was pain."""
+        self._shown = lambda: self.show_session(end, last, pain, sets, done)
         self.final = True
         self.no_more_sets = False
         self.title = words.tr(words.SESSION_DONE_TITLE)
         self.stats = "\n".join(words.session_stats(end))
+        compared = words.progress_lines(done.today, done.before, done.first_visit, done.load_unit) if done else []
+        self.progress = "\n".join(compared)
         self.advice_title = words.tr(words.NEXT_TIME_TITLE if pain is None else words.PAIN_ADVICE_TITLE)
         if pain is not None:
             advice = words.pain_advice(pain)
         else:
             advice = words.session_advice([(s.end, s.cues) for s in sets]) if sets else []
+            load = words.next_load_line(done.next_load_kg, done.why, done.target_reps, done.load_unit) if done else ""
+            advice = [load, *advice] if load else advice
         # Leaving the machine is when a stiff back shows: the stretch tip fits here.
         self._advice([*advice, words.tr(words.STANDING_UP_TIP)])
         # Every rep of the session, set after set: the last set's alone, under this title, hid the others.
