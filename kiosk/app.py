@@ -59,7 +59,7 @@ def run_headless(kiosk: Kiosk) -> int:
         return member.language if member else None
 
     kiosk.observe(TextPresenter(lambda line: log.info("screen: %s", line), member_language,
-                                lambda: kiosk.config.languages[0]))
+                                lambda: kiosk.config.languages[0], lambda: kiosk.config.load_unit))
     # `restart` command: leave cleanly; the service manager (deploy/legpress-kiosk.service) starts us again.
     kiosk.on_restart = restart
     kiosk.start()

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from pydantic import BaseModel
 
+from kiosk.contract.config import LoadUnit
 from kiosk.contract.events import SessionEnd
 from kiosk.core.snapshot import LastVisit, OperatorNotice, ScanFeedback, SetupProgress, VisitDone
 from kiosk.words import wording
@@ -21,10 +22,12 @@ class TextPresenter(EventLines):
     """Turns the core's events and screen models into lines for `say` (a logger call in headless mode)."""
 
     def __init__(self, say: Callable[[str], None], member_language: Callable[[], str | None] = lambda: None,
-                 site_default: Callable[[], str | None] = lambda: None):
+                 site_default: Callable[[], str | None] = lambda: None,
+                 load_unit: Callable[[], LoadUnit] = lambda: "kg"):
         """`member_language` is the language of the member at the machine (their profile's tag), None when
-        nobody is there or they have none: lines are then in the site's default (`languages[0]`)."""
-        super().__init__()
+        nobody is there or they have none: lines are then in the site's default (`languages[0]`).
+        `load_unit` is the site's (loads in kg or lb)."""
+        super().__init__(load_unit)
         self._say = say
         self._member_language = member_language
         self._site_default = site_default

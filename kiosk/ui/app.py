@@ -94,6 +94,7 @@ class KioskApp(App):
     geometry = ObjectProperty(None)
     language = StringProperty("en")  # the screen's; .kv rules read it as `_(text, app.language)`
     languages = ListProperty(["en"])  # the site's, the first its default
+    load_unit = StringProperty("kg")  # how the site shows loads (`kg` or `lb`); .kv rules read it
 
     def __init__(self, kiosk: Kiosk, **kwargs):
         super().__init__(**kwargs)
@@ -158,6 +159,7 @@ class KioskApp(App):
         self._ticks = [Clock.schedule_interval(self._poll, 1 / POLL_HZ), Clock.schedule_interval(self._report_fps, 1.0)]
         self.mode = self.kiosk.snapshot.mode
         self.languages = list(self.kiosk.config.languages)
+        self.load_unit = self.kiosk.config.load_unit
         speak(self, None)
         return root
 
@@ -468,6 +470,7 @@ class KioskApp(App):
         self.connected = shown.broker_connected
         if self.kiosk.config.languages != self.languages:  # a config push changed them
             self.languages = list(self.kiosk.config.languages)
+        self.load_unit = self.kiosk.config.load_unit  # Kivy tells the screens only when it changes
         self._follow_core_settings()
         self._watch_sensor(shown.sled.silent_s, shown.sensor_lost_s)
         self._watch_sled()

@@ -4,8 +4,11 @@ Stateful per machine: a set's advice needs the cues raised since the set began, 
 keep one `EventLines` per kiosk whose events you describe.
 """
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
+from kiosk.contract.config import LoadUnit
 from kiosk.contract.events import (
     Alert,
     AssistTold,
@@ -26,8 +29,10 @@ from kiosk.words.language import _
 class EventLines:
     """Turns contract events into lines; None for a model it does not describe."""
 
-    def __init__(self) -> None:
+    def __init__(self, load_unit: Callable[[], LoadUnit] = lambda: "kg") -> None:
+        """`load_unit`: how loads are shown (the site's `load_unit`; the events always hold kg)."""
         self._cues_in_set: list[str] = []
+        self._load_unit = load_unit
 
     def describe(self, model: BaseModel) -> str | None:
         match model:
@@ -47,7 +52,7 @@ class EventLines:
                 self._cues_in_set = []
                 line = (_("set {number} stopped: {reps}, deepest {depth}, {liftoffs}.") if model.stopped
                         else _("set {number} done: {reps}, deepest {depth}, {liftoffs}."))
-                figures = wording.set_figures(model)
+                figures = wording.set_figures(model, self._load_unit())
                 line = line.format(number=model.set_number, reps=wording.reps(model.reps),
                                    depth=wording.mm(model.max_depth_mm), liftoffs=wording.liftoffs(model.liftoffs))
                 if figures:
@@ -58,7 +63,8 @@ class EventLines:
                     reason=reason, sets=wording.sets(sets), reps=wording.reps(reps))
                 if model.volume_kg is None:
                     return line
-                return f"{line} " + _("Moved in all: {load}.").format(load=wording.kg(model.volume_kg))
+                return f"{line} " + _("Moved in all: {load}.").format(
+                    load=wording.kg(model.volume_kg, self._load_unit()))
             case PainReport(kind=kind):
                 steps = " ".join(_(step) for step in wording.PAIN_STEPS)
                 return _("pain reported ({kind}): {steps} {advice} {see}").format(

@@ -508,11 +508,11 @@ def last_rep_line(rep: RepDone | None) -> str:
     return f"{depth}, {push}" if push else depth
 
 
-def set_figures(set_end: SetEnd) -> str:
+def set_figures(set_end: SetEnd, unit: LoadUnit = "kg") -> str:
     """What a set was worth, for its summary: load, best push, how much it slowed, time under tension."""
     parts = []
     if set_end.load_kg is not None:
-        parts.append(kg(set_end.load_kg))
+        parts.append(kg(set_end.load_kg, unit))
     if set_end.best_mean_velocity_mps is not None:
         parts.append(_("best push {n} m/s").format(n=number(set_end.best_mean_velocity_mps, 2)))
     if set_end.velocity_loss_pct is not None:

@@ -3,11 +3,14 @@ headless log says it in one line, and the next tap-in's load stepper starts from
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from kiosk.contract.config import KG_PER_LB
 from kiosk.core.snapshot import LastVisit, VisitDone
 from kiosk.core.training.history import day_of
+from kiosk.core.training.load_steps import stepped_load
 from tests.support.stepped_gym import SteppedGym
 
 DAY_S = 86_400.0
@@ -16,8 +19,8 @@ DAY_S = 86_400.0
 class Gym(SteppedGym):
     """Ada, past the guided setup, at a kiosk whose site asks for 3 reps a set before adding load."""
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root, "m_ada", "Ada", tick=False, target_reps=3)
+    def __init__(self, root: Path, **tuning: Any) -> None:
+        super().__init__(root, "m_ada", "Ada", tick=False, target_reps=3, **tuning)
         self.kiosk.guided_setup("skip")
         self.kiosk.run()
 
@@ -120,3 +123,31 @@ def test_a_lift_off_keeps_the_load_and_a_session_without_a_load_suggests_none(gy
     done = gym.finish()
     assert (done.next_load_kg, done.why, done.today.load_kg) == (None, None, None)
     assert "Load for next time" not in [line for line in gym.lines if line.startswith("session summary: ")][-1]
+
+
+def test_a_site_in_pounds_steps_and_says_pounds_and_keeps_kilograms():
+    with tempfile.TemporaryDirectory() as root:
+        gym = Gym(Path(root), load_unit="lb")
+        try:
+            load = None
+            for _ in range(20):  # twenty taps on the stepper's +
+                load = stepped_load(load, 1, "lb")
+            assert load is not None and round(load / KG_PER_LB, 3) == 100.0  # kept to 0.1 g
+            gym.kiosk.set_load(load)
+            gym.kiosk.run()
+            assert gym.saved[-1].load_kg == pytest.approx(45.3592, abs=1e-4)  # the profile holds kg
+            gym.a_set(1.0, 1.0, 1.0)
+            done = gym.finish()
+            assert done.load_unit == "lb" and done.next_load_kg is not None
+            assert round(done.next_load_kg / KG_PER_LB, 3) == 105.0 and gym.saved[-1].load_kg == done.next_load_kg
+            set_line = next(line for line in gym.lines if line.startswith("set 1 done"))
+            assert ", 100 lb, best push" in set_line and "kg" not in set_line
+            summary = next(line for line in gym.lines if line.startswith("session summary: "))
+            assert "Best set today: 100 lb x 3." in summary and "Load for next time: 105 lb." in summary
+            assert "Every set reached 3 reps" in summary and "kg" not in summary
+            assert next(line for line in gym.lines if line.startswith("session ended")).endswith(
+                "Moved in all: 300 lb.")
+            gym.tap_in()
+            assert any(line.endswith("best set 100 lb x 3, fastest push 0.14 m/s") for line in gym.lines)
+        finally:
+            gym.kiosk.stop()

@@ -32,7 +32,7 @@ class SteppedGym:
         self.kiosk.start()
         self._tick = tick
         self.lines: list[str] = []
-        self.kiosk.observe(TextPresenter(self.lines.append))
+        self.kiosk.observe(TextPresenter(self.lines.append, load_unit=lambda: self.kiosk.config.load_unit))
         self.events: list[object] = []
         self.kiosk.observe(self.events.append)
         self.saved: list[MachineSettings] = []

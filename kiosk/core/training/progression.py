@@ -21,7 +21,7 @@ from typing import Literal
 from kiosk.contract.config import LoadUnit
 from kiosk.contract.events import SetEnd
 from kiosk.contract.profile import Visit
-from kiosk.core.training.load_steps import MAX_LOAD_KG, step_kg
+from kiosk.core.training.load_steps import stepped_load
 
 Why = Literal["all_sets_done", "reps_short", "slowed", "stopped", "liftoff"]
 
@@ -56,7 +56,9 @@ def next_load(sets: Sequence[SetEnd], *, target_reps: int, velocity_loss_pct: fl
     elif any(s.velocity_loss_pct is None or s.velocity_loss_pct >= velocity_loss_pct for s in done):
         why = "slowed"
     else:
-        return NextLoad(load_kg=min(MAX_LOAD_KG, round(heaviest + step_kg(unit), 4)), why="all_sets_done")
+        # One step on the unit's grid: 100 lb goes to 105 lb, and 80 kg pressed before the site showed pounds
+        # (176.4 lb) to 180 lb, a load the plates make.
+        return NextLoad(load_kg=stepped_load(heaviest, 1, unit) or heaviest, why="all_sets_done")
     return NextLoad(load_kg=heaviest, why=why)
 
 

@@ -5,21 +5,12 @@ from kivy.clock import Clock
 from kivy.properties import BooleanProperty
 from kivy.uix.screenmanager import Screen
 
+from kiosk.core.training.load_steps import stepped_load
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import banner, common, gauges  # noqa: F401 - widget classes the .kv uses
 
 # Finish tapped mid-set asks once; the question goes away by itself after this long.
 FINISH_CONFIRM_S = 5.0
-# The smallest plates on a plate-loaded sled go on in pairs of 1.25 kg: one step is 2.5 kg.
-LOAD_STEP_KG = 2.5
-MAX_LOAD_KG = 1000.0  # the contract's ceiling
-
-
-def stepped_load(current: float | None, steps: int) -> float | None:
-    """The load `steps` plates' worth from `current`, on the plates' grid; None (no load told) below one step."""
-    grid = round((current or 0.0) / LOAD_STEP_KG)
-    load = min(MAX_LOAD_KG, (grid + steps) * LOAD_STEP_KG)
-    return load if load >= LOAD_STEP_KG else None
 
 
 class WorkoutScreen(Screen):
@@ -48,10 +39,11 @@ class WorkoutScreen(Screen):
         self.confirming = False
 
     def step_load(self, steps: int) -> None:
-        """The stepper's - and +: the core takes the load for the next rep and remembers it; the set goes on."""
+        """The stepper's - and +: the core takes the load for the next rep and remembers it; the set goes on.
+        Steps are the site's unit's plates (2.5 kg or 5 lb); the load is told in kg either way."""
         app = App.get_running_app()
         current = app.settings.load_kg if app.settings is not None else None
-        app.kiosk.set_load(stepped_load(current, steps))
+        app.kiosk.set_load(stepped_load(current, steps, app.load_unit))
 
     def finish(self) -> None:
         app = App.get_running_app()
