@@ -102,8 +102,11 @@ def show_summary(app) -> None:
 
 
 def show_session_summary(app) -> None:
-    """The session's summary after two sets: its own bars title, stats and the standing-up tip."""
+    """The session's summary after two sets: its own bars title, stats, today against last time, the load for
+    next time with its longest reason, and the standing-up tip."""
     from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+    from kiosk.contract.profile import Visit
+    from kiosk.core.snapshot import VisitDone
     from kiosk.core.training.session import SetRecord
 
     reps = (RepDone(ts=1, session="s", rep=1, depth_mm=241, eccentric_s=2.4, concentric_s=1.3),)
@@ -111,7 +114,12 @@ def show_session_summary(app) -> None:
                       reps=reps, cues=("too_deep",)) for n in (1, 2)]
     end = SessionEnd(ts=9, session="s", reason="logout", sets=2, reps=2, member="m", duration_s=600,
                      max_depth_mm=241, liftoffs=0)
-    app.screen("summary").show_session(end, sets[-1], sets=sets)
+    done = VisitDone(session="s", member="m", today=Visit(date="2026-12-06", sets=2, reps=20, load_kg=182.5,
+                                                         best_reps=10, best_mean_velocity_mps=0.48),
+                     before=Visit(date="2026-12-01", sets=2, reps=20, load_kg=180, best_reps=10,
+                                  best_mean_velocity_mps=0.46),
+                     next_load_kg=185, why="all_sets_done", target_reps=10)
+    app.screen("summary").show_session(end, sets[-1], sets=sets, done=done)
 
 
 # The member's screens, each as the member sees it; the pain screen is reached only by a real pain report.
