@@ -1,6 +1,7 @@
 """The kiosk app: holds what the screen shows as Kivy properties and routes the core's events to screens."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kivy.app import App
@@ -42,7 +43,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.words.wording import STOP_STILL_THERE, cue_text
+from kiosk.words.wording import cue_text
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
@@ -264,7 +265,7 @@ class KioskApp(App):
         if feedback.accepted and self.session_id is not None and feedback.member == self.member_id:
             self._parting = feedback
         if not feedback.accepted and self.manager.current != "attract":
-            self.show_message(feedback.message, 4.0)
+            self.show_message(feedback.text, 4.0)
 
     def _on_session_start(self, start: SessionStart) -> None:
         shown = self.kiosk.snapshot
@@ -329,11 +330,11 @@ class KioskApp(App):
             self.last_cue = (cue, received)
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
-            self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
+            self.stop_overlay.show(cue.cue, cue.severity)
         elif cue.severity == "warn" and self.manager.current == "setup":
             # The guided setup has no cue banner, but a warning must never go unseen: amber, as on the banner,
             # its headline and detail on lines of their own.
-            self.show_message("\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
+            self.show_message(lambda: "\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
 
     def _on_set_end(self, set_end: SetEnd) -> None:
         if set_end.session != self.session_id:
@@ -439,15 +440,14 @@ class KioskApp(App):
         """Staff were alerted about a STOP nobody tapped away: the screen keeps asking the member."""
         if alert.session is None or alert.session != self.session_id or alert.reason != "stop_unacknowledged":
             return
-        headline = self.stop_overlay.headline if self.stop_overlay.shown else cue_text(alert.cue or "", "stop")[0]
-        self.stop_overlay.show(headline, STOP_STILL_THERE)
+        self.stop_overlay.keep_asking(alert.cue or "")
 
     def _after_stop(self) -> None:
         self.kiosk.acknowledge_stop()
         if self.pending_set is not None:
             self.show_set_summary()
 
-    def show_message(self, text: str, seconds: float = 5.0, severity: str = "info") -> None:
+    def show_message(self, text: str | Callable[[], str], seconds: float = 5.0, severity: str = "info") -> None:
         """Show a message over any screen for `seconds`; safe to call from any thread."""
         Clock.schedule_once(lambda _dt: self.toast.show(text, seconds, severity), 0)
 

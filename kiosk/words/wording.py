@@ -3,9 +3,9 @@
 Shared by the Kivy screen and the headless text presenter, so it never imports Kivy.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+from kiosk.contract.events import RepDone, ScanRejectReason, SessionEnd, SetEnd
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.replies import DiagnosticsReport
@@ -44,6 +44,8 @@ CUES: dict[str, tuple[str, str]] = {
 STOPPED_SET = (N_("Set stopped"), N_("Your back lifted twice: rest the weight on the safety handles."))
 # A STOP nobody tapped away: the screen keeps asking. Staff have an alert, but the member is not told that
 # anyone is coming until someone says so (as for a pain report): they are told to call out instead.
+# Over every stop cue, in the largest type: the one word a member must catch.
+STOP_WORD = N_("STOP")
 STOP_STILL_THERE = N_("Are you OK? Tap here once the weight is resting. Stuck? Call out to someone nearby.")
 
 # What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
@@ -104,6 +106,35 @@ CHECKLIST = (
 # Member codes refused for their age or because the front desk withdrew them.
 CODE_TOO_OLD = N_("This code is too old to use here. Ask the front desk for a new one.")
 CODE_REVOKED = N_("This code has been replaced or cancelled. Ask the front desk for your new one.")
+# Why a code was refused, for the member at the machine, by the `scan_rejected` reason. The reason goes on
+# the wire in English (it is part of the contract); these words are translated where they are shown.
+SCAN_REFUSED: dict[ScanRejectReason, str] = {
+    "malformed": N_("This code can't be read as a gym code. Try again, or ask the front desk."),
+    "bad_signature": N_("This code isn't valid: it may have been changed or copied wrongly. "
+                        "Ask the front desk for a new one."),
+    "unknown_key": N_("This machine doesn't recognise who issued this code. Ask the front desk for a new one."),
+    "expired": N_("This code has expired. Ask the front desk for a new one."),
+    "not_allowed": N_("This code can't be used on this machine. Ask the front desk."),
+}
+CODE_NOT_YET_VALID = N_("This code is not valid yet. Ask the front desk to check it.")
+# An accepted scan: `{name}` is filled in where the line is shown, in the language of that screen.
+WELCOME = N_("Welcome, {name}!")
+GOODBYE = N_("Goodbye, {name}. See you next time!")
+GOODBYE_NAMELESS = N_("Goodbye. See you next time!")
+
+
+def told(message: str, fills: Mapping[str, str] | None = None) -> str:
+    """A line kept as its message id and its fills (`WELCOME`, {"name": "Sam"}), in the current language.
+
+    Lines that stay on screen are kept this way, not as text, so they follow a change of language. A
+    translation with a broken placeholder shows without its fills rather than breaking the screen."""
+    text = _(message)
+    if not fills:
+        return text
+    try:
+        return text.format_map(dict(fills))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 FOOT_HEIGHT = {"low": "Low", "mid": "Middle", "high": "High"}
 FOOT_WIDTH = {"narrow": "Narrow", "shoulder": "Shoulder width", "wide": "Wide"}
@@ -518,7 +549,7 @@ def sentences(parts: Sequence[str]) -> str:
 
 
 def goodbye(name: str) -> str:
-    return _("Goodbye, {name}. See you next time!").format(name=name) if name else _("Goodbye. See you next time!")
+    return told(GOODBYE, {"name": name}) if name else _(GOODBYE_NAMELESS)
 
 
 def seconds(value: float | None) -> str:

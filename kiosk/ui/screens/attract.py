@@ -3,7 +3,7 @@
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core.snapshot import ScanFeedback
@@ -19,7 +19,9 @@ PREVIEW_HZ = 5
 class AttractScreen(Screen):
     """Waits for a code: tells the member what to do and why the last code was refused."""
 
-    feedback = StringProperty("")
+    feedback = StringProperty("")  # the last scan's line in English, empty once forgotten
+    feedback_id = StringProperty("")  # ...as its message id and fills: shown in the screen's language
+    feedback_fills = DictProperty({})
     accepted = BooleanProperty(False)
     camera_status = StringProperty("")
     first_step = StringProperty(words.ATTRACT_STEPS[0])
@@ -76,6 +78,7 @@ class AttractScreen(Screen):
         self.live = True
 
     def show_feedback(self, feedback: ScanFeedback) -> None:
+        self.feedback_id, self.feedback_fills = feedback.message_id or feedback.message, feedback.fills
         self.feedback, self.accepted = feedback.message, feedback.accepted
         self._forget.cancel()
         self._forget()
