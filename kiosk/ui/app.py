@@ -107,7 +107,7 @@ class KioskApp(App):
         self.last_set: SetRecord | None = None  # the last one summarised
         self.set_records: list[SetRecord] = []  # every set of the session, for its summary
         self.last_cue: tuple[CueRaised, float] | None = None
-        self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
+        self._parting: tuple[ScanFeedback, str] | None = None  # a logging-out member's goodbye, their language
         self._tapped_language: str | None = None  # chosen on the attract screen, for the member who scans next
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
@@ -263,7 +263,7 @@ class KioskApp(App):
         # The member at the machine scanning again is a logout: its goodbye goes on the attract screen once
         # the member is forgotten. (Told from the screen's own state: the snapshot may already be newer.)
         if feedback.accepted and self.session_id is not None and feedback.member == self.member_id:
-            self._parting = feedback
+            self._parting = (feedback, self.language)
         if not feedback.accepted and self.manager.current != "attract":
             self.show_message(feedback.text, 4.0)
 
@@ -365,7 +365,7 @@ class KioskApp(App):
             # Nobody is watching (or nothing to show): forget at once.
             self.forget_member()
             if parting is not None:
-                self.screen("attract").show_feedback(parting)
+                self.screen("attract").show_feedback(*parting)
             return
         last = self.pending_set or self.last_set
         self.screen("summary").show_session(end, last, self.pain, self.set_records)

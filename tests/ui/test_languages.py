@@ -4,15 +4,21 @@ its box in any language at 800x480, 1024x600 or 1280x800."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 from kivy.core.text import Label as CoreLabel
 from kivy.uix.label import Label
 
+from kiosk.contract.events import CueRaised, ScanRejected
+from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import site_config_set
+from kiosk.core.snapshot import ScanFeedback
 from kiosk.dev.broker import publish
 from kiosk.words import wording
+from kiosk.words.language import speaking
+from tests.ui.members import MODEL, SAVED
 
 pytestmark = pytest.mark.ui
 
@@ -152,3 +158,67 @@ def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
             d.until(lambda: ui.kiosk.session is None, what="session closed")
             app.forget_member()
     assert problems == [], "\n".join(map(str, problems))
+
+
+def test_a_refused_scan_is_told_in_the_screen_language_and_follows_a_tap(four_languages, events):
+    """Why a code was refused, on the attract screen in its language, and again in the next one tapped while
+    it is still up; `scan_rejected` keeps its English reason on the wire."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    attract = app.screen("attract")
+    tap_language(ui, "de")
+    before = len(ui.screen.items)
+    ui.scan("this-is-not-a-member-code")
+    feedback = ui.screen.wait_for(lambda m: isinstance(m, ScanFeedback) and not m.accepted
+                                  and any(seen is m for seen in ui.screen.items[before:]))
+    label = attract.ids.feedback
+    with speaking("de"):
+        german = feedback.text()
+    assert german != feedback.message, "the reason has a German catalogue entry"
+    d.until(lambda: label.text == german, what="the reason in German")
+    tap_language(ui, "fr")
+    with speaking("fr"):
+        french = feedback.text()
+    d.until(lambda: label.text == french, what="the reason still up, now in French")
+    assert french not in (german, feedback.message)
+    rejected = events.wait_for_event(ScanRejected)
+    assert rejected.reason in wording.SCAN_REFUSED
+    assert feedback.message == wording.SCAN_REFUSED[rejected.reason]
+
+
+def test_a_stop_up_follows_a_tap_and_a_goodbye_stays_in_the_leaving_members_language(four_languages):
+    """A stop and a message already up are worded again when the member taps another language; their goodbye
+    stays in their language on the attract screen (back in the site's default) until someone taps one."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    profile = MemberProfile(member="m-lang-es", name="Pia", rev=1, updated=time.time(), language="es",
+                            machines={MODEL: SAVED})
+    publish(ui.broker, ui.kiosk.topics.profile("m-lang-es"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("m-lang-es")) is not None,
+            what="Pia's profile")
+    ui.scan(ui.keyring.code("m-lang-es", "Pia"))
+    d.until(lambda: ui.current() == "settings" and app.language == "es", what="Pia's Spanish")
+
+    app.on_core(CueRaised(ts=time.time(), session=app.session_id, cue="liftoff_lumbar", severity="stop"), 0.0)
+    d.until(lambda: app.stop_overlay.shown, what="the stop")
+    app.show_message(lambda: wording.tr(wording.CODE_REVOKED), 30)
+    d.frames(2)
+    in_spanish = (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text)
+    assert in_spanish[0] == "Serie detenida"
+    app.choose_language("de")  # what the language bar's button calls
+    d.frames(2)
+    with speaking("de"):
+        expected = (*wording.cue_text("liftoff_lumbar", "stop"), wording.tr(wording.CODE_REVOKED),
+                    wording.tr(wording.STOP_WORD))
+    assert (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text) == expected[:3]
+    assert expected[3] == "STOPP" and "STOPP" in [w.text for w in app.stop_overlay.walk() if isinstance(w, Label)]
+    assert all(new != old for new, old in zip(expected, in_spanish, strict=False))
+    app.stop_overlay.dismiss()
+    app.toast.hide()
+
+    app.choose_language("es")
+    ui.scan(ui.keyring.code("m-lang-es", "Pia"))  # the same code again: she logs out
+    label = app.screen("attract").ids.feedback
+    d.until(lambda: ui.current() == "attract" and label.text, what="her goodbye")
+    assert app.language == "de", "the screen is back in the site's default"
+    assert label.text == "Adiós, Pia. ¡Hasta la próxima!"
+    tap_language(ui, "fr")
+    d.until(lambda: label.text == "Au revoir, Pia. À la prochaine !", what="the goodbye follows the tap")
