@@ -57,7 +57,7 @@ class TextPresenter(EventLines):
                 return wording.last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps,
                                               v.best_mean_velocity_mps)
             case OperatorNotice(kind="message", text=text, seconds=seconds):
-                return f"message from staff for {seconds:.0f} s: {text}"
+                return f"message from staff for {seconds:.0f} s: {wording.tr(text)}"
             case OperatorNotice(kind=kind, text=text):
                 return f"{kind.replace('_', ' ')}{': ' + text if text else ''}"
         return super().describe(model)

@@ -43,7 +43,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.words.wording import cue_text
+from kiosk.words.wording import cue_text, tr
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
@@ -251,7 +251,9 @@ class KioskApp(App):
 
     def _on_notice(self, notice: OperatorNotice) -> None:
         if notice.kind == "message":
-            self.toast.show(notice.text, notice.seconds)
+            # The kiosk's own notices (storage trouble) are message ids: worded, and again after a tap. An
+            # operator's free text has no catalogue entry and shows as sent.
+            self.toast.show(lambda: tr(notice.text), notice.seconds)
 
     def _on_profile_saved(self, saved: ProfileSaved) -> None:
         # A save held from an earlier member can go out during this session: not this member's "Saved".
@@ -281,7 +283,7 @@ class KioskApp(App):
             self.kiosk.save_settings(session.settings, language=tapped)
         speak(self, session.language or tapped)
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
-        self.member_name = session.name or "Member"
+        self.member_name = session.name  # a member without a name is called one in the screen's language
         self.settings = self._core_settings = session.settings
         self.first_time = self.setup_pending = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press

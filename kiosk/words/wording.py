@@ -242,6 +242,8 @@ def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float
     return f"ALERT{again}: {reason.replace('_', ' ')}"
 
 
+# A member whose code has no name, in the corner of their screens.
+NAMELESS_MEMBER = N_("Member")
 # Sentences the screens show beside their buttons.
 FINISH_CONFIRM = N_("Tap again to end")
 # The attract screen's corner: which machine this is, and whether staff can see it, in a member's words.

@@ -14,7 +14,7 @@ from kivy.uix.label import Label
 from kiosk.contract.events import CueRaised, ScanRejected
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import site_config_set
-from kiosk.core.snapshot import ScanFeedback
+from kiosk.core.snapshot import OperatorNotice, ScanFeedback
 from kiosk.dev.broker import publish
 from kiosk.words import wording
 from kiosk.words.language import speaking
@@ -199,14 +199,15 @@ def test_a_stop_up_follows_a_tap_and_a_goodbye_stays_in_the_leaving_members_lang
 
     app.on_core(CueRaised(ts=time.time(), session=app.session_id, cue="liftoff_lumbar", severity="stop"), 0.0)
     d.until(lambda: app.stop_overlay.shown, what="the stop")
-    app.show_message(lambda: wording.tr(wording.CODE_REVOKED), 30)
+    # The kiosk's own notice (its storage failing), as the core sends it.
+    app.on_core(OperatorNotice(kind="message", text=wording.STORAGE_TROUBLE, seconds=30), 0.0)
     d.frames(2)
     in_spanish = (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text)
     assert in_spanish[0] == "Serie detenida"
     app.choose_language("de")  # what the language bar's button calls
     d.frames(2)
     with speaking("de"):
-        expected = (*wording.cue_text("liftoff_lumbar", "stop"), wording.tr(wording.CODE_REVOKED),
+        expected = (*wording.cue_text("liftoff_lumbar", "stop"), wording.tr(wording.STORAGE_TROUBLE),
                     wording.tr(wording.STOP_WORD))
     assert (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text) == expected[:3]
     assert expected[3] == "STOPP" and "STOPP" in [w.text for w in app.stop_overlay.walk() if isinstance(w, Label)]
@@ -222,3 +223,23 @@ def test_a_stop_up_follows_a_tap_and_a_goodbye_stays_in_the_leaving_members_lang
     assert label.text == "Adiós, Pia. ¡Hasta la próxima!"
     tap_language(ui, "fr")
     d.until(lambda: label.text == "Au revoir, Pia. À la prochaine !", what="the goodbye follows the tap")
+
+
+def test_a_member_without_a_name_is_called_one_in_the_screen_language(four_languages):
+    """A plain membership id carries no name, nor does this profile: the corner of the member's screens calls
+    them a member, in the screen's language, and again after a tap."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    publish(ui.broker, site_config_set(ui.kiosk.settings.site),
+            json.dumps({"version": "plain-ids", "languages": SITE_LANGUAGES, "member_id_pattern": "gym[0-9]{6}"}))
+    d.until(lambda: ui.kiosk.config.member_id_pattern == "gym[0-9]{6}", what="plain ids accepted")
+    tap_language(ui, "es")
+    profile = MemberProfile(member="gym424242", name="", rev=1, updated=time.time(), machines={MODEL: SAVED})
+    publish(ui.broker, ui.kiosk.topics.profile("gym424242"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("gym424242")) is not None,
+            what="the profile")
+    ui.scan("gym424242")
+    d.until(lambda: ui.current() == "settings", what="the settings screen")
+    labels = lambda: [w.text for w in app.screen("settings").walk() if isinstance(w, Label)]  # noqa: E731
+    d.until(lambda: "Socio" in labels(), what="called a member in Spanish")
+    app.choose_language("fr")
+    d.until(lambda: "Membre" in labels() and "Socio" not in labels(), what="...and in French after a tap")
