@@ -31,6 +31,7 @@ from kiosk.fleet.cards import write_cards
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected
 from kiosk.mqtt.link import MqttLink
+from kiosk.words import language
 
 if TYPE_CHECKING:
     from kiosk.fleet.parser import FleetParser
@@ -156,6 +157,14 @@ def _positive_hours(text: str) -> int:
     return int(text)
 
 
+def _card_language(text: str) -> str:
+    """A BCP 47 tag with a catalogue (`de`, `de-AT`): a card is never printed in another language than asked."""
+    if language.gettext_id(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no catalogue here; one of {', '.join(language.available())}")
+    return text
+
+
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     members = commands.add_parser("members", help="member codes, cards and profiles")
     actions = members.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -173,6 +182,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     lifetime.add_argument("--hours", type=_positive_hours, help="valid for this many hours")
     lifetime.add_argument("--expires", help="valid until this ISO date (through that day) or date-time")
     issue.add_argument("--out", default=".", help="folder for <member>.png and <member>.svg (default: here)")
+    issue.add_argument("--language", type=_card_language, default=None, metavar="TAG",
+                       help="the member's language (BCP 47) for the words printed on the card: "
+                       f"{', '.join(language.available())} (default: English)")
     issue.set_defaults(run=_issue)
 
     revoke = actions.add_parser("revoke", help="withdraw every code of a member issued before now (or --before)")
@@ -205,7 +217,7 @@ def _issue(args: argparse.Namespace) -> int:
     else:
         expires_at = float(int(now) + DEFAULT_DAYS * DAY_S)
     code = issue_code(args.key, args.member, args.name, args.role, expires_at, now)
-    png, svg = write_cards(code, args.member, args.name.strip(), args.out)
+    png, svg = write_cards(code, args.member, args.name.strip(), args.out, args.language)
     print(code)
     print(f"cards: {png} {svg}", file=sys.stderr)
     return 0

@@ -242,6 +242,8 @@ def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float
     return f"ALERT{again}: {reason.replace('_', ' ')}"
 
 
+# Printed over the QR code on a member's card, in the member's language.
+CARD_TITLE = N_("Leg press — scan to start")
 # A member whose code has no name, in the corner of their screens.
 NAMELESS_MEMBER = N_("Member")
 # Sentences the screens show beside their buttons.
