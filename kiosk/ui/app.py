@@ -165,6 +165,8 @@ class KioskApp(App):
         """One tap on a language: the screen switches at once; a member's choice is saved to their profile
         (a new rev); on the attract screen it waits for the member who scans next."""
         speak(self, tag)
+        if self.manager.current == "maintenance":
+            return  # the staff member's choice: theirs while maintenance lasts, never the next member's
         if self.session_id is not None and self._core_settings is not None:
             self.kiosk.save_settings(self._core_settings, language=tag)
         else:
@@ -234,11 +236,14 @@ class KioskApp(App):
             self.out_of_order.pain_shown = False
         self._cover_out_of_order()
         if status.mode == "maintenance":
-            self.forget_member()
+            if self.manager.current != "maintenance":  # a status again must not undo the language staff chose
+                self.forget_member()
             self.geometry = self.kiosk.snapshot.geometry
             self.go("maintenance")
         elif self.manager.current == "maintenance":
-            # The staff scan that closed maintenance left its welcome on the attract screen.
+            # The staff scan that closed maintenance left its welcome on the attract screen; the language
+            # staff chose goes with them: the next member starts in the site's default.
+            speak(self, None)
             self.screen("attract").reset()
             self.go("attract")
 

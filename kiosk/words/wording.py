@@ -13,7 +13,8 @@ from kiosk.words.language import N_, _, ngettext, number, pgettext
 
 # The English text below is each message's id in the catalogues (kiosk/words/locale/, docs/languages.md):
 # constants are marked with N_ and translated where they are shown (`tr`), functions translate as they build.
-# Staff-only lines (calibration, self-test, alerts) stay English for now.
+# The maintenance screen's headings, readings and buttons follow the language staff tap there (`MAINTENANCE`);
+# its calibration and self-test sentences, and alerts, are still English.
 tr = _
 
 # cue id -> (headline, one line of detail)
@@ -310,10 +311,36 @@ REP_LIFTED = N_("Your back or hips came off the pad: that one did not count.")
 REP_TOO_QUICK = N_("Too quick: that one did not count.")
 PAIN_QUESTION = N_("What does it feel like?")
 WEIGHT_RACKED = N_("OK, weight is racked")
-LEAVE_MAINTENANCE = "Tap Done, or scan your staff code again, to leave."
-MAINTENANCE_CLOSED = "Maintenance closed."
+LEAVE_MAINTENANCE = N_("Tap Done, or scan your staff code again, to leave.")
+MAINTENANCE_CLOSED = N_("Maintenance closed.")
 # A staff code scanned while a member trains: their session ends only on a second scan.
-STAFF_DURING_SESSION = "Someone is training here. Scan your staff code again to end their session."
+STAFF_DURING_SESSION = N_("Someone is training here. Scan your staff code again to end their session.")
+# The maintenance screen's own words, for the technician: the heading, what each reading is, the buttons.
+MAINTENANCE = {
+    "title": N_("Maintenance"),
+    "raw": N_("Raw"),
+    "depth": N_("Depth"),
+    "lumbar": N_("Back pad"),
+    "pelvis": N_("Seat pad"),
+    "rate": N_("Rate"),
+    "samples": N_("Samples"),
+    "broker": N_("Broker"),
+    "sled": N_("Sled"),
+    "screen": N_("Screen"),
+    "software": N_("Software"),
+    "config": N_("Config"),
+    "recent_log": N_("Recent log"),
+    "plot": N_("Depth in mm, last 10 s"),
+    "undo": N_("Undo last step"),
+    "cancel": N_("Cancel"),
+    "done": N_("Done"),
+    "zero": N_("Zero: legs straight"),
+    "full": N_("Full travel: sled down"),
+    "lumbar_ok": N_("Back pad checked"),
+    "pelvis_ok": N_("Seat pad checked"),
+    "self_test": N_("Self-test"),
+    "lowered": N_("Max depths lowered"),
+}
 FULL_TRAVEL_TOO_SHORT = "Full travel must be at least 50 mm from zero: was the sled moved all the way down?"
 # What the technician reads after each calibration step.
 CALIBRATION_DONE = {

@@ -18,7 +18,7 @@ from kiosk.core.snapshot import OperatorNotice, ScanFeedback
 from kiosk.dev.broker import publish
 from kiosk.words import wording
 from kiosk.words.language import speaking
-from tests.ui.members import MODEL, SAVED
+from tests.ui.members import MODEL, SAVED, start_member
 
 pytestmark = pytest.mark.ui
 
@@ -125,8 +125,6 @@ SCREENS = ("attract", "settings", "checklist", "set", "summary", "session summar
 
 
 def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
-    from tests.ui.members import start_member
-
     ui, d, app = four_languages, four_languages.driver, four_languages.app
     problems = []
     for width, height in SIZES:
@@ -243,3 +241,48 @@ def test_a_member_without_a_name_is_called_one_in_the_screen_language(four_langu
     d.until(lambda: "Socio" in labels(), what="called a member in Spanish")
     app.choose_language("fr")
     d.until(lambda: "Membre" in labels() and "Socio" not in labels(), what="...and in French after a tap")
+
+
+def test_the_maintenance_screen_follows_the_staff_members_tap_fits_and_forgets_it_for_the_next_member(
+        four_languages):
+    """Robin taps a language on the maintenance screen: its heading, readings and buttons switch at once, fit
+    their boxes at every size, and Robin's choice is not the next member's."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    ui.scan(ui.keyring.code("tech", "Robin", role="staff"))
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    try:
+        robin_taps_languages(ui)
+    finally:
+        if app.mode == "maintenance":
+            d.set_size(800, 480)
+            ui.kiosk.leave_maintenance()
+            d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="maintenance left")
+    assert app.language == "de", "the next member starts in the site's default, not Robin's Spanish"
+    start_member(ui, "m-after-staff")  # her profile names no language (rev 1)
+    d.frames(10)
+    assert app.language == "de"
+    profile = ui.kiosk.profiles.book.get("m-after-staff")
+    assert profile is not None and profile.language is None and profile.rev == 1, "nothing of Robin's saved"
+
+
+def robin_taps_languages(ui) -> None:
+    d, app = ui.driver, ui.app
+    m = app.screen("maintenance")
+    assert app.language == "de", "maintenance opens in the site's default"
+    labels = lambda: [w.text for w in m.walk() if isinstance(w, Label)]  # noqa: E731
+    tap_language(ui, "fr")
+    d.until(lambda: "Maintenance" in labels() and m.ids.self_test.text == "Autotest", what="French")
+    assert m.ids.done.text == "Terminé" and "Annuler la dernière étape" in labels()
+    problems = []
+    for width, height in SIZES:
+        d.set_size(width, height)
+        for tag in SITE_LANGUAGES:
+            app.choose_language(tag)
+            d.frames(4)
+            problems += [(tag, width, height, *p) for p in overflowing(m)]
+    assert problems == [], "\n".join(map(str, problems))
+    d.set_size(800, 480)
+    tap_language(ui, "es")
+    d.until(lambda: m.ids.done.text == "Listo", what="Spanish")
+    d.tap(m.ids.done)
+    d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="maintenance left by Done")
