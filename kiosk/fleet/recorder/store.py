@@ -10,10 +10,10 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from kiosk.fleet.recorder.intake import (
     EventRow,
@@ -28,6 +28,7 @@ from kiosk.fleet.recorder.intake import (
 from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE, TRAINING_COLUMNS, Backfill
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _EVENT_COLUMNS = ("site", "machine", "type", "ts", "session", "eid", "replayed", "received_at", "payload",
                   "member", "cue", "rep", "depth_mm", *TRAINING_COLUMNS)
@@ -306,6 +307,11 @@ class Store(ABC):
                                    [(d.day, d.start_ts, d.end_ts) for d in days])
             cursor.execute(self._sql(sql), tuple(params))
             return list(cursor.fetchall())
+
+    def run(self, work: Callable[[Any, Callable[[str], str]], T]) -> T:
+        """`work(cursor, sql)` in one transaction, `sql` fitting a statement to this engine (as a `Backfill`)."""
+        with self._transaction() as cursor:
+            return work(cursor, self._sql)
 
     def count(self, table: str) -> int:
         """Rows in one of the recorder's tables (for the tests and the hourly log)."""
