@@ -112,3 +112,43 @@ def test_an_old_store_upgrades_in_place_and_its_events_get_their_figures_from_th
         again.close()
     (session,) = members_csv(store_url, tmp_path)
     assert [session[c] for c in PROGRESS] == ["60.0", "1", "0.55", "60.0"]
+
+
+def test_the_html_report_for_one_member_charts_their_progress_session_by_session(broker, store, store_url,
+                                                                                 tmp_path):
+    recorder = Recorder(store, broker.url, SITE, client_id="recorder-progress")
+    recorder.start()
+    assert recorder.wait_connected(10)
+    lp1 = FakeKiosk(broker, "lp1")
+    try:
+        for hour, load in ((7, 80.0), (9, 82.5), (11, 85.0)):
+            workout(lp1, "m1", f"p{hour}", at(hour), [10, 10], loads=[load, load])
+        workout(lp1, "m2", "q1", at(8), [12], loads=[120.0])
+        lp1.flush()
+        eventually(lambda: recorder.total.added.events == len(lp1.sent), what="every event stored")
+    finally:
+        lp1.close()
+        recorder.stop()
+    out = tmp_path / "m1.html"
+    assert main(["report", "--store", store_url, "--format", "html", "--out", str(out), "--member", "m1"]) == 0
+    html = out.read_text(encoding="utf-8")
+    for outside in ("<script", "<link", 'src="http', "@import", "url(http"):
+        assert outside not in html
+    section = html.split('id="member-progress"', 1)[1].split("</section>", 1)[0]
+    assert "<h2>Progress of member m1</h2>" in section
+    assert "<svg" in section and "<path" in section
+    rows = [row.split("</td><td>") for row in section.split("<tbody>")[1].split("</tbody>")[0][8:-10].split(
+        "</td></tr><tr><td>")]
+    # One row per session of m1 only (m2's heavier set is not theirs), the load rising 2.5 kg each time.
+    assert [r[2] for r in rows] == ["p7", "p9", "p11"]
+    assert [r[5:] for r in rows] == [["80.0", "10", "0.60", "1600.0"], ["82.5", "10", "0.60", "1650.0"],
+                                     ["85.0", "10", "0.60", "1700.0"]]
+    assert not (tmp_path / "m1-members.csv").exists()  # no --members: the chart only
+
+
+def test_member_with_a_csv_report_needs_the_members_csv(store_url, store, tmp_path, capsys):
+    assert main(["report", "--store", store_url, "--format", "csv", "--out", str(tmp_path / "x.csv"),
+                 "--member", "m1"]) == 2
+    assert "--member needs --members" in capsys.readouterr().err
+    rows = members_csv(store_url, tmp_path, "--member", "m1")
+    assert rows == []
