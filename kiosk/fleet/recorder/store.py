@@ -142,6 +142,11 @@ class Store(ABC):
     def _transaction(self) -> AbstractContextManager[Any]:
         """A context with a cursor whose work is committed on exit, rolled back on an exception."""
 
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A context with a cursor for reads only: one consistent view, and no write lock where the engine
+        has a choice (SQLite). The engines whose transactions lock nothing until a write use `_transaction`."""
+        return self._transaction()
+
     @abstractmethod
     def _lock_for_migration(self, cursor: Any) -> None:
         """Keep other recorders on the same database out while this one migrates."""
@@ -279,7 +284,7 @@ class Store(ABC):
             sql = _GAPS.format(events_filter="AND machine = ? AND eid >= ?",
                                lost_filter="AND machine = ? AND to_eid >= ?")
             queries += [(sql, (site, machine, floor, site, machine, floor)) for machine, floor in floors.items()]
-        with self._transaction() as cursor:
+        with self._reading() as cursor:
             for sql, params in queries:
                 cursor.execute(self._sql(sql), params)
                 for kind, machine, from_eid, to_eid in cursor.fetchall():
@@ -297,8 +302,9 @@ class Store(ABC):
             (site,))]
 
     def read(self, sql: str, params: Sequence[Any] = (), days: Sequence[ReportDay] = ()) -> list[tuple[Any, ...]]:
-        """Run one report query; `days` fill the `report_days` table it may join on."""
-        with self._transaction() as cursor:
+        """Run one report query; `days` fill the `report_days` table it may join on (a TEMPORARY table: the
+        store itself is not written, so this works on a read-only store)."""
+        with self._reading() as cursor:
             cursor.execute("CREATE TEMPORARY TABLE IF NOT EXISTS report_days "
                            "(day TEXT NOT NULL, start_ts DOUBLE PRECISION NOT NULL, end_ts DOUBLE PRECISION NOT NULL)")
             cursor.execute("DELETE FROM report_days")

@@ -59,6 +59,10 @@ def recorded(broker, store, store_url) -> Recorded:
         profile = MemberProfile(member="m1", name="Sam", rev=2, updated=at(TWO_DAYS_AGO, 6),
                                 machines={"hammer-45": settings})
         lp1.publish(member_profile(SITE, "m1"), profile.model_dump(mode="json"), retain=True)
+        # The settings used are the profile the recorder held when a session started. lp1 and lp2 are two
+        # connections, so on a loaded machine lp2's events could reach the broker before lp1's profile does.
+        eventually(lambda: recorder.total.added.profiles == 1 and recorder.total.added.kiosk_info == 1, 20,
+                   "the profile and the info stored before any session")
 
         lp1.status("idle", at(TWO_DAYS_AGO, 7))
         end = workout(lp1, "m1", "a1", at(TWO_DAYS_AGO, 8), [10, 8],
