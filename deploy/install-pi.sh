@@ -160,8 +160,9 @@ directory() {  # DEST MODE USER GROUP
     changed
     if [ "$DRY_RUN" = 1 ]; then echo "  make $dest/ ($mode $user:$group)"; return 0; fi
     mkdir -p "$target"
-    chmod "$mode" "$target"
+    # Owner first: a mode with set-group-id (a shared folder) is set last, so no chown can clear it.
     set_owner "$target" "$user" "$group"
+    chmod "$mode" "$target"
     echo "  made $dest/ ($mode $user:$group)"
 }
 
@@ -309,6 +310,11 @@ sysusers() {
     if [ "$SITE_HOST" = 1 ]; then
         echo 'u legpress-recorder - "Leg press recorder" /var/lib/legpress-recorder /usr/sbin/nologin'
         echo 'u legpress-console - "Leg press front-desk console" /var/lib/legpress-console /usr/sbin/nologin'
+        # The recorder's store is shared read only through this group: the console reads the reports from it.
+        echo 'g legpress-records -'
+        echo 'm legpress-console legpress-records'
+        # The recorder is a member so it can give a store an earlier release made the group (upgrades).
+        echo 'm legpress-recorder legpress-records'
     fi
     if [ "$NODE_HOST" = 1 ]; then
         echo 'u legpress-node - "Leg press sensor node" /var/lib/legpress-node /usr/sbin/nologin'
@@ -510,7 +516,8 @@ console_env() {
     echo "# HTTPS with the site certificate, on every interface: the front desk's tablet reaches it on the LAN."
     echo "LEGPRESS_CONSOLE_LISTEN=0.0.0.0:8443"
     echo "# More options, e.g. --signing-key $CONSOLE_ETC/keys/<kid>.key (cards) or --inventory FILE (tiles)."
-    echo "LEGPRESS_CONSOLE_EXTRA="
+    echo "# The reports page reads the recorder's store read only (group legpress-records)."
+    echo "LEGPRESS_CONSOLE_EXTRA=--store sqlite:$RECORDER_DATA/records.sqlite3"
 }
 
 if [ "$SITE" = 1 ]; then
@@ -537,7 +544,9 @@ if [ "$SITE" = 1 ]; then
     say "recorder"
     file $ETC/recorder.toml 0600 legpress-recorder legpress-recorder recorder_secrets
     file $ETC/recorder.env 0640 root legpress-recorder recorder_env
-    directory $RECORDER_DATA 0700 legpress-recorder legpress-recorder
+    # Set-group-id and group-readable: the store and its -wal/-shm take the group legpress-records and mode
+    # 0640 (kiosk/host/private_files.py), so the console (a member) reads them and cannot write or create.
+    directory $RECORDER_DATA 2750 legpress-recorder legpress-records
 
     PART=console
     say "console"

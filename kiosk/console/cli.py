@@ -151,8 +151,15 @@ def _serve(args: argparse.Namespace) -> int:
     site = check_id(args.site, "site")
     listed = [m.id for m in load_inventory(args.inventory).machines] if args.inventory else []
     if args.store:
+        from kiosk.fleet import CommandFailed
         from kiosk.fleet.recorder.store_url import open_store
-        open_store(args.store, must_exist=True).close()  # checked now; the reports read it later
+        try:  # checked now (a bad URL or an unreadable store is one line and exit 2); the reports read it later
+            open_store(args.store, must_exist=True, read_only=True).close()
+        except CommandFailed as exc:
+            if not args.store.startswith("sqlite:") or "no recorder store" not in str(exc):
+                raise
+            # Installed beside a recorder that has not run yet: the page says so until the file is there.
+            print(f"console: {exc}; the reports page says so until the recorder has made it", flush=True)
     db = args.db or default_db()
     accounts = Accounts(db)
     broker: BrokerUrl = args.broker

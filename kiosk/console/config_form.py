@@ -4,7 +4,10 @@ description as help text, and the form's answer turned back into a partial confi
 Nothing here knows a field by name: a setting added to the model appears in the
 form with its description, and is validated by the model (with its safety
 floors) before anything is sent. An empty field leaves the setting as it is
-(a push merges into the retained layer, like `legpress-fleet config push`).
+(a push merges into the retained layer, like `legpress-fleet config push`); a
+ticked "unset" takes the setting out of the layer, so it returns to the layer
+below (the site's for a machine; the kiosks' own for the site), like
+`legpress-fleet config unset`.
 """
 
 import json
@@ -121,6 +124,18 @@ def _value(field: FormField, text: str) -> Any:
         except ValueError as exc:
             raise ValueError(f"{field.name}: not JSON ({exc})") from None
     return text
+
+
+def unset_from_form(names: list[str], form: dict[str, str]) -> list[str]:
+    """The fields ticked "unset" (each a field of the form), in the form's order; ValueError for a name that is
+    no field, or a field that is also given a value."""
+    known = {f.name for f in FIELDS}
+    for name in names:
+        if name not in known:
+            raise ValueError(f"{name[:64]!r} is no setting of the config")
+        if form.get(name, "").strip():
+            raise ValueError(f"{name}: give it a value or unset it, not both")
+    return [f.name for f in FIELDS if f.name in names]
 
 
 def patch_from_form(form: dict[str, str]) -> dict[str, Any]:

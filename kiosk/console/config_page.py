@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from kiosk.console.config_form import FIELDS, applied_value, patch_from_form
+from kiosk.console.config_form import FIELDS, applied_value, patch_from_form, unset_from_form
 from kiosk.console.web import Console, Who, action, console_of, page, render
 from kiosk.contract.config import ConfigState
 from kiosk.contract.ids import is_valid_id
@@ -58,7 +58,7 @@ def _page(request: Request, me: Who, scope: str | None, **extra: Any) -> Respons
     console = console_of(request)
     states = _states(console, _machines(console, scope))
     context = {"fields": FIELDS, "scope": scope, "machines": [t.machine for t in console.floor.tiles()],
-               "states": states, "applied": applied_value, "filled": {}, **extra}
+               "states": states, "applied": applied_value, "filled": {}, "ticked": [], **extra}
     return render(request, "config.html", context, status_code=400 if extra.get("problem") else 200, me=me)
 
 
@@ -87,22 +87,24 @@ def _verdicts(rollout: Rollout) -> list[str]:
 async def push(request: Request, me: Who) -> Response:
     console = console_of(request)
     raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "unset"}
+    ticked = [v for v in raw.getlist("unset") if isinstance(v, str)][:len(FIELDS)]
     target = form.get("machine", "")
     scope = target if is_valid_id(target) else None
     where = scope or f"site {console.site}"
     try:
         patch = patch_from_form(form)
-        if not patch:
-            raise ValueError("no field was filled in: nothing to change")
+        unset = unset_from_form(ticked, form)
+        if not patch and not unset:
+            raise ValueError("no field was filled in or unset: nothing to change")
     except ValueError as exc:
         console.accounts.audit(me.staff.name, "config refused", where, str(exc))
-        return _page(request, me, scope, problem=f"Not sent: {exc}", filled=form)
+        return _page(request, me, scope, problem=f"Not sent: {exc}", filled=form, ticked=ticked)
     changes: list[str] = []
 
     def prepare(retained: bytes | None, topic: str, view: FleetView) -> bytes:
         payload, diff = checked_layer(patch, retained, topic, view, replace=False, force=False,
-                                      name="from the console")
+                                      name="from the console", unset=unset)
         changes.extend(diff)
         return payload
 
@@ -110,7 +112,7 @@ async def push(request: Request, me: Who) -> Response:
         rollout = await run_in_threadpool(apply, console.broker, console.site, scope, prepare, PUSH_TIMEOUT_S)
     except (ValueError, CommandFailed, OSError) as exc:
         console.accounts.audit(me.staff.name, "config refused", where, str(exc))
-        return _page(request, me, scope, problem=f"Not sent: {exc}", filled=form)
+        return _page(request, me, scope, problem=f"Not sent: {exc}", filled=form, ticked=ticked)
     lines = [line.strip() for line in changes] + _verdicts(rollout)
     console.accounts.audit(me.staff.name, "config push", where, "; ".join(lines))
     return _page(request, me, scope, pushed=lines, confirmed=rollout.confirmed)

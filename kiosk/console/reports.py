@@ -8,6 +8,7 @@ way, so a member id or a staff name from a kiosk cannot run in a spreadsheet.
 """
 
 import io
+import sqlite3
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -59,10 +60,13 @@ def period_of(request: Request) -> Period:
 
 
 def _read(store_url: str, period: Period) -> Figures:
-    store = open_store(store_url, must_exist=True)
+    # Read only: the installed console may read the recorder's file (its group) but never write it.
+    store = open_store(store_url, must_exist=True, read_only=True)
     try:
         now = time.time()
         return Figures(machine_days(store, period, now), pain_answers(store, period, now))
+    except sqlite3.Error as exc:  # e.g. the file's folder or its -wal unreadable to this console's user
+        raise CommandFailed(f"{exc} (can the console's user read the store and its folder?)") from None
     finally:
         store.close()
 

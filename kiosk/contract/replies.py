@@ -89,6 +89,10 @@ class ProfileCounts(ReportModel):
     stale_ignored: int = 0
     invalid: int = 0
     erased: int = 0
+    saves_held: int = Field(0, description="Saves made on this kiosk and not yet acknowledged by the broker.")
+    saves_published: int = Field(0, description="Saves made on this kiosk and published for the profile desk.")
+    saves_waiting: int = Field(
+        0, description="Saves held for a member the cache forgot, until their retained profile comes in again.")
 
 
 class LinkCounts(ReportModel):

@@ -53,7 +53,8 @@ def run_self_test(now: float, mode: KioskMode, config: KioskConfig, presence: Pr
         camera=scanner.probe(),
         calibration=CalibrationReport.model_validate(calibration.model_dump()),
         pads_lifted=dict(sensor.pads),
-        profiles=ProfileCounts.model_validate(asdict(profiles.book.stats)),
+        # Held saves counted now, not as of a pass: none left means none can still go out later.
+        profiles=ProfileCounts.model_validate(asdict(profiles.book.stats) | {"saves_held": profiles.book.held()}),
         link=LinkCounts.model_validate(asdict(wiring.link.stats)),
         commands=CommandCounts(handled=commands.handled, refused=commands.refused),
         core_errors=inbox.errors,

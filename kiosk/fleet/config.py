@@ -17,7 +17,7 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,6 +60,15 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     add_site_and_broker(show)
     show.add_argument("--wait", type=seconds, default=2.0, help="seconds to wait for its config state (default: 2)")
     show.set_defaults(run=_show)
+
+    unset = actions.add_parser("unset", help="take fields out of a pushed layer: they return to the layer below "
+                                              "(a machine's to the site's, the site's to the kiosks' own)")
+    _scope(unset)
+    unset.add_argument("fields", nargs="+", metavar="FIELD", help="a dotted field, e.g. cues.sensor_lost_s")
+    unset.add_argument("--force", action="store_true",
+                       help="send it even when kiosks would refuse it for their machine's floors")
+    _broker_options(unset)
+    unset.set_defaults(run=_unset)
 
     clear = actions.add_parser("clear", help="withdraw a pushed config (site-wide or one machine's)")
     _scope(clear)
@@ -201,11 +210,14 @@ def _push(args: argparse.Namespace) -> int:
 
 
 def checked_layer(patch: dict[str, Any], retained: bytes | None, topic: str, view: FleetView, *, replace: bool,
-                  force: bool, name: str) -> tuple[bytes, list[str]]:
+                  force: bool, name: str, unset: Sequence[str] = ()) -> tuple[bytes, list[str]]:
     """The layer to retain for a push of `patch`, checked as the kiosks will check it, and its changes in words.
 
-    ValueError, with the field and the floor named, when the kiosks would refuse it: nothing is sent.
-    The CLI's `config push` and the console's config page both push through here.
+    `unset`: dotted fields taken out of the layer, so the kiosks fall back to the layer below (a machine's
+    to the site's, the site's to each kiosk's own config and the defaults); ValueError for one the layer does
+    not set. ValueError, with the field and the floor named, when the kiosks would refuse the result (a
+    floor can depend on another field): nothing is sent. The CLI's `config push` and `config unset` and
+    the console's config page all push through here.
     """
     try:
         current = _layer(topic, retained)
@@ -214,6 +226,10 @@ def checked_layer(patch: dict[str, Any], retained: bytes | None, topic: str, vie
             raise
         current = None  # replaced whole: nothing of it to keep or to compare
     layer = patch if replace else merge_config(current or {}, patch)
+    for field in unset:
+        if _lookup(patch, field) is not _UNSET:
+            raise ValueError(f"config {name}: {field} is both given a value and unset")
+        layer = _without(layer, field)
     try:
         KioskConfig.model_validate(merge_config(KioskConfig().model_dump(mode="json"), layer))
     except ValidationError as exc:
@@ -226,6 +242,39 @@ def checked_layer(patch: dict[str, Any], retained: bytes | None, topic: str, vie
                          "(--force sends it anyway)")
     changes = layer_diff(current or {}, layer) or ["  (no field changes)"]
     return json.dumps(layer, separators=(",", ":")).encode(), changes
+
+
+def _lookup(layer: dict[str, Any], field: str) -> Any:
+    node: Any = layer
+    for part in field.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return _UNSET
+        node = node[part]
+    return node
+
+
+def _without(layer: dict[str, Any], field: str) -> dict[str, Any]:
+    """`layer` less the dotted `field` (a table it leaves empty goes too); ValueError when it is not set."""
+    if _lookup(layer, field) is _UNSET:
+        raise ValueError(f"{field} is not set in this layer: it already comes from the layer below "
+                         "(nothing to unset)")
+    head, _, rest = field.partition(".")
+    if not rest:
+        return {k: v for k, v in layer.items() if k != head}
+    inner = _without(layer[head], rest)
+    return {k: v for k, v in layer.items() if k != head} | ({head: inner} if inner else {})
+
+
+def _unset(args: argparse.Namespace) -> int:
+    changes: list[str] = []
+
+    def prepare(retained: bytes | None, topic: str, view: FleetView) -> bytes:
+        payload, diff = checked_layer({}, retained, topic, view, replace=False, force=args.force,
+                                      name="unset", unset=args.fields)
+        changes.extend(diff)
+        return payload
+
+    return _apply_and_report(args, prepare, "(taken out of its layer, retained on the broker):", changes)
 
 
 def _clear(args: argparse.Namespace) -> int:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
+# A file another service reads through a group: the recorder's store, read by the console (deploy/install-pi.sh).
+GROUP_READ_MODE = 0o640
 
 
 def private_folder(path: Path) -> Path:
@@ -29,6 +31,24 @@ def private_file(path: Path) -> Path:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
     try:
         os.fchmod(fd, FILE_MODE)
+    finally:
+        os.close(fd)
+    return path
+
+
+def shared_with_folder_group(path: Path) -> Path:
+    """Create `path` empty if it does not exist; 0640 when its folder is set-group-id and its group may read
+    (how the installer shares a folder read only with one group: new files take the folder's group), 0600
+    anywhere else. A symlink is refused. Nobody but the owner ever gets to write."""
+    folder = path.parent.stat()
+    shared = folder.st_mode & stat.S_ISGID and folder.st_mode & stat.S_IRGRP
+    mode = GROUP_READ_MODE if shared else FILE_MODE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW, mode)
+    try:
+        if shared and os.fstat(fd).st_gid != folder.st_gid:
+            # Made before the folder was shared (an upgrade): the folder's group, so its members can read.
+            os.fchown(fd, -1, folder.st_gid)
+        os.fchmod(fd, mode)
     finally:
         os.close(fd)
     return path

@@ -39,6 +39,7 @@ class LinkStats:
     refused: int = 0
     callback_errors: int = 0
     received: int = 0
+    unreachable: int = 0  # connection attempts that found no broker (paho's retries included)
     last_error: str = ""
 
 
@@ -240,6 +241,7 @@ class MqttLink:
     def _handle_connect_fail(self, _client: mqtt.Client, _userdata: object) -> None:
         # paho retries on its own and says nothing; the log says it once per outage, not per retry.
         self.stats.last_error = "cannot reach the broker"
+        self.stats.unreachable += 1
         if not self._unreachable_logged:
             self._unreachable_logged = True
             log.warning("cannot reach broker %s as %s; retrying until it answers", self.broker, self.client_id)

@@ -2,6 +2,7 @@
 models, a value past a safety floor is refused before anything is sent, a good one is applied by the kiosk,
 and each kiosk's `config/state` is shown beside the form."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -72,3 +73,39 @@ def test_the_desk_and_requests_without_the_token_cannot_push(browser, console: C
     ops = sign_in(browser, console, "ops1")
     answer = ops.request.post(f"{console.url}/config", form={"idle_timeout_s": "100"})
     assert answer.status == 403 and "CSRF" in answer.json()["error"]
+
+
+def test_a_machines_setting_is_unset_back_to_the_site_value(browser, broker, console, lp1: KioskUnderTest):
+    page = _lp1_config(browser, console)
+    page.get_by_label("idle_timeout_s", exact=True).fill("120")
+    page.get_by_role("button", name="Push config to lp1").click()
+    expect(page.get_by_role("region", name="Result of the push")).to_contain_text("Pushed and applied.")
+    eventually(lambda: lp1.config.idle_timeout_s == 120.0, what="lp1 applying 120 s")
+    layers = Collector(broker, "gym/v1/testgym/lp1/kiosk/config/set")
+    try:
+        # Given a value and unset at once: refused, nothing sent.
+        page.get_by_label("idle_timeout_s", exact=True).fill("100")
+        page.get_by_label("Unset idle_timeout_s").check()
+        page.get_by_role("button", name="Push config to lp1").click()
+        expect(page.get_by_role("status")).to_contain_text("idle_timeout_s: give it a value or unset it, not both")
+        # Unset alone: out of lp1's layer, so lp1 is back on the default.
+        page.get_by_label("idle_timeout_s", exact=True).fill("")
+        expect(page.get_by_label("Unset idle_timeout_s")).to_be_checked()  # kept across the refusal
+        page.get_by_role("button", name="Push config to lp1").click()
+        result = page.get_by_role("region", name="Result of the push")
+        expect(result).to_contain_text("Pushed and applied.")
+        expect(result).to_contain_text("idle_timeout_s: 120.0 -> (not set)")
+        eventually(lambda: lp1.config.idle_timeout_s == 90.0, what="lp1 back on its default")
+        assert b'"idle_timeout_s":120' in layers.wait_for(lambda m: m.retain).payload  # the layer before
+        layer = json.loads(layers.wait_for(lambda m: not m.retain).payload)  # the layer pushed now
+        assert "idle_timeout_s" not in layer
+        # Unsetting what the layer does not set says so and sends nothing.
+        sent = len(layers.messages)
+        page.get_by_label("Unset cues.sensor_lost_s").check()
+        page.get_by_role("button", name="Push config to lp1").click()
+        expect(page.get_by_role("status")).to_contain_text("cues.sensor_lost_s is not set in this layer")
+        assert len(layers.messages) == sent
+    finally:
+        layers.close()
+    page.goto(f"{console.url}/audit")
+    expect(page.get_by_role("row").filter(has_text="config push").first).to_contain_text("(not set)")

@@ -7,6 +7,7 @@ console reads it as `--store`, without writing to it.
 import csv
 import hashlib
 import io
+import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -22,6 +23,7 @@ from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store_url import open_store
 from tests.console.conftest import sign_in
 from tests.fleet.recorder.kiosks import FakeKiosk, eventually
+from tests.support.another_user import READERS_GID, Reader, needs_root, readable_by_all_above
 from tests.support.console_process import ConsoleProcess, start_console
 
 DAY = date.today() - timedelta(days=1)
@@ -34,7 +36,11 @@ def at(hour: int, minute: int = 0, second: float = 0.0) -> float:
 
 @pytest.fixture
 def store_path(broker: Broker, tmp_path: Path) -> Path:
-    path = tmp_path / "record.sqlite"
+    return recorded_store(broker, tmp_path / "record.sqlite")
+
+
+def recorded_store(broker: Broker, path: Path) -> Path:
+    """A real recorder's store at `path`, filled through the broker by two kiosks; the recorder stopped."""
     store = open_store(f"sqlite:{path}")
     store.migrate()
     recorder = Recorder(store, broker.url, "testgym", client_id="recorder-console")
@@ -118,3 +124,46 @@ def test_without_a_store_the_page_says_so(browser, console: ConsoleProcess):
     page = sign_in(browser, console, "ops1")
     page.goto(f"{console.url}/reports")
     expect(page.get_by_role("status")).to_contain_text("This console has no recorder store")
+
+
+
+@needs_root
+def test_a_console_that_may_only_read_the_store_shows_the_reports(browser, broker, tmp_path):
+    """As installed: the recorder's folder set-group-id and group-readable, the console another user in that
+    group. Root (who runs the suite) writes anything, so the console here runs as nobody."""
+    folder = tmp_path / "legpress-recorder"
+    folder.mkdir()
+    os.chown(folder, -1, READERS_GID)
+    folder.chmod(0o2750)
+    readable_by_all_above(folder)
+    store = recorded_store(broker, folder / "records.sqlite3")
+    assert (store.stat().st_mode & 0o777, store.stat().st_gid, store.stat().st_uid) == (0o640, READERS_GID, 0)
+    before = hashlib.sha256(store.read_bytes()).hexdigest()
+    console = start_console(broker.url, tmp_path / "console", "testgym", "--store", f"sqlite:{store}",
+                            as_user=Reader())
+    try:
+        uid_line = next(line for line in Path(f"/proc/{console.proc.pid}/status").read_text().splitlines()
+                        if line.startswith("Uid:"))
+        assert set(uid_line.split()[1:]) == {"65534"}, uid_line  # nobody: it cannot write the 0640 store
+        page = sign_in(browser, console, "ops1")
+        page.get_by_role("link", name="Reports").click()
+        expect(page.get_by_role("status")).to_contain_text("2 machine-days, 3 pain reports")
+        expect(page.get_by_role("table", name="Pain reports and how long until staff answered")
+               .get_by_role("row").filter(has_text="m_sam")).to_contain_text("Aoife")
+    finally:
+        console.stop()
+    assert hashlib.sha256(store.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in folder.iterdir()) == ["records.sqlite3"]  # nothing made beside it
+
+
+@needs_root
+def test_a_console_outside_the_group_says_why_it_cannot_read(browser, broker, tmp_path):
+    folder = tmp_path / "legpress-recorder"
+    folder.mkdir()
+    folder.chmod(0o2750)
+    readable_by_all_above(folder)
+    store = recorded_store(broker, folder / "records.sqlite3")
+    # Not in the store's group: the check at start says why, in one line, and the console exits 2.
+    console_dir = tmp_path / "console"
+    with pytest.raises(AssertionError, match="may not read its folder"):
+        start_console(broker.url, console_dir, "testgym", "--store", f"sqlite:{store}", as_user=Reader(groups=()))

@@ -31,7 +31,7 @@ from kiosk.core.kiosk import Kiosk
 from kiosk.core.profiles.sync import PROFILE_SYNC_S
 from kiosk.core.settings import load_settings
 from kiosk.core.site.event_journal import EID_BLOCK
-from kiosk.dev.broker import DEV_CONF, Broker, publish
+from kiosk.dev.broker import DEV_CONF, Broker, Collector, publish
 from kiosk.sim.traces import TRACE_SETTINGS, generate
 from tests.support.helpers import FakeClock, eventually
 from tests.support.kiosk_harness import Keyring, make_kiosk
@@ -179,8 +179,11 @@ def test_a_kiosk_killed_mid_session_delivers_what_it_journaled_and_answers_what_
         replies.wait(lambda: any(b"while-down" in p for p in replies.items), what="the reply to while-down")
         reply = CommandReply.model_validate_json(next(p for p in replies.items if b"while-down" in p))
         assert reply.status == "ok"
-        time.sleep(0.5)  # a second answer would come right after the first
-        assert sum(b"while-down" in p for p in replies.items) == 1, "answered exactly once"
+        # A command sent now is answered after any copy of while-down still on its way: the broker hands the
+        # kiosk its messages in order, and the kiosk answers them in order.
+        publish(keeping_broker, f"{CMD}/diagnostics", b'{"transaction": "after-while-down"}', qos=1)
+        replies.wait(lambda: any(b"after-while-down" in p for p in replies.items), what="the later command's reply")
+        assert sum(b'"while-down"' in p for p in replies.items) == 1, "answered exactly once"
         got = eids(seen.events())
         assert sorted(set(got)) == list(range(1, max(got) + 1)), f"a gap after the kill: {got}"
     finally:
@@ -368,6 +371,14 @@ def test_a_full_disk_is_reported_and_the_kiosk_keeps_serving(keeping_broker, tmp
         telemetry.close()
 
 
+def diagnostics(broker: Broker, replies: Collector) -> DiagnosticsReport:
+    """The kiosk's diagnostics report, asked for now."""
+    transaction = f"d{time.monotonic_ns()}"
+    publish(broker, f"{CMD}/diagnostics", json.dumps({"transaction": transaction}).encode(), qos=1)
+    reply = replies.wait_for(lambda m: transaction.encode() in m.payload).decode(CommandReply)
+    return DiagnosticsReport.model_validate(reply.data)
+
+
 def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_broker_after_its_restart(
         broker, collect, tmp_path):
     """SIGKILL right after the lumbar lift-off's cue: the lowered max depth was held on disk before the cue
@@ -383,13 +394,8 @@ def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_brok
     try:
         status.wait_for(lambda m: m.decode(KioskStatus).state == "ready", timeout=20)
 
-        def cached() -> bool:
-            transaction = f"d{time.monotonic_ns()}"
-            publish(broker, f"{CMD}/diagnostics", json.dumps({"transaction": transaction}).encode(), qos=1)
-            reply = replies.wait_for(lambda m: transaction.encode() in m.payload).decode(CommandReply)
-            return DiagnosticsReport.model_validate(reply.data).profiles.stored >= 1
-
-        eventually(cached, what="the member's retained profile in the kiosk's cache")
+        eventually(lambda: diagnostics(broker, replies).profiles.stored >= 1,
+                   what="the member's retained profile in the kiosk's cache")
         assert proc.stdin is not None
         proc.stdin.write((keyring.code("m_sam", "Sam") + "\n").encode())
         proc.stdin.flush()
@@ -413,7 +419,10 @@ def test_a_limit_a_liftoff_taught_just_before_the_kiosk_is_killed_is_on_the_brok
         profile = eventually(learnt, timeout=20, what="the learnt limit sent for the desk")
         truth = generate("butt-wink", 2).truth
         assert profile.machines["generic-45"].max_depth_mm == pytest.approx(truth.learnt_max_depth_mm, abs=6.0)
-        time.sleep(2.0)  # past the restarted kiosk's profile sync window: a later copy would be out by now
+        # Nothing left held on the restarted kiosk (the save sent again and acknowledged, or found on the broker
+        # already): no later copy can come.
+        eventually(lambda: diagnostics(broker, replies).profiles.saves_held == 0, timeout=20,
+                   what="the restarted kiosk's held save settled")
         # At least once: the save held on disk is sent again after the kill unless the broker's acknowledgement
         # was recorded first (the kiosk no longer reads its own save back: the desk publishes the member's
         # topic). A copy is the same save, which the desk publishes once (tests/fleet/recorder/test_profile_desk.py).

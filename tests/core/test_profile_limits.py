@@ -130,14 +130,18 @@ def test_a_forgotten_members_save_waits_for_their_profile_and_never_goes_back_a_
     events = collect(f"{R}/kiosk/event")
     kiosk.scan(kiosk.keyring.code("m_first"))
     events.wait_for(lambda m: b"session_start" in m.payload)
+    published = _diagnostics(broker, collect)["profiles"]["saves_published"]
     kiosk.save_settings(kiosk.session.settings.model_copy(update={"backrest_notch": 5}))
-    time.sleep(1.5)
-    assert not any(b"profile_saved" in m.payload for m in events.messages), "held: its rev is not known"
+    # A pass over the held saves has seen it and left it waiting: had it been publishable, it was out then.
+    _until("the save was never looked at", lambda: _diagnostics(broker, collect)["profiles"]["saves_waiting"] == 1)
+    assert _diagnostics(broker, collect)["profiles"]["saves_published"] == published, "held: its rev is not known"
+    assert not any(b"profile_saved" in m.payload for m in events.messages)
     # The retained profile coming in again (as on the kiosk's next connection) lets the save go out on top of it.
     publish(broker, f"{PROFILES}/m_first/profile", json.dumps(body), retain=True)
     final = json.loads(saved.wait_for(lambda m: not m.retain and json.loads(m.payload)["rev"] == 5,
                                       timeout=30).payload)
     assert final["machines"]["generic-45"]["backrest_notch"] == 5
+    _until("the save still counted as waiting", lambda: _diagnostics(broker, collect)["profiles"]["saves_waiting"] == 0)
     assert final["machines"]["other-model"] == other_machine | {"seat_notch": 1, "foot_height": "mid",
                                                                 "foot_width": "shoulder", "toe_angle_deg": 15,
                                                                 "notes": ""}

@@ -168,6 +168,7 @@ def test_at_first_boot_systemd_makes_the_users_and_gives_every_file_its_owner(gy
                                                 for line in (stage / "etc/group").read_text().splitlines()}
     for group in ("video", "render", "input", "audio"):
         assert "kiosk" in groups[group][3].split(","), f"kiosk is not in {group}"
+    assert "legpress-console" in groups["legpress-records"][3].split(","), "the console cannot read the store"
     intended = {**owners(stage, "kiosk"), **owners(stage, "site")}
     assert len(intended) > 20
     for path, (_kind, want_mode, user, group) in intended.items():
@@ -277,7 +278,8 @@ def test_the_site_host_gets_its_broker_and_recorder_and_never_the_ca_key(gym, tm
     console_env = dict(line.split("=", 1) for line in (stage / "etc/legpress/console.env").read_text().splitlines()
                        if line and not line.startswith("#"))
     assert console_env == {"LEGPRESS_SITE": "downtown", "LEGPRESS_BROKER_SECRETS": "/etc/legpress/console.toml",
-                           "LEGPRESS_CONSOLE_LISTEN": "0.0.0.0:8443", "LEGPRESS_CONSOLE_EXTRA": ""}
+                           "LEGPRESS_CONSOLE_LISTEN": "0.0.0.0:8443",
+                           "LEGPRESS_CONSOLE_EXTRA": "--store sqlite:/var/lib/legpress-recorder/records.sqlite3"}
     login = (stage / "etc/legpress/console.toml").read_text()
     assert 'username = "console"' in login and 'broker = "mqtt://127.0.0.1:' in login  # the loopback listener
     assert recorded["/etc/legpress/console.toml"] == ("z", "0600", "legpress-console", "legpress-console")
@@ -285,6 +287,11 @@ def test_the_site_host_gets_its_broker_and_recorder_and_never_the_ca_key(gym, tm
     assert recorded["/var/lib/legpress-console"][1:] == ("0700", "legpress-console", "legpress-console")
     users = (stage / "etc/sysusers.d/legpress.conf").read_text()
     assert "u legpress-console " in users
+    # The recorder's store is shared read only with the console: a set-group-id folder its group may read
+    # (the store the recorder makes in it is 0640, see tests/fleet/recorder), the console a member of the group.
+    assert recorded["/var/lib/legpress-recorder"] == ("d", "2750", "legpress-recorder", "legpress-records")
+    assert mode(stage / "var/lib/legpress-recorder") == "2750"
+    assert {"g legpress-records -", "m legpress-console legpress-records"} <= set(users.splitlines())
     unit = (stage / "etc/systemd/system/legpress-console.service").read_text()
     assert "User=legpress-console" in unit and "--tls-cert /etc/legpress/console/site.crt" in unit
 

@@ -5,6 +5,7 @@ real accounts (argon2 hashes in the console's own database) and drive the page
 through Playwright, by the accessible names the spec fixes.
 """
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -14,6 +15,7 @@ import requests
 
 from kiosk.console.accounts import Accounts, Role
 from kiosk.dev.broker import end_process, free_port
+from tests.support.another_user import Reader
 from tests.support.helpers import eventually
 
 FLEET = Path(sys.executable).parent / "legpress-fleet"
@@ -47,7 +49,9 @@ def add_staff(db: Path, name: str, role: Role, password: str = PASSWORD) -> None
 
 def start_console(broker_url: str, root: Path, site: str = "testgym", *extra: str,
                   staff: dict[str, Role] | None = None, scheme: str = "http", host: str = "127.0.0.1",
-                  verify: str | bool = True) -> ConsoleProcess:
+                  verify: str | bool = True, as_user: Reader | None = None) -> ConsoleProcess:
+    """`as_user`: the console runs as that user (its folder given to it), as the installed console runs as
+    its own user; by default as whoever runs the tests."""
     root.mkdir(parents=True, exist_ok=True)
     db = root / "console.sqlite3"
     staff = {"desk1": "desk", "trainer1": "trainer", "ops1": "operator"} if staff is None else staff
@@ -55,10 +59,15 @@ def start_console(broker_url: str, root: Path, site: str = "testgym", *extra: st
         add_staff(db, name, role)
     port = free_port()
     log = root / "console.log"
+    args = ["console", "serve", "--site", site, "--broker", broker_url, "--db", str(db), "--listen", f"{host}:{port}",
+            *extra]
+    argv, kwargs = [str(FLEET), *args], {}
+    if as_user is not None:
+        for path in (root, *root.iterdir()):
+            os.chown(path, as_user.uid, as_user.gid)
+        argv, kwargs = as_user.argv("kiosk.fleet.cli", *args), as_user.popen_kwargs()
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(FLEET), "console", "serve", "--site", site, "--broker", broker_url,
-                                 "--db", str(db), "--listen", f"{host}:{port}", *extra],
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, **kwargs)
     console = ConsoleProcess(f"{scheme}://{host}:{port}", db, proc, log, staff)
 
     def answering() -> bool:

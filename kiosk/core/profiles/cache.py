@@ -67,6 +67,10 @@ class ProfileStats:
     evicted: int = 0
     cached: int = 0
     dropped: int = 0  # arrived faster than they could be filed, past the intake's byte bound
+    # Saves made here: published to the broker, and held now for a forgotten member's retained profile (as
+    # of the last pass over the held saves: a test or an operator sees that a save had its chance and waited).
+    saves_published: int = 0
+    saves_waiting: int = 0
 
 
 class ProfileBook:
@@ -190,6 +194,19 @@ class ProfileBook:
                                     "WHERE member NOT IN (SELECT member FROM forgotten)").fetchall()
         return [HeldSave(m, n, model, MachineSettings.model_validate_json(body), lang)
                 for m, n, model, body, lang in rows]
+
+    def held(self) -> int:
+        """Saves made here that are not yet acknowledged by the broker (published or not)."""
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM pending").fetchone()
+        return int(count)
+
+    def waiting(self) -> int:
+        """Saves held here for members who were forgotten: they wait for their retained profile."""
+        with self._lock:
+            (count,) = self._db.execute("SELECT COUNT(*) FROM pending "
+                                        "WHERE member IN (SELECT member FROM forgotten)").fetchone()
+        return int(count)
 
     def release(self, member: str, model: str | None = None, settings: MachineSettings | None = None) -> None:
         """Forget held saves of `member` (for `model`; only if still `settings`: a newer save stays held)."""

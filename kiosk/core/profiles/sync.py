@@ -198,6 +198,8 @@ class ProfileSync(Unit):
                 continue
             info = self.wiring.link.publish(self.wiring.topics.kiosk_profile, profile, qos=1)
             self._in_flight[(held.member, held.model)] = (held, profile, info)
+            book.stats.saves_published += 1
+        book.stats.saves_waiting = book.waiting()
         self._after_start = False
 
     def _confirm_published(self) -> None:

@@ -120,6 +120,9 @@ class GapWatch:
         self.requests = 0
         self.answers = 0
         self.gave_up = 0
+        # Gap checks run (each a scan, then the requests due): what a test waits on to know a gap had its
+        # chance to be asked for, and what shows the watch is alive.
+        self.checks = 0
         self._next_check = 0.0
         self._full_scan = True  # the first scan reads every machine: the store may hold gaps from before
         self._floors: dict[str, int] = {}  # per machine, an eid below which nothing is missing
@@ -229,6 +232,7 @@ class GapWatch:
         self._scan(now)
         if connected:
             self._ask(now)
+        self.checks += 1
 
     def _scan(self, now: float) -> None:
         if self._full_scan:

@@ -9,6 +9,7 @@ for it: only `replay` can bring those events back.
 import itertools
 import json
 import logging
+import math
 import signal
 import sqlite3
 import subprocess
@@ -48,6 +49,15 @@ def make_recorder(store: Store, broker: Broker, **options: Any) -> Recorder:
     recorder.start()
     assert recorder.wait_connected(10)
     return recorder
+
+
+def past_the_grace(recorder: Recorder) -> None:
+    """Wait until the recorder's gap watch has run enough checks, from now, that any gap open now is past
+    its grace and was asked for (or would have been): checks at least `check_every_s` apart, one more for
+    the check that asks. Counted on the recorder, so a loaded machine waits longer instead of failing."""
+    gaps = recorder.gaps
+    needed = gaps.checks + math.ceil(gaps.grace_s / gaps.check_every_s) + 2
+    eventually(lambda: gaps.checks >= needed, timeout=20, what=f"{needed} gap checks")
 
 
 @pytest.fixture
@@ -183,7 +193,7 @@ def test_a_recorder_away_past_its_session_expiry_asks_for_what_it_missed_and_sto
         emit(kiosk, 5)  # the next member's events show the gap
         sent = last_eid(kiosk)
         eventually(lambda: stored(store_url) == list(range(1, sent + 1)), timeout=20, what="every eid stored")
-        time.sleep(1.0)  # a second request, or a copy stored twice, would show now
+        past_the_grace(recorder)  # a second request, or a copy stored twice, would show by then
         assert stored(store_url) == list(range(1, sent + 1))
         assert store.count("events") == sent, "each event stored exactly once"
         assert lost(store_url) == []
@@ -257,14 +267,14 @@ def test_events_the_kiosk_no_longer_holds_are_recorded_as_lost_and_never_asked_f
         kept = [*range(1, 6), *range(13, sent + 1)]
         eventually(lambda: stored(store_url) == kept, what="the rest stored")
         asked = recorder.gaps.requests
-        time.sleep(2.0)  # twenty scans with a grace of 0.5 s: a gap still open would be asked for again
+        past_the_grace(recorder)  # a gap still open would be asked for again
         assert recorder.gaps.requests == asked == 1
         assert store.count("events") == len(kept) == sent - 7
         assert "kiosk lp1 no longer holds events 6..12 (7 events): recorded as lost" in caplog.text
         recorder.stop()
         # Restarted, the recorder reads the lost range from the store and does not ask again either.
         recorder = make_recorder(store, broker)
-        time.sleep(1.5)
+        past_the_grace(recorder)
         assert recorder.gaps.requests == 0
     finally:
         recorder.stop()
@@ -283,7 +293,7 @@ def test_a_kiosk_that_never_answers_is_asked_a_few_times_then_given_up(broker, s
         assert recorder.gaps.requests == 3 and recorder.gaps.gave_up == 1
         asked = [json.loads(m.payload) for m in requests.items]
         assert [(a["from_eid"], a["to_eid"]) for a in asked] == [(4, 6)] * 3
-        time.sleep(1.0)
+        past_the_grace(recorder)
         assert recorder.gaps.requests == 3, "parked, not asked again"
         assert lost(store_url) == [], "no answer is no proof the events are gone"
         assert stored(store_url, "lp7") == [1, 2, 3, 7, 8, 9, 10]
