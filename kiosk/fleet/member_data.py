@@ -30,8 +30,9 @@ from kiosk.mqtt.connection import connected
 
 EXPORT_FORMAT: Literal["legpress-member-export/1"] = "legpress-member-export/1"
 # A site's recorder stores the erasure's tombstone a moment after the broker took it; the store's erasure
-# waits this long for it, so the tombstone is put under the pseudonym too rather than landing after.
-TOMBSTONE_WAIT_S = 3.0
+# waits up to this long for it, so the tombstone is put under the pseudonym too rather than landing after. A
+# recorder on a busy Pi writes in batches and can take seconds; the wait ends as soon as the tombstone is there.
+TOMBSTONE_WAIT_S = 10.0
 
 
 class ExportedSession(BaseModel):
