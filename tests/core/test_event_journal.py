@@ -227,11 +227,11 @@ def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold
 
 def test_replay_is_held_back_past_its_rate_and_a_repeated_request_sends_nothing_again(keeping_broker, tmp_path,
                                                                                        monkeypatch):
-    from kiosk.core.site import event_journal
+    from kiosk.core.site import replay_limits
 
     # A burst of three events, then one every 100 s: small enough to see both limits with four events.
-    monkeypatch.setattr(event_journal, "REPLAY_MAX", 3)
-    monkeypatch.setattr(event_journal, "REPLAY_EVENTS_PER_S", 0.01)
+    monkeypatch.setattr(replay_limits, "REQUESTER_BURST", 3.0)
+    monkeypatch.setattr(replay_limits, "REQUESTER_EVENTS_PER_S", 0.01)
     keyring = Keyring(tmp_path)
     seen, replies = Subscriber(keeping_broker, EVENTS, "counter-9"), Subscriber(keeping_broker, RES, "operator-9")
     kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
@@ -256,9 +256,10 @@ def test_replay_is_held_back_past_its_rate_and_a_repeated_request_sends_nothing_
         over_rate = ask(2, 4, 4)
         assert over_rate.sent == 0 and over_rate.truncated_at == 3 and over_rate.retry_after_s > 50
         repeated = ask(3, 1, 4)
-        assert repeated.sent == 0 and 0 < repeated.retry_after_s <= event_journal.REPLAY_REPEAT_S
+        assert repeated.sent == 0 and 0 < repeated.retry_after_s <= replay_limits.REPEAT_S
         kiosk.inbox.call(lambda: None)
         assert kiosk.events.health.replays_held_back == 2
+        assert kiosk.events.health.replays_refused == {"requester_rate": 1, "repeat": 1}
         # The kiosk sends copies before its reply: had the held-back requests sent any, they would be here.
         assert sum(bool(e.replayed) for e in seen.events()) == 3, "nothing sent past the rate or for the repeat"
     finally:
