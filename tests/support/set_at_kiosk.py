@@ -55,8 +55,9 @@ def play(gym: Gym, machine: str, attack: str, rate: int = 12_000) -> str:
     """Run the babbling node (tests/support/babbling_node.py) to the end of its set; what it says it sent."""
     secrets = gym.secrets(f"sensor-{machine}")
     done = subprocess.run(
-        [sys.executable, str(NODE), "--port", str(gym.port(f"{machine}-sensor")), "--username", secrets.username,
-         "--password", secrets.password, "--root", machine_root(machine), "--attack", attack, "--rate", str(rate),
+        # `--password=...`: a generated password may start with '-', which argparse would take for an option.
+        [sys.executable, str(NODE), "--port", str(gym.port(f"{machine}-sensor")), f"--username={secrets.username}",
+         f"--password={secrets.password}", "--root", machine_root(machine), "--attack", attack, "--rate", str(rate),
          "--max-seconds", "25"],
         capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
