@@ -15,6 +15,7 @@ from kiosk.contract.base import encode
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import (
     MachineTopics,
+    member_erase,
     member_profile,
     member_profiles_filter,
     site_config_set,
@@ -57,11 +58,11 @@ def test_the_console_login_over_tls_sends_what_its_pages_send(gym):
         site_config_set(SITE), LP1.kiosk_config_set, site_revocations(SITE)]
     for topic in page_sends:
         console.publish(topic, b'{"transaction": "t"}')
-    console.publish(member_profile(SITE, "m_sam"), b"", retain=True)  # a trainer's erase: an empty retained
+    console.publish(member_erase(SITE, "m_sam"), b'{"by": "trainer1"}')  # a trainer's erase, asked of the desk
     watcher.sync()
     for topic in page_sends:
         assert watcher.got(topic, b'{"transaction": "t"}'), topic
-    assert watcher.got(member_profile(SITE, "m_sam"), b"")
+    assert watcher.got(member_erase(SITE, "m_sam"), b'{"by": "trainer1"}')
 
 
 def test_the_console_login_over_tls_reaches_nothing_else_a_kiosk_or_the_desk_trusts(gym):
@@ -81,16 +82,25 @@ def test_the_console_login_over_tls_reaches_nothing_else_a_kiosk_or_the_desk_tru
         watcher.wait_for(topic, b"from an operator")
 
 
-def test_known_gap_the_console_login_can_write_a_whole_profile_not_only_erase_one(gym):
-    """Pinned, not wanted: mosquitto's ACL grants a topic, not a payload, so the write that lets a trainer
-    erase (an empty retained profile) also lets the console's login retain any profile. Closing it needs
-    the erase to go through the profile desk (docs/security.md, "Known gap: the console's erase"); when it
-    does, this test fails and becomes the refusal."""
+def test_the_console_login_can_neither_write_nor_erase_a_profile_itself(gym):
+    """mosquitto's ACL grants a topic, not a payload: the write an erasure (an empty retained profile) needs
+    would let the login retain any profile. So it has none: it asks the profile desk (`members/<m>/erase`),
+    which erases and names the staff member in the tombstone (tests/fleet/recorder/test_profile_desk.py)."""
     console = gym.peer("console", "site")
-    watcher = gym.peer("op-ops", "site", subscribe=(member_profiles_filter(SITE),))
-    forged = MemberProfile.model_validate({"member": "m_alice", "first_name": "Alice", "rev": 100_000,
+    operator = gym.peer("op-ops", "site")
+    sam = MemberProfile.model_validate({"member": "m_sam", "name": "Sam", "rev": 3, "updated": 1.0})
+    operator.publish(member_profile(SITE, "m_sam"), encode(sam), retain=True)
+    watcher = gym.peer("recorder", "site-local", subscribe=(member_profiles_filter(SITE),))
+    watcher.wait_for(member_profile(SITE, "m_sam"), encode(sam))  # the retained copy, at subscribe
+    forged = MemberProfile.model_validate({"member": "m_alice", "name": "Alice", "rev": 100_000,
                                            "updated": 1.0, "machines": {}})
     console.publish(member_profile(SITE, "m_alice"), encode(forged), retain=True)
+    console.publish(member_profile(SITE, "m_sam"), b"", retain=True)
     watcher.sync()
-    assert watcher.got(member_profile(SITE, "m_alice"), encode(forged))
-    console.publish(member_profile(SITE, "m_alice"), b"", retain=True)  # not left retained for the next test
+    assert [m.topic for m in watcher.received.items] == [member_profile(SITE, "m_sam")], "only the retained copy"
+    watcher.close()
+    late = gym.peer("recorder", "site-local", subscribe=(member_profiles_filter(SITE),))
+    late.wait_for(member_profile(SITE, "m_sam"), encode(sam))
+    late.sync()
+    assert not late.got(member_profile(SITE, "m_alice")), "nothing retained for Alice"
+    operator.publish(member_profile(SITE, "m_sam"), b"", retain=True)  # not left retained for other tests
