@@ -31,7 +31,7 @@ from kiosk.contract.config import MEMBER_CODE_PREFIXES, compile_id_pattern
 from kiosk.contract.events import Role, ScanRejectReason
 from kiosk.contract.ids import check_id, is_valid_id
 from kiosk.contract.member_code import CODE_PREFIX, MemberClaims
-from kiosk.words.wording import CODE_TOO_OLD
+from kiosk.words.wording import CODE_NOT_YET_VALID, CODE_TOO_OLD, SCAN_REFUSED, WELCOME, told
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +45,9 @@ PLAIN_ID_KID = "plain"
 
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
-MESSAGES: dict[ScanRejectReason, str] = {
-    "malformed": "This code can't be read as a gym code. Try again, or ask the front desk.",
-    "bad_signature": "This code isn't valid: it may have been changed or copied wrongly. "
-    "Ask the front desk for a new one.",
-    "unknown_key": "This machine doesn't recognise who issued this code. Ask the front desk for a new one.",
-    "expired": "This code has expired. Ask the front desk for a new one.",
-    "not_allowed": "This code can't be used on this machine. Ask the front desk.",
-}
-NOT_YET_VALID = "This code is not valid yet. Ask the front desk to check it."
+# The member's words for each refusal live with everything else a member reads (and are translated where shown).
+MESSAGES: dict[ScanRejectReason, str] = SCAN_REFUSED
+NOT_YET_VALID = CODE_NOT_YET_VALID
 
 
 @dataclass(frozen=True)
@@ -84,7 +78,7 @@ ScanVerdict = Admitted | Refused
 
 
 def _accept(claims: MemberClaims) -> Admitted:
-    return Admitted(claims, f"Welcome, {claims.name or claims.sub}!")
+    return Admitted(claims, told(WELCOME, {"name": claims.name or claims.sub}))
 
 
 def _reject(reason: ScanRejectReason, detail: str, message: str | None = None) -> Refused:

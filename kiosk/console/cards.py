@@ -21,17 +21,19 @@ from starlette.routing import Route
 
 from kiosk.console.web import Who, action, console_of, render
 from kiosk.contract.ids import is_valid_id
-from kiosk.fleet.cards import card_png
+from kiosk.fleet.cards import card_png, title
 from kiosk.fleet.members import DAY_S, DEFAULT_DAYS, issue_code
 
 MAX_DAYS = 3 * 365  # a card outlives a membership year, not a decade: a lost card stays a bearer credential
 
 
-def _card(key: Path, member: str, name: str, days: int) -> str:
-    """The card as a data URL (the page's CSP allows `data:` images and nothing else from outside)."""
+def _card(key: Path, member: str, name: str, days: int, language: str | None) -> str:
+    """The card as a data URL (the page's CSP allows `data:` images and nothing else from outside), its words
+    in `language`."""
     now = time.time()
     code = issue_code(key, member, name, "member", float(int(now) + days * DAY_S), now)
-    return "data:image/png;base64," + base64.b64encode(card_png(code, member, name.strip())).decode("ascii")
+    png = card_png(code, member, name.strip(), language)
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _days(text: str) -> int | None:
@@ -60,8 +62,9 @@ async def issue_card(request: Request, me: Who) -> Response:
         return render(request, "members.html", {"query": "", "found": [], "outcome": f"No card issued: {problem}",
                                                 "card_member": member[:64], "card_name": name[:40]},
                       status_code=400, me=me)
+    language = console.floor.card_language(member)
     try:
-        image = await run_in_threadpool(_card, console.signing_key, member, name, days)
+        image = await run_in_threadpool(_card, console.signing_key, member, name, days, language)
     except (OSError, ValueError) as exc:
         # The key missing or unreadable on the host: say so to the trainer, and the operator reads the audit log.
         console.accounts.audit(me.staff.name, "issue card failed", member, str(exc))
@@ -70,7 +73,8 @@ async def issue_card(request: Request, me: Who) -> Response:
                                                 "Ask an operator."}, status_code=500, me=me)
     expires = time.strftime("%Y-%m-%d", time.localtime(time.time() + days * DAY_S))
     console.accounts.audit(me.staff.name, "issue card", member, f"{name}, valid {days} days (until {expires})")
-    return render(request, "card.html", {"member": member, "name": name, "image": image, "expires": expires}, me=me)
+    return render(request, "card.html", {"member": member, "name": name, "image": image, "expires": expires,
+                                         "title": title(language)}, me=me)
 
 
 ROUTES = [Route("/cards", issue_card, methods=["POST"])]

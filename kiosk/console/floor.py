@@ -5,6 +5,7 @@ pages on theirs. One lock guards it all; every change bumps a version, so each
 open page is sent only the tiles that changed since it last drew them.
 """
 
+import json
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +18,7 @@ from kiosk.contract.events import CueRaised, PainReport, RepDone, SensorFault, S
 from kiosk.contract.kiosk import KioskStatus
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.sensor import SensorStatus
+from kiosk.contract.topics import site_config_set
 from kiosk.fleet.view import (
     CONFIG_STATE,
     KIOSK_BRIDGE,
@@ -85,6 +87,9 @@ class Floor:
         self._machines: dict[str, _Machine] = {m: _Machine(Tile(m)) for m in listed}
         self._inventory_given = bool(listed)
         self._names: dict[str, str] = {}
+        # For the words printed on a member's card: their profile's language, else the site's default.
+        self._languages: dict[str, str] = {}
+        self._site_language: str | None = None
         self._listeners: list[Callable[[], None]] = []
 
     # -- wiring -------------------------------------------------------------------------------------
@@ -92,6 +97,7 @@ class Floor:
     def listen(self, link: MqttLink) -> None:
         self.view.listen(link)
         link.subscribe(f"gym/v1/{self.site}/members/+/profile", self._on_profile, qos=1)
+        link.subscribe(site_config_set(self.site), self._on_site_config, qos=1)
 
     def on_change(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` (on the link's thread, so it must only hand over) after every change."""
@@ -140,6 +146,13 @@ class Floor:
     def forget_member(self, member: str) -> None:
         with self._lock:
             self._names.pop(member, None)
+            self._languages.pop(member, None)
+
+    def card_language(self, member: str) -> str | None:
+        """The language of the words on `member`'s card: their profile's, else the site's default (the first
+        of the site config's `languages`), else None (English)."""
+        with self._lock:
+            return self._languages.get(member) or self._site_language
 
     # -- alerts from the console itself -------------------------------------------------------------
 
@@ -184,6 +197,25 @@ class Floor:
         with self._lock:
             if len(self._names) < MAX_NAMES or profile.member in self._names:
                 self._names[profile.member] = profile.name
+                if profile.language:
+                    self._languages[profile.member] = profile.language
+                else:
+                    self._languages.pop(profile.member, None)
+
+    def _on_site_config(self, _topic: str, payload: bytes, _properties: object) -> None:
+        """The site's retained config layer: only its default language is read here. A layer the kiosks would
+        refuse (bad JSON, a wrong type) leaves the default as it was: they report it, not the console."""
+        try:
+            layer = json.loads(payload) if payload else {}
+        except ValueError:
+            return
+        languages = layer.get("languages") if isinstance(layer, dict) else None
+        if languages is None and isinstance(layer, dict):
+            with self._lock:
+                self._site_language = None
+        elif isinstance(languages, list) and languages and isinstance(languages[0], str):
+            with self._lock:
+                self._site_language = languages[0][:35]
 
     def _on_message(self, machine: str, source: str, value: Any, _previous: Seen | None) -> None:
         with self._lock:

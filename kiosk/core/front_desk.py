@@ -49,7 +49,7 @@ class FrontDesk:
             verdict = Refused("not_allowed", wording.BUSY[mode], f"kiosk is in {mode}")
         if isinstance(verdict, Refused):
             log.info("scan refused: %s (%s)", verdict.reason, verdict.detail)
-            self.wiring.notify(ScanFeedback(accepted=False, message=verdict.message))
+            self.wiring.notify(ScanFeedback.told(False, verdict.message))  # an English message id
             self.wiring.emit(ScanRejected(ts=now, session=self._training.session_id(), reason=verdict.reason,
                                           detail=verdict.detail[:200]))
             return
@@ -58,13 +58,14 @@ class FrontDesk:
             return
         session = self._training.session
         same_member = session is not None and session.member == claims.sub
-        message = verdict.message
+        # Kept as message ids with their fills: the screen words them in its language, and again when it changes.
+        message, fills = wording.WELCOME, {"name": claims.name or claims.sub}
         if claims.role == "staff" and mode == "maintenance":
-            message = wording.MAINTENANCE_CLOSED
+            message, fills = wording.MAINTENANCE_CLOSED, {}
         elif same_member:  # the same code again is the member logging out
-            message = wording.goodbye(claims.name)
-        self.wiring.notify(ScanFeedback(accepted=True, message=message, member=claims.sub, name=claims.name,
-                                        role=claims.role))
+            message, fills = (wording.GOODBYE, {"name": claims.name}) if claims.name else (wording.GOODBYE_NAMELESS, {})
+        self.wiring.notify(ScanFeedback.told(True, message, fills, member=claims.sub, name=claims.name,
+                                             role=claims.role))
         self._training.end("logout")
         if claims.role == "staff":
             self._modes.toggle_maintenance()
@@ -81,6 +82,5 @@ class FrontDesk:
             self._staff_asked = None
             return False
         self._staff_asked = (staff, session.id, now)
-        self.wiring.notify(ScanFeedback(accepted=False, message=wording.STAFF_DURING_SESSION, member=staff,
-                                        role="staff"))
+        self.wiring.notify(ScanFeedback.told(False, wording.STAFF_DURING_SESSION, member=staff, role="staff"))
         return True

@@ -17,6 +17,8 @@ from kiosk.contract.events import Role
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings, Visit
 from kiosk.core.machine.calibration import SledCalibration
+from kiosk.words import wording
+from kiosk.words.language import DEFAULT, speaking
 
 
 class SetupProgress(BaseModel):
@@ -37,13 +39,31 @@ class SetupProgress(BaseModel):
 
 
 class ScanFeedback(BaseModel):
-    """What the screen says right after a scan, accepted or not."""
+    """What the screen says right after a scan, accepted or not.
+
+    `message` is the line in English (logs, tests); the screen shows `text()`, built from `message_id` and
+    `fills` in its own language, again whenever that changes. Make one with `ScanFeedback.told`.
+    """
 
     accepted: bool
     message: str
     member: str | None = None
     name: str = ""
     role: Role | None = None
+    message_id: str = ""  # wording's message id; empty: `message` is its own id (a constant's English)
+    fills: dict[str, str] = {}
+
+    @classmethod
+    def told(cls, accepted: bool, message_id: str, fills: dict[str, str] | None = None, *,
+             member: str | None = None, name: str = "", role: Role | None = None) -> "ScanFeedback":
+        with speaking(DEFAULT):
+            english = wording.told(message_id, fills)
+        return cls(accepted=accepted, message=english, member=member, name=name, role=role,
+                   message_id=message_id, fills=dict(fills or {}))
+
+    def text(self) -> str:
+        """The line in the current language (`kiosk.words.language`)."""
+        return wording.told(self.message_id or self.message, self.fills)
 
 
 class LastVisit(BaseModel):

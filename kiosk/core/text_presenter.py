@@ -32,7 +32,9 @@ class TextPresenter(EventLines):
 
     def __call__(self, model: BaseModel) -> None:
         self._language = self._member_language() or self._language
-        with speaking(self._language, self._site_default()):
+        # A welcome comes before its member's profile: in the site's default, not the last member's language.
+        welcome = isinstance(model, ScanFeedback) and model.message_id == wording.WELCOME
+        with speaking(None if welcome else self._language, self._site_default()):
             line = self.describe(model)
         if isinstance(model, SessionEnd):
             self._language = None
@@ -41,10 +43,10 @@ class TextPresenter(EventLines):
 
     def describe(self, model: BaseModel) -> str | None:
         match model:
-            case ScanFeedback(accepted=True, message=message):
-                return f"scan accepted: {message}"
-            case ScanFeedback(message=message):
-                return f"scan refused: {message}"
+            case ScanFeedback(accepted=True):
+                return f"scan accepted: {model.text()}"
+            case ScanFeedback():
+                return f"scan refused: {model.text()}"
             case SetupProgress(stage="done", target_depth_mm=target, top_mm=top, max_depth_mm=deepest):
                 return f"guided setup: {wording.setup_learnt(target, top, deepest)}".replace("\n", ", ")
             case SetupProgress(stage="reps", reps_done=done, reps_needed=needed, fast_reps=fast, lifted_reps=lifted):
@@ -55,7 +57,7 @@ class TextPresenter(EventLines):
                 return wording.last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps,
                                               v.best_mean_velocity_mps)
             case OperatorNotice(kind="message", text=text, seconds=seconds):
-                return f"message from staff for {seconds:.0f} s: {text}"
+                return f"message from staff for {seconds:.0f} s: {wording.tr(text)}"
             case OperatorNotice(kind=kind, text=text):
                 return f"{kind.replace('_', ' ')}{': ' + text if text else ''}"
         return super().describe(model)

@@ -1,4 +1,4 @@
-"""`legpress-fleet members`: issue member codes and cards, revoke them, erase a member's profile.
+"""`legpress-fleet members`: issue member codes and cards, revoke them, export or erase a member's data.
 
 Codes expire by default (`DEFAULT_DAYS` for members, `DEFAULT_STAFF_HOURS`
 for staff): a code is a bearer credential, and a screenshot of one works as
@@ -31,6 +31,7 @@ from kiosk.fleet.cards import write_cards
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected
 from kiosk.mqtt.link import MqttLink
+from kiosk.words import language
 
 if TYPE_CHECKING:
     from kiosk.fleet.parser import FleetParser
@@ -184,6 +185,14 @@ def _positive_hours(text: str) -> int:
     return int(text)
 
 
+def _card_language(text: str) -> str:
+    """A BCP 47 tag with a catalogue (`de`, `de-AT`): a card is never printed in another language than asked."""
+    if language.gettext_id(text) is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} has no catalogue here; one of {', '.join(language.available())}")
+    return text
+
+
 def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     members = commands.add_parser("members", help="member codes, cards and profiles")
     actions = members.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -201,6 +210,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     lifetime.add_argument("--hours", type=_positive_hours, help="valid for this many hours")
     lifetime.add_argument("--expires", help="valid until this ISO date (through that day) or date-time")
     issue.add_argument("--out", default=".", help="folder for <member>.png and <member>.svg (default: here)")
+    issue.add_argument("--language", type=_card_language, default=None, metavar="TAG",
+                       help="the member's language (BCP 47) for the words printed on the card: "
+                       f"{', '.join(language.available())} (default: English)")
     issue.set_defaults(run=_issue)
 
     revoke = actions.add_parser("revoke", help="withdraw every code of a member issued before now (or --before)")
@@ -211,11 +223,24 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     revoke.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
     revoke.set_defaults(run=_revoke)
 
-    erase = actions.add_parser("erase", help="delete a member's saved profile from the site broker")
-    erase.add_argument("--member", required=True, help="member id")
+    erase = actions.add_parser("erase", help="delete a member's saved profile from the site broker "
+                               "(with --store, from the recorder's store too)")
+    erase.add_argument("--member", required=True, type=_member, help="member id")
     add_site_and_broker(erase)
+    erase.add_argument("--store", metavar="STORE",
+                       help="also take the member out of the recorder's store (sqlite:PATH or postgresql://...): "
+                       "their profile revisions deleted, their id replaced by a pseudonym nothing leads back from")
     erase.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
     erase.set_defaults(run=_erase)
+
+    export = actions.add_parser("export", help="write everything the site holds about a member as one JSON file")
+    export.add_argument("--member", required=True, type=_member, help="member id")
+    add_site_and_broker(export)
+    export.add_argument("--store", required=True, metavar="STORE",
+                        help="the recorder's store: sqlite:PATH or postgresql://user:pass@host:port/db")
+    export.add_argument("--out", required=True, type=Path, metavar="FILE", help="the JSON file to write (mode 0600)")
+    export.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the broker (default: 10)")
+    export.set_defaults(run=_export)
 
 
 def _issue(args: argparse.Namespace) -> int:
@@ -233,7 +258,7 @@ def _issue(args: argparse.Namespace) -> int:
     else:
         expires_at = float(int(now) + DEFAULT_DAYS * DAY_S)
     code = issue_code(args.key, args.member, args.name, args.role, expires_at, now)
-    png, svg = write_cards(code, args.member, args.name.strip(), args.out)
+    png, svg = write_cards(code, args.member, args.name.strip(), args.out, args.language)
     print(code)
     print(f"cards: {png} {svg}", file=sys.stderr)
     return 0
@@ -255,7 +280,31 @@ def _parse_before(text: str) -> float:
         raise ValueError(f"--before {text!r} is not an ISO date or date-time, e.g. 2026-12-01T09:30") from None
 
 
+def _member(text: str) -> str:
+    try:
+        return check_id(text, "member")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _erase(args: argparse.Namespace) -> int:
-    topic = erase_member(args.broker, args.site, args.member, args.timeout)
-    print(f"erased {args.member}'s profile ({topic})")
+    if args.store is None:
+        topic = erase_member(args.broker, args.site, args.member, args.timeout)
+        print(f"erased {args.member}'s profile ({topic})")
+        return 0
+    # Imported here: member_data builds on this module's erase_member.
+    from kiosk.fleet.member_data import erase_everywhere, erased_lines
+
+    erasure = erase_everywhere(args.broker, args.site, args.member, args.store, args.timeout)
+    print("\n".join(erased_lines(args.member, erasure, args.store)))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from kiosk.fleet.member_data import export_member
+
+    export = export_member(args.broker, args.site, args.member, args.store, args.out, args.timeout)
+    events = sum(len(s.events) for s in export.sessions) + len(export.other_events)
+    print(f"wrote {args.out}: {args.member}'s profile ({'retained' if export.profile else 'none on the broker'}), "
+          f"{len(export.profile_revisions)} profile revision(s), {len(export.sessions)} session(s), {events} event(s)")
     return 0

@@ -5,6 +5,8 @@ tools read them. `--members` adds one row per member session, in a second CSV
 named like FILE with `-members` before its suffix; `--pain` one row per pain
 report with how long until staff saw it and until someone was on the way
 (`-pain` before the suffix): kept out of the daily CSV, whose columns are fixed.
+`--member ID` narrows the members CSV to one member and adds their progress
+chart to the HTML report.
 """
 
 import argparse
@@ -39,6 +41,9 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
     report.add_argument("--out", required=True, metavar="FILE", help="the file to write")
     report.add_argument("--members", action="store_true",
                         help="also one row per member session, in FILE with -members before the suffix (CSV)")
+    report.add_argument("--member", type=_member, metavar="ID",
+                        help="one member only: their sessions in the --members CSV, and with --format html a "
+                        "chart of their progress (best set load and velocity per session)")
     report.add_argument("--pain", action="store_true",
                         help="also one row per pain report with the seconds until staff saw it and until someone "
                         "was on the way (the console's `assist`), in FILE with -pain before the suffix (CSV)")
@@ -66,12 +71,14 @@ def _report(args: argparse.Namespace) -> int:
     period = Period(args.first, args.last, args.machine)
     if period.first and period.last and period.first > period.last:
         raise ValueError(f"--from {period.first} is after --to {period.last}")
+    if args.member and not args.members and args.format != "html":
+        raise ValueError("--member needs --members (the CSV of their sessions) or --format html (their chart)")
     now = time.time()
     store = open_store(args.store, must_exist=True)
     try:
         store.migrate()
         days = machine_days(store, period, now)
-        sessions = member_sessions(store, period, now) if args.members else []
+        sessions = member_sessions(store, period, now, args.member) if args.members or args.member else []
         answers = pain_answers(store, period, now) if args.pain or args.format == "html" else []
     finally:
         store.close()
@@ -82,7 +89,8 @@ def _report(args: argparse.Namespace) -> int:
         from kiosk.fleet.recorder.html import render
 
         generated = datetime.fromtimestamp(now).astimezone().isoformat(timespec="minutes")
-        out.write_text(render(days, period, generated, answers), encoding="utf-8")
+        member = (args.member, sessions) if args.member else None
+        out.write_text(render(days, period, generated, answers, member), encoding="utf-8")
     written = [f"{out} ({len(days)} machine-days)"]
     if args.members:
         members = members_path(out, args.format)
@@ -119,5 +127,12 @@ def _day(text: str) -> date:
 def _machine(text: str) -> str:
     try:
         return check_id(text, "machine")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _member(text: str) -> str:
+    try:
+        return check_id(text, "member")
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None

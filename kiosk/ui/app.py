@@ -1,6 +1,7 @@
 """The kiosk app: holds what the screen shows as Kivy properties and routes the core's events to screens."""
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from kivy.app import App
@@ -42,7 +43,7 @@ from kiosk.ui.screens.pain import PainScreen
 from kiosk.ui.screens.summary import SummaryScreen
 from kiosk.ui.screens.workout import WorkoutScreen
 from kiosk.ui.wedge import KeyboardWedge
-from kiosk.words.wording import STOP_STILL_THERE, cue_text
+from kiosk.words.wording import cue_text, tr
 
 FONTS = Path(__file__).resolve().parents[2] / "assets" / "fonts"
 POLL_HZ = 30
@@ -106,7 +107,7 @@ class KioskApp(App):
         self.last_set: SetRecord | None = None  # the last one summarised
         self.set_records: list[SetRecord] = []  # every set of the session, for its summary
         self.last_cue: tuple[CueRaised, float] | None = None
-        self._parting: ScanFeedback | None = None  # the goodbye of a member logging out
+        self._parting: tuple[ScanFeedback, str] | None = None  # a logging-out member's goodbye, their language
         self._tapped_language: str | None = None  # chosen on the attract screen, for the member who scans next
         self.pain: str | None = None  # this session's pain: None, "" (pressed, kind not told) or the kind
         self._sled_down = False
@@ -164,6 +165,8 @@ class KioskApp(App):
         """One tap on a language: the screen switches at once; a member's choice is saved to their profile
         (a new rev); on the attract screen it waits for the member who scans next."""
         speak(self, tag)
+        if self.manager.current == "maintenance":
+            return  # the staff member's choice: theirs while maintenance lasts, never the next member's
         if self.session_id is not None and self._core_settings is not None:
             self.kiosk.save_settings(self._core_settings, language=tag)
         else:
@@ -233,11 +236,14 @@ class KioskApp(App):
             self.out_of_order.pain_shown = False
         self._cover_out_of_order()
         if status.mode == "maintenance":
-            self.forget_member()
+            if self.manager.current != "maintenance":  # a status again must not undo the language staff chose
+                self.forget_member()
             self.geometry = self.kiosk.snapshot.geometry
             self.go("maintenance")
         elif self.manager.current == "maintenance":
-            # The staff scan that closed maintenance left its welcome on the attract screen.
+            # The staff scan that closed maintenance left its welcome on the attract screen; the language
+            # staff chose goes with them: the next member starts in the site's default.
+            speak(self, None)
             self.screen("attract").reset()
             self.go("attract")
 
@@ -250,7 +256,9 @@ class KioskApp(App):
 
     def _on_notice(self, notice: OperatorNotice) -> None:
         if notice.kind == "message":
-            self.toast.show(notice.text, notice.seconds)
+            # The kiosk's own notices (storage trouble) are message ids: worded, and again after a tap. An
+            # operator's free text has no catalogue entry and shows as sent.
+            self.toast.show(lambda: tr(notice.text), notice.seconds)
 
     def _on_profile_saved(self, saved: ProfileSaved) -> None:
         # A save held from an earlier member can go out during this session: not this member's "Saved".
@@ -262,9 +270,9 @@ class KioskApp(App):
         # The member at the machine scanning again is a logout: its goodbye goes on the attract screen once
         # the member is forgotten. (Told from the screen's own state: the snapshot may already be newer.)
         if feedback.accepted and self.session_id is not None and feedback.member == self.member_id:
-            self._parting = feedback
+            self._parting = (feedback, self.language)
         if not feedback.accepted and self.manager.current != "attract":
-            self.show_message(feedback.message, 4.0)
+            self.show_message(feedback.text, 4.0)
 
     def _on_session_start(self, start: SessionStart) -> None:
         shown = self.kiosk.snapshot
@@ -280,7 +288,7 @@ class KioskApp(App):
             self.kiosk.save_settings(session.settings, language=tapped)
         speak(self, session.language or tapped)
         self.geometry = shown.geometry  # before the settings: the screens draw them on it
-        self.member_name = session.name or "Member"
+        self.member_name = session.name  # a member without a name is called one in the screen's language
         self.settings = self._core_settings = session.settings
         self.first_time = self.setup_pending = session.first_time
         self._sled_down = True  # a sled already down at the scan is not someone starting to press
@@ -329,11 +337,11 @@ class KioskApp(App):
             self.last_cue = (cue, received)
         # The pain screen already tells the member to stop; everywhere else a stop takes the screen.
         if cue.severity == "stop" and self.manager.current != "pain":
-            self.stop_overlay.show(*cue_text(cue.cue, cue.severity))
+            self.stop_overlay.show(cue.cue, cue.severity)
         elif cue.severity == "warn" and self.manager.current == "setup":
             # The guided setup has no cue banner, but a warning must never go unseen: amber, as on the banner,
             # its headline and detail on lines of their own.
-            self.show_message("\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
+            self.show_message(lambda: "\n".join(cue_text(cue.cue, cue.severity)), 4.0, severity="warn")
 
     def _on_set_end(self, set_end: SetEnd) -> None:
         if set_end.session != self.session_id:
@@ -364,7 +372,7 @@ class KioskApp(App):
             # Nobody is watching (or nothing to show): forget at once.
             self.forget_member()
             if parting is not None:
-                self.screen("attract").show_feedback(parting)
+                self.screen("attract").show_feedback(*parting)
             return
         last = self.pending_set or self.last_set
         self.screen("summary").show_session(end, last, self.pain, self.set_records)
@@ -439,15 +447,14 @@ class KioskApp(App):
         """Staff were alerted about a STOP nobody tapped away: the screen keeps asking the member."""
         if alert.session is None or alert.session != self.session_id or alert.reason != "stop_unacknowledged":
             return
-        headline = self.stop_overlay.headline if self.stop_overlay.shown else cue_text(alert.cue or "", "stop")[0]
-        self.stop_overlay.show(headline, STOP_STILL_THERE)
+        self.stop_overlay.keep_asking(alert.cue or "")
 
     def _after_stop(self) -> None:
         self.kiosk.acknowledge_stop()
         if self.pending_set is not None:
             self.show_set_summary()
 
-    def show_message(self, text: str, seconds: float = 5.0, severity: str = "info") -> None:
+    def show_message(self, text: str | Callable[[], str], seconds: float = 5.0, severity: str = "info") -> None:
         """Show a message over any screen for `seconds`; safe to call from any thread."""
         Clock.schedule_once(lambda _dt: self.toast.show(text, seconds, severity), 0)
 

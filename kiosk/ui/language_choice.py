@@ -30,7 +30,9 @@ def speak(app: Any, tag: str | None) -> None:
     if chosen == app.language:
         return
     app.language = chosen
-    for screen in app.manager.screens:
+    # The screens, and the layers over them (a stop, a message) that may be up at the tap.
+    layers = app.root.children if app.root is not None else ()
+    for screen in (*app.manager.screens, *layers):
         retranslate = getattr(screen, "retranslate", None)
         if retranslate is not None:
             retranslate()

@@ -4,12 +4,15 @@ The out-of-order and stop layers keep a Pain button: whoever is under the
 weight when they appear may need it.
 """
 
+from collections.abc import Callable
+
 from kivy.animation import Animation
 from kivy.clock import Clock
 from kivy.properties import BooleanProperty, OptionProperty, StringProperty
 from kivy.uix.floatlayout import FloatLayout
 
 from kiosk.ui.kv import load_beside
+from kiosk.words.wording import STOP_STILL_THERE, cue_text, tr
 
 
 class Overlay(FloatLayout):
@@ -47,7 +50,10 @@ class OutOfOrderOverlay(Overlay):
 
 
 class StopOverlay(Overlay):
-    """A `stop` cue takes the whole screen until the member taps it away."""
+    """A `stop` cue takes the whole screen until the member taps it away.
+
+    It keeps the cue, not its words: a language tapped while it is up rewords it (`retranslate`).
+    """
 
     headline = StringProperty("")
     detail = StringProperty("")
@@ -55,9 +61,25 @@ class StopOverlay(Overlay):
     def __init__(self, **kwargs):
         self.register_event_type("on_dismiss")
         super().__init__(**kwargs)
+        self._cue, self._severity, self._asking = "", "stop", False
 
-    def show(self, headline: str, detail: str) -> None:
-        self.headline, self.detail, self.shown = headline, detail, True
+    def show(self, cue: str, severity: str) -> None:
+        """The stop cue `cue`, headline and what to do."""
+        self._cue, self._severity, self._asking = cue, severity, False
+        self.retranslate()
+        self.shown = True
+
+    def keep_asking(self, cue: str) -> None:
+        """A STOP nobody tapped away: the headline stays (or is `cue`'s, if none is up) and the detail asks."""
+        if not self.shown:
+            self._cue, self._severity = cue, "stop"
+        self._asking = True
+        self.retranslate()
+        self.shown = True
+
+    def retranslate(self) -> None:
+        headline, detail = cue_text(self._cue, self._severity)
+        self.headline, self.detail = headline, tr(STOP_STILL_THERE) if self._asking else detail
 
     def dismiss(self) -> None:
         if self.shown:
@@ -88,11 +110,16 @@ class MessageToast(FloatLayout):
         super().__init__(**kwargs)
         self._hide = Clock.create_trigger(self._fade, 5)
         self._running = False
+        self._words: Callable[[], str] | None = None
         self.opacity = 0
 
-    def show(self, text: str, seconds: float, severity: str = "info") -> None:
+    def show(self, text: str | Callable[[], str], seconds: float, severity: str = "info") -> None:
+        """`text`: an operator's own words as sent, or what builds the kiosk's line in the screen's language
+        (built again by `retranslate` when the member taps another language while it is up)."""
         Animation.cancel_all(self, "opacity")
-        self.text, self.severity, self._running = text, severity, True
+        self._words = text if callable(text) else None
+        self.text = text() if callable(text) else text
+        self.severity, self._running = severity, True
         self.opacity = 0 if self.held else 1
         self._hide.cancel()
         self._hide.timeout = max(0.5, seconds)
@@ -101,6 +128,10 @@ class MessageToast(FloatLayout):
     def hide(self) -> None:
         self._hide.cancel()
         self._fade()
+
+    def retranslate(self) -> None:
+        if self._words is not None:
+            self.text = self._words()
 
     def on_held(self, _instance, held: bool) -> None:
         Animation.cancel_all(self, "opacity")

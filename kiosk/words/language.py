@@ -105,7 +105,8 @@ def speaking(tag: str | None, default: str | None = None) -> Iterator[str]:
 
 
 def _(message: str) -> str:
-    return catalogue(_current.get()).gettext(message)
+    # gettext("") is the catalogue's header, never a line for a member: an empty text stays empty.
+    return catalogue(_current.get()).gettext(message) if message else message
 
 
 def pgettext(context: str, message: str) -> str:

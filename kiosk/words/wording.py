@@ -3,9 +3,9 @@
 Shared by the Kivy screen and the headless text presenter, so it never imports Kivy.
 """
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
-from kiosk.contract.events import RepDone, SessionEnd, SetEnd
+from kiosk.contract.events import RepDone, ScanRejectReason, SessionEnd, SetEnd
 from kiosk.contract.kiosk import KioskMode
 from kiosk.contract.profile import MachineSettings
 from kiosk.contract.replies import DiagnosticsReport
@@ -13,7 +13,8 @@ from kiosk.words.language import N_, _, ngettext, number, pgettext
 
 # The English text below is each message's id in the catalogues (kiosk/words/locale/, docs/languages.md):
 # constants are marked with N_ and translated where they are shown (`tr`), functions translate as they build.
-# Staff-only lines (calibration, self-test, alerts) stay English for now.
+# The maintenance screen's headings, readings and buttons follow the language staff tap there (`MAINTENANCE`);
+# its calibration and self-test sentences, and alerts, are still English.
 tr = _
 
 # cue id -> (headline, one line of detail)
@@ -44,6 +45,8 @@ CUES: dict[str, tuple[str, str]] = {
 STOPPED_SET = (N_("Set stopped"), N_("Your back lifted twice: rest the weight on the safety handles."))
 # A STOP nobody tapped away: the screen keeps asking. Staff have an alert, but the member is not told that
 # anyone is coming until someone says so (as for a pain report): they are told to call out instead.
+# Over every stop cue, in the largest type: the one word a member must catch.
+STOP_WORD = N_("STOP")
 STOP_STILL_THERE = N_("Are you OK? Tap here once the weight is resting. Stuck? Call out to someone nearby.")
 
 # What the kiosk says aloud for each warn and stop cue, after its tone: a member mid-set is looking at
@@ -104,6 +107,35 @@ CHECKLIST = (
 # Member codes refused for their age or because the front desk withdrew them.
 CODE_TOO_OLD = N_("This code is too old to use here. Ask the front desk for a new one.")
 CODE_REVOKED = N_("This code has been replaced or cancelled. Ask the front desk for your new one.")
+# Why a code was refused, for the member at the machine, by the `scan_rejected` reason. The reason goes on
+# the wire in English (it is part of the contract); these words are translated where they are shown.
+SCAN_REFUSED: dict[ScanRejectReason, str] = {
+    "malformed": N_("This code can't be read as a gym code. Try again, or ask the front desk."),
+    "bad_signature": N_("This code isn't valid: it may have been changed or copied wrongly. "
+                        "Ask the front desk for a new one."),
+    "unknown_key": N_("This machine doesn't recognise who issued this code. Ask the front desk for a new one."),
+    "expired": N_("This code has expired. Ask the front desk for a new one."),
+    "not_allowed": N_("This code can't be used on this machine. Ask the front desk."),
+}
+CODE_NOT_YET_VALID = N_("This code is not valid yet. Ask the front desk to check it.")
+# An accepted scan: `{name}` is filled in where the line is shown, in the language of that screen.
+WELCOME = N_("Welcome, {name}!")
+GOODBYE = N_("Goodbye, {name}. See you next time!")
+GOODBYE_NAMELESS = N_("Goodbye. See you next time!")
+
+
+def told(message: str, fills: Mapping[str, str] | None = None) -> str:
+    """A line kept as its message id and its fills (`WELCOME`, {"name": "Sam"}), in the current language.
+
+    Lines that stay on screen are kept this way, not as text, so they follow a change of language. A
+    translation with a broken placeholder shows without its fills rather than breaking the screen."""
+    text = _(message)
+    if not fills:
+        return text
+    try:
+        return text.format_map(dict(fills))
+    except (KeyError, IndexError, ValueError):
+        return text
 
 FOOT_HEIGHT = {"low": "Low", "mid": "Middle", "high": "High"}
 FOOT_WIDTH = {"narrow": "Narrow", "shoulder": "Shoulder width", "wide": "Wide"}
@@ -211,6 +243,10 @@ def alert_line(reason: str, member: str | None, cue: str | None, waited_s: float
     return f"ALERT{again}: {reason.replace('_', ' ')}"
 
 
+# Printed over the QR code on a member's card, in the member's language.
+CARD_TITLE = N_("Leg press — scan to start")
+# A member whose code has no name, in the corner of their screens.
+NAMELESS_MEMBER = N_("Member")
 # Sentences the screens show beside their buttons.
 FINISH_CONFIRM = N_("Tap again to end")
 # The attract screen's corner: which machine this is, and whether staff can see it, in a member's words.
@@ -275,10 +311,36 @@ REP_LIFTED = N_("Your back or hips came off the pad: that one did not count.")
 REP_TOO_QUICK = N_("Too quick: that one did not count.")
 PAIN_QUESTION = N_("What does it feel like?")
 WEIGHT_RACKED = N_("OK, weight is racked")
-LEAVE_MAINTENANCE = "Tap Done, or scan your staff code again, to leave."
-MAINTENANCE_CLOSED = "Maintenance closed."
+LEAVE_MAINTENANCE = N_("Tap Done, or scan your staff code again, to leave.")
+MAINTENANCE_CLOSED = N_("Maintenance closed.")
 # A staff code scanned while a member trains: their session ends only on a second scan.
-STAFF_DURING_SESSION = "Someone is training here. Scan your staff code again to end their session."
+STAFF_DURING_SESSION = N_("Someone is training here. Scan your staff code again to end their session.")
+# The maintenance screen's own words, for the technician: the heading, what each reading is, the buttons.
+MAINTENANCE = {
+    "title": N_("Maintenance"),
+    "raw": N_("Raw"),
+    "depth": N_("Depth"),
+    "lumbar": N_("Back pad"),
+    "pelvis": N_("Seat pad"),
+    "rate": N_("Rate"),
+    "samples": N_("Samples"),
+    "broker": N_("Broker"),
+    "sled": N_("Sled"),
+    "screen": N_("Screen"),
+    "software": N_("Software"),
+    "config": N_("Config"),
+    "recent_log": N_("Recent log"),
+    "plot": N_("Depth in mm, last 10 s"),
+    "undo": N_("Undo last step"),
+    "cancel": N_("Cancel"),
+    "done": N_("Done"),
+    "zero": N_("Zero: legs straight"),
+    "full": N_("Full travel: sled down"),
+    "lumbar_ok": N_("Back pad checked"),
+    "pelvis_ok": N_("Seat pad checked"),
+    "self_test": N_("Self-test"),
+    "lowered": N_("Max depths lowered"),
+}
 FULL_TRAVEL_TOO_SHORT = "Full travel must be at least 50 mm from zero: was the sled moved all the way down?"
 # What the technician reads after each calibration step.
 CALIBRATION_DONE = {
@@ -518,7 +580,7 @@ def sentences(parts: Sequence[str]) -> str:
 
 
 def goodbye(name: str) -> str:
-    return _("Goodbye, {name}. See you next time!").format(name=name) if name else _("Goodbye. See you next time!")
+    return told(GOODBYE, {"name": name}) if name else _(GOODBYE_NAMELESS)
 
 
 def seconds(value: float | None) -> str:

@@ -6,6 +6,7 @@ broker, as its camera would: the member's session starts.
 """
 
 import io
+import json
 import re
 import stat
 import time
@@ -19,7 +20,7 @@ from playwright.sync_api import expect
 
 from kiosk.codes.member_codes import Admitted, TrustedKeys, verify_code
 from kiosk.contract.profile import MemberProfile
-from kiosk.contract.topics import member_profile
+from kiosk.contract.topics import member_profile, site_config_set
 from kiosk.dev.broker import Broker, publish
 from tests.console.conftest import sign_in
 from tests.support.console_process import ConsoleProcess, start_console
@@ -130,3 +131,24 @@ def test_without_a_signing_key_the_page_says_to_use_the_cli(browser, console: Co
     page.get_by_label("Name on the card").fill("Sam")
     page.get_by_role("button", name="Issue card", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("This console has no signing key")
+
+
+def test_the_words_on_a_card_are_in_the_members_language_else_the_sites_default(
+        browser, broker, carding_console: ConsoleProcess, keyring: Keyring):
+    """Léa's profile says French: her card's title is French. Sam's says nothing: the site's default (German,
+    the first of the site config's `languages`). The page's own words, for staff, stay English."""
+    publish(broker, site_config_set("testgym"), json.dumps({"languages": ["de", "en", "fr"]}), retain=True)
+    for member, name, language in (("m_lea", "Léa", "fr"), ("m_sam", "Sam", None)):
+        profile = MemberProfile(member=member, name=name, rev=1, updated=1_700_000_000.0, language=language)
+        publish(broker, member_profile("testgym", member), profile.model_dump_json(), retain=True)
+    page = sign_in(browser, carding_console, "trainer1")
+    for query, name, printed in (("lea", "Léa", "Presse à cuisses — scannez pour commencer"),
+                                 ("sam", "Sam", "Beinpresse — zum Starten scannen")):
+        page.goto(f"{carding_console.url}/members?q={query}")
+        page.get_by_role("button", name=f"Issue a card for {name}").click()
+        expect(page.get_by_role("status")).to_contain_text(f"A new card for {name} is ready")
+        expect(page.locator("[data-card-words]")).to_have_text(
+            f"Printed on the card, in the member's language: {printed}")
+        card = page.get_by_role("img", name=re.compile(rf"^Member card of {name} "))
+        texts = _decode(card.screenshot())
+        assert isinstance(verify_code(texts[0], TrustedKeys.load(keyring.trusted), now=time.time()), Admitted)

@@ -115,3 +115,60 @@ def test_a_member_whose_profile_says_de_hears_the_german_cue_files(broker, tmp_p
         assert all(name.startswith("de/") for name in kiosk.sound.played), list(kiosk.sound.played)
     finally:
         kiosk.stop()
+
+
+def test_scan_lines_are_in_the_site_default_until_the_member_is_known_then_in_theirs(broker, tmp_path, collect):
+    """Through a real broker and a headless kiosk process: a refused code and a welcome are told in the site's
+    default (German here); once Jonas's profile (Spanish) is at the machine, a refusal and his goodbye are in
+    Spanish. `scan_rejected` keeps its English reason and detail on the wire."""
+    from kiosk.contract.events import ScanRejected
+    from kiosk.words import wording
+    from kiosk.words.language import speaking
+
+    site = {"languages": ["de", "en", "es"], "scan_repeat_s": 0}
+    publish(broker, "gym/v1/testgym/config/set", json.dumps(site), retain=True)
+    profile = MemberProfile(member="m_jonas", name="Jonas", rev=2, updated=1.0, language="es",
+                            machines={"generic-45": SETTINGS})
+    publish(broker, "gym/v1/testgym/members/m_jonas/profile", encode(profile), retain=True)
+    keyring = Keyring(tmp_path)
+    env = kiosk_env(broker.url, tmp_path / "data", LEGPRESS_TRUSTED_KEYS=str(keyring.trusted))
+    status, events = collect(STATUS), collect(EVENTS)
+    log = tmp_path / "kiosk.log"
+    proc = start_kiosk(env, log)
+
+    def typed(line: str) -> None:
+        assert proc.stdin is not None
+        proc.stdin.write((line + "\n").encode())
+        proc.stdin.flush()
+
+    def rejected() -> list[ScanRejected]:
+        return [e for e in events.events() if isinstance(e, ScanRejected)]
+
+    try:
+        status.wait_for(lambda m: bool(m.payload) and m.decode(KioskStatus).state == "ready")
+        typed("LP1.not-a-real-code.at-all")
+        eventually(lambda: len(rejected()) == 1, what="the first refusal on the wire")
+        first = rejected()[0]
+        assert first.reason in wording.SCAN_REFUSED and first.detail.isascii()
+        with speaking("de"):
+            german = wording.tr(wording.SCAN_REFUSED[first.reason])
+        with speaking("es"):
+            spanish = wording.tr(wording.SCAN_REFUSED[first.reason])
+        eventually(lambda: f"screen: scan refused: {german}" in log.read_text(), what="the refusal in German")
+
+        typed(keyring.code("m_jonas", "Jonas"))
+        eventually(lambda: any(isinstance(e, SessionStart) for e in events.events()), what="Jonas's session")
+        eventually(lambda: "screen: scan accepted: Hallo, Jonas!" in log.read_text(), what="a German welcome")
+        typed("LP1.not-a-real-code.at-all")
+        eventually(lambda: f"screen: scan refused: {spanish}" in log.read_text(), what="the refusal in Spanish")
+        typed(keyring.code("m_jonas", "Jonas"))
+        eventually(lambda: "screen: scan accepted: Adiós, Jonas. ¡Hasta la próxima!" in log.read_text(),
+                   what="Jonas's goodbye in Spanish")
+        assert [e.reason for e in rejected()] == [first.reason, first.reason]
+        assert "¡Hola" not in log.read_text(), "the welcome came before his profile: the site's default"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)

@@ -20,7 +20,7 @@ from kiosk.contract.member_code import MemberClaims
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.dev.broker import Broker, publish
-from kiosk.fleet.cards import TITLE, card_png
+from kiosk.fleet.cards import MARGIN, TITLE, TITLE_PX, card_png
 from kiosk.fleet.cli import main
 from tests.support.nothing_sent import all_before_a_marker
 
@@ -117,6 +117,27 @@ def test_printed_card_svg_holds_the_title_name_id_and_code(key_dir: Path, tmp_pa
     assert root.find(f".//{SVG}path") is not None
 
 
+def test_a_card_for_a_member_who_reads_spanish_says_so_in_spanish(key_dir: Path, tmp_path: Path, capsys):
+    assert issue(key_dir, tmp_path / "cards", "--language", "es-MX") == 0
+    code = capsys.readouterr().out.strip()
+    root = ET.parse(tmp_path / "cards" / "anna.svg").getroot()
+    assert [t.text for t in root.iter(f"{SVG}text")] == ["Prensa de piernas — escanea para empezar", "Anna", "anna"]
+    card = Image.open(tmp_path / "cards" / "anna.png")
+    assert [b.text for b in zxingcpp.read_barcodes(card)] == [code]
+
+
+@pytest.mark.parametrize("language", ["de", "en", "es", "fr"])
+def test_the_title_fits_across_the_card_in_every_language(language: str):
+    """The title's ink stays inside the card's side margins: longer titles print smaller, never cut off."""
+    code = sign_code(MemberClaims(sub="anna", name="Anna", role="member", iat=1_760_000_000, kid="k"),
+                     Ed25519PrivateKey.generate())
+    card = Image.open(io.BytesIO(card_png(code, "anna", "Anna", language))).convert("L")
+    band = card.crop((0, MARGIN, card.width, MARGIN + TITLE_PX))
+    inked = [x for x in range(band.width) if min(band.crop((x, 0, x + 1, band.height)).getdata()) < 128]
+    assert inked, "the title is printed"
+    assert min(inked) >= MARGIN // 2 and max(inked) < card.width - MARGIN // 2
+
+
 def test_name_with_markup_characters_stays_text_in_the_svg(key_dir: Path, tmp_path: Path):
     assert fleet("members", "issue", "--key", str(key_dir / "main.key"), "--member", "tom", "--name", "Tom & <Jo>",
                  "--out", str(tmp_path)) == 0
@@ -142,9 +163,11 @@ def test_expires_date_keeps_the_code_valid_through_that_day(key_dir: Path, tmp_p
         (["--member", "Anna Smith"], "member 'Anna Smith' is not a valid id"),
         (["--name", "A" * 41], "at most 40 characters"),
         (["--name", "  "], "must be printable text"),
+        (["--language", "tlh"], "'tlh' has no catalogue here"),
+        (["--language", "../de"], "has no catalogue here"),
     ],
     ids=["zero days", "words for days", "days and expires", "past expiry", "not a date", "unknown role",
-         "bad member id", "long name", "blank name"],
+         "bad member id", "long name", "blank name", "language without catalogue", "language not a tag"],
 )
 def test_bad_issue_arguments_exit_2_with_one_line(key_dir: Path, tmp_path: Path, capsys, extra: list[str],
                                                   message: str):

@@ -4,15 +4,21 @@ its box in any language at 800x480, 1024x600 or 1280x800."""
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 from kivy.core.text import Label as CoreLabel
 from kivy.uix.label import Label
 
+from kiosk.contract.events import CueRaised, ScanRejected
+from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import site_config_set
+from kiosk.core.snapshot import OperatorNotice, ScanFeedback
 from kiosk.dev.broker import publish
 from kiosk.words import wording
+from kiosk.words.language import speaking
+from tests.ui.members import MODEL, SAVED, start_member
 
 pytestmark = pytest.mark.ui
 
@@ -119,8 +125,6 @@ SCREENS = ("attract", "settings", "checklist", "set", "summary", "session summar
 
 
 def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
-    from tests.ui.members import start_member
-
     ui, d, app = four_languages, four_languages.driver, four_languages.app
     problems = []
     for width, height in SIZES:
@@ -152,3 +156,133 @@ def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
             d.until(lambda: ui.kiosk.session is None, what="session closed")
             app.forget_member()
     assert problems == [], "\n".join(map(str, problems))
+
+
+def test_a_refused_scan_is_told_in_the_screen_language_and_follows_a_tap(four_languages, events):
+    """Why a code was refused, on the attract screen in its language, and again in the next one tapped while
+    it is still up; `scan_rejected` keeps its English reason on the wire."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    attract = app.screen("attract")
+    tap_language(ui, "de")
+    before = len(ui.screen.items)
+    ui.scan("this-is-not-a-member-code")
+    feedback = ui.screen.wait_for(lambda m: isinstance(m, ScanFeedback) and not m.accepted
+                                  and any(seen is m for seen in ui.screen.items[before:]))
+    label = attract.ids.feedback
+    with speaking("de"):
+        german = feedback.text()
+    assert german != feedback.message, "the reason has a German catalogue entry"
+    d.until(lambda: label.text == german, what="the reason in German")
+    tap_language(ui, "fr")
+    with speaking("fr"):
+        french = feedback.text()
+    d.until(lambda: label.text == french, what="the reason still up, now in French")
+    assert french not in (german, feedback.message)
+    rejected = events.wait_for_event(ScanRejected)
+    assert rejected.reason in wording.SCAN_REFUSED
+    assert feedback.message == wording.SCAN_REFUSED[rejected.reason]
+
+
+def test_a_stop_up_follows_a_tap_and_a_goodbye_stays_in_the_leaving_members_language(four_languages):
+    """A stop and a message already up are worded again when the member taps another language; their goodbye
+    stays in their language on the attract screen (back in the site's default) until someone taps one."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    profile = MemberProfile(member="m-lang-es", name="Pia", rev=1, updated=time.time(), language="es",
+                            machines={MODEL: SAVED})
+    publish(ui.broker, ui.kiosk.topics.profile("m-lang-es"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("m-lang-es")) is not None,
+            what="Pia's profile")
+    ui.scan(ui.keyring.code("m-lang-es", "Pia"))
+    d.until(lambda: ui.current() == "settings" and app.language == "es", what="Pia's Spanish")
+
+    app.on_core(CueRaised(ts=time.time(), session=app.session_id, cue="liftoff_lumbar", severity="stop"), 0.0)
+    d.until(lambda: app.stop_overlay.shown, what="the stop")
+    # The kiosk's own notice (its storage failing), as the core sends it.
+    app.on_core(OperatorNotice(kind="message", text=wording.STORAGE_TROUBLE, seconds=30), 0.0)
+    d.frames(2)
+    in_spanish = (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text)
+    assert in_spanish[0] == "Serie detenida"
+    app.choose_language("de")  # what the language bar's button calls
+    d.frames(2)
+    with speaking("de"):
+        expected = (*wording.cue_text("liftoff_lumbar", "stop"), wording.tr(wording.STORAGE_TROUBLE),
+                    wording.tr(wording.STOP_WORD))
+    assert (app.stop_overlay.headline, app.stop_overlay.detail, app.toast.text) == expected[:3]
+    assert expected[3] == "STOPP" and "STOPP" in [w.text for w in app.stop_overlay.walk() if isinstance(w, Label)]
+    assert all(new != old for new, old in zip(expected, in_spanish, strict=False))
+    app.stop_overlay.dismiss()
+    app.toast.hide()
+
+    app.choose_language("es")
+    ui.scan(ui.keyring.code("m-lang-es", "Pia"))  # the same code again: she logs out
+    label = app.screen("attract").ids.feedback
+    d.until(lambda: ui.current() == "attract" and label.text, what="her goodbye")
+    assert app.language == "de", "the screen is back in the site's default"
+    assert label.text == "Adiós, Pia. ¡Hasta la próxima!"
+    tap_language(ui, "fr")
+    d.until(lambda: label.text == "Au revoir, Pia. À la prochaine !", what="the goodbye follows the tap")
+
+
+def test_a_member_without_a_name_is_called_one_in_the_screen_language(four_languages):
+    """A plain membership id carries no name, nor does this profile: the corner of the member's screens calls
+    them a member, in the screen's language, and again after a tap."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    publish(ui.broker, site_config_set(ui.kiosk.settings.site),
+            json.dumps({"version": "plain-ids", "languages": SITE_LANGUAGES, "member_id_pattern": "gym[0-9]{6}"}))
+    d.until(lambda: ui.kiosk.config.member_id_pattern == "gym[0-9]{6}", what="plain ids accepted")
+    tap_language(ui, "es")
+    profile = MemberProfile(member="gym424242", name="", rev=1, updated=time.time(), machines={MODEL: SAVED})
+    publish(ui.broker, ui.kiosk.topics.profile("gym424242"), profile.model_dump_json(), retain=True)
+    d.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get("gym424242")) is not None,
+            what="the profile")
+    ui.scan("gym424242")
+    d.until(lambda: ui.current() == "settings", what="the settings screen")
+    labels = lambda: [w.text for w in app.screen("settings").walk() if isinstance(w, Label)]  # noqa: E731
+    d.until(lambda: "Socio" in labels(), what="called a member in Spanish")
+    app.choose_language("fr")
+    d.until(lambda: "Membre" in labels() and "Socio" not in labels(), what="...and in French after a tap")
+
+
+def test_the_maintenance_screen_follows_the_staff_members_tap_fits_and_forgets_it_for_the_next_member(
+        four_languages):
+    """Robin taps a language on the maintenance screen: its heading, readings and buttons switch at once, fit
+    their boxes at every size, and Robin's choice is not the next member's."""
+    ui, d, app = four_languages, four_languages.driver, four_languages.app
+    ui.scan(ui.keyring.code("tech", "Robin", role="staff"))
+    d.until(lambda: ui.current() == "maintenance", what="maintenance screen")
+    try:
+        robin_taps_languages(ui)
+    finally:
+        if app.mode == "maintenance":
+            d.set_size(800, 480)
+            ui.kiosk.leave_maintenance()
+            d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="maintenance left")
+    assert app.language == "de", "the next member starts in the site's default, not Robin's Spanish"
+    start_member(ui, "m-after-staff")  # her profile names no language (rev 1)
+    d.frames(10)
+    assert app.language == "de"
+    profile = ui.kiosk.profiles.book.get("m-after-staff")
+    assert profile is not None and profile.language is None and profile.rev == 1, "nothing of Robin's saved"
+
+
+def robin_taps_languages(ui) -> None:
+    d, app = ui.driver, ui.app
+    m = app.screen("maintenance")
+    assert app.language == "de", "maintenance opens in the site's default"
+    labels = lambda: [w.text for w in m.walk() if isinstance(w, Label)]  # noqa: E731
+    tap_language(ui, "fr")
+    d.until(lambda: "Maintenance" in labels() and m.ids.self_test.text == "Autotest", what="French")
+    assert m.ids.done.text == "Terminé" and "Annuler la dernière étape" in labels()
+    problems = []
+    for width, height in SIZES:
+        d.set_size(width, height)
+        for tag in SITE_LANGUAGES:
+            app.choose_language(tag)
+            d.frames(4)
+            problems += [(tag, width, height, *p) for p in overflowing(m)]
+    assert problems == [], "\n".join(map(str, problems))
+    d.set_size(800, 480)
+    tap_language(ui, "es")
+    d.until(lambda: m.ids.done.text == "Listo", what="Spanish")
+    d.tap(m.ids.done)
+    d.until(lambda: ui.current() == "attract" and app.mode == "idle", what="maintenance left by Done")

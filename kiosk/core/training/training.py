@@ -350,8 +350,8 @@ class Training:
             log.warning("profile of %s (rev %d) arrived mid-session: kept for the next visit", member, profile.rev)
             return
         session.settings, session.first_time = self._retune(saved), False
-        self.wiring.notify(ScanFeedback(accepted=True, message=wording.SETTINGS_UPDATED, member=member,
-                                        name=session.name, role=session.role))
+        self.wiring.notify(ScanFeedback.told(True, wording.SETTINGS_UPDATED, member=member, name=session.name,
+                                             role=session.role))
 
     def _untouched(self) -> bool:
         """Nothing of the session's training yet: no set, no rep, no lift-off, nothing learnt."""

@@ -12,6 +12,12 @@ figure set, the same SQL on both engines.
 - pain_reports, sensor_faults: those events;
 - out_of_order_min: minutes the kiosk's status said `ready` in mode
   `out_of_order`, from that status until its next one (or now), one decimal.
+
+The members report ends with each session's progress figures: the best set
+(the heaviest, then the one with most reps, then the fastest: the rule the
+kiosk's visit history keeps, kiosk/core/training/history.py), its load, reps
+and best mean velocity, and the session's volume (load x reps; the kiosk's
+`session_end` figure, else the sum over its sets with a load).
 """
 
 import json
@@ -26,7 +32,7 @@ from kiosk.fleet.recorder.store import ReportDay, Store
 DAILY_COLUMNS = ("date", "site", "machine", "sessions", "members", "sets", "reps", "liftoffs", "liftoff_rate",
                  "pain_reports", "out_of_order_min", "sensor_faults")
 MEMBER_COLUMNS = ("date", "site", "machine", "member", "session", "sets", "reps", "deepest_rep_mm", "liftoffs",
-                  "settings")
+                  "settings", "best_set_load_kg", "best_set_reps", "best_mean_velocity_mps", "volume_kg")
 LIFTOFF_CUES = "('liftoff_lumbar', 'liftoff_pelvis')"
 MAX_DAYS = 3660
 
@@ -75,11 +81,30 @@ class MemberSession:
     deepest_rep_mm: float | None
     liftoffs: int
     settings: str
+    progress: "Progress"
 
     def cells(self) -> list[str]:
         deepest = "" if self.deepest_rep_mm is None else f"{self.deepest_rep_mm:.0f}"
         return [self.date, self.site, self.machine, self.member, self.session, str(self.sets), str(self.reps),
-                deepest, str(self.liftoffs), self.settings]
+                deepest, str(self.liftoffs), self.settings, *self.progress.cells()]
+
+
+@dataclass(frozen=True)
+class Progress:
+    """A session's training record: its best set's load, reps and mean velocity, and its volume (None: unknown)."""
+
+    best_set_load_kg: float | None = None
+    best_set_reps: int | None = None
+    best_mean_velocity_mps: float | None = None
+    volume_kg: float | None = None
+
+    def cells(self) -> list[str]:
+        return [_figure(self.best_set_load_kg, 1), "" if self.best_set_reps is None else str(self.best_set_reps),
+                _figure(self.best_mean_velocity_mps, 2), _figure(self.volume_kg, 1)]
+
+
+def _figure(value: float | None, decimals: int) -> str:
+    return "" if value is None else f"{value:.{decimals}f}"
 
 
 def _machine_filter(column: str, period: Period) -> tuple[str, list[Any]]:
@@ -146,6 +171,18 @@ ORDER BY s.started, s.site, s.machine
 """
 
 
+# Each set and the session's end of every session started in the period, for `Progress`.
+_SESSION_TRAINING = """
+SELECT e.site, e.machine, e.session, e.type, e.load_kg, e.reps_counted, e.best_mean_velocity_mps, e.volume_kg
+FROM events e
+JOIN events st ON st.site = e.site AND st.machine = e.machine AND st.session = e.session
+                  AND st.type = 'session_start'
+JOIN report_days d ON st.ts >= d.start_ts AND st.ts < d.end_ts
+WHERE e.type IN ('set_end', 'session_end'){filter}
+ORDER BY e.ts, e.id
+"""
+
+
 def report_days(first: date, last: date) -> list[ReportDay]:
     """Each local day from `first` to `last`, as Unix times; a naive datetime's timestamp() is local time."""
     if (last - first).days > MAX_DAYS:
@@ -197,8 +234,9 @@ def machine_days(store: Store, period: Period, now: float | None = None) -> list
     return [figures[key] for key in sorted(figures)]
 
 
-def member_sessions(store: Store, period: Period, now: float | None = None) -> list[MemberSession]:
-    """One row per member session started in the period, in the order they started.
+def member_sessions(store: Store, period: Period, now: float | None = None,
+                    member: str | None = None) -> list[MemberSession]:
+    """One row per member session started in the period (of `member` only, when given), in the order they started.
 
     The settings shown are the member's newest revision the recorder received before it received the
     session's start: both times on the recorder's clock, so no sender's clock (a profile's `updated`, an
@@ -208,11 +246,38 @@ def member_sessions(store: Store, period: Period, now: float | None = None) -> l
     if not days:
         return []
     where, params = _machine_filter("st.machine", period)
+    if member is not None:
+        where, params = f"{where} AND st.member = ?", [*params, member]
     rows: Sequence[tuple[Any, ...]] = store.read(_MEMBER_SESSIONS.format(cues=LIFTOFF_CUES, filter=where),
                                                  params, days)
+    progress = _progress(store.read(_SESSION_TRAINING.format(filter=where), params, days))
     return [MemberSession(day, site, machine, member, session, int(sets), int(reps),
-                          None if deepest is None else float(deepest), int(liftoffs), settings_text(machines, model))
+                          None if deepest is None else float(deepest), int(liftoffs), settings_text(machines, model),
+                          progress.get((site, machine, session), Progress()))
             for day, site, machine, member, session, sets, reps, deepest, liftoffs, machines, model in rows]
+
+
+def _progress(rows: Sequence[tuple[Any, ...]]) -> dict[tuple[str, str, str], Progress]:
+    sets: dict[tuple[str, str, str], list[tuple[float | None, int, float | None]]] = {}
+    ended: dict[tuple[str, str, str], float] = {}
+    for site, machine, session, kind, load, reps, velocity, volume in rows:
+        key = (str(site), str(machine), str(session))
+        if kind == "set_end":
+            sets.setdefault(key, []).append((_number(load), int(reps or 0), _number(velocity)))
+        elif volume is not None:
+            ended[key] = float(volume)
+    progress = {}
+    for key in sets.keys() | ended.keys():
+        done = sets.get(key, [])
+        best = max(done, key=lambda s: (s[0] or 0.0, s[1], s[2] or 0.0)) if done else (None, None, None)
+        loaded = [s[0] * s[1] for s in done if s[0] is not None]
+        volume = ended.get(key, sum(loaded) if loaded else None)
+        progress[key] = Progress(best[0], best[1], best[2], volume)
+    return progress
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def settings_text(machines: str | None, model: str | None) -> str:

@@ -12,7 +12,6 @@ with repeated dates, and an empty chart with its epoch. Counts start at 0 and
 reach at least 1, so a chart of nothing reads as zero, not as -0.045 to 0.045.
 """
 
-import io
 from collections.abc import Callable, Sequence
 from datetime import date, timedelta
 from html import escape
@@ -22,8 +21,9 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, MaxNLocator
 
-from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, Period
+from kiosk.fleet.recorder.figures import DAILY_COLUMNS, MachineDay, MemberSession, Period
 from kiosk.fleet.recorder.pain_answers import PAIN_COLUMNS, PainAnswer
+from kiosk.fleet.recorder.progress_chart import figure_svg, progress_section
 
 WIDTH_IN, HEIGHT_IN = 9.0, 3.2
 # Up to this many days a label each; up to WEEKLY_DAYS a label each Monday; beyond, one each month.
@@ -39,8 +39,10 @@ th:nth-child(-n+3), td:nth-child(-n+3) { text-align: left; }
 """
 
 
-def render(days: Sequence[MachineDay], period: Period, generated: str, pain: Sequence[PainAnswer] = ()) -> str:
-    """The whole report as one HTML document; `pain`, the period's pain reports and their answers, last."""
+def render(days: Sequence[MachineDay], period: Period, generated: str, pain: Sequence[PainAnswer] = (),
+           member: tuple[str, Sequence[MemberSession]] | None = None) -> str:
+    """The whole report as one HTML document; `pain`, the period's pain reports and their answers, last;
+    `member`, one member and their sessions: their progress, first (`report --member`)."""
     machines = sorted({d.machine for d in days})
     scope = f"machine {escape(period.machine)}" if period.machine else "all machines"
     when = _period_text(days, period)
@@ -51,6 +53,8 @@ def render(days: Sequence[MachineDay], period: Period, generated: str, pain: Seq
         (f"<p>{when}, {scope}; sites: {escape(', '.join(sorted({d.site for d in days})) or '-')}. "
         f"Generated {escape(generated)}.</p>"),
     ]
+    if member is not None:
+        parts += progress_section(*member)
     if not days:
         parts.append('<p class="empty">Nothing was recorded in this period.</p>')
     else:
@@ -162,11 +166,7 @@ def chart(chart_id: str, days: Sequence[MachineDay], span: tuple[date, date]) ->
 
 def _svg(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Sequence[MachineDay],
          machines: list[str], span: tuple[date, date]) -> str:
-    out = io.StringIO()
-    _figure(draw, days, machines, span).savefig(out, format="svg", metadata={"Date": None})
-    text = out.getvalue()
-    # Inline in HTML: the XML prolog and doctype belong to a standalone file only.
-    return text[text.index("<svg"):]
+    return figure_svg(_figure(draw, days, machines, span))
 
 
 def _figure(draw: Callable[[Axes, Sequence[MachineDay], list[str]], None], days: Sequence[MachineDay],

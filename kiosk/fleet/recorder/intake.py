@@ -102,6 +102,17 @@ class EventRow:
     cue: str | None = None
     rep: int | None = None
     depth_mm: float | None = None
+    # The training record (schema.TRAINING_COLUMNS): a rep's push, a set's load and velocity, a session's volume.
+    mean_velocity_mps: float | None = None
+    peak_velocity_mps: float | None = None
+    rom_mm: float | None = None
+    power_w: float | None = None
+    load_kg: float | None = None
+    best_mean_velocity_mps: float | None = None
+    velocity_loss_pct: float | None = None
+    tut_s: float | None = None
+    reps_counted: int | None = None
+    volume_kg: float | None = None
 
 
 @dataclass(frozen=True)
@@ -311,7 +322,33 @@ def _event_row(site: str, machine: str, fields: dict[str, Any], text: str, recei
         extra.update(cue=event.cue, rep=event.rep)
     if isinstance(event, RepDone):
         extra.update(rep=event.rep, depth_mm=event.depth_mm)
+    extra.update(_training(event))
     return replace(row, **extra)
+
+
+def _training(event: object) -> dict[str, Any]:
+    if isinstance(event, RepDone):
+        return {"mean_velocity_mps": event.mean_velocity_mps, "peak_velocity_mps": event.peak_velocity_mps,
+                "rom_mm": event.rom_mm, "power_w": event.power_w}
+    if isinstance(event, SetEnd):
+        return {"load_kg": event.load_kg, "best_mean_velocity_mps": event.best_mean_velocity_mps,
+                "velocity_loss_pct": event.velocity_loss_pct, "tut_s": event.tut_s, "reps_counted": event.reps}
+    if isinstance(event, SessionEnd):
+        return {"volume_kg": event.volume_kg, "reps_counted": event.reps}
+    return {}
+
+
+def training_figures(payload: str) -> dict[str, Any]:
+    """The training record's columns of one stored event's payload; empty when it does not fit its contract model.
+
+    For the schema's backfill: a payload stored before the columns existed was kept by its envelope and
+    may be anything a kiosk sent, so a bad one is skipped, never a failed migration.
+    """
+    try:
+        event = KIOSK_EVENT.validate_python(parse_json_object(payload))
+    except (PayloadError, ValidationError):
+        return {}
+    return _training(event)
 
 
 def _kiosk_status_row(site: str, machine: str, fields: dict[str, Any], text: str, received_at: float) -> StatusRow:

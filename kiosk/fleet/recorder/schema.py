@@ -3,7 +3,9 @@
 A store at version N runs migrations N+1.. in order, each in its own
 transaction with its row in `schema_version`; a migration, once released, is
 never edited: a change is a new migration. `{pk}` is each engine's
-auto-numbered primary key.
+auto-numbered primary key. A migration may also hold a `Backfill`: Python run
+in the same transaction after its SQL, for what SQL cannot spell the same on
+both engines (reading JSON payloads that came from kiosks).
 
 An event's identity is (site, machine, eid) when the kiosk sent an `eid`, else
 (site, machine, session, type, ts); the two partial unique indexes hold it, so
@@ -11,7 +13,48 @@ An event's identity is (site, machine, eid) when the kiosk sent an `eid`, else
 status comes again on every subscription, and is kept once the same way.
 """
 
-MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Backfill:
+    """A migration's Python step: `run(cursor, sql)` with `sql` making a statement fit the engine."""
+
+    run: Callable[[Any, Callable[[str], str]], None]
+
+
+# The training record's figures, by event type: one column each, nullable (older kiosks send none).
+TRAINING_COLUMNS: tuple[str, ...] = (
+    "mean_velocity_mps", "peak_velocity_mps", "rom_mm", "power_w",  # rep
+    "load_kg", "best_mean_velocity_mps", "velocity_loss_pct", "tut_s",  # set_end
+    "reps_counted",  # set_end and session_end: the reps they count
+    "volume_kg",  # session_end
+)
+
+
+def _training_columns() -> tuple[str, ...]:
+    kinds = {"reps_counted": "INTEGER"}
+    return tuple(f"ALTER TABLE events ADD COLUMN {c} {kinds.get(c, 'DOUBLE PRECISION')}" for c in TRAINING_COLUMNS)
+
+
+def _backfill_training(cursor: Any, sql: Callable[[str], str]) -> None:
+    # Imported here: the intake reads events, the schema must not need it to be imported.
+    from kiosk.fleet.recorder.intake import training_figures
+
+    cursor.execute("SELECT id, payload FROM events WHERE type IN ('rep', 'set_end', 'session_end')")
+    updates = []
+    for row_id, payload in cursor.fetchall():
+        figures = training_figures(payload)
+        if figures:
+            updates.append((*(figures.get(c) for c in TRAINING_COLUMNS), row_id))
+    if updates:
+        assignments = ", ".join(f"{c} = ?" for c in TRAINING_COLUMNS)
+        cursor.executemany(sql(f"UPDATE events SET {assignments} WHERE id = ?"), updates)
+
+
+MIGRATIONS: tuple[tuple[int, tuple[str | Backfill, ...]], ...] = (
     (1, (
         """CREATE TABLE events (
             id {pk},
@@ -97,6 +140,9 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             erased_at DOUBLE PRECISION NOT NULL)""",
         "CREATE UNIQUE INDEX profile_erasures_once ON profile_erasures (site, member, erased_at)",
     )),
+    # The training record (velocity, range, power, load, volume) as columns the reports can sum; the events a
+    # store already holds get theirs from their payloads, so an old store upgrades in place.
+    (5, (*_training_columns(), Backfill(_backfill_training))),
 )
 
 LATEST = MIGRATIONS[-1][0]

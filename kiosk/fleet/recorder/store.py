@@ -10,10 +10,10 @@ import json
 import logging
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from kiosk.fleet.recorder.intake import (
     EventRow,
@@ -25,12 +25,13 @@ from kiosk.fleet.recorder.intake import (
     StatusRow,
     TelemetryRow,
 )
-from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE
+from kiosk.fleet.recorder.schema import MIGRATIONS, SCHEMA_VERSION_TABLE, TRAINING_COLUMNS, Backfill
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 _EVENT_COLUMNS = ("site", "machine", "type", "ts", "session", "eid", "replayed", "received_at", "payload",
-                  "member", "cue", "rep", "depth_mm")
+                  "member", "cue", "rep", "depth_mm", *TRAINING_COLUMNS)
 _STATUS_COLUMNS = ("site", "machine", "source", "state", "mode", "ts", "at", "received_at", "payload")
 _TELEMETRY_COLUMNS = ("site", "machine", "ts", "received_at", "payload")
 _PROFILE_COLUMNS = ("site", "member", "rev", "updated", "received_at", "machines")
@@ -169,9 +170,14 @@ class Store(ABC):
             (version,) = cursor.fetchone()
         return int(version or 0)
 
-    def migrate(self) -> int:
-        """Bring the schema to the latest version; returns it. Safe with several recorders starting at once."""
+    def migrate(self, up_to: int | None = None) -> int:
+        """Bring the schema to the latest version (or `up_to`, for tests of an old store); returns it.
+
+        Safe with several recorders starting at once.
+        """
         for version, statements in MIGRATIONS:
+            if up_to is not None and version > up_to:
+                break
             with self._transaction() as cursor:
                 self._lock_for_migration(cursor)
                 cursor.execute(SCHEMA_VERSION_TABLE)
@@ -179,7 +185,10 @@ class Store(ABC):
                 if cursor.fetchone() is not None:
                     continue
                 for statement in statements:
-                    cursor.execute(self._sql(statement))
+                    if isinstance(statement, Backfill):
+                        statement.run(cursor, self._sql)
+                    else:
+                        cursor.execute(self._sql(statement))
                 cursor.execute(self._sql("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)"),
                                (version, time.time()))
         return self.schema_version()
@@ -304,6 +313,11 @@ class Store(ABC):
                                    [(d.day, d.start_ts, d.end_ts) for d in days])
             cursor.execute(self._sql(sql), tuple(params))
             return list(cursor.fetchall())
+
+    def run(self, work: Callable[[Any, Callable[[str], str]], T]) -> T:
+        """`work(cursor, sql)` in one transaction, `sql` fitting a statement to this engine (as a `Backfill`)."""
+        with self._transaction() as cursor:
+            return work(cursor, self._sql)
 
     def count(self, table: str) -> int:
         """Rows in one of the recorder's tables (for the tests and the hourly log)."""

@@ -1,15 +1,18 @@
 """The attract screen: what to do, the camera, and what the last scan said."""
 
+from contextlib import nullcontext
+
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, DictProperty, StringProperty
 from kivy.uix.screenmanager import Screen
 
 from kiosk.core.snapshot import ScanFeedback
 from kiosk.ui.kv import load_beside
 from kiosk.ui.widgets import common, language_bar  # noqa: F401 - widget classes the .kv uses
 from kiosk.words import wording as words
+from kiosk.words.language import speaking
 
 FEEDBACK_SHOWN_S = 8.0
 # The camera's live view: a few frames a second shows the card is seen, without costing the Pi its UI.
@@ -19,7 +22,12 @@ PREVIEW_HZ = 5
 class AttractScreen(Screen):
     """Waits for a code: tells the member what to do and why the last code was refused."""
 
-    feedback = StringProperty("")
+    feedback = StringProperty("")  # the last scan's line in English, empty once forgotten
+    feedback_id = StringProperty("")  # ...as its message id and fills: shown in the screen's language
+    feedback_fills = DictProperty({})
+    # The goodbye of a member who just left stays in their language (the screen is back to the site's) until
+    # someone taps a language; empty: the screen's language.
+    feedback_language = StringProperty("")
     accepted = BooleanProperty(False)
     camera_status = StringProperty("")
     first_step = StringProperty(words.ATTRACT_STEPS[0])
@@ -46,6 +54,7 @@ class AttractScreen(Screen):
 
     def retranslate(self) -> None:
         """The lines built here, again in the screen's new language (the .kv rules follow by themselves)."""
+        self.feedback_language = ""
         self.machine_line = words.machine_line(App.get_running_app().kiosk.snapshot.machine)
 
     def on_enter(self, *_args) -> None:
@@ -75,7 +84,10 @@ class AttractScreen(Screen):
         self.ids.camera_image.canvas.ask_update()
         self.live = True
 
-    def show_feedback(self, feedback: ScanFeedback) -> None:
+    def show_feedback(self, feedback: ScanFeedback, language: str = "") -> None:
+        """The scan's line; `language`: the one it keeps until a tap (a goodbye: the leaving member's)."""
+        self.feedback_language = language
+        self.feedback_id, self.feedback_fills = feedback.message_id or feedback.message, feedback.fills
         self.feedback, self.accepted = feedback.message, feedback.accepted
         self._forget.cancel()
         self._forget()
@@ -92,6 +104,12 @@ class AttractScreen(Screen):
 
     def _clear(self, _dt: float) -> None:
         self.feedback = ""
+
+    def feedback_text(self, *_bound) -> str:
+        """The last scan's line, in `feedback_language` if one is kept, else the screen's; `_bound`: the
+        properties the .kv rule follows."""
+        with speaking(self.feedback_language) if self.feedback_language else nullcontext():
+            return words.told(self.feedback_id, self.feedback_fills)
 
 
 load_beside(__file__)

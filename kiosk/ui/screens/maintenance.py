@@ -14,7 +14,7 @@ from kiosk import __version__
 from kiosk.contract import CONTRACT_VERSION
 from kiosk.contract.events import SensorFault
 from kiosk.ui.kv import load_beside
-from kiosk.ui.widgets import common, gauges  # noqa: F401 - widget classes the .kv uses
+from kiosk.ui.widgets import common, gauges, language_bar  # noqa: F401 - widget classes the .kv uses
 from kiosk.words import wording as words
 
 # Text refreshes at this rate; the plot takes every poll.

@@ -40,6 +40,9 @@ class WorkoutScreen(Screen):
 
     def reset(self) -> None:
         self.banner.reset()
+
+    def retranslate(self) -> None:
+        self.banner.retranslate()
         self._stop_asking.cancel()
         self.confirming = False
 

@@ -88,6 +88,11 @@ class CueBanner(BoxLayout):
             self._clear.timeout = HOLD_S[severity]
             self._clear()
 
+    def retranslate(self) -> None:
+        """The cue up now, in the screen's new language."""
+        if self.cue:
+            self.headline, self.detail = cue_text(self.cue, self.severity)
+
     def reset(self) -> None:
         self.pinned = ""
         self._blank()

@@ -89,31 +89,50 @@ class FakeKiosk:
 
 
 def workout(kiosk: FakeKiosk, member: str, session: str, start: float, reps: list[int],
-            cues: dict[tuple[int, int], str] | None = None, pain: str | None = None) -> float:
+            cues: dict[tuple[int, int], str] | None = None, pain: str | None = None,
+            loads: list[float] | None = None) -> float:
     """Publish one member session: `reps[i]` reps in set i+1, a cue where `cues[(set, rep)]` names one,
-    an optional pain report; returns the time it ended. Depths vary so the deepest rep is known."""
+    an optional pain report; returns the time it ended. Depths vary so the deepest rep is known.
+
+    With `loads` (kg per set), the training record too: each rep's push slows by 0.02 m/s from 0.60 m/s,
+    each set says its load and best velocity, the session its volume.
+    """
     cues = cues or {}
     t = start
     kiosk.event(SessionStart(ts=t, session=session, member=member, role="member"))
     for set_number, count in enumerate(reps, start=1):
         liftoffs = 0
+        load = loads[set_number - 1] if loads else None
         for rep in range(1, count + 1):
             t += 3.0
+            figures = {} if load is None else {
+                "mean_velocity_mps": rep_velocity(rep), "peak_velocity_mps": round(rep_velocity(rep) * 1.4, 3),
+                "rom_mm": 170.0 + rep, "power_w": round(load * 9.81 * 0.707 * rep_velocity(rep), 1)}
             kiosk.event(RepDone(ts=t, session=session, rep=rep, depth_mm=200.0 + 7 * rep + set_number,
-                                eccentric_s=2.0, concentric_s=1.0))
+                                eccentric_s=2.0, concentric_s=1.0, **figures))
             if (set_number, rep) in cues:
                 cue = cues[(set_number, rep)]
                 liftoffs += cue.startswith("liftoff")
                 kiosk.event(CueRaised(ts=t + 0.5, session=session, cue=cue, severity="warn", rep=rep))
         t += 5.0
+        record = {} if load is None else {
+            "load_kg": load, "best_mean_velocity_mps": rep_velocity(1), "tut_s": 3.0 * count,
+            "velocity_loss_pct": round(100 * (1 - rep_velocity(count) / rep_velocity(1)), 1)}
         kiosk.event(SetEnd(ts=t, session=session, set_number=set_number, reps=count,
-                           max_depth_mm=200.0 + 7 * count + set_number, liftoffs=liftoffs))
+                           max_depth_mm=200.0 + 7 * count + set_number, liftoffs=liftoffs, **record))
     if pain:
         t += 1.0
         kiosk.event(PainReport(ts=t, session=session, member=member, kind=pain))
     t += 10.0
-    kiosk.event(SessionEnd(ts=t, session=session, reason="logout", sets=len(reps), reps=sum(reps), member=member))
+    volume = sum(load * count for load, count in zip(loads, reps, strict=True)) if loads else None
+    kiosk.event(SessionEnd(ts=t, session=session, reason="logout", sets=len(reps), reps=sum(reps), member=member,
+                           volume_kg=volume))
     return t
+
+
+def rep_velocity(rep: int) -> float:
+    """The mean concentric velocity of rep `rep` in a `workout` with loads."""
+    return round(0.60 - 0.02 * (rep - 1), 3)
 
 
 def sensor_fault(kiosk: FakeKiosk, ts: float) -> None:

@@ -263,16 +263,19 @@ def test_migrations_are_numbered_recorded_and_an_old_store_keeps_its_rows(store_
     old.add([])
     assert old.read("SELECT version FROM schema_version") == [(1,)]
     monkeypatch.undo()
-    from kiosk.fleet.recorder.intake import to_row
-
-    old.add([to_row(f"gym/v1/{SITE}/lp1/kiosk/event", b'{"type": "rep", "ts": 7, "rep": 1, "depth_mm": 250,'
-                    b' "eccentric_s": 2, "concentric_s": 1, "eid": 1}', 8.0)])
+    # As the recorder of version 1 wrote it: its columns only.
+    payload = '{"type": "rep", "ts": 7, "rep": 1, "depth_mm": 250, "eccentric_s": 2, "concentric_s": 1, "eid": 1}'
+    with old._transaction() as cursor:
+        cursor.execute(old._sql(
+            "INSERT INTO events (site, machine, type, ts, session, eid, replayed, received_at, member, cue, rep, "
+            "depth_mm, payload) VALUES (?, 'lp1', 'rep', 7, NULL, 1, FALSE, 8, NULL, NULL, 1, 250, ?)"),
+            (SITE, payload))
     old.close()
     again = open_store(store_url)
     try:
-        assert again.migrate() == LATEST == 4
+        assert again.migrate() == LATEST == 5
         assert again.migrate() == LATEST  # a second run changes nothing
-        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4]
+        assert [v for (v,) in again.read("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3, 4, 5]
         assert again.count("events") == 1 and again.count("profiles") == 0
     finally:
         again.close()
