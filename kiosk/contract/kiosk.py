@@ -109,6 +109,12 @@ class JournalHealth(ReportModel):
     pruned_undelivered: int = 0
     # `replay` requests answered without sending (a repeat of one just served, or over the replay rate).
     replays_held_back: int = 0
+    replays_refused: dict[str, int] = Field(
+        default_factory=dict,
+        description="`replay` requests held back or cut short, by reason: `repeat` (its first eid was replayed in "
+        "the last 10 s), `requester_rate` (over its requester's rate), `kiosk_rate` (over the kiosk's, all "
+        "requesters together), `busy` (the link still holds the last replay's copies), `yielded` (cut short "
+        "for a lift-off)")
     write_errors: int = 0
     last_error: str | None = None
 

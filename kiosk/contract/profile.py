@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
-from kiosk.contract.base import ReportModel, Timestamp
+from kiosk.contract.base import CommandModel, ReportModel, Timestamp
 from kiosk.contract.ids import Id
 from kiosk.contract.language_tag import LanguageTag
 from kiosk.contract.sensor import TravelMm
@@ -13,6 +13,17 @@ from kiosk.contract.text import PLAIN_TEXT
 # The MQTT v5 user property an operator's erasure (an empty retained profile) carries: their login, for the
 # recorder's tombstone.
 ERASED_BY_PROPERTY = "erased-by"
+
+
+
+class EraseRequest(CommandModel):
+    """On `gym/v1/{site}/members/{member}/erase`: the console asks the profile desk (the recorder) to erase the
+    member. The console's login may not write profiles (an ACL grants a topic, not a payload, so the write an
+    erasure needs would let it retain any profile); the desk clears the retained profile and its tombstone
+    names `console.<by>`."""
+
+    by: Annotated[Id, Field(description="the staff member who erased, as the console's accounts name them")]
+
 
 FootHeight = Literal["low", "mid", "high"]
 FootWidth = Literal["narrow", "shoulder", "wide"]

@@ -19,7 +19,7 @@ from kiosk.contract.events import KIOSK_EVENT
 from kiosk.contract.ids import ID_PATTERN
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
 from kiosk.contract.member_code import MemberClaims
-from kiosk.contract.profile import MemberProfile
+from kiosk.contract.profile import EraseRequest, MemberProfile
 from kiosk.contract.replies import REPLIES
 from kiosk.contract.revocations import RevocationList
 from kiosk.contract.sensor import DepthSample, LiftoffEvent, SensorStatus
@@ -52,6 +52,8 @@ TOPICS = [
     ("gym/v1/{site}/broadcast/cmd/{name}", "operators -> every kiosk of a site", 1, "no", None),
     ("gym/v1/{site}/members/{member}/profile", "the profile desk, operators (an erasure) -> kiosks", 1, "yes",
      MemberProfile),
+    ("gym/v1/{site}/members/{member}/erase", "the console -> the profile desk (the recorder)", 1, "no",
+     EraseRequest),
 ]
 
 INTRO = f"""# MQTT reference
@@ -113,6 +115,7 @@ def render() -> str:
         ("CommandReply", CommandReply),
         *((f"Reply data `{model.__name__}`", model) for model in dict.fromkeys(REPLIES.values())),
         ("MemberProfile", MemberProfile),
+        ("EraseRequest", EraseRequest),
         ("RevocationList", RevocationList),
         ("MemberClaims (inside a member QR code)", MemberClaims),
     ]

@@ -45,6 +45,15 @@ def member_profiles_filter(site: str) -> str:
     return f"{site_root(site)}/members/+/profile"
 
 
+def member_erase(site: str, member: str) -> str:
+    """Where the console asks the profile desk to erase a member (its login may not write profiles)."""
+    return f"{site_root(site)}/members/{check_id(member, 'member')}/erase"
+
+
+def member_erases_filter(site: str) -> str:
+    return f"{site_root(site)}/members/+/erase"
+
+
 def site_config_filter(site: str) -> str:
     """The site's config and revocation list (everything under `config/`, which every kiosk reads)."""
     return f"{site_root(site)}/config/#"
@@ -233,6 +242,8 @@ def parse(topic: str) -> ParsedTopic | None:
         return ParsedTopic("broadcast_cmd", site, name=rest[2])
     if len(rest) == 3 and rest[0] == "members" and rest[2] == "profile" and is_valid_id(rest[1]):
         return ParsedTopic("member_profile", site, member=rest[1])
+    if len(rest) == 3 and rest[0] == "members" and rest[2] == "erase" and is_valid_id(rest[1]):
+        return ParsedTopic("member_erase", site, member=rest[1])
     machine, tail = rest[0], tuple(rest[1:])
     if not is_valid_id(machine):
         return None

@@ -38,6 +38,9 @@ class CommandDesk:
         self.handled = 0
         self.refused = 0
         self.redirected = 0
+        # The Response Topic of the request being handled (None between requests, or when it set none): a
+        # handler that budgets per requester (`replay`) reads it while it runs, on the same thread.
+        self.response_topic: str | None = None
 
     def register(self, name: str, handler: CommandHandler) -> None:
         if name not in COMMANDS:
@@ -55,11 +58,15 @@ class CommandDesk:
         # (`End-Session`): such a request still gets its refusal.
         name = topic.rsplit("/", 1)[-1]
         transaction = _transaction_of(payload)
+        topic_asked = getattr(properties, "ResponseTopic", None) if properties is not None else None
+        self.response_topic = topic_asked if isinstance(topic_asked, str) else None
         try:
             reply = self._run(name, payload)
         except Exception as exc:
             log.exception("command %s failed", name)
             reply = CommandReply(transaction=transaction, status="error", error=f"{name} failed: {exc}")
+        finally:
+            self.response_topic = None
         if reply.status == "error":
             self.refused += 1
         else:

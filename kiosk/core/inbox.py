@@ -101,6 +101,10 @@ class Inbox:
                 self._jobs.append(job)
             self._ready.notify()
 
+    def urgent_waiting(self) -> bool:
+        """Whether a lift-off waits for the core: a long job (a replay) checks this and yields to it."""
+        return bool(self._urgent)  # a deque's length, read without the lock: a stale answer is one job late
+
     def waiting(self) -> int:
         """Jobs queued now, in all lanes (for soak tests and diagnostics)."""
         with self._ready:

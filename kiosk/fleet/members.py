@@ -23,9 +23,9 @@ from kiosk.contract.base import PayloadError, decode, describe_validation_error,
 from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
-from kiosk.contract.profile import ERASED_BY_PROPERTY
+from kiosk.contract.profile import ERASED_BY_PROPERTY, EraseRequest
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
-from kiosk.contract.topics import member_profile, site_revocations
+from kiosk.contract.topics import member_erase, member_profile, site_revocations
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
 from kiosk.mqtt.broker_url import BrokerUrl
@@ -96,6 +96,34 @@ def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float
         said.UserProperty = (ERASED_BY_PROPERTY, link.broker.username or "")
         if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout, properties=said):
             raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
+    return topic
+
+
+def ask_erase(broker: BrokerUrl | str, site: str, member: str, by: str, timeout: float = 10.0) -> str:
+    """Ask the profile desk (the recorder) to erase a member, and wait until the profile is gone; returns the topic.
+
+    The console's way: its login may not write profiles (docs/security.md). `CommandFailed` when the broker
+    holds no profile of that member, or when the desk did not clear it within `timeout` (the recorder
+    not running, or it refused: its log says why).
+    """
+    topic = member_profile(site, member)
+    request = EraseRequest(by=by)
+    found, cleared = threading.Event(), threading.Event()
+
+    def seen(_topic: str, payload: bytes, _props: object) -> None:
+        (found if payload else cleared).set()
+
+    with connected(broker, timeout) as link:
+        # The broker sends a retained message right after the subscription is acknowledged.
+        link.subscribe(topic, seen, qos=1)
+        if not found.wait(min(RETAINED_WAIT_S, timeout)):
+            raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
+                                "(check the member id)")
+        if not link.publish_and_wait(member_erase(site, member), encode(request), qos=1, timeout=timeout):
+            raise CommandFailed(f"{link.broker} did not confirm the erase request for {member} within {timeout:g} s")
+        if not cleared.wait(timeout):
+            raise CommandFailed(f"the profile desk did not erase {member} within {timeout:g} s: the recorder "
+                                "erases for the console; is it running? (its log says why it refused)")
     return topic
 
 

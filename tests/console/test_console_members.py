@@ -1,15 +1,21 @@
 """A trainer's members page in real Chromium: find, withdraw codes, erase after a confirmation naming the member."""
 
 import re
+from collections.abc import Iterator
 
+import pytest
 from playwright.sync_api import expect
 
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.revocations import RevocationList
 from kiosk.contract.topics import member_profile, site_revocations
 from kiosk.dev.broker import Collector, publish
+from kiosk.fleet.recorder.service import Recorder
+from kiosk.fleet.recorder.store import Store
+from kiosk.fleet.recorder.store_url import open_store
 from tests.console.conftest import sign_in
 from tests.support.console_process import PASSWORD, ConsoleProcess
+from tests.support.helpers import eventually
 
 
 def _sam(broker) -> None:
@@ -36,8 +42,29 @@ def test_a_trainer_finds_a_member_and_withdraws_their_codes(browser, broker, con
         lists.close()
 
 
-def test_erasing_asks_with_the_members_name_and_needs_their_id_typed_back(browser, broker, console: ConsoleProcess):
+@pytest.fixture
+def profile_desk(broker, tmp_path) -> Iterator[Store]:
+    """The recorder, which erases for the console (the console's login may not write profiles); yields its
+    store as another reader sees it."""
+    url = f"sqlite:{tmp_path / 'record.sqlite'}"
+    store = open_store(url)
+    recorder = Recorder(store, broker.url, "testgym", client_id="desk-for-the-console", log_every_s=3600)
+    recorder.start()
+    reader = open_store(url)
+    try:
+        assert recorder.wait_connected(10)
+        yield reader
+    finally:
+        reader.close()
+        recorder.stop()
+        store.close()
+
+
+def test_erasing_asks_with_the_members_name_and_needs_their_id_typed_back(browser, broker, console: ConsoleProcess,
+                                                                          profile_desk: Store):
     _sam(broker)
+    # The desk erases only a member it has a profile of: it has had Sam's retained copy.
+    eventually(lambda: profile_desk.latest_rev("testgym", "m_sam") == 3, what="Sam's profile recorded")
     page = sign_in(browser, console, "trainer1")
     page.goto(f"{console.url}/members?q=sam")
     page.get_by_role("button", name="Erase Sam Okafor").click()

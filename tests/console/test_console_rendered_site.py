@@ -66,12 +66,14 @@ def test_the_console_login_sends_its_commands_and_nothing_else(gym):
     watcher = gym.peer("op-ops", "site", subscribe=(f"gym/v1/{SITE}/#",))
     for name in CONSOLE_COMMANDS:
         console.publish(f"{R1}/kiosk/cmd/{name}", b'{"transaction": "t"}')
-    # A trainer's revoke and erase: the revocation list and a cleared profile; an operator's config push.
-    allowed = [f"gym/v1/{SITE}/config/revocations", f"gym/v1/{SITE}/members/m_sam/profile",
+    # A trainer's revoke and erase: the revocation list and an erase request for the profile desk (it may
+    # not write a profile itself); an operator's config push.
+    allowed = [f"gym/v1/{SITE}/config/revocations", f"gym/v1/{SITE}/members/m_sam/erase",
                f"gym/v1/{SITE}/config/set", f"{R1}/kiosk/config/set"]
     for topic in allowed:
         console.publish(topic, b"{}")
     for topic in (f"{R1}/kiosk/cmd/replay", f"{R1}/kiosk/config/state", f"gym/v1/{SITE}/config/other",
+                  f"gym/v1/{SITE}/members/m_sam/profile",
                   f"gym/v1/{SITE}/broadcast/cmd/restart", f"{R1}/kiosk/status", f"{R1}/kiosk/event"):
         console.publish(topic, b"{}")
     watcher.sync()

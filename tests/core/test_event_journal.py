@@ -227,11 +227,11 @@ def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold
 
 def test_replay_is_held_back_past_its_rate_and_a_repeated_request_sends_nothing_again(keeping_broker, tmp_path,
                                                                                        monkeypatch):
-    from kiosk.core.site import event_journal
+    from kiosk.core.site import replay_limits
 
     # A burst of three events, then one every 100 s: small enough to see both limits with four events.
-    monkeypatch.setattr(event_journal, "REPLAY_MAX", 3)
-    monkeypatch.setattr(event_journal, "REPLAY_EVENTS_PER_S", 0.01)
+    monkeypatch.setattr(replay_limits, "REQUESTER_BURST", 3.0)
+    monkeypatch.setattr(replay_limits, "REQUESTER_EVENTS_PER_S", 0.01)
     keyring = Keyring(tmp_path)
     seen, replies = Subscriber(keeping_broker, EVENTS, "counter-9"), Subscriber(keeping_broker, RES, "operator-9")
     kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
@@ -256,9 +256,10 @@ def test_replay_is_held_back_past_its_rate_and_a_repeated_request_sends_nothing_
         over_rate = ask(2, 4, 4)
         assert over_rate.sent == 0 and over_rate.truncated_at == 3 and over_rate.retry_after_s > 50
         repeated = ask(3, 1, 4)
-        assert repeated.sent == 0 and 0 < repeated.retry_after_s <= event_journal.REPLAY_REPEAT_S
+        assert repeated.sent == 0 and 0 < repeated.retry_after_s <= replay_limits.REPEAT_S
         kiosk.inbox.call(lambda: None)
         assert kiosk.events.health.replays_held_back == 2
+        assert kiosk.events.health.replays_refused == {"requester_rate": 1, "repeat": 1}
         # The kiosk sends copies before its reply: had the held-back requests sent any, they would be here.
         assert sum(bool(e.replayed) for e in seen.events()) == 3, "nothing sent past the rate or for the repeat"
     finally:
@@ -486,3 +487,38 @@ def test_after_a_power_cut_no_eid_is_used_twice_and_replay_names_what_was_skippe
         assert third.events.health.last_eid == 1 + EID_BLOCK
     finally:
         third.stop()
+
+
+def test_a_replay_being_sent_yields_to_a_lift_off_waiting_for_the_core(keeping_broker, tmp_path):
+    from kiosk.contract.commands import Replay
+
+    keyring = Keyring(tmp_path)
+    seen = Subscriber(keeping_broker, EVENTS, "counter-10")
+    kiosk = in_process_kiosk(keeping_broker, tmp_path, keyring)
+    kiosk.start()
+    ran: list[str] = []
+    try:
+        assert kiosk.link.wait_connected(10)
+        for _ in range(5):
+            kiosk.scan("not a code")
+        seen.wait(lambda: len(eids(seen.events())) == 5)
+
+        def replay_with_a_lift_off_waiting() -> Replayed:
+            # On the core thread, as the command desk runs it; the lift-off comes in meanwhile.
+            kiosk.inbox.post(lambda: ran.append("lift-off"), "urgent")
+            reply = kiosk.events._replay(Replay(transaction="recorder-1", from_eid=1, to_eid=5))
+            ran.append("replay")
+            return reply
+
+        replayed = kiosk.inbox.call(replay_with_a_lift_off_waiting)
+        kiosk.inbox.call(lambda: None)
+        assert ran == ["replay", "lift-off"]
+        assert (replayed.sent, replayed.truncated_at, replayed.missing) == (1, 1, []), "cut short after one copy"
+        assert kiosk.events.health.replays_refused == {"yielded": 1}
+        seen.wait(lambda: sum(bool(e.replayed) for e in seen.events()) == 1, what="the one copy")
+        # The requester asks again for the rest (`truncated_at`), and with nothing waiting gets all of it.
+        rest = kiosk.inbox.call(lambda: kiosk.events._replay(Replay(transaction="recorder-2", from_eid=2, to_eid=5)))
+        assert (rest.sent, rest.truncated_at) == (4, None)
+    finally:
+        kiosk.stop()
+        seen.close()

@@ -58,9 +58,16 @@ def main(argv: list[str] | None = None) -> int:
     depth_topic, event_topic = f"{args.root}/sensor/depth", f"{args.root}/sensor/event"
     stop = threading.Event()
     sent = {"junk": 0, "forged": 0, "real": 0}
+    flood_s = [0.0]  # how long the flood ran, for the rate it reached
 
     def flood() -> None:
         began, cap = time.monotonic(), int(args.rate * args.max_seconds)
+        try:
+            _flood(began, cap)
+        finally:
+            flood_s[0] = time.monotonic() - began
+
+    def _flood(began: float, cap: int) -> None:
         while not stop.is_set() and sent["junk"] < cap:
             due = min(cap, int((time.monotonic() - began) * args.rate))
             now = time.time()
@@ -99,7 +106,8 @@ def main(argv: list[str] | None = None) -> int:
             attacker.join(5)
         client.disconnect()
         client.loop_stop()
-    print(f"real {sent['real']} junk {sent['junk']} forged {sent['forged']}", flush=True)
+    rate = f" ({sent['junk'] / flood_s[0]:.0f}/s for {flood_s[0]:.1f} s)" if flood_s[0] else ""
+    print(f"real {sent['real']} junk {sent['junk']}{rate} forged {sent['forged']}", flush=True)
     return 0
 
 

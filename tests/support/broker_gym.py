@@ -82,6 +82,7 @@ class Peer:
         self._connack = threading.Event()
         self.reason: ReasonCode | None = None
         self.accepted = False
+        self.session_present = False  # the CONNACK said the broker kept a session for this client id
         self._persistent = persistent
         self._v5 = protocol == MQTTProtocolVersion.MQTTv5
         # TLS is checked against the site certificate's name, so it connects by name.
@@ -97,8 +98,10 @@ class Peer:
         self._client.on_message = lambda _c, _u, msg: self.received.add(
             Received(msg.topic, msg.payload, bool(msg.retain), msg.properties))
 
-    def _on_connect(self, _c: mqtt.Client, _u: object, _f: object, reason: ReasonCode, _p: object) -> None:
+    def _on_connect(self, _c: mqtt.Client, _u: object, flags: mqtt.ConnectFlags, reason: ReasonCode,
+                    _p: object) -> None:
         self.reason = reason
+        self.session_present = bool(flags.session_present)
         self._connack.set()
 
     def connect(self, timeout: float = 5.0) -> bool:

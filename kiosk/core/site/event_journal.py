@@ -38,6 +38,8 @@ from kiosk.contract.commands import MAX_HELD, Command, Replay
 from kiosk.contract.events import KIOSK_EVENT, SessionEnd
 from kiosk.contract.kiosk import JournalHealth
 from kiosk.contract.replies import EidRange, Replayed
+from kiosk.core.site import replay_limits
+from kiosk.core.site.replay_limits import ReplayLimits, requester_of
 from kiosk.core.snapshot import OperatorNotice
 from kiosk.core.unit import Unit, Wiring
 from kiosk.host.private_files import private_file
@@ -52,13 +54,6 @@ KEEP_S = 8 * 86_400
 MAX_IN_FLIGHT = 500
 # Events published again per flush, so a long backlog never holds the core thread for long.
 FLUSH_BATCH = 200
-REPLAY_MAX = 5_000
-# Replayed events share the link with live cues: at most this many a second on average, in bursts of up to
-# REPLAY_MAX. A request past the budget, or the same range asked again within REPLAY_REPEAT_S (a requester
-# repeating itself), is answered without sending anything: `retry_after_s` says when to ask again. MQTT does
-# not say who asked, so the budget is the kiosk's, whoever asks (only operators and the recorder may).
-REPLAY_EVENTS_PER_S = 200.0
-REPLAY_REPEAT_S = 10.0
 # Eids reserved (with an fsync) at a time; a new block is reserved once half of one is used.
 EID_BLOCK = 1_000
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
@@ -81,9 +76,10 @@ class EventJournal(Unit):
         self._next_prune = 0.0
         self._next_storage_notice = 0.0
         self._reserved_upto = 0  # eids up to this one are reserved on disk
-        self._replay_budget = float(REPLAY_MAX)
-        self._replay_budget_at: float | None = None
-        self._recent_replays: dict[tuple[int, int], float] = {}  # (from_eid, to_eid) -> when it was served
+        # Replays share the link with live cues: budgets per requester and per kiosk, each eid once per window,
+        # a bounded number of copies in paho's queue (kiosk/core/site/replay_limits.py).
+        self.replay_limits = ReplayLimits()
+        self._replay_in_flight: deque[mqtt.MQTTMessageInfo] = deque()
 
     @property
     def started(self) -> bool:
@@ -288,42 +284,39 @@ class EventJournal(Unit):
                 log.error("journal full: %d events dropped before the broker had them", undelivered)
         self._count()
 
-    def _replay_allowance(self, cmd: Replay, now: float) -> tuple[int, float | None]:
-        """How many events this request may replay now; when nothing, how long until it may ask again."""
-        if self._replay_budget_at is not None:
-            elapsed = max(0.0, now - self._replay_budget_at)
-            self._replay_budget = min(float(REPLAY_MAX), self._replay_budget + elapsed * REPLAY_EVENTS_PER_S)
-        self._replay_budget_at = now
-        self._recent_replays = {r: t for r, t in self._recent_replays.items() if 0 <= now - t < REPLAY_REPEAT_S}
-        served = self._recent_replays.get((cmd.from_eid, cmd.to_eid))
-        if served is not None:
-            self.health.replays_held_back += 1
-            return 0, REPLAY_REPEAT_S - (now - served)
-        if self._replay_budget < 1:
-            self.health.replays_held_back += 1
-            return 0, (1 - self._replay_budget) / REPLAY_EVENTS_PER_S
-        return min(REPLAY_MAX, int(self._replay_budget)), None
-
     def _replay(self, cmd: Command) -> Replayed:
         assert isinstance(cmd, Replay)
         now = self.wiring.clock.now()
-        allowed, retry_after = self._replay_allowance(cmd, now)
-        if retry_after is not None:
+        requester = requester_of(self.wiring.commands.response_topic, cmd.transaction)
+        while self._replay_in_flight and acknowledged(self._replay_in_flight[0]):
+            self._replay_in_flight.popleft()
+        room = replay_limits.IN_FLIGHT - len(self._replay_in_flight)
+        admitted = self.replay_limits.admit(requester, cmd.from_eid, cmd.to_eid, now, room)
+        if admitted.retry_after_s is not None:
             # Nothing sent: the whole range is still to be asked for, after `retry_after_s`.
-            return Replayed(sent=0, missing=[], truncated_at=cmd.from_eid - 1, retry_after_s=round(retry_after, 3))
+            self.health.replays_held_back += 1
+            self.health.replays_refused = dict(self.replay_limits.refused)
+            return Replayed(sent=0, missing=[], truncated_at=cmd.from_eid - 1,
+                            retry_after_s=round(admitted.retry_after_s, 3))
         rows = self._database().execute(
             "SELECT eid, body FROM events WHERE eid BETWEEN ? AND ? ORDER BY eid LIMIT ?",
-            (cmd.from_eid, cmd.to_eid, allowed + 1),
+            (cmd.from_eid, admitted.upto, admitted.allowed + 1),
         ).fetchall()
-        truncated_at = None
-        if len(rows) > allowed:
-            rows = rows[:allowed]
+        truncated_at = None if admitted.upto == cmd.to_eid else admitted.upto
+        if len(rows) > admitted.allowed:
+            rows = rows[:admitted.allowed]
             truncated_at = rows[-1][0]
         end = truncated_at if truncated_at is not None else cmd.to_eid
         missing: list[EidRange] = []
         expected = cmd.from_eid
         sent = 0
         for eid, body in rows:
+            if sent and self.wiring.inbox.urgent_waiting():
+                # A lift-off came while this replay was being sent: its cue goes first. The requester asks
+                # again for the rest (`truncated_at`), as for any reply cut short.
+                self.replay_limits.count("yielded")
+                truncated_at = end = eid - 1
+                break
             if eid > expected:
                 missing.append(EidRange(from_eid=expected, to_eid=eid - 1))
             expected = eid + 1
@@ -340,14 +333,15 @@ class EventJournal(Unit):
                 # before this one, so the asker asks again for the rest rather than taking it as sent.
                 truncated_at = end = eid - 1
                 break
+            self._replay_in_flight.append(info)
             sent += 1
         if expected <= end:
             missing.append(EidRange(from_eid=expected, to_eid=end))
         skipped = [EidRange(from_eid=max(lo, cmd.from_eid), to_eid=min(hi, end)) for lo, hi in self._database().execute(
             "SELECT from_eid, to_eid FROM skipped WHERE to_eid >= ? AND from_eid <= ? ORDER BY from_eid",
             (cmd.from_eid, end)).fetchall()]
-        self._replay_budget -= sent
-        self._recent_replays[(cmd.from_eid, cmd.to_eid)] = now
+        self.replay_limits.served(requester, cmd.from_eid, end, sent, now)
+        self.health.replays_refused = dict(self.replay_limits.refused)
         return Replayed(sent=sent, missing=missing, truncated_at=truncated_at, skipped=skipped)
 
     def _count(self) -> None:

@@ -143,11 +143,14 @@ def recorder_grants(site: str, machines: list[str]) -> list[Grant]:
 
 def console_grants(site: str) -> list[Grant]:
     """The console: read the floor (statuses, events, replies, member names, config states); send only its
-    commands; a trainer's revoke and erase (the revocation list, an empty retained profile); an operator's
+    commands; a trainer's revoke and erase (the revocation list, an erase request to the profile desk); an operator's
     config push (the site's and each machine's `config/set`, read back to merge into, as `config push` does)."""
     root = f"{CONTRACT_VERSION}/{site}"
     return [*(Grant("read", f"{root}/+/{tail}") for tail in CONSOLE_READS),
-            Grant("readwrite", f"{root}/members/+/profile"),
+            # Profiles read only: its erase is a request the profile desk carries out (an ACL grants a topic,
+            # not a payload, so the write an erasure needs would let this login retain any profile).
+            Grant("read", f"{root}/members/+/profile"),
+            Grant("write", f"{root}/members/+/erase"),
             Grant("readwrite", f"{root}/config/revocations"),
             Grant("readwrite", f"{root}/config/set"),
             Grant("readwrite", f"{root}/+/kiosk/config/set"),

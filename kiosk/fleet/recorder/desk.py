@@ -28,9 +28,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from kiosk.contract.profile import MemberProfile
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from kiosk.contract.profile import ERASED_BY_PROPERTY, MemberProfile
 from kiosk.contract.topics import member_profile
-from kiosk.fleet.recorder.intake import ProfileSave, Refused
+from kiosk.fleet.recorder.intake import EraseAsk, ProfileSave, Refused
 from kiosk.fleet.recorder.store import Store
 
 log = logging.getLogger(__name__)
@@ -46,9 +49,9 @@ HOUR_S = 3600.0
 class ProfileDesk:
     """Checks kiosks' saves against their sessions and publishes the accepted ones as the next revision."""
 
-    def __init__(self, store: Store, site: str, publish: Callable[[str, bytes], bool],
+    def __init__(self, store: Store, site: str, publish: Callable[[str, bytes, Properties | None], bool],
                  window_s: float = SAVE_WINDOW_S) -> None:
-        """`publish(topic, payload)`: retained, QoS 1; False when it could not be sent."""
+        """`publish(topic, payload, properties)`: retained, QoS 1; False when it could not be sent."""
         self._store = store
         self._site = site
         self._publish = publish
@@ -94,9 +97,29 @@ class ProfileDesk:
         data = json.loads(save.profile.model_dump_json())
         data.update(rev=rev, updated=save.received_at, machines=machines)
         profile = MemberProfile.model_validate(data)
-        if not self._publish(member_profile(save.site, save.member), profile.model_dump_json().encode()):
+        if not self._publish(member_profile(save.site, save.member), profile.model_dump_json().encode(), None):
             raise Refused("save_not_sent", f"{where}: the broker did not take rev {rev}; the kiosk's copy stays")
         self._given[save.member] = rev
         recent.append(save.received_at)
         log.info("%s published as rev %d", where, rev)
         return profile
+
+    def erase(self, ask: EraseAsk) -> str:
+        """Clear the member's retained profile for the console; returns the tombstone's eraser, or raises `Refused`.
+
+        The console's login may not write profiles (docs/security.md): it asks here, and the
+        clearing comes back to the recorder as any erasure does, a tombstone naming `console.<by>`.
+        A member the record never had a profile of is refused, so a mistyped id erases nothing.
+        """
+        where = f"the console's erase of {ask.member}"
+        if ask.site != self._site:
+            raise Refused("erase_foreign_site", f"{where}: site {ask.site}, not {self._site}")
+        if self._store.latest_rev(ask.site, ask.member) <= 0 and ask.member not in self._given:
+            raise Refused("erase_unknown_member", f"{where}: no profile of {ask.member} recorded; nothing erased")
+        eraser = f"console.{ask.by}"
+        said = Properties(PacketTypes.PUBLISH)
+        said.UserProperty = (ERASED_BY_PROPERTY, eraser)
+        if not self._publish(member_profile(ask.site, ask.member), b"", said):
+            raise Refused("erase_not_sent", f"{where}: the broker did not take the erasure")
+        log.info("%s by %s published", where, eraser)
+        return eraser

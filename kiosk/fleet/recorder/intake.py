@@ -19,7 +19,14 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, TypeAdapter, ValidationError, field_validator
 
-from kiosk.contract.base import PayloadError, ReportModel, Timestamp, describe_validation_error, parse_json_object
+from kiosk.contract.base import (
+    PayloadError,
+    ReportModel,
+    Timestamp,
+    decode,
+    describe_validation_error,
+    parse_json_object,
+)
 from kiosk.contract.config import ConfigState, KioskConfig
 from kiosk.contract.events import (
     KIOSK_EVENT,
@@ -34,7 +41,7 @@ from kiosk.contract.events import (
     SetEnd,
 )
 from kiosk.contract.kiosk import KioskInfo, KioskStatus, KioskTelemetry
-from kiosk.contract.profile import MemberProfile
+from kiosk.contract.profile import EraseRequest, MemberProfile
 from kiosk.contract.sensor import SensorStatus
 from kiosk.contract.text import SESSION_ID_PATTERN
 from kiosk.contract.topics import parse
@@ -183,6 +190,17 @@ class ProfileSave:
     received_at: float
 
 
+@dataclass(frozen=True)
+class EraseAsk:
+    """The console asking the profile desk to erase a member (`members/<member>/erase`); never stored as is:
+    the desk's clearing of the profile comes back as a `ProfileErased` naming `console.<by>`."""
+
+    site: str
+    member: str
+    by: str
+    received_at: float
+
+
 UNNAMED_ERASER = "an operator (unnamed)"
 
 
@@ -198,7 +216,7 @@ class LostRange:
 
 
 Row = (EventRow | StatusRow | TelemetryRow | InfoRow | ProfileRow | ProfileErased | ProfileSave | LostRange
-       | HomeAssistantWanted)
+       | HomeAssistantWanted | EraseAsk)
 
 
 class Refused(ValueError):
@@ -218,6 +236,8 @@ def to_row(topic: str, payload: bytes, received_at: float, erased_by: str | None
         return _profile_row(topic, parsed.site, parsed.member, payload, received_at)
     if parsed is not None and parsed.kind == "kiosk_profile" and parsed.machine is not None:
         return _profile_save(topic, parsed.site, parsed.machine, payload, received_at)
+    if parsed is not None and parsed.kind == "member_erase" and parsed.member is not None:
+        return _erase_ask(topic, parsed.site, parsed.member, payload, received_at)
     if parsed is None or parsed.machine is None or parsed.kind not in _READERS:
         raise Refused("foreign_topic", f"{topic!r} is not a topic the recorder keeps")
     if not payload:
@@ -264,6 +284,14 @@ def _member_profile(topic: str, payload: bytes) -> MemberProfile:
 def _profile_save(topic: str, site: str, machine: str, payload: bytes, received_at: float) -> ProfileSave:
     profile = _member_profile(topic, payload)
     return ProfileSave(site, machine, profile.member, profile, received_at)
+
+
+def _erase_ask(topic: str, site: str, member: str, payload: bytes, received_at: float) -> EraseAsk:
+    try:
+        request = decode(EraseRequest, payload)
+    except PayloadError as exc:
+        raise Refused("invalid", f"{topic}: not an erase request: {exc}") from None
+    return EraseAsk(site, member, request.by, received_at)
 
 
 def _profile_row(topic: str, site: str, member: str, payload: bytes, received_at: float) -> ProfileRow:

@@ -40,10 +40,11 @@ from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from kiosk.contract.ids import check_id
 from kiosk.contract.profile import ERASED_BY_PROPERTY
-from kiosk.contract.topics import member_profiles_filter, site_root
+from kiosk.contract.topics import member_erases_filter, member_profiles_filter, site_root
 from kiosk.fleet.recorder.desk import ProfileDesk
 from kiosk.fleet.recorder.discovery import DiscoveryDesk, HomeAssistantWanted
 from kiosk.fleet.recorder.intake import (
+    EraseAsk,
     InfoRow,
     LostRange,
     ProfileErased,
@@ -210,7 +211,8 @@ class Recorder:
         # Retained messages only for a new subscription: a resumed session already had them,
         # and a site of a thousand kiosks would send them all again on every reconnect.
         options = SubscribeOptions(qos=1, retainHandling=SubscribeOptions.RETAIN_SEND_IF_NEW_SUB)
-        filters = [*(f"{root}/+/{tail}" for tail in (*TAILS, REPLY_TAIL)), member_profiles_filter(self.site)]
+        filters = [*(f"{root}/+/{tail}" for tail in (*TAILS, REPLY_TAIL)), member_profiles_filter(self.site),
+                   member_erases_filter(self.site)]
         client.subscribe([(f, options) for f in filters])
 
     def _on_subscribe(self, _client: mqtt.Client, _userdata: object, _mid: int, reason_codes: list[ReasonCode],
@@ -308,6 +310,8 @@ class Recorder:
         for row in rows:
             if isinstance(row, ProfileSave):
                 self._desk(row)
+            elif isinstance(row, EraseAsk):
+                self._erase(row)
             elif isinstance(row, InfoRow):
                 self.discovery.info(row.machine, row.version, row.machine_model, row.config_version)
             elif isinstance(row, HomeAssistantWanted):
@@ -322,6 +326,14 @@ class Recorder:
         except Exception as exc:  # noqa: BLE001 - a store hiccup refuses this save, never the recording
             self._count_refused(Refused("save_failed", f"{save.machine}'s save of {save.member}: {exc}"))
 
+    def _erase(self, ask: EraseAsk) -> None:
+        try:
+            self.desk.erase(ask)
+        except Refused as exc:
+            self._count_refused(exc)
+        except Exception as exc:  # noqa: BLE001 - a store hiccup refuses this erasure, never the recording
+            self._count_refused(Refused("erase_failed", f"the console's erase of {ask.member}: {exc}"))
+
     def _count_refused(self, exc: Refused) -> None:
         with self._counts_lock:
             first = exc.reason not in self._period.refused
@@ -329,8 +341,8 @@ class Recorder:
             self.total.refused[exc.reason] += 1
         (log.warning if first else log.debug)("refused a message: %s", exc)
 
-    def _send_retained(self, topic: str, payload: bytes) -> bool:
-        info = self._client.publish(topic, payload, qos=1, retain=True)
+    def _send_retained(self, topic: str, payload: bytes, properties: Properties | None = None) -> bool:
+        info = self._client.publish(topic, payload, qos=1, retain=True, properties=properties)
         # Queued while the link is down, sent on reconnect (QoS 1 in the kept session).
         return info.rc in (mqtt.MQTT_ERR_SUCCESS, mqtt.MQTT_ERR_NO_CONN)
 
@@ -340,7 +352,7 @@ class Recorder:
             try:
                 added += self.store.add([row])
             except Exception as exc:  # noqa: BLE001 - one row the store refuses must not hold the rest
-                origin = row.member if isinstance(row, (ProfileRow, ProfileErased)) else row.machine
+                origin = row.member if isinstance(row, (ProfileRow, ProfileErased, EraseAsk)) else row.machine
                 if isinstance(row, LostRange):
                     origin = f"{row.machine} (lost {row.from_eid}..{row.to_eid})"
                 log.warning("the %s store refused a row from %s/%s: %s", self.store.engine, row.site, origin, exc)

@@ -12,7 +12,7 @@ from kiosk.contract.kiosk import KioskInfo
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.dev.broker import Broker, Collector
-from kiosk.fleet.members import erase_member
+from kiosk.fleet.members import ask_erase, erase_member
 from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store import Store
 from kiosk.fleet.recorder.store_url import open_store
@@ -144,6 +144,26 @@ def test_an_erasure_is_a_tombstone_with_who_and_the_member_stays_erased_until_th
     lp1.event(SessionStart(ts=2000.0, session="s2", member="m_alice", role="member"))
     save(lp1, "m_alice", rev=1, updated=2000.0, machines={MODEL: settings(215)})
     eventually(lambda: stored_revs(reader, "m_alice") == [1, 2], what="rev 2 after the erasure")
+
+
+def test_the_console_erases_by_asking_the_desk_which_names_the_staff_member_in_the_tombstone(
+        desk, lp1, reader, broker):
+    lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
+    save(lp1, "m_alice", rev=1, updated=1000.0, machines={MODEL: settings(200)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1], what="rev 1")
+    # Returns once the retained profile is gone (it waits for the desk's clearing).
+    assert ask_erase(broker.url, SITE, "m_alice", "trainer1") == member_profile(SITE, "m_alice")
+    eventually(lambda: reader.read("SELECT erased_by FROM profile_erasures WHERE member = 'm_alice'"),
+               what="the tombstone")
+    assert reader.read("SELECT erased_by FROM profile_erasures")[0][0] == "console.trainer1"
+    assert stored_revs(reader, "m_alice") == [1], "the revision stays for recovery"
+    # Asked for a member the record has no profile of, or in a shape that is not a request: nothing erased.
+    lp1.publish(f"gym/v1/{SITE}/members/m_nobody/erase", {"by": "trainer1"})
+    lp1.publish(f"gym/v1/{SITE}/members/m_alice/erase", b'{"by": "Robert; DROP"}')
+    lp1.flush()
+    eventually(lambda: desk.total.refused["erase_unknown_member"] == 1 and desk.total.refused["invalid"] == 1,
+               what="both refused")
+    assert len(reader.read("SELECT erased_by FROM profile_erasures")) == 1
 
 
 def test_a_save_that_is_not_a_profile_is_refused_and_counted(desk, lp1, reader):
