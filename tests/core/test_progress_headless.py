@@ -47,8 +47,10 @@ def test_a_headless_session_in_pounds_says_today_against_last_time_and_keeps_the
         eventually(lambda: any(isinstance(e, SessionStart) for e in events.events()), what="Lou's session")
         eventually(lambda: "screen: Last time (2026-12-01): 2 sets, 20 reps; best set 100 lb x 10" in log.read_text(),
                    what="last time, in pounds")
+        # Three sensor seconds a kiosk second: within the pace the kiosk believes of a node (MAX_PACE), so no
+        # sample is refused as ahead of the stream, as `--fast` may be on a loaded machine.
         run = subprocess.run([sys.executable, "-m", "kiosk.sim.cli", "--broker", broker.url, "--site", "testgym",
-                              "--machine", "lp1", "--scenario", "good", "--seed", "3", "--fast"],
+                              "--machine", "lp1", "--scenario", "good", "--seed", "3", "--speed", "3"],
                              capture_output=True, text=True, timeout=60)
         assert run.returncode == 0, run.stderr
         set_end = events.wait_for_event(SetEnd, timeout=30)
