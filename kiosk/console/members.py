@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from kiosk.console.web import Who, action, console_of, page, render
 from kiosk.contract.ids import is_valid_id
-from kiosk.fleet.members import ask_erase, revoke_member
+from kiosk.fleet.members import revoke_member
+from kiosk.fleet.profile_erasure import ask_erase
 from kiosk.mqtt.connection import CommandFailed
 
 OPERATION_TIMEOUT_S = 5.0

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from kiosk.contract.base import PayloadError, parse_json_object
 from kiosk.contract.topics import member_profile
 from kiosk.fleet import CommandFailed
-from kiosk.fleet.members import RETAINED_WAIT_S, erase_member
+from kiosk.fleet.profile_erasure import RETAINED_WAIT_S, erase_member
 from kiosk.fleet.recorder.member_record import Erased, MemberRecord, erase_member_record, member_record
 from kiosk.fleet.recorder.store import Store
 from kiosk.fleet.recorder.store_url import open_store, without_password

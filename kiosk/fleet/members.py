@@ -14,8 +14,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.properties import Properties
 from pydantic import ValidationError
 
 from kiosk.codes.member_codes import load_private_key, sign_code
@@ -23,11 +21,12 @@ from kiosk.contract.base import PayloadError, decode, describe_validation_error,
 from kiosk.contract.events import Role
 from kiosk.contract.ids import check_id
 from kiosk.contract.member_code import MemberClaims
-from kiosk.contract.profile import ERASED_BY_PROPERTY, EraseRequest
 from kiosk.contract.revocations import MAX_REVOCATIONS, Revocation, RevocationList
-from kiosk.contract.topics import member_erase, member_profile, site_revocations
+from kiosk.contract.topics import site_revocations
 from kiosk.fleet import CommandFailed
 from kiosk.fleet.cards import write_cards
+from kiosk.fleet.member_data import erase_everywhere, erased_lines, export_member
+from kiosk.fleet.profile_erasure import RETAINED_WAIT_S, erase_member
 from kiosk.mqtt.broker_url import BrokerUrl
 from kiosk.mqtt.connection import add_site_and_broker, connected
 from kiosk.mqtt.link import MqttLink
@@ -40,8 +39,6 @@ DAY_S = 86400
 HOUR_S = 3600
 DEFAULT_DAYS = 365
 DEFAULT_STAFF_HOURS = 12
-# Long enough for a retained message from the site broker, even a busy one.
-RETAINED_WAIT_S = 2.0
 
 
 def issue_code(key_path: str | Path, member: str, name: str, role: Role = "member",
@@ -75,56 +72,6 @@ def parse_expiry(text: str) -> float:
         raise ValueError(
             f"--expires {text!r} is not an ISO date or date-time, e.g. 2026-12-31 or 2026-12-31T18:00"
         ) from None
-
-
-def erase_member(broker: BrokerUrl | str, site: str, member: str, timeout: float = 10.0) -> str:
-    """Delete a member's retained profile (an empty retained message); returns the topic.
-
-    `CommandFailed` when the broker holds no profile of that member: an operator
-    who mistyped the id must not be told it was erased.
-    """
-    topic = member_profile(site, member)
-    found = threading.Event()
-    with connected(broker, timeout) as link:
-        # The broker sends a retained message right after the subscription is acknowledged.
-        link.subscribe(topic, lambda _topic, payload, _props: found.set() if payload else None, qos=1)
-        if not found.wait(min(RETAINED_WAIT_S, timeout)):
-            raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
-                                "(check the member id)")
-        # Who erased, for the recorder's tombstone (the ACL lets only operators write a profile topic).
-        said = Properties(PacketTypes.PUBLISH)
-        said.UserProperty = (ERASED_BY_PROPERTY, link.broker.username or "")
-        if not link.publish_and_wait(topic, b"", qos=1, retain=True, timeout=timeout, properties=said):
-            raise CommandFailed(f"{link.broker} did not confirm the erase of {topic} within {timeout:g} s")
-    return topic
-
-
-def ask_erase(broker: BrokerUrl | str, site: str, member: str, by: str, timeout: float = 10.0) -> str:
-    """Ask the profile desk (the recorder) to erase a member, and wait until the profile is gone; returns the topic.
-
-    The console's way: its login may not write profiles (docs/security.md). `CommandFailed` when the broker
-    holds no profile of that member, or when the desk did not clear it within `timeout` (the recorder
-    not running, or it refused: its log says why).
-    """
-    topic = member_profile(site, member)
-    request = EraseRequest(by=by)
-    found, cleared = threading.Event(), threading.Event()
-
-    def seen(_topic: str, payload: bytes, _props: object) -> None:
-        (found if payload else cleared).set()
-
-    with connected(broker, timeout) as link:
-        # The broker sends a retained message right after the subscription is acknowledged.
-        link.subscribe(topic, seen, qos=1)
-        if not found.wait(min(RETAINED_WAIT_S, timeout)):
-            raise CommandFailed(f"no saved profile of member {member} on site {site}: nothing to erase "
-                                "(check the member id)")
-        if not link.publish_and_wait(member_erase(site, member), encode(request), qos=1, timeout=timeout):
-            raise CommandFailed(f"{link.broker} did not confirm the erase request for {member} within {timeout:g} s")
-        if not cleared.wait(timeout):
-            raise CommandFailed(f"the profile desk did not erase {member} within {timeout:g} s: the recorder "
-                                "erases for the console; is it running? (its log says why it refused)")
-    return topic
 
 
 def revoke_member(broker: BrokerUrl | str, site: str, member: str, issued_before: float, note: str = "",
@@ -292,17 +239,12 @@ def _erase(args: argparse.Namespace) -> int:
         topic = erase_member(args.broker, args.site, args.member, args.timeout)
         print(f"erased {args.member}'s profile ({topic})")
         return 0
-    # Imported here: member_data builds on this module's erase_member.
-    from kiosk.fleet.member_data import erase_everywhere, erased_lines
-
     erasure = erase_everywhere(args.broker, args.site, args.member, args.store, args.timeout)
     print("\n".join(erased_lines(args.member, erasure, args.store)))
     return 0
 
 
 def _export(args: argparse.Namespace) -> int:
-    from kiosk.fleet.member_data import export_member
-
     export = export_member(args.broker, args.site, args.member, args.store, args.out, args.timeout)
     events = sum(len(s.events) for s in export.sessions) + len(export.other_events)
     print(f"wrote {args.out}: {args.member}'s profile ({'retained' if export.profile else 'none on the broker'}), "
