@@ -32,6 +32,8 @@ class SensorNode:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._paused = threading.Event()
+        self._quiet = threading.Event()  # set by the node's thread once a pause holds: nothing more goes out
+        self.last_ts: float | None = None  # the last sample's `ts` published
         self._base = time.time()
         self._sensor_t = 0.0
         self._seq = 0
@@ -76,8 +78,12 @@ class SensorNode:
         with self._lock:
             self._restarted = True
 
-    def pause(self) -> None:
+    def pause(self) -> float | None:
+        """Go quiet; returns once no sample can follow, with the last sample's `ts` (None: none was sent)."""
+        self._quiet.clear()
         self._paused.set()
+        assert self._quiet.wait(10), "the sensor node's thread did not pause"
+        return self.last_ts
 
     def resume(self) -> None:
         self._paused.clear()
@@ -110,6 +116,9 @@ class SensorNode:
                 self._seq += 1
                 sample = DepthSample(seq=self._seq, ts=self.ts, mm=round(mm, 1))
                 self.client.publish(self.topics.sensor_depth, sample.model_dump_json(), qos=0)
+                self.last_ts = sample.ts
+            else:
+                self._quiet.set()
             self._sensor_t += step
             next_wall += step / self.speed
             self._stop.wait(max(0.0, next_wall - time.monotonic()))

@@ -52,13 +52,15 @@ def test_staff_code_opens_diagnostics_and_calibrates_the_sled_and_pads(fresh):
     assert ui.kiosk.sensor.calibration.full_raw_mm == 512.0
     d.wait(0.4)
     assert len(m.ids.plot._line.points) >= 20  # the plot scrolls from its ring buffer
-    ui.node.pause()
-    d.wait(0.15)
-    plotted = len(m.ids.plot.readings)
+    last = ui.node.pause()
+    # The kiosk took the node's last sample and the screen drew it: from here on, nothing new can come.
+    d.until(lambda: app.kiosk.snapshot.sled.sensor_ts == last and m._plotted == app.kiosk.snapshot.sled.received,
+            what="the last sample before the pause drawn")
+    plotted = m.ids.plot.taken  # not the ring's length: full after earlier tests' readings, it stops growing
     d.wait(0.3)
-    assert len(m.ids.plot.readings) == plotted  # a quiet sensor adds no points
+    assert m.ids.plot.taken == plotted  # a quiet sensor adds no points
     ui.node.resume()
-    d.until(lambda: len(m.ids.plot.readings) > plotted, what="points again")
+    d.until(lambda: m.ids.plot.taken > plotted, what="points again")
 
     ui.node.liftoff("lumbar", "start")
     d.until(lambda: m.ids.lumbar.value == "LIFTED", what="lumbar pad shown lifted")
@@ -183,7 +185,7 @@ def test_operator_message_shows_from_any_thread(fresh):
 
 def test_a_message_never_covers_a_warning_and_comes_back_after_it(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    on_set_screen(ui, "m-jo")
+    on_set_screen(ui, "m-towels")  # its own member: m-jo is test_member_screens.py's, seeded there
     command(ui, "message", text="Closing in 10 minutes", seconds=60)
     d.until(lambda: app.toast.opacity == 1, what="message shown")
     ui.node.play(SledPath(start=0.0, mm=40).hold(0.4).move(230, 2.5))

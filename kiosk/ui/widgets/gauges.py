@@ -76,6 +76,7 @@ class DepthPlot(Widget):
     def __init__(self, samples: int = 300, **kwargs):
         super().__init__(**kwargs)
         self.readings: deque[float] = deque(maxlen=samples)
+        self.taken = 0  # every reading ever added: the ring buffer's length stops growing once it is full
         with self.canvas:
             Color(*theme.PANEL)
             self._back = Rectangle()
@@ -87,6 +88,7 @@ class DepthPlot(Widget):
 
     def add(self, mm: float) -> None:
         self.readings.append(mm)
+        self.taken += 1
 
     def redraw(self) -> None:
         """Turn the ring buffer into the line's points; called at the screen's poll rate."""
