@@ -3,7 +3,7 @@
 import itertools
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from kiosk.contract.base import decode, encode
@@ -464,6 +464,7 @@ def test_every_lumbar_liftoff_start_in_a_set_is_cued_on_that_input(ops: list, to
 
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(SCENARIOS), st.integers(min_value=0, max_value=100_000))
+@example("shallow", 3592)  # a short push's end read 0.03 s after its fastest moment: a false velocity_loss
 def test_rep_counts_match_the_generator_across_seeds(scenario: str, seed: int) -> None:
     trace = generate(scenario, seed)
     engine = engine_for(trace)
