@@ -497,6 +497,16 @@ def last_time_of(settings: MachineSettings | None, unit: LoadUnit = "kg") -> str
     return last_time_line(v.date, v.sets, v.reps, v.load_kg, v.best_reps, v.best_mean_velocity_mps, unit)
 
 
+def visits_chart_text(visits: Sequence[Visit], unit: LoadUnit = "kg") -> str:
+    """The visit chart's text alternative, beside it: how many visits it draws and the best set's load on the
+    first and the last of them; nothing when the chart draws nothing (fewer than two visits with a load)."""
+    loads = [v.load_kg for v in visits if v.load_kg is not None]
+    if len(loads) < 2:
+        return ""
+    return ngettext("Last {n} visit: from {first} to {last}", "Last {n} visits: from {first} to {last}",
+                    len(loads)).format(n=len(loads), first=kg(loads[0], unit), last=kg(loads[-1], unit))
+
+
 def load_text(load_kg: float | None, unit: LoadUnit = "kg") -> str:
     """The set screen's load stepper."""
     return _("Load: not set") if load_kg is None else _("Load {load}").format(load=kg(load_kg, unit))

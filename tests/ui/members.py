@@ -11,16 +11,16 @@ SAVED = MachineSettings(backrest_notch=2, foot_height="high", toe_angle_deg=10, 
                         max_depth_mm=330, top_mm=30)
 
 
-def seed_profile(ui, member: str) -> None:
+def seed_profile(ui, member: str, settings: MachineSettings = SAVED) -> None:
     """The member's profile as the fleet keeps it: retained on the site's profile topic."""
-    profile = MemberProfile(member=member, name="Jo", rev=1, updated=time.time(), machines={MODEL: SAVED})
+    profile = MemberProfile(member=member, name="Jo", rev=1, updated=time.time(), machines={MODEL: settings})
     publish(ui.broker, ui.kiosk.topics.profile(member), profile.model_dump_json(), retain=True)
     ui.driver.until(lambda: ui.kiosk.inbox.call(lambda: ui.kiosk.profiles.book.get(member)) is not None, what="profile")
 
 
-def start_member(ui, member: str, name: str = "Jo") -> None:
+def start_member(ui, member: str, name: str = "Jo", settings: MachineSettings = SAVED) -> None:
     """A returning member scans in and lands on their settings screen."""
-    seed_profile(ui, member)
+    seed_profile(ui, member, settings)
     ui.scan(ui.keyring.code(member, name))
     ui.driver.until(lambda: ui.current() == "settings", what="settings screen")
 

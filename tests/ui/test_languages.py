@@ -12,7 +12,7 @@ from kivy.core.text import Label as CoreLabel
 from kivy.uix.label import Label
 
 from kiosk.contract.events import CueRaised, ScanRejected
-from kiosk.contract.profile import MemberProfile
+from kiosk.contract.profile import MAX_VISITS, MemberProfile, Visit
 from kiosk.contract.topics import site_config_set
 from kiosk.core.snapshot import OperatorNotice, ScanFeedback
 from kiosk.dev.broker import publish
@@ -25,6 +25,10 @@ pytestmark = pytest.mark.ui
 SIZES = ((800, 480), (1024, 600), (1280, 800))
 SITE_LANGUAGES = ["de", "en", "es", "fr"]
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# A member with a full history: the longest "last time" line and the visit chart with its words must fit too.
+REGULAR = SAVED.model_copy(update={"history": [
+    Visit(date=f"2026-11-{day:02d}", sets=3, reps=30, load_kg=100 + 2.5 * (day % 4), best_reps=10,
+          best_mean_velocity_mps=0.45) for day in range(1, MAX_VISITS + 1)]})
 
 
 def word_width(label: Label, word: str) -> float:
@@ -142,7 +146,7 @@ def test_no_label_overflows_its_box_in_any_language_at_any_size(four_languages):
                 d.until(lambda: ui.current() == "attract", what="attract")
             app.go("attract")
             tap_language(ui, tag)
-            start_member(ui, f"m-fit-{tag}")
+            start_member(ui, f"m-fit-{tag}", settings=REGULAR)
             d.until(lambda tag=tag: app.language == tag, what="the member keeps the language tapped")
             for name in SCREENS:
                 if name == "summary":

@@ -8,7 +8,7 @@ from kiosk.contract.profile import MachineSettings
 from kiosk.core.machine.depth_limits import TARGET_MARGIN_MM
 from kiosk.core.machine.member_limits import DEPTH_STEP_MM, MIN_RANGE_MM, TOE_MAX, TOE_MIN, TOE_STEP
 from kiosk.ui.kv import load_beside
-from kiosk.ui.widgets import common, diagram, language_bar, stepper  # noqa: F401 - widget classes the .kv uses
+from kiosk.ui.widgets import common, diagram, language_bar, stepper, visit_chart  # noqa: F401 - widget classes the .kv uses
 from kiosk.ui.widgets.diagram import FOOT_HEIGHTS, FOOT_WIDTHS, show_settings
 from kiosk.words import wording as words
 
