@@ -8,7 +8,10 @@ from pathlib import Path
 import pytest
 
 from kiosk.contract.config import KG_PER_LB
-from kiosk.contract.profile import Visit
+from kiosk.contract.profile import MachineSettings, Visit
+from kiosk.ui.widgets.visit_chart import charted
+from kiosk.words import wording
+from kiosk.words.language import speaking
 from tests.ui.members import SAVED, push_config, start_member
 
 pytestmark = pytest.mark.ui
@@ -81,3 +84,16 @@ def test_a_first_timer_or_one_visit_gets_no_chart_and_no_room_for_it(fresh, hist
     d.frames(2)
     assert screen.ids.visit_chart.bars == [] and screen.ids.visit_chart.dots == []
     assert screen.ids.visits_row.height == 0 and screen.ids.visits_text.text == ""
+
+
+def test_the_words_beside_the_chart_count_only_visits_with_a_load_in_each_language():
+    drawn = charted(MachineSettings(**{**SAVED.model_dump(), "history": [v.model_dump() for v in VISITS]}))
+    assert [v.date for v in drawn] == ["2026-11-03", "2026-11-10", "2026-11-17", "2026-11-24"]
+    told = {}
+    for tag in ("en", "de", "es", "fr"):
+        with speaking(tag):
+            told[tag] = wording.visits_chart_text(drawn)
+    assert told == {"en": "Last 4 visits: from 80 kg to 87.5 kg", "de": "Letzte 4 Besuche: von 80 kg auf 87,5 kg",
+                    "es": "Últimas 4 visitas: de 80 kg a 87,5 kg",
+                    "fr": "4 dernières visites : de 80 kg à 87,5 kg"}
+    assert wording.visits_chart_text(drawn[:1]) == "" and charted(None) == []
