@@ -235,7 +235,7 @@ def test_cached_member_gets_their_settings_with_the_broker_down(running, keyring
 
 
 def test_erasing_a_member_removes_them_from_the_kiosk_cache(running, keyring, broker, desk):
-    from kiosk.fleet.members import erase_member
+    from kiosk.fleet.profile_erasure import erase_member
 
     kiosk, _ = running()
     kiosk.scan(keyring.code("m_sam", "Sam"))

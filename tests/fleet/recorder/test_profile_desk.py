@@ -12,7 +12,7 @@ from kiosk.contract.kiosk import KioskInfo
 from kiosk.contract.profile import MachineSettings, MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.dev.broker import Broker, Collector
-from kiosk.fleet.members import ask_erase, erase_member
+from kiosk.fleet.profile_erasure import ask_erase, erase_member
 from kiosk.fleet.recorder.service import Recorder
 from kiosk.fleet.recorder.store import Store
 from kiosk.fleet.recorder.store_url import open_store
