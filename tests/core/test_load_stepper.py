@@ -2,13 +2,12 @@
 at the cost of the set's safety state (the same engine goes on, its lift-off count and learnt max with it)."""
 
 import math
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from kiosk.contract.events import SetEnd
-from tests.support.stepped_gym import SteppedGym
+from tests.support.stepped_gym import SteppedGym, gym_in
 
 
 class Gym(SteppedGym):
@@ -24,11 +23,9 @@ class Gym(SteppedGym):
 
 
 @pytest.fixture
-def gym():
-    with tempfile.TemporaryDirectory() as root:
-        g = Gym(Path(root))
+def gym(tmp_path):
+    with gym_in(Gym, tmp_path) as g:
         yield g
-        g.kiosk.stop()
 
 
 def test_a_load_set_mid_set_keeps_the_lift_off_count_and_the_second_still_stops(gym):

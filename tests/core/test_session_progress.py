@@ -11,7 +11,7 @@ from kiosk.contract.config import KG_PER_LB
 from kiosk.core.snapshot import LastVisit, VisitDone
 from kiosk.core.training.history import day_of
 from kiosk.core.training.load_steps import stepped_load
-from tests.support.stepped_gym import SteppedGym
+from tests.support.stepped_gym import SteppedGym, gym_in
 
 DAY_S = 86_400.0
 
@@ -45,11 +45,9 @@ class Gym(SteppedGym):
 
 
 @pytest.fixture
-def gym():
-    with tempfile.TemporaryDirectory() as root:
-        g = Gym(Path(root))
+def gym(tmp_path):
+    with gym_in(Gym, tmp_path) as g:
         yield g
-        g.kiosk.stop()
 
 
 def test_every_set_at_the_target_reps_suggests_one_step_more_and_the_next_tap_in_starts_there(gym):

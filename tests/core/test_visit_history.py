@@ -1,8 +1,6 @@
 """A member's visits kept in their profile: made at the session's end, shown at the next tap-in, bounded so the
 profile fits the 8 KiB a kiosk accepts, and an old profile without them still loads."""
 
-import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -14,6 +12,7 @@ from kiosk.core.snapshot import LastVisit
 from kiosk.core.text_presenter import TextPresenter
 from kiosk.core.training.history import visit_of, with_visit
 from tests.core.test_load_stepper import Gym
+from tests.support.stepped_gym import gym_in
 
 BASE = MachineSettings(backrest_notch=3, target_depth_mm=250, max_depth_mm=300, top_mm=60)
 
@@ -53,11 +52,9 @@ def test_a_profile_with_many_machines_drops_the_oldest_visits_to_stay_under_8_ki
 
 
 @pytest.fixture
-def gym():
-    with tempfile.TemporaryDirectory() as root:
-        g = Gym(Path(root))
+def gym(tmp_path):
+    with gym_in(Gym, tmp_path) as g:
         yield g
-        g.kiosk.stop()
 
 
 def test_a_session_with_a_load_is_remembered_and_told_at_the_next_tap_in(gym):

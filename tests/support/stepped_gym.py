@@ -5,8 +5,10 @@ Every profile save the kiosk makes is kept in `saved` (the settings only), every
 line the headless screen would say in `lines`.
 """
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kiosk.contract.events import CueRaised
 from kiosk.contract.profile import MachineSettings
@@ -15,6 +17,8 @@ from kiosk.core.text_presenter import TextPresenter
 from tests.support.helpers import FakeClock
 from tests.support.kiosk_harness import Keyring
 from tests.support.stepped_kiosk import SteppedKiosk
+
+G = TypeVar("G", bound="SteppedGym")
 
 T0 = 1_764_000_000.0
 SAMPLE_S = 0.04  # a 25 Hz node
@@ -73,3 +77,14 @@ class SteppedGym:
 
     def cues(self) -> list[tuple[str, str]]:
         return [(e.cue, e.severity) for e in self.events if isinstance(e, CueRaised)]
+
+
+@contextmanager
+def gym_in(make: Callable[[Path], G], root: Path) -> Iterator[G]:
+    """The gym `make` builds under `root`, its kiosk stopped afterwards whatever the test did (the fixture of
+    every core test of one session)."""
+    gym = make(root)
+    try:
+        yield gym
+    finally:
+        gym.kiosk.stop()
