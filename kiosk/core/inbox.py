@@ -151,7 +151,10 @@ class Inbox:
             samples, context = self._samples, list[Job]()
             while samples and samples[0][0] < posted and len(context) < CONTEXT_BEFORE_URGENT:
                 context.append(samples.popleft()[1])
-            self._tokens -= len(context)
+            # The context counts against the budget, but never into debt: forty lift-offs during a flood (each
+            # with a full lane before it) would otherwise owe 16,000 samples, and for half a minute after the
+            # flood every real sample would be shed unread; the depth cues want the sled's position again at once.
+            self._tokens = max(0.0, self._tokens - len(context))
             return [*context, urgent]
         now = time.monotonic()
         self._tokens = min(SAMPLES_BURST, self._tokens + (now - self._tokens_at) * SAMPLES_PER_S)

@@ -24,6 +24,11 @@ class HeldCore:
         self._gate = threading.Event()
         self._holding = threading.Event()
         self.inbox.start()
+        self.hold()
+
+    def hold(self) -> None:
+        self._gate.clear()
+        self._holding.clear()
         self.inbox.post(self._hold)
         eventually(self._holding.is_set, what="the core thread held")
 
@@ -34,8 +39,11 @@ class HeldCore:
     def post(self, name: str, lane: str = "jobs") -> None:
         self.inbox.post(lambda: self.ran.append(name), lane)  # type: ignore[arg-type]
 
-    def release(self, expect: int) -> list[str]:
+    def let_go(self) -> None:
         self._gate.set()
+
+    def release(self, expect: int) -> list[str]:
+        self.let_go()
         eventually(lambda: len(self.ran) >= expect, what=f"{expect} jobs run")
         self.inbox.stop()
         return self.ran
@@ -67,6 +75,24 @@ def test_a_flood_of_samples_sheds_its_oldest_counts_them_and_never_a_liftoff_or_
     assert "liftoff" in ran and "command" in ran
     kept = [name for name in ran if name.startswith("sample")]
     assert kept == [f"sample {n}" for n in range(flood - MAX_SAMPLES, flood)], "the newest are kept, in order"
+
+
+def test_after_a_flood_full_of_liftoffs_the_next_real_sample_runs_at_once():
+    core = HeldCore()
+    # Forty lift-offs, each behind a full lane of flood: their context is 16,000 samples, four times the burst.
+    for n in range(40):
+        if n:
+            core.hold()
+        for k in range(MAX_SAMPLES):
+            core.post(f"flood {n}.{k}", "samples")
+        core.post(f"liftoff {n}", "urgent")
+        core.let_go()
+        eventually(lambda n=n: f"liftoff {n}" in core.ran, what=f"lift-off {n} run")
+    # The budget owes nothing for them: the sensor's next sample runs at once, not half a minute later
+    # (at 500 samples/s a debt of 12,000 would take 24 s to pay off).
+    core.post("real sample", "samples")
+    eventually(lambda: "real sample" in core.ran, timeout=5.0, what="the real sample run")
+    core.inbox.stop()
 
 
 class Feed:
