@@ -18,7 +18,8 @@ so an erased member's revisions are never reused) and stamps `updated` with the
 time it received the save: neither the kiosk's `rev` nor its clock is believed.
 A machine gets at most `MAX_SAVES_PER_MACHINE_HOUR` saves published an hour, so
 a stolen kiosk that reports sessions it never had cannot fill every broker of the
-site with retained profiles; each is at most 16 KiB (intake.py). What the desk
+site with retained profiles; each is at most 16 KiB (intake.py). The console's
+erasures are bounded the same way (`MAX_CONSOLE_ERASES_PER_HOUR`). What the desk
 refuses is counted by reason in the recorder's log line.
 """
 
@@ -43,6 +44,11 @@ SAVE_WINDOW_S = 8 * 86400.0
 # A busy machine sees a member every few minutes, each saving a few times: a kiosk sending more saves than
 # this in an hour is flooding (each accepted save is a retained profile on every broker of the site).
 MAX_SAVES_PER_MACHINE_HOUR = 240
+# The console erases one member at a time, each typed back to confirm: a front desk handles a few requests a
+# week. Past this many in an hour (the whole site's, whoever asks) the desk refuses, so a stolen console login
+# cannot empty every kiosk of every member's settings in a minute. An operator erasing many members at once
+# (a closed branch) uses `legpress-fleet members erase`, which does not go through the desk.
+MAX_CONSOLE_ERASES_PER_HOUR = 30
 HOUR_S = 3600.0
 
 
@@ -60,6 +66,7 @@ class ProfileDesk:
         # must not get the same rev (a kiosk keeps only the first).
         self._given: dict[str, int] = {}
         self._accepted: dict[str, deque[float]] = {}  # per machine, when its saves were published
+        self._erased: deque[float] = deque()  # when the console's erasures were published
 
     def consider(self, save: ProfileSave) -> MemberProfile:
         """Publish `save` as the member's next revision and return it, or raise `Refused` saying why not."""
@@ -116,10 +123,17 @@ class ProfileDesk:
             raise Refused("erase_foreign_site", f"{where}: site {ask.site}, not {self._site}")
         if self._store.latest_rev(ask.site, ask.member) <= 0 and ask.member not in self._given:
             raise Refused("erase_unknown_member", f"{where}: no profile of {ask.member} recorded; nothing erased")
+        while self._erased and not 0 <= ask.received_at - self._erased[0] < HOUR_S:
+            self._erased.popleft()
+        if len(self._erased) >= MAX_CONSOLE_ERASES_PER_HOUR:
+            raise Refused("erase_over_rate", f"{where}: the console asked {len(self._erased)} erasures in the last "
+                                             "hour; refused until the hour has passed (an operator erases many "
+                                             "members with `legpress-fleet members erase`)")
         eraser = f"console.{ask.by}"
         said = Properties(PacketTypes.PUBLISH)
         said.UserProperty = (ERASED_BY_PROPERTY, eraser)
         if not self._publish(member_profile(ask.site, ask.member), b"", said):
             raise Refused("erase_not_sent", f"{where}: the broker did not take the erasure")
+        self._erased.append(ask.received_at)
         log.info("%s by %s published", where, eraser)
         return eraser

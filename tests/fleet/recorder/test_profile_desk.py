@@ -166,6 +166,29 @@ def test_the_console_erases_by_asking_the_desk_which_names_the_staff_member_in_t
     assert len(reader.read("SELECT erased_by FROM profile_erasures")) == 1
 
 
+def test_the_console_gets_a_bounded_number_of_erasures_an_hour(desk, lp1, reader, broker, monkeypatch):
+    from kiosk.fleet.recorder import desk as desk_module
+    from kiosk.mqtt.connection import CommandFailed
+
+    # A stolen console login must not empty the site of every member's settings in a minute.
+    monkeypatch.setattr(desk_module, "MAX_CONSOLE_ERASES_PER_HOUR", 1)
+    for i, member in enumerate(["m_alice", "m_bob"]):
+        lp1.event(SessionStart(ts=1000.0 + i, session=f"s{i}", member=member, role="member"))
+        save(lp1, member, rev=1, updated=1000.0, machines={MODEL: settings(200)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1] and stored_revs(reader, "m_bob") == [1],
+               what="both profiles stored")
+    ask_erase(broker.url, SITE, "m_alice", "trainer1")
+    with pytest.raises(CommandFailed, match="did not erase"):
+        ask_erase(broker.url, SITE, "m_bob", "trainer1", timeout=2.0)
+    eventually(lambda: desk.total.refused["erase_over_rate"] == 1, what="the second erasure refused")
+    assert [row[0] for row in reader.read("SELECT member FROM profile_erasures")] == ["m_alice"]
+    bob = Collector(broker, member_profile(SITE, "m_bob"))  # retained: what every kiosk gets
+    try:
+        assert MemberProfile.model_validate_json(bob.wait_for(lambda m: m.retain).payload).member == "m_bob"
+    finally:
+        bob.close()
+
+
 def test_a_save_that_is_not_a_profile_is_refused_and_counted(desk, lp1, reader):
     lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
     lp1.publish(lp1.topics.kiosk_profile, b'{"member": "m_alice", "rev": 1}')
