@@ -69,7 +69,9 @@ def every_text() -> list[str]:
     return texts + lines
 
 
-@pytest.mark.parametrize("text", every_text())
+# Sorted: the texts come partly from sets, whose order differs between processes (pytest-xdist's workers
+# must collect the same tests in the same order).
+@pytest.mark.parametrize("text", sorted(every_text()))
 def test_no_doubled_words_no_broken_joins_no_one_with_a_plural(text: str) -> None:
     assert not DOUBLED.search(text), text
     assert not BROKEN_JOIN.search(text), text

@@ -84,6 +84,8 @@ class DefenceCounters(ReportModel):
                                   "(a flood); dropped past a bound, never in the sensor's way.")
     replies_redirected: int = Field(0, description="Requests whose Response Topic was refused; "
                                     "answered on the kiosk's own `res` topic.")
+    retained_commands_ignored: int = Field(0, description="Commands sent retained, ignored: a retained request "
+                                           "would act again at every reconnect.")
     codes_revoked: int = Field(0, description="Scans refused by the site's revocation list.")
     revocation_entries: int = Field(0, description="Entries in the revocation list in force.")
     revocation_lists_refused: int = Field(0, description="Revocation lists refused as invalid.")

@@ -50,6 +50,11 @@ class CommandDesk:
         self._handlers[name] = handler
 
     @property
+    def retained_ignored(self) -> int:
+        """Retained command messages ignored (OperatorDesk subscribes to commands live only)."""
+        return self._link.stats.retained_ignored
+
+    @property
     def names(self) -> list[str]:
         return sorted(self._handlers)
 

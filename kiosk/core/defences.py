@@ -7,11 +7,12 @@ camera); this only reads them, so telemetry and diagnostics say the same.
 from kiosk.contract.kiosk import DefenceCounters
 from kiosk.core.access.camera import CameraSource, FolderSource
 from kiosk.core.access.revocations import RevocationStats
+from kiosk.core.command_desk import CommandDesk
 from kiosk.core.machine.models import FloorStats
 from kiosk.core.profiles.cache import ProfileStats
 
 
-def defence_counters(floors: FloorStats, profiles: ProfileStats, replies_redirected: int,
+def defence_counters(floors: FloorStats, profiles: ProfileStats, commands: CommandDesk,
                      revocations: RevocationStats, camera: CameraSource | None) -> DefenceCounters:
     return DefenceCounters(
         profile_values_clamped=floors.profile_values_clamped,
@@ -21,7 +22,8 @@ def defence_counters(floors: FloorStats, profiles: ProfileStats, replies_redirec
         profiles_evicted=profiles.evicted,
         profiles_cached=profiles.cached,
         profiles_dropped=profiles.dropped,
-        replies_redirected=replies_redirected,
+        replies_redirected=commands.redirected,
+        retained_commands_ignored=commands.retained_ignored,
         codes_revoked=revocations.refused_scans,
         revocation_entries=revocations.entries,
         revocation_lists_refused=revocations.lists_refused,

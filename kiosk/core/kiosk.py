@@ -264,7 +264,7 @@ class Kiosk:
     # -- what presence reports (core thread) --------------------------------------
 
     def defences(self) -> DefenceCounters:
-        return defence_counters(self.training.floor_stats, self.profiles.book.stats, self.commands.redirected,
+        return defence_counters(self.training.floor_stats, self.profiles.book.stats, self.commands,
                                 self.revocations.stats, self.scanner.source)
 
     def journal_health(self) -> JournalHealth | None:

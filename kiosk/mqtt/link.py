@@ -40,6 +40,7 @@ class LinkStats:
     callback_errors: int = 0
     received: int = 0
     unreachable: int = 0  # connection attempts that found no broker (paho's retries included)
+    retained_ignored: int = 0  # retained messages on a subscription that acts on live ones only (commands)
     last_error: str = ""
 
 
@@ -48,6 +49,7 @@ class _Subscription:
     topic_filter: str
     handler: Handler
     qos: int
+    retained: bool = True  # False: a retained message is ignored (and counted), only live ones reach the handler
 
 
 @dataclass
@@ -131,9 +133,13 @@ class MqttLink:
         """Wait until the broker has accepted the link or refused its login; False if neither within `timeout`."""
         return self._answered.wait(timeout)
 
-    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
-        """Register a handler; the subscription is (re)made on every connect."""
-        sub = _Subscription(topic_filter, handler, qos)
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1, retained: bool = True) -> None:
+        """Register a handler; the subscription is (re)made on every connect.
+
+        `retained=False` for requests that act (commands): a retained one would act again at every
+        reconnect, a restart loop from a single publish. The broker's ACL cannot forbid the retain
+        flag, so the link ignores such a message and counts it in `stats.retained_ignored`."""
+        sub = _Subscription(topic_filter, handler, qos, retained)
         with self._lock:
             self._subs.append(sub)
         # paho keeps the filters in a topic tree: one lookup per message, not a match against every filter.
@@ -283,6 +289,10 @@ class MqttLink:
     def _dispatcher(self, sub: _Subscription) -> Callable[[mqtt.Client, object, mqtt.MQTTMessage], None]:
         def dispatch(_client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
             self.stats.received += 1
+            if msg.retain and not sub.retained:
+                self.stats.retained_ignored += 1
+                log.warning("ignored a retained message on %s: requests there act only when sent live", msg.topic)
+                return
             try:
                 # paho decodes an incoming payload as bytes; its annotation also allows bytearray.
                 sub.handler(msg.topic, bytes(msg.payload), getattr(msg, "properties", None))

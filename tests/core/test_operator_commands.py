@@ -16,7 +16,7 @@ from kiosk.contract.replies import DiagnosticsReport, ModeReply, SessionEnded
 from kiosk.core.training.session import PAIN_AFTER_CUT_S
 from kiosk.dev.broker import Broker, Received, publish
 from tests.conftest import Collect
-from tests.support.kiosk_harness import Keyring
+from tests.support.kiosk_harness import Keyring, make_kiosk
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 from tests.support.sled import a_member_mid_set
 
@@ -77,6 +77,28 @@ def test_message_command_reaches_the_screen(broker, collect, kiosk):
     assert reply.status == "ok"
     notice = kiosk.screen.wait_for(lambda m: getattr(m, "kind", None) == "message")
     assert notice.text == "Gym closes in 15 minutes" and notice.seconds == 20
+
+
+def test_a_retained_command_is_ignored_and_counted_so_it_cannot_act_again_at_every_reconnect(broker, collect,
+                                                                                              tmp_path):
+    # What a stolen console or Home Assistant login could leave on the broker: a kiosk would take it at every
+    # (re)connect, for ever (a `restart` retained this way is a restart loop).
+    publish(broker, f"{R}/kiosk/cmd/out_of_order", json.dumps({"transaction": "left", "reason": "x"}), retain=True)
+    refused = collect(f"{R}/kiosk/res/out_of_order")
+    kiosk, _ = make_kiosk(broker.url, tmp_path / "data", Keyring(tmp_path))
+    kiosk.start()
+    try:
+        assert kiosk.link.wait_connected(10)
+        # A live command after it: commands run in order, so once it is answered the retained one was judged.
+        reply, _ = _send(broker, collect, "message", {"text": "Gym closes in 15 minutes", "seconds": 20})
+        assert reply.status == "ok"
+        assert kiosk.inbox.call(kiosk.defences).retained_commands_ignored == 1
+        assert kiosk.inbox.call(lambda: kiosk.mode) == "idle" and refused.messages == []
+        # Sent live, the same command acts.
+        reply, _ = _send(broker, collect, "out_of_order", {"reason": "cable frayed"})
+        assert reply.status == "ok" and kiosk.inbox.call(lambda: kiosk.mode) == "out_of_order"
+    finally:
+        kiosk.stop()
 
 
 @pytest.mark.parametrize("name,body,complaint", [

@@ -41,7 +41,8 @@ class OperatorDesk(Unit):
             log.info("config %s kept from the last run", self.config.version)
         topics = self.wiring.topics
         for topic_filter in (topics.cmd_filter, topics.broadcast_cmd_filter):
-            self.listen(topic_filter, self._command_message, qos=1)
+            # Live only: a retained `restart` would restart the kiosk at every reconnect, for ever.
+            self.listen(topic_filter, self._command_message, qos=1, retained=False)
         self.listen(topics.site_config_set, self._config_message("site"), qos=1)
         self.listen(topics.kiosk_config_set, self._config_message("kiosk"), qos=1)
         self.wiring.link.on_connect(lambda: self.wiring.inbox.post(self.publish_state))

@@ -255,6 +255,11 @@ class Recorder:
                                       bytes(correlation) if isinstance(correlation, (bytes, bytearray)) else None)
             else:
                 row = to_row(msg.topic, bytes(msg.payload), self.clock(), _user_property(msg, ERASED_BY_PROPERTY))
+                if isinstance(row, EraseAsk) and msg.retain:
+                    # A retained request would erase again at every new session of the recorder, a member who
+                    # trained since included; the console sends its requests live.
+                    row = None
+                    raise Refused("erase_retained", f"{msg.topic}: a retained erase request; ignored (send it live)")
         except Refused as exc:
             self._count_refused(exc)
         with self._counts_lock:

@@ -189,6 +189,35 @@ def test_the_console_gets_a_bounded_number_of_erasures_an_hour(desk, lp1, reader
         bob.close()
 
 
+def test_a_retained_erase_request_acts_once_and_never_again_at_a_new_session_of_the_recorder(
+        desk, lp1, reader, broker, store):
+    lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
+    save(lp1, "m_alice", rev=1, updated=1000.0, machines={MODEL: settings(200)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1], what="rev 1")
+    # Left retained (a stolen console login could): the live delivery erases, as a request sent live does.
+    lp1.publish(f"gym/v1/{SITE}/members/m_alice/erase", {"by": "trainer1"}, retain=True)
+    lp1.flush()
+    eventually(lambda: len(reader.read("SELECT erased_by FROM profile_erasures")) == 1, what="the erasure")
+    # She trains again; then a recorder with a new session gets the retained request: it must not erase her again.
+    lp1.event(SessionStart(ts=2000.0, session="s2", member="m_alice", role="member"))
+    save(lp1, "m_alice", rev=1, updated=2000.0, machines={MODEL: settings(205)})
+    eventually(lambda: stored_revs(reader, "m_alice") == [1, 2], what="rev 2")
+    desk.stop()
+    fresh = Recorder(store, broker.url, SITE, client_id="desk-new-session", log_every_s=3600)
+    fresh.start()
+    try:
+        assert fresh.wait_connected(10)
+        eventually(lambda: fresh.total.refused["erase_retained"] == 1, what="the retained request ignored")
+    finally:
+        fresh.stop()
+    assert len(reader.read("SELECT erased_by FROM profile_erasures")) == 1
+    alice = Collector(broker, member_profile(SITE, "m_alice"))
+    try:
+        assert MemberProfile.model_validate_json(alice.wait_for(lambda m: m.retain).payload).rev == 2
+    finally:
+        alice.close()
+
+
 def test_a_save_that_is_not_a_profile_is_refused_and_counted(desk, lp1, reader):
     lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
     lp1.publish(lp1.topics.kiosk_profile, b'{"member": "m_alice", "rev": 1}')
