@@ -219,6 +219,15 @@ def test_replay_sends_the_held_events_again_and_names_the_range_it_does_not_hold
         publish(keeping_broker, f"{CMD}/replay", b'{"transaction": "r2", "from_eid": 9, "to_eid": 2}', qos=1)
         replies.wait(lambda: len(replies.items) == 2, what="refusal of a backwards range")
         assert CommandReply.model_validate_json(replies.items[1]).status == "error"
+        # The range it did not hold (5-9) was not taken as replayed: once events 5 and 6 exist they are sent
+        # at once, not refused as a repeat (asking far past the newest eid must not block what comes next).
+        for _ in range(2):
+            kiosk.scan("not a code")
+        seen.wait(lambda: len(eids(originals(seen.events()))) == 6, what="events 5 and 6")
+        publish(keeping_broker, f"{CMD}/replay", b'{"transaction": "r3", "from_eid": 5, "to_eid": 9}', qos=1)
+        replies.wait(lambda: len(replies.items) == 3, what="the second replay's reply")
+        later = Replayed.model_validate(CommandReply.model_validate_json(replies.items[2]).data)
+        assert (later.sent, later.retry_after_s) == (2, None)
     finally:
         kiosk.stop()
         seen.close()

@@ -58,3 +58,16 @@ def test_a_link_still_full_of_copies_holds_the_request_back():
     busy = limits.admit(RECORDER, 1, 10, now=0.0, room=0)
     assert busy.reason == "busy" and busy.retry_after_s == replay_limits.BUSY_RETRY_S
     assert limits.admit(RECORDER, 1, 10, now=0.0, room=3).allowed == 3
+
+
+def test_a_request_that_found_nothing_costs_one_and_holds_no_range(monkeypatch):
+    monkeypatch.setattr(replay_limits, "REQUESTER_BURST", 2.0)
+    monkeypatch.setattr(replay_limits, "REQUESTER_EVENTS_PER_S", 0.01)
+    limits = ReplayLimits()
+    for _ in range(2):
+        assert limits.admit(RECORDER, 50, 2**53 - 1, now=0.0, room=ROOM).reason is None
+        limits.served(RECORDER, 50, 49, sent=0, now=0.0)  # nothing held from eid 50 on
+    # Each empty answer still cost the journal a read: the third in a row waits for the budget...
+    assert limits.admit(RECORDER, 50, 2**53 - 1, now=0.0, room=ROOM).reason == "requester_rate"
+    # ...and no range was held as replayed: another requester asking for eid 50 on is not refused as a repeat.
+    assert limits.admit(requester_of(None, "op-1"), 50, 60, now=0.0, room=ROOM).reason is None

@@ -340,7 +340,9 @@ class EventJournal(Unit):
         skipped = [EidRange(from_eid=max(lo, cmd.from_eid), to_eid=min(hi, end)) for lo, hi in self._database().execute(
             "SELECT from_eid, to_eid FROM skipped WHERE to_eid >= ? AND from_eid <= ? ORDER BY from_eid",
             (cmd.from_eid, end)).fetchall()]
-        self.replay_limits.served(requester, cmd.from_eid, end, sent, now)
+        # Held for a repeat only as far as events were found: a range past the newest eid (`to_eid` 2**53) held
+        # as "replayed" would refuse, as a repeat, every later request for the events still to come.
+        self.replay_limits.served(requester, cmd.from_eid, min(end, expected - 1), sent, now)
         self.health.replays_refused = dict(self.replay_limits.refused)
         return Replayed(sent=sent, missing=missing, truncated_at=truncated_at, skipped=skipped)
 

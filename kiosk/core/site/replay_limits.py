@@ -113,9 +113,12 @@ class ReplayLimits:
         return Admission(allowed=int(min(REPLAY_MAX, own.tokens, self._kiosk.tokens, room)), upto=upto)
 
     def served(self, requester: str, from_eid: int, last_eid: int, sent: int, now: float) -> None:
-        """A request sent `sent` copies of `from_eid..last_eid`: charge them, and hold the range for REPEAT_S."""
-        self._bucket(requester, now).tokens -= sent
-        self._kiosk.tokens -= sent
+        """A request sent `sent` copies of `from_eid..last_eid`: charge them, and hold the range for REPEAT_S.
+
+        A request that found nothing still costs one: the journal was read for it."""
+        cost = max(1, sent)
+        self._bucket(requester, now).tokens -= cost
+        self._kiosk.tokens -= cost
         if last_eid >= from_eid:
             self._recent.append((from_eid, last_eid, now))
 
