@@ -9,6 +9,11 @@ AlertKind = Literal["pain", "stopped", "kiosk_lost", "sensor", "command"]
 # Most urgent first: a member in pain, a member whose back lifted twice, then the machines.
 URGENCY: dict[AlertKind, int] = {"pain": 0, "stopped": 1, "kiosk_lost": 2, "sensor": 3, "command": 4}
 
+# Open alerts of one kind kept for one machine. A machine has one member at a time: a few open alerts are a
+# busy evening, more is a stolen or broken kiosk inventing sessions. Past it that machine's new alerts of the
+# kind are counted, not listed, so they cannot bury every other machine's (the list sorts by urgency, then age).
+MAX_OPEN_PER_MACHINE = 5
+
 _ids = itertools.count(1)
 
 
@@ -41,12 +46,20 @@ class AlertBoard:
     def __init__(self, keep_answered: int = 20) -> None:
         self._alerts: dict[str, Alert] = {}
         self._keep_answered = keep_answered
+        self.dropped: dict[str, int] = {}  # per machine, alerts not listed past MAX_OPEN_PER_MACHINE
 
     def raise_once(self, alert: Alert) -> Alert | None:
-        """Add `alert` unless one of its kind is already open for the same machine and session."""
+        """Add `alert` unless one of its kind is already open for the same machine and session, or its machine
+        already has MAX_OPEN_PER_MACHINE open of that kind (then it is counted in `dropped`)."""
+        same_kind = 0
         for other in self._alerts.values():
-            if other.open and (other.kind, other.machine, other.session) == (alert.kind, alert.machine, alert.session):
-                return None
+            if other.open and (other.kind, other.machine) == (alert.kind, alert.machine):
+                if other.session == alert.session:
+                    return None
+                same_kind += 1
+        if same_kind >= MAX_OPEN_PER_MACHINE:
+            self.dropped[alert.machine] = self.dropped.get(alert.machine, 0) + 1
+            return None
         self._alerts[alert.id] = alert
         return alert
 

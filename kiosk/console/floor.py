@@ -126,6 +126,11 @@ class Floor:
         with self._lock:
             return [replace(a) for a in self.alerts.open_alerts()]
 
+    def dropped_alerts(self) -> dict[str, int]:
+        """Per machine, alerts not listed because it already had too many open (a kiosk inventing them)."""
+        with self._lock:
+            return dict(sorted(self.alerts.dropped.items()))
+
     def answered_alerts(self) -> list[Alert]:
         with self._lock:
             return [replace(a) for a in self.alerts.answered()]

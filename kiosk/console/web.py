@@ -189,6 +189,7 @@ async def logout(request: Request, me: Who) -> Response:
 
 def floor_context(console: Console) -> dict[str, Any]:
     return {"tiles": console.floor.tiles(), "alerts": console.floor.open_alerts(),
+            "dropped": console.floor.dropped_alerts(),
             "answered": console.floor.answered_alerts()[:5], "describe": console.floor.describe}
 
 

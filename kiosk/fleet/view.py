@@ -84,6 +84,11 @@ class Seen:
 MessageObserver = Callable[[str, str, Any, Seen | None], None]
 
 
+# Machines followed at most. A site has tens of machines; a login that may publish under `+` (Home Assistant's
+# `out_of_order`, an operator's typo in a loop) would otherwise add one per made-up machine id, for ever.
+MAX_MACHINES = 2_000
+
+
 class FleetView:
     """The latest message of each named `Source`, per machine, for one machine or every machine of a site."""
 
@@ -95,6 +100,7 @@ class FleetView:
         self._on_message = on_message
         self._latest: dict[str, dict[str, Seen]] = {}
         self._changed = threading.Condition()
+        self.machines_ignored = 0  # messages of machines past MAX_MACHINES, dropped
 
     def listen(self, link: MqttLink) -> None:
         """Subscribe to every source; retained ones arrive right away."""
@@ -179,6 +185,9 @@ class FleetView:
         if not source.keep(value):
             return
         with self._changed:
+            if parsed.machine not in self._latest and len(self._latest) >= MAX_MACHINES:
+                self.machines_ignored += 1
+                return
             previous = self._latest.setdefault(parsed.machine, {}).get(name)
             self._latest[parsed.machine][name] = Seen(value, time.monotonic())
             self._changed.notify_all()

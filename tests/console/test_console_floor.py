@@ -5,8 +5,9 @@ import signal
 
 from playwright.sync_api import expect
 
+from kiosk.console.alerts import MAX_OPEN_PER_MACHINE
 from kiosk.contract.commands import CommandReply
-from kiosk.contract.events import AssistTold, SessionStart
+from kiosk.contract.events import AssistTold, CueRaised, SessionStart
 from kiosk.contract.profile import MemberProfile
 from kiosk.contract.topics import member_profile
 from kiosk.dev.broker import publish
@@ -169,3 +170,16 @@ def test_a_command_the_kiosk_refuses_shows_its_reason_and_raises_an_alert(browse
     expect(page.get_by_role("region", name="Reply to restart")).to_contain_text("not started by a supervisor")
     page.goto(console.url)
     expect(page.get_by_role("alert").filter(has_text="restart")).to_contain_text("Command failed on lp1")
+
+
+def test_a_kiosk_inventing_alerts_gets_a_few_listed_and_cannot_bury_another_machines(browser, broker, console):
+    page = sign_in(browser, console, "desk1")
+    # A stolen (or broken) kiosk login makes up sessions, each with a member in pain.
+    for n in range(MAX_OPEN_PER_MACHINE + 3):
+        forged = CueRaised(ts=1_700_000_000.0 + n, session=f"s-forged-{n}", cue="pain_stop", severity="stop")
+        publish(broker, "gym/v1/testgym/lp9/kiosk/event", forged.model_dump_json())
+    real = CueRaised(ts=1_700_000_100.0, session="s-real", cue="liftoff_lumbar", severity="stop")
+    publish(broker, "gym/v1/testgym/lp2/kiosk/event", real.model_dump_json())
+    expect(page.get_by_role("alert").filter(has_text="lp2")).to_have_count(1, timeout=SECOND)
+    expect(page.get_by_role("alert").filter(has_text="lp9")).to_have_count(MAX_OPEN_PER_MACHINE)
+    expect(page.get_by_role("status").filter(has_text="lp9 sent 3 more alerts")).to_be_visible()

@@ -253,3 +253,23 @@ def test_a_bridge_state_that_is_not_0_or_1_is_shown_as_a_bad_payload_not_taken_f
     assert fleet("status", *on_site(broker), "--wait", "0.3", "--json") == 0
     record = next(r for r in json.loads(capsys.readouterr().out) if r["machine"] == "lp5")
     assert "0 or 1" in record["bridge"]["bad_payload"] and record["status"]["state"] == "ready"
+
+
+def test_the_view_follows_a_bounded_number_of_machines_and_counts_the_rest(broker, monkeypatch):
+    from kiosk.fleet import view as view_module
+
+    # A login that may publish under `+` (Home Assistant's `out_of_order`) could make up machine ids for ever.
+    monkeypatch.setattr(view_module, "MAX_MACHINES", 2)
+    view = view_module.FleetView(SITE, {"status": view_module.KIOSK_STATUS})
+    link = MqttLink("t-view-bound", broker.url)
+    view.listen(link)
+    link.start()
+    try:
+        assert link.wait_connected(10)
+        for machine in ("lp1", "lp2", "lp3", "lp1"):
+            status = KioskStatus(state="ready", ts=1_700_000_000.0, mode="idle", version="1.0.0", boot=1)
+            publish(broker, MachineTopics(SITE, machine).kiosk_status, encode(status))
+        eventually(lambda: view.machines_ignored == 1 and view.latest("lp1", "status") is not None, what="lp3 ignored")
+        assert view.machines() == ["lp1", "lp2"]
+    finally:
+        link.stop()
