@@ -13,4 +13,8 @@ if [ "${LEGPRESS_SKIP_CHECKS:-0}" != "1" ]; then
     .venv/bin/mypy --no-incremental --no-error-summary
     .venv/bin/lint-imports --no-cache > .venv/lint-imports.log || { cat .venv/lint-imports.log; exit 1; }
 fi
-exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest "$@"
+# Two workers (pytest-xdist) by default: most tests wait on brokers and processes, so two share two cores
+# well. Each file's tests stay on one worker, and all the UI tests on one (tests/conftest.py groups them).
+# LEGPRESS_TEST_WORKERS=0 runs everything in one process, as a debugger wants.
+WORKERS="${LEGPRESS_TEST_WORKERS:-2}"
+exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"

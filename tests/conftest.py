@@ -12,6 +12,16 @@ from tests.support.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
 
 Collect = Callable[[str], Collector]
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Groups for pytest-xdist's `--dist loadgroup` (deploy/test.sh runs two workers): a file's tests stay
+    together, so a module's broker or rendered site starts once; the UI tests all go to one worker, in the
+    order they run alone, because Kivy opens one window per process and they share it (tests/ui/conftest.py)."""
+    for item in items:
+        path = Path(str(item.path))
+        group = "ui" if "ui" in path.parent.parts[-1:] else str(path)
+        item.add_marker(pytest.mark.xdist_group(name=group))
+
 # The night run of the model-based tests (`--hypothesis-profile=long`; docs/testing.md): many more
 # examples, longer runs of steps, a fresh random seed each night and the failure database kept.
 settings.register_profile("long", max_examples=1500, stateful_step_count=120, deadline=None,
