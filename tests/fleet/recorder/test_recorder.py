@@ -79,33 +79,46 @@ def test_recorder_stopped_and_restarted_while_kiosks_publish_loses_no_event_and_
     proc = start_recorder(broker, store_url, log)
     kiosks = [FakeKiosk(broker, f"lp{i}") for i in (1, 2, 3)]
     per_kiosk = 250
+    # The kiosks publish only as many events as the test allows at each step: free-running, on a loaded
+    # machine they could finish while the recorder was still restarting, and "events published while it
+    # was down, then while it was back" would not be what the test tested.
+    allowed = threading.Semaphore(0)
 
     def sent() -> int:
         return sum(len(k.sent) for k in kiosks)
 
     def publish_workout(kiosk: FakeKiosk) -> None:
+        allowed.acquire()
         kiosk.event(SessionStart(ts=time.time(), session=f"s-{kiosk.machine}", member="m1", role="member"))
         for rep in range(1, per_kiosk):
+            allowed.acquire()
             kiosk.event(RepDone(ts=time.time(), session=f"s-{kiosk.machine}", rep=rep, depth_mm=250.0,
                                 eccentric_s=2.0, concentric_s=1.0))
-            time.sleep(0.004)
+
+    def publish(n: int, wait: bool = True) -> None:
+        target = sent() + n
+        allowed.release(n)
+        if wait:
+            eventually(lambda: sent() >= target, 30, f"{n} more events sent")
 
     threads = [threading.Thread(target=publish_workout, args=(k,)) for k in kiosks]
     for t in threads:
         t.start()
     try:
-        eventually(lambda: sent() > 150, 20, "150 events sent")
+        publish(150)  # the recorder up
         proc.send_signal(signal.SIGTERM)
+        publish(150)  # while it stops, and once it is down: the broker keeps them for its session
         assert proc.wait(15) == 0, log.read_text()
         assert "in the last" in log.read_text()  # its goodbye line says what it stored
-        stopped_at = sent()
         proc = start_recorder(broker, store_url, log)
-        eventually(lambda: sent() > stopped_at + 200, 20, "200 more events sent")
-        proc.kill()  # a crash: stored rows whose acknowledgement never left are delivered again
+        publish(200)  # the recorder back
+        publish(3 * per_kiosk - 500, wait=False)
+        proc.kill()  # a crash while they publish: stored rows whose acknowledgement never left come again
         proc.wait(10)
         proc = start_recorder(broker, store_url, log)
         assert "session resumed" in log.read_text().splitlines()[-1]
     finally:
+        allowed.release(3 * per_kiosk)  # whatever happened, no publisher waits for ever
         for t in threads:
             t.join(60)
         for k in kiosks:
