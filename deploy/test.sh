@@ -17,4 +17,9 @@ fi
 # well. Each file's tests stay on one worker, and all the UI tests on one (tests/conftest.py groups them).
 # LEGPRESS_TEST_WORKERS=0 runs everything in one process, as a debugger wants.
 WORKERS="${LEGPRESS_TEST_WORKERS:-2}"
+# Kivy makes its home folder (config, mods, icons) at its first import, checking then creating: two workers
+# importing it at once on a fresh clone both create it and one fails. Made once here, before they start.
+if [ ! -f "$KIVY_HOME/config.ini" ]; then
+    .venv/bin/python -c "import kivy" > /dev/null 2>&1
+fi
 exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"

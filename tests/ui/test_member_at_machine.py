@@ -129,12 +129,17 @@ def test_two_quick_taps_on_start_never_land_on_the_pain_button_of_the_next_step(
     assert not any(getattr(e, "cue", "") == "pain_stop" for e in decoded(events))
 
 
-def test_a_finger_on_ready_as_the_sled_moves_does_nothing_on_the_set_screen(fresh):
+def test_a_finger_on_ready_as_the_sled_moves_does_nothing_on_the_set_screen(fresh, monkeypatch):
+    from kiosk.ui import app as app_module
     from tests.ui.members import start_member
 
     ui, d, app = fresh, fresh.driver, fresh.app
     start_member(ui, "m-fin")
     d.tap(app.screen("settings").ids.next)
+    # "At once" is the five frames below: on a loaded test machine (software GL beside stress-ng) they took
+    # longer than the product's 0.5 s guard, and the second tap rightly went through. The guard is what is
+    # tested here, not its length: lengthened, it outlasts any slow frame.
+    monkeypatch.setattr(app_module, "TOUCH_GUARD_S", 5.0)
     x, y = centre(app.screen("checklist").ids.start)
     finger = d.press(x, y)
     ui.node.play(SledPath(start=0.0, mm=40).hold(0.2).move(150, 1.5))
