@@ -24,6 +24,8 @@ from kiosk.fleet.config import Rollout, apply, checked_layer
 from kiosk.fleet.view import BadPayload, FleetView
 
 PUSH_TIMEOUT_S = 8.0
+# How long the page waits for the console's own view to hear the states the push's verdicts came in.
+VIEW_CATCH_UP_S = 3.0
 
 
 def _machines(console: Console, scope: str | None) -> list[str]:
@@ -113,6 +115,13 @@ async def push(request: Request, me: Who) -> Response:
     except (ValueError, CommandFailed, OSError) as exc:
         console.accounts.audit(me.staff.name, "config refused", where, str(exc))
         return _page(request, me, scope, problem=f"Not sent: {exc}", filled=form, ticked=ticked)
+    # The kiosks answered on the push's own connection; the page shows the console's view of their config
+    # state, which hears the same retained message a moment later. Rendered before it did, the page showed
+    # the old value beside "applied" (seen under load). Waited for, bounded: a later push may overtake it.
+    answered = {m: v for m, v in rollout.verdicts.items() if isinstance(v, ConfigState)}
+    view = console.floor.view
+    await run_in_threadpool(view.wait_until, lambda: all(view.value(m, "config") == v for m, v in answered.items()),
+                            VIEW_CATCH_UP_S)
     lines = [line.strip() for line in changes] + _verdicts(rollout)
     console.accounts.audit(me.staff.name, "config push", where, "; ".join(lines))
     return _page(request, me, scope, pushed=lines, confirmed=rollout.confirmed)
