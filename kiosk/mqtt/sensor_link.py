@@ -24,6 +24,9 @@ from kiosk.mqtt.link import MqttLink, Will, acknowledged
 log = logging.getLogger(__name__)
 
 
+RECONNECT_MAX_S = 4
+
+
 class NodeOffline(RuntimeError):
     """The broker could not be reached in time."""
 
@@ -37,7 +40,10 @@ class SensorLink:
         self.depth_sent = 0
         self.depth_skipped = 0  # samples taken while the broker was away: never queued, never sent
         will = Will(self.topics.sensor_status, encode(SensorStatus(state="lost", ts=time.time(), fw=fw)))
-        self.link = MqttLink(client_id, broker, will=will)
+        # The node's broker is the kiosk's own, on its Pi or at the end of a cable: trying again every few seconds
+        # costs nothing, while paho's default backoff up to 30 s would hold lift-offs made during a set that long
+        # after the broker is back (an upgrade restarting it, say).
+        self.link = MqttLink(client_id, broker, will=will, reconnect_max_s=RECONNECT_MAX_S)
         self._unacknowledged: deque[mqtt.MQTTMessageInfo] = deque()  # lift-offs the broker has not confirmed
         self._lock = threading.Lock()
 
