@@ -5,6 +5,7 @@ benchmarks start brokers the same way the tests do.
 """
 
 import os
+import random
 import re
 import shutil
 import signal
@@ -32,7 +33,26 @@ REPO = Path(__file__).resolve().parents[2]
 DEV_CONF = REPO / "broker_config" / "dev.conf"
 
 
+# Under pytest-xdist (deploy/test.sh runs two workers) each worker takes its ports from a range of its own,
+# below Linux's ephemeral range (32768 and up): a port the kernel hands out for `bind(0)` or for a client's
+# connection can be one another worker's broker just released and is about to take again after a restart, and
+# a node reconnecting there would reach the other worker's broker.
+WORKER_PORTS = 4_000
+FIRST_WORKER_PORT = 12_000
+
+
 def free_port() -> int:
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if worker.startswith("gw") and worker[2:].isdigit() and int(worker[2:]) < 5:
+        low = FIRST_WORKER_PORT + int(worker[2:]) * WORKER_PORTS
+        for _ in range(500):
+            port = random.randrange(low, low + WORKER_PORTS)
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         # An AF_INET address is (host, port); typeshed leaves socket addresses untyped.
