@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import pytest
 
 from tests.support.broker_gym import Gym, Peer, machine_root
+from tests.support.helpers import eventually
 
 MACHINE = "lp-1"
 R = machine_root(MACHINE)
@@ -69,10 +70,25 @@ def comes_back(gym: Gym, victim: Victim) -> Peer:
 
 
 def queue_for(gym: Gym, victim: Victim, payload: bytes) -> None:
-    """While the victim is away, a message it reads (QoS 1: the broker keeps it in the victim's session)."""
-    sender = gym.peer(victim.publisher, victim.publisher_listener)
-    sender.publish(victim.reads, payload)
-    sender.close()
+    """While the victim is away, a message it reads (QoS 1: the broker keeps it in the victim's session).
+
+    The publisher may be a login a bridge also uses (`kiosk-lp-1` is the kiosk broker's bridge to the site):
+    one connection per login, so the two knock each other off, and on a loaded machine the bridge came back
+    before the sender had published. The sender tries again until the broker has taken the message."""
+
+    def sent() -> bool:
+        sender = None
+        try:
+            sender = gym.peer(victim.publisher, victim.publisher_listener)
+            sender.publish(victim.reads, payload)
+            return True
+        except (RuntimeError, AssertionError):
+            return False
+        finally:
+            if sender is not None:
+                sender.close()
+
+    eventually(sent, what=f"{victim.publisher} publishing for {victim.login}")
 
 
 @pytest.mark.parametrize("who", list(VICTIMS))
