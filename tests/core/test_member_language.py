@@ -164,6 +164,8 @@ def test_scan_lines_are_in_the_site_default_until_the_member_is_known_then_in_th
         typed(keyring.code("m_jonas", "Jonas"))
         eventually(lambda: "screen: scan accepted: Adiós, Jonas. ¡Hasta la próxima!" in log.read_text(),
                    what="Jonas's goodbye in Spanish")
+        # The screen's log line comes first; the event reaches this test's subscriber through the broker after.
+        eventually(lambda: len(rejected()) == 2, what="the second refusal on the wire")
         assert [e.reason for e in rejected()] == [first.reason, first.reason]
         assert "¡Hola" not in log.read_text(), "the welcome came before his profile: the site's default"
         proc.send_signal(signal.SIGTERM)
