@@ -95,11 +95,16 @@ def test_liftoffs_made_while_the_broker_restarts_are_all_delivered_in_order(keep
                 lumbar.change(lifted)
                 eventually(lambda n=node.stats.events: node.stats.events == n + 1, what="the lift-off noticed")
             keeping_broker.start()
-            eventually(lambda: len(events.items) == 5, timeout=20, what="every lift-off after the restart")
+            eventually(lambda: {decode(LiftoffEvent, p).seq for p in events.items} == {0, 1, 2, 3, 4}, timeout=20,
+                       what="every lift-off after the restart")
             assert node.link.connected
     finally:
         events.close()
-    received = [decode(LiftoffEvent, p) for p in events.items]
+    # QoS 1 is at least once: a PUBACK lost to the broker's stop (seen under stress-ng) brings a message again,
+    # byte for byte, as the kiosk expects (it drops a repeated seq). What must hold: no event lost, none new
+    # out of order, nothing but exact repeats.
+    first_seen: dict[bytes, None] = dict.fromkeys(events.items)
+    received = [decode(LiftoffEvent, p) for p in first_seen]
     assert [e.seq for e in received] == [0, 1, 2, 3, 4]
     assert [e.state for e in received] == ["end", "start", "end", "start", "end"]
     assert {e.zone for e in received} == {"lumbar"}
