@@ -55,17 +55,19 @@ NODE_PACKAGES=(python3-venv python3-lgpio i2c-tools)
 NODE_DATA=/var/lib/legpress-node
 
 BUNDLE="" SECRETS="" SITE_DIR="" NODE_SECRETS="" ROOT="" DRY_RUN=0 UPGRADE=0
-MODEL=generic-45 CAMERA=picamera2 ROTATION=0 KEYS=""
+MODEL=generic-45 CAMERA=picamera2 ROTATION=0 KEYS="" INVENTORY=""
 
 usage() {
     cat <<EOF
 usage: deploy/install-pi.sh [--bundle DIR/kiosks/<machine> --secrets DIR/secrets/kiosk-<machine>.toml]
-                            [--site DIR] [--sensor-node DIR/secrets/sensor-<machine>.toml]
+                            [--site DIR [--inventory FILE]] [--sensor-node DIR/secrets/sensor-<machine>.toml]
                             [--upgrade] [--root STAGE] [--dry-run]
                             [--machine-model ID] [--camera SPEC] [--rotation 0|90|180|270] [--keys FOLDER]
 
   --bundle, --secrets   install a kiosk from a render (its local broker, its login)
   --site DIR            install the site broker, the recorder and the console from the render DIR
+  --inventory FILE      with --site: the inventory DIR was rendered from; the recorder takes each machine's
+                        model from it (without, from what each kiosk says of itself)
   --sensor-node FILE    install the machine's sensor node (legpress-node) with its login from a render
   --upgrade             move an installed host to this checkout's release; back to the previous
                         release if the new one does not reach ready
@@ -86,6 +88,7 @@ while [ $# -gt 0 ]; do
         --bundle) BUNDLE=${2:?--bundle needs a folder}; shift 2 ;;
         --secrets) SECRETS=${2:?--secrets needs a file}; shift 2 ;;
         --site) SITE_DIR=${2:?--site needs a render folder}; shift 2 ;;
+        --inventory) INVENTORY=${2:?--inventory needs a file}; shift 2 ;;
         --sensor-node) NODE_SECRETS=${2:?--sensor-node needs a secrets/sensor-<machine>.toml}; shift 2 ;;
         --root) ROOT=${2:?--root needs a folder}; shift 2 ;;
         --machine-model) MODEL=${2:?--machine-model needs an id}; shift 2 ;;
@@ -244,6 +247,12 @@ if [ -n "$SITE_DIR" ]; then
         [ -f "$SITE_DIR/$f" ] || die "--site $SITE_DIR: no $f (give the folder legpress-fleet broker render wrote)"
     done
     SITE_ID=$(render_site "$SITE_DIR")
+    if [ -n "$INVENTORY" ]; then
+        [ -f "$INVENTORY" ] || die "--inventory $INVENTORY: no such file"
+        INVENTORY=$(cd "$(dirname "$INVENTORY")" && pwd)/$(basename "$INVENTORY")
+    fi
+elif [ -n "$INVENTORY" ]; then
+    die "--inventory goes with --site (the recorder reads it)"
 fi
 NODE=0
 if [ -n "$NODE_SECRETS" ]; then
@@ -504,6 +513,10 @@ recorder_env() {
     echo "LEGPRESS_SITE=$SITE_ID"
     echo "LEGPRESS_BROKER_SECRETS=$ETC/recorder.toml"
     echo "LEGPRESS_STORE=sqlite:$RECORDER_DATA/records.sqlite3"
+    if [ -n "$INVENTORY" ]; then
+        echo "# Each machine's model, for the profile desk: a kiosk's own info is what a stolen kiosk login writes."
+        echo "LEGPRESS_INVENTORY=$ETC/inventory.toml"
+    fi
 }
 
 console_secrets() { sed -E "s|^ca = .*|ca = \"$CA\"|" "$SITE_DIR/secrets/console.toml"; }
@@ -543,6 +556,9 @@ if [ "$SITE" = 1 ]; then
     PART=recorder
     say "recorder"
     file $ETC/recorder.toml 0600 legpress-recorder legpress-recorder recorder_secrets
+    if [ -n "$INVENTORY" ]; then
+        file $ETC/inventory.toml 0644 root root copy "$INVENTORY"
+    fi
     file $ETC/recorder.env 0640 root legpress-recorder recorder_env
     # Set-group-id and group-readable: the store and its -wal/-shm take the group legpress-records and mode
     # 0640 (kiosk/host/private_files.py), so the console (a member) reads them and cannot write or create.

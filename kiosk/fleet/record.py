@@ -10,6 +10,7 @@ import logging
 import os
 import signal
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from kiosk.fleet.recorder.replay import GRACE_S
@@ -40,7 +41,27 @@ def register(commands: "argparse._SubParsersAction[FleetParser]") -> None:
                         help="how long a gap in a kiosk's eids stays open before the recorder asks the kiosk to "
                              f"replay it (default: {GRACE_S:g}); a kiosk redelivering after a reconnect fills most "
                              "gaps within it")
+    inventory = os.environ.get("LEGPRESS_INVENTORY")
+    record.add_argument("--inventory", type=Path, default=Path(inventory) if inventory else None, metavar="FILE",
+                        help="the site's inventory: the profile desk takes each machine's model from it and refuses "
+                             "saves from machines not in it (default: $LEGPRESS_INVENTORY; without one, the model "
+                             "each kiosk's own info gives)")
     record.set_defaults(run=_record)
+
+
+def machine_models(path: Path, site: str) -> dict[str, str]:
+    """Each machine's model from the inventory at `path` (its `[site]` must be `site`); one line when not."""
+    from kiosk.fleet.inventory import InventoryError, parse_inventory
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InventoryError(f"cannot read inventory {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    # Only [site] and [[machines]] are read: an upstream `ca` relative to where the render ran need not exist here.
+    inventory = parse_inventory(text, str(path))
+    if inventory.site.id != site:
+        raise InventoryError(f"{path}: site.id is {inventory.site.id!r}, not the recorder's site {site!r}")
+    return {m.id: m.model for m in inventory.machines}
 
 
 def _stamp_lines_unless_journald() -> None:
@@ -54,10 +75,14 @@ def _stamp_lines_unless_journald() -> None:
 def _record(args: argparse.Namespace) -> int:
     logging.getLogger("kiosk.fleet.recorder").setLevel(logging.INFO)
     _stamp_lines_unless_journald()
+    models = machine_models(args.inventory, args.site) if args.inventory is not None else None
+    if models is None:
+        logging.getLogger(__name__).warning(
+            "no --inventory: the profile desk takes each machine's model from the kiosk's own info")
     store = open_store(args.store)
     recorder = Recorder(store, args.broker, args.site, client_id=args.client_id,
                         session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every,
-                        replay_grace_s=args.replay_grace)
+                        replay_grace_s=args.replay_grace, machine_models=models)
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:

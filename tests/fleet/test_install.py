@@ -296,6 +296,25 @@ def test_the_site_host_gets_its_broker_and_recorder_and_never_the_ca_key(gym, tm
     assert "User=legpress-console" in unit and "--tls-cert /etc/legpress/console/site.crt" in unit
 
 
+def test_with_the_inventory_the_recorder_takes_each_machines_model_from_it(gym, tmp_path):
+    from kiosk.fleet.record import machine_models
+
+    stage = tmp_path / "stage"
+    done = install("--site", gym.out, "--inventory", gym.inventory, "--root", stage)
+    assert done.returncode == 0, done.stderr
+    env = dict(line.split("=", 1) for line in (stage / "etc/legpress/recorder.env").read_text().splitlines()
+               if line and not line.startswith("#"))
+    assert env["LEGPRESS_INVENTORY"] == "/etc/legpress/inventory.toml"
+    copied = stage / "etc/legpress/inventory.toml"
+    assert copied.read_bytes() == gym.inventory.read_bytes() and mode(copied) == "0644"
+    assert owners(stage, "site")["/etc/legpress/inventory.toml"] == ("z", "0644", "root", "root")
+    assert machine_models(copied, "downtown") == {MACHINE: tomllib.loads(gym.inventory.read_text())["machines"][0][
+        "model"]}
+    # Only the site host's recorder reads it.
+    refused = install(*kiosk_args(gym, tmp_path / "kiosk"), "--inventory", gym.inventory)
+    assert refused.returncode == 2 and "--inventory goes with --site" in refused.stderr
+
+
 def test_the_login_of_another_machine_is_refused_before_anything_is_written(tmp_path):
     gym = Gym(tmp_path, machines=(MACHINE, "lp-2"))
     assert gym.render() == 0

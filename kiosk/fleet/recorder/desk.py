@@ -9,9 +9,12 @@ writer thread after the batch holding the save is stored, publishes it retained 
   `SAVE_WINDOW_S` and after the member's last erasure, so a kiosk can change only
   members it had at its machine, and an erased member stays erased until they
   train again;
-- the machine's model is known (its `info`): only that model's settings are taken
-  from the save, every other model's come from the newest stored revision, so a
-  kiosk can never rewrite a member's settings for machines it is not.
+- the machine's model is known: only that model's settings are taken from the
+  save, every other model's come from the newest stored revision, so a kiosk can
+  never rewrite a member's settings for machines it is not. With the site's
+  inventory (`record --inventory`) the model is the inventory's and a machine not
+  in it is refused; without, it is the one the kiosk's own `info` gives, which a
+  stolen kiosk login could change (docs/security.md).
 
 The desk numbers the revision itself (one above the highest ever stored or given,
 so an erased member's revisions are never reused) and stamps `updated` with the
@@ -26,7 +29,7 @@ refuses is counted by reason in the recorder's log line.
 import json
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from paho.mqtt.packettypes import PacketTypes
@@ -56,9 +59,11 @@ class ProfileDesk:
     """Checks kiosks' saves against their sessions and publishes the accepted ones as the next revision."""
 
     def __init__(self, store: Store, site: str, publish: Callable[[str, bytes, Properties | None], bool],
-                 window_s: float = SAVE_WINDOW_S) -> None:
-        """`publish(topic, payload, properties)`: retained, QoS 1; False when it could not be sent."""
+                 window_s: float = SAVE_WINDOW_S, models: Mapping[str, str] | None = None) -> None:
+        """`publish(topic, payload, properties)`: retained, QoS 1; False when it could not be sent.
+        `models`: each machine's model from the site's inventory; None: as each kiosk's `info` says."""
         self._store = store
+        self._models = dict(models) if models is not None else None
         self._site = site
         self._publish = publish
         self._window_s = window_s
@@ -82,9 +87,7 @@ class ProfileDesk:
         if not self._store.had_session(save.site, save.machine, save.member, save.received_at - self._window_s):
             raise Refused("save_without_session", f"{where}: {save.machine} reported no session of {save.member} "
                                                   "(or they were erased since); refused")
-        model = self._store.machine_model(save.site, save.machine)
-        if model is None:
-            raise Refused("save_unknown_model", f"{where}: {save.machine} never said its machine model; refused")
+        model = self._model_of(save.machine, where)
         settings = save.profile.machines.get(model)
         if settings is None:
             raise Refused("save_wrong_model", f"{where}: no settings for {model}, the machine's model; refused")
@@ -110,6 +113,19 @@ class ProfileDesk:
         recent.append(save.received_at)
         log.info("%s published as rev %d", where, rev)
         return profile
+
+    def _model_of(self, machine: str, where: str) -> str:
+        """The machine's model: the inventory's when the desk has one (a kiosk's own `info` is what its login
+        writes, so a stolen one could claim another model and rewrite members' settings for it)."""
+        if self._models is not None:
+            model = self._models.get(machine)
+            if model is None:
+                raise Refused("save_unknown_machine", f"{where}: {machine} is not in the site's inventory; refused")
+            return model
+        model = self._store.machine_model(self._site, machine)
+        if model is None:
+            raise Refused("save_unknown_model", f"{where}: {machine} never said its machine model; refused")
+        return model
 
     def erase(self, ask: EraseAsk) -> str:
         """Clear the member's retained profile for the console; returns the tombstone's eraser, or raises `Refused`.

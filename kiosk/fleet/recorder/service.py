@@ -28,7 +28,7 @@ import queue
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
@@ -117,7 +117,9 @@ class Recorder:
                  session_expiry_s: int = DAY_S, log_every_s: float = HOUR_S, batch: int = BATCH,
                  clock: Callable[[], float] = time.time, replay_grace_s: float = GRACE_S,
                  replay_check_every_s: float = CHECK_EVERY_S, replay_max: int = MAX_PER_REQUEST,
-                 replay_timeout_s: float = REPLY_TIMEOUT_S, replay_tries: int = MAX_TRIES):
+                 replay_timeout_s: float = REPLY_TIMEOUT_S, replay_tries: int = MAX_TRIES,
+                 machine_models: Mapping[str, str] | None = None):
+        """`machine_models`: each machine's model from the site's inventory, for the profile desk."""
         self.store = store
         self.broker = broker if isinstance(broker, BrokerUrl) else BrokerUrl.parse(broker)
         self.site = check_id(site, "site")
@@ -152,7 +154,7 @@ class Recorder:
         self._client.on_disconnect = self._guard(self._on_disconnect)
         self._client.on_message = self._guard(self._on_message)
         self._client.on_subscribe = self._guard(self._on_subscribe)
-        self.desk = ProfileDesk(store, self.site, self._send_retained)
+        self.desk = ProfileDesk(store, self.site, self._send_retained, models=machine_models)
         self.discovery = DiscoveryDesk(self.site, self._send_retained)
         self.gaps = GapWatch(store, self.site, self._send, grace_s=replay_grace_s,
                              check_every_s=replay_check_every_s, max_per_request=replay_max,

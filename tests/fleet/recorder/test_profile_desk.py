@@ -126,6 +126,40 @@ def test_a_save_changes_only_the_kiosks_own_machine_model(desk, lp1, reader):
     assert set(machines) == {MODEL} and machines[MODEL]["max_depth_mm"] == 205
 
 
+def test_with_the_inventory_the_model_is_the_inventorys_whatever_a_stolen_kiosk_claims(broker, store, reader):
+    """A stolen lp1 login says its machine is a sled-90 (in its own `info`) to rewrite members' sled-90
+    settings: with the site's inventory the desk takes lp1's model from there, and lp9, in no inventory, gets
+    nothing published."""
+    inventory_models = {"lp1": MODEL}
+    r = Recorder(store, broker.url, SITE, client_id="desk-with-inventory", log_every_s=3600,
+                 machine_models=inventory_models)
+    r.start()
+    assert r.wait_connected(10)
+    lp1, lp9 = FakeKiosk(broker, "lp1"), FakeKiosk(broker, "lp9")
+    try:
+        claimed = KioskInfo(version="1.0", machine_model="sled-90", config_version="c1", contract_version="gym/v1",
+                            site=SITE, machine="lp1").model_dump(mode="json")
+        lp1.publish(lp1.topics.kiosk_info, claimed, retain=True)
+        lp9.publish(lp9.topics.kiosk_info, info("lp9"), retain=True)
+        eventually(lambda: reader.machine_model(SITE, "lp1") == "sled-90", what="lp1's claim recorded")
+        lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))
+        save(lp1, "m_alice", rev=1, updated=1000.0, machines={MODEL: settings(200), "sled-90": settings(400)})
+        eventually(lambda: stored_revs(reader, "m_alice") == [1], what="the save, as the inventory's model")
+        machines = json.loads(reader.read("SELECT machines FROM profiles WHERE member = 'm_alice'")[0][0])
+        assert set(machines) == {MODEL} and machines[MODEL]["max_depth_mm"] == 200
+        # Only sled-90 settings from lp1: nothing for its real model, refused as for any other wrong model.
+        save(lp1, "m_alice", rev=2, updated=1000.0, machines={"sled-90": settings(400)})
+        eventually(lambda: r.total.refused["save_wrong_model"] == 1, what="the sled-90-only save refused")
+        lp9.event(SessionStart(ts=1000.0, session="s9", member="m_bob", role="member"))
+        save(lp9, "m_bob", rev=1, updated=1000.0, machines={MODEL: settings(200)})
+        eventually(lambda: r.total.refused["save_unknown_machine"] == 1, what="lp9's save refused")
+        assert stored_revs(reader, "m_alice") == [1] and stored_revs(reader, "m_bob") == []
+    finally:
+        lp1.close()
+        lp9.close()
+        r.stop()
+
+
 def test_an_erasure_is_a_tombstone_with_who_and_the_member_stays_erased_until_they_train_again(
         desk, lp1, reader, broker):
     lp1.event(SessionStart(ts=1000.0, session="s1", member="m_alice", role="member"))

@@ -326,6 +326,19 @@ def test_a_store_url_that_is_neither_engine_is_refused_in_one_line(tmp_path):
                                      "postgresql://user:pass@host:port/db")
 
 
+def test_an_inventory_of_another_site_is_refused_in_one_line_before_anything_starts(tmp_path):
+    inventory = tmp_path / "inventory.toml"
+    inventory.write_text('[site]\nid = "uptown"\nbroker_host = "b.local"\n\n'
+                         '[[machines]]\nid = "lp1"\nmodel = "hammer-45"\n')
+    result = subprocess.run([str(FLEET), "record", "--store", f"sqlite:{tmp_path / 'r.sqlite'}", "--site", SITE,
+                             "--broker", "mqtt://127.0.0.1:1", "--inventory", str(inventory)],
+                            check=False, capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"legpress-fleet: error: {inventory}: site.id is 'uptown', not the recorder's "
+                                     f"site {SITE!r}")
+    assert not (tmp_path / "r.sqlite").exists(), "nothing was started"
+
+
 def test_while_postgresql_is_away_the_recorder_holds_its_messages_and_stores_them_when_it_is_back(broker, caplog):
     caplog.set_level(logging.WARNING, logger="kiosk.fleet.recorder")
     server = PostgresServer().start()  # its own server: this test stops it
