@@ -76,10 +76,10 @@ def _record(args: argparse.Namespace) -> int:
     logging.getLogger("kiosk.fleet.recorder").setLevel(logging.INFO)
     _stamp_lines_unless_journald()
     models = machine_models(args.inventory, args.site) if args.inventory is not None else None
-    if models is None:
+    store = open_store(args.store)
+    if models is None:  # said once the arguments are known good: a wrong one is the one line an operator sees
         logging.getLogger(__name__).warning(
             "no --inventory: the profile desk takes each machine's model from the kiosk's own info")
-    store = open_store(args.store)
     recorder = Recorder(store, args.broker, args.site, client_id=args.client_id,
                         session_expiry_s=int(args.session_expiry * 3600), log_every_s=args.log_every,
                         replay_grace_s=args.replay_grace, machine_models=models)

@@ -97,7 +97,9 @@ def test_a_flood_of_profiles_with_big_unknown_fields_keeps_the_cache_bounded(bro
     finally:
         client.disconnect()
         client.loop_stop()
-    counters = _defences(broker, collect)
+    # `received` counts a profile before it is filed and the oldest evicted: wait for the last one's filing.
+    counters = eventually(lambda: (c := _defences(broker, collect))["profiles_evicted"] >= flood - CACHE and c,
+                          timeout=20, what="the whole flood filed")
     assert counters["profiles_unknown_trimmed"] == padded
     assert counters["profiles_cached"] == CACHE and counters["profiles_evicted"] == flood - CACHE
     on_disk = sum(p.stat().st_size for p in kiosk.settings.data_dir.glob("profiles.sqlite3*"))

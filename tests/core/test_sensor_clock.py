@@ -182,6 +182,10 @@ def test_a_restart_is_recognised_from_the_status_and_seq_back_near_0(broker, col
     # the kiosk publishes says so).
     eventually(lambda: kiosk.inbox.call(lambda: kiosk.sensor.monitor.clock._restart_expected),
                what="the kiosk has the node's new ready status")
+    # Its rep events reach this test through the broker after the kiosk took the samples: wait for its newest.
+    newest = kiosk.inbox.call(lambda: kiosk.events.health.last_eid)
+    eventually(lambda: any(json.loads(m.payload).get("eid") == newest for m in events.messages),
+               what="every event the kiosk made before the reboot")
     received = [json.loads(m.payload) for m in events.messages]
     reps_before = sum(e["type"] == "rep" for e in received)
     assert reps_before > 0 and not any(e["type"] == "set_end" for e in received)
@@ -291,16 +295,21 @@ def test_a_flood_of_new_member_profiles_is_filed_off_the_core_thread_and_liftoff
 
 
 def test_the_kiosk_relays_its_nodes_status_for_the_site_on_change_and_at_most_once_a_second(
-        broker, collect, at_the_machine):
+        broker, collect, at_the_machine, monkeypatch):
+    from kiosk.core.sensor import ingest
+
     node, _ = at_the_machine
+    # The limit is tested, not its length: under load the ten flaps below (each a broker round trip) can take
+    # longer than the product's second, and a flap caught at its end would rightly go out.
+    monkeypatch.setattr(ingest, "RELAY_EVERY_S", 3.0)
     relayed = collect(f"{R}/kiosk/sensor")
     node.status("ready")
     first = relayed.wait_for(lambda m: True).decode(SensorStatus)
     assert first.state == "ready" and first.fw == "test"
     for n in range(10):  # a node flapping within a second, back to ready at the end
         node.status("disconnected" if n % 2 == 0 else "ready")
-    time.sleep(1.5)
-    assert len(relayed.messages) == 1, "flaps within a second, ending where it was, are not news"
+    time.sleep(3.5)
+    assert len(relayed.messages) == 1, "flaps within the limit, ending where it was, are not news"
     node.status("disconnected")
     last = relayed.wait_for(lambda m: m.decode(SensorStatus).state == "disconnected", timeout=5)
     assert last.decode(SensorStatus).state == "disconnected"

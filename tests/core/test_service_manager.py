@@ -24,6 +24,7 @@ from kiosk.core.site.service_manager import ServiceNotifier, notify_address, wat
 from kiosk.dev.broker import Broker, Collector
 from tests.support.helpers import eventually
 from tests.support.kiosk_process import kiosk_env, start_kiosk
+from tests.support.stalling_kiosk import WEDGED
 
 # A ping every half second: fast enough for a test, the same rule as WatchdogSec=10 on a Pi.
 WATCHDOG_USEC = 1_000_000
@@ -131,11 +132,16 @@ def test_a_wedged_core_thread_stops_the_watchdog_pings_while_the_process_lives_o
         eventually(lambda: systemd.times("READY=1"), timeout=20, what="READY=1")
         eventually(lambda: len(systemd.times("WATCHDOG=1")) >= 3, timeout=10, what="pings while the core runs")
         proc.send_signal(signal.SIGUSR1)
-        time.sleep(2 * PING_EVERY_S)  # the ping already on its way may still land
-        wedged_at = time.monotonic()
+        # Under load the wedge can start well after the signal: wait for it, then mark the end of the pings
+        # sent before it with a datagram of our own (the socket keeps their order, however late they are read).
+        eventually(lambda: WEDGED in (tmp_path / "kiosk.log").read_text(), timeout=20, what="the core wedged")
+        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as marker:
+            marker.sendto(b"TEST=wedged", notify_address(systemd.name))
+        eventually(lambda: systemd.times("TEST=wedged"), what="the marker read")
         time.sleep(8 * PING_EVERY_S)
-        late = [at for at in systemd.times("WATCHDOG=1") if at > wedged_at]
-        assert late == [], f"{len(late)} pings from a wedged core"
+        lines = [line for _at, line in list(systemd.messages)]
+        late = lines[lines.index("TEST=wedged"):].count("WATCHDOG=1")
+        assert late == 0, f"{late} pings from a wedged core"
         assert proc.poll() is None, "the process died; the test is of a live process with a stuck core"
     finally:
         stop(proc, signal.SIGKILL)

@@ -12,13 +12,19 @@ from kiosk import app
 from kiosk.core.kiosk import Kiosk
 
 _start = Kiosk.start
+WEDGED = "stalling kiosk: the core thread is wedged"
 
 
 def _start_with_a_wedge(kiosk: Kiosk) -> None:
     _start(kiosk)
     never = threading.Event()
+
+    def wedge() -> None:
+        print(WEDGED, flush=True)  # for the test: from here on the core thread sends nothing
+        never.wait()
+
     # Signal handlers run on the main thread; the wedge itself is a job on the core thread.
-    signal.signal(signal.SIGUSR1, lambda *_: kiosk.inbox.post(never.wait))
+    signal.signal(signal.SIGUSR1, lambda *_: kiosk.inbox.post(wedge))
 
 
 if __name__ == "__main__":

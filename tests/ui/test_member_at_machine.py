@@ -216,7 +216,8 @@ def test_the_range_just_learnt_gives_way_to_the_set_screen_when_the_member_press
 
 def test_a_double_read_at_the_window_wedge_is_one_scan_and_a_pushed_repeat_window_applies_at_once(fresh):
     ui, d, app = fresh, fresh.driver, fresh.app
-    push_config(ui, {"scan_repeat_s": 2.0})
+    # Long enough for the frames before the second read, which took over a second in CI under load.
+    push_config(ui, {"scan_repeat_s": 10.0})
     try:
         code = ui.keyring.code("m-dbl", "Dee")
         ui.scan(code)
