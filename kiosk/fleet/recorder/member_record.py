@@ -10,21 +10,23 @@ replaced by a pseudonym in the `member` column and everywhere in the payload.
 The pseudonym is random, drawn once per erasure and kept nowhere, so nothing
 (not the store, not its operator) can lead back from it to the id; it is the
 same on all of that member's rows, so distinct members per day still count
-them once. Their profile revisions (settings, visit history) are deleted: no
-report counts them. Tombstones keep who erased and when, under the pseudonym.
+them once. Copies of their events that come after the erasure (a kiosk's
+journal, a replay) go under a pseudonym as they are stored (erased_members.py).
+Their profile revisions (settings, visit history) are deleted: no report
+counts them. Tombstones keep who erased and when, under the pseudonym.
 """
 
 import json
-import re
-import secrets
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from kiosk.contract.ids import check_id
+from kiosk.fleet.recorder.erased_members import PSEUDONYM_PREFIX, new_pseudonym, remember, renamed_payload, renamer
 from kiosk.fleet.recorder.store import Store
 
-PSEUDONYM_PREFIX = "erased-"
+__all__ = ["PSEUDONYM_PREFIX", "Erased", "MemberRecord", "StoredEvent", "erase_member_record", "member_record"]
 
 _THEIR_EVENTS = """
 SELECT e.id, e.machine, e.session, e.type, e.ts, e.member, e.payload FROM events e
@@ -96,21 +98,24 @@ def member_record(store: Store, site: str, member: str) -> MemberRecord:
 def erase_member_record(store: Store, site: str, member: str) -> Erased:
     """Take the member out of the store in one transaction; see the module's docstring for what stays."""
     check_id(member, "member")
-    pseudonym = PSEUDONYM_PREFIX + secrets.token_hex(6)
-    rename = _renamer(member, pseudonym)
+    pseudonym = new_pseudonym()
+    rename = renamer(member, pseudonym)
+    erased_at = time.time()
 
     def erase(cursor: Any, sql: Callable[[str], str]) -> Erased:
         cursor.execute(sql(_THEIR_EVENTS), _event_params(site, member))
         theirs = list(_theirs(cursor.fetchall(), member))
         sessions = {(r[1], r[2]) for r in theirs if r[3] == "session_start" and r[5] == member}
         cursor.executemany(sql("UPDATE events SET member = ?, payload = ? WHERE id = ?"),
-                           [(pseudonym if named == member else named, _renamed_payload(payload, rename), row_id)
+                           [(pseudonym if named == member else named, renamed_payload(payload, rename), row_id)
                             for row_id, _machine, _session, _kind, _ts, named, payload in theirs])
         cursor.execute(sql("DELETE FROM profiles WHERE site = ? AND member = ?"), (site, member))
         revisions = max(cursor.rowcount, 0)
         cursor.execute(sql("UPDATE profile_erasures SET member = ? WHERE site = ? AND member = ?"),
                        (pseudonym, site, member))
         tombstones = max(cursor.rowcount, 0)
+        # Even when the store held nothing of theirs yet: an offline kiosk's journal may bring it later.
+        remember(cursor, sql, site, member, erased_at)
         return Erased(pseudonym, len(sessions), len(theirs), revisions, tombstones)
 
     return store.run(erase)
@@ -127,7 +132,7 @@ def _theirs(rows: Iterable[Sequence[Any]], member: str) -> Iterator[Sequence[Any
     rows = list(rows)
     # Their sessions first: an event stamped by a kiosk's clock may sort before its session's start.
     sessions = {(r[1], r[2]) for r in rows if r[3] == "session_start" and r[5] == member and r[2] is not None}
-    mentions = _renamer(member, "")
+    mentions = renamer(member, "")
     for row in rows:
         _id, machine, session, _kind, _ts, named, payload = row
         if named == member or (machine, session) in sessions or mentions(payload) != payload:
@@ -140,25 +145,3 @@ def _loaded(text: str) -> dict[str, Any]:
     except ValueError:
         return {"unreadable": text}
     return value if isinstance(value, dict) else {"value": value}
-
-
-def _renamer(member: str, pseudonym: str) -> Callable[[str], str]:
-    # The id as a word of its own, so a note saying "m1's code" loses it too, and m12 keeps its id.
-    word = re.compile(rf"(?<![a-z0-9_-]){re.escape(member)}(?![a-z0-9_-])")
-    return lambda text: word.sub(pseudonym, text)
-
-
-def _renamed_payload(payload: str, rename: Callable[[str], str]) -> str:
-    try:
-        value = json.loads(payload)
-    except ValueError:
-        return rename(payload)
-    return json.dumps(_renamed(value, rename), separators=(",", ":"))
-
-
-def _renamed(value: Any, rename: Callable[[str], str]) -> Any:
-    if isinstance(value, dict):
-        return {rename(k): _renamed(v, rename) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_renamed(v, rename) for v in value]
-    return rename(value) if isinstance(value, str) else value

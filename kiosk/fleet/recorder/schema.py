@@ -143,6 +143,16 @@ MIGRATIONS: tuple[tuple[int, tuple[str | Backfill, ...]], ...] = (
     # The training record (velocity, range, power, load, volume) as columns the reports can sum; the events a
     # store already holds get theirs from their payloads, so an old store upgrades in place.
     (5, (*_training_columns(), Backfill(_backfill_training))),
+    # Members erased lately (a digest of the id, and when), so late copies of their events are renamed as they
+    # come; each row is deleted after a week and a day (erased_members.py).
+    (6, (
+        """CREATE TABLE erased_members (
+            site TEXT NOT NULL,
+            digest TEXT NOT NULL,
+            erased_at DOUBLE PRECISION NOT NULL)""",
+        "CREATE UNIQUE INDEX erased_members_once ON erased_members (site, digest)",
+        "CREATE INDEX erased_members_by_time ON erased_members (erased_at)",
+    )),
 )
 
 LATEST = MIGRATIONS[-1][0]

@@ -15,6 +15,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from typing import Any, Self, TypeVar
 
+from kiosk.fleet.recorder.erased_members import FORGET_EVERY_S, forget_old, under_pseudonyms
 from kiosk.fleet.recorder.intake import (
     EventRow,
     InfoRow,
@@ -137,6 +138,7 @@ class Store(ABC):
     engine: str
     dialect: _Dialect
     placeholder = "?"
+    _forgot_at = float("-inf")  # when `add` last deleted erasures past their keeping (erased_members.py)
 
     @abstractmethod
     def _transaction(self) -> AbstractContextManager[Any]:
@@ -198,6 +200,11 @@ class Store(ABC):
         added = Added()
         with self._transaction() as cursor:
             rows = self._without_reused_eids(cursor, rows, added)
+            rows = under_pseudonyms(cursor, self._sql, rows)
+            now = time.time()
+            if rows and now - self._forgot_at >= FORGET_EVERY_S:
+                forget_old(cursor, self._sql, now)
+                self._forgot_at = now
             for row_type, table, columns in _TABLES:
                 values = [tuple(getattr(r, c) for c in columns) for r in rows if isinstance(r, row_type)]
                 if not values:

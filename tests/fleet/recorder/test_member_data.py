@@ -4,13 +4,14 @@ and a real store (both engines)."""
 import csv
 import re
 import stat
+import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from kiosk.contract.events import Alert
+from kiosk.contract.events import Alert, PainReport
 from kiosk.contract.profile import MachineSettings, MemberProfile, Visit
 from kiosk.contract.topics import member_profile
 from kiosk.fleet.cli import main
@@ -167,6 +168,45 @@ def test_erase_with_the_store_leaves_none_of_their_ids_and_every_machines_counts
     out = tmp_path / "after.json"
     assert fleet("members", "export", "--member", "m1", "--site", SITE, "--broker", broker.url,
                  "--store", store_url, "--out", str(out)) == 1
+
+
+def test_copies_that_come_after_the_erasure_go_under_a_pseudonym_and_a_new_visit_keeps_the_id(
+        gym, broker, store_url, capsys):
+    """lp3 was offline during the erasure: its journal brings a whole session of m1 from yesterday, and a late
+    copy of a pain report of session a1 (stored under the erasure's pseudonym) comes again without its eid.
+    Both are stored under pseudonyms. m1 training again today, after the erasure, is a new visit: their id."""
+    sent, recorder = gym
+    assert fleet("members", "erase", "--member", "m1", "--site", SITE, "--broker", broker.url,
+                 "--store", store_url) == 0
+    pseudonym = re.search(rf"{PSEUDONYM_PREFIX}[0-9a-f]{{12}}", capsys.readouterr().out).group(0)
+    before = recorder.total.added.events
+    lp3, lp1 = FakeKiosk(broker, "lp3"), FakeKiosk(broker, "lp1")
+    try:
+        workout(lp3, "m1", "c1", at(12), [4], pain="dull")
+        lp1.event(PainReport(ts=at(9, 59), session="a1", member="m1", kind="dull"), eid=False)
+        late = len(lp3.sent) + 1
+        for k in (lp3, lp1):
+            k.flush()
+        eventually(lambda: recorder.total.added.events == before + late, 20, "the late copies stored")
+        assert mentions(store_url, "m1") == []
+        store = open_store(store_url)
+        try:
+            c1 = {m for (m,) in store.read("SELECT DISTINCT member FROM events WHERE session = 'c1' "
+                                           "AND member IS NOT NULL")}
+            assert len(c1) == 1 and c1.pop().startswith(PSEUDONYM_PREFIX)
+            (a1_late,) = store.read("SELECT member FROM events WHERE session = 'a1' AND type = 'pain_report' "
+                                    "AND eid IS NULL")
+            assert a1_late[0] == pseudonym  # the session's own pseudonym: its figures stay one member's
+        finally:
+            store.close()
+        workout(lp3, "m1", "c2", time.time() + 1, [3])
+        lp3.flush()
+        eventually(lambda: recorder.total.added.events == before + late + 6, 20, "the new visit stored")
+        assert {cell.split(": ")[0] for cell in mentions(store_url, "m1")} == {"events"}
+        assert len(mentions(store_url, "m1")) == 4  # the new visit's start and end name them (column, payload)
+    finally:
+        lp3.close()
+        lp1.close()
 
 
 def test_erase_without_the_store_only_deletes_the_retained_profile(gym, broker, store_url, capsys):
