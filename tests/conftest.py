@@ -22,6 +22,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         group = "ui" if "ui" in path.parent.parts[-1:] else str(path)
         item.add_marker(pytest.mark.xdist_group(name=group))
 
+# Every property test draws the same examples on every run (the suite's default): a rare input that a test
+# finds on one CI run and not the next would be a flake that blocks landing, not a finding (the rep-figure
+# test once failed 1 run in about 150 on a fresh random seed). Fresh seeds are the night run's job.
+settings.register_profile("ci", derandomize=True)
+settings.load_profile("ci")
+
 # The night run of the model-based tests (`--hypothesis-profile=long`; docs/testing.md): many more
 # examples, longer runs of steps, a fresh random seed each night and the failure database kept.
 settings.register_profile("long", max_examples=1500, stateful_step_count=120, deadline=None,

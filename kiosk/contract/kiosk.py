@@ -69,6 +69,9 @@ class SensorHealth(ReportModel):
                           "a jump in its clock) believed once several consistent samples came.")
     shed: int = Field(0, description="Depth samples dropped unhandled because more came than the core takes "
                       "(a flood): the newest are kept, and lift-offs always go first.")
+    flood_pauses: int = Field(0, description="Times the depth topic came faster than any sensor samples (a "
+                              "flood) and the kiosk stopped taking it for a moment, so that lift-offs did not "
+                              "wait behind it; what was on its way meanwhile is counted in `shed`.")
 
 
 class DefenceCounters(ReportModel):

@@ -71,16 +71,17 @@ class Unit:
         """Close what `start` opened; the link is already down or about to go."""
 
     def listen(self, topic_filter: str, handler: MessageHandler, qos: int, lane: Lane = "jobs",
-               retained: bool = True) -> None:
+               retained: bool = True, ceiling_hz: float | None = None) -> None:
         """Subscribe `handler` to `topic_filter`; it runs on the core thread, never on paho's.
 
         `lane`: `urgent` for the safety signal (taken before anything else), `samples` for a stream the
         core may shed under a flood (see `kiosk.core.inbox`). `retained=False`: retained messages are
-        ignored and counted (see `MqttLink.subscribe`), for requests that must act once."""
+        ignored and counted (see `MqttLink.subscribe`), for requests that must act once. `ceiling_hz`: more
+        messages a second is a flood, dropped at the broker for a moment (see `FloodGate`)."""
         clock, inbox = self.wiring.clock, self.wiring.inbox
 
         def on_message(topic: str, payload: bytes, properties: Properties | None) -> None:
             received_at = clock.now()
             inbox.post(lambda: handler(topic, payload, properties, received_at), lane)
 
-        self.wiring.link.subscribe(topic_filter, on_message, qos=qos, retained=retained)
+        self.wiring.link.subscribe(topic_filter, on_message, qos=qos, retained=retained, ceiling_hz=ceiling_hz)

@@ -10,8 +10,9 @@ would silently go deaf.
 import logging
 import socket
 import threading
+import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -26,6 +27,13 @@ from kiosk.mqtt.broker_url import BrokerUrl
 log = logging.getLogger(__name__)
 
 MAX_QUEUED = 2000
+# A subscription with a ceiling counts its messages over this window: long, so that a burst after this process
+# stalled (a node's seconds of samples read at once) stays under it; a flood fills it in a fraction of it.
+CEILING_WINDOW_S = 1.0
+# ...and, past the ceiling, unsubscribes for this long (see `FloodGate`).
+FLOOD_PAUSE_S = 2.0
+# While a flood lasts the gate closes every FLOOD_PAUSE_S or so: the log says so at most this often.
+FLOOD_LOG_EVERY_S = 60.0
 
 Handler = Callable[[str, bytes, Properties | None], None]
 
@@ -45,11 +53,51 @@ class LinkStats:
 
 
 @dataclass
+class FloodGate:
+    """A subscription's ceiling: past `ceiling_hz` it is dropped at the broker for a moment.
+
+    mosquitto queues QoS 0 messages for a connected client without limit, and paho
+    reads one packet at a time: a topic flooded faster than this process can read
+    builds a backlog in the socket that every other message, on any topic, waits
+    behind (a lift-off behind a babbling depth stream waited seconds). Shedding
+    after reading cannot shorten that wait; not being sent the messages can. So
+    when one window holds more than the ceiling allows, the link unsubscribes the
+    topic (the broker stops queueing it at once), drops what is already on its way
+    unread (counted in `dropped`), and subscribes again after `FLOOD_PAUSE_S`.
+    """
+
+    ceiling_hz: float
+    pauses: int = 0
+    dropped: int = 0
+    closed_until: float = float("-inf")  # monotonic
+    _window_start: float = float("-inf")
+    _window_count: int = 0
+    _logged_at: float = float("-inf")
+
+    def admit(self, now: float) -> bool:
+        """False when this message comes while the gate is closed, or closes it (then `pauses` grew)."""
+        if now < self.closed_until:
+            self.dropped += 1
+            return False
+        if now - self._window_start >= CEILING_WINDOW_S:
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+        if self._window_count <= self.ceiling_hz * CEILING_WINDOW_S:
+            return True
+        self.closed_until = now + FLOOD_PAUSE_S
+        self.pauses += 1
+        self.dropped += 1
+        return False
+
+
+@dataclass
 class _Subscription:
     topic_filter: str
     handler: Handler
     qos: int
     retained: bool = True  # False: a retained message is ignored (and counted), only live ones reach the handler
+    gate: FloodGate | None = None
+    _reopen: threading.Timer | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -133,19 +181,28 @@ class MqttLink:
         """Wait until the broker has accepted the link or refused its login; False if neither within `timeout`."""
         return self._answered.wait(timeout)
 
-    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1, retained: bool = True) -> None:
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1, retained: bool = True,
+                  ceiling_hz: float | None = None) -> None:
         """Register a handler; the subscription is (re)made on every connect.
 
         `retained=False` for requests that act (commands): a retained one would act again at every
         reconnect, a restart loop from a single publish. The broker's ACL cannot forbid the retain
-        flag, so the link ignores such a message and counts it in `stats.retained_ignored`."""
-        sub = _Subscription(topic_filter, handler, qos, retained)
+        flag, so the link ignores such a message and counts it in `stats.retained_ignored`.
+        `ceiling_hz`: more messages a second than this is a flood; the topic is dropped for a moment so
+        the others do not wait behind it (`FloodGate`, counted in `flood_gate(topic_filter)`)."""
+        gate = FloodGate(ceiling_hz) if ceiling_hz is not None else None
+        sub = _Subscription(topic_filter, handler, qos, retained, gate)
         with self._lock:
             self._subs.append(sub)
         # paho keeps the filters in a topic tree: one lookup per message, not a match against every filter.
         self._client.message_callback_add(topic_filter, self._guard(self._dispatcher(sub)))
         if self.connected:
             self._client.subscribe(topic_filter, qos)
+
+    def flood_gate(self, topic_filter: str) -> FloodGate | None:
+        """The ceiling of the subscription to `topic_filter`, with what it counted; None if it has none."""
+        with self._lock:
+            return next((s.gate for s in self._subs if s.topic_filter == topic_filter), None)
 
     def set_will(self, will: Will) -> None:
         """The message the broker publishes if this client vanishes; must be set before `start`."""
@@ -235,8 +292,10 @@ class MqttLink:
                 self._refusal_logged = True
                 log.error("broker %s refused %s: %s (retrying quietly)", self.broker, self.client_id, reason_code)
             return
+        now = time.monotonic()
         with self._lock:
-            subs = list(self._subs)
+            # A topic closed against a flood is subscribed again when its pause ends, not before.
+            subs = [s for s in self._subs if s.gate is None or now >= s.gate.closed_until]
         # Connected means able to hear: the link reports itself up (and runs the hooks,
         # which announce `ready`) only once the broker has acknowledged every subscription.
         # paho calls this and on_subscribe on the same thread, so no SUBACK can slip past.
@@ -289,6 +348,9 @@ class MqttLink:
     def _dispatcher(self, sub: _Subscription) -> Callable[[mqtt.Client, object, mqtt.MQTTMessage], None]:
         def dispatch(_client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
             self.stats.received += 1
+            if sub.gate is not None and not sub.gate.admit(time.monotonic()):
+                self._close_for_a_flood(sub)
+                return
             if msg.retain and not sub.retained:
                 self.stats.retained_ignored += 1
                 log.warning("ignored a retained message on %s: requests there act only when sent live", msg.topic)
@@ -303,6 +365,28 @@ class MqttLink:
 
         dispatch.__name__ = f"dispatch {sub.topic_filter}"
         return dispatch
+
+    def _close_for_a_flood(self, sub: _Subscription) -> None:
+        """Unsubscribe `sub` if its gate just closed, and subscribe again when it opens (paho's thread)."""
+        gate = sub.gate
+        if gate is None or sub._reopen is not None:
+            return  # already closed: what still comes was on its way before the broker heard
+        self._client.unsubscribe(sub.topic_filter)
+        now = time.monotonic()
+        if now - gate._logged_at >= FLOOD_LOG_EVERY_S:
+            gate._logged_at = now
+            log.warning("%s sends more than %.0f messages a second: not taken for %.0f s at a time while it "
+                        "does (%d times so far, %d messages dropped)", sub.topic_filter, gate.ceiling_hz,
+                        FLOOD_PAUSE_S, gate.pauses, gate.dropped)
+
+        def reopen() -> None:
+            sub._reopen = None
+            if self.connected:
+                self._client.subscribe(sub.topic_filter, sub.qos)
+
+        sub._reopen = threading.Timer(max(0.0, gate.closed_until - now), reopen)
+        sub._reopen.daemon = True
+        sub._reopen.start()
 
     def _handle_message(self, _client: mqtt.Client, _userdata: object, msg: mqtt.MQTTMessage) -> None:
         # Only messages no filter of ours matches land here (a broker that sends more than asked).

@@ -10,7 +10,7 @@ import time
 from kiosk.mqtt.broker_url import resolve_broker
 from kiosk.mqtt.connection import add_broker_options
 from kiosk.mqtt.sensor_link import NodeOffline
-from kiosk.sim.node import SensorNode
+from kiosk.sim.node import MAX_SEND_HZ, SensorNode
 from kiosk.sim.traces import SCENARIOS, generate
 
 
@@ -37,16 +37,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--realtime", dest="realtime", action="store_true", default=True,
                       help="send at the pace of the trace's timestamps (default)")
-    pace.add_argument("--fast", dest="realtime", action="store_false", help="send as fast as the link takes it")
-    # A kiosk takes a sensor's samples at a bounded rate and sheds the oldest past it (a babbling node must not
-    # delay lift-offs), so a whole trace sent at once may lose samples on a busy machine; a few times the
-    # trace's own pace is fast and loses none.
+    pace.add_argument("--fast", dest="realtime", action="store_false",
+                      help=f"send as fast as a kiosk takes a sensor ({MAX_SEND_HZ:.0f} messages a second)")
+    # A kiosk takes far more than a sensor sends as a flood and stops taking depth for a moment (a babbling
+    # node must not delay lift-offs), so the simulator never sends faster than MAX_SEND_HZ, whatever the pace.
     parser.add_argument("--speed", type=float, default=1.0,
                         help="with --realtime, play this many times faster than the trace's timestamps (1-20)")
     parser.add_argument("--loop", action="store_true", help="play again and again (next seed each time) until stopped")
     args = parser.parse_args(argv)
-    if args.rate is not None and not 1 <= args.rate <= 1000:
-        parser.error("--rate must be between 1 and 1000")
+    if args.rate is not None and not 1 <= args.rate <= MAX_SEND_HZ:
+        parser.error(f"--rate must be between 1 and {MAX_SEND_HZ:.0f}")
     if not 1 <= args.speed <= 20:
         parser.error("--speed must be between 1 and 20")
     return args

@@ -55,8 +55,9 @@ def test_two_lumbar_liftoffs_warn_then_stop_within_200_ms_whatever_the_sensor_lo
     ended = set_end(collector)
     assert ended["stopped"] is True and ended["liftoffs"] == 2
     sensor = diagnostics(gym, MACHINE)["telemetry"]["sensor"]
+    print(f"{attack}: cues {[(sev, round(d * 1000)) for sev, d in cues]} ms after their lift-offs; {sensor}")
     if attack == "flood":
-        assert sensor["shed"] > 10_000, "what the core shed is counted where operators look"
+        assert sensor["flood_pauses"] >= 1 and sensor["shed"] > 0, "what the kiosk shed is counted where operators look"
     else:
         assert sensor["shed"] == 0 and sensor["ts_refused"] >= 2 and sensor["restarts"] == 0
 

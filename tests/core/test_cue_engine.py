@@ -473,6 +473,15 @@ def test_rep_counts_match_the_generator_across_seeds(scenario: str, seed: int) -
     assert cues_in(events) == trace.truth.cues
 
 
+@pytest.mark.xfail(strict=True, reason="known defect: on a push of about 80 mm the end is timed up to 0.23 s early "
+                   "or late (its levels sit within the sensor's noise), so the mean velocity reads up to 19% high or "
+                   "9% low and a false velocity_loss comes in 3 of 1,500 shallow sets (seeds 355, 728, 1193)")
+@pytest.mark.parametrize("seed", [355, 728, 1193])
+def test_a_short_push_s_noisy_end_raises_no_false_velocity_loss(seed: int) -> None:
+    trace = generate("shallow", seed)
+    assert cues_in(replay(trace, engine_for(trace)).events) == trace.truth.cues
+
+
 def test_a_forged_far_future_liftoff_cannot_hide_the_real_ones() -> None:
     trace = generate("butt-wink", 2)
     engine = engine_for(trace)

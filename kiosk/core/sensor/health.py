@@ -101,7 +101,7 @@ class SensorMonitor:
         return None if self.last_seen is None else kiosk_now - self.last_seen
 
     def snapshot(self, dropped: int = 0, out_of_range: int = 0, now: float | None = None,
-                 shed: int = 0) -> SensorHealth:
+                 shed: int = 0, flood_pauses: int = 0) -> SensorHealth:
         # A sensor that went quiet has no rate, whatever the last window said.
         rate = self.rate_hz if now is None or (self.silent_for(now) or 0) < RATE_WINDOW_S else 0.0
         return SensorHealth(
@@ -115,4 +115,5 @@ class SensorMonitor:
             ts_refused=self.clock.refused,
             restarts=self.clock.restarts,
             shed=shed,
+            flood_pauses=flood_pauses,
         )

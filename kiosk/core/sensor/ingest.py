@@ -28,6 +28,7 @@ from kiosk.core.sensor.health import MIN_RATE_HZ, SensorMonitor
 from kiosk.core.sensor.sink import SensorSink
 from kiosk.core.snapshot import SledReading
 from kiosk.core.unit import Unit, Wiring
+from kiosk.mqtt.link import FloodGate
 from kiosk.words import wording
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,10 @@ INVALID_REPORT_EVERY_S = 30.0
 RATE_LOW_REPORT_EVERY_S = 300.0
 # The node's status is relayed to the site at most this often, however often it flips.
 RELAY_EVERY_S = 1.0
+# The contract's fastest node sends 100 samples a second. Ten times that is a flood: the depth topic is then
+# dropped at the broker for a moment, so lift-offs on their own topic do not queue behind it (`FloodGate`).
+# Below what this process reads a second even on a loaded Pi, or the backlog would build before it closes.
+DEPTH_CEILING_HZ = 1000.0
 # Calibrating takes the sled's reading as it is now: an older one may be from before it moved.
 CALIBRATION_READING_MAX_AGE_S = 1.0
 
@@ -64,12 +69,14 @@ class SensorIngest(Unit):
         self._node: SensorStatus | None = None  # the node's newest status
         self._relayed: tuple[str, str] | None = None  # (state, fw) last relayed to the site
         self._relayed_at = float("-inf")
+        self._gate: FloodGate | None = None  # the depth topic's, once started
 
     def start(self) -> None:
         self._calibration = CalibrationStore(self.wiring.settings.data_dir, self._travel_mm)
         topics = self.wiring.topics
         # Depth is context and may be shed under a flood; a lift-off is the safety signal and goes first.
-        self.listen(topics.sensor_depth, self._depth_message, qos=0, lane="samples")
+        self.listen(topics.sensor_depth, self._depth_message, qos=0, lane="samples", ceiling_hz=DEPTH_CEILING_HZ)
+        self._gate = self.wiring.link.flood_gate(topics.sensor_depth)
         self.listen(topics.sensor_event, self._event_message, qos=1, lane="urgent")
         self.listen(topics.sensor_status, self._status_message, qos=1)
 
@@ -134,7 +141,11 @@ class SensorIngest(Unit):
     def health(self, now: float, stream: StreamHealth | None) -> SensorHealth:
         return self.monitor.snapshot(dropped=stream.dropped if stream else 0,
                                      out_of_range=stream.out_of_range if stream else 0, now=now,
-                                     shed=self.wiring.inbox.shed)
+                                     shed=self._shed(), flood_pauses=self._gate.pauses if self._gate else 0)
+
+    def _shed(self) -> int:
+        """Depth samples dropped unhandled: by the core's lane, and by the link while the topic was closed."""
+        return self.wiring.inbox.shed + (self._gate.dropped if self._gate else 0)
 
     def reading(self, now: float, stream: StreamHealth | None) -> SledReading:
         """What the screen shows of the sensor as of `now`."""
@@ -158,7 +169,7 @@ class SensorIngest(Unit):
             self._report_invalid(received_at, f"{self.monitor.invalid} refused so far; last: {exc}")
             return None
         if not self.monitor.sample_seen(received_at, item, self.calibration.to_mm, self._travel_mm,
-                                        self.wiring.inbox.shed):
+                                        self._shed()):
             clock = self.monitor.clock
             if clock.holding:
                 return None  # the first stream forming: held, not refused
