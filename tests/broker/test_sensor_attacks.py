@@ -17,13 +17,11 @@ from tests.support.set_at_kiosk import diagnostics, kiosk_in_session, liftoff_to
 MACHINE = "lp-1"
 R = machine_root(MACHINE)
 
-# The goal (issue 20) is 200 ms for both attacks. A forgery meets it. Under the 12k/s flood the kiosk's
-# core sheds depth and takes each lift-off within a few ms of paho reading it, but paho reads one packet
-# per select() and, on this shared 2-core machine (load 6-9), falls behind the flood by 0.1-4.4 s
-# (docs/benchmarks.md), and by 8.1 s under `stress-ng --cpu 2` beside a second test worker: what this test
-# holds the flood to is that both cues come and the set stops, where before the first warning took 16.6 s
-# and the stop was lost. The 200 ms is measured on a quiet machine by bench/bench_sensor_flood.py.
-CUE_WITHIN_S = {"forge": 0.2, "flood": 20.0}
+# The goal of issue 20: each cue within 200 ms of its lift-off at the kiosk's broker. Under the 12k/s flood
+# the kiosk drops the depth topic at the broker for 2 s whenever it passes 1,000 samples in a second
+# (kiosk/mqtt/link.py, FloodGate), so the lift-off waits behind at most a second's backlog, not the whole
+# flood: measured 1-12 ms under `stress-ng --cpu 2` (before the gate: 8.1 s, and the stop lost at 24k/s).
+CUE_WITHIN_S = 0.2
 
 
 @pytest.fixture(scope="module")
@@ -51,7 +49,7 @@ def test_two_lumbar_liftoffs_warn_then_stop_within_200_ms_whatever_the_sensor_lo
     cues = liftoff_to_cue(collector)
     assert [severity for severity, _ in cues] == ["warn", "stop"], sent
     for severity, delay in cues:
-        assert delay < CUE_WITHIN_S[attack], f"{severity} came {delay * 1000:.0f} ms after its lift-off ({sent})"
+        assert delay < CUE_WITHIN_S, f"{severity} came {delay * 1000:.0f} ms after its lift-off ({sent})"
     ended = set_end(collector)
     assert ended["stopped"] is True and ended["liftoffs"] == 2
     sensor = diagnostics(gym, MACHINE)["telemetry"]["sensor"]
