@@ -28,8 +28,9 @@ def kiosk_proc(broker, tmp_path):
 
 
 def test_new_subscriber_gets_retained_ready_status_and_info(broker, kiosk_proc, collect):
-    first = collect(STATUS)
+    first, first_info = collect(STATUS), collect(INFO)
     first.wait_for(lambda m: _state(m) == "ready")
+    first_info.wait_for(lambda m: bool(m.payload))  # info follows ready: a collector made before it hears it live
     late = collect(STATUS)
     ready = late.wait_for(lambda m: _state(m) == "ready")
     assert ready.retain, "a late subscriber must get the status as a retained message"

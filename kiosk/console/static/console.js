@@ -19,8 +19,11 @@
 
   const post = (url) => fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRF-Token": csrf } });
 
+  let lastPlayed = -Infinity;
+
   function play() {
     if (!soundOn) return;
+    lastPlayed = Date.now();
     sound.currentTime = 0;
     sound.play().catch(() => {});
   }
@@ -90,5 +93,8 @@
 
   alertsDrawn();
   setInterval(tick, 1000);
-  setInterval(() => { if (alertsBox.querySelector('[data-kind="pain"]')) play(); }, REPEAT_PAIN_MS);
+  // Unanswered pain sounds again 30 s after the last sound, whenever the page was opened.
+  setInterval(() => {
+    if (alertsBox.querySelector('[data-kind="pain"]') && Date.now() - lastPlayed >= REPEAT_PAIN_MS) play();
+  }, 1000);
 })();
