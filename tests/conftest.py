@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, settings
 
 from kiosk.dev.broker import Broker, Collector
 from tests.support.helpers import FakeClock
-from tests.support.kiosk_harness import Keyring, KioskUnderTest, make_kiosk
+from tests.support.kiosk_harness import Keyring, KioskUnderTest, make_kiosk, wait_announced
 
 Collect = Callable[[str], Collector]
 
@@ -72,5 +72,6 @@ def kiosk(request: pytest.FixtureRequest, broker: Broker, tmp_path: Path) -> Ite
     k, _ = make_kiosk(broker.url, tmp_path / "data", Keyring(tmp_path), clock=clock)
     k.start()
     assert k.link.wait_connected(10)
+    wait_announced(broker, k)
     yield k
     k.stop()

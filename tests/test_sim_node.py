@@ -46,8 +46,10 @@ def test_node_plays_a_scenario_that_a_kiosk_counts_correctly(broker, collect) ->
 
 def test_status_stays_retained_for_late_subscribers(broker, collect) -> None:
     node = SensorNode(broker.url, TOPICS.site, TOPICS.machine)
+    first = collect(TOPICS.sensor_status)
     node.start()
     node.play(generate("good", 0, reps=1), realtime=False)
+    first.wait_for(status_is("ready"))  # at the broker: `play` only queues it on the node's link
     late = collect(TOPICS.sensor_status)
     msg = late.wait_for(status_is("ready"))
     assert msg.retain

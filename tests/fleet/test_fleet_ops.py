@@ -23,7 +23,7 @@ from kiosk.sim.node import SensorNode
 from kiosk.sim.traces import generate
 from tests.fleet.test_fleet_cli import fleet
 from tests.support.helpers import eventually
-from tests.support.kiosk_harness import make_kiosk
+from tests.support.kiosk_harness import make_kiosk, wait_announced
 from tests.support.kiosk_process import kiosk_env, start_kiosk
 from tests.support.nothing_sent import all_before_a_marker
 from tests.support.sled import a_member_mid_set
@@ -52,6 +52,7 @@ def second_kiosk(broker, kiosk, tmp_path):
                       tuning={"telemetry_interval_s": 1})
     k.start()
     assert k.link.wait_connected(10)
+    wait_announced(broker, k)
     yield k
     k.stop()
 

@@ -7,11 +7,12 @@ from pydantic import BaseModel
 
 from kiosk.codes.member_codes import new_signing_key
 from kiosk.contract.events import Role
+from kiosk.contract.kiosk import KioskStatus
 from kiosk.core.kiosk import Kiosk
 from kiosk.core.settings import KioskSettings, load_settings
 from kiosk.core.snapshot import KioskSnapshot
 from kiosk.core.unit import Clock
-from kiosk.dev.broker import Recording
+from kiosk.dev.broker import Broker, Collector, Recording
 from kiosk.fleet.members import issue_code
 from tests.support.helpers import eventually
 
@@ -84,3 +85,14 @@ def make_kiosk(broker_url: str, data_dir: Path, keyring: Keyring, machine: str =
                              trusted_keys=keyring.trusted, **overrides)
     kiosk = KioskUnderTest(settings, keyring, clock=clock)
     return kiosk, kiosk.screen
+
+
+def wait_announced(broker: Broker, kiosk: Kiosk, timeout: float = 10.0) -> None:
+    """Until the kiosk's retained `ready` is at the broker. `wait_connected` returns before presence has
+    announced it (the link's hooks run on the core thread), and a client that subscribes then, such as the
+    fleet CLI with its half second for retained statuses, would not find the kiosk at all."""
+    status = Collector(broker, kiosk.topics.kiosk_status)
+    try:
+        status.wait_for(lambda m: bool(m.payload) and m.decode(KioskStatus).state == "ready", timeout)
+    finally:
+        status.close()
