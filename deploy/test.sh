@@ -22,4 +22,7 @@ WORKERS="${LEGPRESS_TEST_WORKERS:-2}"
 if [ ! -f "$KIVY_HOME/config.ini" ]; then
     .venv/bin/python -c "import kivy" > /dev/null 2>&1 || true  # if it fails, the tests say why
 fi
-exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup "$@"
+# A worker that dies ends the run, naming the test it was running: a replaced worker under loadgroup was
+# given no work, and the run waited for ever (a stress run on 2026-12-06 hung so after a worker died).
+exec xvfb-run -a -s "-screen 0 1280x800x24" .venv/bin/python -m pytest -n "$WORKERS" --dist loadgroup \
+    --max-worker-restart=0 "$@"
